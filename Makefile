@@ -1,0 +1,98 @@
+# regd: container image registry daemon
+
+PREFIX?=	/usr/local
+DESTDIR?=
+SBINDIR=	${PREFIX}/sbin
+MANDIR=		${PREFIX}/share/man
+
+CC?=		cc
+YACC=		byacc
+CFLAGS?=	-O2 -g
+CFLAGS+=	-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS+=	-Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
+CFLAGS+=	-Iprivsep -Iregd $(shell pkg-config --cflags libbsd-overlay)
+LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
+		-lcrypt $(shell pkg-config --libs libbsd-overlay)
+
+PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c
+REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
+		regd/api.c regd/storage.c regd/store_fs.c regd/store_list.c \
+		regd/logger.c regd/control.c regd/util.c
+REGCTL_SRCS=	regctl/regctl.c
+
+PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
+REGD_OBJS=	${REGD_SRCS:.c=.o}
+REGCTL_OBJS=	${REGCTL_SRCS:.c=.o}
+
+PROGS=		regd/regd regctl/regctl
+UNIT_PROGS=	regress/unit/test_msg regress/unit/test_parse \
+		regress/unit/test_util regress/unit/sandbox_kill
+
+all: ${PROGS}
+
+regd/regd: ${REGD_OBJS} ${PRIVSEP_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${REGD_OBJS} ${PRIVSEP_OBJS} ${LDLIBS}
+
+regctl/regctl: ${REGCTL_OBJS} ${PRIVSEP_OBJS}
+	${CC} ${LDFLAGS} -o $@ ${REGCTL_OBJS} ${PRIVSEP_OBJS} ${LDLIBS}
+
+regd/parse.c: regd/parse.y
+	${YACC} -o $@ regd/parse.y
+
+regd/parse.o: regd/parse.c
+	${CC} ${CFLAGS} -Wno-missing-prototypes -Wno-unused-but-set-variable \
+	    -Wno-shadow -c -o $@ regd/parse.c
+
+${REGD_OBJS} ${PRIVSEP_OBJS} ${REGCTL_OBJS}: regd/regd.h privsep/privsep.h
+
+# Unit test programs link the daemon's objects they test.
+regress/unit/test_msg: regress/unit/test_msg.c ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/test_msg.c ${PRIVSEP_OBJS} ${LDLIBS}
+
+regress/unit/test_parse: regress/unit/test_parse.c regd/parse.o regd/util.o \
+    ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/test_parse.c regd/parse.o \
+	    regd/util.o ${PRIVSEP_OBJS} ${LDLIBS}
+
+regress/unit/test_util: regress/unit/test_util.c regd/util.o ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/test_util.c regd/util.o \
+	    ${PRIVSEP_OBJS} ${LDLIBS}
+
+regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/sandbox_kill.c ${PRIVSEP_OBJS} \
+	    ${LDLIBS}
+
+units: ${UNIT_PROGS}
+
+deps:
+	@sh regress/deps.sh
+
+run: deps all
+	@mkdir -p /var/lib/regd
+	./regd/regd -d
+
+test: deps all units
+	sh regress/run.sh
+
+asan:
+	${MAKE} clean
+	${MAKE} deps
+	${MAKE} all units CFLAGS="-O1 -g -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    LDFLAGS="-fsanitize=address,undefined"
+	REGD_ASAN=1 sh regress/run.sh
+
+install: all
+	install -d ${DESTDIR}${SBINDIR} ${DESTDIR}${MANDIR}/man5 \
+	    ${DESTDIR}${MANDIR}/man8
+	install -m 0755 regd/regd regctl/regctl ${DESTDIR}${SBINDIR}
+	install -m 0644 man/regd.conf.5 ${DESTDIR}${MANDIR}/man5
+	install -m 0644 man/regd.8 man/regctl.8 ${DESTDIR}${MANDIR}/man8
+
+lint:
+	mandoc -Tlint -Wwarning man/*.[58]
+
+clean:
+	rm -f ${PROGS} ${UNIT_PROGS} regd/parse.c */*.o regress/unit/*.o
+
+.PHONY: all deps run test asan install lint clean units

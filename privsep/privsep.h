@@ -1,0 +1,138 @@
+/*
+ * privsep: typed, length-prefixed messages over socketpairs with
+ * descriptor passing, the child start-up helpers and the sandbox.
+ */
+
+#ifndef PRIVSEP_H
+#define PRIVSEP_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event.h>
+
+/* Every message starts with this header, in host byte order. */
+struct msg_hdr {
+	uint32_t	 type;
+	uint32_t	 len;		/* payload bytes after the header */
+	uint32_t	 peerid;
+	uint32_t	 pid;
+	uint32_t	 flags;
+};
+#define MSGF_HASFD	0x1
+#define MSG_HDRSZ	sizeof(struct msg_hdr)
+#define MSG_MAXPAYLOAD	(256 * 1024)
+#define MSG_MAXFDS	16		/* descriptors waiting in one channel */
+
+struct msg {
+	struct msg_hdr	 hdr;
+	int		 fd;		/* -1 when none came with it */
+	void		*data;		/* valid until the next chan_get */
+	size_t		 len;
+};
+
+struct obuf {
+	TAILQ_ENTRY(obuf) entry;
+	size_t		 len;
+	size_t		 off;
+	int		 fd;
+	unsigned char	 buf[];
+};
+
+struct chan;
+typedef void	(*chan_dispatch_cb)(struct chan *, struct msg *, void *);
+typedef void	(*chan_event_cb)(struct chan *, void *);
+
+struct chan {
+	int		 fd;
+	pid_t		 pid;		/* written into each header */
+	int		 id;		/* the owner's name for this peer */
+	int		 dead;
+
+	unsigned char	*rbuf;
+	size_t		 rlen;
+	size_t		 rsize;
+	int		 rfds[MSG_MAXFDS];
+	int		 nrfds;
+
+	TAILQ_HEAD(, obuf) outq;
+	size_t		 queued;	/* bytes not yet written */
+
+	struct event	 ev_read;
+	struct event	 ev_write;
+	int		 evset;
+	size_t		 lowat;		/* drained callback below this */
+	chan_dispatch_cb dispatch;
+	chan_event_cb	 closed;
+	chan_event_cb	 drained;
+	void		*arg;
+};
+
+/* msg.c: framing, no event loop needed (used by regctl and tests). */
+void	 chan_init(struct chan *, int);
+void	 chan_clear(struct chan *);
+int	 chan_compose(struct chan *, uint32_t, uint32_t, int, const void *,
+	    size_t);
+int	 chan_composev(struct chan *, uint32_t, uint32_t, int,
+	    const struct iovec *, int);
+ssize_t	 chan_read(struct chan *);
+int	 chan_get(struct chan *, struct msg *);
+int	 chan_write(struct chan *);
+int	 chan_flush(struct chan *);
+int	 chan_recv_one(struct chan *, struct msg *, int);
+
+/* msg.c: libevent glue. */
+void	 chan_event_set(struct chan *, chan_dispatch_cb, chan_event_cb,
+	    void *);
+void	 chan_event_update(struct chan *);
+void	 chan_event_del(struct chan *);
+int	 chan_send(struct chan *, uint32_t, uint32_t, int, const void *,
+	    size_t);
+int	 chan_sendv(struct chan *, uint32_t, uint32_t, int,
+	    const struct iovec *, int);
+
+/* log.c */
+#define LOG_TO_STDERR	0x1
+#define LOG_TO_CHAN	0x2
+#define LOG_TO_SYSLOG	0x4
+void	 log_init(int, int, const char *);
+void	 log_procname(const char *);
+void	 log_setverbose(int);
+int	 log_getverbose(void);
+void	 log_setchan(struct chan *, uint32_t);
+void	 log_warn(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	 log_warnx(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	 log_info(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	 log_debug(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+void	 logit(int, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	 vlog(int, const char *, va_list)
+	    __attribute__((__format__ (printf, 2, 0)));
+__attribute__((__noreturn__)) void
+	 fatal(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+__attribute__((__noreturn__)) void
+	 fatalx(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+
+/* sandbox.c */
+enum sandbox_kind {
+	SANDBOX_FRONTEND,
+	SANDBOX_STORAGE,
+	SANDBOX_LOGGER,
+	SANDBOX_TEST_OPEN	/* regress: like frontend, used to prove kills */
+};
+int	 sandbox_drop(const char *, const char *, int);
+int	 sandbox_seccomp(enum sandbox_kind);
+void	 sandbox_rlimits(int);
+
+#endif /* PRIVSEP_H */

@@ -1,0 +1,233 @@
+/*
+ * regd: a container image registry daemon.
+ */
+
+#ifndef REGD_H
+#define REGD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <netinet/in.h>
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "privsep.h"
+
+#define REGD_CONF		"/etc/regd.conf"
+#define REGD_SOCKET		"/var/run/regd.sock"
+#define REGD_STORAGE		"/var/lib/regd"
+#define REGD_USER		"_regd"
+#define REGD_CHROOT		"/var/empty"
+#define REGD_PORT		5000
+#define REGD_MAXPREFORK		64
+
+#define MAX_NAME		255	/* repository name */
+#define MAX_TAG			128
+#define MAX_DIGEST		135	/* "sha512:" + 128 hex */
+#define MAX_REF			MAX_DIGEST
+#define MAX_MEDIATYPE		255
+#define MAX_UUID		36
+#define MAX_ERRMSG		200
+
+#define DEF_MAX_MANIFEST	(4 * 1024 * 1024)
+#define DEF_MAX_REQLINE		8192
+#define DEF_MAX_HEADERS		(16 * 1024)
+#define DEF_MAX_NHEADERS	100
+#define DEF_HEADER_TIMEOUT	30
+#define DEF_IDLE_TIMEOUT	60
+#define DEF_BODY_TIMEOUT	60
+#define DEF_MAX_CONNS		4096
+
+#define DATA_CHUNK		(128 * 1024)	/* bytes of body per message */
+#define CHAN_HIWAT		(1024 * 1024)	/* stop reading clients above */
+#define CHAN_LOWAT		(256 * 1024)	/* and resume below */
+
+/*
+ * Message types. The dispatch table of each process names which of
+ * these it accepts from which peer; anything else is fatal for the peer.
+ */
+enum msg_type {
+	MSG_NONE,
+	/* parent -> children */
+	MSG_CTL_VERBOSE,	/* int verbose */
+	MSG_FRONT_DRAIN,	/* frontend: stop accepting, exit when idle */
+	MSG_PEER_FRONTEND,	/* storage/logger: fd of a new frontend, peerid
+				   = its slot */
+	MSG_LOG_REOPEN,		/* logger: fd of the access log (or none) */
+	MSG_STATS_REQ,		/* frontend: answer with MSG_STATS */
+	/* children -> parent */
+	MSG_STATS,		/* struct front_stats */
+	MSG_READY,		/* child finished start-up */
+	/* any -> logger */
+	MSG_LOG,		/* int priority, then text */
+	MSG_ACCESS,		/* one access log line (text, no newline) */
+	/* frontend -> storage requests; peerid = request id */
+	ST_BLOB_GET,		/* struct st_req: repo, ref=digest; HEAD flag */
+	ST_BLOB_DELETE,		/* repo, ref=digest */
+	ST_MANIFEST_GET,	/* repo, ref=tag or digest; HEAD flag */
+	ST_MANIFEST_PUT,	/* repo, ref, mediatype, len; then ST_DATA* */
+	ST_MANIFEST_DELETE,	/* repo, ref */
+	ST_UPLOAD_START,	/* repo; arg=mount digest, arg2=from repo */
+	ST_UPLOAD_WRITE,	/* repo, arg=uuid (empty: new upload), off,
+				   ref=final digest or empty; then ST_DATA* */
+	ST_UPLOAD_STATUS,	/* repo, arg=uuid */
+	ST_UPLOAD_CANCEL,	/* repo, arg=uuid */
+	ST_TAGS_LIST,		/* repo, n, arg=last */
+	ST_CATALOG,		/* n, arg=last */
+	ST_REFERRERS,		/* repo, ref=digest, mediatype=artifactType
+				   filter or empty */
+	ST_DATA,		/* raw body bytes of the stream peerid */
+	ST_DATA_END,		/* body complete: storage answers now */
+	ST_DATA_ABORT,		/* client went away: undo this request */
+	/* storage -> frontend */
+	ST_RES,			/* struct st_res, maybe an fd with the body */
+	/* parent <-> storage for the control socket; peerid = ctl conn */
+	ST_CTL_REPOS,		/* -> text lines back in ST_CTL_RES */
+	ST_CTL_TAGS,		/* struct st_req with repo */
+	ST_CTL_RES,		/* text chunk; empty one ends the answer */
+	/* regctl <-> parent */
+	CTL_SHOW_STATUS,
+	CTL_SHOW_REPOS,
+	CTL_SHOW_TAGS,		/* repository name */
+	CTL_RELOAD,
+	CTL_LOG_VERBOSE,	/* int verbose */
+	CTL_GC,			/* int flags */
+	CTL_FSCK,		/* int flags */
+	CTL_TEXT,		/* a chunk of answer text */
+	CTL_END,		/* answer complete: int status (0 ok) */
+	MSG_TYPE_MAX
+};
+
+/* struct st_req flags */
+#define STF_HEAD	0x01	/* no descriptor wanted */
+#define STF_FINAL	0x02	/* upload write ends with a digest check */
+#define STF_HAVE_OFF	0x04	/* off is a Content-Range start to check */
+#define STF_NEWSESSION	0x08	/* upload write: create the session first */
+
+struct st_req {
+	char		 repo[MAX_NAME + 1];
+	char		 ref[MAX_REF + 1];
+	char		 arg[MAX_NAME + 1];
+	char		 arg2[MAX_NAME + 1];
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	int64_t		 off;
+	int64_t		 len;		/* Content-Length, -1 if unknown */
+	int64_t		 n;		/* pagination count, -1 if none */
+	uint32_t	 flags;
+};
+
+/* struct st_res flags */
+#define STR_MORE	0x01	/* list answer: more entries after "last" */
+#define STR_MOUNTED	0x02	/* upload start: blob was mounted (201) */
+#define STR_FILTERED	0x04	/* referrers: artifactType filter applied */
+#define STR_HASBODY	0x08	/* the fd carries the response body */
+
+struct st_res {
+	int32_t		 status;	/* HTTP status to answer */
+	char		 code[32];	/* error code, empty on success */
+	char		 message[MAX_ERRMSG + 1];
+	char		 digest[MAX_DIGEST + 1];
+	char		 subject[MAX_DIGEST + 1];
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	char		 uuid[MAX_UUID + 1];
+	char		 last[MAX_NAME + 1];	/* last list entry returned */
+	int64_t		 size;		/* body or blob size */
+	int64_t		 off;		/* upload: bytes received so far */
+	uint32_t	 flags;
+};
+
+struct front_stats {
+	int32_t		 slot;
+	int32_t		 pid;
+	uint64_t	 requests;
+	uint64_t	 conns;
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+};
+
+/* Configuration. */
+struct listen_addr {
+	TAILQ_ENTRY(listen_addr) entry;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	in_port_t		 port;
+	int			 tls;
+	int			 fd;	/* parent: the bound socket, or -1 */
+	char			 name[128];	/* "127.0.0.1:5000" */
+	struct server_conf	*srv;
+};
+TAILQ_HEAD(listenlist, listen_addr);
+
+struct server_conf {
+	TAILQ_ENTRY(server_conf) entry;
+	char			 name[128];
+	struct listenlist	 listens;
+	char			 tls_cert[PATH_MAX];
+	char			 tls_key[PATH_MAX];
+	int			 delete_enabled;
+	size_t			 max_manifest;
+	size_t			 max_reqline;
+	size_t			 max_headers;
+	int			 max_nheaders;
+	int			 header_timeout;
+	int			 idle_timeout;
+	int			 body_timeout;
+	int			 max_conns;
+};
+TAILQ_HEAD(serverlist, server_conf);
+
+struct regd_conf {
+	char			 user[64];
+	char			 chroot[PATH_MAX];
+	int			 prefork;
+	char			 storage[PATH_MAX];
+	char			 socket[PATH_MAX];
+	char			 access_log[PATH_MAX];	/* "" = syslog */
+	int			 access_syslog;		/* log access syslog */
+	int			 access_off;		/* no access log */
+	int			 verbose;
+	struct serverlist	 servers;
+};
+
+/* parse.y */
+struct regd_conf	*parse_config(const char *, int);
+struct regd_conf	*config_default(void);
+void			 config_free(struct regd_conf *);
+void			 config_dump(struct regd_conf *);
+
+/* regd.c: global state of the current process */
+struct regd {
+	struct regd_conf	*conf;
+	struct event_base	*base;
+	const char		*conffile;
+	int			 debug;
+	int			 verbose;
+	int			 unpriv;	/* running as non-root */
+	int			 slot;		/* frontend slot */
+	time_t			 started;
+};
+extern struct regd	*env;
+
+/* frontend.c */
+__attribute__((__noreturn__)) void
+	 frontend_main(int, int, int, int);
+/* storage.c */
+__attribute__((__noreturn__)) void
+	 storage_main(int, int, int *, int);
+/* logger.c */
+__attribute__((__noreturn__)) void
+	 logger_main(int, int, int *, int);
+
+/* util.c: names, digests and small helpers shared by processes */
+int	 valid_name(const char *);
+int	 valid_tag(const char *);
+int	 valid_digest(const char *);
+int	 valid_uuid(const char *);
+int	 digest_alg_len(const char *);
+int	 parse_size(const char *, int64_t *);
+
+#endif /* REGD_H */

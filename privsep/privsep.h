@@ -55,6 +55,7 @@ struct chan {
 	int		 dead;
 
 	unsigned char	*rbuf;
+	size_t		 rpend;		/* bytes of the last message given out */
 	size_t		 rlen;
 	size_t		 rsize;
 	int		 rfds[MSG_MAXFDS];
@@ -86,7 +87,8 @@ int	 chan_write(struct chan *);
 int	 chan_flush(struct chan *);
 int	 chan_recv_one(struct chan *, struct msg *, int);
 
-/* msg.c: libevent glue. */
+/* msg.c: libevent glue; events go on the base given to chan_base(). */
+void	 chan_base(struct event_base *);
 void	 chan_event_set(struct chan *, chan_dispatch_cb, chan_event_cb,
 	    void *);
 void	 chan_event_update(struct chan *);

@@ -1,0 +1,175 @@
+/*
+ * The sandbox of a child: chroot, drop to the unprivileged user, forbid
+ * new privileges and install a seccomp allow-list that kills the process
+ * on any other system call.
+ */
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <seccomp.h>
+
+#include "privsep.h"
+
+int
+sandbox_drop(const char *user, const char *root, int unpriv)
+{
+	struct passwd	*pw;
+	uid_t		 uid;
+	gid_t		 gid;
+
+	if (unpriv) {
+		if (root != NULL && chdir(root) == -1) {
+			log_warn("chdir %s", root);
+			return (-1);
+		}
+		return (0);
+	}
+	if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("unknown user %s", user);
+		return (-1);
+	}
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (chroot(root) == -1 || chdir("/") == -1) {
+		log_warn("chroot %s", root);
+		return (-1);
+	}
+	if (setgroups(1, &gid) == -1 ||
+	    setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		log_warn("cannot drop privileges to %s", user);
+		return (-1);
+	}
+	if (setresuid(0, 0, 0) != -1) {
+		log_warnx("privileges could be regained");
+		return (-1);
+	}
+	return (0);
+}
+
+void
+sandbox_rlimits(int nofile)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = nofile > 0 && (rlim_t)nofile < rl.rlim_max ?
+		    (rlim_t)nofile : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* What every process needs to run its event loop and talk to peers. */
+static const int sc_common[] = {
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
+	SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom),
+	SCMP_SYS(sendto), SCMP_SYS(close), SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(poll),
+	SCMP_SYS(ppoll), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+	SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(brk),
+	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(madvise), SCMP_SYS(mprotect), SCMP_SYS(fcntl),
+	SCMP_SYS(lseek), SCMP_SYS(fstat), SCMP_SYS(exit), SCMP_SYS(exit_group),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigaction),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid), SCMP_SYS(gettid),
+	SCMP_SYS(getppid), SCMP_SYS(getrandom), SCMP_SYS(futex),
+	SCMP_SYS(getrusage), SCMP_SYS(sched_yield), SCMP_SYS(shutdown),
+	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(kill),
+	SCMP_SYS(sigaltstack), SCMP_SYS(uname), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+	SCMP_SYS(prlimit64), SCMP_SYS(dup), SCMP_SYS(rseq),
+	SCMP_SYS(restart_syscall),
+};
+
+static const int sc_frontend[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendfile),
+	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(pread64),
+	SCMP_SYS(ioctl),
+};
+
+static const int sc_storage[] = {
+	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(mkdir), SCMP_SYS(mkdirat),
+	SCMP_SYS(rename), SCMP_SYS(renameat), SCMP_SYS(renameat2),
+	SCMP_SYS(unlink), SCMP_SYS(unlinkat), SCMP_SYS(rmdir),
+	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate),
+	SCMP_SYS(truncate), SCMP_SYS(getdents64), SCMP_SYS(stat),
+	SCMP_SYS(lstat), SCMP_SYS(statx), SCMP_SYS(newfstatat),
+	SCMP_SYS(memfd_create), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+	SCMP_SYS(fchmod), SCMP_SYS(umask), SCMP_SYS(readlink),
+	SCMP_SYS(readlinkat), SCMP_SYS(access), SCMP_SYS(faccessat),
+	SCMP_SYS(faccessat2), SCMP_SYS(fallocate), SCMP_SYS(sync_file_range),
+	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
+	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
+};
+
+static int
+sc_add(scmp_filter_ctx ctx, const int *calls, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (calls[i] < 0)
+			continue;	/* not on this architecture */
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 0) < 0)
+			return (-1);
+	}
+	return (0);
+}
+
+int
+sandbox_seccomp(enum sandbox_kind kind)
+{
+	scmp_filter_ctx	 ctx;
+	int		 rv = -1;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		log_warn("prctl no_new_privs");
+		return (-1);
+	}
+	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		log_warnx("seccomp_init failed");
+		return (-1);
+	}
+	if (sc_add(ctx, sc_common, sizeof(sc_common) / sizeof(int)) == -1)
+		goto done;
+	/* fstat(2) is newfstatat with an empty path in glibc. */
+	if (kind != SANDBOX_STORAGE && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	    SCMP_SYS(newfstatat), 1, SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH)) < 0)
+		goto done;
+	switch (kind) {
+	case SANDBOX_FRONTEND:
+	case SANDBOX_TEST_OPEN:
+		if (sc_add(ctx, sc_frontend,
+		    sizeof(sc_frontend) / sizeof(int)) == -1)
+			goto done;
+		break;
+	case SANDBOX_STORAGE:
+		if (sc_add(ctx, sc_storage,
+		    sizeof(sc_storage) / sizeof(int)) == -1)
+			goto done;
+		break;
+	case SANDBOX_LOGGER:
+		break;
+	}
+	if (seccomp_load(ctx) < 0) {
+		log_warnx("seccomp_load failed");
+		goto done;
+	}
+	rv = 0;
+done:
+	if (rv == -1)
+		log_warnx("cannot install the seccomp filter");
+	seccomp_release(ctx);
+	return (rv);
+}

@@ -1,0 +1,54 @@
+#!/bin/sh
+#
+# regress/deps.sh: install what building and testing regd needs on Debian,
+# only when something is missing, and create the _regd user.
+
+PKGS="build-essential pkg-config byacc libevent-dev libssl-dev libbsd-dev
+libjansson-dev libseccomp-dev libcrypt-dev mandoc curl jq skopeo podman
+docker-registry nginx apache2-utils openssl procps psmisc iproute2
+util-linux coreutils python3"
+
+missing=
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case $st in
+	*" installed")
+		;;
+	*)
+		missing="$missing $p"
+		;;
+	esac
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: missing packages:$missing (run as root)" >&2
+		exit 1
+	fi
+	echo "deps.sh: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q || exit 1
+	apt-get install -y -q --no-install-recommends $missing || exit 1
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+	if ! getent passwd _regd >/dev/null; then
+		useradd --system --no-create-home --home-dir /nonexistent \
+		    --shell /usr/sbin/nologin _regd || exit 1
+	fi
+	# The default chroot of the frontend and logger.
+	if [ ! -d /var/empty ]; then
+		mkdir -p /var/empty && chmod 0755 /var/empty
+	fi
+	# The docker-registry package may start its service on port 5000.
+	if command -v systemctl >/dev/null 2>&1 &&
+	    systemctl is-active --quiet docker-registry 2>/dev/null; then
+		systemctl stop docker-registry
+		systemctl disable docker-registry 2>/dev/null
+	fi
+	if [ -x /etc/init.d/docker-registry ] &&
+	    /etc/init.d/docker-registry status >/dev/null 2>&1; then
+		/etc/init.d/docker-registry stop >/dev/null 2>&1
+	fi
+fi
+exit 0

@@ -131,8 +131,12 @@ free_port()
 }
 
 # regd_conf [extra-global-lines] [extra-server-lines]: write $T/regd.conf.
+# REGD_DELETE=no leaves "delete yes" out of the server block.
 regd_conf()
 {
+	local del="delete yes"
+
+	[ "${REGD_DELETE:-yes}" = no ] && del="# deletes off"
 	[ -n "${PORT:-}" ] || PORT=$(free_port)
 	URL=http://127.0.0.1:$PORT
 	mkdir -p "$T/storage"
@@ -148,7 +152,7 @@ ${1:-}
 
 server "regress" {
 	listen on 127.0.0.1 port $PORT
-	delete yes
+	$del
 ${2:-}
 }
 EOF
@@ -382,4 +386,163 @@ push_manifest()
 	if [ "$STATUS" != 201 ]; then
 		fail "push_manifest $1 $2: status $STATUS: $(head -c 500 "$BODY")"
 	fi
+}
+
+# loc_url LOCATION: the absolute URL of a Location header's value, which
+# the spec lets a registry give as a path or as a full URL.
+loc_url()
+{
+	case $1 in
+	http://* | https://*)
+		printf '%s\n' "$1"
+		;;
+	*)
+		printf '%s%s\n' "$URL" "$1"
+		;;
+	esac
+}
+
+# add_query URL PARAM: URL with one more query parameter (PARAM is k=v).
+add_query()
+{
+	case $1 in
+	*\?*)
+		printf '%s&%s\n' "$1" "$2"
+		;;
+	*)
+		printf '%s?%s\n' "$1" "$2"
+		;;
+	esac
+}
+
+# upload_start REPO: open an upload session; sets LOC to its absolute URL.
+upload_start()
+{
+	http POST "$URL/v2/$1/blobs/uploads/" -H 'Content-Length: 0'
+	if [ "$STATUS" != 202 ]; then
+		fail "upload_start $1: status $STATUS: $(head -c 500 "$BODY")"
+	fi
+	LOC=$(hdr Location)
+	[ -n "$LOC" ] || fail "upload_start $1: no Location header"
+	LOC=$(loc_url "$LOC")
+}
+
+# push_image REPO REF [ARCH]: push a small config, one random layer and an
+# OCI image manifest naming them.  Sets IMG_MANIFEST (the manifest's file),
+# IMG_DIGEST, IMG_SIZE, IMG_CONFIG and IMG_LAYER (digests).
+push_image()
+{
+	local d=$T/img.$RANDOM$RANDOM
+
+	mkdir -p "$d"
+	printf '{"architecture":"%s","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%064d"]}}' \
+	    "${3:-amd64}" "$RANDOM" > "$d/config"
+	make_blob $((1000 + RANDOM % 1000)) "$d/layer"
+	push_blob "$1" "$d/config"
+	push_blob "$1" "$d/layer"
+	IMG_CONFIG=$(sha "$d/config")
+	IMG_LAYER=$(sha "$d/layer")
+	jq -cn --arg c "$IMG_CONFIG" --argjson cs "$(stat -c %s "$d/config")" \
+	    --arg l "$IMG_LAYER" --argjson ls "$(stat -c %s "$d/layer")" '{
+		schemaVersion: 2,
+		mediaType: "application/vnd.oci.image.manifest.v1+json",
+		config: { mediaType: "application/vnd.oci.image.config.v1+json",
+		    digest: $c, size: $cs },
+		layers: [ { mediaType:
+		    "application/vnd.oci.image.layer.v1.tar+gzip",
+		    digest: $l, size: $ls } ]
+	    }' > "$d/manifest"
+	IMG_MANIFEST=$d/manifest
+	IMG_DIGEST=$(sha "$d/manifest")
+	IMG_SIZE=$(stat -c %s "$d/manifest")
+	push_manifest "$1" "$2" "$d/manifest" \
+	    application/vnd.oci.image.manifest.v1+json
+}
+
+# oci_blob DIR FILE: move FILE into the OCI layout DIR as a blob; prints
+# its digest.
+oci_blob()
+{
+	local d
+
+	d=$(sha "$2")
+	mkdir -p "$1/blobs/sha256"
+	mv "$2" "$1/blobs/sha256/${d#sha256:}"
+	echo "$d"
+}
+
+# make_oci_layout DIR TAG ARCH...: an OCI image layout in DIR with, for
+# each ARCH, a tiny linux image whose one layer is a real gzipped tar.  One
+# ARCH tags the image as TAG; several tag an image index of them.
+make_oci_layout()
+{
+	local dir=$1 tag=$2 arch w diffid layer config man descs top
+
+	shift 2
+	mkdir -p "$dir/blobs/sha256"
+	printf '{"imageLayoutVersion":"1.0.0"}' > "$dir/oci-layout"
+	descs=
+	for arch in "$@"; do
+		w=$T/layout.$RANDOM$RANDOM
+		mkdir -p "$w/root/etc"
+		echo "image for $arch, $RANDOM$RANDOM" > "$w/root/etc/motd"
+		head -c 4096 /dev/urandom > "$w/root/etc/random"
+		tar --sort=name --owner=0 --group=0 --numeric-owner \
+		    --mtime=@0 -C "$w/root" -cf "$w/layer.tar" etc ||
+		    fail "tar"
+		diffid=$(sha "$w/layer.tar")
+		gzip -n -c "$w/layer.tar" > "$w/layer.tgz"
+		layer=$(stat -c %s "$w/layer.tgz")
+		layer="$(oci_blob "$dir" "$w/layer.tgz") $layer"
+		jq -cn --arg a "$arch" --arg d "$diffid" '{
+			architecture: $a, os: "linux",
+			config: { Env: ["PATH=/bin"] },
+			rootfs: { type: "layers", diff_ids: [$d] },
+			history: [ { created_by: "regress" } ]
+		    }' > "$w/config"
+		config="$(stat -c %s "$w/config")"
+		config="$(oci_blob "$dir" "$w/config") $config"
+		jq -cn --arg c "${config% *}" --argjson cs "${config#* }" \
+		    --arg l "${layer% *}" --argjson ls "${layer#* }" '{
+			schemaVersion: 2,
+			mediaType: "application/vnd.oci.image.manifest.v1+json",
+			config: { mediaType:
+			    "application/vnd.oci.image.config.v1+json",
+			    digest: $c, size: $cs },
+			layers: [ { mediaType:
+			    "application/vnd.oci.image.layer.v1.tar+gzip",
+			    digest: $l, size: $ls } ]
+		    }' > "$w/manifest"
+		man="$(stat -c %s "$w/manifest")"
+		man="$(oci_blob "$dir" "$w/manifest") $man"
+		descs="$descs$(jq -cn --arg d "${man% *}" \
+		    --argjson s "${man#* }" --arg a "$arch" '{
+			mediaType: "application/vnd.oci.image.manifest.v1+json",
+			digest: $d, size: $s,
+			platform: { architecture: $a, os: "linux" }
+		    }')
+"
+		rm -rf "$w"
+	done
+	if [ $# -eq 1 ]; then
+		top=$(printf '%s' "$descs" | jq -c 'del(.platform)')
+	else
+		w=$T/layout.$RANDOM$RANDOM
+		printf '%s' "$descs" | jq -cs '{
+			schemaVersion: 2,
+			mediaType: "application/vnd.oci.image.index.v1+json",
+			manifests: .
+		    }' > "$w"
+		man="$(stat -c %s "$w")"
+		man="$(oci_blob "$dir" "$w") $man"
+		top=$(jq -cn --arg d "${man% *}" --argjson s "${man#* }" '{
+			mediaType: "application/vnd.oci.image.index.v1+json",
+			digest: $d, size: $s
+		    }')
+	fi
+	printf '%s' "$top" | jq -c --arg t "$tag" '{
+		schemaVersion: 2,
+		manifests: [ . + { annotations:
+		    { "org.opencontainers.image.ref.name": $t } } ]
+	    }' > "$dir/index.json"
 }

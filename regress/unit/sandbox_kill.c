@@ -1,0 +1,173 @@
+/*
+ * Prove the seccomp filters of privsep/sandbox.c kill a process that
+ * makes a forbidden system call: each case forks a child that installs
+ * a filter and makes one call, and the parent checks how it ended.
+ * Positive controls show that the children do live through allowed calls.
+ */
+
+#include <sys/types.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "privsep.h"
+
+#define EXIT_NOFILTER	2	/* sandbox_seccomp failed */
+#define EXIT_SURVIVED	3	/* the forbidden call returned */
+
+enum action {
+	DO_NOTHING,
+	DO_OPEN,
+	DO_SOCKET,
+	DO_EXECVE,
+	DO_PTRACE
+};
+
+static const char *const action_names[] = {
+	"getpid", "open /etc/passwd", "socket", "execve /bin/true", "ptrace"
+};
+
+static const char *const kind_names[] = {
+	"frontend", "storage", "logger", "test_open"
+};
+
+static int	 nfail;
+static int	 npass;
+
+static void
+child(enum sandbox_kind kind, enum action act)
+{
+	struct rlimit	 rl;
+	char		*argv[] = { "true", NULL };
+	char		*envp[] = { NULL };
+	int		 fd;
+
+	/* A killed child must not leave a core file behind. */
+	rl.rlim_cur = rl.rlim_max = 0;
+	setrlimit(RLIMIT_CORE, &rl);
+	if (sandbox_seccomp(kind) == -1)
+		_exit(EXIT_NOFILTER);
+	switch (act) {
+	case DO_NOTHING:
+		if (getpid() <= 0)
+			_exit(1);
+		_exit(0);
+	case DO_OPEN:
+		fd = open("/etc/passwd", O_RDONLY);
+		_exit(fd == -1 ? EXIT_SURVIVED + 1 : 0);
+	case DO_SOCKET:
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		_exit(fd == -1 ? EXIT_SURVIVED + 1 : 0);
+	case DO_EXECVE:
+		execve("/bin/true", argv, envp);
+		_exit(EXIT_SURVIVED + 1);
+	case DO_PTRACE:
+		if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL) == -1)
+			_exit(EXIT_SURVIVED + 1);
+		_exit(0);
+	}
+	_exit(1);
+}
+
+static const char *
+describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status)) {
+		switch (WEXITSTATUS(status)) {
+		case EXIT_NOFILTER:
+			return ("sandbox_seccomp failed");
+		case EXIT_SURVIVED + 1:
+			snprintf(buf, len, "the call failed but the process "
+			    "lived");
+			return (buf);
+		}
+		snprintf(buf, len, "exited %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, len, "status 0x%x", status);
+	return (buf);
+}
+
+/* want_kill: 1 if the child must die of SIGSYS, 0 if it must exit 0. */
+static void
+run(enum sandbox_kind kind, enum action act, int want_kill)
+{
+	char	 name[128], buf[128];
+	pid_t	 pid;
+	int	 status, ok;
+
+	snprintf(name, sizeof(name), "%s filter, %s: %s",
+	    kind_names[kind], action_names[act],
+	    want_kill ? "killed by SIGSYS" : "allowed");
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		printf("FAIL %s: fork: %s\n", name, strerror(errno));
+		nfail++;
+		return;
+	}
+	if (pid == 0)
+		child(kind, act);
+	while (waitpid(pid, &status, 0) == -1) {
+		if (errno != EINTR) {
+			printf("FAIL %s: waitpid: %s\n", name,
+			    strerror(errno));
+			nfail++;
+			return;
+		}
+	}
+	if (want_kill)
+		ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+	else
+		ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (ok) {
+		printf("ok   %s\n", name);
+		npass++;
+	} else {
+		printf("FAIL %s: %s\n", name,
+		    describe(status, buf, sizeof(buf)));
+		nfail++;
+	}
+}
+
+int
+main(void)
+{
+	log_init(LOG_TO_STDERR, 0, "sandbox_kill");
+
+	/* Positive controls: the filters let a quiet process live. */
+	run(SANDBOX_FRONTEND, DO_NOTHING, 0);
+	run(SANDBOX_STORAGE, DO_NOTHING, 0);
+	run(SANDBOX_LOGGER, DO_NOTHING, 0);
+	run(SANDBOX_TEST_OPEN, DO_NOTHING, 0);
+	/* Storage is the one kind meant to open files. */
+	run(SANDBOX_STORAGE, DO_OPEN, 0);
+
+	run(SANDBOX_FRONTEND, DO_OPEN, 1);
+	run(SANDBOX_TEST_OPEN, DO_OPEN, 1);
+	run(SANDBOX_LOGGER, DO_OPEN, 1);
+	run(SANDBOX_FRONTEND, DO_SOCKET, 1);
+	run(SANDBOX_STORAGE, DO_SOCKET, 1);
+	run(SANDBOX_LOGGER, DO_SOCKET, 1);
+	run(SANDBOX_FRONTEND, DO_EXECVE, 1);
+	run(SANDBOX_STORAGE, DO_EXECVE, 1);
+	run(SANDBOX_LOGGER, DO_EXECVE, 1);
+	run(SANDBOX_FRONTEND, DO_PTRACE, 1);
+	run(SANDBOX_STORAGE, DO_PTRACE, 1);
+	run(SANDBOX_LOGGER, DO_PTRACE, 1);
+
+	printf("%d passed, %d failed\n", npass, nfail);
+	return (nfail == 0 ? 0 : 1);
+}

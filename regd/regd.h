@@ -24,6 +24,12 @@
 #define REGD_CHROOT		"/var/empty"
 #define REGD_PORT		5000
 #define REGD_MAXPREFORK		64
+/*
+ * Frontend slots: a reload starts a new generation of frontends while the
+ * old one drains, so slot numbers (the peerid of MSG_PEER_FRONTEND) run up
+ * to twice the pool size.
+ */
+#define REGD_MAXSLOTS		(2 * REGD_MAXPREFORK)
 
 #define MAX_NAME		255	/* repository name */
 #define MAX_TAG			128
@@ -211,6 +217,40 @@ struct regd {
 	time_t			 started;
 };
 extern struct regd	*env;
+
+/* regd.c: the parent */
+enum proc_kind {
+	PROC_PARENT,
+	PROC_FRONTEND,
+	PROC_STORAGE,
+	PROC_LOGGER
+};
+
+struct proc {
+	TAILQ_ENTRY(proc)	 entry;
+	enum proc_kind		 kind;
+	pid_t			 pid;
+	int			 slot;
+	int			 draining;
+	time_t			 started;
+	struct chan		 chan;
+	struct front_stats	 stats;
+};
+TAILQ_HEAD(proclist, proc);
+
+extern struct proclist	 procs;
+const char	*proc_name(enum proc_kind);
+struct proc	*proc_storage(void);
+int		 parent_reload(char *, size_t);
+void		 parent_verbose(int);
+
+/* control.c */
+int	 control_init(const char *);
+void	 control_listen(void);
+void	 control_close(void);
+void	 control_stats(struct proc *, struct front_stats *);
+void	 control_proc_gone(struct proc *);
+void	 control_storage_res(uint32_t, const void *, size_t);
 
 /* frontend.c */
 __attribute__((__noreturn__)) void

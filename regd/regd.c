@@ -1,0 +1,890 @@
+/*
+ * regd: the parent.  It reads the configuration, opens the listeners,
+ * the control socket and the log files, starts the children and restarts
+ * frontends that die.  It never parses HTTP and never touches blobs.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "regd.h"
+
+struct regd		*env;
+struct proclist		 procs = TAILQ_HEAD_INITIALIZER(procs);
+
+static struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
+static struct event	 ev_sigpipe;
+static int		 access_fd = -1;
+static int		 shutting_down;
+
+static void	 usage(void) __attribute__((__noreturn__));
+static int	 open_listeners(struct regd_conf *, struct regd_conf *);
+static int	 open_access_log(struct regd_conf *);
+static void	 prepare_storage(struct regd_conf *);
+static void	 start_children(void);
+static int	 start_frontend(int);
+static int	 start_frontend_fds(int, int, int);
+static int	 free_slot(void);
+static void	 parent_dispatch(struct chan *, struct msg *, void *);
+static void	 parent_chan_closed(struct chan *, void *);
+static void	 parent_sig(int, short, void *);
+static void	 reap_children(void);
+static void	 parent_shutdown(int) __attribute__((__noreturn__));
+static void	 child_prepare(const char *);
+static void	 proc_free(struct proc *);
+static struct proc *proc_new(enum proc_kind, int);
+static struct regd_conf *load_config(const char *, int, char *, size_t);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-dnv] [-f file]\n", getprogname());
+	exit(1);
+}
+
+const char *
+proc_name(enum proc_kind k)
+{
+	switch (k) {
+	case PROC_PARENT:
+		return ("parent");
+	case PROC_FRONTEND:
+		return ("frontend");
+	case PROC_STORAGE:
+		return ("storage");
+	case PROC_LOGGER:
+		return ("logger");
+	}
+	return ("unknown");
+}
+
+int
+main(int argc, char *argv[])
+{
+	extern char		**environ;
+	struct regd_conf	*conf;
+	const char		*conffile = NULL;
+	int			 ch, noaction = 0, debug = 0, verbose = 0;
+	int			 explicit = 0;
+
+	setproctitle_init(argc, argv, environ);
+	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 'f':
+			conffile = optarg;
+			explicit = 1;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	if (argc != 0)
+		usage();
+	if (conffile == NULL)
+		conffile = REGD_CONF;
+
+	log_init(LOG_TO_STDERR, verbose, "regd");
+	if ((env = calloc(1, sizeof(*env))) == NULL)
+		err(1, NULL);
+	env->conffile = conffile;
+	env->debug = debug;
+	env->verbose = verbose;
+	env->slot = -1;
+
+	if (!explicit && access(conffile, F_OK) == -1 && errno == ENOENT)
+		conf = config_default();
+	else
+		conf = parse_config(conffile, verbose);
+	if (conf == NULL)
+		exit(1);
+	if (conf->verbose)
+		env->verbose = verbose = verbose + conf->verbose;
+	if (noaction) {
+		if (verbose)
+			config_dump(conf);
+		fprintf(stderr, "configuration OK\n");
+		exit(0);
+	}
+	env->conf = conf;
+	env->unpriv = geteuid() != 0;
+	if (!env->unpriv && getpwnam(conf->user) == NULL)
+		errx(1, "unknown user %s", conf->user);
+
+	prepare_storage(conf);
+	if (open_listeners(conf, NULL) == -1)
+		exit(1);
+	if (control_init(conf->socket) == -1)
+		exit(1);
+	if (open_access_log(conf) == -1)
+		exit(1);
+
+	if (!debug) {
+		if (daemon(0, 0) == -1)
+			err(1, "daemon");
+		log_init(LOG_TO_SYSLOG, verbose, "regd");
+	}
+	log_procname("regd");
+	env->started = time(NULL);
+	if (env->unpriv)
+		log_warnx("running as uid %d: no chroot and no privilege "
+		    "drop for the children", (int)geteuid());
+
+	signal(SIGPIPE, SIG_IGN);
+	start_children();
+
+	setproctitle("%s", "parent");
+	env->base = event_init();
+	chan_base(env->base);
+	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
+	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
+	signal_set(&ev_sigpipe, SIGPIPE, parent_sig, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal_add(&ev_sigchld, NULL);
+	signal_add(&ev_sigpipe, NULL);
+	{
+		struct proc	*p;
+
+		TAILQ_FOREACH(p, &procs, entry)
+			chan_event_set(&p->chan, parent_dispatch,
+			    parent_chan_closed, p);
+	}
+	control_listen();
+	log_info("started, %d frontends, storage %s", conf->prefork,
+	    conf->storage);
+	/* Children may have died before the loop could see SIGCHLD. */
+	reap_children();
+	event_dispatch();
+	parent_shutdown(1);
+}
+
+static struct regd_conf *
+load_config(const char *file, int verbose, char *errbuf, size_t errlen)
+{
+	struct regd_conf	*conf;
+	char			 line[512];
+	FILE			*fp;
+	size_t			 used = 0;
+	int			 mfd, saved;
+
+	/* parse_config reports on stderr: catch that for the log. */
+	fflush(stderr);
+	if ((mfd = memfd_create("conferr", MFD_CLOEXEC)) == -1 ||
+	    (saved = dup(STDERR_FILENO)) == -1)
+		return (NULL);
+	dup2(mfd, STDERR_FILENO);
+	conf = parse_config(file, verbose);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	lseek(mfd, 0, SEEK_SET);
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
+	if ((fp = fdopen(mfd, "r")) == NULL) {
+		close(mfd);
+		return (conf);
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		log_warnx("%s", line);
+		if (errbuf != NULL && used + strlen(line) + 2 < errlen) {
+			used += snprintf(errbuf + used, errlen - used, "%s\n",
+			    line);
+		}
+	}
+	fclose(fp);
+	return (conf);
+}
+
+static void
+prepare_storage(struct regd_conf *conf)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+
+	if (mkdir(conf->storage, 0755) == -1 && errno != EEXIST)
+		err(1, "mkdir %s", conf->storage);
+	if (stat(conf->storage, &st) == -1 || !S_ISDIR(st.st_mode))
+		errx(1, "%s: not a directory", conf->storage);
+	if (env->unpriv)
+		return;
+	if ((pw = getpwnam(conf->user)) == NULL)
+		errx(1, "unknown user %s", conf->user);
+	/* A new, empty storage directory is given to the storage user. */
+	if (st.st_uid == 0 && st.st_nlink <= 2) {
+		DIR	*d;
+		int	 empty = 1;
+		struct dirent *de;
+
+		if ((d = opendir(conf->storage)) != NULL) {
+			while ((de = readdir(d)) != NULL)
+				if (strcmp(de->d_name, ".") != 0 &&
+				    strcmp(de->d_name, "..") != 0)
+					empty = 0;
+			closedir(d);
+		}
+		if (empty && chown(conf->storage, pw->pw_uid,
+		    pw->pw_gid) == -1)
+			err(1, "chown %s", conf->storage);
+	}
+	if (stat(conf->chroot, &st) == -1 &&
+	    mkdir(conf->chroot, 0755) == -1)
+		err(1, "mkdir %s", conf->chroot);
+}
+
+static int
+same_addr(struct listen_addr *a, struct listen_addr *b)
+{
+	return (a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0);
+}
+
+/*
+ * Open every listener of conf.  On reload, sockets already open in old
+ * are taken over rather than bound again.
+ */
+static int
+open_listeners(struct regd_conf *conf, struct regd_conf *old)
+{
+	struct server_conf	*srv, *osrv;
+	struct listen_addr	*la, *ola;
+	int			 fd, on = 1;
+
+	TAILQ_FOREACH(srv, &conf->servers, entry) {
+		TAILQ_FOREACH(la, &srv->listens, entry) {
+			la->fd = -1;
+			if (old == NULL)
+				goto bind;
+			TAILQ_FOREACH(osrv, &old->servers, entry)
+				TAILQ_FOREACH(ola, &osrv->listens, entry)
+					if (ola->fd != -1 &&
+					    same_addr(la, ola)) {
+						la->fd = ola->fd;
+						ola->fd = -1;
+					}
+			if (la->fd != -1)
+				continue;
+bind:
+			fd = socket(la->ss.ss_family, SOCK_STREAM |
+			    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (fd == -1) {
+				log_warn("socket for %s", la->name);
+				return (-1);
+			}
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+			    sizeof(on));
+			if (la->ss.ss_family == AF_INET6)
+				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+				    sizeof(on));
+			if (bind(fd, (struct sockaddr *)&la->ss,
+			    la->sslen) == -1) {
+				log_warn("bind %s", la->name);
+				close(fd);
+				return (-1);
+			}
+			if (listen(fd, 1024) == -1) {
+				log_warn("listen %s", la->name);
+				close(fd);
+				return (-1);
+			}
+			la->fd = fd;
+		}
+	}
+	return (0);
+}
+
+static void
+close_listeners(struct regd_conf *conf)
+{
+	struct server_conf	*srv;
+	struct listen_addr	*la;
+
+	TAILQ_FOREACH(srv, &conf->servers, entry)
+		TAILQ_FOREACH(la, &srv->listens, entry)
+			if (la->fd != -1) {
+				close(la->fd);
+				la->fd = -1;
+			}
+}
+
+static int
+open_access_log(struct regd_conf *conf)
+{
+	int	 fd;
+
+	if (conf->access_off || conf->access_syslog ||
+	    conf->access_log[0] == '\0') {
+		if (access_fd != -1)
+			close(access_fd);
+		access_fd = -1;
+		return (0);
+	}
+	fd = open(conf->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0640);
+	if (fd == -1) {
+		log_warn("%s", conf->access_log);
+		return (-1);
+	}
+	if (access_fd != -1)
+		close(access_fd);
+	access_fd = fd;
+	return (0);
+}
+
+/* Tell the logger where access lines go: off, a file or syslog. */
+static void
+send_access_log(struct chan *c)
+{
+	int32_t	 mode;
+
+	if (access_fd != -1)
+		mode = 1;
+	else if (env->conf->access_off)
+		mode = 0;
+	else
+		mode = 2;
+	if (chan_compose(c, MSG_LOG_REOPEN, 0,
+	    access_fd == -1 ? -1 : dup(access_fd), &mode, sizeof(mode)) == -1)
+		log_warn("%s", __func__);
+	chan_write(c);
+}
+
+static struct proc *
+proc_new(enum proc_kind kind, int slot)
+{
+	struct proc	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		fatal("%s", __func__);
+	p->kind = kind;
+	p->slot = slot;
+	p->started = time(NULL);
+	chan_init(&p->chan, -1);
+	p->chan.id = slot;
+	TAILQ_INSERT_TAIL(&procs, p, entry);
+	return (p);
+}
+
+struct proc *
+proc_storage(void)
+{
+	struct proc	*p;
+
+	TAILQ_FOREACH(p, &procs, entry)
+		if (p->kind == PROC_STORAGE)
+			return (p);
+	return (NULL);
+}
+
+static struct proc *
+proc_logger(void)
+{
+	struct proc	*p;
+
+	TAILQ_FOREACH(p, &procs, entry)
+		if (p->kind == PROC_LOGGER)
+			return (p);
+	return (NULL);
+}
+
+static int
+is_listener(int fd)
+{
+	struct server_conf	*srv;
+	struct listen_addr	*la;
+
+	TAILQ_FOREACH(srv, &env->conf->servers, entry)
+		TAILQ_FOREACH(la, &srv->listens, entry)
+			if (la->fd == fd)
+				return (1);
+	return (0);
+}
+
+/*
+ * In a new child: close every descriptor it was not given, reset the
+ * signals the parent handles and title the process.
+ */
+static void
+child_prepare_fds(const int *keep, int nkeep, int listeners)
+{
+	DIR		*d;
+	struct dirent	*de;
+	const char	*errstr;
+	int		 fd, i, dfd, kept;
+	int		 toclose[1024], n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		fd = strtonum(de->d_name, 0, INT_MAX, &errstr);
+		if (errstr != NULL || fd <= STDERR_FILENO || fd == dfd)
+			continue;
+		kept = 0;
+		for (i = 0; i < nkeep; i++)
+			if (keep[i] == fd)
+				kept = 1;
+		if (listeners && is_listener(fd))
+			kept = 1;
+		if (!kept && n < 1024)
+			toclose[n++] = fd;
+	}
+	closedir(d);
+	for (i = 0; i < n; i++)
+		close(toclose[i]);
+}
+
+static void
+child_prepare(const char *title)
+{
+	struct sigaction	 sa;
+	int			 sigs[] = { SIGHUP, SIGINT, SIGTERM, SIGCHLD,
+				    SIGPIPE };
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	setproctitle("%s", title);
+	log_procname(title);
+	env->base = event_init();
+	chan_base(env->base);
+}
+
+static void
+socketpair_or_die(int sp[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		fatal("socketpair");
+}
+
+static void
+start_children(void)
+{
+	struct proc	*logger, *storage;
+	int		 pl[2], ps[2], sl[2];
+	int		 fs[REGD_MAXPREFORK][2], fl[REGD_MAXPREFORK][2];
+	int		 keep[3 * REGD_MAXPREFORK + 4];
+	int		 i, n = env->conf->prefork, nk;
+	pid_t		 pid;
+
+	socketpair_or_die(pl);
+	socketpair_or_die(ps);
+	socketpair_or_die(sl);
+	for (i = 0; i < n; i++) {
+		socketpair_or_die(fs[i]);
+		socketpair_or_die(fl[i]);
+	}
+
+	/* logger: pl[1], sl[1], fl[i][1] */
+	logger = proc_new(PROC_LOGGER, -1);
+	switch (pid = fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		nk = 0;
+		keep[nk++] = pl[1];
+		keep[nk++] = sl[1];
+		{
+			int	 ffd[REGD_MAXPREFORK];
+
+			for (i = 0; i < n; i++)
+				keep[nk++] = ffd[i] = fl[i][1];
+			child_prepare_fds(keep, nk, 0);
+			child_prepare("logger");
+			logger_main(pl[1], sl[1], ffd, n);
+		}
+	}
+	logger->pid = pid;
+	logger->chan.fd = pl[0];
+	close(pl[1]);
+	close(sl[1]);
+	for (i = 0; i < n; i++)
+		close(fl[i][1]);
+
+	/* storage: ps[1], sl[0], fs[i][1] */
+	storage = proc_new(PROC_STORAGE, -1);
+	switch (pid = fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		nk = 0;
+		keep[nk++] = ps[1];
+		keep[nk++] = sl[0];
+		{
+			int	 ffd[REGD_MAXPREFORK];
+
+			for (i = 0; i < n; i++)
+				keep[nk++] = ffd[i] = fs[i][1];
+			child_prepare_fds(keep, nk, 0);
+			child_prepare("storage");
+			storage_main(ps[1], sl[0], ffd, n);
+		}
+	}
+	storage->pid = pid;
+	storage->chan.fd = ps[0];
+	close(ps[1]);
+	close(sl[0]);
+	for (i = 0; i < n; i++)
+		close(fs[i][1]);
+
+	send_access_log(&logger->chan);
+	if (chan_flush(&logger->chan) == -1)
+		fatal("logger");
+
+	for (i = 0; i < n; i++) {
+		if (start_frontend_fds(i, fs[i][0], fl[i][0]) == -1)
+			fatal("cannot start frontend %d", i);
+	}
+}
+
+/* Fork a frontend that talks to storage and logger over the given fds. */
+static int
+start_frontend_fds(int slot, int sfd, int lfd)
+{
+	struct proc	*p;
+	int		 fp[2], keep[3];
+	pid_t		 pid;
+
+	socketpair_or_die(fp);
+	p = proc_new(PROC_FRONTEND, slot);
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		close(fp[0]);
+		close(fp[1]);
+		close(sfd);
+		close(lfd);
+		TAILQ_REMOVE(&procs, p, entry);
+		free(p);
+		return (-1);
+	case 0:
+		keep[0] = fp[1];
+		keep[1] = sfd;
+		keep[2] = lfd;
+		child_prepare_fds(keep, 3, 1);
+		child_prepare("frontend");
+		env->slot = slot;
+		frontend_main(slot, fp[1], sfd, lfd);
+	}
+	p->pid = pid;
+	p->chan.fd = fp[0];
+	p->stats.slot = slot;
+	p->stats.pid = pid;
+	close(fp[1]);
+	close(sfd);
+	close(lfd);
+	if (env->base != NULL)
+		chan_event_set(&p->chan, parent_dispatch, parent_chan_closed, p);
+	return (0);
+}
+
+static int
+free_slot(void)
+{
+	struct proc	*p;
+	int		 slot, used;
+
+	for (slot = 0; slot < REGD_MAXSLOTS; slot++) {
+		used = 0;
+		TAILQ_FOREACH(p, &procs, entry)
+			if (p->kind == PROC_FRONTEND && p->slot == slot)
+				used = 1;
+		if (!used)
+			return (slot);
+	}
+	return (-1);
+}
+
+/* Start a frontend after start-up: storage and logger get new peers. */
+static int
+start_frontend(int slot)
+{
+	struct proc	*storage = proc_storage(), *logger = proc_logger();
+	int		 fs[2], fl[2];
+
+	if (slot == -1 || storage == NULL || logger == NULL)
+		return (-1);
+	socketpair_or_die(fs);
+	socketpair_or_die(fl);
+	if (chan_send(&storage->chan, MSG_PEER_FRONTEND, slot, fs[1],
+	    NULL, 0) == -1 ||
+	    chan_send(&logger->chan, MSG_PEER_FRONTEND, slot, fl[1],
+	    NULL, 0) == -1) {
+		close(fs[0]);
+		close(fl[0]);
+		return (-1);
+	}
+	return (start_frontend_fds(slot, fs[0], fl[0]));
+}
+
+static void
+parent_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	struct proc		*p = arg;
+	struct front_stats	 fst;
+
+	switch (m->hdr.type) {
+	case MSG_STATS:
+		if (p->kind != PROC_FRONTEND || m->len != sizeof(fst))
+			goto bad;
+		memcpy(&fst, m->data, sizeof(fst));
+		fst.slot = p->slot;
+		fst.pid = p->pid;
+		p->stats = fst;
+		control_stats(p, &fst);
+		break;
+	case ST_CTL_RES:
+		if (p->kind != PROC_STORAGE)
+			goto bad;
+		control_storage_res(m->hdr.peerid, m->data, m->len);
+		break;
+	case MSG_LOG:
+		if (m->len < sizeof(int32_t))
+			goto bad;
+		logit(*(int32_t *)m->data, "%.*s",
+		    (int)(m->len - sizeof(int32_t)),
+		    (char *)m->data + sizeof(int32_t));
+		break;
+	default:
+		goto bad;
+	}
+	if (m->fd != -1)
+		close(m->fd);
+	return;
+bad:
+	if (m->fd != -1)
+		close(m->fd);
+	log_warnx("%s %d: unexpected message %u", proc_name(p->kind),
+	    (int)p->pid, m->hdr.type);
+	kill(p->pid, SIGKILL);
+	chan_event_del(c);
+	c->dead = 1;
+}
+
+static void
+parent_chan_closed(struct chan *c, void *arg)
+{
+	/* The child is gone or going; SIGCHLD does the bookkeeping. */
+}
+
+static void
+proc_free(struct proc *p)
+{
+	control_proc_gone(p);
+	TAILQ_REMOVE(&procs, p, entry);
+	chan_clear(&p->chan);
+	free(p);
+}
+
+static void
+reap_children(void)
+{
+	struct proc	*p;
+	pid_t		 pid;
+	int		 status, slot;
+	char		 how[64];
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		TAILQ_FOREACH(p, &procs, entry)
+			if (p->pid == pid)
+				break;
+		if (p == NULL)
+			continue;
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "died of signal %d",
+			    WTERMSIG(status));
+		else
+			snprintf(how, sizeof(how), "exited with status %d",
+			    WEXITSTATUS(status));
+		if (shutting_down) {
+			proc_free(p);
+			continue;
+		}
+		switch (p->kind) {
+		case PROC_FRONTEND:
+			if (p->draining) {
+				log_debug("draining frontend %d %s", (int)pid,
+				    how);
+				proc_free(p);
+				break;
+			}
+			slot = p->slot;
+			log_warnx("frontend %d (slot %d) %s, restarting",
+			    (int)pid, slot, how);
+			proc_free(p);
+			if (start_frontend(slot) == -1)
+				log_warnx("cannot restart frontend %d", slot);
+			break;
+		case PROC_STORAGE:
+		case PROC_LOGGER:
+			log_warnx("%s %d %s, shutting down", proc_name(p->kind),
+			    (int)pid, how);
+			proc_free(p);
+			parent_shutdown(1);
+		default:
+			break;
+		}
+	}
+}
+
+static void
+parent_sig(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGINT:
+	case SIGTERM:
+		log_info("signal %d, shutting down", sig);
+		parent_shutdown(0);
+	case SIGHUP:
+		log_info("SIGHUP, reloading %s", env->conffile);
+		parent_reload(NULL, 0);
+		break;
+	case SIGCHLD:
+		reap_children();
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+parent_shutdown(int status)
+{
+	struct proc	*p;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	int		 i;
+
+	shutting_down = 1;
+	TAILQ_FOREACH(p, &procs, entry)
+		kill(p->pid, SIGTERM);
+	for (i = 0; i < 100 && !TAILQ_EMPTY(&procs); i++) {
+		reap_children();
+		if (!TAILQ_EMPTY(&procs))
+			nanosleep(&ts, NULL);
+	}
+	TAILQ_FOREACH(p, &procs, entry)
+		kill(p->pid, SIGKILL);
+	while (!TAILQ_EMPTY(&procs)) {
+		if (waitpid(-1, NULL, 0) == -1 && errno == ECHILD)
+			break;
+		reap_children();
+	}
+	control_close();
+	if (status == 0)
+		log_info("terminated");
+	exit(status);
+}
+
+void
+parent_verbose(int v)
+{
+	struct proc	*p;
+	int32_t		 iv = v;
+
+	env->verbose = v;
+	log_setverbose(v);
+	TAILQ_FOREACH(p, &procs, entry)
+		chan_send(&p->chan, MSG_CTL_VERBOSE, 0, -1, &iv, sizeof(iv));
+}
+
+/*
+ * Re-read the configuration.  A broken file keeps the old one.  A good
+ * one starts a new generation of frontends; the old ones stop accepting
+ * and leave when their connections are done, so nothing open is cut.
+ */
+int
+parent_reload(char *errbuf, size_t errlen)
+{
+	struct regd_conf	*conf, *old = env->conf;
+	struct proc		*p;
+	int			 i, slot;
+
+	if (access(env->conffile, F_OK) == -1 && errno == ENOENT &&
+	    strcmp(env->conffile, REGD_CONF) == 0)
+		conf = config_default();
+	else
+		conf = load_config(env->conffile, env->verbose, errbuf,
+		    errlen);
+	if (conf == NULL) {
+		log_warnx("reload failed, keeping the running configuration");
+		return (-1);
+	}
+	if (strcmp(conf->storage, old->storage) != 0 ||
+	    strcmp(conf->user, old->user) != 0 ||
+	    strcmp(conf->chroot, old->chroot) != 0 ||
+	    strcmp(conf->socket, old->socket) != 0) {
+		log_warnx("storage, user, chroot and socket changes need a "
+		    "restart; keeping the running ones");
+		strlcpy(conf->storage, old->storage, sizeof(conf->storage));
+		strlcpy(conf->user, old->user, sizeof(conf->user));
+		strlcpy(conf->chroot, old->chroot, sizeof(conf->chroot));
+		strlcpy(conf->socket, old->socket, sizeof(conf->socket));
+	}
+	if (open_listeners(conf, old) == -1) {
+		close_listeners(conf);
+		config_free(conf);
+		log_warnx("reload failed, keeping the running configuration");
+		if (errbuf != NULL)
+			strlcpy(errbuf, "cannot open the listeners\n", errlen);
+		return (-1);
+	}
+	if (open_access_log(conf) == -1)
+		log_warnx("keeping the old access log");
+	else if ((p = proc_logger()) != NULL) {
+		send_access_log(&p->chan);
+		chan_event_update(&p->chan);
+	}
+
+	TAILQ_FOREACH(p, &procs, entry) {
+		if (p->kind != PROC_FRONTEND || p->draining)
+			continue;
+		p->draining = 1;
+		chan_send(&p->chan, MSG_FRONT_DRAIN, 0, -1, NULL, 0);
+	}
+	close_listeners(old);
+	config_free(old);
+	env->conf = conf;
+	if (conf->verbose > env->verbose)
+		parent_verbose(conf->verbose);
+	for (i = 0; i < conf->prefork; i++) {
+		slot = free_slot();
+		if (start_frontend(slot) == -1)
+			log_warnx("cannot start frontend %d", slot);
+	}
+	log_info("configuration reloaded");
+	return (0);
+}

@@ -546,3 +546,46 @@ make_oci_layout()
 		    { "org.opencontainers.image.ref.name": $t } } ]
 	    }' > "$dir/index.json"
 }
+
+# The manifest media types a modern client accepts.
+ACCEPT_MANIFESTS="application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"
+
+# check_manifest REPO REF FILE TYPE: GET and HEAD of the manifest REF give
+# 200 with FILE's exact bytes, Content-Type TYPE, Content-Length and the
+# Docker-Content-Digest of FILE.
+check_manifest()
+{
+	local d size
+
+	d=$(sha "$3")
+	size=$(stat -c %s "$3")
+	http GET "$URL/v2/$1/manifests/$2" -H "Accept: $ACCEPT_MANIFESTS"
+	check_eq "$STATUS" 200 "GET manifest $1 $2"
+	cmp -s "$BODY" "$3" ||
+	    fail "GET manifest $1 $2: not the bytes pushed: $(head -c 300 "$BODY")"
+	check_eq "$(hdr Content-Type)" "$4" "Content-Type of $1 $2"
+	check_eq "$(hdr Docker-Content-Digest)" "$d" \
+	    "Docker-Content-Digest of $1 $2"
+	http HEAD "$URL/v2/$1/manifests/$2" -H "Accept: $ACCEPT_MANIFESTS"
+	check_eq "$STATUS" 200 "HEAD manifest $1 $2"
+	check_eq "$(hdr Content-Type)" "$4" "HEAD Content-Type of $1 $2"
+	check_eq "$(hdr Content-Length)" "$size" "HEAD Content-Length of $1 $2"
+	check_eq "$(hdr Docker-Content-Digest)" "$d" \
+	    "HEAD Docker-Content-Digest of $1 $2"
+}
+
+# put_manifest_ok REPO REF FILE TYPE: PUT the manifest and check the 201
+# answer's Location and Docker-Content-Digest.
+put_manifest_ok()
+{
+	local d loc
+
+	d=$(sha "$3")
+	push_manifest "$@"
+	check_eq "$(hdr Docker-Content-Digest)" "$d" \
+	    "Docker-Content-Digest of PUT $1 $2"
+	loc=$(hdr Location)
+	[ -n "$loc" ] || fail "PUT manifest $1 $2: no Location"
+	check_match "${loc#http*://*/}" "^v2/$1/manifests/($2|$d)\$" \
+	    "Location of PUT $1 $2"
+}

@@ -35,6 +35,14 @@ fail()
 	exit 1
 }
 
+# skip "reason": the test cannot run here (exit 77); run.sh prints SKIP
+# and counts it neither as passed nor as failed.
+skip()
+{
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
 note()
 {
 	echo "# $*" >&2
@@ -177,11 +185,13 @@ wait_v2()
 }
 
 # regd_launch [args...]: start regd on the existing $T/regd.conf.
+# REGD_WRAP is a command put in front of it (e.g. setpriv ...), which must
+# exec regd so that REGD_PID is regd's pid.
 regd_launch()
 {
 	REGCTL="$REGCTL_BIN -s $T/regd.sock"
 	[ -n "$URL" ] || URL=http://127.0.0.1:$PORT
-	"$REGD" -d -f "$T/regd.conf" "$@" >> "$T/regd.log" 2>&1 &
+	${REGD_WRAP:-} "$REGD" -d -f "$T/regd.conf" "$@" >> "$T/regd.log" 2>&1 &
 	REGD_PID=$!
 	if ! wait_v2 10; then
 		echo "--- $T/regd.conf" >&2
@@ -272,10 +282,10 @@ regd_cleanup()
 		fi
 		wait "$REGD_PID" 2>/dev/null
 	fi
-	if ! asan_check; then
+	if [ "$rc" -ne 77 ] && ! asan_check; then
 		[ "$rc" -eq 0 ] && rc=1
 	fi
-	if [ "$rc" -ne 0 ] && [ -f "$T/regd.log" ]; then
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -f "$T/regd.log" ]; then
 		echo "--- last lines of regd.log" >&2
 		tail -n 40 "$T/regd.log" >&2
 	fi
@@ -545,6 +555,112 @@ make_oci_layout()
 		manifests: [ . + { annotations:
 		    { "org.opencontainers.image.ref.name": $t } } ]
 	    }' > "$dir/index.json"
+}
+
+# raw_http FILE [SECONDS]: send the bytes of FILE on one new connection to
+# 127.0.0.1:$PORT as they are, then read until the server closes or
+# SECONDS (default 5) pass.  Sets RAW_OUT (file of the bytes received),
+# RAW_CLOSED (1 if the server closed the connection), RAW_TIME (seconds
+# to the close or the timeout), RAW_STATUS (status of the first response,
+# 000 if none) and RAW_NRESP; $T/raw.resp has one line per response:
+# "status body-length body" with the body JSON-quoted.
+raw_http()
+{
+	local r
+
+	RAW_OUT=$T/raw.out
+	r=$(python3 - "$1" "${2:-5}" "$PORT" "$RAW_OUT" "$T/raw.resp" <<'PYEOF'
+import json, socket, sys, time
+
+src, limit, port, out, resp = sys.argv[1:6]
+data = open(src, "rb").read()
+s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
+t0 = time.monotonic()
+got = b""
+closed = 0
+try:
+    s.sendall(data)
+except OSError:
+    pass
+deadline = t0 + float(limit)
+while True:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        break
+    s.settimeout(left)
+    try:
+        b = s.recv(65536)
+    except socket.timeout:
+        break
+    except OSError:
+        closed = 1
+        break
+    if not b:
+        closed = 1
+        break
+    got += b
+elapsed = time.monotonic() - t0
+s.close()
+open(out, "wb").write(got)
+
+# Split the stream into responses (Content-Length or chunked bodies).
+lines = []
+rest = got
+while rest.startswith(b"HTTP/"):
+    end = rest.find(b"\r\n\r\n")
+    if end < 0:
+        break
+    head = rest[:end].decode("latin-1").split("\r\n")
+    rest = rest[end + 4:]
+    parts = head[0].split(" ")
+    status = parts[1] if len(parts) > 1 else "000"
+    hdrs = {}
+    for h in head[1:]:
+        k, _, v = h.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    body = b""
+    if status.startswith("1") or status in ("204", "304"):
+        pass
+    elif "content-length" in hdrs:
+        n = int(hdrs["content-length"])
+        body, rest = rest[:n], rest[n:]
+    elif hdrs.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            e = rest.find(b"\r\n")
+            if e < 0:
+                break
+            n = int(rest[:e].split(b";")[0], 16)
+            rest = rest[e + 2:]
+            if n == 0:
+                e = rest.find(b"\r\n\r\n")
+                rest = rest[e + 4:] if e >= 0 else b""
+                break
+            body += rest[:n]
+            rest = rest[n + 2:]
+    else:
+        body, rest = rest, b""
+    lines.append("%s %d %s" % (status, len(body),
+        json.dumps(body.decode("latin-1"))))
+with open(resp, "w") as f:
+    for l in lines:
+        f.write(l + "\n")
+first = lines[0].split(" ")[0] if lines else "000"
+print("%d %.3f %s %d" % (closed, elapsed, first, len(lines)))
+PYEOF
+	) || fail "raw_http: python3 failed"
+	set -- $r
+	RAW_CLOSED=$1
+	RAW_TIME=$2
+	RAW_STATUS=$3
+	RAW_NRESP=$4
+}
+
+# raw_req 'printf-%b-string' [SECONDS]: raw_http on the bytes of a string
+# with backslash escapes (\r\n, \0 ...).
+raw_req()
+{
+	printf '%b' "$1" > "$T/raw.in"
+	raw_http "$T/raw.in" "${2:-5}"
 }
 
 # The manifest media types a modern client accepts.

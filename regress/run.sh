@@ -4,7 +4,9 @@
 # UNIT_PROGS and every regress/t/*.sh, or only those whose name matches one
 # of the globs (names are "test_msg", "http-v2-base", ...).  Prints one
 # PASS/FAIL line per test, the output of failed tests indented, and last
-# "N passed, N failed".  Exits 1 if anything failed.
+# "N passed, N failed".  Exits 1 if anything failed.  A test that exits
+# 77 could not run here (say, it needs root): it is listed as SKIP and
+# counted in neither number.
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -14,6 +16,7 @@ mkdir -p "$OUT"
 
 pass=0
 failed=0
+skipped=0
 ran=0
 failures=
 
@@ -53,6 +56,11 @@ report()
 	if [ "$rc" -eq 0 ]; then
 		echo "PASS $name"
 		pass=$((pass + 1))
+		return
+	fi
+	if [ "$rc" -eq 77 ]; then
+		echo "SKIP $name ($(grep -m1 '^SKIP:' "$log" | cut -c7-))"
+		skipped=$((skipped + 1))
 		return
 	fi
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -114,5 +122,6 @@ fi
 if [ "$failed" -ne 0 ] && [ -n "$failures" ]; then
 	echo "failed:$failures"
 fi
+[ "$skipped" -eq 0 ] || echo "$skipped skipped"
 echo "$pass passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -252,6 +252,111 @@ void	 control_stats(struct proc *, struct front_stats *);
 void	 control_proc_gone(struct proc *);
 void	 control_storage_res(uint32_t, const void *, size_t);
 
+/* frontend.c, http.c, api.c */
+enum conn_state {
+	CS_IDLE,		/* waiting for the first byte of a request */
+	CS_HEADERS,		/* reading the request line and headers */
+	CS_BODY,		/* streaming a body to storage */
+	CS_DISCARD,		/* reading a body nobody wants */
+	CS_WAIT,		/* waiting for storage's answer */
+	CS_RESPOND,		/* writing the response */
+	CS_CLOSING
+};
+
+enum route {
+	RT_NONE,
+	RT_BASE,
+	RT_CATALOG,
+	RT_TAGS,
+	RT_MANIFEST,
+	RT_BLOB,
+	RT_UPLOADS,
+	RT_UPLOAD,
+	RT_REFERRERS
+};
+
+struct req {
+	char		 method[16];
+	char		*target;
+	char		*path;
+	char		*query;
+	int		 minor;
+	int		 keepalive;
+	int		 nheaders;
+	size_t		 hdrbytes;
+	int64_t		 clen;		/* -1: none */
+	int		 chunked;
+	int		 expect100;
+	char		*ctype;
+	char		*crange;
+	char		*range;
+	char		*host;
+	char		*auth;
+	char		*conn_hdr;
+
+	enum route	 route;
+	char		 name[MAX_NAME + 1];
+	char		 ref[MAX_REF + 1];
+	char		 user[64];
+
+	uint32_t	 reqid;
+	uint32_t	 st_type;	/* storage request in flight */
+	int		 streaming;	/* body goes to storage */
+	int		 answered;	/* storage answered already */
+	int64_t		 body_left;	/* of this chunk, or of the body */
+	int		 chunk_state;
+	int64_t		 body_seen;
+	int64_t		 n;		/* pagination */
+
+	int		 status;
+	uint64_t	 bytes_out;
+	struct timespec	 start;
+};
+
+struct conn {
+	TAILQ_ENTRY(conn)	 entry;
+	LIST_ENTRY(conn)	 pending;
+	int			 inpend;
+	struct bufferevent	*bev;
+	int			 fd;
+	struct listen_addr	*la;
+	struct server_conf	*srv;
+	char			 addr[64];
+	enum conn_state		 state;
+	struct event		 ev_timer;
+	int			 close_after;
+	int			 paused;	/* reading stopped: storage full */
+	int			 nreqs;
+	struct req		 req;
+};
+
+extern struct chan	 st_chan;
+
+/* frontend.c */
+void	 conn_close(struct conn *);
+void	 conn_pending(struct conn *, uint32_t);
+int	 st_request(struct conn *, uint32_t, struct st_req *);
+void	 conn_respond_done(struct conn *);
+void	 conn_pause_for_storage(struct conn *);
+void	 front_count_bytes(uint64_t);
+/* http.c */
+int	 http_parse_head(struct conn *);
+int	 http_body_pump(struct conn *, unsigned char *, size_t, size_t *);
+void	 http_reset(struct req *);
+void	 http_start_response(struct conn *, int, const char *, int64_t);
+void	 http_header(struct conn *, const char *, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+void	 http_end_headers(struct conn *);
+void	 http_error(struct conn *, int, const char *, const char *);
+void	 http_error_ext(struct conn *, int, const char *, const char *,
+	    const char *);
+const char *http_status_text(int);
+char	*http_query_get(const char *, const char *, char *, size_t);
+/* api.c */
+void	 api_dispatch(struct conn *);
+void	 api_storage_res(struct conn *, struct st_res *, int);
+void	 api_body_done(struct conn *);
+
 /* frontend.c */
 __attribute__((__noreturn__)) void
 	 frontend_main(int, int, int, int);
@@ -261,6 +366,55 @@ __attribute__((__noreturn__)) void
 /* logger.c */
 __attribute__((__noreturn__)) void
 	 logger_main(int, int, int *, int);
+
+/* storage.c, store_*.c */
+#define ST_V2		"docker/registry/v2"	/* under the storage root */
+struct json_t;
+struct st_stream;
+struct st_meta {			/* facts about a stored manifest */
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	char		 subject[MAX_DIGEST + 1];
+	char		 artifacttype[MAX_MEDIATYPE + 1];
+	struct json_t	*annotations;
+	int64_t		 size;
+};
+/* store_fs.c */
+void	 store_err(struct st_res *, int, const char *, const char *, ...)
+	    __attribute__((__format__ (printf, 4, 5)));
+int	 store_path(char *, size_t, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+int	 store_digest_ok(const char *);
+int	 store_digest_buf(const char *, const void *, size_t, char *, size_t);
+int	 store_blob_path(char *, size_t, const char *);
+int	 store_link_path(char *, size_t, const char *, const char *,
+	    const char *);
+int	 store_exists(const char *);
+int	 store_repo_exists(const char *);
+int	 store_linked(const char *, const char *, const char *);
+int	 store_read_link(const char *, char *, size_t);
+int	 store_mkdirs(const char *);
+int	 store_write_file(const char *, const void *, size_t);
+int	 store_rmtree(const char *);
+struct st_meta *store_meta(const char *);
+int	 store_init(void);
+void	 store_blob_get(const struct st_req *, struct st_res *, int *);
+void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
+void	 store_manifest_get(const struct st_req *, struct st_res *, int *);
+void	 store_manifest_delete(const struct st_req *, struct st_res *, int *);
+void	 store_upload_start(const struct st_req *, struct st_res *, int *);
+void	 store_upload_status(const struct st_req *, struct st_res *, int *);
+void	 store_upload_cancel(const struct st_req *, struct st_res *, int *);
+struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
+	    struct st_res *, int *);
+void	 store_stream_data(struct st_stream *, const void *, size_t);
+int	 store_stream_end(struct st_stream *, struct st_res *);
+void	 store_stream_abort(struct st_stream *);
+/* store_list.c */
+void	 store_tags_list(const struct st_req *, struct st_res *, int *);
+void	 store_catalog(const struct st_req *, struct st_res *, int *);
+void	 store_referrers(const struct st_req *, struct st_res *, int *);
+char	*store_ctl_repos(size_t *);
+char	*store_ctl_tags(const char *, size_t *);
 
 /* util.c: names, digests and small helpers shared by processes */
 int	 valid_name(const char *);

@@ -1,0 +1,134 @@
+/*
+ * regctl: ask a running regd questions and give it orders over its
+ * control socket.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "regd.h"
+
+struct regd	*env;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-s socket] command [argument ...]\n"
+	    "commands: show status | show repos | show tags REPO | reload |\n"
+	    "          log verbose | log brief | gc [-n] | fsck [-r]\n",
+	    getprogname());
+	exit(1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_un	 sun;
+	struct chan		 c;
+	struct msg		 m;
+	const char		*sock = REGD_SOCKET;
+	const void		*data = NULL;
+	size_t			 len = 0;
+	uint32_t		 type;
+	int32_t			 v = 0, status;
+	int			 ch, fd, r;
+
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+
+	if (strcmp(argv[0], "show") == 0 && argc == 2 &&
+	    strcmp(argv[1], "status") == 0)
+		type = CTL_SHOW_STATUS;
+	else if (strcmp(argv[0], "show") == 0 && argc == 2 &&
+	    strcmp(argv[1], "repos") == 0)
+		type = CTL_SHOW_REPOS;
+	else if (strcmp(argv[0], "show") == 0 && argc == 3 &&
+	    strcmp(argv[1], "tags") == 0) {
+		type = CTL_SHOW_TAGS;
+		data = argv[2];
+		len = strlen(argv[2]);
+		if (len == 0 || len > MAX_NAME)
+			errx(1, "bad repository name");
+	} else if (strcmp(argv[0], "reload") == 0 && argc == 1)
+		type = CTL_RELOAD;
+	else if (strcmp(argv[0], "log") == 0 && argc == 2 &&
+	    (strcmp(argv[1], "verbose") == 0 ||
+	    strcmp(argv[1], "brief") == 0)) {
+		type = CTL_LOG_VERBOSE;
+		v = strcmp(argv[1], "verbose") == 0;
+		data = &v;
+		len = sizeof(v);
+	} else if (strcmp(argv[0], "gc") == 0 && (argc == 1 ||
+	    (argc == 2 && strcmp(argv[1], "-n") == 0))) {
+		type = CTL_GC;
+		v = argc == 2;
+		data = &v;
+		len = sizeof(v);
+	} else if (strcmp(argv[0], "fsck") == 0 && (argc == 1 ||
+	    (argc == 2 && strcmp(argv[1], "-r") == 0))) {
+		type = CTL_FSCK;
+		v = argc == 2;
+		data = &v;
+		len = sizeof(v);
+	} else
+		usage();
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "%s: socket path too long", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			errx(1, "%s: regd is not running (%s)", sock,
+			    strerror(errno));
+		if (errno == EACCES)
+			errx(1, "%s: permission denied (the control socket "
+			    "is for root)", sock);
+		err(1, "%s", sock);
+	}
+	chan_init(&c, fd);
+	if (chan_compose(&c, type, 0, -1, data, len) == -1 ||
+	    chan_flush(&c) == -1)
+		err(1, "write to %s", sock);
+	for (;;) {
+		if ((r = chan_recv_one(&c, &m, 30000)) == -1)
+			err(1, "read from %s", sock);
+		if (r == 0)
+			errx(1, "regd closed the control connection");
+		if (m.hdr.type == CTL_TEXT)
+			fwrite(m.data, 1, m.len, stdout);
+		else if (m.hdr.type == CTL_END) {
+			if (m.len != sizeof(status))
+				errx(1, "bad answer from regd");
+			memcpy(&status, m.data, sizeof(status));
+			break;
+		} else
+			errx(1, "unexpected answer %u from regd", m.hdr.type);
+		if (m.fd != -1)
+			close(m.fd);
+	}
+	chan_clear(&c);
+	return (status);
+}

@@ -1,0 +1,755 @@
+/*
+ * The registry API: routes of the OCI Distribution Spec v1.1, turned into
+ * storage requests, and storage's answers turned into HTTP responses.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "regd.h"
+
+#define MT_OCTET	"application/octet-stream"
+#define MT_JSON		"application/json"
+#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
+
+static int	 api_route(struct conn *);
+static int	 api_authorize(struct conn *, const char *);
+static void	 api_start(struct conn *);
+static int	 has_body(struct req *);
+
+static int
+has_body(struct req *r)
+{
+	return (r->chunked || r->clen > 0);
+}
+
+static int
+is_method(struct req *r, const char *m)
+{
+	return (strcmp(r->method, m) == 0);
+}
+
+/* Find the last "/<word>" in path that is followed by '/' or the end. */
+static char *
+last_segment(char *path, const char *word)
+{
+	char	*p, *found = NULL;
+	size_t	 len = strlen(word);
+
+	for (p = strstr(path, word); p != NULL; p = strstr(p + 1, word))
+		if (p[len] == '/' || p[len] == '\0')
+			found = p;
+	return (found);
+}
+
+/*
+ * Split the path into a route, a repository name and a reference.
+ * Returns 0, or -1 after an error response.
+ */
+static int
+api_route(struct conn *c)
+{
+	struct req	*r = &c->req;
+	char		*rest, *cut = NULL, *p;
+	char		*m, *b, *t, *f;
+	enum route	 rt = RT_NONE;
+	size_t		 nlen;
+
+	if (strncmp(r->path, "/v2", 3) != 0 ||
+	    (r->path[3] != '/' && r->path[3] != '\0')) {
+		http_error(c, 404, "NOT_FOUND", "no such endpoint");
+		return (-1);
+	}
+	rest = r->path[3] == '\0' ? r->path + 3 : r->path + 4;
+	if (*rest == '\0') {
+		r->route = RT_BASE;
+		return (0);
+	}
+	if (strcmp(rest, "_catalog") == 0) {
+		r->route = RT_CATALOG;
+		return (0);
+	}
+
+	m = last_segment(rest, "/manifests");
+	b = last_segment(rest, "/blobs");
+	t = last_segment(rest, "/tags");
+	f = last_segment(rest, "/referrers");
+	p = NULL;
+	if (m != NULL && (p == NULL || m > p))
+		p = m;
+	if (b != NULL && (p == NULL || b > p))
+		p = b;
+	if (t != NULL && (p == NULL || t > p))
+		p = t;
+	if (f != NULL && (p == NULL || f > p))
+		p = f;
+	if (p == NULL)
+		goto notfound;
+
+	if (p == m) {
+		cut = m + strlen("/manifests");
+		if (*cut != '/' || cut[1] == '\0' || strchr(cut + 1, '/'))
+			goto notfound;
+		rt = RT_MANIFEST;
+		p = cut + 1;
+	} else if (p == t) {
+		if (strcmp(t, "/tags/list") != 0)
+			goto notfound;
+		rt = RT_TAGS;
+		p = NULL;
+	} else if (p == f) {
+		cut = f + strlen("/referrers");
+		if (*cut != '/' || cut[1] == '\0' || strchr(cut + 1, '/'))
+			goto notfound;
+		rt = RT_REFERRERS;
+		p = cut + 1;
+	} else {
+		cut = b + strlen("/blobs");
+		if (strncmp(cut, "/uploads", 8) == 0 &&
+		    (cut[8] == '\0' || cut[8] == '/')) {
+			if (cut[8] == '\0' || cut[9] == '\0') {
+				rt = RT_UPLOADS;
+				p = NULL;
+			} else {
+				if (strchr(cut + 9, '/') != NULL)
+					goto notfound;
+				rt = RT_UPLOAD;
+				p = cut + 9;
+			}
+		} else {
+			if (*cut != '/' || cut[1] == '\0' ||
+			    strchr(cut + 1, '/'))
+				goto notfound;
+			rt = RT_BLOB;
+			p = cut + 1;
+		}
+	}
+	nlen = (rt == RT_TAGS ? t : rt == RT_MANIFEST ? m :
+	    rt == RT_REFERRERS ? f : b) - rest;
+	if (nlen == 0)
+		goto notfound;
+	if (nlen > MAX_NAME) {
+		http_error(c, 400, "NAME_INVALID", "repository name too long");
+		return (-1);
+	}
+	memcpy(r->name, rest, nlen);
+	r->name[nlen] = '\0';
+	if (!valid_name(r->name)) {
+		http_error(c, 400, "NAME_INVALID",
+		    "invalid repository name");
+		return (-1);
+	}
+	if (p != NULL) {
+		if (strlen(p) > MAX_REF) {
+			if (rt == RT_MANIFEST && strchr(p, ':') == NULL)
+				http_error(c, 400, "TAG_INVALID",
+				    "invalid tag");
+			else if (rt == RT_UPLOAD)
+				http_error(c, 404, "BLOB_UPLOAD_UNKNOWN",
+				    "blob upload unknown to registry");
+			else
+				http_error(c, 400, "DIGEST_INVALID",
+				    "invalid digest");
+			return (-1);
+		}
+		strlcpy(r->ref, p, sizeof(r->ref));
+	}
+	r->route = rt;
+	return (0);
+notfound:
+	http_error(c, 404, "NOT_FOUND", "no such endpoint");
+	return (-1);
+}
+
+/*
+ * The per-request authorization hook: action is "pull", "push" or
+ * "delete".  Without authentication configured everything is allowed.
+ */
+static int
+api_authorize(struct conn *c, const char *action)
+{
+	return (0);
+}
+
+static void
+method_not_allowed(struct conn *c)
+{
+	http_error(c, 405, "UNSUPPORTED", "method not allowed");
+}
+
+static int
+query_n(struct conn *c)
+{
+	struct req	*r = &c->req;
+	char		 buf[32];
+	const char	*errstr;
+
+	r->n = -1;
+	if (http_query_get(r->query, "n", buf, sizeof(buf)) == NULL) {
+		if (r->query != NULL && strstr(r->query, "n=") != NULL &&
+		    http_query_get(r->query, "n", buf, 2) == NULL) {
+			http_error(c, 400, "PAGINATION_NUMBER_INVALID",
+			    "invalid number of results requested");
+			return (-1);
+		}
+		return (0);
+	}
+	r->n = strtonum(buf, 0, 100000, &errstr);
+	if (errstr != NULL) {
+		http_error(c, 400, "PAGINATION_NUMBER_INVALID",
+		    "invalid number of results requested");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Parse "Content-Range: <start>-<end>" of a PATCH. */
+static int
+parse_content_range(const char *s, int64_t *start, int64_t *end)
+{
+	const char	*dash;
+	char		 a[24], b[24];
+	const char	*errstr;
+	size_t		 n;
+
+	if (strncmp(s, "bytes ", 6) == 0)
+		s += 6;
+	else if (strncmp(s, "bytes=", 6) == 0)
+		s += 6;
+	if ((dash = strchr(s, '-')) == NULL)
+		return (-1);
+	n = dash - s;
+	if (n == 0 || n >= sizeof(a) || strlen(dash + 1) == 0 ||
+	    strlen(dash + 1) >= sizeof(b))
+		return (-1);
+	memcpy(a, s, n);
+	a[n] = '\0';
+	strlcpy(b, dash + 1, sizeof(b));
+	if (strspn(a, "0123456789") != strlen(a) ||
+	    strspn(b, "0123456789") != strlen(b))
+		return (-1);
+	*start = strtonum(a, 0, INT64_MAX, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	*end = strtonum(b, 0, INT64_MAX, &errstr);
+	if (errstr != NULL || *end < *start)
+		return (-1);
+	return (0);
+}
+
+static void
+set_stream(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+
+	r->streaming = 1;
+	if (st_request(c, type, sr) == -1)
+		return;
+	c->state = CS_BODY;
+	if (r->expect100) {
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+	}
+}
+
+/* Called with a complete request head. */
+void
+api_dispatch(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	if (api_route(c) == -1)
+		return;
+	/* A body is read only where the endpoint takes one. */
+	if (has_body(r)) {
+		int	 takes = 0;
+
+		switch (r->route) {
+		case RT_MANIFEST:
+			takes = is_method(r, "PUT");
+			break;
+		case RT_UPLOADS:
+			takes = is_method(r, "POST");
+			break;
+		case RT_UPLOAD:
+			takes = is_method(r, "PATCH") || is_method(r, "PUT");
+			break;
+		default:
+			break;
+		}
+		if (!takes) {
+			c->state = CS_DISCARD;
+			return;
+		}
+	}
+	api_start(c);
+}
+
+static void
+api_start(struct conn *c)
+{
+	struct req	*r = &c->req;
+	struct st_req	 sr;
+	char		 mount[MAX_REF + 2], from[MAX_NAME + 2];
+	char		 digest[MAX_REF + 2], buf[MAX_NAME + 2];
+	int64_t		 start, end;
+
+	memset(&sr, 0, sizeof(sr));
+	strlcpy(sr.repo, r->name, sizeof(sr.repo));
+	strlcpy(sr.ref, r->ref, sizeof(sr.ref));
+	sr.off = -1;
+	sr.len = r->chunked ? -1 : r->clen;
+	sr.n = -1;
+
+	switch (r->route) {
+	case RT_BASE:
+		if (!is_method(r, "GET") && !is_method(r, "HEAD"))
+			goto notallowed;
+		if (api_authorize(c, "base") == -1)
+			return;
+		http_start_response(c, 200, MT_JSON, 2);
+		http_end_headers(c);
+		if (is_method(r, "GET")) {
+			evbuffer_add(bufferevent_get_output(c->bev), "{}", 2);
+			r->bytes_out = 2;
+		}
+		conn_respond_done(c);
+		return;
+	case RT_CATALOG:
+		if (!is_method(r, "GET"))
+			goto notallowed;
+		if (api_authorize(c, "catalog") == -1 || query_n(c) == -1)
+			return;
+		sr.n = r->n;
+		if (http_query_get(r->query, "last", buf, sizeof(buf)) != NULL)
+			strlcpy(sr.arg, buf, sizeof(sr.arg));
+		st_request(c, ST_CATALOG, &sr);
+		break;
+	case RT_TAGS:
+		if (!is_method(r, "GET"))
+			goto notallowed;
+		if (api_authorize(c, "pull") == -1 || query_n(c) == -1)
+			return;
+		sr.n = r->n;
+		if (http_query_get(r->query, "last", buf, sizeof(buf)) != NULL)
+			strlcpy(sr.arg, buf, sizeof(sr.arg));
+		st_request(c, ST_TAGS_LIST, &sr);
+		break;
+	case RT_MANIFEST:
+		if (is_method(r, "GET") || is_method(r, "HEAD")) {
+			if (api_authorize(c, "pull") == -1)
+				return;
+			if (is_method(r, "HEAD"))
+				sr.flags |= STF_HEAD;
+			st_request(c, ST_MANIFEST_GET, &sr);
+		} else if (is_method(r, "PUT")) {
+			if (api_authorize(c, "push") == -1)
+				return;
+			if (r->clen > (int64_t)c->srv->max_manifest) {
+				r->keepalive = 0;
+				http_error(c, 413, "SIZE_INVALID",
+				    "manifest too large");
+				return;
+			}
+			if (r->ctype != NULL)
+				strlcpy(sr.mediatype, r->ctype,
+				    sizeof(sr.mediatype));
+			set_stream(c, ST_MANIFEST_PUT, &sr);
+			if (!has_body(r) && c->state == CS_BODY)
+				api_body_done(c);
+		} else if (is_method(r, "DELETE")) {
+			if (api_authorize(c, "delete") == -1)
+				return;
+			if (!c->srv->delete_enabled) {
+				http_error(c, 405, "UNSUPPORTED",
+				    "deletes are disabled on this registry");
+				return;
+			}
+			st_request(c, ST_MANIFEST_DELETE, &sr);
+		} else
+			goto notallowed;
+		break;
+	case RT_BLOB:
+		if (is_method(r, "GET") || is_method(r, "HEAD")) {
+			if (api_authorize(c, "pull") == -1)
+				return;
+			if (is_method(r, "HEAD"))
+				sr.flags |= STF_HEAD;
+			st_request(c, ST_BLOB_GET, &sr);
+		} else if (is_method(r, "DELETE")) {
+			if (api_authorize(c, "delete") == -1)
+				return;
+			if (!c->srv->delete_enabled) {
+				http_error(c, 405, "UNSUPPORTED",
+				    "deletes are disabled on this registry");
+				return;
+			}
+			st_request(c, ST_BLOB_DELETE, &sr);
+		} else
+			goto notallowed;
+		break;
+	case RT_UPLOADS:
+		if (!is_method(r, "POST"))
+			goto notallowed;
+		if (api_authorize(c, "push") == -1)
+			return;
+		if (http_query_get(r->query, "mount", mount,
+		    sizeof(mount)) != NULL) {
+			strlcpy(sr.arg, mount, sizeof(sr.arg));
+			if (http_query_get(r->query, "from", from,
+			    sizeof(from)) != NULL)
+				strlcpy(sr.arg2, from, sizeof(sr.arg2));
+			/* A body with a mount request is not wanted. */
+			if (has_body(r)) {
+				c->state = CS_DISCARD;
+				r->query = NULL;
+				return;
+			}
+			st_request(c, ST_UPLOAD_START, &sr);
+		} else if (http_query_get(r->query, "digest", digest,
+		    sizeof(digest)) != NULL) {
+			if (!valid_digest(digest)) {
+				r->keepalive = has_body(r) ? 0 : r->keepalive;
+				http_error(c, 400, "DIGEST_INVALID",
+				    "invalid digest");
+				return;
+			}
+			strlcpy(sr.ref, digest, sizeof(sr.ref));
+			sr.flags = STF_NEWSESSION | STF_FINAL;
+			set_stream(c, ST_UPLOAD_WRITE, &sr);
+			if (!has_body(r) && c->state == CS_BODY)
+				api_body_done(c);
+		} else {
+			if (has_body(r)) {
+				c->state = CS_DISCARD;
+				return;
+			}
+			st_request(c, ST_UPLOAD_START, &sr);
+		}
+		break;
+	case RT_UPLOAD:
+		strlcpy(sr.arg, r->ref, sizeof(sr.arg));
+		sr.ref[0] = '\0';
+		if (is_method(r, "GET")) {
+			if (api_authorize(c, "push") == -1)
+				return;
+			st_request(c, ST_UPLOAD_STATUS, &sr);
+		} else if (is_method(r, "DELETE")) {
+			if (api_authorize(c, "push") == -1)
+				return;
+			st_request(c, ST_UPLOAD_CANCEL, &sr);
+		} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
+			if (api_authorize(c, "push") == -1)
+				return;
+			if (r->crange != NULL) {
+				if (parse_content_range(r->crange, &start,
+				    &end) == -1) {
+					r->keepalive = 0;
+					http_error(c, 416,
+					    "BLOB_UPLOAD_INVALID",
+					    "invalid Content-Range");
+					return;
+				}
+				if (!r->chunked && r->clen != -1 &&
+				    r->clen != end - start + 1) {
+					r->keepalive = 0;
+					http_error(c, 416,
+					    "BLOB_UPLOAD_INVALID",
+					    "Content-Range does not match "
+					    "Content-Length");
+					return;
+				}
+				sr.off = start;
+				sr.flags |= STF_HAVE_OFF;
+			}
+			if (is_method(r, "PUT")) {
+				if (http_query_get(r->query, "digest", digest,
+				    sizeof(digest)) == NULL ||
+				    !valid_digest(digest)) {
+					r->keepalive = has_body(r) ? 0 :
+					    r->keepalive;
+					http_error(c, 400, "DIGEST_INVALID",
+					    "missing or invalid digest");
+					return;
+				}
+				strlcpy(sr.ref, digest, sizeof(sr.ref));
+				sr.flags |= STF_FINAL;
+			}
+			set_stream(c, ST_UPLOAD_WRITE, &sr);
+			if (!has_body(r) && c->state == CS_BODY)
+				api_body_done(c);
+		} else
+			goto notallowed;
+		break;
+	case RT_REFERRERS:
+		if (!is_method(r, "GET"))
+			goto notallowed;
+		if (api_authorize(c, "pull") == -1)
+			return;
+		if (http_query_get(r->query, "artifactType", buf,
+		    sizeof(buf)) != NULL)
+			strlcpy(sr.mediatype, buf, sizeof(sr.mediatype));
+		st_request(c, ST_REFERRERS, &sr);
+		break;
+	default:
+		http_error(c, 404, "NOT_FOUND", "no such endpoint");
+		return;
+	}
+	if (c->state == CS_HEADERS)
+		c->state = CS_WAIT;
+	return;
+notallowed:
+	method_not_allowed(c);
+}
+
+/* The whole body went to storage: it may answer now. */
+void
+api_body_done(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	if (r->answered)
+		return;
+	if (chan_send(&st_chan, ST_DATA_END, r->reqid, -1, NULL, 0) == -1) {
+		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
+		return;
+	}
+	c->state = CS_WAIT;
+}
+
+/* Parse "Range: bytes=a-b" against a blob of size; 0 ok, -1 bad. */
+static int
+parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
+{
+	const char	*dash, *errstr;
+	char		 a[24], b[24];
+	size_t		 n;
+
+	if (strncmp(s, "bytes=", 6) != 0)
+		return (-1);
+	s += 6;
+	if (strchr(s, ',') != NULL || (dash = strchr(s, '-')) == NULL)
+		return (-1);
+	n = dash - s;
+	if (n >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return (-1);
+	memcpy(a, s, n);
+	a[n] = '\0';
+	strlcpy(b, dash + 1, sizeof(b));
+	if (strspn(a, "0123456789") != strlen(a) ||
+	    strspn(b, "0123456789") != strlen(b) || (n == 0 && b[0] == '\0'))
+		return (-1);
+	if (n == 0) {
+		/* The last b bytes. */
+		*end = size - 1;
+		*start = size - strtonum(b, 0, INT64_MAX, &errstr);
+		if (errstr != NULL)
+			return (-1);
+		if (*start < 0)
+			*start = 0;
+		return (size == 0 ? -1 : 0);
+	}
+	*start = strtonum(a, 0, INT64_MAX, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	if (b[0] == '\0')
+		*end = size - 1;
+	else {
+		*end = strtonum(b, 0, INT64_MAX, &errstr);
+		if (errstr != NULL || *end < *start)
+			return (-1);
+		if (*end >= size)
+			*end = size - 1;
+	}
+	if (*start >= size)
+		return (-1);
+	return (0);
+}
+
+static void
+send_body_fd(struct conn *c, int fd, int64_t off, int64_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (len == 0) {
+		close(fd);
+		return;
+	}
+	if (evbuffer_add_file(out, fd, off, len) == -1) {
+		close(fd);
+		c->close_after = 1;
+		return;
+	}
+	c->req.bytes_out += len;
+}
+
+static void
+respond_upload(struct conn *c, int status, struct st_res *res)
+{
+	struct req	*r = &c->req;
+
+	http_start_response(c, status, NULL, 0);
+	http_header(c, "Location", "/v2/%s/blobs/uploads/%s", r->name,
+	    res->uuid);
+	http_header(c, "Range", "0-%lld",
+	    (long long)(res->off > 0 ? res->off - 1 : 0));
+	http_header(c, "Docker-Upload-UUID", "%s", res->uuid);
+	http_end_headers(c);
+}
+
+static void
+respond_list(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+
+	http_start_response(c, 200, res->mediatype[0] != '\0' ?
+	    res->mediatype : MT_JSON, fd != -1 ? res->size : 0);
+	if (res->flags & STR_MORE) {
+		if (r->route == RT_TAGS)
+			http_header(c, "Link", "</v2/%s/tags/list?n=%lld&"
+			    "last=%s>; rel=\"next\"", r->name,
+			    (long long)r->n, res->last);
+		else
+			http_header(c, "Link", "</v2/_catalog?n=%lld&"
+			    "last=%s>; rel=\"next\"", (long long)r->n,
+			    res->last);
+	}
+	if (res->flags & STR_FILTERED)
+		http_header(c, "OCI-Filters-Applied", "artifactType");
+	http_end_headers(c);
+	if (fd != -1)
+		send_body_fd(c, fd, 0, res->size);
+}
+
+/* Storage answered the request in flight on c. */
+void
+api_storage_res(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+	int64_t		 start, end;
+
+	if (c->state == CS_BODY) {
+		/* An early answer: the rest of the body is not wanted. */
+		r->answered = 1;
+		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
+		r->keepalive = 0;
+		c->close_after = 1;
+	}
+	if (res->code[0] != '\0' || res->status >= 400) {
+		if (fd != -1)
+			close(fd);
+		if (res->status == 416 && r->route == RT_UPLOAD &&
+		    res->uuid[0] != '\0') {
+			/* Tell the client where the upload really is. */
+			char	 extra[512];
+
+			snprintf(extra, sizeof(extra), "Location: /v2/%s/blobs/"
+			    "uploads/%s\r\nRange: 0-%lld\r\n"
+			    "Docker-Upload-UUID: %s\r\n", r->name, res->uuid,
+			    (long long)(res->off > 0 ? res->off - 1 : 0),
+			    res->uuid);
+			http_error_ext(c, 416, res->code, res->message, extra);
+			return;
+		}
+		http_error(c, res->status, res->code[0] != '\0' ? res->code :
+		    "UNKNOWN", res->message[0] != '\0' ? res->message :
+		    "storage error");
+		return;
+	}
+
+	switch (r->st_type) {
+	case ST_BLOB_GET:
+		if (r->range != NULL && fd != -1) {
+			if (parse_range(r->range, res->size, &start,
+			    &end) == -1) {
+				close(fd);
+				http_start_response(c, 416, NULL, 0);
+				http_header(c, "Content-Range", "bytes */%lld",
+				    (long long)res->size);
+				http_end_headers(c);
+				break;
+			}
+			http_start_response(c, 206, MT_OCTET,
+			    end - start + 1);
+			http_header(c, "Content-Range", "bytes %lld-%lld/%lld",
+			    (long long)start, (long long)end,
+			    (long long)res->size);
+			http_header(c, "Docker-Content-Digest", "%s",
+			    res->digest);
+			http_header(c, "Accept-Ranges", "bytes");
+			http_end_headers(c);
+			send_body_fd(c, fd, start, end - start + 1);
+			break;
+		}
+		http_start_response(c, 200, MT_OCTET, res->size);
+		http_header(c, "Docker-Content-Digest", "%s", res->digest);
+		http_header(c, "ETag", "\"%s\"", res->digest);
+		http_header(c, "Accept-Ranges", "bytes");
+		http_end_headers(c);
+		if (fd != -1)
+			send_body_fd(c, fd, 0, res->size);
+		break;
+	case ST_MANIFEST_GET:
+		http_start_response(c, 200, res->mediatype, res->size);
+		http_header(c, "Docker-Content-Digest", "%s", res->digest);
+		http_header(c, "ETag", "\"%s\"", res->digest);
+		http_end_headers(c);
+		if (fd != -1)
+			send_body_fd(c, fd, 0, res->size);
+		break;
+	case ST_MANIFEST_PUT:
+		http_start_response(c, 201, NULL, 0);
+		http_header(c, "Location", "/v2/%s/manifests/%s", r->name,
+		    res->digest);
+		http_header(c, "Docker-Content-Digest", "%s", res->digest);
+		if (res->subject[0] != '\0')
+			http_header(c, "OCI-Subject", "%s", res->subject);
+		http_end_headers(c);
+		break;
+	case ST_MANIFEST_DELETE:
+	case ST_BLOB_DELETE:
+		http_start_response(c, 202, NULL, 0);
+		http_end_headers(c);
+		break;
+	case ST_UPLOAD_START:
+	case ST_UPLOAD_WRITE:
+		if (res->status == 201) {
+			http_start_response(c, 201, NULL, 0);
+			http_header(c, "Location", "/v2/%s/blobs/%s", r->name,
+			    res->digest);
+			http_header(c, "Docker-Content-Digest", "%s",
+			    res->digest);
+			http_end_headers(c);
+		} else
+			respond_upload(c, 202, res);
+		break;
+	case ST_UPLOAD_STATUS:
+		respond_upload(c, 204, res);
+		break;
+	case ST_UPLOAD_CANCEL:
+		http_start_response(c, 204, NULL, 0);
+		http_end_headers(c);
+		break;
+	case ST_TAGS_LIST:
+	case ST_CATALOG:
+	case ST_REFERRERS:
+		respond_list(c, res, fd);
+		break;
+	default:
+		if (fd != -1)
+			close(fd);
+		http_error(c, 500, "UNKNOWN", "unexpected storage answer");
+		return;
+	}
+	conn_respond_done(c);
+}

@@ -1,0 +1,389 @@
+/*
+ * The control socket of the parent: regctl connects here, sends one
+ * request at a time and reads CTL_TEXT chunks ended by CTL_END.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "regd.h"
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct chan		 chan;
+	uint32_t		 id;
+	int			 busy;		/* request in progress */
+	int			 waiting;	/* frontend stats to come */
+	struct event		 ev_timeout;
+	int			 dead;
+};
+
+static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static int			 ctl_fd = -1;
+static char			 ctl_path[PATH_MAX];
+static struct event		 ev_ctl;
+static uint32_t			 ctl_next_id;
+
+static void	 control_accept(int, short, void *);
+static void	 control_dispatch(struct chan *, struct msg *, void *);
+static void	 control_closed(struct chan *, void *);
+static void	 control_status_send(struct ctl_conn *);
+
+int
+control_init(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("control socket path too long: %s", path);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1) {
+		log_warn("control socket");
+		return (-1);
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", path);
+		close(fd);
+		return (-1);
+	}
+	/* Only the owner (root, by default) may give orders. */
+	old = umask(S_IRWXG | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warn("bind %s", path);
+		umask(old);
+		close(fd);
+		return (-1);
+	}
+	umask(old);
+	chmod(path, S_IRUSR | S_IWUSR);
+	if (listen(fd, 16) == -1) {
+		log_warn("listen %s", path);
+		close(fd);
+		return (-1);
+	}
+	ctl_fd = fd;
+	strlcpy(ctl_path, path, sizeof(ctl_path));
+	return (0);
+}
+
+void
+control_listen(void)
+{
+	if (ctl_fd == -1)
+		return;
+	event_set(&ev_ctl, ctl_fd, EV_READ | EV_PERSIST, control_accept, NULL);
+	event_add(&ev_ctl, NULL);
+}
+
+void
+control_close(void)
+{
+	if (ctl_fd == -1)
+		return;
+	close(ctl_fd);
+	ctl_fd = -1;
+	unlink(ctl_path);
+}
+
+static void
+control_accept(int fd, short event, void *arg)
+{
+	struct ctl_conn	*cc;
+	int		 s;
+
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1)
+		return;
+	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
+		close(s);
+		return;
+	}
+	chan_init(&cc->chan, s);
+	if (++ctl_next_id == 0)
+		ctl_next_id = 1;
+	cc->id = ctl_next_id;
+	TAILQ_INSERT_TAIL(&ctl_conns, cc, entry);
+	chan_event_set(&cc->chan, control_dispatch, control_closed, cc);
+}
+
+static void
+ctl_free(struct ctl_conn *cc)
+{
+	if (evtimer_initialized(&cc->ev_timeout))
+		evtimer_del(&cc->ev_timeout);
+	TAILQ_REMOVE(&ctl_conns, cc, entry);
+	chan_clear(&cc->chan);
+	free(cc);
+}
+
+static void
+ctl_gc(int fd, short event, void *arg)
+{
+	ctl_free(arg);
+}
+
+/* Free later: the channel may be in the middle of a callback. */
+static void
+ctl_kill(struct ctl_conn *cc)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (cc->dead)
+		return;
+	cc->dead = 1;
+	chan_event_del(&cc->chan);
+	if (evtimer_initialized(&cc->ev_timeout))
+		evtimer_del(&cc->ev_timeout);
+	evtimer_set(&cc->ev_timeout, ctl_gc, cc);
+	evtimer_add(&cc->ev_timeout, &tv);
+}
+
+static void
+control_closed(struct chan *c, void *arg)
+{
+	ctl_kill(arg);
+}
+
+static void
+ctl_text(struct ctl_conn *cc, const char *text, size_t len)
+{
+	while (len > 0) {
+		size_t	 n = len > 60000 ? 60000 : len;
+
+		chan_send(&cc->chan, CTL_TEXT, 0, -1, text, n);
+		text += n;
+		len -= n;
+	}
+}
+
+static void
+ctl_end(struct ctl_conn *cc, int32_t status)
+{
+	chan_send(&cc->chan, CTL_END, 0, -1, &status, sizeof(status));
+	cc->busy = 0;
+}
+
+static struct ctl_conn *
+ctl_find(uint32_t id)
+{
+	struct ctl_conn	*cc;
+
+	TAILQ_FOREACH(cc, &ctl_conns, entry)
+		if (cc->id == id && !cc->dead)
+			return (cc);
+	return (NULL);
+}
+
+static void
+status_timeout(int fd, short event, void *arg)
+{
+	struct ctl_conn	*cc = arg;
+
+	cc->waiting = 0;
+	control_status_send(cc);
+}
+
+static void
+control_status_start(struct ctl_conn *cc)
+{
+	struct proc	*p;
+	struct timeval	 tv = { 1, 0 };
+
+	cc->waiting = 0;
+	TAILQ_FOREACH(p, &procs, entry) {
+		if (p->kind != PROC_FRONTEND || p->chan.dead)
+			continue;
+		if (chan_send(&p->chan, MSG_STATS_REQ, cc->id, -1, NULL,
+		    0) == 0)
+			cc->waiting++;
+	}
+	if (cc->waiting == 0) {
+		control_status_send(cc);
+		return;
+	}
+	evtimer_set(&cc->ev_timeout, status_timeout, cc);
+	evtimer_add(&cc->ev_timeout, &tv);
+}
+
+/* A frontend answered a statistics request. */
+void
+control_stats(struct proc *p, struct front_stats *fst)
+{
+	struct ctl_conn	*cc;
+
+	TAILQ_FOREACH(cc, &ctl_conns, entry) {
+		if (cc->dead || cc->waiting == 0)
+			continue;
+		if (--cc->waiting == 0) {
+			evtimer_del(&cc->ev_timeout);
+			control_status_send(cc);
+		}
+	}
+}
+
+void
+control_proc_gone(struct proc *p)
+{
+}
+
+static void
+fmt_uptime(char *buf, size_t len, time_t secs)
+{
+	snprintf(buf, len, "%lldd%02lldh%02lldm%02llds",
+	    (long long)secs / 86400, (long long)secs / 3600 % 24,
+	    (long long)secs / 60 % 60, (long long)secs % 60);
+}
+
+static void
+control_status_send(struct ctl_conn *cc)
+{
+	struct proc	*p;
+	char		*buf = NULL, up[32];
+	size_t		 len = 0;
+	FILE		*fp;
+	time_t		 now = time(NULL);
+	uint64_t	 reqs = 0, conns = 0;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		ctl_end(cc, 1);
+		return;
+	}
+	fmt_uptime(up, sizeof(up), now - env->started);
+	fprintf(fp, "regd pid %d, up %s, storage %s\n", (int)getpid(), up,
+	    env->conf->storage);
+	fprintf(fp, "%-8s %7s %-10s %5s %14s %8s %14s\n", "PID", "ROLE",
+	    "UPTIME", "SLOT", "REQUESTS", "CONNS", "BYTES OUT");
+	fprintf(fp, "%-8d %7s %-10s %5s %14s %8s %14s\n", (int)getpid(),
+	    "parent", up, "-", "-", "-", "-");
+	TAILQ_FOREACH(p, &procs, entry) {
+		fmt_uptime(up, sizeof(up), now - p->started);
+		if (p->kind == PROC_FRONTEND) {
+			fprintf(fp, "%-8d %7s %-10s %5d %14llu %8llu %14llu%s\n",
+			    (int)p->pid, "frontend", up, p->slot,
+			    (unsigned long long)p->stats.requests,
+			    (unsigned long long)p->stats.conns,
+			    (unsigned long long)p->stats.bytes_out,
+			    p->draining ? " draining" : "");
+			reqs += p->stats.requests;
+			conns += p->stats.conns;
+		} else
+			fprintf(fp, "%-8d %7s %-10s %5s %14s %8s %14s\n",
+			    (int)p->pid, proc_name(p->kind), up, "-", "-",
+			    "-", "-");
+	}
+	fprintf(fp, "total: %llu requests served, %llu open connections\n",
+	    (unsigned long long)reqs, (unsigned long long)conns);
+	fclose(fp);
+	ctl_text(cc, buf, len);
+	free(buf);
+	ctl_end(cc, 0);
+}
+
+/* A chunk of storage's answer to a control request; empty ends it. */
+void
+control_storage_res(uint32_t id, const void *data, size_t len)
+{
+	struct ctl_conn	*cc;
+
+	if ((cc = ctl_find(id)) == NULL)
+		return;
+	if (len == 0) {
+		ctl_end(cc, 0);
+		return;
+	}
+	ctl_text(cc, data, len);
+}
+
+static void
+control_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	struct ctl_conn	*cc = arg;
+	struct proc	*storage;
+	struct st_req	 sr;
+	char		 errbuf[4096], name[MAX_NAME + 1];
+	int32_t		 v;
+
+	if (m->fd != -1)
+		close(m->fd);
+	if (cc->busy) {
+		log_warnx("control: request while one is in progress");
+		ctl_kill(cc);
+		return;
+	}
+	cc->busy = 1;
+	switch (m->hdr.type) {
+	case CTL_SHOW_STATUS:
+		control_status_start(cc);
+		break;
+	case CTL_SHOW_REPOS:
+	case CTL_SHOW_TAGS:
+		memset(&sr, 0, sizeof(sr));
+		if (m->hdr.type == CTL_SHOW_TAGS) {
+			if (m->len == 0 || m->len > MAX_NAME) {
+				ctl_text(cc, "bad repository name\n", 20);
+				ctl_end(cc, 1);
+				break;
+			}
+			memcpy(name, m->data, m->len);
+			name[m->len] = '\0';
+			strlcpy(sr.repo, name, sizeof(sr.repo));
+		}
+		if ((storage = proc_storage()) == NULL ||
+		    chan_send(&storage->chan, m->hdr.type == CTL_SHOW_REPOS ?
+		    ST_CTL_REPOS : ST_CTL_TAGS, cc->id, -1, &sr,
+		    sizeof(sr)) == -1) {
+			ctl_text(cc, "storage is unavailable\n", 23);
+			ctl_end(cc, 1);
+		}
+		break;
+	case CTL_RELOAD:
+		if (parent_reload(errbuf, sizeof(errbuf)) == -1) {
+			ctl_text(cc, errbuf, strlen(errbuf));
+			ctl_end(cc, 1);
+		} else {
+			ctl_text(cc, "reloaded\n", 9);
+			ctl_end(cc, 0);
+		}
+		break;
+	case CTL_LOG_VERBOSE:
+		if (m->len != sizeof(v)) {
+			ctl_kill(cc);
+			return;
+		}
+		memcpy(&v, m->data, sizeof(v));
+		parent_verbose(v);
+		ctl_text(cc, v ? "logging verbose\n" : "logging brief\n",
+		    v ? 16 : 14);
+		ctl_end(cc, 0);
+		break;
+	case CTL_GC:
+	case CTL_FSCK:
+		snprintf(errbuf, sizeof(errbuf), "%s is not implemented in "
+		    "this version of regd\n", m->hdr.type == CTL_GC ? "gc" :
+		    "fsck");
+		ctl_text(cc, errbuf, strlen(errbuf));
+		ctl_end(cc, 2);
+		break;
+	default:
+		log_warnx("control: unknown request %u", m->hdr.type);
+		ctl_kill(cc);
+		break;
+	}
+}

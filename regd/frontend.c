@@ -1,0 +1,623 @@
+/*
+ * A frontend: accepts connections on the shared listeners, speaks
+ * HTTP/1.1 on libevent bufferevents and turns requests into messages to
+ * storage.  It is chrooted to an empty directory and its seccomp filter
+ * forbids opening files: blob bodies arrive as descriptors from storage.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "regd.h"
+
+struct flisten {
+	TAILQ_ENTRY(flisten)	 entry;
+	struct listen_addr	*la;
+	struct event		 ev;
+	int			 paused;
+};
+
+#define PEND_BUCKETS	1024
+LIST_HEAD(pendlist, conn);
+
+static TAILQ_HEAD(, flisten)	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
+static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static struct pendlist		 pending[PEND_BUCKETS];
+struct chan			 st_chan;
+static struct chan		 parent_chan, log_chan;
+static struct front_stats	 stats;
+static uint32_t			 next_reqid;
+static int			 nconns, draining;
+static struct event		 ev_sigterm, ev_sigint, ev_accept_pause;
+
+
+static void	 accept_cb(int, short, void *);
+static void	 conn_read_cb(struct bufferevent *, void *);
+static void	 conn_write_cb(struct bufferevent *, void *);
+static void	 conn_event_cb(struct bufferevent *, short, void *);
+static void	 conn_timer_cb(int, short, void *);
+static void	 conn_process(struct conn *);
+static void	 conn_set_timer(struct conn *, int);
+static void	 st_dispatch(struct chan *, struct msg *, void *);
+static void	 st_closed(struct chan *, void *);
+static void	 st_drained(struct chan *, void *);
+static void	 parent_dispatch(struct chan *, struct msg *, void *);
+static void	 parent_closed(struct chan *, void *);
+static void	 log_closed(struct chan *, void *);
+static void	 log_dispatch(struct chan *, struct msg *, void *);
+static void	 front_sig(int, short, void *);
+static void	 front_drain(void);
+static void	 access_log(struct conn *);
+
+static void
+pend_remove(struct conn *c)
+{
+	if (!c->inpend)
+		return;
+	LIST_REMOVE(c, pending);
+	c->inpend = 0;
+}
+
+static struct conn *
+pend_find(uint32_t reqid)
+{
+	struct conn	*c;
+
+	LIST_FOREACH(c, &pending[reqid % PEND_BUCKETS], pending)
+		if (c->req.reqid == reqid)
+			return (c);
+	return (NULL);
+}
+
+void
+frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
+{
+	struct server_conf	*srv;
+	struct listen_addr	*la;
+	struct flisten		*fl;
+
+	chan_init(&log_chan, loggerfd);
+	chan_event_set(&log_chan, log_dispatch, log_closed, NULL);
+	log_setchan(&log_chan, MSG_LOG);
+	chan_init(&parent_chan, parentfd);
+	chan_event_set(&parent_chan, parent_dispatch, parent_closed, NULL);
+	chan_init(&st_chan, storagefd);
+	st_chan.id = -2;
+	st_chan.lowat = CHAN_LOWAT;
+	st_chan.drained = st_drained;
+	chan_event_set(&st_chan, st_dispatch, st_closed, NULL);
+	st_chan.drained = st_drained;
+
+	sandbox_rlimits(0);
+	if (sandbox_drop(env->conf->user, env->conf->chroot,
+	    env->unpriv) == -1)
+		fatalx("frontend: cannot drop privileges");
+	if (sandbox_seccomp(SANDBOX_FRONTEND) == -1)
+		fatalx("frontend: cannot install the sandbox");
+
+	signal_set(&ev_sigterm, SIGTERM, front_sig, NULL);
+	signal_set(&ev_sigint, SIGINT, front_sig, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	evtimer_set(&ev_accept_pause, accept_cb, NULL);
+
+	TAILQ_FOREACH(srv, &env->conf->servers, entry) {
+		TAILQ_FOREACH(la, &srv->listens, entry) {
+			if (la->fd == -1)
+				continue;
+			if ((fl = calloc(1, sizeof(*fl))) == NULL)
+				fatal(NULL);
+			fl->la = la;
+			event_set(&fl->ev, la->fd, EV_READ | EV_PERSIST,
+			    accept_cb, fl);
+			event_add(&fl->ev, NULL);
+			TAILQ_INSERT_TAIL(&listeners, fl, entry);
+		}
+	}
+	stats.slot = slot;
+	stats.pid = getpid();
+	log_debug("frontend %d ready", slot);
+	event_dispatch();
+	exit(0);
+}
+
+static void
+front_sig(int sig, short event, void *arg)
+{
+	exit(0);
+}
+
+static void
+listeners_pause(int pause)
+{
+	struct flisten	*fl;
+
+	TAILQ_FOREACH(fl, &listeners, entry) {
+		if (pause && !fl->paused)
+			event_del(&fl->ev);
+		else if (!pause && fl->paused)
+			event_add(&fl->ev, NULL);
+		fl->paused = pause;
+	}
+}
+
+static void
+accept_cb(int fd, short event, void *arg)
+{
+	struct flisten		*fl = arg;
+	struct conn		*c;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	struct timeval		 tv = { 1, 0 };
+	int			 s, i, on = 1;
+	char			 host[INET6_ADDRSTRLEN];
+
+	if (fl == NULL) {
+		/* The pause after running out of descriptors is over. */
+		if (!draining)
+			listeners_pause(0);
+		return;
+	}
+	for (i = 0; i < 64; i++) {
+		sslen = sizeof(ss);
+		s = accept4(fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (s == -1) {
+			if (errno == EMFILE || errno == ENFILE) {
+				log_warn("accept");
+				listeners_pause(1);
+				evtimer_add(&ev_accept_pause, &tv);
+			}
+			return;
+		}
+		if (nconns >= fl->la->srv->max_conns) {
+			close(s);
+			continue;
+		}
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			close(s);
+			continue;
+		}
+		c->fd = s;
+		c->la = fl->la;
+		c->srv = fl->la->srv;
+		host[0] = '\0';
+		if (ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->
+			    sin_addr, host, sizeof(host));
+		else if (ss.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->
+			    sin6_addr, host, sizeof(host));
+		strlcpy(c->addr, host[0] != '\0' ? host : "-",
+		    sizeof(c->addr));
+		c->bev = bufferevent_socket_new(env->base, s,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL) {
+			close(s);
+			free(c);
+			continue;
+		}
+		http_reset(&c->req);
+		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
+		    conn_event_cb, c);
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		evtimer_set(&c->ev_timer, conn_timer_cb, c);
+		c->state = CS_IDLE;
+		conn_set_timer(c, c->srv->idle_timeout);
+		TAILQ_INSERT_TAIL(&conns, c, entry);
+		nconns++;
+		stats.conns = nconns;
+	}
+}
+
+static void
+conn_set_timer(struct conn *c, int secs)
+{
+	struct timeval	 tv;
+
+	evtimer_del(&c->ev_timer);
+	if (secs <= 0)
+		return;
+	tv.tv_sec = secs;
+	tv.tv_usec = 0;
+	evtimer_add(&c->ev_timer, &tv);
+}
+
+static void
+conn_timer_cb(int fd, short event, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->state == CS_HEADERS) {
+		log_debug("%s: header timeout", c->addr);
+		/* Nothing is written: the client may be half-way anything. */
+	}
+	conn_close(c);
+}
+
+/* Stop reading this client until storage takes more data. */
+void
+conn_pause_for_storage(struct conn *c)
+{
+	if (c->paused)
+		return;
+	c->paused = 1;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+static void
+st_drained(struct chan *ch, void *arg)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (!c->paused)
+			continue;
+		if (st_chan.queued > CHAN_HIWAT)
+			break;
+		c->paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		/* Bytes may wait in the input already. */
+		conn_process(c);
+	}
+}
+
+void
+conn_close(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	pend_remove(c);
+	if (c->state == CS_BODY && r->streaming && !r->answered)
+		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
+	evtimer_del(&c->ev_timer);
+	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&conns, c, entry);
+	http_reset(&c->req);
+	free(c);
+	nconns--;
+	stats.conns = nconns;
+	if (draining && nconns == 0)
+		exit(0);
+}
+
+void
+conn_pending(struct conn *c, uint32_t reqid)
+{
+	pend_remove(c);
+	c->req.reqid = reqid;
+	LIST_INSERT_HEAD(&pending[reqid % PEND_BUCKETS], c, pending);
+	c->inpend = 1;
+}
+
+/* Send a request to storage on behalf of c; storage answers by id. */
+int
+st_request(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	if (++next_reqid == 0)
+		next_reqid = 1;
+	conn_pending(c, next_reqid);
+	c->req.st_type = type;
+	if (chan_send(&st_chan, type, next_reqid, -1, sr, sizeof(*sr)) == -1) {
+		pend_remove(c);
+		c->req.reqid = 0;
+		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
+		return (-1);
+	}
+	return (0);
+}
+
+/* The response is queued: finish when the output has drained. */
+void
+conn_respond_done(struct conn *c)
+{
+	c->state = CS_RESPOND;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	if (c->srv->body_timeout > 0) {
+		struct timeval	 tv = { c->srv->body_timeout, 0 };
+
+		bufferevent_set_timeouts(c->bev, NULL, &tv);
+	}
+	pend_remove(c);
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->state != CS_RESPOND)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	access_log(c);
+	stats.requests++;
+	if (c->close_after || draining) {
+		conn_close(c);
+		return;
+	}
+	http_reset(&c->req);
+	c->state = CS_IDLE;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+	conn_set_timer(c, c->srv->idle_timeout);
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		conn_process(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if ((what & BEV_EVENT_EOF) && c->state == CS_WAIT) {
+		/*
+		 * The client half-closed after its request: still answer.
+		 * Writing fails later if it is really gone.
+		 */
+		bufferevent_disable(bev, EV_READ);
+		c->close_after = 1;
+		return;
+	}
+	conn_close(c);
+}
+
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+	static unsigned char buf[DATA_CHUNK];
+	size_t		 got;
+	int		 rv;
+
+	for (;;) {
+		switch (c->state) {
+		case CS_IDLE:
+			if (evbuffer_get_length(in) == 0)
+				return;
+			c->state = CS_HEADERS;
+			clock_gettime(CLOCK_MONOTONIC, &c->req.start);
+			conn_set_timer(c, c->srv->header_timeout);
+			/* FALLTHROUGH */
+		case CS_HEADERS:
+			rv = http_parse_head(c);
+			if (rv == 0)
+				return;
+			if (rv == -1) {
+				evtimer_del(&c->ev_timer);
+				return;
+			}
+			evtimer_del(&c->ev_timer);
+			c->nreqs++;
+			api_dispatch(c);
+			if (c->state == CS_BODY || c->state == CS_DISCARD) {
+				struct timeval	 tv = { c->srv->body_timeout,
+						    0 };
+
+				bufferevent_set_timeouts(c->bev, &tv, NULL);
+			} else if (c->state == CS_WAIT)
+				bufferevent_disable(c->bev, EV_READ);
+			break;
+		case CS_BODY:
+			if (c->paused)
+				return;
+			rv = http_body_pump(c, buf, sizeof(buf), &got);
+			if (got > 0) {
+				stats.bytes_in += got;
+				if (chan_send(&st_chan, ST_DATA, c->req.reqid,
+				    -1, buf, got) == -1) {
+					http_error(c, 503, "UNAVAILABLE",
+					    "storage is unavailable");
+					return;
+				}
+			}
+			if (rv == -1) {
+				chan_send(&st_chan, ST_DATA_ABORT,
+				    c->req.reqid, -1, NULL, 0);
+				c->req.answered = 1;
+				c->req.keepalive = 0;
+				http_error(c, 400, "BLOB_UPLOAD_INVALID",
+				    "malformed chunked body");
+				return;
+			}
+			if (rv == 1) {
+				bufferevent_set_timeouts(c->bev, NULL, NULL);
+				api_body_done(c);
+				break;
+			}
+			if (st_chan.queued > CHAN_HIWAT) {
+				conn_pause_for_storage(c);
+				return;
+			}
+			if (got == 0)
+				return;
+			break;
+		case CS_DISCARD:
+			rv = http_body_pump(c, NULL, SIZE_MAX, &got);
+			if (rv == -1) {
+				c->req.keepalive = 0;
+				http_error(c, 400, "UNSUPPORTED",
+				    "malformed chunked body");
+				return;
+			}
+			if (rv == 0)
+				return;
+			bufferevent_set_timeouts(c->bev, NULL, NULL);
+			c->req.chunked = 0;
+			c->req.clen = -1;
+			c->req.body_left = 0;
+			api_dispatch(c);
+			if (c->state == CS_WAIT)
+				bufferevent_disable(c->bev, EV_READ);
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+static void
+access_log(struct conn *c)
+{
+	struct req	*r = &c->req;
+	struct timespec	 now;
+	struct tm	 tm;
+	time_t		 t = time(NULL);
+	char		 line[2048], ts[64];
+	double		 secs;
+	int		 n;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (now.tv_sec - r->start.tv_sec) +
+	    (now.tv_nsec - r->start.tv_nsec) / 1e9;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	n = snprintf(line, sizeof(line),
+	    "%s %s %s [%s] \"%s %s%s%s HTTP/1.%d\" %d %llu %.3f",
+	    c->la->name, c->addr, r->user[0] != '\0' ? r->user : "-", ts,
+	    r->method[0] != '\0' ? r->method : "-",
+	    r->path != NULL ? r->path : (r->target != NULL ? r->target : "-"),
+	    r->query != NULL ? "?" : "", r->query != NULL ? r->query : "",
+	    r->minor, r->status, (unsigned long long)r->bytes_out, secs);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	stats.bytes_out += r->bytes_out;
+	chan_send(&log_chan, MSG_ACCESS, 0, -1, line, n);
+}
+
+void
+front_count_bytes(uint64_t n)
+{
+	stats.bytes_out += n;
+}
+
+static void
+st_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	struct conn	*c;
+	struct st_res	 res;
+
+	if (m->hdr.type != ST_RES || m->len != sizeof(res))
+		fatalx("frontend: bad message %u from storage", m->hdr.type);
+	memcpy(&res, m->data, sizeof(res));
+	res.code[sizeof(res.code) - 1] = '\0';
+	res.message[sizeof(res.message) - 1] = '\0';
+	res.digest[sizeof(res.digest) - 1] = '\0';
+	res.subject[sizeof(res.subject) - 1] = '\0';
+	res.mediatype[sizeof(res.mediatype) - 1] = '\0';
+	res.uuid[sizeof(res.uuid) - 1] = '\0';
+	res.last[sizeof(res.last) - 1] = '\0';
+	if ((c = pend_find(m->hdr.peerid)) == NULL) {
+		/* The client left before the answer came. */
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	pend_remove(c);
+	api_storage_res(c, &res, m->fd);
+}
+
+static void
+st_closed(struct chan *ch, void *arg)
+{
+	fatalx("frontend: storage went away");
+}
+
+static void
+parent_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	int32_t	 v;
+
+	switch (m->hdr.type) {
+	case MSG_STATS_REQ:
+		stats.conns = nconns;
+		chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
+		    sizeof(stats));
+		break;
+	case MSG_FRONT_DRAIN:
+		front_drain();
+		break;
+	case MSG_CTL_VERBOSE:
+		if (m->len != sizeof(v))
+			fatalx("frontend: bad verbose message");
+		memcpy(&v, m->data, sizeof(v));
+		log_setverbose(v);
+		break;
+	default:
+		fatalx("frontend: bad message %u from the parent",
+		    m->hdr.type);
+	}
+	if (m->fd != -1)
+		close(m->fd);
+}
+
+/* A newer generation took over: finish what is open and leave. */
+static void
+front_drain(void)
+{
+	struct flisten	*fl;
+	struct conn	*c, *next;
+
+	draining = 1;
+	while ((fl = TAILQ_FIRST(&listeners)) != NULL) {
+		if (!fl->paused)
+			event_del(&fl->ev);
+		close(fl->la->fd);
+		TAILQ_REMOVE(&listeners, fl, entry);
+		free(fl);
+	}
+	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == CS_IDLE)
+			conn_close(c);
+	}
+	if (nconns == 0)
+		exit(0);
+}
+
+static void
+parent_closed(struct chan *ch, void *arg)
+{
+	exit(0);
+}
+
+static void
+log_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	fatalx("frontend: unexpected message from the logger");
+}
+
+static void
+log_closed(struct chan *ch, void *arg)
+{
+	log_setchan(NULL, 0);
+}

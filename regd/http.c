@@ -1,0 +1,571 @@
+/*
+ * HTTP/1.1: a streaming request parser working on the bufferevent's input
+ * and the helpers that write responses.  Bodies are never collected here;
+ * they are pumped out piece by piece by whoever wants them.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "regd.h"
+
+#define CHUNK_SIZE_LINE	0
+#define CHUNK_DATA	1
+#define CHUNK_DATA_CRLF	2
+#define CHUNK_TRAILER	3
+#define CHUNK_DONE	4
+
+static int	 parse_request_line(struct conn *, char *);
+static int	 parse_header(struct conn *, char *);
+static int	 headers_done(struct conn *);
+
+const char *
+http_status_text(int status)
+{
+	switch (status) {
+	case 100: return ("Continue");
+	case 200: return ("OK");
+	case 201: return ("Created");
+	case 202: return ("Accepted");
+	case 204: return ("No Content");
+	case 206: return ("Partial Content");
+	case 307: return ("Temporary Redirect");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 408: return ("Request Timeout");
+	case 411: return ("Length Required");
+	case 413: return ("Payload Too Large");
+	case 414: return ("URI Too Long");
+	case 415: return ("Unsupported Media Type");
+	case 416: return ("Range Not Satisfiable");
+	case 429: return ("Too Many Requests");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 503: return ("Service Unavailable");
+	case 505: return ("HTTP Version Not Supported");
+	default: return ("Unknown");
+	}
+}
+
+void
+http_reset(struct req *r)
+{
+	free(r->target);
+	free(r->ctype);
+	free(r->crange);
+	free(r->range);
+	free(r->host);
+	free(r->auth);
+	free(r->conn_hdr);
+	memset(r, 0, sizeof(*r));
+	r->clen = -1;
+	r->n = -1;
+}
+
+/*
+ * Read the request line and headers from the input.  Returns 1 when the
+ * head is complete, 0 when more bytes are needed and -1 after an error
+ * response was queued (the connection closes after it).
+ */
+int
+http_parse_head(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct req		*r = &c->req;
+	struct evbuffer_ptr	 eol;
+	size_t			 eollen, len;
+	char			*line;
+	int			 rv;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, &eollen,
+		    EVBUFFER_EOL_CRLF);
+		if (eol.pos == -1) {
+			len = evbuffer_get_length(in);
+			if (r->target == NULL && len > c->srv->max_reqline)
+				goto too_long;
+			if (r->target != NULL &&
+			    r->hdrbytes + len > c->srv->max_headers)
+				goto too_big;
+			return (0);
+		}
+		len = eol.pos;
+		if (r->target == NULL && len > c->srv->max_reqline)
+			goto too_long;
+		if (r->target != NULL &&
+		    r->hdrbytes + len + eollen > c->srv->max_headers)
+			goto too_big;
+		if ((line = malloc(len + 1)) == NULL) {
+			http_error(c, 500, "UNKNOWN", "out of memory");
+			return (-1);
+		}
+		evbuffer_remove(in, line, len);
+		line[len] = '\0';
+		evbuffer_drain(in, eollen);
+		if (memchr(line, '\0', len) != NULL) {
+			free(line);
+			http_error(c, 400, "UNSUPPORTED", "NUL in request");
+			return (-1);
+		}
+		if (r->target == NULL) {
+			if (len == 0 && c->nreqs > 0) {
+				/* Tolerate a stray CRLF between requests. */
+				free(line);
+				continue;
+			}
+			rv = parse_request_line(c, line);
+			free(line);
+			if (rv == -1)
+				return (-1);
+			continue;
+		}
+		r->hdrbytes += len + eollen;
+		if (len == 0) {
+			free(line);
+			return (headers_done(c));
+		}
+		rv = parse_header(c, line);
+		free(line);
+		if (rv == -1)
+			return (-1);
+	}
+too_long:
+	c->req.keepalive = 0;
+	http_error(c, 414, "UNSUPPORTED", "request line too long");
+	return (-1);
+too_big:
+	c->req.keepalive = 0;
+	http_error(c, 431, "UNSUPPORTED", "request headers too large");
+	return (-1);
+}
+
+static int
+parse_request_line(struct conn *c, char *line)
+{
+	struct req	*r = &c->req;
+	char		*method, *target, *version, *p;
+	size_t		 i;
+
+	method = line;
+	if ((p = strchr(method, ' ')) == NULL)
+		goto bad;
+	*p++ = '\0';
+	target = p;
+	if ((p = strchr(target, ' ')) == NULL)
+		goto bad;
+	*p++ = '\0';
+	version = p;
+	if (strlen(method) == 0 || strlen(method) >= sizeof(r->method))
+		goto bad;
+	for (i = 0; method[i] != '\0'; i++)
+		if (!isupper((unsigned char)method[i]))
+			goto bad;
+	if (target[0] != '/')
+		goto bad;
+	for (p = target; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			goto bad;
+	if (strncmp(version, "HTTP/", 5) != 0 || !isdigit((unsigned char)
+	    version[5]) || version[6] != '.' ||
+	    !isdigit((unsigned char)version[7]) || version[8] != '\0')
+		goto bad;
+	if (version[5] != '1') {
+		r->keepalive = 0;
+		http_error(c, 505, "UNSUPPORTED", "only HTTP/1.x is spoken");
+		return (-1);
+	}
+	r->minor = version[7] - '0';
+	strlcpy(r->method, method, sizeof(r->method));
+	if ((r->target = strdup(target)) == NULL)
+		goto bad;
+	return (0);
+bad:
+	r->keepalive = 0;
+	http_error(c, 400, "UNSUPPORTED", "malformed request line");
+	return (-1);
+}
+
+static int
+set_once(char **dst, const char *value)
+{
+	if (*dst != NULL)
+		return (-1);
+	if ((*dst = strdup(value)) == NULL)
+		return (-1);
+	return (0);
+}
+
+static int
+parse_header(struct conn *c, char *line)
+{
+	struct req	*r = &c->req;
+	char		*name, *value, *end, *p;
+	const char	*errstr;
+
+	if (++r->nheaders > c->srv->max_nheaders) {
+		r->keepalive = 0;
+		http_error(c, 431, "UNSUPPORTED", "too many headers");
+		return (-1);
+	}
+	if (line[0] == ' ' || line[0] == '\t')
+		goto bad;	/* obsolete line folding */
+	name = line;
+	if ((value = strchr(line, ':')) == NULL || value == name)
+		goto bad;
+	*value++ = '\0';
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~",
+		    *p) == NULL)
+			goto bad;
+	value += strspn(value, " \t");
+	end = value + strlen(value);
+	while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+
+	if (strcasecmp(name, "Content-Length") == 0) {
+		int64_t	 n;
+
+		if (value[0] == '\0' || strspn(value, "0123456789") !=
+		    strlen(value))
+			goto bad;
+		n = strtonum(value, 0, INT64_MAX, &errstr);
+		if (errstr != NULL || (r->clen != -1 && r->clen != n))
+			goto bad;
+		r->clen = n;
+	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		if (strcasecmp(value, "chunked") != 0) {
+			r->keepalive = 0;
+			http_error(c, 501, "UNSUPPORTED",
+			    "only chunked transfer coding is supported");
+			return (-1);
+		}
+		r->chunked = 1;
+	} else if (strcasecmp(name, "Content-Type") == 0) {
+		if (set_once(&r->ctype, value) == -1)
+			goto bad;
+	} else if (strcasecmp(name, "Content-Range") == 0) {
+		if (set_once(&r->crange, value) == -1)
+			goto bad;
+	} else if (strcasecmp(name, "Range") == 0) {
+		if (set_once(&r->range, value) == -1)
+			goto bad;
+	} else if (strcasecmp(name, "Host") == 0) {
+		if (set_once(&r->host, value) == -1)
+			goto bad;
+	} else if (strcasecmp(name, "Authorization") == 0) {
+		if (set_once(&r->auth, value) == -1)
+			goto bad;
+	} else if (strcasecmp(name, "Connection") == 0) {
+		free(r->conn_hdr);
+		if ((r->conn_hdr = strdup(value)) == NULL)
+			goto bad;
+	} else if (strcasecmp(name, "Expect") == 0) {
+		if (strcasecmp(value, "100-continue") == 0)
+			r->expect100 = 1;
+	}
+	return (0);
+bad:
+	r->keepalive = 0;
+	http_error(c, 400, "UNSUPPORTED", "malformed header");
+	return (-1);
+}
+
+static int
+headers_done(struct conn *c)
+{
+	struct req	*r = &c->req;
+	char		*q;
+
+	if (r->minor >= 1)
+		r->keepalive = 1;
+	if (r->conn_hdr != NULL) {
+		if (strcasestr(r->conn_hdr, "close") != NULL)
+			r->keepalive = 0;
+		else if (strcasestr(r->conn_hdr, "keep-alive") != NULL)
+			r->keepalive = 1;
+	}
+	if (r->chunked && r->clen != -1) {
+		/* Both framings at once is how requests get smuggled. */
+		r->keepalive = 0;
+		http_error(c, 400, "UNSUPPORTED",
+		    "both Content-Length and Transfer-Encoding");
+		return (-1);
+	}
+	if (r->minor == 1 && r->host == NULL) {
+		r->keepalive = 0;
+		http_error(c, 400, "UNSUPPORTED", "missing Host header");
+		return (-1);
+	}
+	r->path = r->target;
+	if ((q = strchr(r->target, '?')) != NULL) {
+		*q++ = '\0';
+		r->query = q;
+	}
+	if (r->chunked) {
+		r->chunk_state = CHUNK_SIZE_LINE;
+		r->body_left = 0;
+	} else
+		r->body_left = r->clen == -1 ? 0 : r->clen;
+	return (1);
+}
+
+/* Is there a body still to come on this request? */
+static int
+body_finished(struct req *r)
+{
+	if (r->chunked)
+		return (r->chunk_state == CHUNK_DONE);
+	return (r->body_left == 0);
+}
+
+/*
+ * Move up to len decoded body bytes from the input into buf.  Returns 1
+ * when the whole body has been taken, 0 when more input is needed and -1
+ * on a malformed chunked body.
+ */
+int
+http_body_pump(struct conn *c, unsigned char *buf, size_t len, size_t *got)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct req		*r = &c->req;
+	struct evbuffer_ptr	 eol;
+	size_t			 eollen, avail, n;
+	char			 line[128], *ep;
+	unsigned long long	 sz;
+
+	*got = 0;
+	while (!body_finished(r)) {
+		avail = evbuffer_get_length(in);
+		if (!r->chunked || r->chunk_state == CHUNK_DATA) {
+			if (avail == 0 || *got == len)
+				return (0);
+			n = len - *got;
+			if ((int64_t)n > r->body_left)
+				n = r->body_left;
+			if (n > avail)
+				n = avail;
+			if (buf != NULL)
+				evbuffer_remove(in, buf + *got, n);
+			else
+				evbuffer_drain(in, n);
+			*got += n;
+			r->body_left -= n;
+			r->body_seen += n;
+			if (r->chunked && r->body_left == 0)
+				r->chunk_state = CHUNK_DATA_CRLF;
+			continue;
+		}
+		eol = evbuffer_search_eol(in, NULL, &eollen,
+		    EVBUFFER_EOL_CRLF);
+		if (eol.pos == -1) {
+			if (avail > sizeof(line))
+				return (-1);
+			return (0);
+		}
+		if ((size_t)eol.pos >= sizeof(line))
+			return (-1);
+		evbuffer_remove(in, line, eol.pos);
+		line[eol.pos] = '\0';
+		evbuffer_drain(in, eollen);
+		switch (r->chunk_state) {
+		case CHUNK_SIZE_LINE:
+			line[strcspn(line, "; \t")] = '\0';
+			if (line[0] == '\0' || strspn(line,
+			    "0123456789abcdefABCDEF") != strlen(line) ||
+			    strlen(line) > 15)
+				return (-1);
+			errno = 0;
+			sz = strtoull(line, &ep, 16);
+			if (errno != 0)
+				return (-1);
+			if (sz == 0)
+				r->chunk_state = CHUNK_TRAILER;
+			else {
+				r->chunk_state = CHUNK_DATA;
+				r->body_left = sz;
+			}
+			break;
+		case CHUNK_DATA_CRLF:
+			if (line[0] != '\0')
+				return (-1);
+			r->chunk_state = CHUNK_SIZE_LINE;
+			break;
+		case CHUNK_TRAILER:
+			if (line[0] == '\0')
+				r->chunk_state = CHUNK_DONE;
+			break;
+		}
+	}
+	return (1);
+}
+
+static const char *
+http_date(void)
+{
+	static char	 buf[64];
+	static time_t	 last;
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+
+	if (now != last) {
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return (buf);
+}
+
+void
+http_start_response(struct conn *c, int status, const char *ctype,
+    int64_t clen)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	c->req.status = status;
+	if (!c->req.keepalive || c->close_after)
+		c->close_after = 1;
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Date: %s\r\n"
+	    "Docker-Distribution-API-Version: registry/2.0\r\n",
+	    status, http_status_text(status), http_date());
+	if (ctype != NULL)
+		evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+	if (clen >= 0)
+		evbuffer_add_printf(out, "Content-Length: %lld\r\n",
+		    (long long)clen);
+	if (c->close_after)
+		evbuffer_add_printf(out, "Connection: close\r\n");
+}
+
+void
+http_header(struct conn *c, const char *name, const char *fmt, ...)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	va_list		 ap;
+
+	evbuffer_add_printf(out, "%s: ", name);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void
+http_end_headers(struct conn *c)
+{
+	evbuffer_add(bufferevent_get_output(c->bev), "\r\n", 2);
+}
+
+static void
+json_escape(struct evbuffer *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			evbuffer_add_printf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			evbuffer_add_printf(out, "\\u%04x", *s);
+		else
+			evbuffer_add(out, s, 1);
+	}
+}
+
+/* A complete error response with the spec's JSON body. */
+void
+http_error(struct conn *c, int status, const char *code, const char *msg)
+{
+	http_error_ext(c, status, code, msg, NULL);
+}
+
+void
+http_error_ext(struct conn *c, int status, const char *code, const char *msg,
+    const char *extra)
+{
+	struct evbuffer	*body, *out = bufferevent_get_output(c->bev);
+	size_t		 len;
+
+	if ((body = evbuffer_new()) == NULL) {
+		c->close_after = 1;
+		return;
+	}
+	evbuffer_add_printf(body, "{\"errors\":[{\"code\":\"");
+	json_escape(body, code);
+	evbuffer_add_printf(body, "\",\"message\":\"");
+	json_escape(body, msg);
+	evbuffer_add_printf(body, "\",\"detail\":{}}]}\n");
+	len = evbuffer_get_length(body);
+	http_start_response(c, status, "application/json; charset=utf-8",
+	    (int64_t)len);
+	if (extra != NULL)
+		evbuffer_add(out, extra, strlen(extra));
+	http_end_headers(c);
+	if (strcmp(c->req.method, "HEAD") != 0)
+		evbuffer_add_buffer(out, body);
+	c->req.bytes_out += len;
+	evbuffer_free(body);
+	conn_respond_done(c);
+}
+
+static int
+hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
+/* Copy the value of a query parameter into buf; NULL when absent. */
+char *
+http_query_get(const char *query, const char *key, char *buf, size_t len)
+{
+	const char	*p, *v, *end;
+	size_t		 klen = strlen(key), n, i, o;
+	int		 hi, lo;
+
+	for (p = query; p != NULL && *p != '\0'; p = end) {
+		end = strchr(p, '&');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (end != NULL)
+			end++;
+		if (n < klen || strncmp(p, key, klen) != 0 ||
+		    (n > klen && p[klen] != '='))
+			continue;
+		v = n > klen ? p + klen + 1 : p + n;
+		n -= v - p;
+		for (i = o = 0; i < n && o + 1 < len; i++) {
+			if (v[i] == '%' && i + 2 < n &&
+			    (hi = hexval(v[i + 1])) != -1 &&
+			    (lo = hexval(v[i + 2])) != -1) {
+				buf[o++] = hi << 4 | lo;
+				i += 2;
+			} else if (v[i] == '+')
+				buf[o++] = ' ';
+			else
+				buf[o++] = v[i];
+		}
+		if (i < n)
+			return (NULL);	/* too long to be any valid value */
+		buf[o] = '\0';
+		return (buf);
+	}
+	return (NULL);
+}

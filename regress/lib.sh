@@ -562,7 +562,8 @@ make_oci_layout()
 # SECONDS (default 5) pass.  Sets RAW_OUT (file of the bytes received),
 # RAW_CLOSED (1 if the server closed the connection), RAW_TIME (seconds
 # to the close or the timeout), RAW_STATUS (status of the first response,
-# 000 if none) and RAW_NRESP; $T/raw.resp has one line per response:
+# 000 if none) and RAW_NRESP; $T/raw.resp has one line per final (not 1xx)
+# response:
 # "status body-length body" with the body JSON-quoted.
 raw_http()
 {
@@ -603,7 +604,10 @@ elapsed = time.monotonic() - t0
 s.close()
 open(out, "wb").write(got)
 
-# Split the stream into responses (Content-Length or chunked bodies).
+# Split the stream into responses (Content-Length or chunked bodies); the
+# answers to HEAD requests have no body whatever their headers say.
+import re
+methods = re.findall(rb"(?m)^([A-Z]+) [^ \r\n]+ HTTP/1\.[0-9]\r$", data)
 lines = []
 rest = got
 while rest.startswith(b"HTTP/"):
@@ -619,7 +623,11 @@ while rest.startswith(b"HTTP/"):
         k, _, v = h.partition(":")
         hdrs[k.strip().lower()] = v.strip()
     body = b""
-    if status.startswith("1") or status in ("204", "304"):
+    nth = len(lines)
+    if status.startswith("1"):
+        continue
+    if status in ("204", "304") or (nth < len(methods) and
+            methods[nth] == b"HEAD"):
         pass
     elif "content-length" in hdrs:
         n = int(hdrs["content-length"])

@@ -1,0 +1,69 @@
+#!/bin/bash
+# regd -n -f FILE on a bad file prints "FILE:LINE: message" for the line
+# at fault and exits 1.
+. regress/lib.sh
+
+# bad LINE CONTENT: CONTENT is a whole file whose error is on LINE.
+bad()
+{
+	local want=$1 f=$T/bad.conf out rc
+
+	printf '%s\n' "$2" > "$f"
+	out=$("$REGD" -n -f "$f" 2>&1)
+	rc=$?
+	echo "--- line $want of:" >&2
+	cat -n "$f" >&2
+	echo "$out" | sed -e 's/^/  => /' >&2
+	check_eq "$rc" 1 "exit status"
+	echo "$out" | grep -qF "$f:$want:" || fail "no '$f:$want:' in: $out"
+	echo "$out" | grep -q 'configuration OK' && fail "said OK: $out"
+	return 0
+}
+
+srv='server "s" {
+	listen on 127.0.0.1 port 5000
+}'
+
+bad 3 "storage \"$T/s\"
+prefork 2
+frobnicate yes
+$srv"
+bad 1 "prefork 0
+$srv"
+bad 2 "storage \"$T/s\"
+prefork 65
+$srv"
+bad 4 "server \"s\" {
+	listen on 127.0.0.1 port 5000
+	delete yes
+	listen on 127.0.0.1 port 70000
+}"
+bad 3 "server \"s\" {
+	listen on 127.0.0.1 port 5000
+	delete maybe
+}"
+bad 3 "server \"s\" {
+	listen on 127.0.0.1 port 5000
+	connection { header timeout 0 }
+}"
+bad 2 "prefork 2
+storage \"$T/unterminated
+$srv"
+bad 1 "prefork \$undefined
+$srv"
+
+# Several errors are all reported, each with its line.
+printf '%s\n' "prefork 0" "bogus" "$srv" "prefork 1000" > "$T/multi.conf"
+out=$("$REGD" -n -f "$T/multi.conf" 2>&1)
+check_eq "$?" 1 "exit status with several errors"
+for l in 1 2 6; do
+	echo "$out" | grep -qF "$T/multi.conf:$l:" ||
+	    fail "error on line $l not reported: $out"
+done
+
+# A file that does not exist.
+out=$("$REGD" -n -f "$T/nonexistent.conf" 2>&1)
+check_eq "$?" 1 "exit status for a missing file"
+echo "$out" | grep -qF "$T/nonexistent.conf" ||
+    fail "the error does not name the missing file: $out"
+exit 0

@@ -710,6 +710,7 @@ put_manifest_ok()
 	    "Docker-Content-Digest of PUT $1 $2"
 	loc=$(hdr Location)
 	[ -n "$loc" ] || fail "PUT manifest $1 $2: no Location"
-	check_match "${loc#http*://*/}" "^v2/$1/manifests/($2|$d)\$" \
+	loc=$(printf '%s\n' "$loc" | sed -e 's|^https\{0,1\}://[^/]*||')
+	check_match "$loc" "^/v2/$1/manifests/($2|$d)\$" \
 	    "Location of PUT $1 $2"
 }

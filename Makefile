@@ -7,8 +7,8 @@ MANDIR=		${PREFIX}/share/man
 
 CC?=		cc
 YACC=		byacc
-CFLAGS?=	-O2 -g
-CFLAGS+=	-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
+COPTS?=		-O2 -g
+CFLAGS=		${COPTS} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS+=	-Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
 CFLAGS+=	-Iprivsep -Iregd $(shell pkg-config --cflags libbsd-overlay)
 LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
@@ -26,7 +26,8 @@ REGCTL_OBJS=	${REGCTL_SRCS:.c=.o}
 
 PROGS=		regd/regd regctl/regctl
 UNIT_PROGS=	regress/unit/test_msg regress/unit/test_parse \
-		regress/unit/test_util regress/unit/sandbox_kill
+		regress/unit/test_util regress/unit/sandbox_kill \
+		regress/unit/test_storage
 
 all: ${PROGS}
 
@@ -62,6 +63,13 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/sandbox_kill.c ${PRIVSEP_OBJS} \
 	    ${LDLIBS}
 
+STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_list.o regd/util.o
+
+regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
+    ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
+	    ${PRIVSEP_OBJS} ${LDLIBS}
+
 units: ${UNIT_PROGS}
 
 deps:
@@ -74,13 +82,19 @@ run: deps all
 test: deps all units
 	sh regress/run.sh
 
-asan:
-	${MAKE} clean
-	${MAKE} deps
-	${MAKE} all units CFLAGS="-O1 -g -fsanitize=address,undefined \
-	    -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+# The sanitizer build lives in .asan/ so the normal build stays as it is.
+ASAN_FLAGS=	-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=all
+asan: deps
+	rm -rf .asan
+	mkdir -p .asan
+	cp -R Makefile privsep regd regctl regress .asan/
+	${MAKE} -C .asan clean
+	${MAKE} -C .asan all units COPTS="${ASAN_FLAGS}" \
 	    LDFLAGS="-fsanitize=address,undefined"
-	REGD_ASAN=1 sh regress/run.sh
+	cd .asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    REGD_ASAN=1 sh regress/run.sh
 
 install: all
 	install -d ${DESTDIR}${SBINDIR} ${DESTDIR}${MANDIR}/man5 \

@@ -1,0 +1,505 @@
+/*
+ * The storage process: the only one that touches the blob directory.
+ * It serves requests from the frontends and the parent, one message at
+ * a time, and trusts nothing it is sent.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "regd.h"
+
+#define CTL_CHUNK	(60 * 1024)
+
+enum peer_kind {
+	PEER_PARENT,
+	PEER_LOGGER,
+	PEER_FRONT
+};
+
+struct peer {
+	struct chan	 c;
+	enum peer_kind	 kind;
+	int		 slot;
+	struct event	 ev_gc;
+	int		 gcset;
+};
+
+/* A request whose body is still arriving, by frontend slot and id. */
+struct stream {
+	RB_ENTRY(stream)	 entry;
+	int			 slot;
+	uint32_t		 id;
+	struct st_stream	*st;
+};
+RB_HEAD(st_stream_tree, stream);
+
+static int	stream_cmp(struct stream *, struct stream *);
+RB_PROTOTYPE(st_stream_tree, stream, entry, stream_cmp)
+RB_GENERATE(st_stream_tree, stream, entry, stream_cmp)
+
+static struct st_stream_tree	 streams = RB_INITIALIZER(&streams);
+static struct peer		 parent, logger;
+static struct peer		*fronts[REGD_MAXSLOTS];
+
+static void	 peer_dispatch(struct chan *, struct msg *, void *);
+static void	 peer_closed(struct chan *, void *);
+static void	 front_add(int, int);
+static void	 front_free(struct peer *);
+
+static int
+stream_cmp(struct stream *a, struct stream *b)
+{
+	if (a->slot != b->slot)
+		return (a->slot < b->slot ? -1 : 1);
+	if (a->id != b->id)
+		return (a->id < b->id ? -1 : 1);
+	return (0);
+}
+
+static struct stream *
+stream_find(int slot, uint32_t id)
+{
+	struct stream	 key;
+
+	key.slot = slot;
+	key.id = id;
+	return (RB_FIND(st_stream_tree, &streams, &key));
+}
+
+static void
+stream_drop(struct stream *s, int abort)
+{
+	RB_REMOVE(st_stream_tree, &streams, s);
+	if (abort)
+		store_stream_abort(s->st);
+	free(s);
+}
+
+/* Undo every unfinished body of a frontend that went away. */
+static void
+streams_abort_slot(int slot)
+{
+	struct stream	*s, *next;
+
+	RB_FOREACH_SAFE(s, st_stream_tree, &streams, next)
+		if (s->slot == slot)
+			stream_drop(s, 1);
+}
+
+static void
+peer_gc(int fd, short event, void *arg)
+{
+	struct peer	*p = arg;
+
+	p->gcset = 0;
+	if (p->kind == PEER_FRONT)
+		front_free(p);
+	else
+		chan_clear(&p->c);
+}
+
+/*
+ * A peer is finished with.  Its memory goes later, from the event loop,
+ * because this may run inside that peer's own dispatch.
+ */
+static void
+peer_shut(struct peer *p)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	p->c.dead = 1;
+	chan_event_del(&p->c);
+	if (p->kind == PEER_PARENT) {
+		log_debug("parent gone, exiting");
+		exit(0);
+	}
+	if (!p->gcset) {
+		evtimer_assign(&p->ev_gc, env->base, peer_gc, p);
+		evtimer_add(&p->ev_gc, &tv);
+		p->gcset = 1;
+	}
+}
+
+static void
+peer_closed(struct chan *c, void *arg)
+{
+	struct peer	*p = arg;
+
+	if (p->kind == PEER_FRONT)
+		log_debug("frontend %d: channel closed", p->slot);
+	peer_shut(p);
+}
+
+static void
+peer_fail(struct peer *p, struct msg *m, const char *why)
+{
+	if (m->fd != -1) {
+		close(m->fd);
+		m->fd = -1;
+	}
+	if (p->kind == PEER_PARENT)
+		fatalx("bad message %u from the parent: %s", m->hdr.type,
+		    why);
+	log_warnx("%s %d: protocol error (%s, message %u), closing it",
+	    p->kind == PEER_FRONT ? "frontend" : "logger", p->slot, why,
+	    m->hdr.type);
+	peer_shut(p);
+}
+
+static void
+front_free(struct peer *p)
+{
+	if (p->gcset) {
+		evtimer_del(&p->ev_gc);
+		p->gcset = 0;
+	}
+	streams_abort_slot(p->slot);
+	chan_clear(&p->c);
+	if (fronts[p->slot] == p)
+		fronts[p->slot] = NULL;
+	free(p);
+}
+
+static void
+front_add(int slot, int fd)
+{
+	struct peer	*p;
+
+	if (fronts[slot] != NULL)
+		front_free(fronts[slot]);
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		fatal("%s", __func__);
+	chan_init(&p->c, fd);
+	p->c.id = slot;
+	p->kind = PEER_FRONT;
+	p->slot = slot;
+	fronts[slot] = p;
+	chan_event_set(&p->c, peer_dispatch, peer_closed, p);
+}
+
+static void
+peer_init(struct peer *p, enum peer_kind kind, int fd)
+{
+	chan_init(&p->c, fd);
+	p->kind = kind;
+	p->slot = -1;
+	chan_event_set(&p->c, peer_dispatch, peer_closed, p);
+}
+
+/* Every string of a request must end inside its array. */
+static int
+req_strings_ok(const struct st_req *req)
+{
+	return (memchr(req->repo, '\0', sizeof(req->repo)) != NULL &&
+	    memchr(req->ref, '\0', sizeof(req->ref)) != NULL &&
+	    memchr(req->arg, '\0', sizeof(req->arg)) != NULL &&
+	    memchr(req->arg2, '\0', sizeof(req->arg2)) != NULL &&
+	    memchr(req->mediatype, '\0', sizeof(req->mediatype)) != NULL);
+}
+
+static void
+answer(struct peer *p, uint32_t id, struct st_res *res, int fd)
+{
+	if (chan_send(&p->c, ST_RES, id, fd, res, sizeof(*res)) == -1)
+		log_debug("frontend %d: cannot answer request %u", p->slot,
+		    id);
+}
+
+static void
+front_request(struct peer *p, struct msg *m)
+{
+	struct st_req	 req;
+	struct st_res	 res;
+	struct stream	*s;
+	uint32_t	 id = m->hdr.peerid;
+	int		 fd = -1, now;
+
+	if (m->len != sizeof(req)) {
+		peer_fail(p, m, "wrong request size");
+		return;
+	}
+	memcpy(&req, m->data, sizeof(req));
+	if (!req_strings_ok(&req)) {
+		peer_fail(p, m, "unterminated string");
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+
+	switch (m->hdr.type) {
+	case ST_MANIFEST_PUT:
+	case ST_UPLOAD_WRITE:
+		if ((s = stream_find(p->slot, id)) != NULL) {
+			log_warnx("frontend %d: request %u reused", p->slot,
+			    id);
+			stream_drop(s, 1);
+		}
+		if ((s = calloc(1, sizeof(*s))) == NULL ||
+		    (s->st = store_stream_begin(m->hdr.type, &req, &res,
+		    &now)) == NULL) {
+			free(s);
+			store_err(&res, 500, "UNKNOWN", "out of memory");
+			answer(p, id, &res, -1);
+			return;
+		}
+		s->slot = p->slot;
+		s->id = id;
+		RB_INSERT(st_stream_tree, &streams, s);
+		if (now)
+			answer(p, id, &res, -1);
+		return;
+	case ST_BLOB_GET:
+		store_blob_get(&req, &res, &fd);
+		break;
+	case ST_BLOB_DELETE:
+		store_blob_delete(&req, &res, &fd);
+		break;
+	case ST_MANIFEST_GET:
+		store_manifest_get(&req, &res, &fd);
+		break;
+	case ST_MANIFEST_DELETE:
+		store_manifest_delete(&req, &res, &fd);
+		break;
+	case ST_UPLOAD_START:
+		store_upload_start(&req, &res, &fd);
+		break;
+	case ST_UPLOAD_STATUS:
+		store_upload_status(&req, &res, &fd);
+		break;
+	case ST_UPLOAD_CANCEL:
+		store_upload_cancel(&req, &res, &fd);
+		break;
+	case ST_TAGS_LIST:
+		store_tags_list(&req, &res, &fd);
+		break;
+	case ST_CATALOG:
+		store_catalog(&req, &res, &fd);
+		break;
+	case ST_REFERRERS:
+		store_referrers(&req, &res, &fd);
+		break;
+	default:
+		return;
+	}
+	answer(p, id, &res, fd);
+}
+
+static void
+front_dispatch(struct peer *p, struct msg *m)
+{
+	struct st_res	 res;
+	struct stream	*s;
+	uint32_t	 id = m->hdr.peerid;
+
+	if (m->fd != -1) {
+		peer_fail(p, m, "unexpected descriptor");
+		return;
+	}
+	switch (m->hdr.type) {
+	case ST_DATA:
+		if ((s = stream_find(p->slot, id)) == NULL) {
+			log_debug("frontend %d: data for unknown request %u",
+			    p->slot, id);
+			return;
+		}
+		store_stream_data(s->st, m->data, m->len);
+		return;
+	case ST_DATA_END:
+	case ST_DATA_ABORT:
+		if (m->len != 0) {
+			peer_fail(p, m, "payload on end of body");
+			return;
+		}
+		if ((s = stream_find(p->slot, id)) == NULL) {
+			log_debug("frontend %d: end of unknown request %u",
+			    p->slot, id);
+			return;
+		}
+		if (m->hdr.type == ST_DATA_ABORT) {
+			stream_drop(s, 1);
+			return;
+		}
+		memset(&res, 0, sizeof(res));
+		if (store_stream_end(s->st, &res))
+			answer(p, id, &res, -1);
+		stream_drop(s, 0);
+		return;
+	case ST_BLOB_GET:
+	case ST_BLOB_DELETE:
+	case ST_MANIFEST_GET:
+	case ST_MANIFEST_PUT:
+	case ST_MANIFEST_DELETE:
+	case ST_UPLOAD_START:
+	case ST_UPLOAD_WRITE:
+	case ST_UPLOAD_STATUS:
+	case ST_UPLOAD_CANCEL:
+	case ST_TAGS_LIST:
+	case ST_CATALOG:
+	case ST_REFERRERS:
+		front_request(p, m);
+		return;
+	default:
+		peer_fail(p, m, "unexpected message");
+		return;
+	}
+}
+
+/* Send a text report to the parent in chunks of whole lines. */
+static void
+ctl_send(uint32_t id, char *text, size_t len)
+{
+	size_t	 off = 0, n;
+	char	*nl;
+
+	while (text != NULL && off < len) {
+		n = len - off;
+		if (n > CTL_CHUNK) {
+			n = CTL_CHUNK;
+			nl = memrchr(text + off, '\n', n);
+			if (nl != NULL)
+				n = nl - (text + off) + 1;
+		}
+		if (chan_send(&parent.c, ST_CTL_RES, id, -1, text + off, n) ==
+		    -1)
+			break;
+		off += n;
+	}
+	chan_send(&parent.c, ST_CTL_RES, id, -1, NULL, 0);
+	free(text);
+}
+
+static void
+parent_dispatch(struct peer *p, struct msg *m)
+{
+	struct st_req	 req;
+	char		*text;
+	size_t		 len = 0;
+	int32_t		 v;
+	int		 slot;
+
+	switch (m->hdr.type) {
+	case MSG_PEER_FRONTEND:
+		slot = m->hdr.peerid;
+		if (m->fd == -1 || m->len != 0 || slot < 0 ||
+		    slot >= REGD_MAXSLOTS) {
+			peer_fail(p, m, "bad frontend peer");
+			return;
+		}
+		front_add(slot, m->fd);
+		log_debug("frontend %d: new channel", slot);
+		return;
+	case MSG_CTL_VERBOSE:
+		if (m->len != sizeof(v))
+			break;
+		memcpy(&v, m->data, sizeof(v));
+		log_setverbose(v);
+		env->verbose = v;
+		return;
+	case ST_CTL_REPOS:
+		if (m->len != 0 && m->len != sizeof(req))
+			break;
+		text = store_ctl_repos(&len);
+		ctl_send(m->hdr.peerid, text, len);
+		return;
+	case ST_CTL_TAGS:
+		if (m->len != sizeof(req))
+			break;
+		memcpy(&req, m->data, sizeof(req));
+		if (!req_strings_ok(&req))
+			break;
+		text = store_ctl_tags(req.repo, &len);
+		ctl_send(m->hdr.peerid, text, len);
+		return;
+	default:
+		break;
+	}
+	peer_fail(p, m, "unexpected message");
+}
+
+static void
+peer_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	struct peer	*p = arg;
+
+	if (p->c.dead) {
+		if (m->fd != -1)
+			close(m->fd);
+		return;
+	}
+	switch (p->kind) {
+	case PEER_PARENT:
+		parent_dispatch(p, m);
+		break;
+	case PEER_FRONT:
+		front_dispatch(p, m);
+		break;
+	case PEER_LOGGER:
+		peer_fail(p, m, "the logger sends nothing");
+		break;
+	}
+}
+
+static void
+storage_sig(int sig, short event, void *arg)
+{
+	exit(0);
+}
+
+void
+storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
+{
+	struct event	 ev_term, ev_int;
+	char		 probe[MAX_DIGEST + 1];
+	int		 i;
+
+	setproctitle("storage");
+	log_procname("storage");
+
+	/* Load what would need files outside the chroot now. */
+	json_object_seed(0);
+	if (store_digest_buf("sha256", "", 0, probe, sizeof(probe)) == -1 ||
+	    store_digest_buf("sha512", "", 0, probe, sizeof(probe)) == -1)
+		fatalx("storage: no sha256/sha512 digests");
+	(void)arc4random();
+
+	if (env->base == NULL) {
+		env->base = event_init();
+		chan_base(env->base);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal_set(&ev_term, SIGTERM, storage_sig, NULL);
+	signal_set(&ev_int, SIGINT, storage_sig, NULL);
+	signal_add(&ev_term, NULL);
+	signal_add(&ev_int, NULL);
+	umask(022);
+
+	if (sandbox_drop(env->conf->user, env->conf->storage,
+	    env->unpriv) == -1)
+		fatalx("storage: cannot drop privileges");
+	if (sandbox_seccomp(SANDBOX_STORAGE) == -1)
+		fatalx("storage: cannot install the sandbox");
+	if (store_init() == -1)
+		fatal("storage: cannot create %s", ST_V2);
+
+	peer_init(&logger, PEER_LOGGER, loggerfd);
+	log_setchan(&logger.c, MSG_LOG);
+	peer_init(&parent, PEER_PARENT, parentfd);
+	for (i = 0; i < nfront && i < REGD_MAXSLOTS; i++)
+		front_add(i, frontfds[i]);
+
+	log_debug("storage ready, %d frontends", nfront);
+	event_dispatch();
+	exit(0);
+}

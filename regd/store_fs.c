@@ -1,0 +1,1664 @@
+/*
+ * Storage: paths, atomic files, blobs, manifests and uploads.  Every
+ * path is relative to the storage root (the process's cwd) and is built
+ * only from strings that passed valid_name(), valid_tag(), valid_uuid()
+ * or store_digest_ok().
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/tree.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "regd.h"
+
+#define MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_V2	"application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST	\
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+
+#define MANIFEST_HARDMAX	(64 * 1024 * 1024)
+#define META_MAX		8192
+#define UPLOAD_MAX		1024
+
+enum mkind {
+	MK_NONE,
+	MK_MANIFEST,
+	MK_INDEX
+};
+
+struct meta_node {
+	RB_ENTRY(meta_node)	 entry;
+	char			 digest[MAX_DIGEST + 1];
+	struct st_meta		 m;
+};
+RB_HEAD(st_meta_tree, meta_node);
+
+/* Hash state of an upload between requests: sha256 of data[0, off). */
+struct upload {
+	RB_ENTRY(upload)	 entry;
+	char			 repo[MAX_NAME + 1];
+	char			 uuid[MAX_UUID + 1];
+	EVP_MD_CTX		*ctx;
+	int64_t			 off;
+	int			 busy;
+	int			 cancelled;
+};
+RB_HEAD(st_upload_tree, upload);
+
+struct st_stream {
+	uint32_t		 type;
+	int			 ignore;	/* answered already */
+	struct st_req		 req;
+	/* manifest put */
+	unsigned char		*buf;
+	size_t			 len;
+	size_t			 size;
+	int			 toobig;
+	/* upload write */
+	struct upload		*up;
+	int			 fd;
+	int64_t			 start;
+	EVP_MD_CTX		*saved;
+	int			 werr;
+	int			 created;
+};
+
+static int	meta_cmp(struct meta_node *, struct meta_node *);
+static int	upload_cmp(struct upload *, struct upload *);
+RB_PROTOTYPE(st_meta_tree, meta_node, entry, meta_cmp)
+RB_PROTOTYPE(st_upload_tree, upload, entry, upload_cmp)
+RB_GENERATE(st_meta_tree, meta_node, entry, meta_cmp)
+RB_GENERATE(st_upload_tree, upload, entry, upload_cmp)
+
+static struct st_meta_tree		 metas = RB_INITIALIZER(&metas);
+static int			 nmetas;
+static struct st_upload_tree	 uploads = RB_INITIALIZER(&uploads);
+static int			 nuploads;
+
+static int
+meta_cmp(struct meta_node *a, struct meta_node *b)
+{
+	return (strcmp(a->digest, b->digest));
+}
+
+static int
+upload_cmp(struct upload *a, struct upload *b)
+{
+	int	 r;
+
+	if ((r = strcmp(a->uuid, b->uuid)) != 0)
+		return (r);
+	return (strcmp(a->repo, b->repo));
+}
+
+void
+store_err(struct st_res *res, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	res->status = status;
+	strlcpy(res->code, code, sizeof(res->code));
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+int
+store_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Digests we store: valid syntax and an algorithm we know the path of. */
+int
+store_digest_ok(const char *d)
+{
+	const char	*p;
+	size_t		 hexlen;
+
+	if (d == NULL || !valid_digest(d))
+		return (0);
+	if (strncmp(d, "sha256:", 7) == 0)
+		hexlen = 64;
+	else if (strncmp(d, "sha512:", 7) == 0)
+		hexlen = 128;
+	else
+		return (0);
+	for (p = d + 7; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return (0);
+	return ((size_t)(p - (d + 7)) == hexlen);
+}
+
+/* Split a checked digest into "sha256" and the hex part. */
+static void
+digest_split(const char *d, char *alg, size_t alglen, const char **hex)
+{
+	const char	*colon;
+	size_t		 n;
+
+	colon = strchr(d, ':');
+	n = colon - d;
+	if (n >= alglen)
+		n = alglen - 1;
+	memcpy(alg, d, n);
+	alg[n] = '\0';
+	*hex = colon + 1;
+}
+
+int
+store_blob_path(char *buf, size_t len, const char *digest)
+{
+	char		 alg[16];
+	const char	*hex;
+
+	if (!store_digest_ok(digest)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	digest_split(digest, alg, sizeof(alg), &hex);
+	return (store_path(buf, len, "%s/blobs/%s/%.2s/%s/data", ST_V2, alg,
+	    hex, hex));
+}
+
+/* kind is "_layers" or "_manifests/revisions". */
+int
+store_link_path(char *buf, size_t len, const char *repo, const char *kind,
+    const char *digest)
+{
+	char		 alg[16];
+	const char	*hex;
+
+	if (!valid_name(repo) || !store_digest_ok(digest)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	digest_split(digest, alg, sizeof(alg), &hex);
+	return (store_path(buf, len, "%s/repositories/%s/%s/%s/%s/link",
+	    ST_V2, repo, kind, alg, hex));
+}
+
+int
+store_exists(const char *path)
+{
+	struct stat	 st;
+
+	return (stat(path, &st) == 0);
+}
+
+int
+store_repo_exists(const char *repo)
+{
+	char	 path[PATH_MAX];
+
+	if (!valid_name(repo))
+		return (0);
+	if (store_path(path, sizeof(path), "%s/repositories/%s/_manifests",
+	    ST_V2, repo) == 0 && store_exists(path))
+		return (1);
+	if (store_path(path, sizeof(path), "%s/repositories/%s/_layers",
+	    ST_V2, repo) == 0 && store_exists(path))
+		return (1);
+	if (store_path(path, sizeof(path), "%s/repositories/%s/_uploads",
+	    ST_V2, repo) == 0 && store_exists(path))
+		return (1);
+	return (0);
+}
+
+int
+store_linked(const char *repo, const char *kind, const char *digest)
+{
+	char	 path[PATH_MAX];
+
+	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1)
+		return (0);
+	return (store_exists(path));
+}
+
+/* Read a link file; 0 with a checked digest, -1 otherwise. */
+int
+store_read_link(const char *path, char *digest, size_t len)
+{
+	char	 buf[MAX_DIGEST + 2];
+	ssize_t	 n;
+	size_t	 got = 0;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	while (got < sizeof(buf) - 1) {
+		n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	while (got > 0 && isspace((unsigned char)buf[got - 1]))
+		buf[--got] = '\0';
+	if (!store_digest_ok(buf) || strlcpy(digest, buf, len) >= len) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (0);
+}
+
+int
+store_mkdirs(const char *path)
+{
+	char	 parent[PATH_MAX], *slash;
+
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return (0);
+	if (errno != ENOENT)
+		return (-1);
+	if (strlcpy(parent, path, sizeof(parent)) >= sizeof(parent)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((slash = strrchr(parent, '/')) == NULL || slash == parent)
+		return (-1);
+	*slash = '\0';
+	if (store_mkdirs(parent) == -1)
+		return (-1);
+	if (mkdir(path, 0755) == -1 && errno != EEXIST)
+		return (-1);
+	return (0);
+}
+
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	ssize_t			 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= n;
+	}
+	return (0);
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char	 dir[PATH_MAX], *slash;
+	int	 fd, rv;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir))
+		return (-1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		return (0);
+	*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	rv = fsync(fd);
+	close(fd);
+	return (rv);
+}
+
+/*
+ * Write a file so that a crash leaves the old or the new content: a
+ * temporary file in the same directory, fsync, rename over the name.
+ */
+int
+store_write_file(const char *path, const void *buf, size_t len)
+{
+	char	 dir[PATH_MAX], tmp[PATH_MAX], *slash;
+	int	 fd, saved;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if (store_mkdirs(dir) == -1)
+			return (-1);
+	}
+	if (store_path(tmp, sizeof(tmp), "%s.tmp%08x", path,
+	    arc4random()) == -1)
+		return (-1);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) == -1)
+		return (-1);
+	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		errno = saved;
+		return (-1);
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return (-1);
+	}
+	fsync_dir(path);
+	return (0);
+}
+
+static int
+write_link(const char *path, const char *digest)
+{
+	return (store_write_file(path, digest, strlen(digest)));
+}
+
+static int
+rmtree_at(int dfd, const char *name)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd, rv = 0;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return (0);
+		if (errno == ENOTDIR || errno == ELOOP) {
+			if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
+				return (-1);
+			return (0);
+		}
+		return (-1);
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+			if (rmtree_at(dirfd(d), de->d_name) == -1)
+				rv = -1;
+		} else if (unlinkat(dirfd(d), de->d_name, 0) == -1 &&
+		    errno != ENOENT)
+			rv = -1;
+	}
+	closedir(d);
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+		rv = -1;
+	return (rv);
+}
+
+/* Remove a file or a directory tree; a missing path is no error. */
+int
+store_rmtree(const char *path)
+{
+	return (rmtree_at(AT_FDCWD, path));
+}
+
+static void
+hexstr(const unsigned char *md, unsigned int len, char *out)
+{
+	static const char	 hx[] = "0123456789abcdef";
+	unsigned int		 i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hx[md[i] >> 4];
+		out[2 * i + 1] = hx[md[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static const EVP_MD *
+alg_md(const char *digest)
+{
+	if (strncmp(digest, "sha512:", 7) == 0)
+		return (EVP_sha512());
+	return (EVP_sha256());
+}
+
+/* Finish a context into "alg:hex"; ctx itself is not consumed. */
+static int
+ctx_digest(EVP_MD_CTX *ctx, const char *alg, char *out, size_t outlen)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	char		 hex[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int	 mdlen;
+	EVP_MD_CTX	*tmp;
+	int		 rv = -1;
+
+	if ((tmp = EVP_MD_CTX_new()) == NULL)
+		return (-1);
+	if (EVP_MD_CTX_copy_ex(tmp, ctx) == 1 &&
+	    EVP_DigestFinal_ex(tmp, md, &mdlen) == 1) {
+		hexstr(md, mdlen, hex);
+		if (store_path(out, outlen, "%s:%s", alg, hex) == 0)
+			rv = 0;
+	}
+	EVP_MD_CTX_free(tmp);
+	return (rv);
+}
+
+int
+store_digest_buf(const char *alg, const void *buf, size_t len, char *out,
+    size_t outlen)
+{
+	EVP_MD_CTX	*ctx;
+	int		 rv = -1;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return (-1);
+	if (EVP_DigestInit_ex(ctx, strcmp(alg, "sha512") == 0 ?
+	    EVP_sha512() : EVP_sha256(), NULL) == 1 &&
+	    EVP_DigestUpdate(ctx, buf, len) == 1)
+		rv = ctx_digest(ctx, alg, out, outlen);
+	EVP_MD_CTX_free(ctx);
+	return (rv);
+}
+
+/* Hash a whole file from its start into a fresh context. */
+static int
+hash_fd(int fd, EVP_MD_CTX *ctx, const EVP_MD *md, int64_t *lenp)
+{
+	unsigned char	*buf;
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 rv = -1;
+
+	if ((buf = malloc(DATA_CHUNK)) == NULL)
+		return (-1);
+	if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
+		goto done;
+	for (;;) {
+		if ((n = pread(fd, buf, DATA_CHUNK, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto done;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, n) != 1)
+			goto done;
+		off += n;
+	}
+	*lenp = off;
+	rv = 0;
+done:
+	free(buf);
+	return (rv);
+}
+
+static int
+read_file(const char *path, unsigned char **bufp, size_t *lenp,
+    size_t max)
+{
+	struct stat	 st;
+	unsigned char	*buf;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd, rv = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1)
+		goto done;
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		goto done;
+	}
+	if ((buf = malloc(st.st_size + 1)) == NULL)
+		goto done;
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, st.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	buf[got] = '\0';
+	*bufp = buf;
+	*lenp = got;
+	rv = 0;
+done:
+	close(fd);
+	return (rv);
+}
+
+/*
+ * Manifest facts cache.  Content is immutable, so an entry never goes
+ * stale; the cache is simply emptied when it grows too large.
+ */
+static void
+meta_flush(void)
+{
+	struct meta_node	*n, *next;
+
+	RB_FOREACH_SAFE(n, st_meta_tree, &metas, next) {
+		RB_REMOVE(st_meta_tree, &metas, n);
+		json_decref(n->m.annotations);
+		free(n);
+	}
+	nmetas = 0;
+}
+
+static const char *
+guess_mediatype(json_t *root)
+{
+	if (json_object_get(root, "manifests") != NULL)
+		return (MT_OCI_INDEX);
+	return (MT_OCI_MANIFEST);
+}
+
+static struct st_meta *
+meta_set(const char *digest, json_t *root, const char *mediatype,
+    int64_t size)
+{
+	struct meta_node	*n, key;
+	json_t			*v, *cfg, *ann;
+	const char		*s;
+
+	strlcpy(key.digest, digest, sizeof(key.digest));
+	if ((n = RB_FIND(st_meta_tree, &metas, &key)) != NULL)
+		return (&n->m);
+	if (nmetas >= META_MAX)
+		meta_flush();
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return (NULL);
+	strlcpy(n->digest, digest, sizeof(n->digest));
+	n->m.size = size;
+	if (mediatype == NULL) {
+		s = json_string_value(json_object_get(root, "mediaType"));
+		mediatype = s != NULL ? s : guess_mediatype(root);
+	}
+	strlcpy(n->m.mediatype, mediatype, sizeof(n->m.mediatype));
+	if ((v = json_object_get(root, "subject")) != NULL &&
+	    (s = json_string_value(json_object_get(v, "digest"))) != NULL &&
+	    store_digest_ok(s))
+		strlcpy(n->m.subject, s, sizeof(n->m.subject));
+	if ((s = json_string_value(json_object_get(root,
+	    "artifactType"))) != NULL)
+		strlcpy(n->m.artifacttype, s, sizeof(n->m.artifacttype));
+	else if ((cfg = json_object_get(root, "config")) != NULL &&
+	    (s = json_string_value(json_object_get(cfg, "mediaType"))) != NULL)
+		strlcpy(n->m.artifacttype, s, sizeof(n->m.artifacttype));
+	if ((ann = json_object_get(root, "annotations")) != NULL &&
+	    json_is_object(ann))
+		n->m.annotations = json_incref(ann);
+	RB_INSERT(st_meta_tree, &metas, n);
+	nmetas++;
+	return (&n->m);
+}
+
+/* Facts about a stored manifest, parsed once per digest. */
+struct st_meta *
+store_meta(const char *digest)
+{
+	struct meta_node	 key, *n;
+	struct st_meta		*m;
+	unsigned char		*buf = NULL;
+	char			 path[PATH_MAX];
+	size_t			 len;
+	json_t			*root;
+
+	if (strlcpy(key.digest, digest, sizeof(key.digest)) >=
+	    sizeof(key.digest))
+		return (NULL);
+	if ((n = RB_FIND(st_meta_tree, &metas, &key)) != NULL)
+		return (&n->m);
+	if (store_blob_path(path, sizeof(path), digest) == -1 ||
+	    read_file(path, &buf, &len, MANIFEST_HARDMAX) == -1)
+		return (NULL);
+	if ((root = json_loadb((char *)buf, len, 0, NULL)) == NULL ||
+	    !json_is_object(root)) {
+		json_decref(root);
+		/* Not JSON: still a blob of some size, served as a manifest. */
+		root = json_object();
+	}
+	m = meta_set(digest, root, NULL, len);
+	json_decref(root);
+	free(buf);
+	return (m);
+}
+
+void
+store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int		 fd;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	if (!store_linked(req->repo, "_layers", req->ref) &&
+	    !store_linked(req->repo, "_manifests/revisions", req->ref))
+		goto unknown;
+	if (store_blob_path(path, sizeof(path), req->ref) == -1)
+		goto unknown;
+	if (req->flags & STF_HEAD) {
+		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+			goto unknown;
+	} else {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			goto unknown;
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			goto unknown;
+		}
+		*fdp = fd;
+	}
+	res->status = 200;
+	res->size = st.st_size;
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	return;
+unknown:
+	store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+}
+
+void
+store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	char	 path[PATH_MAX], *slash;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	if (store_link_path(path, sizeof(path), req->repo, "_layers",
+	    req->ref) == -1 || !store_exists(path)) {
+		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+		return;
+	}
+	/* Remove the <hex> directory holding the link. */
+	if ((slash = strrchr(path, '/')) != NULL)
+		*slash = '\0';
+	if (store_rmtree(path) == -1) {
+		log_warn("%s: remove %s", __func__, path);
+		store_err(res, 500, "UNKNOWN", "cannot remove link");
+		return;
+	}
+	res->status = 202;
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+}
+
+/*
+ * Resolve a manifest reference to a digest: 0 found, -1 with res filled.
+ */
+static int
+manifest_resolve(const struct st_req *req, struct st_res *res,
+    char *digest, size_t len)
+{
+	char	 path[PATH_MAX];
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return (-1);
+	}
+	if (strchr(req->ref, ':') != NULL) {
+		if (!store_digest_ok(req->ref)) {
+			store_err(res, 400, "DIGEST_INVALID",
+			    "invalid digest");
+			return (-1);
+		}
+		strlcpy(digest, req->ref, len);
+	} else {
+		if (!valid_tag(req->ref)) {
+			store_err(res, 400, "TAG_INVALID", "invalid tag");
+			return (-1);
+		}
+		if (store_path(path, sizeof(path),
+		    "%s/repositories/%s/_manifests/tags/%s/current/link",
+		    ST_V2, req->repo, req->ref) == -1 ||
+		    store_read_link(path, digest, len) == -1)
+			goto unknown;
+	}
+	if (!store_linked(req->repo, "_manifests/revisions", digest))
+		goto unknown;
+	return (0);
+unknown:
+	store_err(res, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+	return (-1);
+}
+
+void
+store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct stat	 st;
+	struct st_meta	*m;
+	char		 digest[MAX_DIGEST + 1], path[PATH_MAX];
+	int		 fd = -1;
+
+	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+		return;
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		goto unknown;
+	if (req->flags & STF_HEAD) {
+		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+			goto unknown;
+	} else {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			goto unknown;
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+			goto unknown;
+	}
+	if ((m = store_meta(digest)) == NULL)
+		goto unknown;
+	res->status = 200;
+	res->size = st.st_size;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+	*fdp = fd;
+	return;
+unknown:
+	if (fd != -1)
+		close(fd);
+	store_err(res, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+}
+
+void
+store_manifest_delete(const struct st_req *req, struct st_res *res,
+    int *fdp)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 digest[MAX_DIGEST + 1], cur[MAX_DIGEST + 1];
+	char		 path[PATH_MAX], tags[PATH_MAX], *slash;
+
+	if (strchr(req->ref, ':') == NULL && valid_name(req->repo) &&
+	    valid_tag(req->ref)) {
+		/* A tag goes alone, even one whose manifest is gone. */
+		if (store_path(path, sizeof(path),
+		    "%s/repositories/%s/_manifests/tags/%s/current/link",
+		    ST_V2, req->repo, req->ref) == -1 ||
+		    store_read_link(path, digest, sizeof(digest)) == -1) {
+			store_err(res, 404, "MANIFEST_UNKNOWN",
+			    "manifest unknown");
+			return;
+		}
+		if (store_path(path, sizeof(path),
+		    "%s/repositories/%s/_manifests/tags/%s", ST_V2,
+		    req->repo, req->ref) == -1 || store_rmtree(path) == -1)
+			goto fail;
+		goto done;
+	}
+	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+		return;
+	if (store_link_path(path, sizeof(path), req->repo,
+	    "_manifests/revisions", digest) == -1)
+		goto fail;
+	if ((slash = strrchr(path, '/')) != NULL)
+		*slash = '\0';
+	if (store_rmtree(path) == -1)
+		goto fail;
+	if (store_path(tags, sizeof(tags), "%s/repositories/%s/_manifests/tags",
+	    ST_V2, req->repo) == -1)
+		goto fail;
+	if ((d = opendir(tags)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (!valid_tag(de->d_name))
+				continue;
+			if (store_path(path, sizeof(path), "%s/%s/current/link",
+			    tags, de->d_name) == -1 ||
+			    store_read_link(path, cur, sizeof(cur)) == -1 ||
+			    strcmp(cur, digest) != 0)
+				continue;
+			if (store_path(path, sizeof(path), "%s/%s", tags,
+			    de->d_name) == -1 || store_rmtree(path) == -1)
+				log_warn("%s: remove tag %s", __func__,
+				    de->d_name);
+		}
+		closedir(d);
+	}
+done:
+	res->status = 202;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	return;
+fail:
+	log_warn("%s: %s", __func__, req->repo);
+	store_err(res, 500, "UNKNOWN", "cannot delete manifest");
+}
+
+static int
+is_type(const char *mt, enum mkind *kind)
+{
+	if (strcmp(mt, MT_OCI_MANIFEST) == 0 ||
+	    strcmp(mt, MT_DOCKER_V2) == 0) {
+		*kind = MK_MANIFEST;
+		return (1);
+	}
+	if (strcmp(mt, MT_OCI_INDEX) == 0 ||
+	    strcmp(mt, MT_DOCKER_LIST) == 0) {
+		*kind = MK_INDEX;
+		return (1);
+	}
+	return (0);
+}
+
+/* A descriptor's digest, or NULL when the descriptor is malformed. */
+static const char *
+desc_digest(json_t *desc)
+{
+	const char	*d;
+
+	if (!json_is_object(desc))
+		return (NULL);
+	if ((d = json_string_value(json_object_get(desc, "digest"))) == NULL ||
+	    !store_digest_ok(d))
+		return (NULL);
+	return (d);
+}
+
+/* Check what a manifest references; 0 or -1 with res filled. */
+static int
+manifest_refs(const char *repo, json_t *root, enum mkind kind,
+    struct st_res *res)
+{
+	json_t		*arr, *v, *urls;
+	const char	*d;
+	size_t		 i;
+
+	if (kind == MK_INDEX) {
+		arr = json_object_get(root, "manifests");
+		if (!json_is_array(arr)) {
+			store_err(res, 400, "MANIFEST_INVALID",
+			    "manifests must be an array");
+			return (-1);
+		}
+		json_array_foreach(arr, i, v) {
+			if ((d = desc_digest(v)) == NULL) {
+				store_err(res, 400, "MANIFEST_INVALID",
+				    "manifests[%zu]: invalid descriptor", i);
+				return (-1);
+			}
+			if (!store_linked(repo, "_manifests/revisions", d)) {
+				store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
+				    "manifest unknown: %s", d);
+				return (-1);
+			}
+		}
+		return (0);
+	}
+	if ((d = desc_digest(json_object_get(root, "config"))) == NULL) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "config: missing or invalid descriptor");
+		return (-1);
+	}
+	if (!store_linked(repo, "_layers", d)) {
+		store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
+		    "blob unknown: %s", d);
+		return (-1);
+	}
+	arr = json_object_get(root, "layers");
+	if (!json_is_array(arr)) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "layers must be an array");
+		return (-1);
+	}
+	json_array_foreach(arr, i, v) {
+		if ((d = desc_digest(v)) == NULL) {
+			store_err(res, 400, "MANIFEST_INVALID",
+			    "layers[%zu]: invalid descriptor", i);
+			return (-1);
+		}
+		urls = json_object_get(v, "urls");
+		if (json_is_array(urls) && json_array_size(urls) > 0)
+			continue;
+		if (!store_linked(repo, "_layers", d)) {
+			store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
+			    "blob unknown: %s", d);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+static void
+content_type(const char *in, char *out, size_t len)
+{
+	size_t	 i;
+
+	strlcpy(out, in, len);
+	out[strcspn(out, ";")] = '\0';
+	for (i = strlen(out); i > 0 && isspace((unsigned char)out[i - 1]);
+	    i--)
+		out[i - 1] = '\0';
+	for (i = 0; out[i] != '\0'; i++)
+		out[i] = tolower((unsigned char)out[i]);
+}
+
+static void
+manifest_commit(const struct st_req *req, const unsigned char *buf,
+    size_t len, struct st_res *res)
+{
+	json_error_t	 jerr;
+	json_t		*root = NULL, *v;
+	enum mkind	 kind = MK_NONE;
+	const char	*bodymt, *mt, *sd = NULL;
+	char		 ct[MAX_MEDIATYPE + 1], digest[MAX_DIGEST + 1];
+	char		 path[PATH_MAX], alg[16];
+	const char	*hex;
+	int		 istag;
+
+	path[0] = '\0';
+	istag = strchr(req->ref, ':') == NULL;
+	if ((root = json_loadb((const char *)buf, len, 0, &jerr)) == NULL) {
+		store_err(res, 400, "MANIFEST_INVALID", "invalid JSON: %s",
+		    jerr.text);
+		goto done;
+	}
+	if (!json_is_object(root)) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "manifest is not a JSON object");
+		goto done;
+	}
+	v = json_object_get(root, "schemaVersion");
+	if (!json_is_integer(v) || json_integer_value(v) != 2) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "schemaVersion must be 2");
+		goto done;
+	}
+	v = json_object_get(root, "mediaType");
+	if (v != NULL && !json_is_string(v)) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "mediaType must be a string");
+		goto done;
+	}
+	bodymt = json_string_value(v);
+	content_type(req->mediatype, ct, sizeof(ct));
+	if (bodymt != NULL && ct[0] != '\0' && strcmp(bodymt, ct) != 0) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "mediaType %.60s does not match Content-Type %.60s",
+		    bodymt, ct);
+		goto done;
+	}
+	if (bodymt != NULL)
+		mt = bodymt;
+	else if (ct[0] != '\0')
+		mt = ct;
+	else
+		mt = guess_mediatype(root);
+	if (!is_type(mt, &kind)) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "unsupported media type %.100s", mt);
+		goto done;
+	}
+	if (manifest_refs(req->repo, root, kind, res) == -1)
+		goto done;
+	if ((v = json_object_get(root, "subject")) != NULL) {
+		if ((sd = desc_digest(v)) == NULL) {
+			store_err(res, 400, "MANIFEST_INVALID",
+			    "subject: invalid descriptor");
+			goto done;
+		}
+	}
+	v = json_object_get(root, "artifactType");
+	if (v != NULL && !json_is_string(v)) {
+		store_err(res, 400, "MANIFEST_INVALID",
+		    "artifactType must be a string");
+		goto done;
+	}
+	if (store_digest_buf(!istag && strncmp(req->ref, "sha512:", 7) == 0 ?
+	    "sha512" : "sha256", buf, len, digest, sizeof(digest)) == -1) {
+		store_err(res, 500, "UNKNOWN", "cannot compute digest");
+		goto done;
+	}
+	if (!istag && strcmp(digest, req->ref) != 0) {
+		store_err(res, 400, "DIGEST_INVALID",
+		    "manifest digest does not match %s", req->ref);
+		goto done;
+	}
+
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		goto fail;
+	if (!store_exists(path) && store_write_file(path, buf, len) == -1)
+		goto fail;
+	if (store_link_path(path, sizeof(path), req->repo,
+	    "_manifests/revisions", digest) == -1 ||
+	    write_link(path, digest) == -1)
+		goto fail;
+	if (istag) {
+		digest_split(digest, alg, sizeof(alg), &hex);
+		if (store_path(path, sizeof(path),
+		    "%s/repositories/%s/_manifests/tags/%s/index/%s/%s/link",
+		    ST_V2, req->repo, req->ref, alg, hex) == -1 ||
+		    write_link(path, digest) == -1)
+			goto fail;
+		if (store_path(path, sizeof(path),
+		    "%s/repositories/%s/_manifests/tags/%s/current/link",
+		    ST_V2, req->repo, req->ref) == -1 ||
+		    write_link(path, digest) == -1)
+			goto fail;
+	}
+	meta_set(digest, root, mt, len);
+	res->status = 201;
+	if (sd != NULL)
+		strlcpy(res->subject, sd, sizeof(res->subject));
+	res->size = len;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	strlcpy(res->mediatype, mt, sizeof(res->mediatype));
+	goto done;
+fail:
+	log_warn("%s: %s: write %s", __func__, req->repo, path);
+	store_err(res, 500, "UNKNOWN", "cannot store manifest");
+done:
+	json_decref(root);
+}
+
+/* Uploads. */
+static int
+upload_path(char *buf, size_t len, const char *repo, const char *uuid,
+    const char *file)
+{
+	if (!valid_name(repo) || !valid_uuid(uuid)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (store_path(buf, len, "%s/repositories/%s/_uploads/%s%s%s",
+	    ST_V2, repo, uuid, file[0] != '\0' ? "/" : "", file));
+}
+
+static struct upload *
+upload_find(const char *repo, const char *uuid)
+{
+	struct upload	 key;
+
+	strlcpy(key.repo, repo, sizeof(key.repo));
+	strlcpy(key.uuid, uuid, sizeof(key.uuid));
+	return (RB_FIND(st_upload_tree, &uploads, &key));
+}
+
+static void
+upload_free(struct upload *up)
+{
+	RB_REMOVE(st_upload_tree, &uploads, up);
+	nuploads--;
+	EVP_MD_CTX_free(up->ctx);
+	free(up);
+}
+
+static struct upload *
+upload_get(const char *repo, const char *uuid)
+{
+	struct upload	*up, *next;
+
+	if ((up = upload_find(repo, uuid)) != NULL)
+		return (up);
+	if (nuploads >= UPLOAD_MAX) {
+		/* Forget idle hash states; they are rebuilt from the file. */
+		RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next)
+			if (!up->busy)
+				upload_free(up);
+	}
+	if ((up = calloc(1, sizeof(*up))) == NULL)
+		return (NULL);
+	strlcpy(up->repo, repo, sizeof(up->repo));
+	strlcpy(up->uuid, uuid, sizeof(up->uuid));
+	up->off = -1;
+	RB_INSERT(st_upload_tree, &uploads, up);
+	nuploads++;
+	return (up);
+}
+
+static void
+upload_forget(const char *repo, const char *uuid)
+{
+	struct upload	*up;
+
+	if ((up = upload_find(repo, uuid)) == NULL)
+		return;
+	if (up->busy)
+		up->cancelled = 1;
+	else
+		upload_free(up);
+}
+
+static void
+new_uuid(char *out, size_t len)
+{
+	unsigned char	 b[16];
+
+	arc4random_buf(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
+	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* Create an upload directory: 0 with uuid filled, -1 on error. */
+static int
+upload_create(const char *repo, char *uuid, size_t len)
+{
+	struct tm	 tm;
+	time_t		 now;
+	char		 path[PATH_MAX], ts[64];
+
+	new_uuid(uuid, len);
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (upload_path(path, sizeof(path), repo, uuid, "startedat") == -1 ||
+	    store_write_file(path, ts, strlen(ts)) == -1)
+		goto fail;
+	if (upload_path(path, sizeof(path), repo, uuid, "data") == -1 ||
+	    store_write_file(path, "", 0) == -1)
+		goto fail;
+	return (0);
+fail:
+	log_warn("%s: %s", __func__, path);
+	if (upload_path(path, sizeof(path), repo, uuid, "") == 0)
+		store_rmtree(path);
+	return (-1);
+}
+
+static void
+upload_remove(const char *repo, const char *uuid)
+{
+	char	 path[PATH_MAX];
+
+	if (upload_path(path, sizeof(path), repo, uuid, "") == 0 &&
+	    store_rmtree(path) == -1)
+		log_warn("%s: %s", __func__, path);
+}
+
+/* The size of an upload's data, or -1 when there is no such upload. */
+static int64_t
+upload_size(const char *repo, const char *uuid)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (!valid_uuid(uuid) ||
+	    upload_path(path, sizeof(path), repo, uuid, "data") == -1 ||
+	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return (-1);
+	return (st.st_size);
+}
+
+static int
+mount_blob(const struct st_req *req, struct st_res *res)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
+		return (-1);
+	if (req->arg2[0] != '\0' && (!valid_name(req->arg2) ||
+	    !store_linked(req->arg2, "_layers", req->arg)))
+		return (-1);
+	if (store_blob_path(path, sizeof(path), req->arg) == -1 ||
+	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return (-1);
+	if (store_link_path(path, sizeof(path), req->repo, "_layers",
+	    req->arg) == -1)
+		return (-1);
+	if (!store_exists(path) && write_link(path, req->arg) == -1) {
+		log_warn("%s: %s", __func__, path);
+		return (-1);
+	}
+	res->status = 201;
+	res->flags |= STR_MOUNTED;
+	res->size = st.st_size;
+	strlcpy(res->digest, req->arg, sizeof(res->digest));
+	return (0);
+}
+
+void
+store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (mount_blob(req, res) == 0)
+		return;
+	if (upload_create(req->repo, res->uuid, sizeof(res->uuid)) == -1) {
+		store_err(res, 500, "UNKNOWN", "cannot create upload");
+		return;
+	}
+	res->status = 202;
+	res->off = 0;
+}
+
+void
+store_upload_status(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	int64_t	 size;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if ((size = upload_size(req->repo, req->arg)) == -1) {
+		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
+		return;
+	}
+	res->status = 204;
+	res->off = size;
+	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+}
+
+void
+store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (upload_size(req->repo, req->arg) == -1) {
+		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
+		return;
+	}
+	upload_remove(req->repo, req->arg);
+	upload_forget(req->repo, req->arg);
+	res->status = 204;
+	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+}
+
+/*
+ * Begin an upload write: open the data file, check the offset and bring
+ * the hash state up to the file's size.  Returns 0 when the stream is
+ * running, -1 with res filled when the answer is known already.
+ */
+static int
+upload_begin(struct st_stream *s, struct st_res *res)
+{
+	struct st_req	*req = &s->req;
+	struct upload	*up;
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int64_t		 len;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return (-1);
+	}
+	if ((req->flags & STF_FINAL) && !store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return (-1);
+	}
+	if ((req->flags & STF_NEWSESSION) || req->arg[0] == '\0') {
+		if (upload_create(req->repo, req->arg, sizeof(req->arg)) ==
+		    -1) {
+			store_err(res, 500, "UNKNOWN",
+			    "cannot create upload");
+			return (-1);
+		}
+		s->created = 1;
+	}
+	if (!valid_uuid(req->arg) ||
+	    upload_path(path, sizeof(path), req->repo, req->arg, "data") ==
+	    -1 || (s->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) ==
+	    -1 || fstat(s->fd, &st) == -1) {
+		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
+		goto fail;
+	}
+	if ((up = upload_get(req->repo, req->arg)) == NULL) {
+		store_err(res, 500, "UNKNOWN", "out of memory");
+		goto fail;
+	}
+	if (up->busy) {
+		store_err(res, 416, "BLOB_UPLOAD_INVALID",
+		    "another write to this upload is in progress");
+		res->off = st.st_size;
+		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+		goto fail;
+	}
+	if ((req->flags & STF_HAVE_OFF) && req->off != st.st_size) {
+		store_err(res, 416, "BLOB_UPLOAD_INVALID",
+		    "upload is at offset %lld", (long long)st.st_size);
+		res->off = st.st_size;
+		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+		goto fail;
+	}
+	if (up->ctx == NULL && (up->ctx = EVP_MD_CTX_new()) == NULL) {
+		store_err(res, 500, "UNKNOWN", "out of memory");
+		goto fail;
+	}
+	if (up->off != st.st_size) {
+		/* New to us, or changed behind our back: start over. */
+		if (hash_fd(s->fd, up->ctx, EVP_sha256(), &len) == -1 ||
+		    len != st.st_size) {
+			up->off = -1;
+			store_err(res, 500, "UNKNOWN", "cannot read upload");
+			goto fail;
+		}
+		up->off = len;
+	}
+	if ((s->saved = EVP_MD_CTX_new()) == NULL ||
+	    EVP_MD_CTX_copy_ex(s->saved, up->ctx) != 1) {
+		store_err(res, 500, "UNKNOWN", "out of memory");
+		goto fail;
+	}
+	up->busy = 1;
+	s->up = up;
+	s->start = st.st_size;
+	return (0);
+fail:
+	if (s->fd != -1) {
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->created) {
+		upload_remove(req->repo, req->arg);
+		upload_forget(req->repo, req->arg);
+		s->created = 0;
+	}
+	return (-1);
+}
+
+/* Put the upload back the way it was when this request began. */
+static void
+upload_rollback(struct st_stream *s)
+{
+	struct upload	*up = s->up;
+
+	if (up == NULL)
+		return;
+	if (s->created || up->cancelled) {
+		if (s->created)
+			upload_remove(up->repo, up->uuid);
+		upload_free(up);
+		s->up = NULL;
+		return;
+	}
+	if (ftruncate(s->fd, s->start) == -1) {
+		log_warn("%s: truncate %s", __func__, up->uuid);
+		up->off = -1;
+	} else if (EVP_MD_CTX_copy_ex(up->ctx, s->saved) == 1)
+		up->off = s->start;
+	else
+		up->off = -1;
+	up->busy = 0;
+	s->up = NULL;
+}
+
+static int
+upload_verify(struct st_stream *s, char *digest, size_t len)
+{
+	EVP_MD_CTX	*ctx;
+	int64_t		 n;
+	int		 rv = -1;
+
+	if (strncmp(s->req.ref, "sha256:", 7) == 0)
+		return (ctx_digest(s->up->ctx, "sha256", digest, len));
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return (-1);
+	if (hash_fd(s->fd, ctx, alg_md(s->req.ref), &n) == 0 &&
+	    n == s->up->off)
+		rv = ctx_digest(ctx, "sha512", digest, len);
+	EVP_MD_CTX_free(ctx);
+	return (rv);
+}
+
+static void
+upload_end(struct st_stream *s, struct st_res *res)
+{
+	struct upload	*up = s->up;
+	struct stat	 st;
+	char		 digest[MAX_DIGEST + 1], data[PATH_MAX];
+	char		 blob[PATH_MAX], link[PATH_MAX], *slash;
+
+	if (up->cancelled) {
+		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
+		upload_rollback(s);
+		return;
+	}
+	if (s->werr != 0) {
+		store_err(res, 500, "UNKNOWN", "write failed: %s",
+		    strerror(s->werr));
+		upload_rollback(s);
+		return;
+	}
+	if (!(s->req.flags & STF_FINAL)) {
+		res->status = 202;
+		res->off = up->off;
+		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
+		up->busy = 0;
+		s->up = NULL;
+		return;
+	}
+	if (upload_verify(s, digest, sizeof(digest)) == -1) {
+		store_err(res, 500, "UNKNOWN", "cannot compute digest");
+		upload_rollback(s);
+		return;
+	}
+	if (strcmp(digest, s->req.ref) != 0) {
+		store_err(res, 400, "DIGEST_INVALID",
+		    "upload digest does not match %s", s->req.ref);
+		upload_rollback(s);
+		return;
+	}
+	if (fsync(s->fd) == -1 ||
+	    upload_path(data, sizeof(data), up->repo, up->uuid, "data") ==
+	    -1 || store_blob_path(blob, sizeof(blob), digest) == -1 ||
+	    store_link_path(link, sizeof(link), up->repo, "_layers",
+	    digest) == -1)
+		goto fail;
+	if (stat(blob, &st) == -1) {
+		strlcpy(data, blob, sizeof(data));
+		if ((slash = strrchr(data, '/')) != NULL)
+			*slash = '\0';
+		if (store_mkdirs(data) == -1 || upload_path(data,
+		    sizeof(data), up->repo, up->uuid, "data") == -1 ||
+		    rename(data, blob) == -1)
+			goto fail;
+		fsync_dir(blob);
+	}
+	/* From here on the upload's data is gone: no rollback. */
+	if (!store_exists(link) && write_link(link, digest) == -1) {
+		log_warn("%s: %s: link %s", __func__, up->repo, digest);
+		store_err(res, 500, "UNKNOWN", "cannot link blob");
+	} else {
+		res->status = 201;
+		res->size = up->off;
+		strlcpy(res->digest, digest, sizeof(res->digest));
+		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
+	}
+	upload_remove(up->repo, up->uuid);
+	upload_free(up);
+	s->up = NULL;
+	return;
+fail:
+	log_warn("%s: %s: commit %s", __func__, up->repo, digest);
+	store_err(res, 500, "UNKNOWN", "cannot store blob");
+	upload_rollback(s);
+}
+
+/*
+ * Streams: a request followed by ST_DATA messages.  Returns the stream,
+ * with *answer set when res holds an answer to send now (the stream then
+ * swallows its data and answers nothing more).
+ */
+struct st_stream *
+store_stream_begin(uint32_t type, const struct st_req *req,
+    struct st_res *res, int *answer)
+{
+	struct st_stream	*s;
+	size_t			 want;
+
+	*answer = 0;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (NULL);
+	s->type = type;
+	s->fd = -1;
+	memcpy(&s->req, req, sizeof(s->req));
+	if (type == ST_UPLOAD_WRITE) {
+		if (upload_begin(s, res) == -1) {
+			s->ignore = 1;
+			*answer = 1;
+		}
+		return (s);
+	}
+	if (!valid_name(req->repo))
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+	else if (strchr(req->ref, ':') != NULL && !store_digest_ok(req->ref))
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+	else if (strchr(req->ref, ':') == NULL && !valid_tag(req->ref))
+		store_err(res, 400, "TAG_INVALID", "invalid tag");
+	else {
+		want = 64 * 1024;
+		if (req->len > 0 && req->len <= MANIFEST_HARDMAX)
+			want = req->len;
+		if ((s->buf = malloc(want)) != NULL)
+			s->size = want;
+		return (s);
+	}
+	s->ignore = 1;
+	*answer = 1;
+	return (s);
+}
+
+void
+store_stream_data(struct st_stream *s, const void *data, size_t len)
+{
+	unsigned char	*nbuf;
+	size_t		 nsize;
+	ssize_t		 n;
+	const char	*p = data;
+
+	if (s->ignore || len == 0)
+		return;
+	if (s->type == ST_UPLOAD_WRITE) {
+		if (s->werr != 0 || s->up->cancelled)
+			return;
+		while (len > 0) {
+			if ((n = write(s->fd, p, len)) == -1) {
+				if (errno == EINTR)
+					continue;
+				s->werr = errno;
+				return;
+			}
+			EVP_DigestUpdate(s->up->ctx, p, n);
+			s->up->off += n;
+			p += n;
+			len -= n;
+		}
+		return;
+	}
+	if (s->toobig)
+		return;
+	if (s->len + len > MANIFEST_HARDMAX) {
+		s->toobig = 1;
+		free(s->buf);
+		s->buf = NULL;
+		s->len = s->size = 0;
+		return;
+	}
+	if (s->len + len > s->size || s->buf == NULL) {
+		nsize = s->size > 0 ? s->size : 64 * 1024;
+		while (nsize < s->len + len)
+			nsize *= 2;
+		if (nsize > MANIFEST_HARDMAX)
+			nsize = MANIFEST_HARDMAX;
+		if ((nbuf = realloc(s->buf, nsize)) == NULL) {
+			s->toobig = 1;
+			free(s->buf);
+			s->buf = NULL;
+			s->len = s->size = 0;
+			return;
+		}
+		s->buf = nbuf;
+		s->size = nsize;
+	}
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+}
+
+static void
+stream_free(struct st_stream *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	EVP_MD_CTX_free(s->saved);
+	free(s->buf);
+	free(s);
+}
+
+/* The body is complete: 1 with res to send, 0 when answered before. */
+int
+store_stream_end(struct st_stream *s, struct st_res *res)
+{
+	int	 answer = 1;
+
+	if (s->ignore)
+		answer = 0;
+	else if (s->type == ST_UPLOAD_WRITE)
+		upload_end(s, res);
+	else if (s->toobig)
+		store_err(res, 413, "SIZE_INVALID",
+		    "manifest too large or out of memory");
+	else if (s->req.len >= 0 && (uint64_t)s->req.len != s->len)
+		store_err(res, 400, "SIZE_INVALID",
+		    "body length does not match Content-Length");
+	else
+		manifest_commit(&s->req, s->buf != NULL ? s->buf :
+		    (const unsigned char *)"", s->len, res);
+	stream_free(s);
+	return (answer);
+}
+
+void
+store_stream_abort(struct st_stream *s)
+{
+	if (!s->ignore && s->type == ST_UPLOAD_WRITE)
+		upload_rollback(s);
+	stream_free(s);
+}
+
+int
+store_init(void)
+{
+	char	 path[PATH_MAX];
+
+	if (store_path(path, sizeof(path), "%s/blobs", ST_V2) == -1 ||
+	    store_mkdirs(path) == -1)
+		return (-1);
+	if (store_path(path, sizeof(path), "%s/repositories", ST_V2) == -1 ||
+	    store_mkdirs(path) == -1)
+		return (-1);
+	return (0);
+}

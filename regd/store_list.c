@@ -1,0 +1,540 @@
+/*
+ * Storage: listings.  Tags, the catalog, referrers and the control
+ * socket's repository reports, all found by walking the tree.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "regd.h"
+
+struct names {
+	char	**v;
+	size_t	  n;
+	size_t	  size;
+};
+
+struct tbuf {
+	char	*buf;
+	size_t	 len;
+	size_t	 size;
+	int	 err;
+};
+
+static const char *const digest_algs[] = { "sha256", "sha512" };
+#define NALGS	(sizeof(digest_algs) / sizeof(digest_algs[0]))
+
+static int
+names_add(struct names *ns, const char *s)
+{
+	char	**nv;
+	size_t	  nsize;
+
+	if (ns->n == ns->size) {
+		nsize = ns->size == 0 ? 32 : ns->size * 2;
+		if ((nv = reallocarray(ns->v, nsize, sizeof(*nv))) == NULL)
+			return (-1);
+		ns->v = nv;
+		ns->size = nsize;
+	}
+	if ((ns->v[ns->n] = strdup(s)) == NULL)
+		return (-1);
+	ns->n++;
+	return (0);
+}
+
+static void
+names_free(struct names *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static void
+names_sort(struct names *ns)
+{
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), strp_cmp);
+}
+
+/* Sort and drop duplicates. */
+static void
+names_uniq(struct names *ns)
+{
+	size_t	 i, j;
+
+	names_sort(ns);
+	for (i = j = 0; i < ns->n; i++) {
+		if (j > 0 && strcmp(ns->v[j - 1], ns->v[i]) == 0) {
+			free(ns->v[i]);
+			continue;
+		}
+		ns->v[j++] = ns->v[i];
+	}
+	ns->n = j;
+}
+
+static void
+tbuf_printf(struct tbuf *t, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*nbuf;
+	size_t	 nsize;
+	int	 n;
+
+	if (t->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf == NULL ? NULL : t->buf + t->len,
+		    t->size - t->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			t->err = 1;
+			return;
+		}
+		if (t->buf != NULL && (size_t)n < t->size - t->len) {
+			t->len += n;
+			return;
+		}
+		nsize = t->size == 0 ? 4096 : t->size * 2;
+		while (nsize < t->len + n + 1)
+			nsize *= 2;
+		if ((nbuf = realloc(t->buf, nsize)) == NULL) {
+			t->err = 1;
+			return;
+		}
+		t->buf = nbuf;
+		t->size = nsize;
+	}
+}
+
+static int
+is_dir_entry(const char *dir, struct dirent *de)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (de->d_type == DT_DIR)
+		return (1);
+	if (de->d_type != DT_UNKNOWN)
+		return (0);
+	if (store_path(path, sizeof(path), "%s/%s", dir, de->d_name) == -1 ||
+	    lstat(path, &st) == -1)
+		return (0);
+	return (S_ISDIR(st.st_mode));
+}
+
+/* Tags of a repository with a current link; ns stays empty if none. */
+static int
+repo_tags(const char *repo, struct names *ns)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	int		 rv = 0;
+
+	if (store_path(dir, sizeof(dir), "%s/repositories/%s/_manifests/tags",
+	    ST_V2, repo) == -1)
+		return (-1);
+	if ((d = opendir(dir)) == NULL)
+		return (errno == ENOENT || errno == ENOTDIR ? 0 : -1);
+	while ((de = readdir(d)) != NULL) {
+		if (!valid_tag(de->d_name))
+			continue;
+		if (store_path(path, sizeof(path), "%s/%s/current/link", dir,
+		    de->d_name) == -1 || !store_exists(path))
+			continue;
+		if (names_add(ns, de->d_name) == -1) {
+			rv = -1;
+			break;
+		}
+	}
+	closedir(d);
+	names_sort(ns);
+	return (rv);
+}
+
+static int
+walk_repos(const char *prefix, struct names *ns, int depth)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], name[PATH_MAX], path[PATH_MAX];
+	int		 rv = 0;
+
+	if (depth > MAX_NAME / 2)
+		return (0);
+	if (store_path(dir, sizeof(dir), "%s/repositories%s%s", ST_V2,
+	    prefix[0] != '\0' ? "/" : "", prefix) == -1)
+		return (0);
+	if ((d = opendir(dir)) == NULL)
+		return (errno == ENOENT ? 0 : -1);
+	while ((de = readdir(d)) != NULL) {
+		/* "_layers" and friends, "." and "..": never a component. */
+		if (de->d_name[0] == '_' || !valid_name(de->d_name) ||
+		    strchr(de->d_name, '/') != NULL)
+			continue;
+		if (!is_dir_entry(dir, de))
+			continue;
+		if (store_path(name, sizeof(name), "%s%s%s", prefix,
+		    prefix[0] != '\0' ? "/" : "", de->d_name) == -1 ||
+		    !valid_name(name))
+			continue;
+		if (store_path(path, sizeof(path), "%s/%s/_manifests", dir,
+		    de->d_name) == 0 && store_exists(path) &&
+		    names_add(ns, name) == -1) {
+			rv = -1;
+			break;
+		}
+		if (walk_repos(name, ns, depth + 1) == -1) {
+			rv = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return (rv);
+}
+
+static int
+all_repos(struct names *ns)
+{
+	if (walk_repos("", ns, 0) == -1)
+		return (-1);
+	names_sort(ns);
+	return (0);
+}
+
+/* Put a JSON body into an anonymous file passed with the answer. */
+static int
+body_fd(json_t *root, struct st_res *res, int *fdp)
+{
+	char	*s;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((s = json_dumps(root, JSON_COMPACT)) == NULL)
+		return (-1);
+	len = strlen(s);
+	if ((fd = memfd_create("body", MFD_CLOEXEC)) == -1) {
+		free(s);
+		return (-1);
+	}
+	while (off < len) {
+		if ((n = write(fd, s + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += n;
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		goto fail;
+	free(s);
+	res->size = len;
+	res->flags |= STR_HASBODY;
+	*fdp = fd;
+	return (0);
+fail:
+	free(s);
+	close(fd);
+	return (-1);
+}
+
+/*
+ * One page of a sorted list: the entries after last (exclusive), at most
+ * count of them (count < 0: all).  Sets STR_MORE and res->last when
+ * entries remain after the page.
+ */
+static json_t *
+page(struct names *ns, const char *last, int64_t count, struct st_res *res)
+{
+	json_t	*arr;
+	size_t	 i = 0, taken = 0;
+
+	if ((arr = json_array()) == NULL)
+		return (NULL);
+	if (last[0] != '\0')
+		while (i < ns->n && strcmp(ns->v[i], last) <= 0)
+			i++;
+	for (; i < ns->n; i++) {
+		if (count >= 0 && (int64_t)taken >= count)
+			break;
+		if (json_array_append_new(arr, json_string(ns->v[i])) == -1) {
+			json_decref(arr);
+			return (NULL);
+		}
+		taken++;
+	}
+	if (count > 0 && i < ns->n && taken > 0) {
+		res->flags |= STR_MORE;
+		strlcpy(res->last, ns->v[i - 1], sizeof(res->last));
+	}
+	return (arr);
+}
+
+void
+store_tags_list(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct names	 ns;
+	json_t		*root = NULL, *arr;
+
+	memset(&ns, 0, sizeof(ns));
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_repo_exists(req->repo)) {
+		store_err(res, 404, "NAME_UNKNOWN",
+		    "repository name not known to registry");
+		return;
+	}
+	if (repo_tags(req->repo, &ns) == -1)
+		goto fail;
+	if ((root = json_object()) == NULL ||
+	    json_object_set_new(root, "name", json_string(req->repo)) == -1 ||
+	    (arr = page(&ns, req->arg, req->n, res)) == NULL ||
+	    json_object_set_new(root, "tags", arr) == -1 ||
+	    body_fd(root, res, fdp) == -1)
+		goto fail;
+	res->status = 200;
+	strlcpy(res->mediatype, "application/json", sizeof(res->mediatype));
+	goto done;
+fail:
+	log_warn("%s: %s", __func__, req->repo);
+	memset(res, 0, sizeof(*res));
+	store_err(res, 500, "UNKNOWN", "cannot list tags");
+done:
+	json_decref(root);
+	names_free(&ns);
+}
+
+void
+store_catalog(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct names	 ns;
+	json_t		*root = NULL, *arr;
+
+	memset(&ns, 0, sizeof(ns));
+	if (all_repos(&ns) == -1)
+		goto fail;
+	if ((root = json_object()) == NULL ||
+	    (arr = page(&ns, req->arg, req->n, res)) == NULL ||
+	    json_object_set_new(root, "repositories", arr) == -1 ||
+	    body_fd(root, res, fdp) == -1)
+		goto fail;
+	res->status = 200;
+	strlcpy(res->mediatype, "application/json", sizeof(res->mediatype));
+	goto done;
+fail:
+	log_warn("%s", __func__);
+	memset(res, 0, sizeof(*res));
+	store_err(res, 500, "UNKNOWN", "cannot list repositories");
+done:
+	json_decref(root);
+	names_free(&ns);
+}
+
+/* Every manifest revision (or, with kind "_layers", blob) of a repo. */
+static int
+repo_digests(const char *repo, const char *kind, struct names *ns)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	char		 digest[MAX_DIGEST + 1];
+	size_t		 a;
+	int		 rv = 0;
+
+	for (a = 0; a < NALGS && rv == 0; a++) {
+		if (store_path(dir, sizeof(dir), "%s/repositories/%s/%s/%s",
+		    ST_V2, repo, kind, digest_algs[a]) == -1)
+			return (-1);
+		if ((d = opendir(dir)) == NULL) {
+			if (errno != ENOENT && errno != ENOTDIR)
+				rv = -1;
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (store_path(digest, sizeof(digest), "%s:%s",
+			    digest_algs[a], de->d_name) == -1 ||
+			    !store_digest_ok(digest))
+				continue;
+			if (store_path(path, sizeof(path), "%s/%s/link", dir,
+			    de->d_name) == -1 || !store_exists(path))
+				continue;
+			if (names_add(ns, digest) == -1) {
+				rv = -1;
+				break;
+			}
+		}
+		closedir(d);
+	}
+	return (rv);
+}
+
+void
+store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct names	 ns;
+	struct st_meta	*m;
+	json_t		*root = NULL, *arr, *desc;
+	size_t		 i;
+	int		 filter;
+
+	memset(&ns, 0, sizeof(ns));
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	filter = req->mediatype[0] != '\0';
+	if (repo_digests(req->repo, "_manifests/revisions", &ns) == -1)
+		goto fail;
+	names_sort(&ns);
+	if ((root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
+	    "mediaType", "application/vnd.oci.image.index.v1+json",
+	    "manifests")) == NULL)
+		goto fail;
+	arr = json_object_get(root, "manifests");
+	for (i = 0; i < ns.n; i++) {
+		if ((m = store_meta(ns.v[i])) == NULL ||
+		    strcmp(m->subject, req->ref) != 0)
+			continue;
+		if (filter && strcmp(m->artifacttype, req->mediatype) != 0)
+			continue;
+		if ((desc = json_pack("{s:s, s:s, s:I}", "mediaType",
+		    m->mediatype, "digest", ns.v[i], "size",
+		    (json_int_t)m->size)) == NULL)
+			goto fail;
+		if (m->artifacttype[0] != '\0')
+			json_object_set_new(desc, "artifactType",
+			    json_string(m->artifacttype));
+		if (m->annotations != NULL)
+			json_object_set(desc, "annotations", m->annotations);
+		if (json_array_append_new(arr, desc) == -1)
+			goto fail;
+	}
+	if (body_fd(root, res, fdp) == -1)
+		goto fail;
+	res->status = 200;
+	if (filter)
+		res->flags |= STR_FILTERED;
+	strlcpy(res->mediatype, "application/vnd.oci.image.index.v1+json",
+	    sizeof(res->mediatype));
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	goto done;
+fail:
+	log_warn("%s: %s", __func__, req->repo);
+	memset(res, 0, sizeof(*res));
+	store_err(res, 500, "UNKNOWN", "cannot list referrers");
+done:
+	json_decref(root);
+	names_free(&ns);
+}
+
+/* Sum of the sizes of the distinct blobs a repository links. */
+static int64_t
+repo_bytes(const char *repo)
+{
+	struct names	 ns;
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int64_t		 sum = 0;
+	size_t		 i;
+
+	memset(&ns, 0, sizeof(ns));
+	repo_digests(repo, "_layers", &ns);
+	repo_digests(repo, "_manifests/revisions", &ns);
+	names_uniq(&ns);
+	for (i = 0; i < ns.n; i++)
+		if (store_blob_path(path, sizeof(path), ns.v[i]) == 0 &&
+		    stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			sum += st.st_size;
+	names_free(&ns);
+	return (sum);
+}
+
+char *
+store_ctl_repos(size_t *lenp)
+{
+	struct names	 repos, tags;
+	struct tbuf	 t;
+	size_t		 i;
+
+	memset(&repos, 0, sizeof(repos));
+	memset(&t, 0, sizeof(t));
+	if (all_repos(&repos) == -1)
+		tbuf_printf(&t, "error: cannot list repositories\n");
+	for (i = 0; i < repos.n; i++) {
+		memset(&tags, 0, sizeof(tags));
+		repo_tags(repos.v[i], &tags);
+		tbuf_printf(&t, "%s\t%zu\t%lld\n", repos.v[i], tags.n,
+		    (long long)repo_bytes(repos.v[i]));
+		names_free(&tags);
+	}
+	names_free(&repos);
+	if (t.err) {
+		free(t.buf);
+		return (NULL);
+	}
+	*lenp = t.len;
+	return (t.buf);
+}
+
+char *
+store_ctl_tags(const char *repo, size_t *lenp)
+{
+	struct names	 tags;
+	struct tbuf	 t;
+	char		 path[PATH_MAX], digest[MAX_DIGEST + 1];
+	size_t		 i;
+
+	memset(&tags, 0, sizeof(tags));
+	memset(&t, 0, sizeof(t));
+	if (!valid_name(repo) || !store_repo_exists(repo))
+		tbuf_printf(&t, "error: no such repository\n");
+	else {
+		repo_tags(repo, &tags);
+		for (i = 0; i < tags.n; i++) {
+			if (store_path(path, sizeof(path),
+			    "%s/repositories/%s/_manifests/tags/%s/current/link",
+			    ST_V2, repo, tags.v[i]) == -1 ||
+			    store_read_link(path, digest, sizeof(digest)) == -1)
+				strlcpy(digest, "-", sizeof(digest));
+			tbuf_printf(&t, "%s\t%s\n", tags.v[i], digest);
+		}
+	}
+	names_free(&tags);
+	if (t.err) {
+		free(t.buf);
+		return (NULL);
+	}
+	*lenp = t.len;
+	return (t.buf);
+}

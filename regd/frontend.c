@@ -549,7 +549,9 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 static void
 st_closed(struct chan *ch, void *arg)
 {
-	fatalx("frontend: storage went away");
+	/* The parent reports a storage death and shuts everything down. */
+	log_debug("frontend: storage went away");
+	exit(1);
 }
 
 static void

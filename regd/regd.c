@@ -54,6 +54,16 @@ static void	 proc_free(struct proc *);
 static struct proc *proc_new(enum proc_kind, int);
 static struct regd_conf *load_config(const char *, int, char *, size_t);
 
+/*
+ * libevent's own messages: a forked child taking over signal handling
+ * from the parent's event base is expected, so they are debug output.
+ */
+static void
+event_log(int severity, const char *msg)
+{
+	log_debug("libevent: %s", msg);
+}
+
 static void
 usage(void)
 {
@@ -113,6 +123,7 @@ main(int argc, char *argv[])
 		conffile = REGD_CONF;
 
 	log_init(LOG_TO_STDERR, verbose, "regd");
+	event_set_log_callback(event_log);
 	if ((env = calloc(1, sizeof(*env))) == NULL)
 		err(1, NULL);
 	env->conffile = conffile;

@@ -1,0 +1,1217 @@
+/*
+ * regd.conf grammar and lexer.
+ *
+ * The file is a list of newline-terminated statements: global settings,
+ * macro definitions (name = "value", used as $name) and server blocks.
+ * Every error is printed as "file:line: message" on stderr and parsing
+ * goes on at the next line, so one run reports all of them.
+ */
+
+%{
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "regd.h"
+
+#define LEX_BUFSIZE	8192	/* longest word or quoted string */
+#define LEX_PUSHBACK	8192	/* room for one expanded macro */
+#define MACRO_CHAR	0x100	/* pushed-back byte came from a macro */
+
+#define MAX_TIMEOUT	86400
+#define MAX_CONNS	1000000
+#define MAX_NHEADERS	10000
+#define MAX_LIMIT_SIZE	(1024 * 1024)
+#define MIN_LIMIT_SIZE	256
+#define MAX_MANIFEST	(1024 * 1024 * 1024)
+
+struct file {
+	FILE		*stream;
+	const char	*name;
+	int		 lineno;
+	int		 errors;
+	int		 nl_pending;	/* bump lineno before the next token */
+	int		 eof_nl;	/* the '\n' ending the last line sent */
+};
+
+struct macro {
+	TAILQ_ENTRY(macro)	 entry;
+	char			*name;
+	char			*value;
+};
+TAILQ_HEAD(macrolist, macro);
+
+struct keyword {
+	const char	*k_name;
+	int		 k_val;
+};
+
+typedef struct {
+	union {
+		int64_t		 number;
+		char		*string;
+	} v;
+	int lineno;
+} YYSTYPE;
+#define YYSTYPE_IS_DECLARED 1
+
+static struct file		*file;
+static struct regd_conf		*conf;
+static struct server_conf	*srv;
+static struct macrolist		 macros = TAILQ_HEAD_INITIALIZER(macros);
+static int			 srv_tls_line;	/* first "listen ... tls" */
+static int			 cert_line, key_line;
+
+/* Lexer state, kept so errors can name the token they stopped at. */
+static int	 pushbuf[LEX_PUSHBACK];
+static int	 npush;
+static int	 lastc_macro;
+static int	 lexerr;	/* the lexer already reported this token */
+static int	 tok_cur;	/* the token yylex returned last */
+static int	 tok_prev;
+static int	 tok_stmt;	/* tok_cur began a statement */
+static int	 tok_bare;	/* tok_cur was an unquoted word */
+static int	 depth;		/* open braces */
+static int	 conn_depth;	/* depth of a "connection {" block, or 0 */
+static char	 tok_text[64];
+
+int		 yylex(void);
+int		 yyparse(void);
+static void	 yyerror(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+static void	 lineerror(int, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+static void	 vlineerror(int, const char *, va_list)
+		    __attribute__((__format__ (printf, 2, 0)));
+static int	 kw_cmp(const void *, const void *);
+static int	 lookup(const char *);
+static int	 lgetc(void);
+static void	 lungetc(int);
+static int	 word_char(int);
+static int	 next_is_equal(void);
+static int	 expand_macro(void);
+static int	 macro_set(char *, char *);
+static void	 macros_free(void);
+static void	 set_string(char *, size_t, char *, const char *, int);
+static void	 set_path(char *, size_t, char *, const char *);
+static void	 set_file(char *, size_t, char *, const char *, int *);
+static int	 check_range(int64_t, int64_t, int64_t, const char *);
+static struct regd_conf	*conf_new(void);
+static struct server_conf *server_new(struct regd_conf *, const char *);
+static void	 server_end(struct server_conf *, int);
+static int	 listen_add(struct server_conf *, const char *, int64_t, int,
+		    int);
+static int	 listen_name(struct listen_addr *);
+static int	 online_cpus(void);
+static void	 dump_string(const char *);
+static void	 dump_size(size_t);
+%}
+
+%token	ACCESS BODY CERTIFICATE CHROOT CONNECTION CONNECTIONS DELETE
+%token	HEADER HEADERS IDLE KEY LINE LISTEN LOG MANIFEST MAX NO OFF ON PORT
+%token	PREFORK REQUEST SERVER SIZE SOCKET STORAGE SYSLOG TIMEOUT TLS USER
+%token	VERBOSE YES ERROR
+%token	<v.string>	STRING VARNAME
+%token	<v.number>	NUMBER
+%type	<v.number>	size yesno optport opttls
+%destructor	{ free($$); } <v.string>
+%%
+
+grammar		: /* empty */
+		| grammar '\n'
+		| grammar varset '\n'
+		| grammar main '\n'
+		| grammar server '\n'
+		| grammar error '\n'		{ yyerrok; }
+		;
+
+varset		: VARNAME '=' STRING {
+			if (macro_set($1, $3) == -1)
+				yyerror("macro %s: %s", $1, strerror(errno));
+		}
+		| VARNAME '=' NUMBER {
+			char	 num[32], *s;
+
+			snprintf(num, sizeof(num), "%lld", (long long)$3);
+			if ((s = strdup(num)) == NULL || macro_set($1, s) == -1)
+				yyerror("macro %s: %s", $1, strerror(errno));
+		}
+		;
+
+main		: USER STRING {
+			set_string(conf->user, sizeof(conf->user), $2,
+			    "user name", 0);
+		}
+		| CHROOT STRING {
+			set_path(conf->chroot, sizeof(conf->chroot), $2,
+			    "chroot");
+		}
+		| PREFORK NUMBER {
+			if (check_range($2, 1, REGD_MAXPREFORK,
+			    "prefork") == 0)
+				conf->prefork = $2;
+		}
+		| STORAGE STRING {
+			set_path(conf->storage, sizeof(conf->storage), $2,
+			    "storage");
+		}
+		| SOCKET STRING {
+			set_path(conf->socket, sizeof(conf->socket), $2,
+			    "socket");
+		}
+		| LOG ACCESS STRING {
+			set_path(conf->access_log, sizeof(conf->access_log),
+			    $3, "access log");
+			conf->access_syslog = 0;
+			conf->access_off = 0;
+		}
+		| LOG ACCESS SYSLOG {
+			conf->access_log[0] = '\0';
+			conf->access_syslog = 1;
+			conf->access_off = 0;
+		}
+		| LOG ACCESS OFF {
+			conf->access_log[0] = '\0';
+			conf->access_syslog = 0;
+			conf->access_off = 1;
+		}
+		| LOG VERBOSE {
+			conf->verbose = 1;
+		}
+		;
+
+server		: SERVER STRING {
+			srv_tls_line = cert_line = key_line = 0;
+			srv = server_new(conf, $2);
+		} '{' srvlines srvlast '}' {
+			server_end(srv, file->lineno);
+			srv = NULL;
+			free($2);
+		}
+		;
+
+srvlines	: /* empty */
+		| srvlines '\n'
+		| srvlines serveropt '\n'
+		| srvlines error '\n'		{ yyerrok; }
+		;
+
+srvlast		: /* empty */
+		| serveropt
+		;
+
+serveropt	: LISTEN ON STRING optport opttls {
+			if (srv != NULL && $4 != -1)
+				listen_add(srv, $3, $4, $5, file->lineno);
+			free($3);
+		}
+		| TLS CERTIFICATE STRING {
+			if (srv != NULL)
+				set_file(srv->tls_cert, sizeof(srv->tls_cert),
+				    $3, "tls certificate", &cert_line);
+		}
+		| TLS KEY STRING {
+			if (srv != NULL)
+				set_file(srv->tls_key, sizeof(srv->tls_key),
+				    $3, "tls key", &key_line);
+		}
+		| DELETE yesno {
+			if (srv != NULL)
+				srv->delete_enabled = $2;
+		}
+		| MAX MANIFEST SIZE size {
+			if (srv != NULL && $4 != -1 &&
+			    check_range($4, 1, MAX_MANIFEST,
+			    "max manifest size") == 0)
+				srv->max_manifest = $4;
+		}
+		| MAX REQUEST LINE size {
+			if (srv != NULL && $4 != -1 &&
+			    check_range($4, MIN_LIMIT_SIZE, MAX_LIMIT_SIZE,
+			    "max request line") == 0)
+				srv->max_reqline = $4;
+		}
+		| MAX HEADER SIZE size {
+			if (srv != NULL && $4 != -1 &&
+			    check_range($4, MIN_LIMIT_SIZE, MAX_LIMIT_SIZE,
+			    "max header size") == 0)
+				srv->max_headers = $4;
+		}
+		| MAX HEADERS NUMBER {
+			if (srv != NULL && check_range($3, 1, MAX_NHEADERS,
+			    "max headers") == 0)
+				srv->max_nheaders = $3;
+		}
+		| CONNECTION '{' optnl connopts '}'
+		| CONNECTION connopt
+		;
+
+connopts	: connopts connopt optcommanl
+		| connopt optcommanl
+		;
+
+connopt		: HEADER TIMEOUT NUMBER {
+			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
+			    "header timeout") == 0)
+				srv->header_timeout = $3;
+		}
+		| IDLE TIMEOUT NUMBER {
+			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
+			    "idle timeout") == 0)
+				srv->idle_timeout = $3;
+		}
+		| BODY TIMEOUT NUMBER {
+			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
+			    "body timeout") == 0)
+				srv->body_timeout = $3;
+		}
+		| MAX CONNECTIONS NUMBER {
+			if (srv != NULL && check_range($3, 1, MAX_CONNS,
+			    "max connections") == 0)
+				srv->max_conns = $3;
+		}
+		;
+
+optport		: /* empty */			{ $$ = REGD_PORT; }
+		| PORT NUMBER {
+			if ($2 < 1 || $2 > 65535) {
+				yyerror("bad port %lld: must be 1 to 65535",
+				    (long long)$2);
+				$$ = -1;
+			} else
+				$$ = $2;
+		}
+		;
+
+opttls		: /* empty */			{ $$ = 0; }
+		| TLS				{ $$ = 1; }
+		;
+
+yesno		: YES				{ $$ = 1; }
+		| NO				{ $$ = 0; }
+		;
+
+size		: NUMBER {
+			if ($1 < 0) {
+				yyerror("bad size %lld", (long long)$1);
+				$$ = -1;
+			} else
+				$$ = $1;
+		}
+		| STRING {
+			if (parse_size($1, &$$) == -1) {
+				yyerror("bad size \"%s\": bytes or a number "
+				    "with K, M or G", $1);
+				$$ = -1;
+			}
+			free($1);
+		}
+		;
+
+optnl		: /* empty */
+		| optnl '\n'
+		;
+
+optcommanl	: /* empty */
+		| ',' optnl
+		| '\n' optnl
+		;
+
+%%
+
+static const struct keyword keywords[] = {
+	{ "access",		ACCESS },
+	{ "body",		BODY },
+	{ "certificate",	CERTIFICATE },
+	{ "chroot",		CHROOT },
+	{ "connection",		CONNECTION },
+	{ "connections",	CONNECTIONS },
+	{ "delete",		DELETE },
+	{ "header",		HEADER },
+	{ "headers",		HEADERS },
+	{ "idle",		IDLE },
+	{ "key",		KEY },
+	{ "line",		LINE },
+	{ "listen",		LISTEN },
+	{ "log",		LOG },
+	{ "manifest",		MANIFEST },
+	{ "max",		MAX },
+	{ "no",			NO },
+	{ "off",		OFF },
+	{ "on",			ON },
+	{ "port",		PORT },
+	{ "prefork",		PREFORK },
+	{ "request",		REQUEST },
+	{ "server",		SERVER },
+	{ "size",		SIZE },
+	{ "socket",		SOCKET },
+	{ "storage",		STORAGE },
+	{ "syslog",		SYSLOG },
+	{ "timeout",		TIMEOUT },
+	{ "tls",		TLS },
+	{ "user",		USER },
+	{ "verbose",		VERBOSE },
+	{ "yes",		YES },
+};
+
+static void
+vlineerror(int line, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s:%d: ", file->name, line);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	file->errors++;
+}
+
+static void
+lineerror(int line, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlineerror(line, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Called by the actions and by the parser itself, which only ever says
+ * "syntax error": that one is made more useful by naming the token, or
+ * dropped when the lexer has already explained what was wrong with it.
+ */
+static void
+yyerror(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (strcmp(fmt, "syntax error") == 0) {
+		if (lexerr) {
+			lexerr = 0;
+			return;
+		}
+		if (tok_cur == STRING && tok_bare && tok_stmt)
+			lineerror(file->lineno, "unknown keyword \"%s\"",
+			    tok_text);
+		else if (tok_cur == '\n')
+			lineerror(file->lineno,
+			    "syntax error at end of line");
+		else if (tok_cur == 0)
+			lineerror(file->lineno,
+			    "syntax error at end of file");
+		else
+			lineerror(file->lineno, "syntax error near \"%s\"",
+			    tok_text);
+		return;
+	}
+	va_start(ap, fmt);
+	vlineerror(file->lineno, fmt, ap);
+	va_end(ap);
+}
+
+static int
+kw_cmp(const void *k, const void *e)
+{
+	return (strcmp(k, ((const struct keyword *)e)->k_name));
+}
+
+static int
+lookup(const char *s)
+{
+	const struct keyword	*p;
+
+	p = bsearch(s, keywords, sizeof(keywords) / sizeof(keywords[0]),
+	    sizeof(keywords[0]), kw_cmp);
+	return (p == NULL ? STRING : p->k_val);
+}
+
+static int
+lgetc(void)
+{
+	int	 c;
+
+	if (npush > 0) {
+		c = pushbuf[--npush];
+		lastc_macro = (c & MACRO_CHAR) != 0;
+		return (c & 0xff);
+	}
+	lastc_macro = 0;
+	return (getc(file->stream));
+}
+
+static void
+lungetc(int c)
+{
+	/* Reading past EOF keeps giving EOF, so it needs no slot. */
+	if (c == EOF || npush >= LEX_PUSHBACK)
+		return;
+	pushbuf[npush++] = c | (lastc_macro ? MACRO_CHAR : 0);
+}
+
+static int
+word_char(int c)
+{
+	if (c == EOF)
+		return (0);
+	return (isalnum(c) || strchr("._-:/*+@%~[]", c) != NULL);
+}
+
+/* After a word: is the next thing on the line a '=' (a macro definition)? */
+static int
+next_is_equal(void)
+{
+	int	 blanks[64], n = 0, c, eq;
+
+	while ((c = lgetc()) == ' ' || c == '\t') {
+		if (n < (int)(sizeof(blanks) / sizeof(blanks[0])))
+			blanks[n++] = c;
+	}
+	eq = (c == '=');
+	lungetc(c);
+	while (n > 0)
+		lungetc(blanks[--n]);
+	return (eq);
+}
+
+/*
+ * "$name" outside quotes: push the value back so the lexer reads it as if
+ * it had been written there. A macro's own text is not expanded again.
+ */
+static int
+expand_macro(void)
+{
+	struct macro	*m;
+	char		 name[64];
+	size_t		 n = 0, len;
+	int		 c;
+
+	while ((c = lgetc()) != EOF && (isalnum(c) || c == '_')) {
+		if (n + 1 >= sizeof(name)) {
+			yyerror("macro name too long");
+			return (-1);
+		}
+		name[n++] = c;
+	}
+	lungetc(c);
+	name[n] = '\0';
+	if (n == 0) {
+		yyerror("'$' without a macro name");
+		return (-1);
+	}
+	TAILQ_FOREACH(m, &macros, entry)
+		if (strcmp(m->name, name) == 0)
+			break;
+	if (m == NULL) {
+		yyerror("macro \"%s\" is not defined", name);
+		return (-1);
+	}
+	len = strlen(m->value);
+	if (npush + len > LEX_PUSHBACK) {
+		yyerror("macro \"%s\" is too long", name);
+		return (-1);
+	}
+	while (len > 0)
+		pushbuf[npush++] = (unsigned char)m->value[--len] | MACRO_CHAR;
+	return (0);
+}
+
+int
+yylex(void)
+{
+	char	 buf[LEX_BUFSIZE];
+	size_t	 n;
+	int	 c, quote, tok, start_line, bumped = 0, overflow;
+	const char *errstr;
+
+	lexerr = 0;
+	if (file->nl_pending) {
+		file->lineno++;
+		file->nl_pending = 0;
+		bumped = 1;
+	}
+	tok_prev = tok_cur;
+	tok_bare = 0;
+	tok_text[0] = '\0';
+	yylval.v.string = NULL;
+
+top:
+	while ((c = lgetc()) == ' ' || c == '\t')
+		;
+	yylval.lineno = file->lineno;
+	if (c == '#')
+		while ((c = lgetc()) != '\n' && c != EOF)
+			;
+	if (c == '\\') {
+		if ((c = lgetc()) == '\n') {
+			file->lineno++;
+			goto top;
+		}
+		lungetc(c);
+		c = '\\';
+	}
+	if (c == '$' && !lastc_macro) {
+		if (expand_macro() == -1) {
+			lexerr = 1;
+			tok = ERROR;
+			goto done;
+		}
+		goto top;
+	}
+
+	switch (c) {
+	case EOF:
+		if (!file->eof_nl) {
+			/* Every statement ends with a newline, even the last. */
+			file->eof_nl = 1;
+			if (bumped)
+				file->lineno--;
+			tok = '\n';
+			goto done;
+		}
+		if (bumped)
+			file->lineno--;
+		tok = 0;
+		goto done;
+	case '\n':
+		file->nl_pending = 1;
+		tok = '\n';
+		goto done;
+	case '"':
+	case '\'':
+		quote = c;
+		start_line = file->lineno;
+		n = 0;
+		overflow = 0;
+		for (;;) {
+			c = lgetc();
+			if (c == EOF || c == '\n') {
+				lineerror(start_line, "unterminated string");
+				lungetc(c);
+				lexerr = 1;
+				tok = ERROR;
+				goto done;
+			}
+			if (c == quote)
+				break;
+			if (c == '\\') {
+				c = lgetc();
+				if (c == EOF || c == '\n') {
+					lungetc(c);
+					continue;
+				}
+			}
+			if (n + 1 >= sizeof(buf)) {
+				overflow = 1;
+				continue;
+			}
+			buf[n++] = c;
+		}
+		buf[n] = '\0';
+		strlcpy(tok_text, buf, sizeof(tok_text));
+		if (overflow) {
+			lineerror(start_line, "string too long");
+			lexerr = 1;
+			tok = ERROR;
+			goto done;
+		}
+		if ((yylval.v.string = strdup(buf)) == NULL) {
+			lineerror(start_line, "%s", strerror(errno));
+			lexerr = 1;
+			tok = ERROR;
+			goto done;
+		}
+		tok = STRING;
+		goto done;
+	}
+
+	if (word_char(c)) {
+		n = 0;
+		overflow = 0;
+		do {
+			if (n + 1 >= sizeof(buf))
+				overflow = 1;
+			else
+				buf[n++] = c;
+		} while (word_char(c = lgetc()));
+		lungetc(c);
+		buf[n] = '\0';
+		strlcpy(tok_text, buf, sizeof(tok_text));
+		if (overflow) {
+			yyerror("word too long");
+			lexerr = 1;
+			tok = ERROR;
+			goto done;
+		}
+		if (strspn(buf + (buf[0] == '-'), "0123456789") ==
+		    n - (buf[0] == '-') && n > (size_t)(buf[0] == '-')) {
+			yylval.v.number = strtonum(buf, LLONG_MIN, LLONG_MAX,
+			    &errstr);
+			if (errstr != NULL) {
+				yyerror("number %s is %s", buf, errstr);
+				lexerr = 1;
+				tok = ERROR;
+				goto done;
+			}
+			tok = NUMBER;
+			goto done;
+		}
+		tok_bare = 1;
+		if ((tok = lookup(buf)) != STRING)
+			goto done;
+		if (depth == 0 && (tok_prev == 0 || tok_prev == '\n') &&
+		    strspn(buf, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n &&
+		    next_is_equal())
+			tok = VARNAME;
+		if ((yylval.v.string = strdup(buf)) == NULL) {
+			yyerror("%s", strerror(errno));
+			lexerr = 1;
+			tok = ERROR;
+		}
+		goto done;
+	}
+
+	if (c == '{')
+		depth++;
+	else if (c == '}' && depth > 0)
+		depth--;
+	if (c == '{' && tok_prev == CONNECTION)
+		conn_depth = depth;
+	else if (c == '}' && depth < conn_depth)
+		conn_depth = 0;
+	tok_text[0] = c;
+	tok_text[1] = '\0';
+	tok = c;
+
+done:
+	tok_stmt = tok_prev == 0 || tok_prev == '\n' || tok_prev == '{' ||
+	    tok_prev == ',' || (conn_depth != 0 && tok_prev == NUMBER);
+	tok_cur = tok;
+	return (tok);
+}
+
+static int
+macro_set(char *name, char *value)
+{
+	struct macro	*m;
+
+	TAILQ_FOREACH(m, &macros, entry) {
+		if (strcmp(m->name, name) == 0) {
+			free(m->value);
+			m->value = value;
+			free(name);
+			return (0);
+		}
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		free(name);
+		free(value);
+		return (-1);
+	}
+	m->name = name;
+	m->value = value;
+	TAILQ_INSERT_TAIL(&macros, m, entry);
+	return (0);
+}
+
+static void
+macros_free(void)
+{
+	struct macro	*m;
+
+	while ((m = TAILQ_FIRST(&macros)) != NULL) {
+		TAILQ_REMOVE(&macros, m, entry);
+		free(m->name);
+		free(m->value);
+		free(m);
+	}
+}
+
+/* Copy a string argument into its fixed-size field; frees s. */
+static void
+set_string(char *dst, size_t len, char *s, const char *what, int allowempty)
+{
+	if (!allowempty && s[0] == '\0')
+		yyerror("%s is empty", what);
+	else if (strlen(s) >= len)
+		yyerror("%s too long (at most %zu bytes)", what, len - 1);
+	else
+		strlcpy(dst, s, len);
+	free(s);
+}
+
+static void
+set_path(char *dst, size_t len, char *s, const char *what)
+{
+	if (s[0] != '/') {
+		yyerror("%s \"%s\": not an absolute path", what, s);
+		free(s);
+		return;
+	}
+	set_string(dst, len, s, what, 0);
+}
+
+/*
+ * A certificate or key is read by the parent when the listeners start; a
+ * missing or unreadable one is a configuration error, found now.
+ */
+static void
+set_file(char *dst, size_t len, char *s, const char *what, int *line)
+{
+	struct stat	 st;
+	int		 fd;
+
+	*line = file->lineno;
+	if (s[0] == '\0') {
+		yyerror("%s is empty", what);
+		free(s);
+		return;
+	}
+	if ((fd = open(s, O_RDONLY | O_CLOEXEC)) == -1) {
+		yyerror("%s \"%s\": %s", what, s, strerror(errno));
+		free(s);
+		return;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		yyerror("%s \"%s\": not a regular file", what, s);
+		close(fd);
+		free(s);
+		return;
+	}
+	close(fd);
+	set_string(dst, len, s, what, 0);
+}
+
+static int
+check_range(int64_t v, int64_t min, int64_t max, const char *what)
+{
+	if (v < min || v > max) {
+		yyerror("%s %lld out of range (%lld to %lld)", what,
+		    (long long)v, (long long)min, (long long)max);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+online_cpus(void)
+{
+	long	 n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	if (n > REGD_MAXPREFORK)
+		n = REGD_MAXPREFORK;
+	return ((int)n);
+}
+
+static struct regd_conf *
+conf_new(void)
+{
+	struct regd_conf	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	strlcpy(c->user, REGD_USER, sizeof(c->user));
+	strlcpy(c->chroot, REGD_CHROOT, sizeof(c->chroot));
+	c->prefork = online_cpus();
+	strlcpy(c->storage, REGD_STORAGE, sizeof(c->storage));
+	strlcpy(c->socket, REGD_SOCKET, sizeof(c->socket));
+	c->access_syslog = 1;
+	TAILQ_INIT(&c->servers);
+	return (c);
+}
+
+static struct server_conf *
+server_new(struct regd_conf *c, const char *name)
+{
+	struct server_conf	*s, *o;
+
+	if (file != NULL) {
+		if (name[0] == '\0')
+			yyerror("server name is empty");
+		else if (strlen(name) >= sizeof(s->name))
+			yyerror("server name too long (at most %zu bytes)",
+			    sizeof(s->name) - 1);
+		TAILQ_FOREACH(o, &c->servers, entry)
+			if (strcmp(o->name, name) == 0)
+				yyerror("server \"%s\" defined twice", name);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (NULL);
+	strlcpy(s->name, name, sizeof(s->name));
+	TAILQ_INIT(&s->listens);
+	s->delete_enabled = 0;
+	s->max_manifest = DEF_MAX_MANIFEST;
+	s->max_reqline = DEF_MAX_REQLINE;
+	s->max_headers = DEF_MAX_HEADERS;
+	s->max_nheaders = DEF_MAX_NHEADERS;
+	s->header_timeout = DEF_HEADER_TIMEOUT;
+	s->idle_timeout = DEF_IDLE_TIMEOUT;
+	s->body_timeout = DEF_BODY_TIMEOUT;
+	s->max_conns = DEF_MAX_CONNS;
+	TAILQ_INSERT_TAIL(&c->servers, s, entry);
+	return (s);
+}
+
+/* Checks that need the whole server block, at its closing brace. */
+static void
+server_end(struct server_conf *s, int line)
+{
+	if (s == NULL)
+		return;
+	if (TAILQ_EMPTY(&s->listens) && file->errors == 0)
+		lineerror(line, "server \"%s\" has no listen on", s->name);
+	if (srv_tls_line != 0) {
+		if (s->tls_cert[0] == '\0' && cert_line == 0)
+			lineerror(srv_tls_line, "listen on ... tls needs "
+			    "a tls certificate in server \"%s\"", s->name);
+		if (s->tls_key[0] == '\0' && key_line == 0)
+			lineerror(srv_tls_line, "listen on ... tls needs "
+			    "a tls key in server \"%s\"", s->name);
+	}
+}
+
+static int
+listen_name(struct listen_addr *la)
+{
+	char	 host[NI_MAXHOST];
+	int	 r;
+
+	if (getnameinfo((struct sockaddr *)&la->ss, la->sslen, host,
+	    sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+		return (-1);
+	if (la->ss.ss_family == AF_INET6)
+		r = snprintf(la->name, sizeof(la->name), "[%s]:%u", host,
+		    la->port);
+	else
+		r = snprintf(la->name, sizeof(la->name), "%s:%u", host,
+		    la->port);
+	if (r < 0 || (size_t)r >= sizeof(la->name))
+		return (-1);
+	return (0);
+}
+
+/*
+ * Add one listener per address the host stands for. Numeric addresses
+ * are tried first so that "::1" or "127.0.0.1" never touch the resolver.
+ */
+static int
+listen_add(struct server_conf *s, const char *host, int64_t port, int tls,
+    int line)
+{
+	struct addrinfo		 hints, *res0 = NULL, *res;
+	struct listenlist	 found;
+	struct listen_addr	*la, *o;
+	struct server_conf	*os;
+	char			 hbuf[NI_MAXHOST], pbuf[16];
+	const char		*h = host;
+	size_t			 len;
+	int			 error, dups = 0;
+
+	if (strcmp(host, "*") == 0)
+		h = "0.0.0.0";
+	len = strlen(h);
+	if (len > 2 && h[0] == '[' && h[len - 1] == ']' &&
+	    len - 1 <= sizeof(hbuf)) {
+		strlcpy(hbuf, h + 1, len - 1);
+		h = hbuf;
+	}
+	snprintf(pbuf, sizeof(pbuf), "%lld", (long long)port);
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	error = getaddrinfo(h, pbuf, &hints, &res0);
+	if (error == EAI_NONAME) {
+		hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+		error = getaddrinfo(h, pbuf, &hints, &res0);
+	}
+	if (error != 0) {
+		lineerror(line, "unknown address \"%s\": %s", host,
+		    gai_strerror(error));
+		return (-1);
+	}
+
+	/* A name may resolve to one address twice: keep it once. */
+	TAILQ_INIT(&found);
+	for (res = res0; res != NULL; res = res->ai_next) {
+		if ((res->ai_family != AF_INET &&
+		    res->ai_family != AF_INET6) ||
+		    res->ai_addrlen > sizeof(la->ss))
+			continue;
+		TAILQ_FOREACH(o, &found, entry)
+			if (o->sslen == res->ai_addrlen &&
+			    memcmp(&o->ss, res->ai_addr, o->sslen) == 0)
+				break;
+		if (o != NULL)
+			continue;
+		if ((la = calloc(1, sizeof(*la))) == NULL) {
+			lineerror(line, "%s", strerror(errno));
+			dups++;
+			break;
+		}
+		memcpy(&la->ss, res->ai_addr, res->ai_addrlen);
+		la->sslen = res->ai_addrlen;
+		la->port = port;
+		la->tls = tls;
+		la->fd = -1;
+		la->srv = s;
+		TAILQ_INSERT_TAIL(&found, la, entry);
+		if (listen_name(la) == -1) {
+			lineerror(line, "cannot name address \"%s\"", host);
+			dups++;
+			break;
+		}
+	}
+	freeaddrinfo(res0);
+	if (TAILQ_EMPTY(&found) && dups == 0) {
+		lineerror(line, "no IPv4 or IPv6 address for \"%s\"", host);
+		dups++;
+	}
+
+	TAILQ_FOREACH(la, &found, entry) {
+		o = NULL;
+		TAILQ_FOREACH(os, &conf->servers, entry) {
+			TAILQ_FOREACH(o, &os->listens, entry)
+				if (o->sslen == la->sslen &&
+				    memcmp(&o->ss, &la->ss, la->sslen) == 0)
+					break;
+			if (o != NULL)
+				break;
+		}
+		if (o == NULL)
+			continue;
+		if (os == s)
+			lineerror(line, "duplicate listen on %s", la->name);
+		else
+			lineerror(line, "duplicate listen on %s (also in "
+			    "server \"%s\")", la->name, os->name);
+		dups++;
+	}
+
+	while ((la = TAILQ_FIRST(&found)) != NULL) {
+		TAILQ_REMOVE(&found, la, entry);
+		if (dups != 0)
+			free(la);
+		else
+			TAILQ_INSERT_TAIL(&s->listens, la, entry);
+	}
+	if (dups != 0)
+		return (-1);
+	if (tls && srv_tls_line == 0)
+		srv_tls_line = line;
+	return (0);
+}
+
+struct regd_conf *
+parse_config(const char *filename, int verbose)
+{
+	struct file	 f;
+	struct regd_conf *c;
+	int		 saved;
+
+	memset(&f, 0, sizeof(f));
+	f.name = filename;
+	f.lineno = 1;
+	if ((f.stream = fopen(filename, "r")) == NULL) {
+		saved = errno;
+		fprintf(stderr, "%s: %s\n", filename, strerror(errno));
+		errno = saved;
+		return (NULL);
+	}
+	if ((c = conf_new()) == NULL) {
+		saved = errno;
+		fprintf(stderr, "%s: %s\n", filename, strerror(errno));
+		fclose(f.stream);
+		errno = saved;
+		return (NULL);
+	}
+
+	file = &f;
+	conf = c;
+	srv = NULL;
+	npush = 0;
+	lexerr = 0;
+	tok_cur = tok_prev = 0;
+	depth = conn_depth = 0;
+
+	yyparse();
+
+	if (ferror(f.stream))
+		lineerror(f.lineno, "read error: %s", strerror(errno));
+	fclose(f.stream);
+	macros_free();
+
+	if (TAILQ_EMPTY(&c->servers) && f.errors == 0) {
+		if (server_new(c, "default") == NULL ||
+		    listen_add(TAILQ_FIRST(&c->servers), "127.0.0.1",
+		    REGD_PORT, 0, f.lineno) == -1)
+			f.errors++;
+	}
+
+	file = NULL;
+	conf = NULL;
+	srv = NULL;
+	if (f.errors != 0) {
+		config_free(c);
+		errno = EINVAL;
+		return (NULL);
+	}
+	return (c);
+}
+
+struct regd_conf *
+config_default(void)
+{
+	struct regd_conf	*c;
+	struct server_conf	*s;
+	struct listen_addr	*la;
+	struct sockaddr_in	*sin;
+
+	if ((c = conf_new()) == NULL)
+		return (NULL);
+	if ((s = server_new(c, "default")) == NULL ||
+	    (la = calloc(1, sizeof(*la))) == NULL) {
+		config_free(c);
+		return (NULL);
+	}
+	sin = (struct sockaddr_in *)&la->ss;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(REGD_PORT);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	la->sslen = sizeof(*sin);
+	la->port = REGD_PORT;
+	la->fd = -1;
+	la->srv = s;
+	snprintf(la->name, sizeof(la->name), "127.0.0.1:%d", REGD_PORT);
+	TAILQ_INSERT_TAIL(&s->listens, la, entry);
+	return (c);
+}
+
+/* The caller closes listening sockets it opened: fds are left alone. */
+void
+config_free(struct regd_conf *c)
+{
+	struct server_conf	*s;
+	struct listen_addr	*la;
+
+	if (c == NULL)
+		return;
+	while ((s = TAILQ_FIRST(&c->servers)) != NULL) {
+		TAILQ_REMOVE(&c->servers, s, entry);
+		while ((la = TAILQ_FIRST(&s->listens)) != NULL) {
+			TAILQ_REMOVE(&s->listens, la, entry);
+			free(la);
+		}
+		explicit_bzero(s, sizeof(*s));
+		free(s);
+	}
+	free(c);
+}
+
+static void
+dump_string(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+dump_size(size_t n)
+{
+	if (n != 0 && n % (1024 * 1024 * 1024) == 0)
+		printf("%zuG", n / (1024 * 1024 * 1024));
+	else if (n != 0 && n % (1024 * 1024) == 0)
+		printf("%zuM", n / (1024 * 1024));
+	else if (n != 0 && n % 1024 == 0)
+		printf("%zuK", n / 1024);
+	else
+		printf("%zu", n);
+}
+
+/* The effective configuration, written so that it parses back the same. */
+void
+config_dump(struct regd_conf *c)
+{
+	struct server_conf	*s;
+	struct listen_addr	*la;
+	char			 host[NI_MAXHOST];
+
+	printf("user ");
+	dump_string(c->user);
+	printf("\nchroot ");
+	dump_string(c->chroot);
+	printf("\nprefork %d\nstorage ", c->prefork);
+	dump_string(c->storage);
+	printf("\nsocket ");
+	dump_string(c->socket);
+	printf("\nlog access ");
+	if (c->access_off)
+		printf("off");
+	else if (c->access_syslog || c->access_log[0] == '\0')
+		printf("syslog");
+	else
+		dump_string(c->access_log);
+	printf("\n");
+	if (c->verbose)
+		printf("log verbose\n");
+
+	TAILQ_FOREACH(s, &c->servers, entry) {
+		printf("\nserver ");
+		dump_string(s->name);
+		printf(" {\n");
+		TAILQ_FOREACH(la, &s->listens, entry) {
+			if (getnameinfo((struct sockaddr *)&la->ss, la->sslen,
+			    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+				strlcpy(host, "?", sizeof(host));
+			printf("\tlisten on %s port %u%s\n", host, la->port,
+			    la->tls ? " tls" : "");
+		}
+		if (s->tls_cert[0] != '\0') {
+			printf("\ttls certificate ");
+			dump_string(s->tls_cert);
+			printf("\n");
+		}
+		if (s->tls_key[0] != '\0') {
+			printf("\ttls key ");
+			dump_string(s->tls_key);
+			printf("\n");
+		}
+		printf("\tdelete %s\n", s->delete_enabled ? "yes" : "no");
+		printf("\tmax manifest size ");
+		dump_size(s->max_manifest);
+		printf("\n\tmax request line ");
+		dump_size(s->max_reqline);
+		printf("\n\tmax header size ");
+		dump_size(s->max_headers);
+		printf("\n\tmax headers %d\n", s->max_nheaders);
+		printf("\tconnection {\n");
+		printf("\t\theader timeout %d\n", s->header_timeout);
+		printf("\t\tidle timeout %d\n", s->idle_timeout);
+		printf("\t\tbody timeout %d\n", s->body_timeout);
+		printf("\t\tmax connections %d\n", s->max_conns);
+		printf("\t}\n}\n");
+	}
+	fflush(stdout);
+}

@@ -86,29 +86,32 @@ proc_ppid()
 }
 
 # procs_of PID: "pid title" for PID and every descendant, one a line.
+# One awk reads every /proc/N/stat, so polling loops stay cheap.
 procs_of()
 {
-	local root=$1 p pp list queue cur
+	local p
 
-	alive "$root" || return 0
-	list=$(for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		pp=$(proc_ppid "$p")
-		[ -n "$pp" ] && echo "$p $pp"
-	done)
-	queue=$root
-	while [ -n "$queue" ]; do
-		set -- $queue
-		cur=$1
-		shift
-		queue="$*"
-		if alive "$cur"; then
-			echo "$cur $(proc_title "$cur")"
-		fi
-		for p in $(echo "$list" | awk -v pp="$cur" '$2 == pp { print $1 }')
-		do
-			queue="$queue $p"
-		done
+	alive "$1" || return 0
+	# cat, unlike mawk, goes on past processes that exit meanwhile.
+	for p in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v root="$1" '
+	{
+		s = $0
+		sub(/^.*\) /, "", s)
+		split(s, f, " ")
+		if (f[1] != "Z" && f[1] != "X")
+			kids[f[2]] = kids[f[2]] " " $1
+	}
+	END {
+		q[1] = root
+		n = 1
+		for (i = 1; i <= n; i++) {
+			print q[i]
+			m = split(kids[q[i]], c, " ")
+			for (j = 1; j <= m; j++)
+				q[++n] = c[j]
+		}
+	}'); do
+		echo "$p $(proc_title "$p")"
 	done
 }
 

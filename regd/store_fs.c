@@ -877,12 +877,19 @@ is_type(const char *mt, enum mkind *kind)
 static const char *
 desc_digest(json_t *desc)
 {
+	json_t		*v;
 	const char	*d;
 
 	if (!json_is_object(desc))
 		return (NULL);
 	if ((d = json_string_value(json_object_get(desc, "digest"))) == NULL ||
 	    !store_digest_ok(d))
+		return (NULL);
+	v = json_object_get(desc, "size");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0))
+		return (NULL);
+	v = json_object_get(desc, "mediaType");
+	if (v != NULL && !json_is_string(v))
 		return (NULL);
 	return (d);
 }

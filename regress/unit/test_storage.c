@@ -1000,6 +1000,10 @@ t_manifests(void)
 	    ":\"sha256:nothex\"},\"layers\":[]}");
 	push_manifest(REPO, "x", "", bad, &res);
 	want_status(&res, 400, "MANIFEST_INVALID");
+	snprintf(bad, sizeof(bad), "{\"schemaVersion\":2,\"config\":{"
+	    "\"digest\":\"%s\",\"size\":\"big\"},\"layers\":[]}", cfgdigest);
+	push_manifest(REPO, "x", "", bad, &res);
+	want_status(&res, 400, "MANIFEST_INVALID");
 	push_manifest(REPO, d, MT_MANIFEST, manifest, &res);
 	want_status(&res, 400, "DIGEST_INVALID");
 	push_manifest(REPO, "bad tag", MT_MANIFEST, manifest, &res);

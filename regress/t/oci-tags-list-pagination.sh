@@ -58,7 +58,7 @@ check_eq "$STATUS" 200 "last=v1"
 check_eq "$(json_get '.tags | join(",")')" "${want#*,v1,}" "tags after v1"
 # last that is not a tag: still lexical.
 http GET "$URL/v2/lib/tags/tags/list?n=2&last=b"
-check_eq "$(json_get '.tags | join(",")')" latest,v1 "n=2 after b"
+check_eq "$(json_get '.tags | join(",")')" first,latest "n=2 after b"
 # n larger than the list: all of them, no Link.
 http GET "$URL/v2/lib/tags/tags/list?n=1000"
 check_eq "$(json_get '.tags | join(",")')" "$want" "n=1000"

@@ -6,6 +6,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -872,6 +873,69 @@ t_concurrent(void)
 }
 
 static void
+t_cancel_during_write(void)
+{
+	struct st_req	 r;
+	struct st_res	 res;
+	uint32_t	 id;
+
+	mkreq(&r, REPO, "");
+	call(&fc[0], ST_UPLOAD_START, &r, &res, NULL);
+	strlcpy(r.arg, res.uuid, sizeof(r.arg));
+	id = send_req(&fc[0], ST_UPLOAD_WRITE, &r);
+	send_data(&fc[0], id, "abc", 3);
+	if (call(&fc[1], ST_UPLOAD_CANCEL, &r, &res, NULL) == 0)
+		want_status(&res, 204, NULL);
+	send_data(&fc[0], id, "def", 3);
+	send_empty(&fc[0], ST_DATA_END, id);
+	if (recv_res(&fc[0], id, &res, NULL) == 0)
+		want_status(&res, 404, "BLOB_UPLOAD_UNKNOWN");
+	if (call(&fc[0], ST_UPLOAD_STATUS, &r, &res, NULL) == 0)
+		want_status(&res, 404, "BLOB_UPLOAD_UNKNOWN");
+	result("cancel while a chunk streams: the write ends in 404");
+}
+
+/*
+ * The storage child runs with a 1 MiB file size limit and SIGXFSZ
+ * ignored, so a larger upload fails in write(2) like a full disk.
+ */
+static void
+t_write_error(void)
+{
+	struct st_req	 r;
+	struct st_res	 res;
+	unsigned char	*big;
+	size_t		 len = 1536 * 1024;
+	char		 d[MAX_DIGEST + 1];
+
+	if ((big = malloc(len)) == NULL)
+		err(1, "malloc");
+	fill(big, len, 9);
+	mkreq(&r, REPO, "");
+	call(&fc[0], ST_UPLOAD_START, &r, &res, NULL);
+	strlcpy(r.arg, res.uuid, sizeof(r.arg));
+	if (call_body(&fc[0], ST_UPLOAD_WRITE, &r, big, 1000, &res) == 0)
+		want_status(&res, 202, NULL);
+	sha("sha256", big, len, d, sizeof(d));
+	strlcpy(r.ref, d, sizeof(r.ref));
+	r.flags = STF_FINAL;
+	if (call_body(&fc[0], ST_UPLOAD_WRITE, &r, big + 1000, len - 1000,
+	    &res) == 0)
+		want_status(&res, 500, "UNKNOWN");
+	r.flags = 0;
+	if (call(&fc[0], ST_UPLOAD_STATUS, &r, &res, NULL) == 0) {
+		want_status(&res, 204, NULL);
+		if (res.off != 1000)
+			fail("off %lld after the failed write",
+			    (long long)res.off);
+	}
+	if (call(&fc[0], ST_UPLOAD_CANCEL, &r, &res, NULL) == 0)
+		want_status(&res, 204, NULL);
+	free(big);
+	result("write error (file too large): 500, upload truncated back");
+}
+
+static void
 t_manifests(void)
 {
 	struct st_req	 r;
@@ -1462,6 +1526,7 @@ int
 main(int argc, char *argv[], char *envp[])
 {
 	struct timespec	 t0, t1;
+	struct rlimit	 rl, rl0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	setproctitle_init(argc, argv, envp);
@@ -1483,12 +1548,24 @@ main(int argc, char *argv[], char *envp[])
 	testenv.debug = 1;
 	env = &testenv;
 
+	/* Makes write(2) in storage fail with EFBIG; see t_write_error. */
+	signal(SIGXFSZ, SIG_IGN);
+	rl.rlim_cur = 1024 * 1024;
+	rl.rlim_max = RLIM_INFINITY;
+	if (getrlimit(RLIMIT_FSIZE, &rl0) == -1)
+		err(1, "getrlimit");
+	rl.rlim_max = rl0.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl) == -1)
+		err(1, "setrlimit");
 	start_storage();
+	setrlimit(RLIMIT_FSIZE, &rl0);
 	t_chunked_upload();
 	t_blob_get();
 	t_small_blobs();
 	t_resume();
 	t_concurrent();
+	t_cancel_during_write();
+	t_write_error();
 	t_manifests();
 	t_index_referrers();
 	t_tags_catalog();

@@ -32,6 +32,7 @@
 	"application/vnd.docker.distribution.manifest.list.v2+json"
 
 #define MANIFEST_HARDMAX	(64 * 1024 * 1024)
+#define MANIFEST_ALLMAX		(512 * 1024 * 1024)	/* all bodies at once */
 #define META_MAX		8192
 #define UPLOAD_MAX		1024
 
@@ -89,6 +90,7 @@ static struct st_meta_tree		 metas = RB_INITIALIZER(&metas);
 static int			 nmetas;
 static struct st_upload_tree	 uploads = RB_INITIALIZER(&uploads);
 static int			 nuploads;
+static size_t			 buffered;	/* manifest bodies held */
 
 static int
 meta_cmp(struct meta_node *a, struct meta_node *b)
@@ -1559,6 +1561,17 @@ store_stream_begin(uint32_t type, const struct st_req *req,
 	return (s);
 }
 
+/* Give up on a manifest body: too large, or memory is short. */
+static void
+manifest_drop(struct st_stream *s)
+{
+	s->toobig = 1;
+	free(s->buf);
+	s->buf = NULL;
+	buffered -= s->len;
+	s->len = s->size = 0;
+}
+
 void
 store_stream_data(struct st_stream *s, const void *data, size_t len)
 {
@@ -1588,11 +1601,9 @@ store_stream_data(struct st_stream *s, const void *data, size_t len)
 	}
 	if (s->toobig)
 		return;
-	if (s->len + len > MANIFEST_HARDMAX) {
-		s->toobig = 1;
-		free(s->buf);
-		s->buf = NULL;
-		s->len = s->size = 0;
+	if (s->len + len > MANIFEST_HARDMAX ||
+	    buffered + len > MANIFEST_ALLMAX) {
+		manifest_drop(s);
 		return;
 	}
 	if (s->len + len > s->size || s->buf == NULL) {
@@ -1602,10 +1613,7 @@ store_stream_data(struct st_stream *s, const void *data, size_t len)
 		if (nsize > MANIFEST_HARDMAX)
 			nsize = MANIFEST_HARDMAX;
 		if ((nbuf = realloc(s->buf, nsize)) == NULL) {
-			s->toobig = 1;
-			free(s->buf);
-			s->buf = NULL;
-			s->len = s->size = 0;
+			manifest_drop(s);
 			return;
 		}
 		s->buf = nbuf;
@@ -1613,11 +1621,13 @@ store_stream_data(struct st_stream *s, const void *data, size_t len)
 	}
 	memcpy(s->buf + s->len, data, len);
 	s->len += len;
+	buffered += len;
 }
 
 static void
 stream_free(struct st_stream *s)
 {
+	buffered -= s->len;
 	if (s->fd != -1)
 		close(s->fd);
 	EVP_MD_CTX_free(s->saved);

@@ -75,6 +75,7 @@ static struct regd_conf		*conf;
 static struct server_conf	*srv;
 static struct macrolist		 macros = TAILQ_HEAD_INITIALIZER(macros);
 static int			 srv_tls_line;	/* first "listen ... tls" */
+static int			 srv_listen_err; /* a "listen" was refused */
 static int			 cert_line, key_line;
 
 /* Lexer state, kept so errors can name the token they stopped at. */
@@ -197,6 +198,7 @@ main		: USER STRING {
 
 server		: SERVER STRING {
 			srv_tls_line = cert_line = key_line = 0;
+			srv_listen_err = 0;
 			srv = server_new(conf, $2);
 		} '{' srvlines srvlast '}' {
 			server_end(srv, file->lineno);
@@ -216,8 +218,9 @@ srvlast		: /* empty */
 		;
 
 serveropt	: LISTEN ON STRING optport opttls {
-			if (srv != NULL && $4 != -1)
-				listen_add(srv, $3, $4, $5, file->lineno);
+			if ($4 == -1 || (srv != NULL && listen_add(srv, $3, $4,
+			    $5, file->lineno) == -1))
+				srv_listen_err = 1;
 			free($3);
 		}
 		| TLS CERTIFICATE STRING {
@@ -548,7 +551,7 @@ yylex(void)
 	yylval.v.string = NULL;
 
 top:
-	while ((c = lgetc()) == ' ' || c == '\t')
+	while ((c = lgetc()) == ' ' || c == '\t' || c == '\r')
 		;
 	yylval.lineno = file->lineno;
 	if (c == '#')
@@ -874,7 +877,7 @@ server_end(struct server_conf *s, int line)
 {
 	if (s == NULL)
 		return;
-	if (TAILQ_EMPTY(&s->listens) && file->errors == 0)
+	if (TAILQ_EMPTY(&s->listens) && !srv_listen_err)
 		lineerror(line, "server \"%s\" has no listen on", s->name);
 	if (srv_tls_line != 0) {
 		if (s->tls_cert[0] == '\0' && cert_line == 0)

@@ -717,3 +717,120 @@ put_manifest_ok()
 	check_match "$loc" "^/v2/$1/manifests/($2|$d)\$" \
 	    "Location of PUT $1 $2"
 }
+
+# dreg_start ROOT: serve the storage directory ROOT with Debian's
+# docker-registry (CNCF Distribution) on a free port, deletes enabled.
+# Sets DREG_PID and DREG_URL; the test's exit stops it.
+dreg_start()
+{
+	local port
+
+	command -v docker-registry >/dev/null 2>&1 ||
+	    fail "docker-registry is not installed (regress/deps.sh)"
+	port=$(free_port)
+	while [ "$port" = "${PORT:-}" ]; do
+		port=$(free_port)
+	done
+	cat > "$T/dreg.yml" <<EOD
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $1
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+EOD
+	# Distribution reads REGISTRY_* variables as configuration
+	# (REGISTRY_AUTH_FILE, for skopeo, would be its "auth" section).
+	env $(env | awk -F= '/^REGISTRY_/ { printf "-u %s ", $1 }') \
+	    docker-registry serve "$T/dreg.yml" >> "$T/dreg.log" 2>&1 &
+	DREG_PID=$!
+	DREG_URL=http://127.0.0.1:$port
+	trap dreg_cleanup EXIT
+	local n=100
+	while ! curl -sf -o /dev/null --max-time 2 "$DREG_URL/v2/"; do
+		n=$((n - 1))
+		if [ $n -le 0 ] || ! alive "$DREG_PID"; then
+			tail -n 20 "$T/dreg.log" >&2
+			fail "docker-registry did not answer $DREG_URL/v2/"
+		fi
+		sleep 0.1
+	done
+}
+
+# dreg_stop: stop the docker-registry of dreg_start.
+dreg_stop()
+{
+	[ -n "${DREG_PID:-}" ] || return 0
+	kill -TERM "$DREG_PID" 2>/dev/null
+	if ! regd_wait_gone 5 "$DREG_PID"; then
+		kill -KILL "$DREG_PID" 2>/dev/null
+	fi
+	wait "$DREG_PID" 2>/dev/null
+	DREG_PID=
+}
+
+dreg_cleanup()
+{
+	local rc=$?
+
+	dreg_stop
+	(exit "$rc")
+	regd_cleanup
+}
+
+# snapshot_registry BASEURL DIR REPO@REF...: record in DIR what a registry
+# serves for each manifest, every manifest an index of them names, and
+# every blob they name: status, Content-Type, Docker-Content-Digest and
+# the bytes (a manifest) or their digest and length (a blob); and each
+# repository's tags, sorted.  Two snapshots compare with diff -r.
+snapshot_registry()
+{
+	local base=$1 dir=$2 queue item repo ref n=0 b f seen
+
+	shift 2
+	mkdir -p "$dir"
+	queue="$*"
+	seen=" "
+	while [ -n "$queue" ]; do
+		set -- $queue
+		item=$1
+		shift
+		queue="$*"
+		case $seen in
+		*" $item "*)
+			continue
+			;;
+		esac
+		seen="$seen$item "
+		repo=${item%@*}
+		ref=${item##*@}
+		n=$((n + 1))
+		f=$dir/$(printf '%03d' $n)
+		http GET "$base/v2/$repo/manifests/$ref" -H "Accept: $ACCEPT_MANIFESTS"
+		cp "$BODY" "$f.manifest"
+		printf '%s %s\nstatus %s\ntype %s\ndigest %s\n' "$repo" "$ref" \
+		    "$STATUS" "$(hdr Content-Type)" "$(hdr Docker-Content-Digest)" \
+		    > "$f.meta"
+		[ "$STATUS" = 200 ] || continue
+		for b in $(jq -r '.manifests[]?.digest' "$f.manifest"); do
+			queue="$queue $repo@$b"
+		done
+		for b in $(jq -r '.config.digest?, .layers[]?.digest' \
+		    "$f.manifest" | grep -v '^null$'); do
+			http GET "$base/v2/$repo/blobs/$b"
+			printf 'blob %s status %s length %s body %s\n' "$b" \
+			    "$STATUS" "$(hdr Content-Length)" "$(sha "$BODY")" \
+			    >> "$f.meta"
+		done
+		if [ ! -f "$dir/tags.${repo//\//_}" ]; then
+			http GET "$base/v2/$repo/tags/list"
+			printf 'status %s\n' "$STATUS" > "$dir/tags.${repo//\//_}"
+			jq -r '.tags[]?' < "$BODY" | LC_ALL=C sort \
+			    >> "$dir/tags.${repo//\//_}"
+		fi
+	done
+}

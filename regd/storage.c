@@ -17,7 +17,6 @@
 
 #include <event.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "regd.h"
 

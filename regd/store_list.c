@@ -193,8 +193,7 @@ walk_repos(const char *prefix, struct names *ns, int depth)
 		return (errno == ENOENT ? 0 : -1);
 	while ((de = readdir(d)) != NULL) {
 		/* "_layers" and friends, "." and "..": never a component. */
-		if (de->d_name[0] == '_' || !valid_name(de->d_name) ||
-		    strchr(de->d_name, '/') != NULL)
+		if (de->d_name[0] == '_' || !valid_name(de->d_name))
 			continue;
 		if (!is_dir_entry(dir, de))
 			continue;

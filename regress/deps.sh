@@ -28,7 +28,7 @@ if [ -n "$missing" ]; then
 	echo "deps.sh: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q || exit 1
-	apt-get install -y -q --no-install-recommends $missing || exit 1
+	apt-get install -y -q $missing || exit 1
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -40,11 +40,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	if [ ! -d /var/empty ]; then
 		mkdir -p /var/empty && chmod 0755 /var/empty
 	fi
-	# The docker-registry package may start its service on port 5000.
-	if command -v systemctl >/dev/null 2>&1 &&
-	    systemctl is-active --quiet docker-registry 2>/dev/null; then
-		systemctl stop docker-registry
-		systemctl disable docker-registry 2>/dev/null
+	# The docker-registry package starts its service on port 5000 where
+	# systemd runs; the tests start their own registries when they want one.
+	if [ -d /run/systemd/system ] &&
+	    { systemctl is-active --quiet docker-registry 2>/dev/null ||
+	    systemctl is-enabled --quiet docker-registry 2>/dev/null; }; then
+		systemctl disable --now docker-registry >/dev/null 2>&1
 	fi
 	if [ -x /etc/init.d/docker-registry ] &&
 	    /etc/init.d/docker-registry status >/dev/null 2>&1; then

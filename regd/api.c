@@ -213,40 +213,6 @@ query_n(struct conn *c)
 	return (0);
 }
 
-/* Parse "Content-Range: <start>-<end>" of a PATCH. */
-static int
-parse_content_range(const char *s, int64_t *start, int64_t *end)
-{
-	const char	*dash;
-	char		 a[24], b[24];
-	const char	*errstr;
-	size_t		 n;
-
-	if (strncmp(s, "bytes ", 6) == 0)
-		s += 6;
-	else if (strncmp(s, "bytes=", 6) == 0)
-		s += 6;
-	if ((dash = strchr(s, '-')) == NULL)
-		return (-1);
-	n = dash - s;
-	if (n == 0 || n >= sizeof(a) || strlen(dash + 1) == 0 ||
-	    strlen(dash + 1) >= sizeof(b))
-		return (-1);
-	memcpy(a, s, n);
-	a[n] = '\0';
-	strlcpy(b, dash + 1, sizeof(b));
-	if (strspn(a, "0123456789") != strlen(a) ||
-	    strspn(b, "0123456789") != strlen(b))
-		return (-1);
-	*start = strtonum(a, 0, INT64_MAX, &errstr);
-	if (errstr != NULL)
-		return (-1);
-	*end = strtonum(b, 0, INT64_MAX, &errstr);
-	if (errstr != NULL || *end < *start)
-		return (-1);
-	return (0);
-}
-
 static void
 set_stream(struct conn *c, uint32_t type, struct st_req *sr)
 {
@@ -525,55 +491,6 @@ api_body_done(struct conn *c)
 		return;
 	}
 	c->state = CS_WAIT;
-}
-
-/* Parse "Range: bytes=a-b" against a blob of size; 0 ok, -1 bad. */
-static int
-parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
-{
-	const char	*dash, *errstr;
-	char		 a[24], b[24];
-	size_t		 n;
-
-	if (strncmp(s, "bytes=", 6) != 0)
-		return (-1);
-	s += 6;
-	if (strchr(s, ',') != NULL || (dash = strchr(s, '-')) == NULL)
-		return (-1);
-	n = dash - s;
-	if (n >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
-		return (-1);
-	memcpy(a, s, n);
-	a[n] = '\0';
-	strlcpy(b, dash + 1, sizeof(b));
-	if (strspn(a, "0123456789") != strlen(a) ||
-	    strspn(b, "0123456789") != strlen(b) || (n == 0 && b[0] == '\0'))
-		return (-1);
-	if (n == 0) {
-		/* The last b bytes. */
-		*end = size - 1;
-		*start = size - strtonum(b, 0, INT64_MAX, &errstr);
-		if (errstr != NULL)
-			return (-1);
-		if (*start < 0)
-			*start = 0;
-		return (size == 0 ? -1 : 0);
-	}
-	*start = strtonum(a, 0, INT64_MAX, &errstr);
-	if (errstr != NULL)
-		return (-1);
-	if (b[0] == '\0')
-		*end = size - 1;
-	else {
-		*end = strtonum(b, 0, INT64_MAX, &errstr);
-		if (errstr != NULL || *end < *start)
-			return (-1);
-		if (*end >= size)
-			*end = size - 1;
-	}
-	if (*start >= size)
-		return (-1);
-	return (0);
 }
 
 static void

@@ -423,5 +423,7 @@ int	 valid_digest(const char *);
 int	 valid_uuid(const char *);
 int	 digest_alg_len(const char *);
 int	 parse_size(const char *, int64_t *);
+int	 parse_content_range(const char *, int64_t *, int64_t *);
+int	 parse_range(const char *, int64_t, int64_t *, int64_t *);
 
 #endif /* REGD_H */

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "regd.h"
@@ -192,5 +193,88 @@ parse_size(const char *s, int64_t *out)
 		return (-1);
 	if (out != NULL)
 		*out = v * mult;
+	return (0);
+}
+
+/* Parse "Content-Range: <start>-<end>" of a PATCH. */
+int
+parse_content_range(const char *s, int64_t *start, int64_t *end)
+{
+	const char	*dash;
+	char		 a[24], b[24];
+	const char	*errstr;
+	size_t		 n;
+
+	if (strncmp(s, "bytes ", 6) == 0)
+		s += 6;
+	else if (strncmp(s, "bytes=", 6) == 0)
+		s += 6;
+	if ((dash = strchr(s, '-')) == NULL)
+		return (-1);
+	n = dash - s;
+	if (n == 0 || n >= sizeof(a) || strlen(dash + 1) == 0 ||
+	    strlen(dash + 1) >= sizeof(b))
+		return (-1);
+	memcpy(a, s, n);
+	a[n] = '\0';
+	strlcpy(b, dash + 1, sizeof(b));
+	if (strspn(a, "0123456789") != strlen(a) ||
+	    strspn(b, "0123456789") != strlen(b))
+		return (-1);
+	*start = strtonum(a, 0, INT64_MAX, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	*end = strtonum(b, 0, INT64_MAX, &errstr);
+	if (errstr != NULL || *end < *start)
+		return (-1);
+	return (0);
+}
+
+/* Parse "Range: bytes=a-b" against a blob of size; 0 ok, -1 bad. */
+int
+parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
+{
+	const char	*dash, *errstr;
+	char		 a[24], b[24];
+	size_t		 n;
+
+	if (strncmp(s, "bytes=", 6) != 0)
+		return (-1);
+	s += 6;
+	if (strchr(s, ',') != NULL || (dash = strchr(s, '-')) == NULL)
+		return (-1);
+	n = dash - s;
+	if (n >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return (-1);
+	memcpy(a, s, n);
+	a[n] = '\0';
+	strlcpy(b, dash + 1, sizeof(b));
+	if (strspn(a, "0123456789") != strlen(a) ||
+	    strspn(b, "0123456789") != strlen(b) || (n == 0 && b[0] == '\0'))
+		return (-1);
+	if (n == 0) {
+		/* The last b bytes. */
+		*end = size - 1;
+		*start = size - strtonum(b, 0, INT64_MAX, &errstr);
+		if (errstr != NULL)
+			return (-1);
+		if (*start < 0)
+			*start = 0;
+		return (size == 0 ? -1 : 0);
+	}
+	*start = strtonum(a, 0, INT64_MAX, &errstr);
+	if (errstr != NULL)
+		return (-1);
+	if (b[0] == '\0')
+		*end = size - 1;
+	else {
+		*end = strtonum(b, 0, INT64_MAX, &errstr);
+		if (errstr != NULL || *end < *start)
+			return (-1);
+		if (*end >= size)
+			*end = size - 1;
+	}
+	if (*start >= size)
+		return (-1);
 	return (0);
 }

@@ -201,6 +201,12 @@ regd_launch()
 		cat "$T/regd.conf" >&2
 		echo "--- $T/regd.log" >&2
 		cat "$T/regd.log" >&2
+		if ! alive "$REGD_PID"; then
+			wait "$REGD_PID"
+			REGD_RC=$?
+			REGD_PID=
+			fail "regd exited with status $REGD_RC before answering"
+		fi
 		fail "regd did not answer $URL/v2/ within 10 s"
 	fi
 }

@@ -96,6 +96,18 @@ asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    REGD_ASAN=1 sh regress/run.sh
 
+# The benchmark against Distribution and nginx (regress/bench/README);
+# not part of make test.  bench-smoke runs every workload for about 2 s.
+bench: deps all
+	@sh regress/bench/deps.sh
+	timeout 900 bash regress/bench/bench.sh
+
+bench-smoke: deps all
+	@sh regress/bench/deps.sh
+	timeout 180 bash regress/bench/bench.sh -s
+
+.PHONY: bench bench-smoke
+
 install: all
 	install -d ${DESTDIR}${SBINDIR} ${DESTDIR}${MANDIR}/man5 \
 	    ${DESTDIR}${MANDIR}/man8

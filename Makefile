@@ -17,7 +17,7 @@ LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_list.c \
-		regd/logger.c regd/control.c regd/util.c
+		regd/store_gc.c regd/logger.c regd/control.c regd/util.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -63,7 +63,8 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/sandbox_kill.c ${PRIVSEP_OBJS} \
 	    ${LDLIBS}
 
-STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_list.o regd/util.o
+STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_list.o \
+		regd/store_gc.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}

@@ -23,7 +23,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-s socket] command [argument ...]\n"
 	    "commands: show status | show repos | show tags REPO | reload |\n"
-	    "          log verbose | log brief | gc [-n] | fsck [-r]\n",
+	    "          log verbose | log brief | gc [-n] [--untagged] |\n"
+	    "          fsck [-r] | rm REPO | show usage [REPO]\n",
 	    getprogname());
 	exit(1);
 }
@@ -39,9 +40,9 @@ main(int argc, char *argv[])
 	size_t			 len = 0;
 	uint32_t		 type;
 	int32_t			 v = 0, status;
-	int			 ch, fd, r;
+	int			 ch, fd, r, i, wait = 30000;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
 		case 's':
 			sock = optarg;
@@ -77,18 +78,44 @@ main(int argc, char *argv[])
 		v = strcmp(argv[1], "verbose") == 0;
 		data = &v;
 		len = sizeof(v);
-	} else if (strcmp(argv[0], "gc") == 0 && (argc == 1 ||
-	    (argc == 2 && strcmp(argv[1], "-n") == 0))) {
+	} else if (strcmp(argv[0], "show") == 0 && (argc == 2 ||
+	    argc == 3) && strcmp(argv[1], "usage") == 0) {
+		type = CTL_SHOW_USAGE;
+		if (argc == 3) {
+			data = argv[2];
+			len = strlen(argv[2]);
+			if (len == 0 || len > MAX_NAME)
+				errx(1, "bad repository name");
+		}
+		wait = 600000;
+	} else if (strcmp(argv[0], "rm") == 0 && argc == 2) {
+		type = CTL_RM;
+		data = argv[1];
+		len = strlen(argv[1]);
+		if (len == 0 || len > MAX_NAME)
+			errx(1, "bad repository name");
+	} else if (strcmp(argv[0], "gc") == 0) {
 		type = CTL_GC;
-		v = argc == 2;
+		for (i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "-n") == 0)
+				v |= GCF_DRYRUN;
+			else if (strcmp(argv[i], "--untagged") == 0 ||
+			    strcmp(argv[i], "-u") == 0)
+				v |= GCF_UNTAGGED;
+			else
+				usage();
+		}
 		data = &v;
 		len = sizeof(v);
+		/* Marking a large tree takes a while before any answer. */
+		wait = 600000;
 	} else if (strcmp(argv[0], "fsck") == 0 && (argc == 1 ||
 	    (argc == 2 && strcmp(argv[1], "-r") == 0))) {
 		type = CTL_FSCK;
 		v = argc == 2;
 		data = &v;
 		len = sizeof(v);
+		wait = -1;
 	} else
 		usage();
 
@@ -113,7 +140,7 @@ main(int argc, char *argv[])
 	    chan_flush(&c) == -1)
 		err(1, "write to %s", sock);
 	for (;;) {
-		if ((r = chan_recv_one(&c, &m, 30000)) == -1)
+		if ((r = chan_recv_one(&c, &m, wait)) == -1)
 			err(1, "read from %s", sock);
 		if (r == 0)
 			errx(1, "regd closed the control connection");

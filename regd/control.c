@@ -311,6 +311,58 @@ control_storage_res(uint32_t id, const void *data, size_t len)
 	ctl_text(cc, data, len);
 }
 
+void
+control_storage_end(uint32_t id, int32_t status)
+{
+	struct ctl_conn	*cc;
+
+	if ((cc = ctl_find(id)) != NULL)
+		ctl_end(cc, status);
+}
+
+/* Housekeeping requests go to storage, which answers in text. */
+static void
+control_store_req(struct ctl_conn *cc, struct msg *m)
+{
+	struct proc	*storage;
+	struct st_req	 sr;
+	const void	*data = &sr;
+	size_t		 len = sizeof(sr);
+	uint32_t	 type;
+	int32_t		 v;
+
+	memset(&sr, 0, sizeof(sr));
+	switch (m->hdr.type) {
+	case CTL_GC:
+	case CTL_FSCK:
+		if (m->len != sizeof(v)) {
+			ctl_kill(cc);
+			return;
+		}
+		memcpy(&v, m->data, sizeof(v));
+		type = m->hdr.type == CTL_GC ? ST_CTL_GC : ST_CTL_FSCK;
+		data = &v;
+		len = sizeof(v);
+		break;
+	default:
+		if (m->len > MAX_NAME || (m->hdr.type == CTL_RM &&
+		    m->len == 0)) {
+			ctl_text(cc, "bad repository name\n", 20);
+			ctl_end(cc, 1);
+			return;
+		}
+		memcpy(sr.repo, m->data, m->len);
+		sr.repo[m->len] = '\0';
+		type = m->hdr.type == CTL_RM ? ST_CTL_RM : ST_CTL_USAGE;
+		break;
+	}
+	if ((storage = proc_storage()) == NULL ||
+	    chan_send(&storage->chan, type, cc->id, -1, data, len) == -1) {
+		ctl_text(cc, "storage is unavailable\n", 23);
+		ctl_end(cc, 1);
+	}
+}
+
 static void
 control_dispatch(struct chan *c, struct msg *m, void *arg)
 {
@@ -375,11 +427,9 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		break;
 	case CTL_GC:
 	case CTL_FSCK:
-		snprintf(errbuf, sizeof(errbuf), "%s is not implemented in "
-		    "this version of regd\n", m->hdr.type == CTL_GC ? "gc" :
-		    "fsck");
-		ctl_text(cc, errbuf, strlen(errbuf));
-		ctl_end(cc, 2);
+	case CTL_RM:
+	case CTL_SHOW_USAGE:
+		control_store_req(cc, m);
 		break;
 	default:
 		log_warnx("control: unknown request %u", m->hdr.type);

@@ -119,6 +119,11 @@ static int	 listen_add(struct server_conf *, const char *, int64_t, int,
 		    int);
 static int	 listen_name(struct listen_addr *);
 static int	 online_cpus(void);
+static int	 parse_duration(const char *, int64_t *);
+static void	 quota_add(struct regd_conf *, int64_t, const char *);
+static struct retain_rule *retain_add(struct regd_conf *, const char *);
+static void	 dump_duration(int64_t);
+static struct retain_rule	*cur_retain;	/* retention being defined */
 static void	 dump_string(const char *);
 static void	 dump_size(size_t);
 %}
@@ -127,8 +132,11 @@ static void	 dump_size(size_t);
 %token	HEADER HEADERS IDLE KEY LINE LISTEN LOG MANIFEST MAX NO OFF ON PORT
 %token	PREFORK REQUEST SERVER SIZE SOCKET STORAGE SYSLOG TIMEOUT TLS USER
 %token	VERBOSE YES ERROR
+%token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
+%token	THAN UNTAGGED UPLOADS
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
+%type	<v.number>	duration optuntagged
 %type	<v.number>	size yesno optport opttls
 %destructor	{ free($$); } <v.string>
 %%
@@ -193,6 +201,33 @@ main		: USER STRING {
 		}
 		| LOG VERBOSE {
 			conf->verbose = 1;
+		}
+		| GC SCHEDULE duration optuntagged {
+			if ($3 >= 0) {
+				conf->store.gc_schedule = $3;
+				conf->store.gc_untagged = $4;
+			}
+		}
+		| GC GRACE duration {
+			if ($3 >= 0)
+				conf->store.gc_grace = $3;
+		}
+		| GC UPLOADS MAX AGE duration {
+			if ($5 >= 0)
+				conf->store.upload_maxage = $5;
+		}
+		| QUOTA size {
+			quota_add(conf, $2, NULL);
+		}
+		| QUOTA size ON STRING {
+			quota_add(conf, $2, $4);
+			free($4);
+		}
+		| RETENTION STRING {
+			cur_retain = retain_add(conf, $2);
+			free($2);
+		} '{' optnl retlines retlast '}' {
+			cur_retain = NULL;
 		}
 		;
 
@@ -326,6 +361,60 @@ size		: NUMBER {
 		}
 		;
 
+retlines	: /* empty */
+		| retlines retopt '\n' optnl
+		;
+
+retlast		: /* empty */
+		| retopt
+		;
+
+retopt		: KEEP LAST NUMBER {
+			if (check_range($3, 0, INT_MAX, "keep last") == 0 &&
+			    cur_retain != NULL)
+				cur_retain->keep_last = $3;
+		}
+		| KEEP TAGS MATCHING STRING {
+			if (cur_retain == NULL)
+				;
+			else if (cur_retain->nglobs >= MAX_KEEPGLOBS)
+				yyerror("too many \"keep tags matching\" lines, "
+				    "at most %d", MAX_KEEPGLOBS);
+			else if (strlcpy(cur_retain->globs[cur_retain->nglobs],
+			    $4, sizeof(cur_retain->globs[0])) >=
+			    sizeof(cur_retain->globs[0]))
+				yyerror("tag pattern too long");
+			else
+				cur_retain->nglobs++;
+			free($4);
+		}
+		| DELETE TAGS OLDER THAN duration {
+			if ($5 >= 0 && cur_retain != NULL)
+				cur_retain->older_than = $5;
+		}
+		;
+
+optuntagged	: /* empty */			{ $$ = 0; }
+		| UNTAGGED			{ $$ = 1; }
+		;
+
+duration	: NUMBER {
+			if ($1 < 0) {
+				yyerror("bad duration %lld", (long long)$1);
+				$$ = -1;
+			} else
+				$$ = $1;
+		}
+		| STRING {
+			if (parse_duration($1, &$$) == -1) {
+				yyerror("bad duration \"%s\": seconds or a "
+				    "number with s, m, h, d or w", $1);
+				$$ = -1;
+			}
+			free($1);
+		}
+		;
+
 optnl		: /* empty */
 		| optnl '\n'
 		;
@@ -339,34 +428,48 @@ optcommanl	: /* empty */
 
 static const struct keyword keywords[] = {
 	{ "access",		ACCESS },
+	{ "age",		AGE },
 	{ "body",		BODY },
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
 	{ "connection",		CONNECTION },
 	{ "connections",	CONNECTIONS },
 	{ "delete",		DELETE },
+	{ "gc",			GC },
+	{ "grace",		GRACE },
 	{ "header",		HEADER },
 	{ "headers",		HEADERS },
 	{ "idle",		IDLE },
+	{ "keep",		KEEP },
 	{ "key",		KEY },
+	{ "last",		LAST },
 	{ "line",		LINE },
 	{ "listen",		LISTEN },
 	{ "log",		LOG },
 	{ "manifest",		MANIFEST },
+	{ "matching",		MATCHING },
 	{ "max",		MAX },
 	{ "no",			NO },
 	{ "off",		OFF },
+	{ "older",		OLDER },
 	{ "on",			ON },
 	{ "port",		PORT },
 	{ "prefork",		PREFORK },
+	{ "quota",		QUOTA },
 	{ "request",		REQUEST },
+	{ "retention",		RETENTION },
+	{ "schedule",		SCHEDULE },
 	{ "server",		SERVER },
 	{ "size",		SIZE },
 	{ "socket",		SOCKET },
 	{ "storage",		STORAGE },
 	{ "syslog",		SYSLOG },
+	{ "tags",		TAGS },
+	{ "than",		THAN },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
+	{ "untagged",		UNTAGGED },
+	{ "uploads",		UPLOADS },
 	{ "user",		USER },
 	{ "verbose",		VERBOSE },
 	{ "yes",		YES },
@@ -835,8 +938,116 @@ conf_new(void)
 	strlcpy(c->storage, REGD_STORAGE, sizeof(c->storage));
 	strlcpy(c->socket, REGD_SOCKET, sizeof(c->socket));
 	c->access_syslog = 1;
+	c->store.gc_grace = DEF_GC_GRACE;
+	c->store.upload_maxage = DEF_UPLOAD_MAXAGE;
 	TAILQ_INIT(&c->servers);
 	return (c);
+}
+
+/* "90", "90s", "15m", "12h", "30d", "2w" as seconds. */
+static int
+parse_duration(const char *str, int64_t *out)
+{
+	int64_t		 v = 0, mult;
+	const char	*p;
+
+	if (str == NULL || *str < '0' || *str > '9')
+		return (-1);
+	for (p = str; *p >= '0' && *p <= '9'; p++) {
+		if (v > (INT64_MAX - (*p - '0')) / 10)
+			return (-1);
+		v = v * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case '\0':
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	case 'w':
+		mult = 7 * 86400;
+		break;
+	default:
+		return (-1);
+	}
+	if (*p != '\0' && p[1] != '\0')
+		return (-1);
+	if (v > INT64_MAX / mult)
+		return (-1);
+	*out = v * mult;
+	return (0);
+}
+
+static void
+quota_add(struct regd_conf *c, int64_t size, const char *pattern)
+{
+	struct quota_rule	*q;
+
+	if (size < 0)
+		return;
+	if (size == 0) {
+		yyerror("quota must be larger than 0");
+		return;
+	}
+	if (pattern == NULL) {
+		c->store.quota = size;
+		return;
+	}
+	if (c->store.nquotas >= MAX_QUOTAS) {
+		yyerror("too many quota rules, at most %d", MAX_QUOTAS);
+		return;
+	}
+	q = &c->store.quotas[c->store.nquotas];
+	if (pattern[0] == '\0' || strlcpy(q->pattern, pattern,
+	    sizeof(q->pattern)) >= sizeof(q->pattern)) {
+		yyerror("bad repository pattern \"%s\"", pattern);
+		return;
+	}
+	q->size = size;
+	c->store.nquotas++;
+}
+
+static struct retain_rule *
+retain_add(struct regd_conf *c, const char *pattern)
+{
+	struct retain_rule	*r;
+
+	if (c->store.nretains >= MAX_RETAINS) {
+		yyerror("too many retention rules, at most %d", MAX_RETAINS);
+		return (NULL);
+	}
+	r = &c->store.retains[c->store.nretains];
+	memset(r, 0, sizeof(*r));
+	if (pattern[0] == '\0' || strlcpy(r->pattern, pattern,
+	    sizeof(r->pattern)) >= sizeof(r->pattern)) {
+		yyerror("bad repository pattern \"%s\"", pattern);
+		return (NULL);
+	}
+	r->keep_last = -1;
+	r->older_than = -1;
+	c->store.nretains++;
+	return (r);
+}
+
+static void
+dump_duration(int64_t n)
+{
+	if (n != 0 && n % 86400 == 0)
+		printf("%lldd", (long long)(n / 86400));
+	else if (n != 0 && n % 3600 == 0)
+		printf("%lldh", (long long)(n / 3600));
+	else if (n != 0 && n % 60 == 0)
+		printf("%lldm", (long long)(n / 60));
+	else
+		printf("%lld", (long long)n);
 }
 
 static struct server_conf *
@@ -1160,6 +1371,7 @@ config_dump(struct regd_conf *c)
 	struct server_conf	*s;
 	struct listen_addr	*la;
 	char			 host[NI_MAXHOST];
+	int			 i, j;
 
 	printf("user ");
 	dump_string(c->user);
@@ -1179,6 +1391,47 @@ config_dump(struct regd_conf *c)
 	printf("\n");
 	if (c->verbose)
 		printf("log verbose\n");
+	printf("gc grace ");
+	dump_duration(c->store.gc_grace);
+	printf("\ngc uploads max age ");
+	dump_duration(c->store.upload_maxage);
+	printf("\n");
+	if (c->store.gc_schedule > 0) {
+		printf("gc schedule ");
+		dump_duration(c->store.gc_schedule);
+		printf("%s\n", c->store.gc_untagged ? " untagged" : "");
+	}
+	if (c->store.quota > 0) {
+		printf("quota ");
+		dump_size(c->store.quota);
+		printf("\n");
+	}
+	for (i = 0; i < c->store.nquotas; i++) {
+		printf("quota ");
+		dump_size(c->store.quotas[i].size);
+		printf(" on ");
+		dump_string(c->store.quotas[i].pattern);
+		printf("\n");
+	}
+	for (i = 0; i < c->store.nretains; i++) {
+		printf("retention ");
+		dump_string(c->store.retains[i].pattern);
+		printf(" {\n");
+		if (c->store.retains[i].keep_last >= 0)
+			printf("\tkeep last %d\n",
+			    c->store.retains[i].keep_last);
+		for (j = 0; j < c->store.retains[i].nglobs; j++) {
+			printf("\tkeep tags matching ");
+			dump_string(c->store.retains[i].globs[j]);
+			printf("\n");
+		}
+		if (c->store.retains[i].older_than >= 0) {
+			printf("\tdelete tags older than ");
+			dump_duration(c->store.retains[i].older_than);
+			printf("\n");
+		}
+		printf("}\n");
+	}
 
 	TAILQ_FOREACH(s, &c->servers, entry) {
 		printf("\nserver ");

@@ -683,6 +683,11 @@ parent_dispatch(struct chan *c, struct msg *m, void *arg)
 			goto bad;
 		control_storage_res(m->hdr.peerid, m->data, m->len);
 		break;
+	case ST_CTL_END:
+		if (p->kind != PROC_STORAGE || m->len != sizeof(int32_t))
+			goto bad;
+		control_storage_end(m->hdr.peerid, *(int32_t *)m->data);
+		break;
 	case MSG_LOG:
 		if (m->len < sizeof(int32_t))
 			goto bad;
@@ -889,6 +894,9 @@ parent_reload(char *errbuf, size_t errlen)
 	close_listeners(old);
 	config_free(old);
 	env->conf = conf;
+	if ((p = proc_storage()) != NULL)
+		chan_send(&p->chan, ST_CONF, 0, -1, &conf->store,
+		    sizeof(conf->store));
 	if (conf->verbose > env->verbose)
 		parent_verbose(conf->verbose);
 	for (i = 0; i < conf->prefork; i++) {

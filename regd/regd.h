@@ -105,6 +105,15 @@ enum msg_type {
 	CTL_FSCK,		/* int flags */
 	CTL_TEXT,		/* a chunk of answer text */
 	CTL_END,		/* answer complete: int status (0 ok) */
+	/* store_gc.c: housekeeping asked for by the control socket */
+	CTL_RM,			/* repository name */
+	CTL_SHOW_USAGE,		/* repository name or nothing */
+	ST_CTL_GC,		/* int32 GCF_* flags */
+	ST_CTL_FSCK,		/* int32 flags: 1 = repair */
+	ST_CTL_RM,		/* struct st_req with repo */
+	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
+	ST_CTL_END,		/* storage -> parent: int32 status, ends */
+	ST_CONF,		/* parent -> storage: struct store_conf */
 	MSG_TYPE_MAX
 };
 
@@ -186,6 +195,37 @@ struct server_conf {
 };
 TAILQ_HEAD(serverlist, server_conf);
 
+/* Storage housekeeping: GC, quotas, retention (store_gc.c). */
+#define GCF_DRYRUN		0x01
+#define GCF_UNTAGGED		0x02
+#define DEF_GC_GRACE		3600
+#define DEF_UPLOAD_MAXAGE	(7 * 86400)
+#define MAX_QUOTAS		32
+#define MAX_RETAINS		32
+#define MAX_KEEPGLOBS		8
+struct quota_rule {
+	char			 pattern[MAX_NAME + 1];
+	int64_t			 size;
+};
+struct retain_rule {
+	char			 pattern[MAX_NAME + 1];
+	int32_t			 keep_last;	/* -1: no such rule */
+	int32_t			 nglobs;
+	int64_t			 older_than;	/* seconds, -1: none */
+	char			 globs[MAX_KEEPGLOBS][MAX_TAG + 1];
+};
+struct store_conf {
+	int64_t			 gc_schedule;	/* seconds, 0: never */
+	int32_t			 gc_untagged;	/* scheduled runs too */
+	int64_t			 gc_grace;
+	int64_t			 upload_maxage;
+	int64_t			 quota;		/* bytes on disk, 0: none */
+	int32_t			 nquotas;
+	struct quota_rule	 quotas[MAX_QUOTAS];
+	int32_t			 nretains;
+	struct retain_rule	 retains[MAX_RETAINS];
+};
+
 struct regd_conf {
 	char			 user[64];
 	char			 chroot[PATH_MAX];
@@ -197,6 +237,7 @@ struct regd_conf {
 	int			 access_off;		/* no access log */
 	int			 verbose;
 	struct serverlist	 servers;
+	struct store_conf	 store;		/* store_gc.c */
 };
 
 /* parse.y */
@@ -251,6 +292,7 @@ void	 control_close(void);
 void	 control_stats(struct proc *, struct front_stats *);
 void	 control_proc_gone(struct proc *);
 void	 control_storage_res(uint32_t, const void *, size_t);
+void	 control_storage_end(uint32_t, int32_t);
 
 /* frontend.c, http.c, api.c */
 enum conn_state {
@@ -409,12 +451,25 @@ struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
 void	 store_stream_data(struct st_stream *, const void *, size_t);
 int	 store_stream_end(struct st_stream *, struct st_res *);
 void	 store_stream_abort(struct st_stream *);
+int	 store_upload_purge(const char *, const char *);
+void	 store_upload_forget_repo(const char *);
 /* store_list.c */
 void	 store_tags_list(const struct st_req *, struct st_res *, int *);
 void	 store_catalog(const struct st_req *, struct st_res *, int *);
 void	 store_referrers(const struct st_req *, struct st_res *, int *);
 char	*store_ctl_repos(size_t *);
 char	*store_ctl_tags(const char *, size_t *);
+
+/* store_gc.c */
+void	 gc_init(struct chan *);
+void	 gc_conf(const struct store_conf *);
+void	 gc_touch(const char *);
+void	 gc_disk_add(int64_t);
+int	 gc_quota_check(const char *, const char *, int64_t, struct st_res *);
+void	 gc_ctl_gc(uint32_t, int);
+void	 gc_ctl_fsck(uint32_t, int);
+void	 gc_ctl_rm(uint32_t, const char *);
+void	 gc_ctl_usage(uint32_t, const char *);
 
 /* util.c: names, digests and small helpers shared by processes */
 int	 valid_name(const char *);

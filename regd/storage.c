@@ -382,6 +382,7 @@ ctl_send(uint32_t id, char *text, size_t len)
 static void
 parent_dispatch(struct peer *p, struct msg *m)
 {
+	struct store_conf	*scp;
 	struct st_req	 req;
 	char		*text;
 	size_t		 len = 0;
@@ -420,6 +421,36 @@ parent_dispatch(struct peer *p, struct msg *m)
 			break;
 		text = store_ctl_tags(req.repo, &len);
 		ctl_send(m->hdr.peerid, text, len);
+		return;
+	case ST_CTL_GC:
+	case ST_CTL_FSCK:
+		if (m->len != sizeof(v))
+			break;
+		memcpy(&v, m->data, sizeof(v));
+		if (m->hdr.type == ST_CTL_GC)
+			gc_ctl_gc(m->hdr.peerid, v);
+		else
+			gc_ctl_fsck(m->hdr.peerid, v & 1);
+		return;
+	case ST_CTL_RM:
+	case ST_CTL_USAGE:
+		if (m->len != sizeof(req))
+			break;
+		memcpy(&req, m->data, sizeof(req));
+		if (!req_strings_ok(&req))
+			break;
+		if (m->hdr.type == ST_CTL_RM)
+			gc_ctl_rm(m->hdr.peerid, req.repo);
+		else
+			gc_ctl_usage(m->hdr.peerid, req.repo);
+		return;
+	case ST_CONF:
+		if (m->len != sizeof(*scp) || (scp = malloc(sizeof(*scp))) ==
+		    NULL)
+			break;
+		memcpy(scp, m->data, sizeof(*scp));
+		gc_conf(scp);
+		free(scp);
 		return;
 	default:
 		break;
@@ -495,6 +526,7 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	peer_init(&logger, PEER_LOGGER, loggerfd);
 	log_setchan(&logger.c, MSG_LOG);
 	peer_init(&parent, PEER_PARENT, parentfd);
+	gc_init(&parent.c);
 	for (i = 0; i < nfront && i < REGD_MAXSLOTS; i++)
 		front_add(i, frontfds[i]);
 

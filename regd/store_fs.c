@@ -238,9 +238,11 @@ store_linked(const char *repo, const char *kind, const char *digest)
 {
 	char	 path[PATH_MAX];
 
-	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1)
+	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1 ||
+	    !store_exists(path))
 		return (0);
-	return (store_exists(path));
+	gc_touch(digest);
+	return (1);
 }
 
 /* Read a link file; 0 with a checked digest, -1 otherwise. */
@@ -1056,10 +1058,16 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 		goto done;
 	}
 
+	if (gc_quota_check(req->repo, digest, len, res) == -1)
+		goto done;
 	if (store_blob_path(path, sizeof(path), digest) == -1)
 		goto fail;
-	if (!store_exists(path) && store_write_file(path, buf, len) == -1)
-		goto fail;
+	gc_touch(digest);
+	if (!store_exists(path)) {
+		if (store_write_file(path, buf, len) == -1)
+			goto fail;
+		gc_disk_add(len);
+	}
 	if (store_link_path(path, sizeof(path), req->repo,
 	    "_manifests/revisions", digest) == -1 ||
 	    write_link(path, digest) == -1)
@@ -1227,6 +1235,7 @@ static int
 mount_blob(const struct st_req *req, struct st_res *res)
 {
 	struct stat	 st;
+	struct st_res	 qres;
 	char		 path[PATH_MAX];
 
 	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
@@ -1236,6 +1245,10 @@ mount_blob(const struct st_req *req, struct st_res *res)
 		return (-1);
 	if (store_blob_path(path, sizeof(path), req->arg) == -1 ||
 	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return (-1);
+	gc_touch(req->arg);
+	memset(&qres, 0, sizeof(qres));
+	if (gc_quota_check(req->repo, req->arg, st.st_size, &qres) == -1)
 		return (-1);
 	if (store_link_path(path, sizeof(path), req->repo, "_layers",
 	    req->arg) == -1)
@@ -1481,6 +1494,14 @@ upload_end(struct st_stream *s, struct st_res *res)
 		upload_rollback(s);
 		return;
 	}
+	if (gc_quota_check(up->repo, digest, up->off, res) == -1) {
+		/* Over quota: nothing of this upload is kept. */
+		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
+		upload_remove(up->repo, up->uuid);
+		upload_free(up);
+		s->up = NULL;
+		return;
+	}
 	if (fsync(s->fd) == -1 ||
 	    upload_path(data, sizeof(data), up->repo, up->uuid, "data") ==
 	    -1 || store_blob_path(blob, sizeof(blob), digest) == -1 ||
@@ -1496,7 +1517,9 @@ upload_end(struct st_stream *s, struct st_res *res)
 		    rename(data, blob) == -1)
 			goto fail;
 		fsync_dir(blob);
+		gc_disk_add(up->off);
 	}
+	gc_touch(digest);
 	/* From here on the upload's data is gone: no rollback. */
 	if (!store_exists(link) && write_link(link, digest) == -1) {
 		log_warn("%s: %s: link %s", __func__, up->repo, digest);
@@ -1664,6 +1687,37 @@ store_stream_abort(struct st_stream *s)
 	if (!s->ignore && s->type == ST_UPLOAD_WRITE)
 		upload_rollback(s);
 	stream_free(s);
+}
+
+/* Remove an idle upload (for GC); -1 if it is being written to. */
+int
+store_upload_purge(const char *repo, const char *uuid)
+{
+	struct upload	*up;
+
+	if ((up = upload_find(repo, uuid)) != NULL) {
+		if (up->busy)
+			return (-1);
+		upload_free(up);
+	}
+	upload_remove(repo, uuid);
+	return (0);
+}
+
+/* The repository is being removed: its uploads end. */
+void
+store_upload_forget_repo(const char *repo)
+{
+	struct upload	*up, *next;
+
+	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
+		if (strcmp(up->repo, repo) != 0)
+			continue;
+		if (up->busy)
+			up->cancelled = 1;
+		else
+			upload_free(up);
+	}
 }
 
 int

@@ -1,0 +1,1452 @@
+/*
+ * Storage housekeeping: online garbage collection, stale uploads,
+ * retention rules, repository removal, usage, quotas and fsck.
+ *
+ * The storage process is single-threaded, so a long job never runs in
+ * one go: marking only reads links and manifests and is done at once,
+ * sweeping and hashing go in small batches from an event timer, and
+ * requests are served in between.  A blob a request touched during the
+ * grace period is never swept, whatever the mark phase saw.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/tree.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "regd.h"
+
+#define SWEEP_BATCH	32		/* blobs removed per timer tick */
+#define HASH_BUDGET	(8 * 1024 * 1024)	/* fsck bytes per tick */
+#define TOUCH_MAX	(256 * 1024)
+#define MANIFEST_MAXREAD	(64 * 1024 * 1024)
+#define QUARANTINE	"quarantine"
+#define CTL_CHUNK	(60 * 1024)
+
+struct dnode {
+	RB_ENTRY(dnode)		 entry;
+	char			 digest[MAX_DIGEST + 1];
+	int64_t			 size;
+	time_t			 when;
+	int			 nrepos;
+	size_t			 lastrepo;
+};
+RB_HEAD(dtree, dnode);
+
+struct svec {
+	char	**v;
+	size_t	  n;
+	size_t	  size;
+};
+
+/* A manifest revision of one repository, for reachability. */
+struct rev {
+	char		 digest[MAX_DIGEST + 1];
+	char		 subject[MAX_DIGEST + 1];
+	struct svec	 refs;
+	int		 reach;
+	int		 drop;
+};
+
+struct cand {
+	char		 digest[MAX_DIGEST + 1];
+	int64_t		 size;
+};
+
+struct gc_run {
+	uint32_t	 id;
+	int		 ctl;		/* asked by the control socket */
+	int		 flags;
+	time_t		 start;
+	struct svec	 repos;
+	struct cand	*cands;
+	size_t		 ncands;
+	size_t		 next;
+	FILE		*out;
+	char		*outbuf;
+	size_t		 outlen;
+	int64_t		 nblobs;
+	int64_t		 bytes;
+	struct event	 ev;
+};
+
+struct fsck_run {
+	uint32_t	 id;
+	int		 repair;
+	struct svec	 blobs;
+	size_t		 next;
+	int		 fd;
+	EVP_MD_CTX	*ctx;
+	FILE		*out;
+	char		*outbuf;
+	size_t		 outlen;
+	char		 qdir[64];
+	struct dtree	 bad;
+	int64_t		 nproblems;
+	int64_t		 nmoved;
+	int64_t		 nlinks;
+	struct event	 ev;
+};
+
+static int	dnode_cmp(struct dnode *, struct dnode *);
+RB_PROTOTYPE(dtree, dnode, entry, dnode_cmp)
+RB_GENERATE(dtree, dnode, entry, dnode_cmp)
+
+static const char *const algs[] = { "sha256", "sha512" };
+#define NALGS	(sizeof(algs) / sizeof(algs[0]))
+
+static struct store_conf	 sc;
+static struct dtree		 touched = RB_INITIALIZER(&touched);
+static size_t			 ntouched;
+static int64_t			 disk_total = -1;
+static struct gc_run		*gcrun;
+static struct fsck_run		*fsckrun;
+static struct event		 ev_sched;
+static int			 sched_set;
+static struct chan		*ctl_chan;	/* to the parent */
+
+static void	 gc_start(uint32_t, int, int);
+static void	 ctl_text(uint32_t, const char *, size_t);
+static void	 ctl_end(uint32_t, int);
+
+static int
+dnode_cmp(struct dnode *a, struct dnode *b)
+{
+	return (strcmp(a->digest, b->digest));
+}
+
+static struct dnode *
+dnode_get(struct dtree *t, const char *digest, int create)
+{
+	struct dnode	 key, *n;
+
+	if (strlcpy(key.digest, digest, sizeof(key.digest)) >=
+	    sizeof(key.digest))
+		return (NULL);
+	if ((n = RB_FIND(dtree, t, &key)) != NULL || !create)
+		return (n);
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return (NULL);
+	strlcpy(n->digest, digest, sizeof(n->digest));
+	n->lastrepo = (size_t)-1;
+	RB_INSERT(dtree, t, n);
+	return (n);
+}
+
+static void
+dtree_free(struct dtree *t)
+{
+	struct dnode	*n, *next;
+
+	RB_FOREACH_SAFE(n, dtree, t, next) {
+		RB_REMOVE(dtree, t, n);
+		free(n);
+	}
+}
+
+static int
+svec_add(struct svec *sv, const char *s)
+{
+	char	**nv;
+	size_t	  nsize;
+
+	if (sv->n == sv->size) {
+		nsize = sv->size == 0 ? 16 : sv->size * 2;
+		if ((nv = reallocarray(sv->v, nsize, sizeof(*nv))) == NULL)
+			return (-1);
+		sv->v = nv;
+		sv->size = nsize;
+	}
+	if ((sv->v[sv->n] = strdup(s)) == NULL)
+		return (-1);
+	sv->n++;
+	return (0);
+}
+
+static void
+svec_free(struct svec *sv)
+{
+	size_t	 i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	memset(sv, 0, sizeof(*sv));
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+static int
+svec_has(struct svec *sv, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return (1);
+	return (0);
+}
+
+/* Settings. */
+void
+gc_conf(const struct store_conf *c)
+{
+	struct timeval	 tv;
+
+	memcpy(&sc, c, sizeof(sc));
+	if (sc.nquotas < 0 || sc.nquotas > MAX_QUOTAS)
+		sc.nquotas = 0;
+	if (sc.nretains < 0 || sc.nretains > MAX_RETAINS)
+		sc.nretains = 0;
+	if (sched_set) {
+		evtimer_del(&ev_sched);
+		sched_set = 0;
+	}
+	if (sc.gc_schedule > 0) {
+		tv.tv_sec = sc.gc_schedule;
+		tv.tv_usec = 0;
+		evtimer_add(&ev_sched, &tv);
+		sched_set = 1;
+	}
+}
+
+static void
+gc_sched(int fd, short event, void *arg)
+{
+	sched_set = 0;
+	if (gcrun == NULL)
+		gc_start(0, 0, sc.gc_untagged ? GCF_UNTAGGED : 0);
+	gc_conf(&sc);
+}
+
+void
+gc_init(struct chan *parent)
+{
+	ctl_chan = parent;
+	evtimer_set(&ev_sched, gc_sched, NULL);
+	gc_conf(&env->conf->store);
+}
+
+/* Answers to the control socket, in chunks of whole lines. */
+static void
+ctl_text(uint32_t id, const char *text, size_t len)
+{
+	size_t	 off = 0, n;
+	char	*nl;
+
+	while (ctl_chan != NULL && text != NULL && off < len) {
+		n = len - off;
+		if (n > CTL_CHUNK) {
+			n = CTL_CHUNK;
+			nl = memrchr(text + off, '\n', n);
+			if (nl != NULL)
+				n = nl - (text + off) + 1;
+		}
+		if (chan_send(ctl_chan, ST_CTL_RES, id, -1, text + off, n) ==
+		    -1)
+			break;
+		off += n;
+	}
+}
+
+static void
+ctl_end(uint32_t id, int status)
+{
+	int32_t	 v = status;
+
+	if (ctl_chan != NULL)
+		chan_send(ctl_chan, ST_CTL_END, id, -1, &v, sizeof(v));
+}
+
+/*
+ * A request used this blob or manifest: it may be about to be
+ * referenced, so it stays for the grace period whatever GC finds.
+ */
+void
+gc_touch(const char *digest)
+{
+	struct dnode	*n, *next;
+	time_t		 now = time(NULL);
+
+	if (ntouched >= TOUCH_MAX) {
+		RB_FOREACH_SAFE(n, dtree, &touched, next)
+			if (now - n->when >= sc.gc_grace) {
+				RB_REMOVE(dtree, &touched, n);
+				free(n);
+				ntouched--;
+			}
+		if (ntouched >= TOUCH_MAX)
+			return;
+	}
+	if ((n = dnode_get(&touched, digest, 0)) == NULL) {
+		if ((n = dnode_get(&touched, digest, 1)) == NULL)
+			return;
+		ntouched++;
+	}
+	n->when = now;
+}
+
+static int
+recently_touched(const char *digest, time_t now)
+{
+	struct dnode	*n;
+
+	if ((n = dnode_get(&touched, digest, 0)) == NULL)
+		return (0);
+	return (now - n->when < sc.gc_grace);
+}
+
+/* Walking the tree. */
+static int
+is_dir(const char *path)
+{
+	struct stat	 st;
+
+	return (lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
+static int
+walk_repos(const char *prefix, struct svec *sv, int depth)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], name[PATH_MAX], path[PATH_MAX];
+	int		 rv = 0;
+
+	if (depth > MAX_NAME / 2)
+		return (0);
+	if (store_path(dir, sizeof(dir), "%s/repositories%s%s", ST_V2,
+	    prefix[0] != '\0' ? "/" : "", prefix) == -1)
+		return (0);
+	if ((d = opendir(dir)) == NULL)
+		return (errno == ENOENT ? 0 : -1);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '_' || !valid_name(de->d_name))
+			continue;
+		if (store_path(name, sizeof(name), "%s%s%s", prefix,
+		    prefix[0] != '\0' ? "/" : "", de->d_name) == -1 ||
+		    !valid_name(name))
+			continue;
+		if (store_path(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) == -1 || !is_dir(path))
+			continue;
+		if (store_repo_exists(name) && svec_add(sv, name) == -1) {
+			rv = -1;
+			break;
+		}
+		if (walk_repos(name, sv, depth + 1) == -1) {
+			rv = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return (rv);
+}
+
+static int
+all_repos(struct svec *sv)
+{
+	if (walk_repos("", sv, 0) == -1)
+		return (-1);
+	if (sv->n > 0)
+		qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
+	return (0);
+}
+
+/* Digests named by the link directories of kind ("_layers", ...). */
+static int
+repo_links(const char *repo, const char *kind, struct svec *sv)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], path[PATH_MAX], dg[MAX_DIGEST + 1];
+	size_t		 a;
+	int		 rv = 0;
+
+	for (a = 0; a < NALGS && rv == 0; a++) {
+		if (store_path(dir, sizeof(dir), "%s/repositories/%s/%s/%s",
+		    ST_V2, repo, kind, algs[a]) == -1)
+			return (-1);
+		if ((d = opendir(dir)) == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (store_path(dg, sizeof(dg), "%s:%s", algs[a],
+			    de->d_name) == -1 || !store_digest_ok(dg))
+				continue;
+			if (store_path(path, sizeof(path), "%s/%s/link", dir,
+			    de->d_name) == -1 || !store_exists(path))
+				continue;
+			if (svec_add(sv, dg) == -1) {
+				rv = -1;
+				break;
+			}
+		}
+		closedir(d);
+	}
+	return (rv);
+}
+
+static int
+repo_tag_names(const char *repo, struct svec *sv)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX];
+
+	if (store_path(dir, sizeof(dir), "%s/repositories/%s/_manifests/tags",
+	    ST_V2, repo) == -1)
+		return (-1);
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL)
+		if (valid_tag(de->d_name) && svec_add(sv, de->d_name) == -1) {
+			closedir(d);
+			return (-1);
+		}
+	closedir(d);
+	return (0);
+}
+
+static int
+tag_current(const char *repo, const char *tag, char *digest, size_t len,
+    time_t *mtime)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (store_path(path, sizeof(path),
+	    "%s/repositories/%s/_manifests/tags/%s/current/link", ST_V2, repo,
+	    tag) == -1 || store_read_link(path, digest, len) == -1)
+		return (-1);
+	if (mtime != NULL)
+		*mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+	return (0);
+}
+
+static int64_t
+blob_size(const char *digest, time_t *mtime)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (store_blob_path(path, sizeof(path), digest) == -1 ||
+	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		return (-1);
+	if (mtime != NULL)
+		*mtime = st.st_mtime;
+	return (st.st_size);
+}
+
+static void
+add_desc(json_t *desc, struct svec *refs)
+{
+	const char	*d;
+
+	if (!json_is_object(desc))
+		return;
+	d = json_string_value(json_object_get(desc, "digest"));
+	if (d == NULL)
+		d = json_string_value(json_object_get(desc, "blobSum"));
+	if (d != NULL && store_digest_ok(d) && !svec_has(refs, d))
+		svec_add(refs, d);
+}
+
+/*
+ * What a stored manifest references: config, layers, index children
+ * (and schema 1 fsLayers), plus its subject.  Not a manifest: nothing.
+ */
+static void
+manifest_refs(const char *digest, struct svec *refs, char *subject,
+    size_t slen)
+{
+	struct stat	 st;
+	json_error_t	 jerr;
+	json_t		*root, *arr, *v;
+	char		 path[PATH_MAX];
+	const char	*s;
+	const char	*lists[] = { "layers", "manifests", "fsLayers",
+			    "blobs" };
+	size_t		 i, l;
+
+	if (subject != NULL)
+		subject[0] = '\0';
+	if (store_blob_path(path, sizeof(path), digest) == -1 ||
+	    stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MANIFEST_MAXREAD)
+		return;
+	if ((root = json_load_file(path, 0, &jerr)) == NULL)
+		return;
+	if (json_is_object(root)) {
+		add_desc(json_object_get(root, "config"), refs);
+		for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+			arr = json_object_get(root, lists[l]);
+			if (!json_is_array(arr))
+				continue;
+			json_array_foreach(arr, i, v)
+				add_desc(v, refs);
+		}
+		v = json_object_get(root, "subject");
+		if (subject != NULL && json_is_object(v) &&
+		    (s = json_string_value(json_object_get(v, "digest"))) !=
+		    NULL && store_digest_ok(s))
+			strlcpy(subject, s, slen);
+	}
+	json_decref(root);
+}
+
+static void
+rm_link_dir(const char *repo, const char *kind, const char *digest)
+{
+	char	 path[PATH_MAX], *slash;
+
+	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1)
+		return;
+	if ((slash = strrchr(path, '/')) != NULL)
+		*slash = '\0';
+	if (store_rmtree(path) == -1)
+		log_warn("%s: %s", __func__, path);
+}
+
+/* Stale uploads of a repository. */
+static void
+gc_uploads(struct gc_run *r, const char *repo, time_t now)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	char		 dir[PATH_MAX], path[PATH_MAX];
+
+	if (sc.upload_maxage <= 0)
+		return;
+	if (store_path(dir, sizeof(dir), "%s/repositories/%s/_uploads", ST_V2,
+	    repo) == -1 || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (!valid_uuid(de->d_name))
+			continue;
+		if (store_path(path, sizeof(path), "%s/%s/data", dir,
+		    de->d_name) == -1)
+			continue;
+		if (stat(path, &st) == -1) {
+			/* No data: judge by the directory itself. */
+			if (store_path(path, sizeof(path), "%s/%s", dir,
+			    de->d_name) == -1 || stat(path, &st) == -1)
+				continue;
+		}
+		if (now - st.st_mtime < sc.upload_maxage)
+			continue;
+		if (!(r->flags & GCF_DRYRUN) &&
+		    store_upload_purge(repo, de->d_name) == -1)
+			continue;
+		fprintf(r->out, "upload %s %s %lld\n", repo, de->d_name,
+		    (long long)st.st_size);
+	}
+	closedir(d);
+}
+
+static const struct retain_rule *
+retain_rule_for(const char *repo)
+{
+	int	 i;
+
+	for (i = 0; i < sc.nretains; i++)
+		if (fnmatch(sc.retains[i].pattern, repo, 0) == 0)
+			return (&sc.retains[i]);
+	return (NULL);
+}
+
+struct tagtime {
+	char	*tag;
+	time_t	 mtime;
+};
+
+static int
+tagtime_cmp(const void *a, const void *b)
+{
+	const struct tagtime	*x = a, *y = b;
+
+	if (x->mtime != y->mtime)
+		return (x->mtime > y->mtime ? -1 : 1);
+	return (strcmp(x->tag, y->tag));
+}
+
+/*
+ * Retention: a tag goes when it matches no "keep tags matching" glob,
+ * is not among the newest keep_last, and is older than older_than; a
+ * rule that gives neither a count nor an age deletes nothing.  The
+ * digests of deleted tags are added to orphans.
+ */
+static void
+gc_retain(struct gc_run *r, const char *repo, struct svec *dropped,
+    struct svec *orphans, time_t now)
+{
+	const struct retain_rule	*rr;
+	struct svec			 tags;
+	struct tagtime			*tt = NULL;
+	char				 dg[MAX_DIGEST + 1], path[PATH_MAX];
+	size_t				 i, n = 0;
+	int				 g, keep;
+
+	if ((rr = retain_rule_for(repo)) == NULL ||
+	    (rr->keep_last < 0 && rr->older_than < 0))
+		return;
+	memset(&tags, 0, sizeof(tags));
+	if (repo_tag_names(repo, &tags) == -1 || tags.n == 0)
+		goto done;
+	if ((tt = calloc(tags.n, sizeof(*tt))) == NULL)
+		goto done;
+	for (i = 0; i < tags.n; i++) {
+		if (tag_current(repo, tags.v[i], dg, sizeof(dg),
+		    &tt[n].mtime) == -1)
+			continue;
+		tt[n++].tag = tags.v[i];
+	}
+	qsort(tt, n, sizeof(*tt), tagtime_cmp);
+	for (i = 0; i < n; i++) {
+		keep = 0;
+		for (g = 0; g < rr->nglobs && g < MAX_KEEPGLOBS; g++)
+			if (fnmatch(rr->globs[g], tt[i].tag, 0) == 0)
+				keep = 1;
+		if (rr->keep_last >= 0 && i < (size_t)rr->keep_last)
+			keep = 1;
+		if (rr->older_than >= 0 && now - tt[i].mtime <= rr->older_than)
+			keep = 1;
+		if (keep)
+			continue;
+		if (tag_current(repo, tt[i].tag, dg, sizeof(dg), NULL) == 0)
+			svec_add(orphans, dg);
+		svec_add(dropped, tt[i].tag);
+		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
+		if (r->flags & GCF_DRYRUN)
+			continue;
+		if (store_path(path, sizeof(path),
+		    "%s/repositories/%s/_manifests/tags/%s", ST_V2, repo,
+		    tt[i].tag) == -1 || store_rmtree(path) == -1)
+			log_warn("%s: %s: tag %s", __func__, repo, tt[i].tag);
+	}
+done:
+	free(tt);
+	svec_free(&tags);
+}
+
+static struct rev *
+rev_find(struct rev *revs, size_t n, const char *digest)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(revs[i].digest, digest) == 0)
+			return (&revs[i]);
+	return (NULL);
+}
+
+/*
+ * One repository: retention, then untagged manifests, then mark what
+ * the remaining revisions reference.
+ */
+static void
+gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
+    time_t now)
+{
+	struct svec	 digests, dropped, orphans, tags;
+	struct rev	*revs = NULL, *rv;
+	struct stat	 st;
+	char		 dg[MAX_DIGEST + 1], path[PATH_MAX];
+	size_t		 i, j, n;
+	int		 changed, collect;
+
+	memset(&digests, 0, sizeof(digests));
+	memset(&dropped, 0, sizeof(dropped));
+	memset(&orphans, 0, sizeof(orphans));
+	memset(&tags, 0, sizeof(tags));
+
+	gc_uploads(r, repo, now);
+	gc_retain(r, repo, &dropped, &orphans, now);
+	if (repo_links(repo, "_manifests/revisions", &digests) == -1)
+		goto done;
+	n = digests.n;
+	if (n == 0)
+		goto done;
+	if ((revs = calloc(n, sizeof(*revs))) == NULL)
+		goto done;
+	for (i = 0; i < n; i++) {
+		strlcpy(revs[i].digest, digests.v[i],
+		    sizeof(revs[i].digest));
+		manifest_refs(revs[i].digest, &revs[i].refs, revs[i].subject,
+		    sizeof(revs[i].subject));
+	}
+
+	collect = (r->flags & GCF_UNTAGGED) || orphans.n > 0;
+	if (collect) {
+		repo_tag_names(repo, &tags);
+		for (i = 0; i < tags.n; i++) {
+			if (svec_has(&dropped, tags.v[i]) ||
+			    tag_current(repo, tags.v[i], dg, sizeof(dg),
+			    NULL) == -1)
+				continue;
+			if ((rv = rev_find(revs, n, dg)) != NULL)
+				rv->reach = 1;
+		}
+		/* Index children and referrers of what is reachable. */
+		do {
+			changed = 0;
+			for (i = 0; i < n; i++) {
+				if (revs[i].reach) {
+					for (j = 0; j < revs[i].refs.n; j++) {
+						rv = rev_find(revs, n,
+						    revs[i].refs.v[j]);
+						if (rv != NULL && !rv->reach) {
+							rv->reach = 1;
+							changed = 1;
+						}
+					}
+				} else if (revs[i].subject[0] != '\0' &&
+				    (rv = rev_find(revs, n,
+				    revs[i].subject)) != NULL && rv->reach) {
+					revs[i].reach = 1;
+					changed = 1;
+				}
+			}
+		} while (changed);
+		for (i = 0; i < n; i++) {
+			if (revs[i].reach)
+				continue;
+			if (!svec_has(&orphans, revs[i].digest)) {
+				if (!(r->flags & GCF_UNTAGGED) ||
+				    recently_touched(revs[i].digest, now))
+					continue;
+				if (store_link_path(path, sizeof(path), repo,
+				    "_manifests/revisions",
+				    revs[i].digest) == -1 ||
+				    stat(path, &st) == -1 ||
+				    now - st.st_mtime < sc.gc_grace)
+					continue;
+			}
+			revs[i].drop = 1;
+			fprintf(r->out, "manifest %s@%s\n", repo,
+			    revs[i].digest);
+			if (!(r->flags & GCF_DRYRUN))
+				rm_link_dir(repo, "_manifests/revisions",
+				    revs[i].digest);
+		}
+	}
+
+	for (i = 0; i < n; i++) {
+		if (revs[i].drop)
+			continue;
+		dnode_get(marks, revs[i].digest, 1);
+		for (j = 0; j < revs[i].refs.n; j++)
+			dnode_get(marks, revs[i].refs.v[j], 1);
+	}
+done:
+	if (revs != NULL)
+		for (i = 0; i < n; i++)
+			svec_free(&revs[i].refs);
+	free(revs);
+	svec_free(&digests);
+	svec_free(&dropped);
+	svec_free(&orphans);
+	svec_free(&tags);
+}
+
+/* Every blob on disk, as digests. */
+static int
+all_blobs(struct svec *sv)
+{
+	DIR		*d1, *d2;
+	struct dirent	*e1, *e2;
+	char		 dir[PATH_MAX], sub[PATH_MAX], dg[MAX_DIGEST + 1];
+	size_t		 a;
+
+	for (a = 0; a < NALGS; a++) {
+		if (store_path(dir, sizeof(dir), "%s/blobs/%s", ST_V2,
+		    algs[a]) == -1 || (d1 = opendir(dir)) == NULL)
+			continue;
+		while ((e1 = readdir(d1)) != NULL) {
+			if (strlen(e1->d_name) != 2 || e1->d_name[0] == '.')
+				continue;
+			if (store_path(sub, sizeof(sub), "%s/%s", dir,
+			    e1->d_name) == -1 || (d2 = opendir(sub)) == NULL)
+				continue;
+			while ((e2 = readdir(d2)) != NULL) {
+				if (strncmp(e2->d_name, e1->d_name, 2) != 0 ||
+				    store_path(dg, sizeof(dg), "%s:%s",
+				    algs[a], e2->d_name) == -1 ||
+				    !store_digest_ok(dg))
+					continue;
+				if (svec_add(sv, dg) == -1) {
+					closedir(d2);
+					closedir(d1);
+					return (-1);
+				}
+			}
+			closedir(d2);
+		}
+		closedir(d1);
+	}
+	if (sv->n > 0)
+		qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
+	return (0);
+}
+
+static int
+gc_mark(struct gc_run *r)
+{
+	struct dtree	 marks = RB_INITIALIZER(&marks);
+	struct svec	 blobs;
+	struct cand	*c;
+	time_t		 now = time(NULL), mtime;
+	int64_t		 size;
+	size_t		 i;
+
+	memset(&blobs, 0, sizeof(blobs));
+	if (all_repos(&r->repos) == -1) {
+		fprintf(r->out, "error: cannot list repositories\n");
+		return (-1);
+	}
+	for (i = 0; i < r->repos.n; i++)
+		gc_repo(r, r->repos.v[i], &marks, now);
+	if (all_blobs(&blobs) == -1) {
+		fprintf(r->out, "error: cannot list blobs\n");
+		dtree_free(&marks);
+		return (-1);
+	}
+	if (blobs.n > 0 && (r->cands = calloc(blobs.n,
+	    sizeof(*r->cands))) == NULL) {
+		fprintf(r->out, "error: out of memory\n");
+		dtree_free(&marks);
+		svec_free(&blobs);
+		return (-1);
+	}
+	for (i = 0; i < blobs.n; i++) {
+		if (dnode_get(&marks, blobs.v[i], 0) != NULL)
+			continue;
+		if ((size = blob_size(blobs.v[i], &mtime)) == -1)
+			continue;
+		if (now - mtime < sc.gc_grace ||
+		    recently_touched(blobs.v[i], now))
+			continue;
+		c = &r->cands[r->ncands++];
+		strlcpy(c->digest, blobs.v[i], sizeof(c->digest));
+		c->size = size;
+	}
+	dtree_free(&marks);
+	svec_free(&blobs);
+	return (0);
+}
+
+static void
+gc_finish(struct gc_run *r, int status)
+{
+	fprintf(r->out, "%s%lld blobs, %lld bytes%s\n",
+	    (r->flags & GCF_DRYRUN) ? "dry run: " : "removed ",
+	    (long long)r->nblobs, (long long)r->bytes,
+	    (r->flags & GCF_DRYRUN) ? " would be freed" : " freed");
+	fclose(r->out);
+	if (r->ctl) {
+		ctl_text(r->id, r->outbuf, r->outlen);
+		ctl_end(r->id, status);
+	} else if (r->nblobs > 0)
+		log_info("gc: removed %lld blobs, %lld bytes",
+		    (long long)r->nblobs, (long long)r->bytes);
+	free(r->outbuf);
+	free(r->cands);
+	svec_free(&r->repos);
+	if (gcrun == r)
+		gcrun = NULL;
+	free(r);
+}
+
+/* Remove one blob and every repository's layer link to it. */
+static int
+gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
+{
+	char	 path[PATH_MAX], *slash;
+	time_t	 mtime;
+	size_t	 i;
+
+	if (recently_touched(c->digest, now) ||
+	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
+		return (0);
+	if (store_blob_path(path, sizeof(path), c->digest) == -1 ||
+	    unlink(path) == -1) {
+		log_warn("%s: %s", __func__, c->digest);
+		return (0);
+	}
+	if ((slash = strrchr(path, '/')) != NULL) {
+		*slash = '\0';
+		store_rmtree(path);
+	}
+	gc_disk_add(-c->size);
+	for (i = 0; i < r->repos.n; i++)
+		rm_link_dir(r->repos.v[i], "_layers", c->digest);
+	return (1);
+}
+
+static void
+gc_step(int fd, short event, void *arg)
+{
+	struct gc_run	*r = arg;
+	struct timeval	 tv = { 0, 0 };
+	time_t		 now = time(NULL);
+	size_t		 n;
+	struct cand	*c;
+
+	for (n = 0; n < SWEEP_BATCH && r->next < r->ncands; n++) {
+		c = &r->cands[r->next++];
+		if (gc_sweep_one(r, c, now)) {
+			fprintf(r->out, "blob %s %lld\n", c->digest,
+			    (long long)c->size);
+			r->nblobs++;
+			r->bytes += c->size;
+		}
+	}
+	if (r->next < r->ncands) {
+		evtimer_add(&r->ev, &tv);
+		return;
+	}
+	gc_finish(r, 0);
+}
+
+static void
+gc_start(uint32_t id, int ctl, int flags)
+{
+	struct gc_run	*r;
+	struct timeval	 tv = { 0, 0 };
+	size_t		 i;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->out = open_memstream(&r->outbuf, &r->outlen)) == NULL) {
+		free(r);
+		if (ctl) {
+			ctl_text(id, "error: out of memory\n", 21);
+			ctl_end(id, 1);
+		}
+		return;
+	}
+	r->id = id;
+	r->ctl = ctl;
+	r->flags = flags;
+	r->start = time(NULL);
+	gcrun = r;
+	if (gc_mark(r) == -1) {
+		gc_finish(r, 1);
+		return;
+	}
+	if (flags & GCF_DRYRUN) {
+		for (i = 0; i < r->ncands; i++) {
+			fprintf(r->out, "blob %s %lld\n", r->cands[i].digest,
+			    (long long)r->cands[i].size);
+			r->nblobs++;
+			r->bytes += r->cands[i].size;
+		}
+		gc_finish(r, 0);
+		return;
+	}
+	evtimer_set(&r->ev, gc_step, r);
+	evtimer_add(&r->ev, &tv);
+}
+
+void
+gc_ctl_gc(uint32_t id, int flags)
+{
+	if (gcrun != NULL) {
+		ctl_text(id, "error: gc is running already\n", 29);
+		ctl_end(id, 1);
+		return;
+	}
+	gc_start(id, 1, flags & (GCF_DRYRUN | GCF_UNTAGGED));
+}
+
+/* Repository removal: its links and uploads, not nested repositories. */
+void
+gc_ctl_rm(uint32_t id, const char *repo)
+{
+	const char	*parts[] = { "_manifests", "_layers", "_uploads" };
+	char		 path[PATH_MAX], msg[MAX_NAME + 64], *slash;
+	size_t		 i;
+	int		 status = 0;
+
+	if (!valid_name(repo) || !store_repo_exists(repo)) {
+		snprintf(msg, sizeof(msg), "error: no such repository\n");
+		status = 1;
+		goto done;
+	}
+	store_upload_forget_repo(repo);
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (store_path(path, sizeof(path), "%s/repositories/%s/%s",
+		    ST_V2, repo, parts[i]) == -1 || store_rmtree(path) == -1)
+			status = 1;
+	/* Empty parent directories go too, up to repositories/. */
+	if (store_path(path, sizeof(path), "%s/repositories/%s", ST_V2,
+	    repo) == 0) {
+		while (rmdir(path) == 0 && (slash = strrchr(path, '/')) !=
+		    NULL) {
+			*slash = '\0';
+			if (strcmp(path, ST_V2 "/repositories") == 0)
+				break;
+		}
+	}
+	if (status == 0) {
+		log_info("repository %s removed", repo);
+		snprintf(msg, sizeof(msg), "removed %s; its blobs go at the "
+		    "next gc\n", repo);
+	} else
+		snprintf(msg, sizeof(msg), "error: %s not entirely removed\n",
+		    repo);
+done:
+	ctl_text(id, msg, strlen(msg));
+	ctl_end(id, status);
+}
+
+/* Bytes on disk of all blobs, counted once and then kept up to date. */
+static int64_t
+disk_usage(void)
+{
+	struct svec	 blobs;
+	int64_t		 sum = 0, size;
+	size_t		 i;
+
+	if (disk_total >= 0)
+		return (disk_total);
+	memset(&blobs, 0, sizeof(blobs));
+	if (all_blobs(&blobs) == -1) {
+		svec_free(&blobs);
+		return (-1);
+	}
+	for (i = 0; i < blobs.n; i++)
+		if ((size = blob_size(blobs.v[i], NULL)) > 0)
+			sum += size;
+	svec_free(&blobs);
+	disk_total = sum;
+	return (sum);
+}
+
+void
+gc_disk_add(int64_t n)
+{
+	if (disk_total < 0)
+		return;
+	disk_total += n;
+	if (disk_total < 0)
+		disk_total = -1;
+}
+
+/* The distinct blobs a repository links, into t with their sizes. */
+static int64_t
+repo_usage(const char *repo, struct dtree *t, size_t idx)
+{
+	struct svec	 ds;
+	struct dnode	*n;
+	int64_t		 sum = 0, size;
+	size_t		 i;
+
+	memset(&ds, 0, sizeof(ds));
+	repo_links(repo, "_layers", &ds);
+	repo_links(repo, "_manifests/revisions", &ds);
+	for (i = 0; i < ds.n; i++) {
+		if ((n = dnode_get(t, ds.v[i], 1)) == NULL)
+			continue;
+		if (n->lastrepo == idx)
+			continue;
+		if (n->lastrepo == (size_t)-1) {
+			if ((size = blob_size(ds.v[i], NULL)) == -1)
+				size = 0;
+			n->size = size;
+		}
+		n->lastrepo = idx;
+		n->nrepos++;
+		sum += n->size;
+	}
+	svec_free(&ds);
+	return (sum);
+}
+
+static void
+fmt_bytes(char *buf, size_t len, int64_t n)
+{
+	const char	*units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double		 v = n;
+	int		 u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%lld B", (long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+/*
+ * Usage: bytes each repository references (its layer links and
+ * manifests) and bytes only it references; the total counts each blob
+ * on disk once.
+ */
+void
+gc_ctl_usage(uint32_t id, const char *only)
+{
+	struct dtree	 t = RB_INITIALIZER(&t);
+	struct svec	 repos;
+	struct dnode	*n;
+	int64_t		*refd = NULL, *excl = NULL, total;
+	char		*buf = NULL, b1[32];
+	size_t		 len = 0, i;
+	FILE		*fp;
+	int		 status = 0, found = 0;
+
+	memset(&repos, 0, sizeof(repos));
+	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		ctl_end(id, 1);
+		return;
+	}
+	if (only[0] != '\0' && (!valid_name(only) ||
+	    !store_repo_exists(only))) {
+		fprintf(fp, "error: no such repository\n");
+		status = 1;
+		goto done;
+	}
+	if (all_repos(&repos) == -1 || (repos.n > 0 &&
+	    ((refd = calloc(repos.n, sizeof(*refd))) == NULL ||
+	    (excl = calloc(repos.n, sizeof(*excl))) == NULL))) {
+		fprintf(fp, "error: cannot list repositories\n");
+		status = 1;
+		goto done;
+	}
+	for (i = 0; i < repos.n; i++)
+		refd[i] = repo_usage(repos.v[i], &t, i);
+	RB_FOREACH(n, dtree, &t)
+		if (n->nrepos == 1)
+			excl[n->lastrepo] += n->size;
+	fprintf(fp, "%-40s %15s %15s\n", "REPOSITORY", "REFERENCED",
+	    "EXCLUSIVE");
+	for (i = 0; i < repos.n; i++) {
+		if (only[0] != '\0' && strcmp(only, repos.v[i]) != 0)
+			continue;
+		found = 1;
+		fprintf(fp, "%-40s %15lld %15lld\n", repos.v[i],
+		    (long long)refd[i], (long long)excl[i]);
+	}
+	if (only[0] != '\0' && !found)
+		fprintf(fp, "%-40s %15d %15d\n", only, 0, 0);
+	disk_total = -1;
+	if ((total = disk_usage()) == -1) {
+		fprintf(fp, "error: cannot list blobs\n");
+		status = 1;
+	} else {
+		fmt_bytes(b1, sizeof(b1), total);
+		fprintf(fp, "total on disk: %lld bytes (%s)\n",
+		    (long long)total, b1);
+	}
+done:
+	fclose(fp);
+	ctl_text(id, buf, len);
+	ctl_end(id, status);
+	free(buf);
+	free(refd);
+	free(excl);
+	svec_free(&repos);
+	dtree_free(&t);
+}
+
+/*
+ * Quotas, checked before a blob or manifest of size bytes is linked into
+ * repo: 0 if it fits, -1 with a DENIED answer in res if not.
+ */
+int
+gc_quota_check(const char *repo, const char *digest, int64_t size,
+    struct st_res *res)
+{
+	struct dtree	 t = RB_INITIALIZER(&t);
+	char		 b1[32];
+	int64_t		 used;
+	int		 i;
+
+	if (sc.quota <= 0 && sc.nquotas == 0)
+		return (0);
+	if (store_linked(repo, "_layers", digest) ||
+	    store_linked(repo, "_manifests/revisions", digest))
+		return (0);
+	if (sc.quota > 0 && blob_size(digest, NULL) == -1 &&
+	    (used = disk_usage()) >= 0 && used + size > sc.quota) {
+		fmt_bytes(b1, sizeof(b1), sc.quota);
+		store_err(res, 403, "DENIED", "storage quota of %s exceeded",
+		    b1);
+		return (-1);
+	}
+	for (i = 0; i < sc.nquotas; i++) {
+		if (fnmatch(sc.quotas[i].pattern, repo, 0) != 0)
+			continue;
+		used = repo_usage(repo, &t, 0);
+		dtree_free(&t);
+		if (used + size > sc.quotas[i].size) {
+			fmt_bytes(b1, sizeof(b1), sc.quotas[i].size);
+			store_err(res, 403, "DENIED", "quota of %s for "
+			    "repository %.100s exceeded", b1, repo);
+			return (-1);
+		}
+		break;
+	}
+	return (0);
+}
+
+/* fsck: hash every blob in small steps, then check every link. */
+static void
+fsck_move(struct fsck_run *f, const char *path)
+{
+	char	 q[PATH_MAX], dir[PATH_MAX], *slash;
+
+	if (store_path(q, sizeof(q), "%s/%s", f->qdir, path) == -1)
+		return;
+	strlcpy(dir, q, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	if (store_mkdirs(dir) == -1 || rename(path, q) == -1) {
+		log_warn("fsck: move %s", path);
+		fprintf(f->out, "  cannot move %s: %s\n", path,
+		    strerror(errno));
+		return;
+	}
+	fprintf(f->out, "  moved to %s\n", q);
+	f->nmoved++;
+}
+
+static void
+fsck_link(struct fsck_run *f, const char *path, const char *expect)
+{
+	char	 dg[MAX_DIGEST + 1];
+
+	if (!store_exists(path))
+		return;
+	f->nlinks++;
+	if (store_read_link(path, dg, sizeof(dg)) == -1 ||
+	    (expect != NULL && strcmp(dg, expect) != 0)) {
+		fprintf(f->out, "bad link %s\n", path);
+		f->nproblems++;
+		if (f->repair)
+			fsck_move(f, path);
+		return;
+	}
+	if (blob_size(dg, NULL) == -1 || (f->repair &&
+	    dnode_get(&f->bad, dg, 0) != NULL)) {
+		fprintf(f->out, "dangling link %s -> %s\n", path, dg);
+		f->nproblems++;
+		if (f->repair)
+			fsck_move(f, path);
+	}
+}
+
+static void
+fsck_links_kind(struct fsck_run *f, const char *repo, const char *kind)
+{
+	struct svec	 ds;
+	char		 path[PATH_MAX];
+	size_t		 i;
+
+	memset(&ds, 0, sizeof(ds));
+	repo_links(repo, kind, &ds);
+	for (i = 0; i < ds.n; i++)
+		if (store_link_path(path, sizeof(path), repo, kind,
+		    ds.v[i]) == 0)
+			fsck_link(f, path, ds.v[i]);
+	svec_free(&ds);
+}
+
+static void
+fsck_links(struct fsck_run *f)
+{
+	struct svec	 repos, tags;
+	char		 kind[PATH_MAX], path[PATH_MAX];
+	size_t		 i, j;
+
+	memset(&repos, 0, sizeof(repos));
+	all_repos(&repos);
+	for (i = 0; i < repos.n; i++) {
+		fsck_links_kind(f, repos.v[i], "_layers");
+		fsck_links_kind(f, repos.v[i], "_manifests/revisions");
+		memset(&tags, 0, sizeof(tags));
+		repo_tag_names(repos.v[i], &tags);
+		for (j = 0; j < tags.n; j++) {
+			if (store_path(path, sizeof(path),
+			    "%s/repositories/%s/_manifests/tags/%s/current/link",
+			    ST_V2, repos.v[i], tags.v[j]) == 0)
+				fsck_link(f, path, NULL);
+			if (store_path(kind, sizeof(kind),
+			    "_manifests/tags/%s/index", tags.v[j]) == 0)
+				fsck_links_kind(f, repos.v[i], kind);
+		}
+		svec_free(&tags);
+	}
+	svec_free(&repos);
+}
+
+static void
+fsck_finish(struct fsck_run *f)
+{
+	int	 status;
+
+	fsck_links(f);
+	fprintf(f->out, "fsck: %zu blobs and %lld links checked, %lld "
+	    "problems", f->blobs.n, (long long)f->nlinks,
+	    (long long)f->nproblems);
+	if (f->repair)
+		fprintf(f->out, ", %lld files moved to %s", (long long)f->nmoved,
+		    f->qdir);
+	fprintf(f->out, "\n");
+	fclose(f->out);
+	status = f->nproblems > 0 && f->nmoved < f->nproblems;
+	ctl_text(f->id, f->outbuf, f->outlen);
+	ctl_end(f->id, status);
+	if (f->nmoved > 0)
+		disk_total = -1;
+	free(f->outbuf);
+	svec_free(&f->blobs);
+	dtree_free(&f->bad);
+	EVP_MD_CTX_free(f->ctx);
+	if (f->fd != -1)
+		close(f->fd);
+	if (fsckrun == f)
+		fsckrun = NULL;
+	free(f);
+}
+
+/* The blob under f->next is hashed; judge it. */
+static void
+fsck_judge(struct fsck_run *f, const char *digest)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	char		 got[MAX_DIGEST + 1], path[PATH_MAX];
+	unsigned int	 mdlen, i;
+	size_t		 off;
+
+	if (EVP_DigestFinal_ex(f->ctx, md, &mdlen) != 1)
+		return;
+	off = strcspn(digest, ":") + 1;
+	if (off + 2 * mdlen + 1 > sizeof(got))
+		return;
+	memcpy(got, digest, off);
+	for (i = 0; i < mdlen; i++)
+		snprintf(got + off + 2 * i, 3, "%02x", md[i]);
+	if (strcmp(got, digest) == 0)
+		return;
+	fprintf(f->out, "corrupt blob %s (content is %s)\n", digest, got);
+	f->nproblems++;
+	if (f->repair && store_blob_path(path, sizeof(path), digest) == 0) {
+		dnode_get(&f->bad, digest, 1);
+		fsck_move(f, path);
+	}
+}
+
+static void
+fsck_step(int fd, short event, void *arg)
+{
+	struct fsck_run	*f = arg;
+	struct timeval	 tv = { 0, 0 };
+	unsigned char	*buf;
+	char		 path[PATH_MAX];
+	const char	*dg;
+	size_t		 budget = 0;
+	ssize_t		 n;
+
+	if ((buf = malloc(DATA_CHUNK)) == NULL) {
+		evtimer_add(&f->ev, &tv);
+		return;
+	}
+	while (f->next < f->blobs.n && budget < HASH_BUDGET) {
+		dg = f->blobs.v[f->next];
+		if (f->fd == -1) {
+			if (store_blob_path(path, sizeof(path), dg) == -1 ||
+			    (f->fd = open(path, O_RDONLY | O_CLOEXEC)) ==
+			    -1 || EVP_DigestInit_ex(f->ctx,
+			    strncmp(dg, "sha512:", 7) == 0 ? EVP_sha512() :
+			    EVP_sha256(), NULL) != 1) {
+				/* Swept meanwhile, or unreadable. */
+				if (f->fd != -1) {
+					close(f->fd);
+					f->fd = -1;
+				} else if (errno != ENOENT) {
+					fprintf(f->out, "unreadable blob %s\n",
+					    dg);
+					f->nproblems++;
+				}
+				f->next++;
+				continue;
+			}
+		}
+		if ((n = read(f->fd, buf, DATA_CHUNK)) > 0) {
+			EVP_DigestUpdate(f->ctx, buf, n);
+			budget += n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		close(f->fd);
+		f->fd = -1;
+		if (n == 0)
+			fsck_judge(f, dg);
+		else {
+			fprintf(f->out, "unreadable blob %s\n", dg);
+			f->nproblems++;
+		}
+		f->next++;
+	}
+	free(buf);
+	if (f->next < f->blobs.n) {
+		evtimer_add(&f->ev, &tv);
+		return;
+	}
+	fsck_finish(f);
+}
+
+void
+gc_ctl_fsck(uint32_t id, int repair)
+{
+	struct fsck_run	*f;
+	struct timeval	 tv = { 0, 0 };
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	if (fsckrun != NULL) {
+		ctl_text(id, "error: fsck is running already\n", 31);
+		ctl_end(id, 1);
+		return;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->ctx = EVP_MD_CTX_new()) == NULL ||
+	    (f->out = open_memstream(&f->outbuf, &f->outlen)) == NULL) {
+		if (f != NULL)
+			EVP_MD_CTX_free(f->ctx);
+		free(f);
+		ctl_text(id, "error: out of memory\n", 21);
+		ctl_end(id, 1);
+		return;
+	}
+	f->id = id;
+	f->fd = -1;
+	f->repair = repair;
+	RB_INIT(&f->bad);
+	gmtime_r(&now, &tm);
+	strftime(f->qdir, sizeof(f->qdir), QUARANTINE "/%Y%m%dT%H%M%SZ", &tm);
+	fsckrun = f;
+	all_blobs(&f->blobs);
+	evtimer_set(&f->ev, fsck_step, f);
+	evtimer_add(&f->ev, &tv);
+}

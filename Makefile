@@ -17,7 +17,8 @@ LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_list.c \
-		regd/store_gc.c regd/logger.c regd/control.c regd/util.c
+		regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
+		regd/tls.c regd/auth.c regd/authconf.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -51,9 +52,9 @@ regress/unit/test_msg: regress/unit/test_msg.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_msg.c ${PRIVSEP_OBJS} ${LDLIBS}
 
 regress/unit/test_parse: regress/unit/test_parse.c regd/parse.o regd/util.o \
-    ${PRIVSEP_OBJS}
+    regd/tls.o regd/authconf.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_parse.c regd/parse.o \
-	    regd/util.o ${PRIVSEP_OBJS} ${LDLIBS}
+	    regd/util.o regd/tls.o regd/authconf.o ${PRIVSEP_OBJS} ${LDLIBS}
 
 regress/unit/test_util: regress/unit/test_util.c regd/util.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_util.c regd/util.o \
@@ -70,6 +71,37 @@ regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
 	    ${PRIVSEP_OBJS} ${LDLIBS}
+
+# Fuzz targets: each regress/fuzz/fuzz_X.c is a libFuzzer target and,
+# linked with replay.c, a regress program replaying its seed corpus
+# regress/fuzz/corpus/X (so "make test" and "make asan" replay them).
+FUZZ_CFLAGS=	-Iregress/fuzz
+# run.sh reads UNIT_PROGS from this file as text: keep the names spelled out.
+UNIT_PROGS+=	regress/fuzz/replay_http regress/fuzz/replay_msg \
+		regress/fuzz/replay_manifest regress/fuzz/replay_conf \
+		regress/fuzz/replay_util regress/fuzz/replay_htpasswd
+FUZZ_TARGETS=	http msg manifest conf util htpasswd
+FUZZ_REPLAYS=	${FUZZ_TARGETS:%=regress/fuzz/replay_%}
+FUZZ_OBJS_http=	regd/http.o
+FUZZ_OBJS_msg=	privsep/msg.o privsep/log.o
+FUZZ_OBJS_manifest= ${STORAGE_OBJS:regd/storage.o=} privsep/msg.o privsep/log.o
+FUZZ_OBJS_conf=	regd/parse.o regd/util.o regd/tls.o regd/authconf.o \
+		privsep/msg.o privsep/log.o
+FUZZ_OBJS_util=	regd/util.o
+FUZZ_OBJS_htpasswd= regd/authconf.o
+
+define fuzz_rules
+regress/fuzz/replay_$(1): regress/fuzz/fuzz_$(1).c regress/fuzz/replay.c \
+    regress/fuzz/fuzz.h $${FUZZ_OBJS_$(1)}
+	$${CC} $${CFLAGS} $${FUZZ_CFLAGS} -DCORPUS='"regress/fuzz/corpus/$(1)"' \
+	    -o $$@ regress/fuzz/fuzz_$(1).c regress/fuzz/replay.c \
+	    $${FUZZ_OBJS_$(1)} $${LDFLAGS} $${LDLIBS}
+regress/fuzz/fuzz_$(1): regress/fuzz/fuzz_$(1).c regress/fuzz/fuzz.h \
+    $${FUZZ_OBJS_$(1)}
+	$${CC} $${CFLAGS} $${FUZZ_CFLAGS} -fsanitize=fuzzer -o $$@ \
+	    regress/fuzz/fuzz_$(1).c $${FUZZ_OBJS_$(1)} $${LDLIBS}
+endef
+$(foreach t,${FUZZ_TARGETS},$(eval $(call fuzz_rules,$(t))))
 
 units: ${UNIT_PROGS}
 
@@ -97,6 +129,33 @@ asan: deps
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    REGD_ASAN=1 sh regress/run.sh
 
+# The libFuzzer build is clang with ASan and UBSan in .fuzz/, like asan.
+FUZZ_SECONDS?=	600
+FUZZ_COPTS=	-O1 -g -fsanitize=address,undefined,fuzzer-no-link \
+		-fno-omit-frame-pointer -fno-sanitize-recover=all
+fuzz:
+	@dpkg -s clang libclang-rt-14-dev >/dev/null 2>&1 || \
+	    apt-get install -y -q --no-install-recommends clang \
+	    libclang-rt-14-dev
+	rm -rf .fuzz
+	mkdir -p .fuzz
+	cp -R Makefile privsep regd regctl regress .fuzz/
+	${MAKE} -C .fuzz clean
+	${MAKE} -C .fuzz fuzz-build CC=clang COPTS="${FUZZ_COPTS}"
+	cd .fuzz && sh regress/fuzz/run.sh ${FUZZ_SECONDS} \
+	    "${CURDIR}/regress/fuzz/crashes" ${FUZZ_TARGETS}
+
+fuzz-build: ${FUZZ_TARGETS:%=regress/fuzz/fuzz_%} ${FUZZ_REPLAYS}
+
+# Replay the seed corpora alone (make test replays them too).
+fuzz-replay: ${FUZZ_REPLAYS}
+	sh regress/run.sh 'replay_*'
+
+# Several minutes of mixed load; not part of "make test".
+SOAK_SECONDS?=	300
+soak: all
+	SOAK_SECONDS=${SOAK_SECONDS} bash regress/soak.sh
+
 # The benchmark against Distribution and nginx (regress/bench/README);
 # not part of make test.  bench-smoke runs every workload for about 2 s.
 bench: deps all
@@ -122,4 +181,5 @@ lint:
 clean:
 	rm -f ${PROGS} ${UNIT_PROGS} regd/parse.c */*.o regress/unit/*.o
 
-.PHONY: all deps run test asan install lint clean units
+.PHONY: all deps run test asan install lint clean units fuzz fuzz-build \
+	 fuzz-replay soak

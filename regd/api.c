@@ -178,7 +178,7 @@ notfound:
 static int
 api_authorize(struct conn *c, const char *action)
 {
-	return (0);
+	return (auth_request(c, action));
 }
 
 static void
@@ -528,9 +528,23 @@ static void
 respond_list(struct conn *c, struct st_res *res, int fd)
 {
 	struct req	*r = &c->req;
+	struct evbuffer	*fb = NULL;
 
+	/* The catalog shows only what this client may pull. */
+	if (r->route == RT_CATALOG && fd != -1 && c->srv->auth != NULL) {
+		switch (auth_filter_list(c, fd, res->size, &fb)) {
+		case -1:
+			http_error(c, 500, "UNKNOWN", "cannot filter the "
+			    "catalog");
+			return;
+		case 1:
+			fd = -1;
+			res->size = evbuffer_get_length(fb);
+			break;
+		}
+	}
 	http_start_response(c, 200, res->mediatype[0] != '\0' ?
-	    res->mediatype : MT_JSON, fd != -1 ? res->size : 0);
+	    res->mediatype : MT_JSON, fd != -1 || fb != NULL ? res->size : 0);
 	if (res->flags & STR_MORE) {
 		if (r->route == RT_TAGS)
 			http_header(c, "Link", "</v2/%s/tags/list?n=%lld&"
@@ -546,6 +560,11 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 	http_end_headers(c);
 	if (fd != -1)
 		send_body_fd(c, fd, 0, res->size);
+	if (fb != NULL) {
+		r->bytes_out += evbuffer_get_length(fb);
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), fb);
+		evbuffer_free(fb);
+	}
 }
 
 /* Storage answered the request in flight on c. */

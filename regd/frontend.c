@@ -209,9 +209,19 @@ accept_cb(int fd, short event, void *arg)
 			    sin6_addr, host, sizeof(host));
 		strlcpy(c->addr, host[0] != '\0' ? host : "-",
 		    sizeof(c->addr));
-		c->bev = bufferevent_socket_new(env->base, s,
-		    BEV_OPT_CLOSE_ON_FREE);
+		strlcpy(c->peer, c->addr, sizeof(c->peer));
+		if (auth_accept(c, &ss) == -1) {
+			close(s);
+			free(c);
+			continue;
+		}
+		if (fl->la->tls)
+			c->bev = tls_bufferevent(env->base, c->srv, s);
+		else
+			c->bev = bufferevent_socket_new(env->base, s,
+			    BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev == NULL) {
+			auth_conn_closed(c);
 			close(s);
 			free(c);
 			continue;
@@ -291,6 +301,7 @@ conn_close(struct conn *c)
 	if (c->state == CS_BODY && r->streaming && !r->answered)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);
+	auth_conn_closed(c);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&conns, c, entry);
 	http_reset(&c->req);
@@ -377,6 +388,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	/* A TLS handshake finished: nothing to do. */
+	if (what == BEV_EVENT_CONNECTED)
+		return;
 	if ((what & BEV_EVENT_EOF) && c->state == CS_WAIT) {
 		/*
 		 * The client half-closed after its request: still answer.
@@ -416,6 +430,7 @@ conn_process(struct conn *c)
 			}
 			evtimer_del(&c->ev_timer);
 			c->nreqs++;
+			auth_from_proxy(c);
 			api_dispatch(c);
 			if (c->state == CS_BODY || c->state == CS_DISCARD) {
 				struct timeval	 tv = { c->srv->body_timeout,

@@ -73,6 +73,9 @@ http_reset(struct req *r)
 	free(r->host);
 	free(r->auth);
 	free(r->conn_hdr);
+	free(r->xff);
+	free(r->xfproto);
+	free(r->xfhost);
 	memset(r, 0, sizeof(*r));
 	r->clen = -1;
 	r->n = -1;
@@ -274,6 +277,19 @@ parse_header(struct conn *c, char *line)
 	} else if (strcasecmp(name, "Connection") == 0) {
 		free(r->conn_hdr);
 		if ((r->conn_hdr = strdup(value)) == NULL)
+			goto bad;
+	} else if (strcasecmp(name, "X-Forwarded-For") == 0) {
+		/* Repeated headers are one list, the last element last. */
+		free(r->xff);
+		if ((r->xff = strdup(value)) == NULL)
+			goto bad;
+	} else if (strcasecmp(name, "X-Forwarded-Proto") == 0) {
+		free(r->xfproto);
+		if ((r->xfproto = strdup(value)) == NULL)
+			goto bad;
+	} else if (strcasecmp(name, "X-Forwarded-Host") == 0) {
+		free(r->xfhost);
+		if ((r->xfhost = strdup(value)) == NULL)
 			goto bad;
 	} else if (strcasecmp(name, "Expect") == 0) {
 		if (strcasecmp(value, "100-continue") == 0)

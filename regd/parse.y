@@ -77,6 +77,8 @@ static struct macrolist		 macros = TAILQ_HEAD_INITIALIZER(macros);
 static int			 srv_tls_line;	/* first "listen ... tls" */
 static int			 srv_listen_err; /* a "listen" was refused */
 static int			 cert_line, key_line;
+static char			*cur_group;	/* group being defined */
+static char			 autherr[512];	/* auth_*() and tls_*() */
 
 /* Lexer state, kept so errors can name the token they stopped at. */
 static int	 pushbuf[LEX_PUSHBACK];
@@ -132,12 +134,16 @@ static void	 dump_size(size_t);
 %token	HEADER HEADERS IDLE KEY LINE LISTEN LOG MANIFEST MAX NO OFF ON PORT
 %token	PREFORK REQUEST SERVER SIZE SOCKET STORAGE SYSLOG TIMEOUT TLS USER
 %token	VERBOSE YES ERROR
+%token	ADDRESS ALLOW ANY AUTHENTICATE BLOCK CIPHERS DENY FAILURES FROM
+%token	GROUP ISSUER LOGIN PER PROTOCOLS PROXY PULL PUSH REALM SERVICE TOKEN
+%token	TRUSTED WITH
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
 %token	THAN UNTAGGED UPLOADS
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
-%type	<v.number>	size yesno optport opttls
+%type	<v.number>	size yesno optport opttls actions action who
+%type	<v.string>	optrepo
 %destructor	{ free($$); } <v.string>
 %%
 
@@ -229,6 +235,24 @@ main		: USER STRING {
 		} '{' optnl retlines retlast '}' {
 			cur_retain = NULL;
 		}
+		| GROUP STRING {
+			cur_group = $2;
+			if (auth_group_add(conf, $2, NULL, autherr,
+			    sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+		} '{' optnl members '}' {
+			cur_group = NULL;
+			free($2);
+		}
+		;
+
+members		: /* empty */
+		| members STRING optcommanl {
+			if (auth_group_add(conf, cur_group, $2, autherr,
+			    sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($2);
+		}
 		;
 
 server		: SERVER STRING {
@@ -271,6 +295,86 @@ serveropt	: LISTEN ON STRING optport opttls {
 		| DELETE yesno {
 			if (srv != NULL)
 				srv->delete_enabled = $2;
+		}
+		| TLS PROTOCOLS STRING {
+			if (tls_check_protocols($3) == -1) {
+				yyerror("bad tls protocols \"%s\"", $3);
+				free($3);
+			} else if (srv != NULL)
+				set_string(srv->tls_protocols,
+				    sizeof(srv->tls_protocols), $3,
+				    "tls protocols", 0);
+			else
+				free($3);
+		}
+		| TLS CIPHERS STRING {
+			if (srv != NULL)
+				set_string(srv->tls_ciphers,
+				    sizeof(srv->tls_ciphers), $3,
+				    "tls ciphers", 0);
+			else
+				free($3);
+		}
+		| AUTHENTICATE WITH STRING {
+			if (srv != NULL && auth_htpasswd(srv, NULL, $3,
+			    autherr, sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($3);
+		}
+		| AUTHENTICATE STRING WITH STRING {
+			if (srv != NULL && auth_htpasswd(srv, $2, $4,
+			    autherr, sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($2);
+			free($4);
+		}
+		| AUTHENTICATE WITH TOKEN REALM STRING SERVICE STRING
+		    ISSUER STRING CERTIFICATE STRING {
+			if (srv != NULL && auth_token(srv, $5, $7, $9, $11,
+			    autherr, sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($5);
+			free($7);
+			free($9);
+			free($11);
+		}
+		| ALLOW actions optrepo FROM who {
+			if (srv != NULL && auth_rule(srv, 0, $2, $3, $5,
+			    cur_group, autherr, sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($3);
+			free(cur_group);
+			cur_group = NULL;
+		}
+		| DENY actions optrepo FROM who {
+			if (srv != NULL && auth_rule(srv, 1, $2, $3, $5,
+			    cur_group, autherr, sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($3);
+			free(cur_group);
+			cur_group = NULL;
+		}
+		| MAX LOGIN FAILURES NUMBER {
+			if (srv != NULL && check_range($4, 1, 1000000,
+			    "max login failures") == 0)
+				srv->max_login_failures = $4;
+		}
+		| LOGIN BLOCK NUMBER {
+			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
+			    "login block") == 0)
+				srv->login_block = $3;
+		}
+		| MAX CONNECTIONS PER ADDRESS NUMBER {
+			if (srv != NULL && check_range($5, 1, MAX_CONNS,
+			    "max connections per address") == 0)
+				srv->max_conns_addr = $5;
+			auth_init();
+		}
+		| TRUSTED PROXY STRING {
+			if (srv != NULL && auth_proxy(srv, $3, autherr,
+			    sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($3);
 		}
 		| MAX MANIFEST SIZE size {
 			if (srv != NULL && $4 != -1 &&
@@ -333,6 +437,33 @@ optport		: /* empty */			{ $$ = REGD_PORT; }
 				$$ = -1;
 			} else
 				$$ = $2;
+		}
+		;
+
+actions		: action			{ $$ = $1; }
+		| actions ',' action		{ $$ = $1 | $3; }
+		;
+
+action		: PULL				{ $$ = AUTH_PULL; }
+		| PUSH				{ $$ = AUTH_PUSH; }
+		| DELETE			{ $$ = AUTH_DELETE; }
+		;
+
+optrepo		: /* empty */			{ $$ = NULL; }
+		| ON STRING			{ $$ = $2; }
+		;
+
+who		: ANY {
+			cur_group = NULL;
+			$$ = WHO_ANY;
+		}
+		| USER STRING {
+			cur_group = $2;
+			$$ = WHO_USER;
+		}
+		| GROUP STRING {
+			cur_group = $2;
+			$$ = WHO_GROUP;
 		}
 		;
 
@@ -428,24 +559,36 @@ optcommanl	: /* empty */
 
 static const struct keyword keywords[] = {
 	{ "access",		ACCESS },
+	{ "address",		ADDRESS },
 	{ "age",		AGE },
+	{ "allow",		ALLOW },
+	{ "any",		ANY },
+	{ "authenticate",	AUTHENTICATE },
+	{ "block",		BLOCK },
 	{ "body",		BODY },
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
+	{ "ciphers",		CIPHERS },
 	{ "connection",		CONNECTION },
 	{ "connections",	CONNECTIONS },
 	{ "delete",		DELETE },
+	{ "deny",		DENY },
+	{ "failures",		FAILURES },
+	{ "from",		FROM },
 	{ "gc",			GC },
 	{ "grace",		GRACE },
+	{ "group",		GROUP },
 	{ "header",		HEADER },
 	{ "headers",		HEADERS },
 	{ "idle",		IDLE },
+	{ "issuer",		ISSUER },
 	{ "keep",		KEEP },
 	{ "key",		KEY },
 	{ "last",		LAST },
 	{ "line",		LINE },
 	{ "listen",		LISTEN },
 	{ "log",		LOG },
+	{ "login",		LOGIN },
 	{ "manifest",		MANIFEST },
 	{ "matching",		MATCHING },
 	{ "max",		MAX },
@@ -453,13 +596,20 @@ static const struct keyword keywords[] = {
 	{ "off",		OFF },
 	{ "older",		OLDER },
 	{ "on",			ON },
+	{ "per",		PER },
 	{ "port",		PORT },
 	{ "prefork",		PREFORK },
+	{ "protocols",		PROTOCOLS },
+	{ "proxy",		PROXY },
+	{ "pull",		PULL },
+	{ "push",		PUSH },
 	{ "quota",		QUOTA },
+	{ "realm",		REALM },
 	{ "request",		REQUEST },
 	{ "retention",		RETENTION },
 	{ "schedule",		SCHEDULE },
 	{ "server",		SERVER },
+	{ "service",		SERVICE },
 	{ "size",		SIZE },
 	{ "socket",		SOCKET },
 	{ "storage",		STORAGE },
@@ -468,10 +618,13 @@ static const struct keyword keywords[] = {
 	{ "than",		THAN },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
+	{ "token",		TOKEN },
+	{ "trusted",		TRUSTED },
 	{ "untagged",		UNTAGGED },
 	{ "uploads",		UPLOADS },
 	{ "user",		USER },
 	{ "verbose",		VERBOSE },
+	{ "with",		WITH },
 	{ "yes",		YES },
 };
 
@@ -1078,6 +1231,8 @@ server_new(struct regd_conf *c, const char *name)
 	s->idle_timeout = DEF_IDLE_TIMEOUT;
 	s->body_timeout = DEF_BODY_TIMEOUT;
 	s->max_conns = DEF_MAX_CONNS;
+	s->max_login_failures = DEF_LOGIN_FAILURES;
+	s->login_block = DEF_LOGIN_BLOCK;
 	TAILQ_INSERT_TAIL(&c->servers, s, entry);
 	return (s);
 }
@@ -1097,6 +1252,10 @@ server_end(struct server_conf *s, int line)
 		if (s->tls_key[0] == '\0' && key_line == 0)
 			lineerror(srv_tls_line, "listen on ... tls needs "
 			    "a tls key in server \"%s\"", s->name);
+		if (s->tls_cert[0] != '\0' && s->tls_key[0] != '\0' &&
+		    tls_server_load(s, autherr, sizeof(autherr)) == -1)
+			lineerror(key_line > cert_line ? key_line : cert_line,
+			    "%s", autherr);
 	}
 }
 
@@ -1333,9 +1492,12 @@ config_free(struct regd_conf *c)
 			TAILQ_REMOVE(&s->listens, la, entry);
 			free(la);
 		}
+		tls_server_free(s);
+		auth_server_free(s);
 		explicit_bzero(s, sizeof(*s));
 		free(s);
 	}
+	auth_conf_free(c);
 	free(c);
 }
 
@@ -1391,6 +1553,7 @@ config_dump(struct regd_conf *c)
 	printf("\n");
 	if (c->verbose)
 		printf("log verbose\n");
+	auth_dump(c, NULL);
 	printf("gc grace ");
 	dump_duration(c->store.gc_grace);
 	printf("\ngc uploads max age ");
@@ -1454,6 +1617,17 @@ config_dump(struct regd_conf *c)
 			dump_string(s->tls_key);
 			printf("\n");
 		}
+		if (s->tls_protocols[0] != '\0') {
+			printf("\ttls protocols ");
+			dump_string(s->tls_protocols);
+			printf("\n");
+		}
+		if (s->tls_ciphers[0] != '\0') {
+			printf("\ttls ciphers ");
+			dump_string(s->tls_ciphers);
+			printf("\n");
+		}
+		auth_dump(c, s);
 		printf("\tdelete %s\n", s->delete_enabled ? "yes" : "no");
 		printf("\tmax manifest size ");
 		dump_size(s->max_manifest);

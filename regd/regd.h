@@ -192,6 +192,17 @@ struct server_conf {
 	int			 idle_timeout;
 	int			 body_timeout;
 	int			 max_conns;
+	/* tls.c: the SSL_CTX is built by the parent at parse time. */
+	char			 tls_protocols[64];
+	char			 tls_ciphers[512];
+	void			*tls_ctx;
+	/* auth.c: NULL when the server does not authenticate. */
+	struct auth_conf	*auth;
+	int			 max_login_failures;
+	int			 login_block;
+	int			 max_conns_addr;	/* per address, 0: none */
+	struct sockaddr_storage	 proxies[8];	/* trusted proxies */
+	int			 nproxies;
 };
 TAILQ_HEAD(serverlist, server_conf);
 
@@ -237,6 +248,7 @@ struct regd_conf {
 	int			 access_off;		/* no access log */
 	int			 verbose;
 	struct serverlist	 servers;
+	struct auth_group	*groups;	/* auth.c: "group" lists */
 	struct store_conf	 store;		/* store_gc.c */
 };
 
@@ -340,6 +352,10 @@ struct req {
 	char		 name[MAX_NAME + 1];
 	char		 ref[MAX_REF + 1];
 	char		 user[64];
+	char		*xff;		/* X-Forwarded-For, -Proto, -Host */
+	char		*xfproto;
+	char		*xfhost;
+	int		 authdelay;	/* auth.c: a slowed failure is pending */
 
 	uint32_t	 reqid;
 	uint32_t	 st_type;	/* storage request in flight */
@@ -370,6 +386,9 @@ struct conn {
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;
 	struct req		 req;
+	char			 peer[64];	/* the socket's peer address */
+	struct event		 ev_auth;	/* auth.c: slowed answers */
+	int			 shm_idx;	/* auth.c: counted address + 1 */
 };
 
 extern struct chan	 st_chan;
@@ -398,6 +417,95 @@ char	*http_query_get(const char *, const char *, char *, size_t);
 void	 api_dispatch(struct conn *);
 void	 api_storage_res(struct conn *, struct st_res *, int);
 void	 api_body_done(struct conn *);
+
+/* tls.c: the parent loads, the frontend wraps accepted sockets. */
+#define TLS_DEF_PROTOCOLS	"tlsv1.2,tlsv1.3"
+int	 tls_server_load(struct server_conf *, char *, size_t);
+void	 tls_server_free(struct server_conf *);
+int	 tls_check_protocols(const char *);
+struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
+	    int);
+
+/* auth.c */
+#define AUTH_PULL	0x01
+#define AUTH_PUSH	0x02
+#define AUTH_DELETE	0x04
+#define AUTH_ALL	(AUTH_PULL | AUTH_PUSH | AUTH_DELETE)
+#define WHO_ANY		0	/* everybody, anonymous included */
+#define WHO_USER	1
+#define WHO_GROUP	2
+#define WHO_VALID	3	/* any authenticated user */
+#define DEF_LOGIN_FAILURES	10
+#define DEF_LOGIN_BLOCK		300
+#define AUTH_NONE	0	/* rules only, nobody can log in */
+#define AUTH_HTPASSWD	1
+#define AUTH_TOKEN	2
+struct auth_user {
+	char		*name;
+	char		*hash;
+};
+struct auth_rule {
+	TAILQ_ENTRY(auth_rule)	 entry;
+	int			 deny;
+	int			 actions;
+	int			 who;
+	char			*repo;		/* fnmatch pattern, NULL: any */
+	char			*name;		/* user or group */
+};
+TAILQ_HEAD(auth_rules, auth_rule);
+struct auth_conf {
+	int			 type;
+	char			 realm[256];
+	char			 file[PATH_MAX];
+	struct auth_user	*users;		/* sorted by name */
+	size_t			 nusers;
+	struct auth_rules	 rules;
+	char			 service[256];
+	char			 issuer[256];
+	char			 certfile[PATH_MAX];
+	void			*token_keys[8];	/* EVP_PKEY of the issuer */
+	int			 ntoken_keys;
+};
+struct auth_group {
+	struct auth_group	*next;
+	char			*name;
+	char			**members;
+	size_t			 nmembers;
+};
+/* Addresses seen by the frontends, in memory shared between them. */
+#define AUTH_SHM_ENTRIES	4096
+struct auth_addr {
+	unsigned char		 addr[16];	/* IPv4 as ::ffff:a.b.c.d */
+	int			 used;
+	int			 failures;	/* wrong logins in a row */
+	int64_t			 block_until;
+	int64_t			 last;
+	uint16_t		 conns[REGD_MAXSLOTS];	/* per frontend slot */
+};
+struct auth_shm {
+	int			 lock;
+	struct auth_addr	 ent[AUTH_SHM_ENTRIES];
+};
+extern struct auth_shm	*auth_shm;
+struct evbuffer;
+int	 auth_htpasswd(struct server_conf *, const char *, const char *,
+	    char *, size_t);
+int	 auth_token(struct server_conf *, const char *, const char *,
+	    const char *, const char *, char *, size_t);
+int	 auth_rule(struct server_conf *, int, int, const char *, int,
+	    const char *, char *, size_t);
+int	 auth_group_add(struct regd_conf *, const char *, const char *,
+	    char *, size_t);
+int	 auth_proxy(struct server_conf *, const char *, char *, size_t);
+void	 auth_server_free(struct server_conf *);
+void	 auth_conf_free(struct regd_conf *);
+void	 auth_dump(struct regd_conf *, struct server_conf *);
+void	 auth_init(void);
+int	 auth_accept(struct conn *, const struct sockaddr_storage *);
+void	 auth_conn_closed(struct conn *);
+int	 auth_request(struct conn *, const char *);
+int	 auth_filter_list(struct conn *, int, int64_t, struct evbuffer **);
+int	 auth_from_proxy(struct conn *);
 
 /* frontend.c */
 __attribute__((__noreturn__)) void

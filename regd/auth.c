@@ -1,0 +1,970 @@
+/*
+ * Authentication and access rules in the frontend: Basic logins checked
+ * against the htpasswd entries the parent loaded (bcrypt with crypt_r, a
+ * small cache of verified credentials so keep-alive streams do not pay
+ * bcrypt each time), bearer tokens from a token server, the rules, the
+ * per-address limits and the trusted proxy's forwarded address.
+ *
+ * Failed logins and connections are counted per client address in memory
+ * shared by all frontends (see auth_init), so limits hold whichever
+ * frontend process a connection lands in.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include <jansson.h>
+
+#include "regd.h"
+
+#define CACHE_SIZE	256
+#define CACHE_TTL	300	/* seconds a verified password is trusted */
+#define MAX_CRED	512	/* decoded "user:password" */
+#define MAX_LISTBODY	(16 * 1024 * 1024)
+#define SLOW_AFTER	3	/* failures answered at once */
+#define SLOW_STEP_MS	150
+#define SLOW_MAX_MS	1000
+#define TOKEN_LEEWAY	30	/* seconds of clock skew */
+#define MAX_TOKEN	16384
+
+struct cred_cache {
+	unsigned char	 key[SHA256_DIGEST_LENGTH];
+	char		 user[64];
+	time_t		 expires;
+};
+
+static struct cred_cache	 cache[CACHE_SIZE];
+static int			 slot_cleared;
+
+/* A hash of some user to spend bcrypt time on when the user is unknown. */
+static const char dummy_hash[] =
+    "$2y$05$LvqC1G0aGQB5.InEfpntQeFsY1QmdKqQ4vGPyh9nk7bZIC4KvOpQ2";
+
+static int	 action_bit(const char *);
+static void	 send_challenge(struct conn *, const char *, const char *);
+
+static void
+shm_lock(void)
+{
+	while (__atomic_test_and_set(&auth_shm->lock, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void
+shm_unlock(void)
+{
+	__atomic_clear(&auth_shm->lock, __ATOMIC_RELEASE);
+}
+
+static int
+addr_bytes(const char *s, unsigned char *out)
+{
+	struct in_addr	 in4;
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return (0);
+	if (inet_pton(AF_INET, s, &in4) != 1)
+		return (-1);
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &in4, 4);
+	return (0);
+}
+
+/* This frontend's counts left by a dead predecessor in its slot go. */
+static void
+shm_clear_slot(void)
+{
+	int	 i;
+
+	if (slot_cleared || auth_shm == NULL || env->slot < 0 ||
+	    env->slot >= REGD_MAXSLOTS)
+		return;
+	slot_cleared = 1;
+	shm_lock();
+	for (i = 0; i < AUTH_SHM_ENTRIES; i++)
+		auth_shm->ent[i].conns[env->slot] = 0;
+	shm_unlock();
+}
+
+static int
+ent_idle(struct auth_addr *e, time_t now)
+{
+	int	 i;
+
+	if (e->failures != 0 && (e->block_until > now ||
+	    e->last + 3600 > now))
+		return (0);
+	for (i = 0; i < REGD_MAXSLOTS; i++)
+		if (e->conns[i] != 0)
+			return (0);
+	return (1);
+}
+
+/* With the lock held: the entry of addr, or a new one if create. */
+static struct auth_addr *
+shm_find(const unsigned char *addr, int create)
+{
+	struct auth_addr	*e, *victim = NULL;
+	time_t			 now = time(NULL);
+	uint32_t		 h = 2166136261u;
+	int			 i, n;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	for (n = 0; n < 64; n++) {
+		e = &auth_shm->ent[(h + n) % AUTH_SHM_ENTRIES];
+		if (e->used && memcmp(e->addr, addr, 16) == 0)
+			return (e);
+		if (victim == NULL && (!e->used || ent_idle(e, now)))
+			victim = e;
+	}
+	if (!create || victim == NULL)
+		return (NULL);
+	memset(victim, 0, sizeof(*victim));
+	memcpy(victim->addr, addr, 16);
+	victim->used = 1;
+	victim->last = now;
+	return (victim);
+}
+
+static int
+is_proxy(struct server_conf *srv, const char *addr)
+{
+	unsigned char	 a[16], b[16];
+	char		 host[INET6_ADDRSTRLEN];
+	int		 i;
+
+	if (srv->nproxies == 0 || addr_bytes(addr, a) == -1)
+		return (0);
+	for (i = 0; i < srv->nproxies; i++) {
+		if (srv->proxies[i].ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)
+			    &srv->proxies[i])->sin_addr, host, sizeof(host));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+			    &srv->proxies[i])->sin6_addr, host, sizeof(host));
+		if (addr_bytes(host, b) == 0 && memcmp(a, b, 16) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* A new connection from c->peer: -1 if its address has too many. */
+int
+auth_accept(struct conn *c, const struct sockaddr_storage *ss)
+{
+	struct auth_addr	*e;
+	unsigned char		 a[16];
+	int			 i, total;
+
+	shm_clear_slot();
+	if (c->srv->max_conns_addr == 0 || auth_shm == NULL ||
+	    env->slot < 0 || env->slot >= REGD_MAXSLOTS ||
+	    is_proxy(c->srv, c->peer) || addr_bytes(c->peer, a) == -1)
+		return (0);
+	shm_lock();
+	if ((e = shm_find(a, 1)) == NULL) {
+		shm_unlock();
+		return (0);
+	}
+	for (i = total = 0; i < REGD_MAXSLOTS; i++)
+		total += e->conns[i];
+	if (total >= c->srv->max_conns_addr) {
+		shm_unlock();
+		log_debug("%s: more than %d connections", c->peer,
+		    c->srv->max_conns_addr);
+		return (-1);
+	}
+	e->conns[env->slot]++;
+	e->last = time(NULL);
+	c->shm_idx = (e - auth_shm->ent) + 1;
+	shm_unlock();
+	return (0);
+}
+
+void
+auth_conn_closed(struct conn *c)
+{
+	struct auth_addr	*e;
+
+	if (event_initialized(&c->ev_auth))
+		evtimer_del(&c->ev_auth);
+	if (c->shm_idx == 0 || auth_shm == NULL)
+		return;
+	shm_lock();
+	e = &auth_shm->ent[c->shm_idx - 1];
+	if (e->conns[env->slot] > 0)
+		e->conns[env->slot]--;
+	shm_unlock();
+	c->shm_idx = 0;
+}
+
+/*
+ * The client's address for this request: the peer, or what a trusted
+ * proxy says in X-Forwarded-For (its last element, the one it saw).
+ */
+int
+auth_from_proxy(struct conn *c)
+{
+	struct req	*r = &c->req;
+	unsigned char	 a[16];
+	char		 buf[64], *p;
+	size_t		 n;
+
+	strlcpy(c->addr, c->peer, sizeof(c->addr));
+	if (r->xff == NULL || !is_proxy(c->srv, c->peer))
+		return (0);
+	p = strrchr(r->xff, ',');
+	p = p != NULL ? p + 1 : r->xff;
+	p += strspn(p, " \t");
+	n = strcspn(p, " \t");
+	if (n == 0 || n >= sizeof(buf))
+		return (0);
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	if (addr_bytes(buf, a) == -1)
+		return (0);
+	strlcpy(c->addr, buf, sizeof(c->addr));
+	return (1);
+}
+
+static int
+action_bit(const char *action)
+{
+	if (strcmp(action, "pull") == 0)
+		return (AUTH_PULL);
+	if (strcmp(action, "push") == 0)
+		return (AUTH_PUSH);
+	if (strcmp(action, "delete") == 0)
+		return (AUTH_DELETE);
+	return (0);
+}
+
+static int
+in_group(const char *group, const char *user)
+{
+	struct auth_group	*g;
+	size_t			 i;
+
+	for (g = env->conf->groups; g != NULL; g = g->next) {
+		if (strcmp(g->name, group) != 0)
+			continue;
+		for (i = 0; i < g->nmembers; i++)
+			if (strcmp(g->members[i], user) == 0)
+				return (1);
+	}
+	return (0);
+}
+
+/* First matching rule wins; without rules, any logged-in user may. */
+static int
+rules_allow(struct auth_conf *a, const char *user, int act, const char *repo)
+{
+	struct auth_rule	*r;
+
+	if (TAILQ_EMPTY(&a->rules))
+		return (user != NULL);
+	TAILQ_FOREACH(r, &a->rules, entry) {
+		if ((r->actions & act) == 0)
+			continue;
+		if (r->repo != NULL && fnmatch(r->repo, repo, 0) != 0)
+			continue;
+		switch (r->who) {
+		case WHO_ANY:
+			break;
+		case WHO_VALID:
+			if (user == NULL)
+				continue;
+			break;
+		case WHO_USER:
+			if (user == NULL || strcmp(user, r->name) != 0)
+				continue;
+			break;
+		case WHO_GROUP:
+			if (user == NULL || !in_group(r->name, user))
+				continue;
+			break;
+		}
+		return (!r->deny);
+	}
+	return (0);
+}
+
+/* Could the rules give the anonymous client anything to pull at all? */
+static int
+anon_may_pull(struct auth_conf *a)
+{
+	struct auth_rule	*r;
+
+	TAILQ_FOREACH(r, &a->rules, entry)
+		if (!r->deny && r->who == WHO_ANY && (r->actions & AUTH_PULL))
+			return (1);
+	return (0);
+}
+
+static void
+no_keepalive_with_body(struct conn *c)
+{
+	/* The body was not read: it cannot be taken for the next request. */
+	if (c->req.chunked || c->req.clen > 0)
+		c->req.keepalive = 0;
+}
+
+/* 401 with the challenge of the server's scheme. */
+static void
+send_challenge(struct conn *c, const char *scope, const char *msg)
+{
+	struct auth_conf	*a = c->srv->auth;
+	char			 hdr[1024];
+
+	no_keepalive_with_body(c);
+	if (a->type == AUTH_TOKEN) {
+		if (scope != NULL)
+			snprintf(hdr, sizeof(hdr), "WWW-Authenticate: Bearer "
+			    "realm=\"%s\",service=\"%s\",scope=\"%s\"\r\n",
+			    a->realm, a->service, scope);
+		else
+			snprintf(hdr, sizeof(hdr), "WWW-Authenticate: Bearer "
+			    "realm=\"%s\",service=\"%s\"\r\n", a->realm,
+			    a->service);
+	} else if (a->type == AUTH_HTPASSWD)
+		snprintf(hdr, sizeof(hdr), "WWW-Authenticate: Basic "
+		    "realm=\"%s\"\r\n", a->realm);
+	else {
+		http_error(c, 403, "DENIED", "requested access to the "
+		    "resource is denied");
+		return;
+	}
+	http_error_ext(c, 401, "UNAUTHORIZED", msg, hdr);
+}
+
+static void
+send_denied(struct conn *c)
+{
+	no_keepalive_with_body(c);
+	http_error(c, 403, "DENIED", "requested access to the resource is "
+	    "denied");
+}
+
+static void
+delayed_401(int fd, short event, void *arg)
+{
+	struct conn	*c = arg;
+
+	c->req.authdelay = 0;
+	send_challenge(c, NULL, "authentication required");
+}
+
+/* Too many failures from this address: -1 after a 429, else 0. */
+static int
+login_blocked(struct conn *c, const unsigned char *a)
+{
+	struct auth_addr	*e;
+	time_t			 now = time(NULL);
+	int64_t			 left = 0;
+	char			 hdr[64];
+
+	if (auth_shm == NULL)
+		return (0);
+	shm_lock();
+	if ((e = shm_find(a, 0)) != NULL) {
+		if (e->block_until > now)
+			left = e->block_until - now;
+		else if (e->block_until != 0) {
+			e->block_until = 0;
+			e->failures = 0;
+		}
+	}
+	shm_unlock();
+	if (left == 0)
+		return (0);
+	no_keepalive_with_body(c);
+	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)left);
+	http_error_ext(c, 429, "TOOMANYREQUESTS", "too many failed logins "
+	    "from this address", hdr);
+	return (-1);
+}
+
+static void
+login_result(struct conn *c, const unsigned char *a, int ok)
+{
+	struct auth_addr	*e;
+	struct timeval		 tv;
+	time_t			 now = time(NULL);
+	int			 n = 0, ms;
+
+	if (auth_shm != NULL) {
+		shm_lock();
+		if ((e = shm_find(a, !ok)) != NULL) {
+			if (ok)
+				e->failures = 0;
+			else {
+				n = ++e->failures;
+				e->last = now;
+				if (n >= c->srv->max_login_failures)
+					e->block_until = now +
+					    c->srv->login_block;
+			}
+		}
+		shm_unlock();
+	}
+	if (ok)
+		return;
+	log_info("%s: failed login", c->addr);
+	if (n <= SLOW_AFTER) {
+		send_challenge(c, NULL, "authentication required");
+		return;
+	}
+	/* Later failures in a row wait before the answer. */
+	ms = (n - SLOW_AFTER) * SLOW_STEP_MS;
+	if (ms > SLOW_MAX_MS)
+		ms = SLOW_MAX_MS;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	c->req.authdelay = 1;
+	c->state = CS_WAIT;
+	evtimer_set(&c->ev_auth, delayed_401, c);
+	evtimer_add(&c->ev_auth, &tv);
+}
+
+static size_t
+b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
+{
+	int	 n, pad = 0;
+
+	if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 > outlen)
+		return ((size_t)-1);
+	if ((n = EVP_DecodeBlock(out, (const unsigned char *)in,
+	    inlen)) == -1)
+		return ((size_t)-1);
+	if (in[inlen - 1] == '=')
+		pad++;
+	if (in[inlen - 2] == '=')
+		pad++;
+	return (n - pad);
+}
+
+static const struct auth_user *
+user_find(struct auth_conf *a, const char *name)
+{
+	size_t	 lo = 0, hi = a->nusers, mid;
+	int	 cmp;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		cmp = strcmp(name, a->users[mid].name);
+		if (cmp == 0)
+			return (&a->users[mid]);
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (NULL);
+}
+
+static int
+bcrypt_ok(const char *pass, const char *hash)
+{
+	static struct crypt_data	 cd;
+	const char			*out;
+	size_t				 len = strlen(hash);
+	int				 ok;
+
+	memset(&cd, 0, sizeof(cd));
+	out = crypt_r(pass, hash, &cd);
+	ok = out != NULL && strlen(out) == len &&
+	    CRYPTO_memcmp(out, hash, len) == 0;
+	explicit_bzero(&cd, sizeof(cd));
+	return (ok);
+}
+
+/*
+ * Basic credentials: 1 and the user name if good, 0 if not (an answer is
+ * sent or scheduled), -1 if the address is blocked (429 sent).
+ */
+static int
+basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
+{
+	const struct auth_user	*u;
+	unsigned char		 dec[MAX_CRED + 4], key[SHA256_DIGEST_LENGTH];
+	unsigned char		 ab[16];
+	const char		*p = c->req.auth + 6;
+	char			*colon;
+	size_t			 n, plen;
+	time_t			 now = time(NULL);
+	EVP_MD_CTX		*md;
+	int			 i, ok, freei = -1;
+
+	memset(ab, 0, sizeof(ab));
+	addr_bytes(c->addr, ab);
+	if (login_blocked(c, ab) == -1)
+		return (-1);
+	p += strspn(p, " ");
+	n = b64_decode(p, strcspn(p, " "), dec, MAX_CRED);
+	if (n == (size_t)-1 || (colon = memchr(dec, ':', n)) == NULL ||
+	    memchr(dec, '\0', n) != NULL || (size_t)((unsigned char *)colon -
+	    dec) >= ulen) {
+		login_result(c, ab, 0);
+		explicit_bzero(dec, sizeof(dec));
+		return (0);
+	}
+	dec[n] = '\0';
+	*colon = '\0';
+	plen = n - (colon + 1 - (char *)dec);
+
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, c->srv->name, strlen(c->srv->name) + 1) != 1 ||
+	    EVP_DigestUpdate(md, dec, n) != 1 ||
+	    EVP_DigestFinal_ex(md, key, NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		explicit_bzero(dec, sizeof(dec));
+		http_error(c, 500, "UNKNOWN", "cannot hash credentials");
+		return (0);
+	}
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < CACHE_SIZE; i++) {
+		if (cache[i].expires <= now) {
+			if (freei == -1)
+				freei = i;
+			continue;
+		}
+		if (CRYPTO_memcmp(cache[i].key, key, sizeof(key)) == 0) {
+			strlcpy(user, cache[i].user, ulen);
+			explicit_bzero(dec, sizeof(dec));
+			login_result(c, ab, 1);
+			return (1);
+		}
+	}
+
+	u = user_find(a, (char *)dec);
+	ok = bcrypt_ok(colon + 1, u != NULL ? u->hash : a->nusers > 0 ?
+	    a->users[0].hash : dummy_hash) && u != NULL;
+	explicit_bzero(dec + (colon + 1 - (char *)dec), plen);
+	if (!ok) {
+		explicit_bzero(dec, sizeof(dec));
+		login_result(c, ab, 0);
+		return (0);
+	}
+	strlcpy(user, (char *)dec, ulen);
+	explicit_bzero(dec, sizeof(dec));
+	if (freei == -1) {
+		/* Full of live entries: the one expiring first goes. */
+		freei = 0;
+		for (i = 1; i < CACHE_SIZE; i++)
+			if (cache[i].expires < cache[freei].expires)
+				freei = i;
+	}
+	memcpy(cache[freei].key, key, sizeof(key));
+	strlcpy(cache[freei].user, user, sizeof(cache[freei].user));
+	cache[freei].expires = now + CACHE_TTL;
+	login_result(c, ab, 1);
+	return (1);
+}
+
+/* JWT bearer tokens. */
+
+static unsigned char *
+b64url_decode(const char *in, size_t inlen, size_t *outlen)
+{
+	char		*s;
+	unsigned char	*out;
+	size_t		 i, n;
+
+	if (inlen > MAX_TOKEN)
+		return (NULL);
+	n = (inlen + 3) / 4 * 4;
+	if ((s = malloc(n + 1)) == NULL)
+		return (NULL);
+	for (i = 0; i < inlen; i++) {
+		if (in[i] == '-')
+			s[i] = '+';
+		else if (in[i] == '_')
+			s[i] = '/';
+		else if (in[i] == '=' || in[i] == '+' || in[i] == '/') {
+			free(s);
+			return (NULL);
+		} else
+			s[i] = in[i];
+	}
+	for (; i < n; i++)
+		s[i] = '=';
+	s[n] = '\0';
+	if ((out = malloc(n / 4 * 3 + 1)) == NULL) {
+		free(s);
+		return (NULL);
+	}
+	*outlen = b64_decode(s, n, out, n / 4 * 3);
+	free(s);
+	if (*outlen == (size_t)-1) {
+		free(out);
+		return (NULL);
+	}
+	out[*outlen] = '\0';
+	return (out);
+}
+
+/* An ES256 signature is r || s; OpenSSL wants it DER-encoded. */
+static unsigned char *
+es256_der(const unsigned char *sig, size_t len, size_t *derlen)
+{
+	ECDSA_SIG	*es;
+	BIGNUM		*r, *s;
+	unsigned char	*der = NULL;
+	int		 n;
+
+	if (len != 64 || (es = ECDSA_SIG_new()) == NULL)
+		return (NULL);
+	r = BN_bin2bn(sig, 32, NULL);
+	s = BN_bin2bn(sig + 32, 32, NULL);
+	if (r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return (NULL);
+	}
+	if ((n = i2d_ECDSA_SIG(es, &der)) <= 0)
+		der = NULL;
+	else
+		*derlen = n;
+	ECDSA_SIG_free(es);
+	return (der);
+}
+
+static int
+token_sig_ok(struct auth_conf *a, const char *alg, const char *signed_part,
+    size_t signed_len, const unsigned char *sig, size_t siglen)
+{
+	EVP_MD_CTX	*md;
+	EVP_PKEY	*pk;
+	unsigned char	*der = NULL;
+	const unsigned char *vs = sig;
+	size_t		 vslen = siglen;
+	int		 i, ok = 0, want;
+
+	if (strcmp(alg, "RS256") == 0)
+		want = EVP_PKEY_RSA;
+	else if (strcmp(alg, "ES256") == 0) {
+		want = EVP_PKEY_EC;
+		if ((der = es256_der(sig, siglen, &vslen)) == NULL)
+			return (0);
+		vs = der;
+	} else
+		return (0);
+	for (i = 0; i < a->ntoken_keys && !ok; i++) {
+		pk = a->token_keys[i];
+		if (EVP_PKEY_base_id(pk) != want)
+			continue;
+		if ((md = EVP_MD_CTX_new()) == NULL)
+			break;
+		if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
+		    pk) == 1 && EVP_DigestVerify(md, vs, vslen,
+		    (const unsigned char *)signed_part, signed_len) == 1)
+			ok = 1;
+		EVP_MD_CTX_free(md);
+	}
+	OPENSSL_free(der);
+	return (ok);
+}
+
+static int
+aud_ok(json_t *aud, const char *service)
+{
+	size_t	 i;
+	json_t	*v;
+
+	if (json_is_string(aud))
+		return (strcmp(json_string_value(aud), service) == 0);
+	if (!json_is_array(aud))
+		return (0);
+	json_array_foreach(aud, i, v)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), service) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * Verify a bearer token: 0 with the subject in user and the granted
+ * actions for repo (or the catalog when repo is NULL) in *granted, -1 if
+ * it is not a valid token for this server.
+ */
+static int
+token_check(struct conn *c, struct auth_conf *a, const char *repo,
+    char *user, size_t ulen, int *granted)
+{
+	const char	*tok = c->req.auth + 7, *d1, *d2, *alg, *sub;
+	unsigned char	*hdr = NULL, *pay = NULL, *sig = NULL;
+	size_t		 hlen, plen, slen, i, j;
+	json_t		*jh = NULL, *jp = NULL, *v, *acc, *e, *acts;
+	time_t		 now = time(NULL);
+	int		 rv = -1;
+
+	*granted = 0;
+	tok += strspn(tok, " ");
+	if ((d1 = strchr(tok, '.')) == NULL ||
+	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
+		return (-1);
+	if ((hdr = b64url_decode(tok, d1 - tok, &hlen)) == NULL ||
+	    (pay = b64url_decode(d1 + 1, d2 - d1 - 1, &plen)) == NULL ||
+	    (sig = b64url_decode(d2 + 1, strcspn(d2 + 1, " "), &slen)) ==
+	    NULL)
+		goto done;
+	if ((jh = json_loadb((char *)hdr, hlen, 0, NULL)) == NULL ||
+	    (jp = json_loadb((char *)pay, plen, 0, NULL)) == NULL)
+		goto done;
+	/* "none" and every algorithm but these two are refused. */
+	if ((alg = json_string_value(json_object_get(jh, "alg"))) == NULL ||
+	    (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0))
+		goto done;
+	if (!token_sig_ok(a, alg, tok, d2 - tok, sig, slen))
+		goto done;
+	if ((v = json_object_get(jp, "iss")) == NULL ||
+	    !json_is_string(v) || strcmp(json_string_value(v), a->issuer) != 0)
+		goto done;
+	if (!aud_ok(json_object_get(jp, "aud"), a->service))
+		goto done;
+	if (!json_is_integer(v = json_object_get(jp, "exp")) ||
+	    json_integer_value(v) + TOKEN_LEEWAY < now)
+		goto done;
+	if ((v = json_object_get(jp, "nbf")) != NULL &&
+	    (!json_is_integer(v) || json_integer_value(v) > now +
+	    TOKEN_LEEWAY))
+		goto done;
+	sub = json_string_value(json_object_get(jp, "sub"));
+	strlcpy(user, sub != NULL && sub[0] != '\0' ? sub : "token", ulen);
+	acc = json_object_get(jp, "access");
+	if (json_is_array(acc)) {
+		json_array_foreach(acc, i, e) {
+			const char	*type, *name;
+
+			type = json_string_value(json_object_get(e, "type"));
+			name = json_string_value(json_object_get(e, "name"));
+			acts = json_object_get(e, "actions");
+			if (type == NULL || name == NULL || !json_is_array(acts))
+				continue;
+			if (repo == NULL) {
+				if (strcmp(type, "registry") != 0 ||
+				    strcmp(name, "catalog") != 0)
+					continue;
+			} else if (strcmp(type, "repository") != 0 ||
+			    strcmp(name, repo) != 0)
+				continue;
+			json_array_foreach(acts, j, v) {
+				const char	*s = json_string_value(v);
+
+				if (s == NULL)
+					continue;
+				if (strcmp(s, "*") == 0)
+					*granted |= AUTH_ALL;
+				else
+					*granted |= action_bit(s);
+			}
+		}
+	}
+	rv = 0;
+done:
+	json_decref(jh);
+	json_decref(jp);
+	free(hdr);
+	free(pay);
+	free(sig);
+	return (rv);
+}
+
+static void
+token_scope(struct conn *c, int act, char *buf, size_t len)
+{
+	if (act == 0)
+		snprintf(buf, len, "registry:catalog:*");
+	else
+		snprintf(buf, len, "repository:%s:%s", c->req.name,
+		    act == AUTH_PULL ? "pull" : act == AUTH_PUSH ? "pull,push" :
+		    "delete");
+}
+
+static int
+token_request(struct conn *c, struct auth_conf *a, const char *action)
+{
+	struct req	*r = &c->req;
+	char		 scope[MAX_NAME + 64];
+	int		 act = action_bit(action), granted, base;
+
+	base = strcmp(action, "base") == 0;
+	token_scope(c, act, scope, sizeof(scope));
+	if (r->auth == NULL || strncasecmp(r->auth, "Bearer ", 7) != 0) {
+		send_challenge(c, base ? NULL : scope,
+		    "authentication required");
+		return (-1);
+	}
+	if (token_check(c, a, act != 0 ? r->name : NULL, r->user,
+	    sizeof(r->user), &granted) == -1) {
+		r->user[0] = '\0';
+		send_challenge(c, base ? NULL : scope, "invalid token");
+		return (-1);
+	}
+	if (base)
+		return (0);
+	if (act == 0)
+		act = AUTH_PULL;	/* the catalog: registry:catalog:* */
+	if ((granted & act) == 0) {
+		/* The client asks its token server for more on a 401. */
+		send_challenge(c, scope, "insufficient scope");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The hook of every API route (api_authorize): 0 to go on, -1 after an
+ * answer was sent or scheduled.
+ */
+int
+auth_request(struct conn *c, const char *action)
+{
+	struct auth_conf	*a = c->srv->auth;
+	struct req		*r = &c->req;
+	char			 from[MAX_NAME + 2];
+	int			 act, rv;
+
+	if (a == NULL)
+		return (0);
+	if (a->type == AUTH_TOKEN)
+		return (token_request(c, a, action));
+	if (a->type == AUTH_HTPASSWD && r->auth != NULL) {
+		if (strncasecmp(r->auth, "Basic ", 6) != 0) {
+			send_challenge(c, NULL, "only Basic authentication "
+			    "is accepted");
+			return (-1);
+		}
+		if ((rv = basic_login(c, a, r->user, sizeof(r->user))) != 1)
+			return (-1);
+	}
+	if (strcmp(action, "base") == 0) {
+		if (a->type != AUTH_NONE && r->user[0] == '\0') {
+			send_challenge(c, NULL, "authentication required");
+			return (-1);
+		}
+		return (0);
+	}
+	if (strcmp(action, "catalog") == 0) {
+		if (a->type != AUTH_NONE && r->user[0] == '\0' &&
+		    !anon_may_pull(a)) {
+			send_challenge(c, NULL, "authentication required");
+			return (-1);
+		}
+		return (0);
+	}
+	act = action_bit(action);
+	if (!rules_allow(a, r->user[0] != '\0' ? r->user : NULL, act,
+	    r->name)) {
+		if (r->user[0] == '\0')
+			send_challenge(c, NULL, "authentication required");
+		else
+			send_denied(c);
+		return (-1);
+	}
+	/* A cross-repository mount needs the right to pull the source. */
+	if (act == AUTH_PUSH && r->route == RT_UPLOADS &&
+	    http_query_get(r->query, "from", from, sizeof(from)) != NULL &&
+	    (!valid_name(from) || !rules_allow(a, r->user[0] != '\0' ?
+	    r->user : NULL, AUTH_PULL, from)))
+		r->query = NULL;
+	return (0);
+}
+
+static int
+read_all(int fd, int64_t size, char **bufp)
+{
+	char	*buf;
+	ssize_t	 n;
+	int64_t	 off = 0;
+
+	if (size < 0 || size > MAX_LISTBODY || (buf = malloc(size + 1)) ==
+	    NULL)
+		return (-1);
+	while (off < size) {
+		n = pread(fd, buf + off, size - off, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return (-1);
+		}
+		off += n;
+	}
+	buf[off] = '\0';
+	*bufp = buf;
+	return (0);
+}
+
+/*
+ * The catalog as storage listed it, less what the client may not pull.
+ * Returns 1 with the new body in *out, 0 when nothing is filtered (the
+ * fd is left alone) and -1 on error (the fd is closed).
+ */
+int
+auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
+{
+	struct auth_conf	*a = c->srv->auth;
+	const char		*user = c->req.user[0] != '\0' ?
+				    c->req.user : NULL;
+	json_t			*root = NULL, *repos, *keep = NULL, *v;
+	char			*buf = NULL, *dump = NULL;
+	size_t			 i;
+	int			 rv = -1;
+
+	*out = NULL;
+	if (a == NULL || a->type == AUTH_TOKEN)
+		return (0);
+	if (read_all(fd, size, &buf) == -1)
+		goto done;
+	if ((root = json_loadb(buf, size, 0, NULL)) == NULL ||
+	    !json_is_array(repos = json_object_get(root, "repositories")) ||
+	    (keep = json_array()) == NULL)
+		goto done;
+	json_array_foreach(repos, i, v) {
+		if (json_is_string(v) && rules_allow(a, user, AUTH_PULL,
+		    json_string_value(v)))
+			json_array_append(keep, v);
+	}
+	if (json_object_set(root, "repositories", keep) == -1 ||
+	    (dump = json_dumps(root, JSON_COMPACT)) == NULL ||
+	    (*out = evbuffer_new()) == NULL)
+		goto done;
+	evbuffer_add(*out, dump, strlen(dump));
+	rv = 1;
+done:
+	close(fd);
+	free(dump);
+	free(buf);
+	json_decref(keep);
+	json_decref(root);
+	return (rv);
+}

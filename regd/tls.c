@@ -1,0 +1,337 @@
+/*
+ * TLS: the parent reads certificates and keys while it may still open
+ * files and builds an SSL_CTX per server from the PEM bytes; forked
+ * frontends inherit it and only wrap accepted sockets.  The key bytes are
+ * wiped as soon as OpenSSL holds the key.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "regd.h"
+
+#define TLS_MAXFILE	(1024 * 1024)
+#define TLS_DEF_CIPHERS	"HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!SHA1:!CAMELLIA"
+
+#define PROTO_TLS10	0x01
+#define PROTO_TLS11	0x02
+#define PROTO_TLS12	0x04
+#define PROTO_TLS13	0x08
+
+static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+/* Read a whole small file into memory; the caller frees with freezero. */
+static unsigned char *
+read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+{
+	struct stat	 st;
+	unsigned char	*buf = NULL;
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return (NULL);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > TLS_MAXFILE) {
+		snprintf(err, errlen, "%s: not a regular file of at most "
+		    "%d bytes", path, TLS_MAXFILE);
+		goto fail;
+	}
+	if ((buf = malloc(st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "%s: short read", path);
+			goto fail;
+		}
+		off += n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*lenp = off;
+	return (buf);
+fail:
+	if (buf != NULL)
+		freezero(buf, st.st_size + 1);
+	close(fd);
+	return (NULL);
+}
+
+/*
+ * "tlsv1.2,tlsv1.3", "all", "default" or "secure" (libtls' words), with
+ * commas, colons or blanks between; a bit mask of PROTO_*, -1 if bad.
+ */
+static int
+parse_protocols(const char *s)
+{
+	char	 buf[64], *p, *w;
+	int	 mask = 0;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	p = buf;
+	while ((w = strsep(&p, ",: \t")) != NULL) {
+		if (*w == '\0')
+			continue;
+		if (strcasecmp(w, "tlsv1.0") == 0)
+			mask |= PROTO_TLS10;
+		else if (strcasecmp(w, "tlsv1.1") == 0)
+			mask |= PROTO_TLS11;
+		else if (strcasecmp(w, "tlsv1.2") == 0)
+			mask |= PROTO_TLS12;
+		else if (strcasecmp(w, "tlsv1.3") == 0)
+			mask |= PROTO_TLS13;
+		else if (strcasecmp(w, "all") == 0)
+			mask |= PROTO_TLS10 | PROTO_TLS11 | PROTO_TLS12 |
+			    PROTO_TLS13;
+		else if (strcasecmp(w, "default") == 0 ||
+		    strcasecmp(w, "secure") == 0)
+			mask |= PROTO_TLS12 | PROTO_TLS13;
+		else
+			return (-1);
+	}
+	return (mask == 0 ? -1 : mask);
+}
+
+int
+tls_check_protocols(const char *s)
+{
+	return (parse_protocols(s) == -1 ? -1 : 0);
+}
+
+static int
+alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char	*sel;
+
+	if (SSL_select_next_proto(&sel, outlen, alpn_http11,
+	    sizeof(alpn_http11) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return (SSL_TLSEXT_ERR_NOACK);
+	*out = sel;
+	return (SSL_TLSEXT_ERR_OK);
+}
+
+static void
+ssl_error(char *err, size_t errlen, const char *what)
+{
+	unsigned long	 e;
+	char		 buf[256];
+
+	e = ERR_peek_last_error();
+	if (e != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		snprintf(err, errlen, "%s: %s", what, buf);
+	} else
+		snprintf(err, errlen, "%s", what);
+	ERR_clear_error();
+}
+
+/* Certificate chain from PEM bytes: the first is the server's own. */
+static int
+use_chain(SSL_CTX *ctx, const unsigned char *pem, size_t len,
+    const char *path, char *err, size_t errlen)
+{
+	BIO	*bio;
+	X509	*x;
+	char	 what[PATH_MAX + 64];
+	int	 rv = -1;
+
+	snprintf(what, sizeof(what), "tls certificate \"%s\"", path);
+	if ((bio = BIO_new_mem_buf(pem, len)) == NULL) {
+		ssl_error(err, errlen, what);
+		return (-1);
+	}
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL)) == NULL) {
+		ssl_error(err, errlen, what);
+		goto done;
+	}
+	if (SSL_CTX_use_certificate(ctx, x) != 1) {
+		X509_free(x);
+		ssl_error(err, errlen, what);
+		goto done;
+	}
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			ssl_error(err, errlen, what);
+			goto done;
+		}
+	}
+	/* The loop ends on "no start line", which is no error. */
+	ERR_clear_error();
+	rv = 0;
+done:
+	BIO_free(bio);
+	return (rv);
+}
+
+static int
+use_key(SSL_CTX *ctx, const unsigned char *pem, size_t len, const char *path,
+    char *err, size_t errlen)
+{
+	BIO		*bio;
+	EVP_PKEY	*pkey;
+	char		 what[PATH_MAX + 64];
+	int		 rv = -1;
+
+	snprintf(what, sizeof(what), "tls key \"%s\"", path);
+	if ((bio = BIO_new_mem_buf(pem, len)) == NULL) {
+		ssl_error(err, errlen, what);
+		return (-1);
+	}
+	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL,
+	    (void *)"")) == NULL) {
+		ssl_error(err, errlen, what);
+		goto done;
+	}
+	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1) {
+		if (ERR_GET_REASON(ERR_peek_last_error()) ==
+		    X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(err, errlen, "%s does not match the tls "
+			    "certificate", what);
+		} else
+			ssl_error(err, errlen, what);
+	} else
+		rv = 0;
+	EVP_PKEY_free(pkey);
+done:
+	BIO_free(bio);
+	return (rv);
+}
+
+/*
+ * Build the server's SSL_CTX from its certificate and key files.
+ * Returns 0, or -1 with a message in err.
+ */
+int
+tls_server_load(struct server_conf *srv, char *err, size_t errlen)
+{
+	SSL_CTX		*ctx = NULL;
+	unsigned char	*cert = NULL, *key = NULL;
+	size_t		 certlen = 0, keylen = 0;
+	const char	*protos;
+	int		 mask, min, max;
+
+	tls_server_free(srv);
+	protos = srv->tls_protocols[0] != '\0' ? srv->tls_protocols :
+	    TLS_DEF_PROTOCOLS;
+	if ((mask = parse_protocols(protos)) == -1) {
+		snprintf(err, errlen, "bad tls protocols \"%s\"", protos);
+		return (-1);
+	}
+	min = (mask & PROTO_TLS10) ? TLS1_VERSION :
+	    (mask & PROTO_TLS11) ? TLS1_1_VERSION :
+	    (mask & PROTO_TLS12) ? TLS1_2_VERSION : TLS1_3_VERSION;
+	max = (mask & PROTO_TLS13) ? TLS1_3_VERSION :
+	    (mask & PROTO_TLS12) ? TLS1_2_VERSION :
+	    (mask & PROTO_TLS11) ? TLS1_1_VERSION : TLS1_VERSION;
+
+	if ((cert = read_file(srv->tls_cert, &certlen, err, errlen)) == NULL)
+		goto fail;
+	if ((key = read_file(srv->tls_key, &keylen, err, errlen)) == NULL)
+		goto fail;
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
+		ssl_error(err, errlen, "SSL_CTX_new");
+		goto fail;
+	}
+	/* Old protocols need the lowest security level of OpenSSL 3. */
+	if (min < TLS1_2_VERSION)
+		SSL_CTX_set_security_level(ctx, 0);
+	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+		ssl_error(err, errlen, "tls protocols");
+		goto fail;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_set_cipher_list(ctx, srv->tls_ciphers[0] != '\0' ?
+	    srv->tls_ciphers : TLS_DEF_CIPHERS) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "bad tls ciphers \"%s\"",
+		    srv->tls_ciphers);
+		goto fail;
+	}
+	if (use_chain(ctx, cert, certlen, srv->tls_cert, err, errlen) == -1)
+		goto fail;
+	if (use_key(ctx, key, keylen, srv->tls_key, err, errlen) == -1)
+		goto fail;
+	freezero(key, keylen + 1);
+	key = NULL;
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "tls key \"%s\" does not match tls "
+		    "certificate \"%s\"", srv->tls_key, srv->tls_cert);
+		goto fail;
+	}
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"regd", 4);
+	free(cert);
+	srv->tls_ctx = ctx;
+	return (0);
+fail:
+	SSL_CTX_free(ctx);
+	free(cert);
+	if (key != NULL)
+		freezero(key, keylen + 1);
+	return (-1);
+}
+
+void
+tls_server_free(struct server_conf *srv)
+{
+	if (srv->tls_ctx != NULL) {
+		SSL_CTX_free(srv->tls_ctx);
+		srv->tls_ctx = NULL;
+	}
+}
+
+/* A server-side TLS bufferevent on an accepted socket, NULL on failure. */
+struct bufferevent *
+tls_bufferevent(struct event_base *base, struct server_conf *srv, int fd)
+{
+	struct bufferevent	*bev;
+	SSL			*ssl;
+
+	if (srv->tls_ctx == NULL || (ssl = SSL_new(srv->tls_ctx)) == NULL) {
+		ERR_clear_error();
+		return (NULL);
+	}
+	bev = bufferevent_openssl_socket_new(base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return (NULL);
+	}
+	/* Clients often close without a close_notify: that is an EOF. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return (bev);
+}

@@ -1,0 +1,92 @@
+# regress/authlib.sh: helpers for the TLS and authentication tests,
+# sourced after regress/lib.sh.
+
+# make_certs: a CA in $T/ca.crt and a server certificate for 127.0.0.1,
+# ::1 and localhost signed by it in $T/server.crt and $T/server.key.
+# make_certs NAME makes $T/NAME.crt and $T/NAME.key instead (same CA).
+make_certs()
+{
+	local n=${1:-server}
+
+	if [ ! -f "$T/ca.key" ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		    -subj "/CN=regd test CA" -keyout "$T/ca.key" \
+		    -out "$T/ca.crt" >/dev/null 2>&1 || fail "openssl CA"
+	fi
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$n" \
+	    -keyout "$T/$n.key" -out "$T/$n.csr" >/dev/null 2>&1 ||
+	    fail "openssl server request"
+	printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n' \
+	    > "$T/$n.ext"
+	openssl x509 -req -in "$T/$n.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" \
+	    -CAcreateserial -days 2 -extfile "$T/$n.ext" \
+	    -out "$T/$n.crt" >/dev/null 2>&1 || fail "openssl server cert"
+}
+
+# regd_launch_any: regd_launch for servers whose /v2/ may answer 401 or
+# speak only TLS: any HTTP answer on $URL/v2/ means regd is up.
+regd_launch_any()
+{
+	local n=100 code
+
+	REGCTL="$REGCTL_BIN -s $T/regd.sock"
+	${REGD_WRAP:-} "$REGD" -d -f "$T/regd.conf" "$@" >> "$T/regd.log" 2>&1 &
+	REGD_PID=$!
+	while [ "$n" -gt 0 ]; do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+		    --cacert "$T/ca.crt" "$URL/v2/" 2>/dev/null)
+		case $code in
+		200 | 401)
+			return 0
+			;;
+		esac
+		alive "$REGD_PID" || break
+		sleep 0.1
+		n=$((n - 1))
+	done
+	echo "--- $T/regd.conf" >&2
+	cat "$T/regd.conf" >&2
+	echo "--- $T/regd.log" >&2
+	cat "$T/regd.log" >&2
+	fail "regd did not answer $URL/v2/ within 10 s"
+}
+
+# tls_start [global-lines] [server-lines]: regd with a plain listener on
+# $PORT and a TLS one on $TPORT (certificate from make_certs); $URL is
+# the TLS one, $PLAIN the other.
+tls_start()
+{
+	[ -f "$T/server.crt" ] || make_certs
+	TPORT=$(free_port)
+	regd_conf "${1:-}" "	listen on 127.0.0.1 port $TPORT tls
+	tls certificate \"$T/server.crt\"
+	tls key \"$T/server.key\"
+${2:-}"
+	PLAIN=http://127.0.0.1:$PORT
+	URL=https://127.0.0.1:$TPORT
+	regd_launch_any
+}
+
+# htpasswd_add USER PASS: add a bcrypt entry to $T/htpasswd.
+htpasswd_add()
+{
+	htpasswd -Bbn "$1" "$2" | sed -e '/^$/d' >> "$T/htpasswd" ||
+	    fail "htpasswd"
+}
+
+# auth_start [server-lines] [global-lines]: regd over TLS with Basic
+# authentication from $T/htpasswd, then the extra server lines.
+auth_start()
+{
+	tls_start "${2:-}" "	authenticate \"regd test\" with \"$T/htpasswd\"
+${1:-}"
+}
+
+# expect_challenge: the last answer is a 401 UNAUTHORIZED with a Basic
+# challenge.
+expect_challenge()
+{
+	expect_error 401 UNAUTHORIZED
+	check_match "$(hdr WWW-Authenticate)" '^Basic realm="[^"]+"$' \
+	    "WWW-Authenticate of the 401"
+}

@@ -77,7 +77,7 @@ alive()
 # The title of a process as ps would show it: its argv joined by spaces.
 proc_title()
 {
-	tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | sed -e 's/ *$//'
+	tr '\0' ' ' 2>/dev/null < "/proc/$1/cmdline" | sed -e 's/ *$//'
 }
 
 proc_ppid()
@@ -306,7 +306,7 @@ regd_cleanup()
 	exit "$rc"
 }
 trap regd_cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 # http METHOD URL [curl args...]: sets $STATUS, $BODY (file), $HDRS (file).
 http()
@@ -840,3 +840,9 @@ snapshot_registry()
 		fi
 	done
 }
+
+# The digest of the two bytes "{}", the OCI empty descriptor's content.
+EMPTY_JSON=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a
+
+# A minimal image config, for manifests whose blobs need not be images.
+MIN_CONFIG='{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'

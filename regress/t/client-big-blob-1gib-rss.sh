@@ -22,7 +22,8 @@ rss_total()
 	END {
 		for (p in pp) {
 			q = p
-			for (n = 0; n < 64 && q != "" && q != root && q > 1; n++)
+			n = 0
+			while (n++ < 64 && q != "" && q != root && q > 1)
 				q = pp[q]
 			if (q == root) {
 				s += r[p]
@@ -90,8 +91,8 @@ wait "$SAMPLER"
 samples=$(wc -l < "$T/rss")
 peak=$(sort -n "$T/rss" | tail -n 1)
 awk -v a="$t0" -v b="$t1" -v c="$t2" -v p="$peak" -v s="$samples" 'BEGIN {
-	printf "push %.1f s, pull %.1f s, %d samples, peak summed VmRSS %d KiB (%.1f MiB)\n",
-	    b - a, c - b, s, p, p / 1024 }'
+	printf "push %.1f s, pull %.1f s, %d samples, ", b - a, c - b, s
+	printf "peak summed VmRSS %d KiB (%.1f MiB)\n", p, p / 1024 }'
 [ "$samples" -ge 5 ] || fail "only $samples VmRSS samples taken"
 [ "$peak" -lt "$LIMIT_KB" ] ||
     fail "peak summed VmRSS $peak KiB is not under $LIMIT_KB KiB"

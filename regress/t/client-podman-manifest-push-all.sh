@@ -24,8 +24,10 @@ for arch in amd64 arm64; do
 	mkdir -p "$T/$arch/etc"
 	echo "$arch image $RANDOM$RANDOM" > "$T/$arch/etc/motd"
 	tar -C "$T/$arch" -cf "$T/$arch.tar" etc
-	pm import --arch $arch "$T/$arch.tar" "localhost/img-$arch:v1" > /dev/null
-	eval "id_$arch=\$(pm image inspect --format '{{.Id}}' localhost/img-$arch:v1)"
+	pm import --arch $arch "$T/$arch.tar" "localhost/img-$arch:v1" \
+	    > /dev/null
+	id=$(pm image inspect --format '{{.Id}}' "localhost/img-$arch:v1")
+	eval "id_$arch=\$id"
 done
 
 pm manifest create localhost/regress-list > /dev/null
@@ -49,14 +51,15 @@ application/vnd.oci.image.index.v1+json | \
 	;;
 esac
 check_eq "$(hdr Docker-Content-Digest)" "$(sha "$BODY")" "list digest"
-check_eq "$(json_get '[.manifests[].platform.architecture] | sort | join(",")')" \
-    amd64,arm64 "platforms in the list"
+check_eq "$(json_get '[.manifests[].platform.architecture] | sort |
+    join(",")')" amd64,arm64 "platforms in the list"
 cp "$BODY" "$T/list"
 for arch in amd64 arm64; do
 	m=$(jq -r --arg a $arch \
 	    '.manifests[] | select(.platform.architecture == $a) | .digest' \
 	    "$T/list")
-	http GET "$URL/v2/lib/podlist/manifests/$m" -H "Accept: $ACCEPT_MANIFESTS"
+	http GET "$URL/v2/lib/podlist/manifests/$m" \
+	    -H "Accept: $ACCEPT_MANIFESTS"
 	check_eq "$STATUS" 200 "GET of the $arch manifest"
 	check_eq "$(sha "$BODY")" "$m" "digest of the $arch manifest"
 	eval "want=\$id_$arch"

@@ -34,8 +34,8 @@ for arch in amd64 arm64; do
 	check_manifest lib/multi "$m" "$mfile" \
 	    application/vnd.oci.image.manifest.v1+json
 
-	sk copy --src-tls-verify=false --override-arch $arch --override-os linux \
-	    "$ref" "oci:$T/$arch:v1" > "$T/pull-$arch.log"
+	sk copy --src-tls-verify=false --override-arch $arch \
+	    --override-os linux "$ref" "oci:$T/$arch:v1" > "$T/pull-$arch.log"
 	check_eq "$(jq -r '.manifests[0].digest' "$T/$arch/index.json")" "$m" \
 	    "manifest pulled for $arch"
 	c=$(jq -r .config.digest "$mfile")

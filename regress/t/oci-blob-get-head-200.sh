@@ -25,8 +25,8 @@ check_eq "$(hdr Docker-Content-Digest)" "$d" "HEAD Docker-Content-Digest"
 # HEAD must not send the body: ask on a raw connection that the server
 # closes, and look at every byte that comes back.
 exec 3<>"/dev/tcp/127.0.0.1/$PORT" || fail "connect"
-printf 'HEAD /v2/lib/blobs/blobs/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' \
-    "$d" >&3
+printf 'HEAD /v2/lib/blobs/blobs/%s HTTP/1.1\r\n%s\r\n%s\r\n\r\n' "$d" \
+    'Host: 127.0.0.1' 'Connection: close' >&3
 timeout 10 cat <&3 > "$T/raw" || fail "reading the HEAD answer timed out"
 exec 3>&-
 head -n 1 "$T/raw" | grep -q '^HTTP/1.1 200' ||

@@ -24,7 +24,8 @@ range()
 	    "Content-Range for Range: $3"
 	check_eq "$(hdr Content-Length)" "$n" "Content-Length for Range: $3"
 	tail -c +$((first + 1)) "$T/blob" | head -c "$n" > "$T/want"
-	cmp -s "$BODY" "$T/want" || fail "body for Range: $3 is not bytes $first-$last"
+	cmp -s "$BODY" "$T/want" ||
+	    fail "body for Range: $3 is not bytes $first-$last"
 }
 
 range 100 199 "bytes=100-199"

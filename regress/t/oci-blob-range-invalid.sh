@@ -17,8 +17,10 @@ for r in "items=0-10" "bytes=abc" "bytes=5-2" "bytes=" "bytes=--1" \
 	http GET "$URL/v2/lib/rg/blobs/$d" -H "Range: $r"
 	case $STATUS in
 	200)
-		cmp -s "$BODY" "$T/blob" || fail "Range: $r: 200 with a wrong body"
-		check_eq "$(hdr Content-Length)" 1000 "Range: $r: Content-Length"
+		cmp -s "$BODY" "$T/blob" ||
+		    fail "Range: $r: 200 with a wrong body"
+		check_eq "$(hdr Content-Length)" 1000 \
+		    "Range: $r: Content-Length"
 		;;
 	416)
 		;;

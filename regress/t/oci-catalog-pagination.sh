@@ -33,7 +33,8 @@ while [ -n "$next" ]; do
 		next=
 		continue
 	fi
-	check_eq "$(json_get '.repositories | length')" 2 "repositories on a page with a Link"
+	check_eq "$(json_get '.repositories | length')" 2 \
+	    "repositories on a page with a Link"
 	check_match "$link" '^<[^>]+>; *rel="next"$' "Link header"
 	next=$(printf '%s' "$link" | sed -e 's/^<\([^>]*\)>.*/\1/')
 	next=${next#http://127.0.0.1:$PORT}

@@ -26,7 +26,7 @@ cmp -s "$BODY" "$T/blob" || fail "blob differs in the other repository"
 
 http DELETE "$URL/v2/lib/db/blobs/$d"
 expect_error 404 BLOB_UNKNOWN
-http DELETE "$URL/v2/lib/db/blobs/sha256:$(printf 'x' | sha256sum | cut -d' ' -f1)"
+http DELETE "$URL/v2/lib/db/blobs/sha256:$(printf x | sha256sum | cut -c1-64)"
 expect_error 404 BLOB_UNKNOWN
 
 # It can be pushed again.

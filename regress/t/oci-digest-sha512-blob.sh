@@ -32,7 +32,8 @@ served()
 	esac
 	http HEAD "$URL/v2/$1/blobs/$2"
 	check_eq "$STATUS" 200 "HEAD $2"
-	check_eq "$(hdr Content-Length)" "$(stat -c %s "$3")" "HEAD Content-Length"
+	check_eq "$(hdr Content-Length)" "$(stat -c %s "$3")" \
+	    "HEAD Content-Length"
 }
 
 make_blob 77777 "$T/a"

@@ -34,7 +34,8 @@ check_second()
 	cmp -s "$T/second" "$IMG_MANIFEST" || fail "after '$3': wrong manifest"
 }
 
-check_second 404 "$(seq2 "$URL/v2/lib/ka/blobs/$missing")" "GET of a missing blob"
+check_second 404 "$(seq2 "$URL/v2/lib/ka/blobs/$missing")" \
+    "GET of a missing blob"
 check_second 400 "$(seq2 -X PUT -H "Content-Type: $type" \
     --data-binary "@$T/bad" "$URL/v2/lib/ka/manifests/bad")" "PUT of bad JSON"
 check_second 400 "$(seq2 -X POST -H 'Content-Type: application/octet-stream' \
@@ -42,13 +43,14 @@ check_second 400 "$(seq2 -X POST -H 'Content-Type: application/octet-stream' \
     "$URL/v2/lib/ka/blobs/uploads/?digest=$missing")" "POST with a wrong digest"
 check_second 400 "$(seq2 -X POST -H 'Content-Type: application/octet-stream' \
     --data-binary "@$T/big" \
-    "$URL/v2/lib/ka/blobs/uploads/?digest=md5:0123456789abcdef0123456789abcdef")" \
+    "$URL/v2/lib/ka/blobs/uploads/?digest=md5:$(printf '0%.0s' $(seq 32))")" \
     "POST with an md5 digest"
 st=$(seq2 -X POST -H 'Content-Type: application/octet-stream' \
     --data-binary "@$T/big" "$URL/v2/Bad/Name/blobs/uploads/?digest=$missing")
 case $(printf '%s\n' "$st" | paste -sd' ' -) in
 "400 200" | "404 200")
-	cmp -s "$T/second" "$IMG_MANIFEST" || fail "after a bad name: wrong manifest"
+	cmp -s "$T/second" "$IMG_MANIFEST" ||
+	    fail "after a bad name: wrong manifest"
 	;;
 *)
 	fail "POST to a bad name then a GET: $st"
@@ -57,6 +59,7 @@ esac
 check_second 413 "$(seq2 -X PUT -H "Content-Type: $type" \
     --data-binary "@$T/huge" "$URL/v2/lib/ka/manifests/huge")" \
     "PUT of a 5 MB manifest"
-check_second 404 "$(seq2 -X DELETE "$URL/v2/lib/ka/blobs/uploads/6f0b6a4e-3c1d-4c55-9b0e-7f2d3f9f1a22")" \
+uuid=6f0b6a4e-3c1d-4c55-9b0e-7f2d3f9f1a22
+check_second 404 "$(seq2 -X DELETE "$URL/v2/lib/ka/blobs/uploads/$uuid")" \
     "DELETE of an unknown upload"
 exit 0

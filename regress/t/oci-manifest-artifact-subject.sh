@@ -20,13 +20,13 @@ type=application/vnd.oci.image.manifest.v1+json
 # artifact SUBJECT-DIGEST SUBJECT-SIZE FILE
 artifact()
 {
-	jq -n --arg s "$1" --argjson ss "$2" --arg l "$(sha "$T/sbom")" \
-	    --argjson ls "$(stat -c %s "$T/sbom")" '{
+	jq -n --arg e "$EMPTY_JSON" --arg s "$1" --argjson ss "$2" \
+	    --arg l "$(sha "$T/sbom")" --argjson ls "$(stat -c %s "$T/sbom")" '{
 		schemaVersion: 2,
 		mediaType: "application/vnd.oci.image.manifest.v1+json",
 		artifactType: "application/vnd.example.sbom.v1",
 		config: { mediaType: "application/vnd.oci.empty.v1+json",
-		    digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+		    digest: $e,
 		    size: 2, data: "e30=" },
 		layers: [ { mediaType: "application/vnd.example.sbom.v1+json",
 		    digest: $l, size: $ls } ],

@@ -8,8 +8,7 @@
 
 regd_start
 
-printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' \
-    > "$T/config"
+printf '%s' "$MIN_CONFIG" > "$T/config"
 make_blob 2000 "$T/layer"
 make_blob 2000 "$T/missing"
 push_blob lib/mbu "$T/config"
@@ -35,8 +34,8 @@ manifest()
 		jq -n --arg c "$(sha "$1")" --argjson cs "$(stat -c %s "$1")" \
 		    --arg l "$(sha "$2")" --argjson ls "$(stat -c %s "$2")" '{
 			schemaVersion: 2,
-			mediaType:
-			    "application/vnd.docker.distribution.manifest.v2+json",
+			mediaType: ("application/vnd.docker." +
+			    "distribution.manifest.v2+json"),
 			config: { mediaType:
 			    "application/vnd.docker.container.image.v1+json",
 			    size: $cs, digest: $c },
@@ -66,10 +65,12 @@ for kind in oci docker; do
 		expect_error 400 MANIFEST_BLOB_UNKNOWN
 		http GET "$URL/v2/lib/mbu/manifests/t$n" \
 		    -H "Accept: $ACCEPT_MANIFESTS"
-		check_eq "$STATUS" 404 "GET of the refused $kind manifest ($bad)"
+		check_eq "$STATUS" 404 \
+		    "GET of the refused $kind manifest ($bad)"
 		http GET "$URL/v2/lib/mbu/manifests/$(sha "$T/m$n")" \
 		    -H "Accept: $ACCEPT_MANIFESTS"
-		check_eq "$STATUS" 404 "GET by digest of the refused $kind manifest ($bad)"
+		check_eq "$STATUS" 404 \
+		    "GET by digest of the refused $kind manifest ($bad)"
 	done
 done
 

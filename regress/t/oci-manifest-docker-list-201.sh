@@ -14,8 +14,7 @@ child()
 	local w=$T/$1 d
 
 	mkdir -p "$w"
-	printf '{"architecture":"%s","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' \
-	    "$1" > "$w/config"
+	printf '%s' "$MIN_CONFIG" | sed -e "s/amd64/$1/" > "$w/config"
 	make_blob 1500 "$w/layer"
 	push_blob lib/list "$w/config"
 	push_blob lib/list "$w/layer"

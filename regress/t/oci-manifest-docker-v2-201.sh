@@ -7,8 +7,7 @@
 
 regd_start
 
-printf '{"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' \
-    > "$T/config"
+printf '%s' "$MIN_CONFIG" | sed -e 's/amd64/arm64/' > "$T/config"
 make_blob 3000 "$T/layer"
 push_blob lib/docker "$T/config"
 push_blob lib/docker "$T/layer"

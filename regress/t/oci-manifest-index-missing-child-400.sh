@@ -33,7 +33,8 @@ for type in application/vnd.oci.image.index.v1+json \
 	http PUT "$URL/v2/lib/idx/manifests/multi" -H "Content-Type: $type" \
 	    --data-binary "@$T/index"
 	expect_error 400 MANIFEST_BLOB_UNKNOWN
-	http GET "$URL/v2/lib/idx/manifests/multi" -H "Accept: $ACCEPT_MANIFESTS"
+	http GET "$URL/v2/lib/idx/manifests/multi" \
+	    -H "Accept: $ACCEPT_MANIFESTS"
 	check_eq "$STATUS" 404 "GET of the refused index ($type)"
 	http GET "$URL/v2/lib/idx/manifests/$(sha "$T/index")" \
 	    -H "Accept: $ACCEPT_MANIFESTS"

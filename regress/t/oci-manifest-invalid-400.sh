@@ -18,7 +18,8 @@ for body in '{not json' '{"schemaVersion": 2, "config": ' '[1, 2, 3]' \
 	http PUT "$URL/v2/lib/inv/manifests/bad$n" -H "Content-Type: $type" \
 	    --data-binary "@$T/bad$n"
 	expect_error 400 MANIFEST_INVALID
-	http GET "$URL/v2/lib/inv/manifests/bad$n" -H "Accept: $ACCEPT_MANIFESTS"
+	http GET "$URL/v2/lib/inv/manifests/bad$n" \
+	    -H "Accept: $ACCEPT_MANIFESTS"
 	check_eq "$STATUS" 404 "GET of refused manifest '$body'"
 done
 

@@ -8,8 +8,7 @@
 
 regd_start
 
-printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' \
-    > "$T/config"
+printf '%s' "$MIN_CONFIG" > "$T/config"
 make_blob 2000 "$T/layer"
 push_blob lib/oci "$T/config"
 push_blob lib/oci "$T/layer"

@@ -17,8 +17,8 @@ pad()
 {
 	local base fill
 
-	base=$(jq -c '.annotations = { "pad": "" }' "$IMG_MANIFEST" | tr -d '\n' |
-	    wc -c)
+	base=$(jq -c '.annotations = { "pad": "" }' "$IMG_MANIFEST" |
+	    tr -d '\n' | wc -c)
 	fill=$(($1 - base))
 	head -c "$fill" /dev/zero | tr '\0' x > "$T/fill"
 	jq -c --rawfile p "$T/fill" \

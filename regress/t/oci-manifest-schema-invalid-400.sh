@@ -20,7 +20,8 @@ for filter in '.schemaVersion = 3' 'del(.config)' '.layers = "none"' \
 	jq -c "$filter" "$IMG_MANIFEST" > "$T/bad$n"
 	http PUT "$URL/v2/lib/schema/manifests/bad$n" -H "Content-Type: $type" \
 	    --data-binary "@$T/bad$n"
-	[ "$STATUS" = 400 ] || fail "PUT of the manifest made by '$filter': status $STATUS"
+	[ "$STATUS" = 400 ] ||
+	    fail "PUT of the manifest made by '$filter': status $STATUS"
 	case $filter in
 	*totallywrong*)
 		code=$(jq -r '.errors[0].code' < "$BODY" 2>/dev/null)

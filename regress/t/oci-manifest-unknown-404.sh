@@ -12,9 +12,11 @@ push_image lib/known v1
 missing=sha256:$(printf 'nope' | sha256sum | cut -d' ' -f1)
 
 for ref in v2 "$missing"; do
-	http GET "$URL/v2/lib/known/manifests/$ref" -H "Accept: $ACCEPT_MANIFESTS"
+	http GET "$URL/v2/lib/known/manifests/$ref" \
+	    -H "Accept: $ACCEPT_MANIFESTS"
 	expect_error 404 MANIFEST_UNKNOWN
-	http HEAD "$URL/v2/lib/known/manifests/$ref" -H "Accept: $ACCEPT_MANIFESTS"
+	http HEAD "$URL/v2/lib/known/manifests/$ref" \
+	    -H "Accept: $ACCEPT_MANIFESTS"
 	check_eq "$STATUS" 404 "HEAD of unknown manifest $ref"
 done
 

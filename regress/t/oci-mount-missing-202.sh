@@ -20,7 +20,8 @@ mount_202()
 	http POST "$URL/v2/$1/blobs/uploads/?$2" -H 'Content-Length: 0'
 	check_eq "$STATUS" 202 "POST ?$2"
 	[ -n "$(hdr Location)" ] || fail "POST ?$2: no Location"
-	[ -n "$(hdr Docker-Upload-UUID)" ] || fail "POST ?$2: no Docker-Upload-UUID"
+	[ -n "$(hdr Docker-Upload-UUID)" ] ||
+	    fail "POST ?$2: no Docker-Upload-UUID"
 	LOC=$(loc_url "$(hdr Location)")
 	http GET "$URL/v2/$1/blobs/$d"
 	check_eq "$STATUS" 404 "GET of the blob after POST ?$2"

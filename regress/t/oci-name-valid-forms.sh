@@ -13,7 +13,8 @@ c154=$(printf 'b%.0s' $(seq 154))
 long=$c100/$c154
 check_eq "${#long}" 255 "length of the long name"
 type=application/vnd.oci.image.manifest.v1+json
-names="a 0 a.b a_b a__b a-b a--b x9/y8/z7 lib/a.b_c__d-e--f/g0 1/2/3/4/5/6/7/8 $long"
+names="a 0 a.b a_b a__b a-b a--b x9/y8/z7 lib/a.b_c__d-e--f/g0
+1/2/3/4/5/6/7/8 $long"
 
 for n in $names; do
 	push_image "$n" v1

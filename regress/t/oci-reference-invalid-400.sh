@@ -23,7 +23,8 @@ for ref in sha256:totallywrong sha256:abc123 \
 	    fail "GET manifests/$ref: no error JSON: $(head -c 200 "$BODY")"
 	expect_error 400 "$code"
 
-	http HEAD "$URL/v2/lib/ref/manifests/$ref" -H "Accept: $ACCEPT_MANIFESTS"
+	http HEAD "$URL/v2/lib/ref/manifests/$ref" \
+	    -H "Accept: $ACCEPT_MANIFESTS"
 	check_eq "$STATUS" 400 "HEAD manifests/$ref"
 
 	http PUT "$URL/v2/lib/ref/manifests/$ref" -H "Content-Type: $type" \

@@ -36,20 +36,24 @@ payload=$(jq -cn --arg d "$(sha "$T/payload")" \
     '{ mediaType: "application/octet-stream", digest: $d, size: $s }')
 
 # An SBOM artifact with artifactType.
-jq -n --argjson subj "$(subj "$subject" "$subsize")" --argjson p "$payload" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+jq -n --arg e "$EMPTY_JSON" --argjson subj "$(subj "$subject" "$subsize")" \
+    --argjson p "$payload" '{
+	schemaVersion: 2,
+	mediaType: "application/vnd.oci.image.manifest.v1+json",
 	artifactType: "application/vnd.example.sbom.v1",
 	config: { mediaType: "application/vnd.oci.empty.v1+json",
-	    digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+	    digest: $e,
 	    size: 2 },
 	layers: [ $p ], subject: $subj,
-	annotations: { "org.opencontainers.image.created": "2024-01-01T00:00:00Z",
+	annotations: {
+	    "org.opencontainers.image.created": "2024-01-01T00:00:00Z",
 	    "org.example.format": "spdx" }
     }' > "$T/sbom"
 # A signature without artifactType: its config media type stands in.
 jq -n --argjson subj "$(subj "$subject" "$subsize")" --argjson p "$payload" \
     --arg c "$(sha "$T/sigconf")" --argjson cs "$(stat -c %s "$T/sigconf")" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+	schemaVersion: 2,
+	mediaType: "application/vnd.oci.image.manifest.v1+json",
 	config: { mediaType: "application/vnd.example.signature.config.v1+json",
 	    digest: $c, size: $cs },
 	layers: [ $p ], subject: $subj,
@@ -65,11 +69,13 @@ jq -n --argjson subj "$(subj "$subject" "$subsize")" --arg o "$other" \
 	annotations: { "org.example.bundle": "yes" }
     }' > "$T/idx"
 # A referrer of the other image, which must not show.
-jq -n --argjson subj "$(subj "$other" "$IMG_SIZE")" --argjson p "$payload" '{
-	schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+jq -n --arg e "$EMPTY_JSON" --argjson subj "$(subj "$other" "$IMG_SIZE")" \
+    --argjson p "$payload" '{
+	schemaVersion: 2,
+	mediaType: "application/vnd.oci.image.manifest.v1+json",
 	artifactType: "application/vnd.example.sbom.v1",
 	config: { mediaType: "application/vnd.oci.empty.v1+json",
-	    digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+	    digest: $e,
 	    size: 2 },
 	layers: [ $p ], subject: $subj
     }' > "$T/elsewhere"
@@ -90,7 +96,8 @@ check_eq "$STATUS" 201 "PUT of the index"
 	    artifactType: .artifactType, annotations: .annotations }' "$T/sbom"
 	jq -c --arg d "$(sha "$T/sig")" --argjson s "$(stat -c %s "$T/sig")" \
 	    '{ mediaType: .mediaType, digest: $d, size: $s,
-	    artifactType: .config.mediaType, annotations: .annotations }' "$T/sig"
+	    artifactType: .config.mediaType, annotations: .annotations }' \
+	    "$T/sig"
 	jq -c --arg d "$(sha "$T/idx")" --argjson s "$(stat -c %s "$T/idx")" \
 	    '{ mediaType: .mediaType, digest: $d, size: $s,
 	    annotations: .annotations }' "$T/idx"
@@ -111,7 +118,8 @@ http DELETE "$URL/v2/lib/ra/manifests/$(sha "$T/sig")"
 check_eq "$STATUS" 202 "DELETE of the signature"
 http GET "$URL/v2/lib/ra/referrers/$subject"
 check_eq "$STATUS" 200 "referrers after the delete"
-check_eq "$(json_get '[.manifests[].digest] | sort | join(",")')" \
-    "$(printf '%s\n' "$(sha "$T/sbom")" "$(sha "$T/idx")" | sort | paste -sd, -)" \
+want=$(printf '%s\n' "$(sha "$T/sbom")" "$(sha "$T/idx")" | sort |
+    paste -sd, -)
+check_eq "$(json_get '[.manifests[].digest] | sort | join(",")')" "$want" \
     "referrers after the delete"
 exit 0

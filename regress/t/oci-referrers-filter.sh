@@ -18,15 +18,16 @@ mtype=application/vnd.oci.image.manifest.v1+json
 # art TYPE FILE: an artifact of TYPE referring to the image.
 art()
 {
-	jq -n --arg t "$1" --arg s "$subject" --argjson ss "$subsize" '{
+	jq -n --arg e "$EMPTY_JSON" --arg t "$1" --arg s "$subject" \
+	    --argjson ss "$subsize" '{
 		schemaVersion: 2,
 		mediaType: "application/vnd.oci.image.manifest.v1+json",
 		artifactType: $t,
 		config: { mediaType: "application/vnd.oci.empty.v1+json",
-		    digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+		    digest: $e,
 		    size: 2 },
 		layers: [ { mediaType: "application/vnd.oci.empty.v1+json",
-		    digest: "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+		    digest: $e,
 		    size: 2 } ],
 		subject: { mediaType:
 		    "application/vnd.oci.image.manifest.v1+json",
@@ -46,7 +47,8 @@ http GET "$URL/v2/lib/rf/referrers/$subject"
 check_eq "$STATUS" 200 "unfiltered referrers"
 check_eq "$(json_get '.manifests | length')" 3 "unfiltered referrers"
 
-http GET "$URL/v2/lib/rf/referrers/$subject?artifactType=application/vnd.example.sbom.v1"
+ref=$URL/v2/lib/rf/referrers/$subject
+http GET "$ref?artifactType=application/vnd.example.sbom.v1"
 check_eq "$STATUS" 200 "filtered referrers"
 check_eq "$(hdr OCI-Filters-Applied)" artifactType "OCI-Filters-Applied"
 check_eq "$(hdr Content-Type)" application/vnd.oci.image.index.v1+json \
@@ -57,12 +59,12 @@ check_eq "$(json_get '[.manifests[].digest] | sort | join(",")')" \
 check_eq "$(json_get '[.manifests[].artifactType] | unique | join(",")')" \
     application/vnd.example.sbom.v1 "artifactType of the filtered list"
 
-http GET "$URL/v2/lib/rf/referrers/$subject?artifactType=application/vnd.example.sig.v1"
+http GET "$ref?artifactType=application/vnd.example.sig.v1"
 check_eq "$(hdr OCI-Filters-Applied)" artifactType "OCI-Filters-Applied"
 check_eq "$(json_get '[.manifests[].digest] | join(",")')" "$(sha "$T/a3")" \
     "sig referrers"
 
-http GET "$URL/v2/lib/rf/referrers/$subject?artifactType=application/vnd.example.none"
+http GET "$ref?artifactType=application/vnd.example.none"
 check_eq "$STATUS" 200 "referrers of a type nobody has"
 check_eq "$(hdr OCI-Filters-Applied)" artifactType "OCI-Filters-Applied"
 check_eq "$(json_get '.manifests | length')" 0 "referrers of a type nobody has"

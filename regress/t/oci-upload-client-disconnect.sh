@@ -51,7 +51,8 @@ cut_request PATCH "$(path_of "$LOC")" 200000 "$T/half"
 n=0
 while :; do
 	http GET "$LOC"
-	[ "$STATUS" = 204 ] || [ "$STATUS" = 404 ] || fail "status after the cut: $STATUS"
+	[ "$STATUS" = 204 ] || [ "$STATUS" = 404 ] ||
+	    fail "status after the cut: $STATUS"
 	prev=$STATUS/$(hdr Range)
 	sleep 0.3
 	http GET "$LOC"
@@ -69,7 +70,8 @@ if [ "$STATUS" = 204 ]; then
 	check_match "$range" '^0-[0-9]+$' "Range after the cut"
 	next=$((${range#0-} + 1))
 	if [ "$next" -lt 100000 ] || [ "$next" -gt 200000 ]; then
-		fail "after the cut the upload claims $next bytes (first chunk 100000, cut after 200000)"
+		fail "after the cut the upload claims $next bytes" \
+		    "(first chunk 100000, cut after 200000)"
 	fi
 	note "the cut upload is resumable at $next"
 	LOC=$(loc_url "$(hdr Location)")
@@ -99,7 +101,8 @@ check_eq "$STATUS" 404 "GET of the blob after the cut POST"
 
 # A closing PUT cut in the middle.
 upload_start lib/cut3
-cut_request PUT "$(path_of "$(add_query "$LOC" "digest=$d2")")" 300000 "$T/half2"
+cut_request PUT "$(path_of "$(add_query "$LOC" "digest=$d2")")" 300000 \
+    "$T/half2"
 sleep 0.5
 http GET "$URL/v2/lib/cut3/blobs/$d2"
 check_eq "$STATUS" 404 "GET of the blob after the cut PUT"

@@ -23,7 +23,8 @@ bad()
 	400 | 416)
 		;;
 	*)
-		fail "PATCH with Content-Range '$1' and $(stat -c %s "$2") bytes: status $STATUS"
+		fail "PATCH with Content-Range '$1' and" \
+		    "$(stat -c %s "$2") bytes: status $STATUS"
 		;;
 	esac
 	http GET "$LOC"

@@ -11,6 +11,9 @@ SIZE=$((1024 * 1024 * 1024))
 CHUNK=$((64 * 1024 * 1024))
 LIMIT_KB=$((64 * 1024))
 
+# AddressSanitizer's shadow memory makes the resident size meaningless.
+[ -z "${REGD_ASAN:-}" ] || skip "VmRSS limits mean nothing under ASan"
+
 regd_start
 
 # rss_total [count]: the summed resident set (KiB) of regd and its

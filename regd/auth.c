@@ -65,6 +65,21 @@ static const char dummy_hash[] =
     "$2y$05$LvqC1G0aGQB5.InEfpntQeFsY1QmdKqQ4vGPyh9nk7bZIC4KvOpQ2";
 
 static int	 action_bit(const char *);
+
+/*
+ * jansson seeds its hash function from /dev/urandom on first use, which
+ * the sandbox forbids: give it a seed first.
+ */
+static void
+auth_json_seed(void)
+{
+	static int	 seeded;
+
+	if (!seeded) {
+		json_object_seed(arc4random() | 1);
+		seeded = 1;
+	}
+}
 static void	 send_challenge(struct conn *, const char *, const char *);
 
 static void
@@ -736,6 +751,7 @@ token_check(struct conn *c, struct auth_conf *a, const char *repo,
 	    (sig = b64url_decode(d2 + 1, strcspn(d2 + 1, " "), &slen)) ==
 	    NULL)
 		goto done;
+	auth_json_seed();
 	if ((jh = json_loadb((char *)hdr, hlen, 0, NULL)) == NULL ||
 	    (jp = json_loadb((char *)pay, plen, 0, NULL)) == NULL)
 		goto done;
@@ -943,6 +959,7 @@ auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
 	*out = NULL;
 	if (a == NULL || a->type == AUTH_TOKEN)
 		return (0);
+	auth_json_seed();
 	if (read_all(fd, size, &buf) == -1)
 		goto done;
 	if ((root = json_loadb(buf, size, 0, NULL)) == NULL ||

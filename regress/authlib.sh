@@ -90,3 +90,15 @@ expect_challenge()
 	check_match "$(hdr WWW-Authenticate)" '^Basic realm="[^"]+"$' \
 	    "WWW-Authenticate of the 401"
 }
+
+# as_user USER:PASS (or nothing for anonymous): every curl of lib.sh's
+# helpers from now on trusts the test CA and logs in as that user.
+as_user()
+{
+	export CURL_HOME=$T
+	{
+		printf 'cacert = "%s"\n' "$T/ca.crt"
+		[ -n "${1:-}" ] && printf 'user = "%s"\n' "$1"
+	} > "$T/.curlrc"
+	return 0
+}

@@ -1,0 +1,155 @@
+#!/bin/bash
+#
+# Online gc while 4 clients push, re-push and delete images in one
+# repository for a while, their layers drawn from a shared pool: every
+# push succeeds, gc (plain and --untagged, every few tenths of a second)
+# really sweeps blobs meanwhile, and afterwards every image still tagged
+# pulls back byte for byte.  A blob swept by gc is unknown to the
+# repository afterwards (its layer link went with it), uploads again and
+# a manifest naming it is accepted.
+
+. ./regress/lib.sh
+
+GRACE=5
+SECS=16
+regd_start "gc grace $GRACE"
+REPO=gc/shared
+mtype=application/vnd.oci.image.manifest.v1+json
+
+mkdir -p "$T/pool"
+for p in 0 1 2 3 4 5 6 7 8 9 10 11; do
+	make_blob $((2000 + p * 100)) "$T/pool/$p"
+done
+
+# desc FILE: an OCI layer descriptor of FILE.
+desc()
+{
+	jq -cn --arg d "$(sha "$1")" --argjson s "$(stat -c %s "$1")" \
+	    '{ mediaType: "application/vnd.oci.image.layer.v1.tar",
+	    digest: $d, size: $s }'
+}
+
+# client N: push images until the time is up; each image has its own
+# config and layer and two pool layers, is pushed again under a second
+# tag, and every second image deletes the one before by digest.
+client()
+{
+	local c=$1 i=0 d prev= a b end=$((SECONDS + SECS))
+
+	BODY=$T/body.$c
+	HDRS=$T/hdrs.$c
+	while [ "$SECONDS" -lt "$end" ]; do
+		i=$((i + 1))
+		d=$T/c$c/$i
+		mkdir -p "$d"
+		printf '{"os":"linux","client":%d,"n":%d}' "$c" "$i" > "$d/config"
+		make_blob $((100 + RANDOM % 500)) "$d/own"
+		a=$((RANDOM % 12))
+		b=$(((a + 1 + RANDOM % 11) % 12))
+		cp "$T/pool/$a" "$d/pa"
+		cp "$T/pool/$b" "$d/pb"
+		for f in config own pa pb; do
+			push_blob "$REPO" "$d/$f"
+		done
+		jq -cn --arg c "$(sha "$d/config")" \
+		    --argjson cs "$(stat -c %s "$d/config")" \
+		    --argjson l1 "$(desc "$d/own")" --argjson l2 "$(desc "$d/pa")" \
+		    --argjson l3 "$(desc "$d/pb")" --arg mt "$mtype" \
+		    '{ schemaVersion: 2, mediaType: $mt,
+		    config: { mediaType: "application/vnd.oci.image.config.v1+json",
+			digest: $c, size: $cs },
+		    layers: [ $l1, $l2, $l3 ] }' > "$d/manifest"
+		push_manifest "$REPO" "c$c-$i" "$d/manifest" "$mtype"
+		# The re-push: blobs again (they exist), then the manifest.
+		for f in pa pb own; do
+			push_blob "$REPO" "$d/$f"
+		done
+		push_manifest "$REPO" "c$c-$i-re" "$d/manifest" "$mtype"
+		if [ -n "$prev" ]; then
+			http DELETE "$URL/v2/$REPO/manifests/$(sha "$prev/manifest")"
+			[ "$STATUS" = 202 ] || fail "client $c: DELETE: $STATUS"
+			touch "$prev/deleted"
+			prev=
+		else
+			prev=$d
+		fi
+	done
+	echo "$i" > "$T/c$c.count"
+}
+
+for c in 1 2 3 4; do
+	client $c > "$T/client.$c.log" 2>&1 &
+	eval "pid$c=\$!"
+done
+runs=0
+end=$((SECONDS + SECS))
+while [ "$SECONDS" -lt "$end" ]; do
+	if [ $((runs % 2)) -eq 0 ]; then
+		$REGCTL gc >> "$T/gc.out" 2>&1 || fail "regctl gc: $(tail -3 "$T/gc.out")"
+	else
+		$REGCTL gc --untagged >> "$T/gc.out" 2>&1 ||
+		    fail "regctl gc --untagged: $(tail -3 "$T/gc.out")"
+	fi
+	runs=$((runs + 1))
+	sleep 0.3
+done
+for c in 1 2 3 4; do
+	eval "p=\$pid$c"
+	wait "$p" || fail "client $c failed: $(tail -5 "$T/client.$c.log")"
+done
+sleep $((GRACE + 1))
+$REGCTL gc --untagged >> "$T/gc.out" 2>&1 || fail "last regctl gc failed"
+swept=$(awk '$1 == "removed" { s += $2 } END { print s + 0 }' "$T/gc.out")
+pushed=$(cat "$T"/c?.count | awk '{ s += $1 } END { print s }')
+note "$pushed images pushed by 4 clients, $runs gc runs, $swept blobs swept"
+[ "$runs" -ge 10 ] || fail "only $runs gc runs in $SECS s"
+[ "$pushed" -ge 20 ] || fail "only $pushed images pushed in $SECS s"
+[ "$swept" -gt 0 ] || fail "gc never swept anything"
+# The sweeps must have happened while clients were pushing, not only last.
+early=$(head -n -1 "$T/gc.out" | awk '$1 == "removed" { s += $2 } END { print s + 0 }')
+[ "$early" -gt 0 ] || fail "no blob swept while the clients pushed"
+
+# Every image still tagged pulls back identical.
+checked=0
+for d in "$T"/c?/*; do
+	[ -f "$d/manifest" ] || continue
+	[ -e "$d/deleted" ] && continue
+	c=${d#$T/c}
+	c=${c%%/*}
+	i=${d##*/}
+	for tag in "c$c-$i" "c$c-$i-re"; do
+		http GET "$URL/v2/$REPO/manifests/$tag" -H "Accept: $mtype"
+		check_eq "$STATUS" 200 "manifest $tag"
+		cmp -s "$BODY" "$d/manifest" || fail "manifest $tag differs"
+	done
+	for f in config own pa pb; do
+		http GET "$URL/v2/$REPO/blobs/$(sha "$d/$f")"
+		check_eq "$STATUS" 200 "blob $f of c$c-$i"
+		cmp -s "$BODY" "$d/$f" || fail "blob $f of c$c-$i differs"
+	done
+	checked=$((checked + 1))
+done
+[ "$checked" -ge 10 ] || fail "only $checked images left to check"
+note "$checked images pulled back byte for byte"
+
+# A layer of a deleted image was swept: unknown now, and pushable again.
+gone=
+for d in "$T"/c?/*; do
+	[ -e "$d/deleted" ] || continue
+	http HEAD "$URL/v2/$REPO/blobs/$(sha "$d/own")"
+	if [ "$STATUS" = 404 ]; then
+		gone=$d
+		break
+	fi
+done
+[ -n "$gone" ] || fail "no layer of a deleted image was swept"
+f=$(find "$T/storage/docker/registry/v2" -path "*$(sha "$gone/own" |
+    cut -c8-)*")
+[ -z "$f" ] || fail "swept blob still has files: $f"
+for f in config own pa pb; do
+	push_blob "$REPO" "$gone/$f"
+done
+push_manifest "$REPO" again "$gone/manifest" "$mtype"
+http GET "$URL/v2/$REPO/blobs/$(sha "$gone/own")"
+check_eq "$STATUS" 200 "re-pushed blob"
+cmp -s "$BODY" "$gone/own" || fail "re-pushed blob differs"

@@ -6,7 +6,7 @@
 PKGS="build-essential pkg-config byacc libevent-dev libssl-dev libbsd-dev
 libjansson-dev libseccomp-dev libcrypt-dev mandoc curl jq skopeo podman
 docker-registry nginx apache2-utils openssl procps psmisc iproute2
-util-linux coreutils python3"
+util-linux coreutils python3 gdb"
 
 missing=
 for p in $PKGS; do

@@ -268,14 +268,14 @@ control_status_send(struct ctl_conn *cc)
 	fmt_uptime(up, sizeof(up), now - env->started);
 	fprintf(fp, "regd pid %d, up %s, storage %s\n", (int)getpid(), up,
 	    env->conf->storage);
-	fprintf(fp, "%-8s %7s %-10s %5s %14s %8s %14s\n", "PID", "ROLE",
+	fprintf(fp, "%-8s %-8s %-11s %5s %14s %8s %14s\n", "PID", "ROLE",
 	    "UPTIME", "SLOT", "REQUESTS", "CONNS", "BYTES OUT");
-	fprintf(fp, "%-8d %7s %-10s %5s %14s %8s %14s\n", (int)getpid(),
+	fprintf(fp, "%-8d %-8s %-11s %5s %14s %8s %14s\n", (int)getpid(),
 	    "parent", up, "-", "-", "-", "-");
 	TAILQ_FOREACH(p, &procs, entry) {
 		fmt_uptime(up, sizeof(up), now - p->started);
 		if (p->kind == PROC_FRONTEND) {
-			fprintf(fp, "%-8d %7s %-10s %5d %14llu %8llu %14llu%s\n",
+			fprintf(fp, "%-8d %-8s %-11s %5d %14llu %8llu %14llu%s\n",
 			    (int)p->pid, "frontend", up, p->slot,
 			    (unsigned long long)p->stats.requests,
 			    (unsigned long long)p->stats.conns,
@@ -284,7 +284,7 @@ control_status_send(struct ctl_conn *cc)
 			reqs += p->stats.requests;
 			conns += p->stats.conns;
 		} else
-			fprintf(fp, "%-8d %7s %-10s %5s %14s %8s %14s\n",
+			fprintf(fp, "%-8d %-8s %-11s %5s %14s %8s %14s\n",
 			    (int)p->pid, proc_name(p->kind), up, "-", "-",
 			    "-", "-");
 	}

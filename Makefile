@@ -14,7 +14,7 @@ CFLAGS+=	-Iprivsep -Iregd $(shell pkg-config --cflags libbsd-overlay)
 LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 		-lcrypt $(shell pkg-config --libs libbsd-overlay)
 
-PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c
+PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_list.c \
 		regd/store_gc.c regd/logger.c regd/control.c regd/util.c \

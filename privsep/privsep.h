@@ -126,6 +126,11 @@ __attribute__((__noreturn__)) void
 	 fatalx(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 
+/* title.c */
+void	 proc_title_init(int, char **);
+void	 proc_title(const char *, ...)
+	    __attribute__((__format__ (printf, 1, 2)));
+
 /* sandbox.c */
 enum sandbox_kind {
 	SANDBOX_FRONTEND,

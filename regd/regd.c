@@ -90,13 +90,12 @@ proc_name(enum proc_kind k)
 int
 main(int argc, char *argv[])
 {
-	extern char		**environ;
 	struct regd_conf	*conf;
 	const char		*conffile = NULL;
 	int			 ch, noaction = 0, debug = 0, verbose = 0;
 	int			 explicit = 0;
 
-	setproctitle_init(argc, argv, environ);
+	proc_title_init(argc, argv);
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -172,7 +171,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	start_children();
 
-	setproctitle("%s", "parent");
+	proc_title("%s", "parent");
 	env->base = event_init();
 	chan_base(env->base);
 	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
@@ -489,7 +488,7 @@ child_prepare(const char *title)
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	setproctitle("%s", title);
+	proc_title("%s", title);
 	log_procname(title);
 	env->base = event_init();
 	chan_base(env->base);

@@ -494,7 +494,7 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	char		 probe[MAX_DIGEST + 1];
 	int		 i;
 
-	setproctitle("storage");
+	proc_title("storage");
 	log_procname("storage");
 
 	/* Load what would need files outside the chroot now. */

@@ -125,7 +125,9 @@ main(int argc, char *argv[])
 	event_set_log_callback(event_log);
 	if ((env = calloc(1, sizeof(*env))) == NULL)
 		err(1, NULL);
-	env->conffile = conffile;
+	/* Process titles are written over argv: keep our own copy. */
+	if ((env->conffile = strdup(conffile)) == NULL)
+		err(1, NULL);
 	env->debug = debug;
 	env->verbose = verbose;
 	env->slot = -1;

@@ -253,9 +253,9 @@ parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
 	    strspn(b, "0123456789") != strlen(b) || (n == 0 && b[0] == '\0'))
 		return (-1);
 	if (n == 0) {
-		/* The last b bytes. */
+		/* The last b bytes; "-0" asks for none and is unsatisfiable. */
 		*end = size - 1;
-		*start = size - strtonum(b, 0, INT64_MAX, &errstr);
+		*start = size - strtonum(b, 1, INT64_MAX, &errstr);
 		if (errstr != NULL)
 			return (-1);
 		if (*start < 0)

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -1426,6 +1428,198 @@ t_deletes(void)
 	result("blob delete: link gone (404 after), data kept for GC");
 }
 
+/* A housekeeping request: text chunks ended by ST_CTL_END's status. */
+static char *
+ctl_run(uint32_t type, const void *data, size_t dlen, int *status)
+{
+	struct msg	 m;
+	char		*text = NULL, *nt;
+	size_t		 len = 0;
+	uint32_t	 id = nextid++;
+	int32_t		 v;
+
+	*status = -1;
+	if (chan_compose(&pc, type, id, -1, data, dlen) == -1 ||
+	    chan_flush(&pc) == -1) {
+		fail("send ctl: %s", strerror(errno));
+		return (NULL);
+	}
+	for (;;) {
+		if (chan_recv_one(&pc, &m, TIMEOUT) != 1) {
+			fail("no control answer");
+			free(text);
+			return (NULL);
+		}
+		if (m.hdr.peerid != id || (m.hdr.type != ST_CTL_RES &&
+		    m.hdr.type != ST_CTL_END)) {
+			fail("unexpected message %u on parent channel",
+			    m.hdr.type);
+			free(text);
+			return (NULL);
+		}
+		if (m.hdr.type == ST_CTL_END) {
+			if (m.len != sizeof(v))
+				fail("ST_CTL_END of %zu bytes", m.len);
+			else {
+				memcpy(&v, m.data, sizeof(v));
+				*status = v;
+			}
+			break;
+		}
+		if ((nt = realloc(text, len + m.len + 1)) == NULL)
+			err(1, "realloc");
+		text = nt;
+		memcpy(text + len, m.data, m.len);
+		len += m.len;
+	}
+	if (text == NULL)
+		text = strdup("");
+	else
+		text[len] = '\0';
+	return (text);
+}
+
+static void
+send_conf(struct store_conf *sc)
+{
+	if (chan_compose(&pc, ST_CONF, 0, -1, sc, sizeof(*sc)) == -1 ||
+	    chan_flush(&pc) == -1)
+		fail("send ST_CONF: %s", strerror(errno));
+}
+
+static void
+age_blob(const char *digest)
+{
+	struct timeval	 tv[2];
+	char		 path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s/blobs/sha256/%.2s/%s/data", root,
+	    V2, digest + 7, digest + 7);
+	memset(tv, 0, sizeof(tv));
+	tv[0].tv_sec = tv[1].tv_sec = time(NULL) - 7200;
+	if (utimes(path, tv) == -1)
+		fail("utimes %s: %s", path, strerror(errno));
+}
+
+static void
+t_housekeeping(void)
+{
+	struct store_conf	*sc;
+	struct st_req		 r;
+	struct st_res		 res;
+	unsigned char		 buf[600];
+	char			 loose[MAX_DIGEST + 1], big[MAX_DIGEST + 1];
+	char			 want[256], *text;
+	uint32_t		 id;
+	int32_t			 flags;
+	int			 status;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		err(1, "calloc");
+	sc->gc_grace = 3600;
+	send_conf(sc);
+	fill(buf, sizeof(buf), 77);
+	push_blob(REPO, buf, sizeof(buf), loose, sizeof(loose));
+	age_blob(loose);
+	flags = GCF_DRYRUN;
+	text = ctl_run(ST_CTL_GC, &flags, sizeof(flags), &status);
+	if (status != 0 || text == NULL || strstr(text, loose) != NULL)
+		fail("a blob pushed a moment ago is listed, old mtime or "
+		    "not: %s", text);
+	free(text);
+	result("gc: a blob a request used within the grace period stays");
+
+	sc->gc_grace = 0;
+	send_conf(sc);
+	text = ctl_run(ST_CTL_GC, &flags, sizeof(flags), &status);
+	snprintf(want, sizeof(want), "blob %s 600\n", loose);
+	if (status != 0 || text == NULL || strstr(text, want) == NULL)
+		fail("dry run without grace does not list %s: %s", loose,
+		    text);
+	if (!exists("%s/blobs/sha256/%.2s/%s/data", V2, loose + 7, loose + 7))
+		fail("the dry run removed the blob");
+	free(text);
+
+	/* An upload in progress while gc runs is not disturbed. */
+	fill(buf, sizeof(buf), 78);
+	sha("sha256", buf, sizeof(buf), big, sizeof(big));
+	mkreq(&r, REPO, big);
+	r.flags = STF_FINAL | STF_NEWSESSION;
+	id = send_req(&fc[1], ST_UPLOAD_WRITE, &r);
+	send_data(&fc[1], id, buf, 300);
+	flags = 0;
+	text = ctl_run(ST_CTL_GC, &flags, sizeof(flags), &status);
+	if (status != 0 || text == NULL || strstr(text, want) == NULL)
+		fail("gc did not remove %s: %s", loose, text);
+	free(text);
+	send_data(&fc[1], id, buf + 300, sizeof(buf) - 300);
+	send_empty(&fc[1], ST_DATA_END, id);
+	if (recv_res(&fc[1], id, &res, NULL) == 0)
+		want_status(&res, 201, NULL);
+	if (exists("%s/blobs/sha256/%.2s/%s", V2, loose + 7, loose + 7))
+		fail("swept blob still on disk");
+	mkreq(&r, REPO, loose);
+	if (call(&fc[0], ST_BLOB_GET, &r, &res, NULL) == 0)
+		want_status(&res, 404, "BLOB_UNKNOWN");
+	result("gc: sweeps an old loose blob and its link, uploads go on");
+
+	/* Quotas come with ST_CONF. */
+	strlcpy(sc->quotas[0].pattern, "quota/*",
+	    sizeof(sc->quotas[0].pattern));
+	sc->quotas[0].size = 1000;
+	sc->nquotas = 1;
+	send_conf(sc);
+	fill(buf, sizeof(buf), 79);
+	push_blob("quota/r", buf, sizeof(buf), loose, sizeof(loose));
+	fill(buf, sizeof(buf), 80);
+	sha("sha256", buf, sizeof(buf), big, sizeof(big));
+	mkreq(&r, "quota/r", big);
+	r.flags = STF_FINAL | STF_NEWSESSION;
+	if (call_body(&fc[0], ST_UPLOAD_WRITE, &r, buf, sizeof(buf),
+	    &res) == 0)
+		want_status(&res, 403, "DENIED");
+	if (exists("%s/blobs/sha256/%.2s/%s", V2, big + 7, big + 7))
+		fail("refused blob stored");
+	if (count_uploads("quota/r") != 0)
+		fail("refused upload left behind");
+	mkreq(&r, "quota/other", big);
+	r.flags = STF_FINAL | STF_NEWSESSION;
+	if (call_body(&fc[0], ST_UPLOAD_WRITE, &r, buf, sizeof(buf),
+	    &res) == 0)
+		want_status(&res, 201, NULL);
+	result("quota: over it DENIED, nothing stored; per repository");
+
+	mkreq(&r, "quota/r", "");
+	text = ctl_run(ST_CTL_USAGE, &r, sizeof(r), &status);
+	snprintf(want, sizeof(want), "\nquota/r ");
+	if (status != 0 || text == NULL || strstr(text, want) == NULL ||
+	    strstr(text, " 600             600\n") == NULL)
+		fail("usage of quota/r: %s", text);
+	free(text);
+	text = ctl_run(ST_CTL_RM, &r, sizeof(r), &status);
+	if (status != 0)
+		fail("rm quota/r: %s", text);
+	free(text);
+	text = ctl_run(ST_CTL_RM, &r, sizeof(r), &status);
+	if (status != 1)
+		fail("second rm of quota/r: status %d, %s", status, text);
+	free(text);
+	if (exists("%s/repositories/quota/r", V2))
+		fail("quota/r still on disk");
+	result("control: usage, rm and rm of a missing repository");
+
+	flags = 0;
+	text = ctl_run(ST_CTL_FSCK, &flags, sizeof(flags), &status);
+	if (status != 0 || text == NULL || strstr(text, " 0 problems") ==
+	    NULL)
+		fail("fsck of a sound tree: %d %s", status, text);
+	free(text);
+	result("control: fsck of a sound tree");
+	memset(sc, 0, sizeof(*sc));
+	send_conf(sc);
+	free(sc);
+}
+
 static void
 t_hostile(void)
 {
@@ -1571,6 +1765,7 @@ main(int argc, char *argv[], char *envp[])
 	t_tags_catalog();
 	t_ctl();
 	t_deletes();
+	t_housekeeping();
 	t_hostile();
 	t_exit();
 

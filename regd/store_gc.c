@@ -119,6 +119,7 @@ static int			 sched_set;
 static struct chan		*ctl_chan;	/* to the parent */
 
 static void	 gc_start(uint32_t, int, int);
+static void	 gc_arm(void);
 static void	 ctl_text(uint32_t, const char *, size_t);
 static void	 ctl_end(uint32_t, int);
 
@@ -208,13 +209,37 @@ svec_has(struct svec *sv, const char *s)
 void
 gc_conf(const struct store_conf *c)
 {
-	struct timeval	 tv;
+	struct retain_rule	*rr;
+	int			 i, g;
 
-	memcpy(&sc, c, sizeof(sc));
+	if (c != &sc)
+		memcpy(&sc, c, sizeof(sc));
+	/* Trust nothing the message says about its own sizes. */
 	if (sc.nquotas < 0 || sc.nquotas > MAX_QUOTAS)
 		sc.nquotas = 0;
 	if (sc.nretains < 0 || sc.nretains > MAX_RETAINS)
 		sc.nretains = 0;
+	for (i = 0; i < MAX_QUOTAS; i++)
+		sc.quotas[i].pattern[sizeof(sc.quotas[i].pattern) - 1] = '\0';
+	for (i = 0; i < MAX_RETAINS; i++) {
+		rr = &sc.retains[i];
+		rr->pattern[sizeof(rr->pattern) - 1] = '\0';
+		if (rr->nglobs < 0 || rr->nglobs > MAX_KEEPGLOBS)
+			rr->nglobs = 0;
+		for (g = 0; g < MAX_KEEPGLOBS; g++)
+			rr->globs[g][sizeof(rr->globs[g]) - 1] = '\0';
+	}
+	if (sc.gc_grace < 0)
+		sc.gc_grace = 0;
+	gc_arm();
+}
+
+/* (Re)start the schedule timer. */
+static void
+gc_arm(void)
+{
+	struct timeval	 tv;
+
 	if (sched_set) {
 		evtimer_del(&ev_sched);
 		sched_set = 0;
@@ -233,7 +258,7 @@ gc_sched(int fd, short event, void *arg)
 	sched_set = 0;
 	if (gcrun == NULL)
 		gc_start(0, 0, sc.gc_untagged ? GCF_UNTAGGED : 0);
-	gc_conf(&sc);
+	gc_arm();
 }
 
 void
@@ -646,15 +671,23 @@ done:
 	svec_free(&tags);
 }
 
+static int
+rev_cmp(const void *a, const void *b)
+{
+	return (strcmp(((const struct rev *)a)->digest,
+	    ((const struct rev *)b)->digest));
+}
+
+/* revs is sorted by digest. */
 static struct rev *
 rev_find(struct rev *revs, size_t n, const char *digest)
 {
-	size_t	 i;
+	struct rev	 key;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(revs[i].digest, digest) == 0)
-			return (&revs[i]);
-	return (NULL);
+	if (strlcpy(key.digest, digest, sizeof(key.digest)) >=
+	    sizeof(key.digest))
+		return (NULL);
+	return (bsearch(&key, revs, n, sizeof(*revs), rev_cmp));
 }
 
 /*
@@ -692,6 +725,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 		manifest_refs(revs[i].digest, &revs[i].refs, revs[i].subject,
 		    sizeof(revs[i].subject));
 	}
+	qsort(revs, n, sizeof(*revs), rev_cmp);
 
 	collect = (r->flags & GCF_UNTAGGED) || orphans.n > 0;
 	if (collect) {
@@ -1285,9 +1319,9 @@ fsck_links(struct fsck_run *f)
 		memset(&tags, 0, sizeof(tags));
 		repo_tag_names(repos.v[i], &tags);
 		for (j = 0; j < tags.n; j++) {
-			if (store_path(path, sizeof(path),
-			    "%s/repositories/%s/_manifests/tags/%s/current/link",
-			    ST_V2, repos.v[i], tags.v[j]) == 0)
+			if (store_path(path, sizeof(path), "%s/repositories/"
+			    "%s/_manifests/tags/%s/current/link", ST_V2,
+			    repos.v[i], tags.v[j]) == 0)
 				fsck_link(f, path, NULL);
 			if (store_path(kind, sizeof(kind),
 			    "_manifests/tags/%s/index", tags.v[j]) == 0)
@@ -1308,8 +1342,8 @@ fsck_finish(struct fsck_run *f)
 	    "problems", f->blobs.n, (long long)f->nlinks,
 	    (long long)f->nproblems);
 	if (f->repair)
-		fprintf(f->out, ", %lld files moved to %s", (long long)f->nmoved,
-		    f->qdir);
+		fprintf(f->out, ", %lld files moved to %s",
+		    (long long)f->nmoved, f->qdir);
 	fprintf(f->out, "\n");
 	fclose(f->out);
 	status = f->nproblems > 0 && f->nmoved < f->nproblems;

@@ -14,6 +14,7 @@ extern char	**environ;
 
 static char	*title_start;
 static size_t	 title_len;
+static char	 title_prog[64];
 
 /*
  * Take the arguments and the environment strings that follow them in
@@ -27,6 +28,11 @@ proc_title_init(int argc, char **argv)
 
 	if (argc < 1 || argv[0] == NULL)
 		return;
+	/*
+	 * getprogname() points into argv[0], which the titles overwrite:
+	 * keep a copy, or a second title starts with a piece of the first.
+	 */
+	strlcpy(title_prog, getprogname(), sizeof(title_prog));
 	end = argv[0] + strlen(argv[0]) + 1;
 	for (i = 1; i < argc; i++)
 		if (argv[i] == end)
@@ -55,7 +61,7 @@ proc_title(const char *fmt, ...)
 
 	if (title_start == NULL || title_len < 2)
 		return;
-	n = snprintf(buf, sizeof(buf), "%s: ", getprogname());
+	n = snprintf(buf, sizeof(buf), "%s: ", title_prog);
 	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);

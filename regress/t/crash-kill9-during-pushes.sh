@@ -5,7 +5,7 @@
 # end every upload that was answered 201 pulls back byte-identical, every
 # blob file under blobs/ hashes to the digest its path names, and every
 # link names a digest whose blob exists: nothing half-written is visible
-# under a digest.
+# under a digest.  regctl fsck, run last, must agree.
 . regress/lib.sh
 
 KILLS=${CRASH_KILLS:-8}
@@ -86,8 +86,24 @@ chunked()
 	    -H 'Content-Length: 0' "$(add_query "$loc" "digest=$d")"
 }
 
+WORKERS=
+crash_cleanup()
+{
+	local rc=$?
+
+	touch "$T/stop"
+	if [ -n "$WORKERS" ]; then
+		kill $WORKERS 2>/dev/null
+		wait $WORKERS 2>/dev/null
+	fi
+	(exit "$rc")
+	regd_cleanup
+}
+trap crash_cleanup EXIT
+
 for w in $(seq 1 $NWORKERS); do
 	worker "$w" &
+	WORKERS="$WORKERS $!"
 done
 
 kill_storage=0
@@ -117,7 +133,8 @@ for k in $(seq 1 "$KILLS"); do
 done
 sleep 1
 touch "$T/stop"
-wait $(jobs -p | grep -v "^$REGD_PID\$") 2>/dev/null
+wait $WORKERS 2>/dev/null
+WORKERS=
 
 # A clean stop and a fresh start: what is on disk is all there is.
 regd_stop
@@ -188,6 +205,13 @@ while read -r l; do
 		bad=$((bad + 1))
 	fi
 done < <(find "$v2/repositories" -name link -type f)
+
+# regd's own fsck agrees.
+if ! $REGCTL fsck > "$T/fsck" 2>&1; then
+	cat "$T/fsck" >&2
+	fail "regctl fsck found problems after the kills"
+fi
+note "$(tail -n 1 "$T/fsck")"
 
 note "kills: $kill_storage of storage, $kill_tree of the whole tree"
 note "uploads: $nacked acknowledged, $nfailed cut off or refused"

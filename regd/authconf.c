@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -37,10 +38,17 @@ struct auth_shm	*auth_shm;
 void
 auth_init(void)
 {
-	void	*p;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	void		*p;
 
 	if (auth_shm != NULL)
 		return;
+	/*
+	 * OpenSSL reads its configuration and loads its provider on first
+	 * use: that must happen here, the sandboxed frontend cannot open.
+	 */
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
+	EVP_Digest("", 0, md, NULL, EVP_sha256(), NULL);
 	p = mmap(NULL, sizeof(*auth_shm), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p != MAP_FAILED)

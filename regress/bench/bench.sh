@@ -880,6 +880,7 @@ sleep 1
 MEM1_REGD=$(mem_of "$PIDS_REGD")
 MEM1_DIST=$(mem_of "$PIDS_DIST")
 MEM1_NGINX=$(mem_of "$PIDS_NGINX")
+PEAKS_REGD=$(python3 "$HERE/procs.py" peaks "$PIDS_REGD")
 T_END=$(date +%s)
 
 {
@@ -892,6 +893,7 @@ T_END=$(date +%s)
 	printf 'meta\tsha256\t%s\n' "${SHA_RATE:-0}"
 	printf 'meta\ttls\t%s\n' "$([ "$TLS" -eq 1 ] && echo yes || echo "$TLS_WHY")"
 	printf 'meta\tversions\t%s\n' "$(docker-registry --version 2>&1 | awk '{ print $NF }'); nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
+	printf 'meta\tpeaks\t%s\n' "$PEAKS_REGD"
 	printf 'mem\tregd\t%s\t%s\n' "$MEM0_REGD" "$MEM1_REGD"
 	printf 'mem\tdist\t%s\t%s\n' "$MEM0_DIST" "$MEM1_DIST"
 	printf 'mem\tnginx\t%s\t%s\n' "$MEM0_NGINX" "$MEM1_NGINX"

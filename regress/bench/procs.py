@@ -7,6 +7,8 @@
 #                         PID's tree, one figure per PID on one line
 #   procs.py mem PID...   "rss hwm pss nproc" in KiB for each PID's tree,
 #                         one line per PID
+#   procs.py peaks PID    "title: VmHWM KiB" of each process of the tree,
+#                         separated by commas
 #   procs.py pids PID...  the pids of each tree, space separated
 
 import os
@@ -87,6 +89,15 @@ def pss_kib(pid):
     return 0
 
 
+def title(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            t = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "?"
+    return " ".join(t.split()) or "?"
+
+
 def mem(pids):
     rss = hwm = pss = 0
     for p in pids:
@@ -98,8 +109,9 @@ def mem(pids):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("cpu", "mem", "pids"):
-        sys.stderr.write("usage: procs.py cpu|mem|pids PID...\n")
+    if len(sys.argv) < 3 or sys.argv[1] not in ("cpu", "mem", "peaks",
+                                                "pids"):
+        sys.stderr.write("usage: procs.py cpu|mem|peaks|pids PID...\n")
         return 2
     parent = all_parents()
     roots = [int(a) for a in sys.argv[2:]]
@@ -108,6 +120,12 @@ def main():
     elif sys.argv[1] == "mem":
         for r in roots:
             print("%d %d %d %d" % mem(tree(r, parent)))
+    elif sys.argv[1] == "peaks":
+        out = []
+        for p in sorted(tree(roots[0], parent)):
+            out.append("%s: %d" % (title(p),
+                                   status_kib(p, ("VmHWM",))["VmHWM"]))
+        print(", ".join(out))
     else:
         for r in roots:
             print(" ".join(str(p) for p in sorted(tree(r, parent))))

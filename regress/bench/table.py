@@ -241,6 +241,8 @@ def main():
         idle, end = mem[srv]
         print("{:<13} {:>6} {:>10,} {:>10,} {:>12,} {:>12,}".format(
             NAMES[srv], idle[3], idle[0], idle[2], end[0], end[1]))
+    print("regd peak by process (VmHWM KiB): {}".format(
+        meta.get("peaks", "?")))
     print()
     print("targets of issue 6 (regd, ratios in this run)")
     for name, verdict, figure in targets(meta, mem, sums):

@@ -83,7 +83,7 @@ titled()
 {
 	python3 "$HERE/procs.py" pids "$PID" | tr ' ' '\n' | while read -r p; do
 		case $(tr '\0' ' ' < "/proc/$p/cmdline") in
-		"regd: $1"*) echo "$p" ;;
+		*": $1"*) echo "$p" ;;
 		esac
 	done | head -1
 }

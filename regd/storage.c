@@ -487,6 +487,31 @@ storage_sig(int sig, short event, void *arg)
 	exit(0);
 }
 
+static int
+int_cmp(const void *a, const void *b)
+{
+	return (*(const int *)a - *(const int *)b);
+}
+
+/*
+ * glibc's qsort asks sysinfo(2) for the memory size the first time it
+ * sorts more than a few hundred bytes, a call the sandbox forbids: make
+ * that first time now.
+ */
+static void
+qsort_prime(void)
+{
+	int	*v;
+	size_t	 i, n = 4096;
+
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		v[i] = (int)(n - i);
+	qsort(v, n, sizeof(*v), int_cmp);
+	free(v);
+}
+
 void
 storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 {
@@ -503,6 +528,7 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	    store_digest_buf("sha512", "", 0, probe, sizeof(probe)) == -1)
 		fatalx("storage: no sha256/sha512 digests");
 	(void)arc4random();
+	qsort_prime();
 
 	if (env->base == NULL) {
 		env->base = event_init();

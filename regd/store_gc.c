@@ -31,7 +31,7 @@
 
 #define SWEEP_BATCH	32		/* blobs removed per timer tick */
 #define HASH_BUDGET	(8 * 1024 * 1024)	/* fsck bytes per tick */
-#define TOUCH_MAX	(256 * 1024)
+#define TOUCH_MAX	(64 * 1024)	/* digests remembered as used */
 #define MANIFEST_MAXREAD	(64 * 1024 * 1024)
 #define QUARANTINE	"quarantine"
 #define CTL_CHUNK	(60 * 1024)
@@ -111,6 +111,7 @@ static const char *const algs[] = { "sha256", "sha512" };
 static struct store_conf	 sc;
 static struct dtree		 touched = RB_INITIALIZER(&touched);
 static size_t			 ntouched;
+static time_t			 touch_lost;	/* a use was not remembered */
 static int64_t			 disk_total = -1;
 static struct gc_run		*gcrun;
 static struct fsck_run		*fsckrun;
@@ -317,8 +318,10 @@ gc_touch(const char *digest)
 				free(n);
 				ntouched--;
 			}
-		if (ntouched >= TOUCH_MAX)
+		if (ntouched >= TOUCH_MAX) {
+			touch_lost = now;
 			return;
+		}
 	}
 	if ((n = dnode_get(&touched, digest, 0)) == NULL) {
 		if ((n = dnode_get(&touched, digest, 1)) == NULL)
@@ -332,6 +335,10 @@ static int
 recently_touched(const char *digest, time_t now)
 {
 	struct dnode	*n;
+
+	/* Too busy to remember every use: everything counts as used. */
+	if (touch_lost != 0 && now - touch_lost < sc.gc_grace)
+		return (1);
 
 	if ((n = dnode_get(&touched, digest, 0)) == NULL)
 		return (0);

@@ -552,6 +552,12 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 	dec[n] = '\0';
 	*colon = '\0';
 	plen = n - (colon + 1 - (char *)dec);
+	if (dec[0] == '\0') {
+		/* Clients without credentials may send ":": anonymous. */
+		explicit_bzero(dec, sizeof(dec));
+		user[0] = '\0';
+		return (1);
+	}
 
 	if ((md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||

@@ -502,45 +502,80 @@ add_desc(json_t *desc, struct svec *refs)
 
 /*
  * What a stored manifest references: config, layers, index children
- * (and schema 1 fsLayers), plus its subject.  Not a manifest: nothing.
+ * (and schema 1 fsLayers), plus its subject.  0 when that is known (a
+ * manifest whose blob is gone references nothing, as for Distribution),
+ * -1 with why set when the manifest cannot be read or parsed: then no
+ * blob may be swept, since it might reference any of them.
  */
-static void
+static int
 manifest_refs(const char *digest, struct svec *refs, char *subject,
-    size_t slen)
+    size_t slen, const char **why)
 {
 	struct stat	 st;
 	json_error_t	 jerr;
 	json_t		*root, *arr, *v;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], *buf = NULL;
 	const char	*s;
 	const char	*lists[] = { "layers", "manifests", "fsLayers",
 			    "blobs" };
-	size_t		 i, l;
+	size_t		 i, l, got = 0;
+	ssize_t		 n;
+	int		 fd;
 
 	if (subject != NULL)
 		subject[0] = '\0';
-	if (store_blob_path(path, sizeof(path), digest) == -1 ||
-	    stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MANIFEST_MAXREAD)
-		return;
-	if ((root = json_load_file(path, 0, &jerr)) == NULL)
-		return;
-	if (json_is_object(root)) {
-		add_desc(json_object_get(root, "config"), refs);
-		for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-			arr = json_object_get(root, lists[l]);
-			if (!json_is_array(arr))
-				continue;
-			json_array_foreach(arr, i, v)
-				add_desc(v, refs);
-		}
-		v = json_object_get(root, "subject");
-		if (subject != NULL && json_is_object(v) &&
-		    (s = json_string_value(json_object_get(v, "digest"))) !=
-		    NULL && store_digest_ok(s))
-			strlcpy(subject, s, slen);
+	*why = NULL;
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (0);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return (0);
+		*why = strerror(errno);
+		return (-1);
 	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size > MANIFEST_MAXREAD ||
+	    (buf = malloc(st.st_size + 1)) == NULL) {
+		*why = "cannot read it";
+		close(fd);
+		return (-1);
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, st.st_size - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	if (got != (size_t)st.st_size) {
+		*why = "short read";
+		free(buf);
+		return (-1);
+	}
+	root = json_loadb(buf, got, 0, &jerr);
+	free(buf);
+	if (root == NULL || !json_is_object(root)) {
+		json_decref(root);
+		*why = "not a JSON manifest";
+		return (-1);
+	}
+	add_desc(json_object_get(root, "config"), refs);
+	for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		arr = json_object_get(root, lists[l]);
+		if (!json_is_array(arr))
+			continue;
+		json_array_foreach(arr, i, v)
+			add_desc(v, refs);
+	}
+	v = json_object_get(root, "subject");
+	if (subject != NULL && json_is_object(v) &&
+	    (s = json_string_value(json_object_get(v, "digest"))) != NULL &&
+	    store_digest_ok(s))
+		strlcpy(subject, s, slen);
 	json_decref(root);
+	return (0);
 }
 
 static void
@@ -701,16 +736,17 @@ rev_find(struct rev *revs, size_t n, const char *digest)
  * One repository: retention, then untagged manifests, then mark what
  * the remaining revisions reference.
  */
-static void
+static int
 gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
     time_t now)
 {
 	struct svec	 digests, dropped, orphans, tags;
 	struct rev	*revs = NULL, *rv;
 	struct stat	 st;
+	const char	*why;
 	char		 dg[MAX_DIGEST + 1], path[PATH_MAX];
-	size_t		 i, j, n;
-	int		 changed, collect;
+	size_t		 i, j, n = 0;
+	int		 changed, collect, rc = 0;
 
 	memset(&digests, 0, sizeof(digests));
 	memset(&dropped, 0, sizeof(dropped));
@@ -719,18 +755,30 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 
 	gc_uploads(r, repo, now);
 	gc_retain(r, repo, &dropped, &orphans, now);
-	if (repo_links(repo, "_manifests/revisions", &digests) == -1)
+	if (repo_links(repo, "_manifests/revisions", &digests) == -1) {
+		fprintf(r->out, "error: cannot list the manifests of %s\n",
+		    repo);
+		rc = -1;
 		goto done;
+	}
+	if (digests.n == 0)
+		goto done;
+	if ((revs = calloc(digests.n, sizeof(*revs))) == NULL) {
+		fprintf(r->out, "error: out of memory\n");
+		rc = -1;
+		goto done;
+	}
 	n = digests.n;
-	if (n == 0)
-		goto done;
-	if ((revs = calloc(n, sizeof(*revs))) == NULL)
-		goto done;
 	for (i = 0; i < n; i++) {
 		strlcpy(revs[i].digest, digests.v[i],
 		    sizeof(revs[i].digest));
-		manifest_refs(revs[i].digest, &revs[i].refs, revs[i].subject,
-		    sizeof(revs[i].subject));
+		if (manifest_refs(revs[i].digest, &revs[i].refs,
+		    revs[i].subject, sizeof(revs[i].subject), &why) == -1) {
+			fprintf(r->out, "error: manifest %s@%s: %s\n", repo,
+			    revs[i].digest, why);
+			rc = -1;
+			goto done;
+		}
 	}
 	qsort(revs, n, sizeof(*revs), rev_cmp);
 
@@ -805,6 +853,7 @@ done:
 	svec_free(&dropped);
 	svec_free(&orphans);
 	svec_free(&tags);
+	return (rc);
 }
 
 /* Every blob on disk, as digests. */
@@ -863,7 +912,12 @@ gc_mark(struct gc_run *r)
 		return (-1);
 	}
 	for (i = 0; i < r->repos.n; i++)
-		gc_repo(r, r->repos.v[i], &marks, now);
+		if (gc_repo(r, r->repos.v[i], &marks, now) == -1) {
+			fprintf(r->out, "error: marking failed, no blob "
+			    "removed\n");
+			dtree_free(&marks);
+			return (-1);
+		}
 	if (all_blobs(&blobs) == -1) {
 		fprintf(r->out, "error: cannot list blobs\n");
 		dtree_free(&marks);

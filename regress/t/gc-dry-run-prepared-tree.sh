@@ -6,7 +6,8 @@
 # reachable only as the child of a tagged index or as a referrer of a
 # tagged image stay, while an untagged manifest no tag reaches goes with
 # the blobs only it referenced.  A real gc then removes just what its dry
-# run listed, and everything kept still pulls.
+# run listed, and everything kept still pulls.  A manifest gc cannot
+# parse stops it before anything is removed.
 
 . ./regress/lib.sh
 
@@ -147,3 +148,17 @@ check_eq "$(json_get '.manifests[].digest')" "$D_ref" "referrers after gc"
 $REGCTL gc -n --untagged > "$T/again"
 check_eq "$(tail -1 "$T/again")" "dry run: 0 blobs, 0 bytes would be freed" \
     "a second dry run"
+
+# A manifest gc cannot parse might reference anything: gc fails and
+# removes nothing (Distribution's garbage-collect stops the same way).
+make_blob 999 "$T/loose2"
+push_blob lib/a "$T/loose2"
+hex=${D_tagged#sha256:}
+printf 'not json' > "$T/storage/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+before=$(blobs_on_disk)
+$REGCTL gc > "$T/broken"
+check_eq "$?" 1 "gc exit status with an unreadable manifest"
+grep -q "^error: manifest lib/a@$D_tagged: not a JSON manifest" "$T/broken" ||
+    fail "gc with an unreadable manifest: $(cat "$T/broken")"
+grep -q '^blob ' "$T/broken" && fail "gc removed blobs: $(cat "$T/broken")"
+check_eq "$(blobs_on_disk)" "$before" "blobs on disk after the failed gc"

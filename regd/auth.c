@@ -82,11 +82,24 @@ auth_json_seed(void)
 }
 static void	 send_challenge(struct conn *, const char *, const char *);
 
+/*
+ * The critical sections are a few loads and stores, so a lock held for
+ * this long belongs to a frontend that died holding it: take it over.
+ */
+#define SHM_SPIN_MAX	200000
+
 static void
 shm_lock(void)
 {
-	while (__atomic_test_and_set(&auth_shm->lock, __ATOMIC_ACQUIRE))
+	int	 n = 0;
+
+	while (__atomic_test_and_set(&auth_shm->lock, __ATOMIC_ACQUIRE)) {
+		if (++n >= SHM_SPIN_MAX) {
+			log_warnx("address table lock taken over");
+			break;
+		}
 		sched_yield();
+	}
 }
 
 static void

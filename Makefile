@@ -164,7 +164,7 @@ bench: deps all
 
 bench-smoke: deps all
 	@sh regress/bench/deps.sh
-	timeout 180 bash regress/bench/bench.sh -s
+	timeout 300 bash regress/bench/bench.sh -s
 
 .PHONY: bench bench-smoke
 

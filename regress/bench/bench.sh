@@ -57,7 +57,7 @@ die()
 
 say()
 {
-	echo "bench: $*" >&2
+	echo "bench: [$(( $(date +%s) - ${T_START:-$(date +%s)} ))s] $*" >&2
 }
 
 for tool in wrk curl nginx docker-registry openssl python3 jq; do
@@ -92,6 +92,12 @@ trap 'exit 1' INT TERM HUP
 now()
 {
 	date +%s.%N
+}
+
+# Milliseconds of the clock.
+ms()
+{
+	echo $(( $(date +%s%N) / 1000000 ))
 }
 
 # fsub A B: A - B with decimals.
@@ -516,17 +522,23 @@ seed()
 	    -H "Content-Type: $SCHEMA" --data-binary "@$B/data/manifest" \
 	    "$url/v2/$REPO/manifests/latest" $urls | sort -u | tr '\n' ' ')
 	[ "$code" = "201 " ] || die "$kind: seeding tags: $code"
+	# One curl for the mounts and one for the manifests, on a kept-alive
+	# connection each.
+	urls=
 	for i in $(seq 1 $NREPOS); do
-		r=$(printf 'bench/r%03d' "$i")
-		code=$(curl -s -o /dev/null -w '%{http_code}' -X POST \
-		    -H 'Content-Length: 0' \
-		    "$url/v2/$r/blobs/uploads/?mount=$D_CONFIG&from=$REPO")
-		[ "$code" = 201 ] || die "$kind: mount into $r: $code"
-		code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
-		    -H "Content-Type: $SCHEMA" --data-binary "@$B/data/small" \
-		    "$url/v2/$r/manifests/latest")
-		[ "$code" = 201 ] || die "$kind: manifest in $r: $code"
+		urls="$urls $url/v2/$(printf 'bench/r%03d' "$i")/blobs/uploads/?mount=$D_CONFIG&from=$REPO"
 	done
+	code=$(curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+	    -H 'Content-Length: 0' $urls | sort -u | tr '\n' ' ')
+	[ "$code" = "201 " ] || die "$kind: mounts into bench/r*: $code"
+	urls=
+	for i in $(seq 1 $NREPOS); do
+		urls="$urls $url/v2/$(printf 'bench/r%03d' "$i")/manifests/latest"
+	done
+	code=$(curl -s -o /dev/null -w '%{http_code}\n' -X PUT \
+	    -H "Content-Type: $SCHEMA" --data-binary "@$B/data/small" \
+	    $urls | sort -u | tr '\n' ' ')
+	[ "$code" = "201 " ] || die "$kind: manifests in bench/r*: $code"
 	[ "$(curl -s -H "Accept: $ACCEPT" "$url/v2/$REPO/manifests/latest" | sha256sum | cut -d' ' -f1)" = "${D_MAN#sha256:}" ] ||
 	    die "$kind: manifest GET differs"
 	[ "$(curl -s "$url/v2/$REPO/tags/list" | jq '.tags | length')" = "$NTAGS" ] ||
@@ -613,13 +625,19 @@ run_stream()
 	pid=$(server_pid "$srv")
 	url=$(server_url "$srv")/v2/$REPO/blobs/$D_L256
 	c0=$(cpu_of "$pid")
-	t0=$(date +%s)
-	while [ "$n" -lt 1 ] || [ $(( $(date +%s) - t0 )) -lt "$DUR" ]; do
+	t0=$(ms)
+	while [ "$n" -lt 1 ] || [ $(( $(ms) - t0 )) -lt $((DUR * 1000)) ]; do
 		out=$(curl -k -s -o /dev/null --max-time 60 \
 		    -w '%{size_download} %{time_total} %{http_code}' "$url")
 		set -- $out
 		if [ "${3:-000}" != 200 ] || [ "$1" != $((256 * MIB)) ]; then
 			err=$((err + 1))
+		fi
+		# A stall is worth knowing about even when the median hides it.
+		if awk -v t="${2:-0}" 'BEGIN { exit !(t > 2) }'; then
+			say "$wl $srv: one 256 MiB GET took ${2}s"
+			echo "$wl on $srv: one 256 MiB GET took ${2} s" \
+			    >> "$B/stalls"
 		fi
 		bytes=$((bytes + ${1:-0}))
 		secs=$(awk -v a="$secs" -v b="${2:-0}" 'BEGIN { print a + b }')
@@ -643,8 +661,8 @@ run_push()
 	f=$B/data/l256
 	size=$(stat -c %s "$f")
 	c0=$(cpu_of "$pid")
-	t0=$(date +%s)
-	while [ "$n" -lt 1 ] || [ $(( $(date +%s) - t0 )) -lt "$DUR" ]; do
+	t0=$(ms)
+	while [ "$n" -lt 1 ] || [ $(( $(ms) - t0 )) -lt $((DUR * 1000)) ]; do
 		PUSHNO=$((PUSHNO + 1))
 		mutate "$f" "$PUSHNO"
 		d=$(sha "$f")
@@ -673,8 +691,8 @@ run_parallel()
 	pid=$(server_pid "$srv")
 	url=$(server_url "$srv")
 	c0=$(cpu_of "$pid")
-	t0=$(date +%s)
-	while [ "$n" -lt 1 ] || [ $(( $(date +%s) - t0 )) -lt "$DUR" ]; do
+	t0=$(ms)
+	while [ "$n" -lt 1 ] || [ $(( $(ms) - t0 )) -lt $((DUR * 1000)) ]; do
 		for i in 1 2 3 4; do
 			PUSHNO=$((PUSHNO + 1))
 			mutate "$B/data/p64.$i" "$PUSHNO"
@@ -718,8 +736,8 @@ run_chunked()
 	f=$B/data/c64
 	size=$(stat -c %s "$f")
 	c0=$(cpu_of "$pid")
-	t0=$(date +%s)
-	while [ "$n" -lt 1 ] || [ $(( $(date +%s) - t0 )) -lt "$DUR" ]; do
+	t0=$(ms)
+	while [ "$n" -lt 1 ] || [ $(( $(ms) - t0 )) -lt $((DUR * 1000)) ]; do
 		PUSHNO=$((PUSHNO + 1))
 		mutate "$f" "$PUSHNO"
 		d=$(sha "$f")
@@ -773,10 +791,11 @@ servers_for()
 
 run_workload()
 {
-	local wl=$1 rep=$2 srv
+	local wl=$1 rep=$2 srv t0 t1
 
 	for srv in $(servers_for "$wl" "$rep"); do
 		say "rep $rep: $wl on $srv"
+		t0=$(date +%s)
 		case $wl in
 		mget|tls_mget)
 			run_wrk "$wl" "$srv" "$rep" 64 \
@@ -802,6 +821,14 @@ run_workload()
 		chunk64)
 			run_chunked "$wl" "$srv" "$rep" ;;
 		esac
+		# A phase far longer than asked for means the machine or a
+		# server stalled: say so in the table rather than hide it.
+		t1=$(date +%s)
+		if [ $((t1 - t0)) -gt $((DUR * 3 + 20)) ]; then
+			say "$wl on $srv took $((t1 - t0)) s"
+			echo "$wl on $srv: $((t1 - t0)) s for a ${DUR} s phase" \
+			    >> "$B/stalls"
+		fi
 		case $wl in
 		push*|chunk*)
 			drop_pushed "$B/regd/storage/docker/registry/v2"
@@ -894,6 +921,9 @@ T_END=$(date +%s)
 	printf 'meta\ttls\t%s\n' "$([ "$TLS" -eq 1 ] && echo yes || echo "$TLS_WHY")"
 	printf 'meta\tversions\t%s\n' "$(docker-registry --version 2>&1 | awk '{ print $NF }'); nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'); wrk $(wrk -v 2>&1 | awk 'NR == 1 { print $2 }')"
 	printf 'meta\tpeaks\t%s\n' "$PEAKS_REGD"
+	if [ -s "$B/stalls" ]; then
+		printf 'meta\tstalls\t%s\n' "$(paste -s -d ';' "$B/stalls")"
+	fi
 	printf 'mem\tregd\t%s\t%s\n' "$MEM0_REGD" "$MEM1_REGD"
 	printf 'mem\tdist\t%s\t%s\n' "$MEM0_DIST" "$MEM1_DIST"
 	printf 'mem\tnginx\t%s\t%s\n' "$MEM0_NGINX" "$MEM1_NGINX"

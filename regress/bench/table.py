@@ -241,6 +241,9 @@ def main():
         idle, end = mem[srv]
         print("{:<13} {:>6} {:>10,} {:>10,} {:>12,} {:>12,}".format(
             NAMES[srv], idle[3], idle[0], idle[2], end[0], end[1]))
+    if meta.get("stalls"):
+        print("stalls (figures of these phases are suspect): {}".format(
+            meta["stalls"]))
     print("regd peak by process (VmHWM KiB): {}".format(
         meta.get("peaks", "?")))
     print()

@@ -488,6 +488,12 @@ conn_process(struct conn *c)
 			c->req.chunked = 0;
 			c->req.clen = -1;
 			c->req.body_left = 0;
+			/*
+			 * Dispatch again as a head without a body: a request
+			 * sent to storage must leave CS_DISCARD for CS_WAIT,
+			 * or this loop sends it again and again.
+			 */
+			c->state = CS_HEADERS;
 			api_dispatch(c);
 			if (c->state == CS_WAIT)
 				bufferevent_disable(c->bev, EV_READ);

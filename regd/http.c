@@ -372,7 +372,8 @@ http_body_pump(struct conn *c, unsigned char *buf, size_t len, size_t *got)
 			if (avail == 0 || *got == len)
 				return (0);
 			n = len - *got;
-			if ((int64_t)n > r->body_left)
+			/* Unsigned: a len of SIZE_MAX (discard) is no -1. */
+			if ((uint64_t)n > (uint64_t)r->body_left)
 				n = r->body_left;
 			if (n > avail)
 				n = avail;

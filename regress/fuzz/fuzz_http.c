@@ -71,6 +71,9 @@ body(struct conn *c, int discard)
 			rv = http_body_pump(c, buf, sizeof(buf), &got);
 		if (got > sizeof(buf) && !discard)
 			abort();
+		/* Never past the body: the rest is the next request. */
+		if (c->req.body_left < 0)
+			abort();
 		if (rv != 0)
 			return (rv);
 		if (got == 0)

@@ -30,6 +30,10 @@ seed http folded '\000GET /v2/ HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n'
 seed http nul '\000GET /v2/\000 HTTP/1.1\r\nHost: x\r\n\r\n'
 seed http version '\000GET /v2/ HTTP/2.0\r\n\r\n'
 seed http lf-only '\000GET /v2/ HTTP/1.1\nHost: x\n\n'
+# Discarded bodies (odd first byte) followed by a pipelined request: the
+# decoder once drained the next request along with the body.
+seed http discard-chunked-pipelined '\377POST /v2/a/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n'
+seed http discard-clen-pipelined '\377GET /v2/a/tags/list HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n'
 seed http auth '\000GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dXNlcjpwYXNz\r\nAuthorization: Bearer x\r\n\r\n'
 
 # Manifests: the first byte picks the Content-Type (bits 0-2), the

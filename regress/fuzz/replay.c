@@ -117,6 +117,9 @@ main(int argc, char *argv[])
 		printf("%s: %d inputs replayed\n", paths[i], n);
 		total += n;
 	}
+	for (i = 0; abs[i] != NULL; i++)
+		free(abs[i]);
+	free(abs);
 	if (total == 0) {
 		printf("FAIL: no input found to replay\n");
 		return (1);

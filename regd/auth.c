@@ -111,16 +111,23 @@ shm_unlock(void)
 static int
 addr_bytes(const char *s, unsigned char *out)
 {
-	struct in_addr	 in4;
+	return (auth_addr_bytes(s, out));
+}
 
-	if (inet_pton(AF_INET6, s, out) == 1)
+static int
+in_net(const struct auth_rule *r, const char *addr)
+{
+	unsigned char	 a[16];
+	int		 full = r->plen / 8, rest = r->plen % 8;
+
+	if (addr == NULL || addr_bytes(addr, a) == -1)
 		return (0);
-	if (inet_pton(AF_INET, s, &in4) != 1)
-		return (-1);
-	memset(out, 0, 10);
-	out[10] = out[11] = 0xff;
-	memcpy(out + 12, &in4, 4);
-	return (0);
+	if (memcmp(a, r->net, full) != 0)
+		return (0);
+	if (rest == 0)
+		return (1);
+	return (((a[full] ^ r->net[full]) & (0xff << (8 - rest)) & 0xff) ==
+	    0);
 }
 
 /* This frontend's counts left by a dead predecessor in its slot go. */
@@ -311,7 +318,8 @@ in_group(const char *group, const char *user)
 
 /* First matching rule wins; without rules, any logged-in user may. */
 static int
-rules_allow(struct auth_conf *a, const char *user, int act, const char *repo)
+rules_allow(struct auth_conf *a, const char *user, int act, const char *repo,
+    const char *addr)
 {
 	struct auth_rule	*r;
 
@@ -337,6 +345,10 @@ rules_allow(struct auth_conf *a, const char *user, int act, const char *repo)
 			if (user == NULL || !in_group(r->name, user))
 				continue;
 			break;
+		case WHO_ADDR:
+			if (!in_net(r, addr))
+				continue;
+			break;
 		}
 		return (!r->deny);
 	}
@@ -345,12 +357,14 @@ rules_allow(struct auth_conf *a, const char *user, int act, const char *repo)
 
 /* Could the rules give the anonymous client anything to pull at all? */
 static int
-anon_may_pull(struct auth_conf *a)
+anon_may_pull(struct auth_conf *a, const char *addr)
 {
 	struct auth_rule	*r;
 
 	TAILQ_FOREACH(r, &a->rules, entry)
-		if (!r->deny && r->who == WHO_ANY && (r->actions & AUTH_PULL))
+		if (!r->deny && (r->actions & AUTH_PULL) &&
+		    (r->who == WHO_ANY || (r->who == WHO_ADDR &&
+		    in_net(r, addr))))
 			return (1);
 	return (0);
 }
@@ -910,7 +924,7 @@ auth_request(struct conn *c, const char *action)
 	}
 	if (strcmp(action, "catalog") == 0) {
 		if (a->type != AUTH_NONE && r->user[0] == '\0' &&
-		    !anon_may_pull(a)) {
+		    !anon_may_pull(a, c->addr)) {
 			send_challenge(c, NULL, "authentication required");
 			return (-1);
 		}
@@ -918,7 +932,7 @@ auth_request(struct conn *c, const char *action)
 	}
 	act = action_bit(action);
 	if (!rules_allow(a, r->user[0] != '\0' ? r->user : NULL, act,
-	    r->name)) {
+	    r->name, c->addr)) {
 		if (r->user[0] == '\0')
 			send_challenge(c, NULL, "authentication required");
 		else
@@ -929,7 +943,7 @@ auth_request(struct conn *c, const char *action)
 	if (act == AUTH_PUSH && r->route == RT_UPLOADS &&
 	    http_query_get(r->query, "from", from, sizeof(from)) != NULL &&
 	    (!valid_name(from) || !rules_allow(a, r->user[0] != '\0' ?
-	    r->user : NULL, AUTH_PULL, from)))
+	    r->user : NULL, AUTH_PULL, from, c->addr)))
 		r->query = NULL;
 	return (0);
 }
@@ -987,7 +1001,7 @@ auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
 		goto done;
 	json_array_foreach(repos, i, v) {
 		if (json_is_string(v) && rules_allow(a, user, AUTH_PULL,
-		    json_string_value(v)))
+		    json_string_value(v), c->addr))
 			json_array_append(keep, v);
 	}
 	if (json_object_set(root, "repositories", keep) == -1 ||

@@ -293,6 +293,49 @@ auth_token(struct server_conf *srv, const char *realm, const char *service,
 	return (0);
 }
 
+/* An IPv4 address as ::ffff:a.b.c.d, or an IPv6 one. */
+int
+auth_addr_bytes(const char *s, unsigned char *out)
+{
+	struct in_addr	 in4;
+
+	if (inet_pton(AF_INET6, s, out) == 1)
+		return (0);
+	if (inet_pton(AF_INET, s, &in4) != 1)
+		return (-1);
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &in4, 4);
+	return (0);
+}
+
+/* "192.0.2.0/24", "2001:db8::/32" or one address. */
+static int
+rule_net(struct auth_rule *r, const char *s)
+{
+	char		 buf[INET6_ADDRSTRLEN + 8], *slash;
+	const char	*errstr;
+	int		 v4, max;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return (-1);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	v4 = strchr(buf, ':') == NULL;
+	if (auth_addr_bytes(buf, r->net) == -1)
+		return (-1);
+	max = v4 ? 32 : 128;
+	r->plen = max;
+	if (slash != NULL) {
+		r->plen = strtonum(slash, 0, max, &errstr);
+		if (errstr != NULL)
+			return (-1);
+	}
+	if (v4)
+		r->plen += 96;
+	return (0);
+}
+
 int
 auth_rule(struct server_conf *srv, int deny, int actions, const char *repo,
     int who, const char *name, char *err, size_t errlen)
@@ -316,6 +359,12 @@ auth_rule(struct server_conf *srv, int deny, int actions, const char *repo,
 		free(r);
 		snprintf(err, errlen, "bad repository pattern or name in "
 		    "rule");
+		return (-1);
+	}
+	if (who == WHO_ADDR && rule_net(r, name) == -1) {
+		free(r);
+		snprintf(err, errlen, "address \"%s\": not a numeric address "
+		    "or address/prefix", name);
 		return (-1);
 	}
 	if ((repo != NULL && strcmp(repo, "*") != 0 &&
@@ -527,6 +576,11 @@ auth_dump(struct regd_conf *conf, struct server_conf *srv)
 				printf(" from any\n");
 			else if (r->who == WHO_VALID)
 				printf(" from user \"*\"\n");
+			else if (r->who == WHO_ADDR) {
+				printf(" from address ");
+				dump_str(r->name);
+				printf("\n");
+			}
 			else {
 				printf(" from %s ", r->who == WHO_USER ?
 				    "user" : "group");

@@ -465,6 +465,10 @@ who		: ANY {
 			cur_group = $2;
 			$$ = WHO_GROUP;
 		}
+		| ADDRESS STRING {
+			cur_group = $2;
+			$$ = WHO_ADDR;
+		}
 		;
 
 opttls		: /* empty */			{ $$ = 0; }

@@ -435,6 +435,7 @@ struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 #define WHO_USER	1
 #define WHO_GROUP	2
 #define WHO_VALID	3	/* any authenticated user */
+#define WHO_ADDR	4	/* clients from an address or network */
 #define DEF_LOGIN_FAILURES	10
 #define DEF_LOGIN_BLOCK		300
 #define AUTH_NONE	0	/* rules only, nobody can log in */
@@ -450,7 +451,9 @@ struct auth_rule {
 	int			 actions;
 	int			 who;
 	char			*repo;		/* fnmatch pattern, NULL: any */
-	char			*name;		/* user or group */
+	char			*name;		/* user, group or network */
+	unsigned char		 net[16];	/* WHO_ADDR, IPv4 mapped */
+	int			 plen;
 };
 TAILQ_HEAD(auth_rules, auth_rule);
 struct auth_conf {
@@ -497,6 +500,7 @@ int	 auth_rule(struct server_conf *, int, int, const char *, int,
 int	 auth_group_add(struct regd_conf *, const char *, const char *,
 	    char *, size_t);
 int	 auth_proxy(struct server_conf *, const char *, char *, size_t);
+int	 auth_addr_bytes(const char *, unsigned char *);
 void	 auth_server_free(struct server_conf *);
 void	 auth_conf_free(struct regd_conf *);
 void	 auth_dump(struct regd_conf *, struct server_conf *);

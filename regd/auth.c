@@ -799,11 +799,12 @@ token_check(struct conn *c, struct auth_conf *a, const char *repo,
 		goto done;
 	if (!aud_ok(json_object_get(jp, "aud"), a->service))
 		goto done;
-	if (!json_is_integer(v = json_object_get(jp, "exp")) ||
-	    json_integer_value(v) + TOKEN_LEEWAY < now)
+	/* NumericDate may have a fraction. */
+	if (!json_is_number(v = json_object_get(jp, "exp")) ||
+	    json_number_value(v) + TOKEN_LEEWAY < now)
 		goto done;
 	if ((v = json_object_get(jp, "nbf")) != NULL &&
-	    (!json_is_integer(v) || json_integer_value(v) > now +
+	    (!json_is_number(v) || json_number_value(v) > now +
 	    TOKEN_LEEWAY))
 		goto done;
 	sub = json_string_value(json_object_get(jp, "sub"));

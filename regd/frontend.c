@@ -226,6 +226,8 @@ accept_cb(int fd, short event, void *arg)
 			free(c);
 			continue;
 		}
+		/* Bodies arrive in big reads and leave in whole messages. */
+		bufferevent_set_max_single_read(c->bev, 2 * DATA_CHUNK);
 		http_reset(&c->req);
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 		    conn_event_cb, c);
@@ -442,6 +444,15 @@ conn_process(struct conn *c)
 			break;
 		case CS_BODY:
 			if (c->paused)
+				return;
+			/*
+			 * Wait for a full message's worth unless the body
+			 * ends sooner: small messages cost a system call each
+			 * on both sides.
+			 */
+			if (!c->req.chunked && (int64_t)evbuffer_get_length(in) <
+			    c->req.body_left && evbuffer_get_length(in) <
+			    sizeof(buf))
 				return;
 			rv = http_body_pump(c, buf, sizeof(buf), &got);
 			if (got > 0) {

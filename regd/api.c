@@ -19,6 +19,7 @@
 #include "regd.h"
 
 #define MT_OCTET	"application/octet-stream"
+#define INLINE_BODY	(16 * 1024)
 #define MT_JSON		"application/json"
 #define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
 
@@ -498,8 +499,28 @@ send_body_fd(struct conn *c, int fd, int64_t off, int64_t len)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
+	char		 small[INLINE_BODY];
+	ssize_t		 n;
+
 	if (len == 0) {
 		close(fd);
+		return;
+	}
+	if (len <= INLINE_BODY) {
+		/* Headers and a small body leave in one write. */
+		n = pread(fd, small, len, off);
+		close(fd);
+		if (n != len) {
+			c->close_after = 1;
+			return;
+		}
+		evbuffer_add(out, small, len);
+		c->req.bytes_out += len;
+		return;
+	}
+	if (c->la->tls) {
+		conn_stream_file(c, fd, off, len);
+		c->req.bytes_out += len;
 		return;
 	}
 	if (evbuffer_add_file(out, fd, off, len) == -1) {

@@ -226,6 +226,7 @@ accept_cb(int fd, short event, void *arg)
 			free(c);
 			continue;
 		}
+		c->sfd = -1;
 		/* Bodies arrive in big reads and leave in whole messages. */
 		bufferevent_set_max_single_read(c->bev, 2 * DATA_CHUNK);
 		http_reset(&c->req);
@@ -303,6 +304,8 @@ conn_close(struct conn *c)
 	if (c->state == CS_BODY && r->streaming && !r->answered)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);
+	if (c->sfd != -1)
+		close(c->sfd);
 	auth_conn_closed(c);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&conns, c, entry);
@@ -361,6 +364,57 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	conn_process(arg);
 }
 
+#define STREAM_CHUNK	(128 * 1024)
+
+/* Keep a bounded window of the file body in the output buffer. */
+static int
+conn_stream_fill(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer_iovec vec;
+	ssize_t		 n;
+	size_t		 want;
+
+	while (c->sleft > 0 && evbuffer_get_length(out) < 2 * STREAM_CHUNK) {
+		want = c->sleft < STREAM_CHUNK ? c->sleft : STREAM_CHUNK;
+		if (evbuffer_reserve_space(out, want, &vec, 1) < 1)
+			return (-1);
+		n = pread(c->sfd, vec.iov_base, want, c->soff);
+		if (n <= 0)
+			return (-1);
+		vec.iov_len = n;
+		evbuffer_commit_space(out, &vec, 1);
+		c->soff += n;
+		c->sleft -= n;
+	}
+	if (c->sleft == 0) {
+		close(c->sfd);
+		c->sfd = -1;
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	}
+	return (0);
+}
+
+/*
+ * Send len bytes of fd from off.  TLS cannot use sendfile(2) and
+ * libevent would map or read the whole file at once: read it in pieces
+ * as the client takes them, so memory stays flat whatever the size.
+ */
+void
+conn_stream_file(struct conn *c, int fd, int64_t off, int64_t len)
+{
+	c->sfd = fd;
+	c->soff = off;
+	c->sleft = len;
+	bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_CHUNK, 0);
+	if (conn_stream_fill(c) == -1) {
+		close(c->sfd);
+		c->sfd = -1;
+		c->sleft = 0;
+		c->close_after = 1;
+	}
+}
+
 static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
@@ -368,6 +422,14 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state != CS_RESPOND)
 		return;
+	if (c->sfd != -1) {
+		if (conn_stream_fill(c) == -1) {
+			conn_close(c);
+			return;
+		}
+		if (c->sfd != -1)
+			return;
+	}
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	access_log(c);

@@ -386,6 +386,9 @@ struct conn {
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;
 	struct req		 req;
+	int			 sfd;		/* file body read piecewise */
+	int64_t			 soff;
+	int64_t			 sleft;
 	char			 peer[64];	/* the socket's peer address */
 	struct event		 ev_auth;	/* auth.c: slowed answers */
 	int			 shm_idx;	/* auth.c: counted address + 1 */
@@ -398,6 +401,7 @@ void	 conn_close(struct conn *);
 void	 conn_pending(struct conn *, uint32_t);
 int	 st_request(struct conn *, uint32_t, struct st_req *);
 void	 conn_respond_done(struct conn *);
+void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
 void	 conn_pause_for_storage(struct conn *);
 void	 front_count_bytes(uint64_t);
 /* http.c */

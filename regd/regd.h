@@ -570,6 +570,18 @@ void	 store_stream_abort(struct st_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
 /* store_list.c */
+struct names {
+	char	**v;
+	size_t	  n;
+	size_t	  size;
+};
+int	 names_add(struct names *, const char *);
+void	 names_free(struct names *);
+void	 names_sort(struct names *);
+void	 names_uniq(struct names *);
+int	 names_has(const struct names *, const char *);
+int	 store_all_repos(struct names *, int);
+int	 store_repo_digests(const char *, const char *, struct names *);
 void	 store_tags_list(const struct st_req *, struct st_res *, int *);
 void	 store_catalog(const struct st_req *, struct st_res *, int *);
 void	 store_referrers(const struct st_req *, struct st_res *, int *);

@@ -46,17 +46,11 @@ struct dnode {
 };
 RB_HEAD(dtree, dnode);
 
-struct svec {
-	char	**v;
-	size_t	  n;
-	size_t	  size;
-};
-
 /* A manifest revision of one repository, for reachability. */
 struct rev {
 	char		 digest[MAX_DIGEST + 1];
 	char		 subject[MAX_DIGEST + 1];
-	struct svec	 refs;
+	struct names	 refs;
 	int		 reach;
 	int		 drop;
 };
@@ -71,7 +65,7 @@ struct gc_run {
 	int		 ctl;		/* asked by the control socket */
 	int		 flags;
 	time_t		 start;
-	struct svec	 repos;
+	struct names	 repos;
 	struct cand	*cands;
 	size_t		 ncands;
 	size_t		 next;
@@ -86,7 +80,7 @@ struct gc_run {
 struct fsck_run {
 	uint32_t	 id;
 	int		 repair;
-	struct svec	 blobs;
+	struct names	 blobs;
 	size_t		 next;
 	int		 fd;
 	EVP_MD_CTX	*ctx;
@@ -157,53 +151,6 @@ dtree_free(struct dtree *t)
 		RB_REMOVE(dtree, t, n);
 		free(n);
 	}
-}
-
-static int
-svec_add(struct svec *sv, const char *s)
-{
-	char	**nv;
-	size_t	  nsize;
-
-	if (sv->n == sv->size) {
-		nsize = sv->size == 0 ? 16 : sv->size * 2;
-		if ((nv = reallocarray(sv->v, nsize, sizeof(*nv))) == NULL)
-			return (-1);
-		sv->v = nv;
-		sv->size = nsize;
-	}
-	if ((sv->v[sv->n] = strdup(s)) == NULL)
-		return (-1);
-	sv->n++;
-	return (0);
-}
-
-static void
-svec_free(struct svec *sv)
-{
-	size_t	 i;
-
-	for (i = 0; i < sv->n; i++)
-		free(sv->v[i]);
-	free(sv->v);
-	memset(sv, 0, sizeof(*sv));
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(char *const *)a, *(char *const *)b));
-}
-
-static int
-svec_has(struct svec *sv, const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; i < sv->n; i++)
-		if (strcmp(sv->v[i], s) == 0)
-			return (1);
-	return (0);
 }
 
 /* Settings. */
@@ -347,96 +294,7 @@ recently_touched(const char *digest, time_t now)
 
 /* Walking the tree. */
 static int
-is_dir(const char *path)
-{
-	struct stat	 st;
-
-	return (lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
-}
-
-static int
-walk_repos(const char *prefix, struct svec *sv, int depth)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX], name[PATH_MAX], path[PATH_MAX];
-	int		 rv = 0;
-
-	if (depth > MAX_NAME / 2)
-		return (0);
-	if (store_path(dir, sizeof(dir), "%s/repositories%s%s", ST_V2,
-	    prefix[0] != '\0' ? "/" : "", prefix) == -1)
-		return (0);
-	if ((d = opendir(dir)) == NULL)
-		return (errno == ENOENT ? 0 : -1);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '_' || !valid_name(de->d_name))
-			continue;
-		if (store_path(name, sizeof(name), "%s%s%s", prefix,
-		    prefix[0] != '\0' ? "/" : "", de->d_name) == -1 ||
-		    !valid_name(name))
-			continue;
-		if (store_path(path, sizeof(path), "%s/%s", dir,
-		    de->d_name) == -1 || !is_dir(path))
-			continue;
-		if (store_repo_exists(name) && svec_add(sv, name) == -1) {
-			rv = -1;
-			break;
-		}
-		if (walk_repos(name, sv, depth + 1) == -1) {
-			rv = -1;
-			break;
-		}
-	}
-	closedir(d);
-	return (rv);
-}
-
-static int
-all_repos(struct svec *sv)
-{
-	if (walk_repos("", sv, 0) == -1)
-		return (-1);
-	if (sv->n > 0)
-		qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
-	return (0);
-}
-
-/* Digests named by the link directories of kind ("_layers", ...). */
-static int
-repo_links(const char *repo, const char *kind, struct svec *sv)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX], path[PATH_MAX], dg[MAX_DIGEST + 1];
-	size_t		 a;
-	int		 rv = 0;
-
-	for (a = 0; a < NALGS && rv == 0; a++) {
-		if (store_path(dir, sizeof(dir), "%s/repositories/%s/%s/%s",
-		    ST_V2, repo, kind, algs[a]) == -1)
-			return (-1);
-		if ((d = opendir(dir)) == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			if (store_path(dg, sizeof(dg), "%s:%s", algs[a],
-			    de->d_name) == -1 || !store_digest_ok(dg))
-				continue;
-			if (store_path(path, sizeof(path), "%s/%s/link", dir,
-			    de->d_name) == -1 || !store_exists(path))
-				continue;
-			if (svec_add(sv, dg) == -1) {
-				rv = -1;
-				break;
-			}
-		}
-		closedir(d);
-	}
-	return (rv);
-}
-
-static int
-repo_tag_names(const char *repo, struct svec *sv)
+repo_tag_names(const char *repo, struct names *sv)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -448,7 +306,7 @@ repo_tag_names(const char *repo, struct svec *sv)
 	if ((d = opendir(dir)) == NULL)
 		return (0);
 	while ((de = readdir(d)) != NULL)
-		if (valid_tag(de->d_name) && svec_add(sv, de->d_name) == -1) {
+		if (valid_tag(de->d_name) && names_add(sv, de->d_name) == -1) {
 			closedir(d);
 			return (-1);
 		}
@@ -487,7 +345,7 @@ blob_size(const char *digest, time_t *mtime)
 }
 
 static void
-add_desc(json_t *desc, struct svec *refs)
+add_desc(json_t *desc, struct names *refs)
 {
 	const char	*d;
 
@@ -496,8 +354,8 @@ add_desc(json_t *desc, struct svec *refs)
 	d = json_string_value(json_object_get(desc, "digest"));
 	if (d == NULL)
 		d = json_string_value(json_object_get(desc, "blobSum"));
-	if (d != NULL && store_digest_ok(d) && !svec_has(refs, d))
-		svec_add(refs, d);
+	if (d != NULL && store_digest_ok(d) && !names_has(refs, d))
+		names_add(refs, d);
 }
 
 /*
@@ -508,7 +366,7 @@ add_desc(json_t *desc, struct svec *refs)
  * blob may be swept, since it might reference any of them.
  */
 static int
-manifest_refs(const char *digest, struct svec *refs, char *subject,
+manifest_refs(const char *digest, struct names *refs, char *subject,
     size_t slen, const char **why)
 {
 	struct stat	 st;
@@ -661,11 +519,11 @@ tagtime_cmp(const void *a, const void *b)
  * digests of deleted tags are added to orphans.
  */
 static void
-gc_retain(struct gc_run *r, const char *repo, struct svec *dropped,
-    struct svec *orphans, time_t now)
+gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
+    struct names *orphans, time_t now)
 {
 	const struct retain_rule	*rr;
-	struct svec			 tags;
+	struct names			 tags;
 	struct tagtime			*tt = NULL;
 	char				 dg[MAX_DIGEST + 1], path[PATH_MAX];
 	size_t				 i, n = 0;
@@ -698,8 +556,8 @@ gc_retain(struct gc_run *r, const char *repo, struct svec *dropped,
 		if (keep)
 			continue;
 		if (tag_current(repo, tt[i].tag, dg, sizeof(dg), NULL) == 0)
-			svec_add(orphans, dg);
-		svec_add(dropped, tt[i].tag);
+			names_add(orphans, dg);
+		names_add(dropped, tt[i].tag);
 		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
 		if (r->flags & GCF_DRYRUN)
 			continue;
@@ -710,7 +568,7 @@ gc_retain(struct gc_run *r, const char *repo, struct svec *dropped,
 	}
 done:
 	free(tt);
-	svec_free(&tags);
+	names_free(&tags);
 }
 
 static int
@@ -740,7 +598,7 @@ static int
 gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
     time_t now)
 {
-	struct svec	 digests, dropped, orphans, tags;
+	struct names	 digests, dropped, orphans, tags;
 	struct rev	*revs = NULL, *rv;
 	struct stat	 st;
 	const char	*why;
@@ -755,7 +613,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 
 	gc_uploads(r, repo, now);
 	gc_retain(r, repo, &dropped, &orphans, now);
-	if (repo_links(repo, "_manifests/revisions", &digests) == -1) {
+	if (store_repo_digests(repo, "_manifests/revisions", &digests) == -1) {
 		fprintf(r->out, "error: cannot list the manifests of %s\n",
 		    repo);
 		rc = -1;
@@ -786,7 +644,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 	if (collect) {
 		repo_tag_names(repo, &tags);
 		for (i = 0; i < tags.n; i++) {
-			if (svec_has(&dropped, tags.v[i]) ||
+			if (names_has(&dropped, tags.v[i]) ||
 			    tag_current(repo, tags.v[i], dg, sizeof(dg),
 			    NULL) == -1)
 				continue;
@@ -817,7 +675,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 		for (i = 0; i < n; i++) {
 			if (revs[i].reach)
 				continue;
-			if (!svec_has(&orphans, revs[i].digest)) {
+			if (!names_has(&orphans, revs[i].digest)) {
 				if (!(r->flags & GCF_UNTAGGED) ||
 				    recently_touched(revs[i].digest, now))
 					continue;
@@ -847,18 +705,18 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 done:
 	if (revs != NULL)
 		for (i = 0; i < n; i++)
-			svec_free(&revs[i].refs);
+			names_free(&revs[i].refs);
 	free(revs);
-	svec_free(&digests);
-	svec_free(&dropped);
-	svec_free(&orphans);
-	svec_free(&tags);
+	names_free(&digests);
+	names_free(&dropped);
+	names_free(&orphans);
+	names_free(&tags);
 	return (rc);
 }
 
 /* Every blob on disk, as digests. */
 static int
-all_blobs(struct svec *sv)
+all_blobs(struct names *sv)
 {
 	DIR		*d1, *d2;
 	struct dirent	*e1, *e2;
@@ -881,7 +739,7 @@ all_blobs(struct svec *sv)
 				    algs[a], e2->d_name) == -1 ||
 				    !store_digest_ok(dg))
 					continue;
-				if (svec_add(sv, dg) == -1) {
+				if (names_add(sv, dg) == -1) {
 					closedir(d2);
 					closedir(d1);
 					return (-1);
@@ -892,7 +750,7 @@ all_blobs(struct svec *sv)
 		closedir(d1);
 	}
 	if (sv->n > 0)
-		qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
+		names_sort(sv);
 	return (0);
 }
 
@@ -900,14 +758,14 @@ static int
 gc_mark(struct gc_run *r)
 {
 	struct dtree	 marks = RB_INITIALIZER(&marks);
-	struct svec	 blobs;
+	struct names	 blobs;
 	struct cand	*c;
 	time_t		 now = time(NULL), mtime;
 	int64_t		 size;
 	size_t		 i;
 
 	memset(&blobs, 0, sizeof(blobs));
-	if (all_repos(&r->repos) == -1) {
+	if (store_all_repos(&r->repos, 1) == -1) {
 		fprintf(r->out, "error: cannot list repositories\n");
 		return (-1);
 	}
@@ -927,7 +785,7 @@ gc_mark(struct gc_run *r)
 	    sizeof(*r->cands))) == NULL) {
 		fprintf(r->out, "error: out of memory\n");
 		dtree_free(&marks);
-		svec_free(&blobs);
+		names_free(&blobs);
 		return (-1);
 	}
 	for (i = 0; i < blobs.n; i++) {
@@ -943,7 +801,7 @@ gc_mark(struct gc_run *r)
 		c->size = size;
 	}
 	dtree_free(&marks);
-	svec_free(&blobs);
+	names_free(&blobs);
 	return (0);
 }
 
@@ -963,7 +821,7 @@ gc_finish(struct gc_run *r, int status)
 		    (long long)r->nblobs, (long long)r->bytes);
 	free(r->outbuf);
 	free(r->cands);
-	svec_free(&r->repos);
+	names_free(&r->repos);
 	if (gcrun == r)
 		gcrun = NULL;
 	free(r);
@@ -1115,7 +973,7 @@ done:
 static int64_t
 disk_usage(void)
 {
-	struct svec	 blobs;
+	struct names	 blobs;
 	int64_t		 sum = 0, size;
 	size_t		 i;
 
@@ -1123,13 +981,13 @@ disk_usage(void)
 		return (disk_total);
 	memset(&blobs, 0, sizeof(blobs));
 	if (all_blobs(&blobs) == -1) {
-		svec_free(&blobs);
+		names_free(&blobs);
 		return (-1);
 	}
 	for (i = 0; i < blobs.n; i++)
 		if ((size = blob_size(blobs.v[i], NULL)) > 0)
 			sum += size;
-	svec_free(&blobs);
+	names_free(&blobs);
 	disk_total = sum;
 	return (sum);
 }
@@ -1148,14 +1006,14 @@ gc_disk_add(int64_t n)
 static int64_t
 repo_usage(const char *repo, struct dtree *t, size_t idx)
 {
-	struct svec	 ds;
+	struct names	 ds;
 	struct dnode	*n;
 	int64_t		 sum = 0, size;
 	size_t		 i;
 
 	memset(&ds, 0, sizeof(ds));
-	repo_links(repo, "_layers", &ds);
-	repo_links(repo, "_manifests/revisions", &ds);
+	store_repo_digests(repo, "_layers", &ds);
+	store_repo_digests(repo, "_manifests/revisions", &ds);
 	for (i = 0; i < ds.n; i++) {
 		if ((n = dnode_get(t, ds.v[i], 1)) == NULL)
 			continue;
@@ -1170,7 +1028,7 @@ repo_usage(const char *repo, struct dtree *t, size_t idx)
 		n->nrepos++;
 		sum += n->size;
 	}
-	svec_free(&ds);
+	names_free(&ds);
 	return (sum);
 }
 
@@ -1200,7 +1058,7 @@ void
 gc_ctl_usage(uint32_t id, const char *only)
 {
 	struct dtree	 t = RB_INITIALIZER(&t);
-	struct svec	 repos;
+	struct names	 repos;
 	struct dnode	*n;
 	int64_t		*refd = NULL, *excl = NULL, total;
 	char		*buf = NULL, b1[32];
@@ -1219,7 +1077,7 @@ gc_ctl_usage(uint32_t id, const char *only)
 		status = 1;
 		goto done;
 	}
-	if (all_repos(&repos) == -1 || (repos.n > 0 &&
+	if (store_all_repos(&repos, 1) == -1 || (repos.n > 0 &&
 	    ((refd = calloc(repos.n, sizeof(*refd))) == NULL ||
 	    (excl = calloc(repos.n, sizeof(*excl))) == NULL))) {
 		fprintf(fp, "error: cannot list repositories\n");
@@ -1258,7 +1116,7 @@ done:
 	free(buf);
 	free(refd);
 	free(excl);
-	svec_free(&repos);
+	names_free(&repos);
 	dtree_free(&t);
 }
 
@@ -1352,28 +1210,28 @@ fsck_link(struct fsck_run *f, const char *path, const char *expect)
 static void
 fsck_links_kind(struct fsck_run *f, const char *repo, const char *kind)
 {
-	struct svec	 ds;
+	struct names	 ds;
 	char		 path[PATH_MAX];
 	size_t		 i;
 
 	memset(&ds, 0, sizeof(ds));
-	repo_links(repo, kind, &ds);
+	store_repo_digests(repo, kind, &ds);
 	for (i = 0; i < ds.n; i++)
 		if (store_link_path(path, sizeof(path), repo, kind,
 		    ds.v[i]) == 0)
 			fsck_link(f, path, ds.v[i]);
-	svec_free(&ds);
+	names_free(&ds);
 }
 
 static void
 fsck_links(struct fsck_run *f)
 {
-	struct svec	 repos, tags;
+	struct names	 repos, tags;
 	char		 kind[PATH_MAX], path[PATH_MAX];
 	size_t		 i, j;
 
 	memset(&repos, 0, sizeof(repos));
-	all_repos(&repos);
+	store_all_repos(&repos, 1);
 	for (i = 0; i < repos.n; i++) {
 		fsck_links_kind(f, repos.v[i], "_layers");
 		fsck_links_kind(f, repos.v[i], "_manifests/revisions");
@@ -1388,9 +1246,9 @@ fsck_links(struct fsck_run *f)
 			    "_manifests/tags/%s/index", tags.v[j]) == 0)
 				fsck_links_kind(f, repos.v[i], kind);
 		}
-		svec_free(&tags);
+		names_free(&tags);
 	}
-	svec_free(&repos);
+	names_free(&repos);
 }
 
 static void
@@ -1413,7 +1271,7 @@ fsck_finish(struct fsck_run *f)
 	if (f->nmoved > 0)
 		disk_total = -1;
 	free(f->outbuf);
-	svec_free(&f->blobs);
+	names_free(&f->blobs);
 	dtree_free(&f->bad);
 	EVP_MD_CTX_free(f->ctx);
 	if (f->fd != -1)

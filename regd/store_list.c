@@ -19,12 +19,6 @@
 
 #include "regd.h"
 
-struct names {
-	char	**v;
-	size_t	  n;
-	size_t	  size;
-};
-
 struct tbuf {
 	char	*buf;
 	size_t	 len;
@@ -35,7 +29,7 @@ struct tbuf {
 static const char *const digest_algs[] = { "sha256", "sha512" };
 #define NALGS	(sizeof(digest_algs) / sizeof(digest_algs[0]))
 
-static int
+int
 names_add(struct names *ns, const char *s)
 {
 	char	**nv;
@@ -54,7 +48,7 @@ names_add(struct names *ns, const char *s)
 	return (0);
 }
 
-static void
+void
 names_free(struct names *ns)
 {
 	size_t	 i;
@@ -71,7 +65,7 @@ strp_cmp(const void *a, const void *b)
 	return (strcmp(*(char *const *)a, *(char *const *)b));
 }
 
-static void
+void
 names_sort(struct names *ns)
 {
 	if (ns->n > 1)
@@ -79,7 +73,7 @@ names_sort(struct names *ns)
 }
 
 /* Sort and drop duplicates. */
-static void
+void
 names_uniq(struct names *ns)
 {
 	size_t	 i, j;
@@ -93,6 +87,17 @@ names_uniq(struct names *ns)
 		ns->v[j++] = ns->v[i];
 	}
 	ns->n = j;
+}
+
+int
+names_has(const struct names *ns, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], s) == 0)
+			return (1);
+	return (0);
 }
 
 static void
@@ -177,7 +182,7 @@ repo_tags(const char *repo, struct names *ns)
 }
 
 static int
-walk_repos(const char *prefix, struct names *ns, int depth)
+walk_repos(const char *prefix, struct names *ns, int depth, int any)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -202,12 +207,12 @@ walk_repos(const char *prefix, struct names *ns, int depth)
 		    !valid_name(name))
 			continue;
 		if (store_path(path, sizeof(path), "%s/%s/_manifests", dir,
-		    de->d_name) == 0 && store_exists(path) &&
-		    names_add(ns, name) == -1) {
+		    de->d_name) == 0 && (any ? store_repo_exists(name) :
+		    store_exists(path)) && names_add(ns, name) == -1) {
 			rv = -1;
 			break;
 		}
-		if (walk_repos(name, ns, depth + 1) == -1) {
+		if (walk_repos(name, ns, depth + 1, any) == -1) {
 			rv = -1;
 			break;
 		}
@@ -216,10 +221,14 @@ walk_repos(const char *prefix, struct names *ns, int depth)
 	return (rv);
 }
 
-static int
-all_repos(struct names *ns)
+/*
+ * Every repository name, sorted: those with manifests (the catalog), or
+ * with any with any = 1 (layers or uploads only, as gc must see them).
+ */
+int
+store_all_repos(struct names *ns, int any)
 {
-	if (walk_repos("", ns, 0) == -1)
+	if (walk_repos("", ns, 0, any) == -1)
 		return (-1);
 	names_sort(ns);
 	return (0);
@@ -337,7 +346,7 @@ store_catalog(const struct st_req *req, struct st_res *res, int *fdp)
 	json_t		*root = NULL, *arr;
 
 	memset(&ns, 0, sizeof(ns));
-	if (all_repos(&ns) == -1)
+	if (store_all_repos(&ns, 0) == -1)
 		goto fail;
 	if ((root = json_object()) == NULL ||
 	    (arr = page(&ns, req->arg, req->n, res)) == NULL ||
@@ -357,8 +366,9 @@ done:
 }
 
 /* Every manifest revision (or, with kind "_layers", blob) of a repo. */
-static int
-repo_digests(const char *repo, const char *kind, struct names *ns)
+/* Digests named by the link directories of kind ("_layers", ...). */
+int
+store_repo_digests(const char *repo, const char *kind, struct names *ns)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -413,7 +423,7 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 		return;
 	}
 	filter = req->mediatype[0] != '\0';
-	if (repo_digests(req->repo, "_manifests/revisions", &ns) == -1)
+	if (store_repo_digests(req->repo, "_manifests/revisions", &ns) == -1)
 		goto fail;
 	names_sort(&ns);
 	if ((root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
@@ -468,8 +478,8 @@ repo_bytes(const char *repo)
 	size_t		 i;
 
 	memset(&ns, 0, sizeof(ns));
-	repo_digests(repo, "_layers", &ns);
-	repo_digests(repo, "_manifests/revisions", &ns);
+	store_repo_digests(repo, "_layers", &ns);
+	store_repo_digests(repo, "_manifests/revisions", &ns);
 	names_uniq(&ns);
 	for (i = 0; i < ns.n; i++)
 		if (store_blob_path(path, sizeof(path), ns.v[i]) == 0 &&
@@ -488,7 +498,7 @@ store_ctl_repos(size_t *lenp)
 
 	memset(&repos, 0, sizeof(repos));
 	memset(&t, 0, sizeof(t));
-	if (all_repos(&repos) == -1)
+	if (store_all_repos(&repos, 0) == -1)
 		tbuf_printf(&t, "error: cannot list repositories\n");
 	for (i = 0; i < repos.n; i++) {
 		memset(&tags, 0, sizeof(tags));

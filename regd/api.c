@@ -214,6 +214,45 @@ query_n(struct conn *c)
 	return (0);
 }
 
+/* GET or HEAD of a blob or manifest. */
+static void
+api_read(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	if (api_authorize(c, "pull") == -1)
+		return;
+	if (is_method(&c->req, "HEAD"))
+		sr->flags |= STF_HEAD;
+	st_request(c, type, sr);
+}
+
+static void
+api_delete(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	if (api_authorize(c, "delete") == -1)
+		return;
+	if (!c->srv->delete_enabled) {
+		http_error(c, 405, "UNSUPPORTED",
+		    "deletes are disabled on this registry");
+		return;
+	}
+	st_request(c, type, sr);
+}
+
+/* Tag list or catalog: a page of n entries after "last". */
+static void
+api_list(struct conn *c, const char *action, uint32_t type,
+    struct st_req *sr)
+{
+	char	 buf[MAX_NAME + 2];
+
+	if (api_authorize(c, action) == -1 || query_n(c) == -1)
+		return;
+	sr->n = c->req.n;
+	if (http_query_get(c->req.query, "last", buf, sizeof(buf)) != NULL)
+		strlcpy(sr->arg, buf, sizeof(sr->arg));
+	st_request(c, type, sr);
+}
+
 static void
 set_stream(struct conn *c, uint32_t type, struct st_req *sr)
 {
@@ -295,31 +334,17 @@ api_start(struct conn *c)
 	case RT_CATALOG:
 		if (!is_method(r, "GET"))
 			goto notallowed;
-		if (api_authorize(c, "catalog") == -1 || query_n(c) == -1)
-			return;
-		sr.n = r->n;
-		if (http_query_get(r->query, "last", buf, sizeof(buf)) != NULL)
-			strlcpy(sr.arg, buf, sizeof(sr.arg));
-		st_request(c, ST_CATALOG, &sr);
+		api_list(c, "catalog", ST_CATALOG, &sr);
 		break;
 	case RT_TAGS:
 		if (!is_method(r, "GET"))
 			goto notallowed;
-		if (api_authorize(c, "pull") == -1 || query_n(c) == -1)
-			return;
-		sr.n = r->n;
-		if (http_query_get(r->query, "last", buf, sizeof(buf)) != NULL)
-			strlcpy(sr.arg, buf, sizeof(sr.arg));
-		st_request(c, ST_TAGS_LIST, &sr);
+		api_list(c, "pull", ST_TAGS_LIST, &sr);
 		break;
 	case RT_MANIFEST:
-		if (is_method(r, "GET") || is_method(r, "HEAD")) {
-			if (api_authorize(c, "pull") == -1)
-				return;
-			if (is_method(r, "HEAD"))
-				sr.flags |= STF_HEAD;
-			st_request(c, ST_MANIFEST_GET, &sr);
-		} else if (is_method(r, "PUT")) {
+		if (is_method(r, "GET") || is_method(r, "HEAD"))
+			api_read(c, ST_MANIFEST_GET, &sr);
+		else if (is_method(r, "PUT")) {
 			if (api_authorize(c, "push") == -1)
 				return;
 			if (r->clen > (int64_t)c->srv->max_manifest) {
@@ -334,35 +359,17 @@ api_start(struct conn *c)
 			set_stream(c, ST_MANIFEST_PUT, &sr);
 			if (!has_body(r) && c->state == CS_BODY)
 				api_body_done(c);
-		} else if (is_method(r, "DELETE")) {
-			if (api_authorize(c, "delete") == -1)
-				return;
-			if (!c->srv->delete_enabled) {
-				http_error(c, 405, "UNSUPPORTED",
-				    "deletes are disabled on this registry");
-				return;
-			}
-			st_request(c, ST_MANIFEST_DELETE, &sr);
-		} else
+		} else if (is_method(r, "DELETE"))
+			api_delete(c, ST_MANIFEST_DELETE, &sr);
+		else
 			goto notallowed;
 		break;
 	case RT_BLOB:
-		if (is_method(r, "GET") || is_method(r, "HEAD")) {
-			if (api_authorize(c, "pull") == -1)
-				return;
-			if (is_method(r, "HEAD"))
-				sr.flags |= STF_HEAD;
-			st_request(c, ST_BLOB_GET, &sr);
-		} else if (is_method(r, "DELETE")) {
-			if (api_authorize(c, "delete") == -1)
-				return;
-			if (!c->srv->delete_enabled) {
-				http_error(c, 405, "UNSUPPORTED",
-				    "deletes are disabled on this registry");
-				return;
-			}
-			st_request(c, ST_BLOB_DELETE, &sr);
-		} else
+		if (is_method(r, "GET") || is_method(r, "HEAD"))
+			api_read(c, ST_BLOB_GET, &sr);
+		else if (is_method(r, "DELETE"))
+			api_delete(c, ST_BLOB_DELETE, &sr);
+		else
 			goto notallowed;
 		break;
 	case RT_UPLOADS:

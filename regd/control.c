@@ -351,7 +351,8 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 			ctl_end(cc, 1);
 			return;
 		}
-		memcpy(sr.repo, m->data, m->len);
+		if (m->len > 0)
+			memcpy(sr.repo, m->data, m->len);
 		sr.repo[m->len] = '\0';
 		type = m->hdr.type == CTL_RM ? ST_CTL_RM : ST_CTL_USAGE;
 		break;

@@ -4,6 +4,8 @@
 . regress/lib.sh
 . regress/authlib.sh
 
+[ -z "${REGD_ASAN:-}" ] || skip "VmRSS limits mean nothing under ASan"
+
 tls_start
 make_blob $((128 * 1024 * 1024)) "$T/big"
 d=$(sha "$T/big")

@@ -132,6 +132,8 @@ sc_add(scmp_filter_ctx ctx, const int *calls, size_t n)
 int
 sandbox_seccomp(enum sandbox_kind kind)
 {
+	struct scmp_arg_cmp empty_path = { .arg = 3, .op = SCMP_CMP_EQ,
+			    .datum_a = AT_EMPTY_PATH, .datum_b = 0 };
 	scmp_filter_ctx	 ctx;
 	int		 rv = -1;
 
@@ -146,8 +148,8 @@ sandbox_seccomp(enum sandbox_kind kind)
 	if (sc_add(ctx, sc_common, sizeof(sc_common) / sizeof(int)) == -1)
 		goto done;
 	/* fstat(2) is newfstatat with an empty path in glibc. */
-	if (kind != SANDBOX_STORAGE && seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
-	    SCMP_SYS(newfstatat), 1, SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH)) < 0)
+	if (kind != SANDBOX_STORAGE && seccomp_rule_add_array(ctx,
+	    SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1, &empty_path) < 0)
 		goto done;
 	switch (kind) {
 	case SANDBOX_FRONTEND:

@@ -56,6 +56,7 @@ static void	 conn_event_cb(struct bufferevent *, short, void *);
 static void	 conn_timer_cb(int, short, void *);
 static void	 conn_process(struct conn *);
 static void	 conn_set_timer(struct conn *, int);
+static void	 conn_timeouts(struct conn *, int, int);
 static void	 st_dispatch(struct chan *, struct msg *, void *);
 static void	 st_closed(struct chan *, void *);
 static void	 st_drained(struct chan *, void *);
@@ -229,6 +230,12 @@ accept_cb(int fd, short event, void *arg)
 		c->sfd = -1;
 		/* Bodies arrive in big reads and leave in whole messages. */
 		bufferevent_set_max_single_read(c->bev, 2 * DATA_CHUNK);
+		/*
+		 * Reading stays on while a request waits for storage or its
+		 * answer goes out (turning it off and on costs system calls
+		 * each request); this bounds what a pipelining client queues.
+		 */
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * DATA_CHUNK);
 		http_reset(&c->req);
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 		    conn_event_cb, c);
@@ -240,6 +247,20 @@ accept_cb(int fd, short event, void *arg)
 		nconns++;
 		stats.conns = nconns;
 	}
+}
+
+/* Change the read and write inactivity timeouts only when they differ. */
+static void
+conn_timeouts(struct conn *c, int rsecs, int wsecs)
+{
+	struct timeval	 rtv = { rsecs, 0 }, wtv = { wsecs, 0 };
+
+	if (c->rto == rsecs && c->wto == wsecs)
+		return;
+	c->rto = rsecs;
+	c->wto = wsecs;
+	bufferevent_set_timeouts(c->bev, rsecs > 0 ? &rtv : NULL,
+	    wsecs > 0 ? &wtv : NULL);
 }
 
 static void
@@ -348,13 +369,7 @@ void
 conn_respond_done(struct conn *c)
 {
 	c->state = CS_RESPOND;
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	if (c->srv->body_timeout > 0) {
-		struct timeval	 tv = { c->srv->body_timeout, 0 };
-
-		bufferevent_set_timeouts(c->bev, NULL, &tv);
-	}
+	conn_timeouts(c, 0, c->srv->body_timeout);
 	pend_remove(c);
 }
 
@@ -440,8 +455,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 	http_reset(&c->req);
 	c->state = CS_IDLE;
-	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	bufferevent_enable(c->bev, EV_READ);
+	conn_timeouts(c, 0, 0);
 	conn_set_timer(c, c->srv->idle_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		conn_process(c);
@@ -455,7 +469,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* A TLS handshake finished: nothing to do. */
 	if (what == BEV_EVENT_CONNECTED)
 		return;
-	if ((what & BEV_EVENT_EOF) && c->state == CS_WAIT) {
+	if ((what & BEV_EVENT_EOF) && (c->state == CS_WAIT ||
+	    c->state == CS_RESPOND)) {
 		/*
 		 * The client half-closed after its request: still answer.
 		 * Writing fails later if it is really gone.
@@ -497,12 +512,8 @@ conn_process(struct conn *c)
 			auth_from_proxy(c);
 			api_dispatch(c);
 			if (c->state == CS_BODY || c->state == CS_DISCARD) {
-				struct timeval	 tv = { c->srv->body_timeout,
-						    0 };
-
-				bufferevent_set_timeouts(c->bev, &tv, NULL);
-			} else if (c->state == CS_WAIT)
-				bufferevent_disable(c->bev, EV_READ);
+				conn_timeouts(c, c->srv->body_timeout, 0);
+			}
 			break;
 		case CS_BODY:
 			if (c->paused)
@@ -536,7 +547,7 @@ conn_process(struct conn *c)
 				return;
 			}
 			if (rv == 1) {
-				bufferevent_set_timeouts(c->bev, NULL, NULL);
+				conn_timeouts(c, 0, 0);
 				api_body_done(c);
 				break;
 			}
@@ -557,7 +568,7 @@ conn_process(struct conn *c)
 			}
 			if (rv == 0)
 				return;
-			bufferevent_set_timeouts(c->bev, NULL, NULL);
+			conn_timeouts(c, 0, 0);
 			c->req.chunked = 0;
 			c->req.clen = -1;
 			c->req.body_left = 0;
@@ -568,8 +579,6 @@ conn_process(struct conn *c)
 			 */
 			c->state = CS_HEADERS;
 			api_dispatch(c);
-			if (c->state == CS_WAIT)
-				bufferevent_disable(c->bev, EV_READ);
 			break;
 		default:
 			return;

@@ -386,6 +386,8 @@ struct conn {
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;
 	struct req		 req;
+	int			 rto;		/* read timeout set, seconds */
+	int			 wto;		/* write timeout set, seconds */
 	int			 sfd;		/* file body read piecewise */
 	int64_t			 soff;
 	int64_t			 sleft;

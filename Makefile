@@ -18,7 +18,7 @@ PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_list.c \
 		regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
-		regd/tls.c regd/auth.c regd/authconf.c
+		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}

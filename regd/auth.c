@@ -48,8 +48,6 @@
 #define SLOW_AFTER	3	/* failures answered at once */
 #define SLOW_STEP_MS	150
 #define SLOW_MAX_MS	1000
-#define TOKEN_LEEWAY	30	/* seconds of clock skew */
-#define MAX_TOKEN	16384
 
 struct cred_cache {
 	unsigned char	 key[SHA256_DIGEST_LENGTH];
@@ -64,22 +62,7 @@ static int			 slot_cleared;
 static const char dummy_hash[] =
     "$2y$05$LvqC1G0aGQB5.InEfpntQeFsY1QmdKqQ4vGPyh9nk7bZIC4KvOpQ2";
 
-static int	 action_bit(const char *);
 
-/*
- * jansson seeds its hash function from /dev/urandom on first use, which
- * the sandbox forbids: give it a seed first.
- */
-static void
-auth_json_seed(void)
-{
-	static int	 seeded;
-
-	if (!seeded) {
-		json_object_seed(arc4random() | 1);
-		seeded = 1;
-	}
-}
 static void	 send_challenge(struct conn *, const char *, const char *);
 
 /*
@@ -289,18 +272,6 @@ auth_from_proxy(struct conn *c)
 }
 
 static int
-action_bit(const char *action)
-{
-	if (strcmp(action, "pull") == 0)
-		return (AUTH_PULL);
-	if (strcmp(action, "push") == 0)
-		return (AUTH_PUSH);
-	if (strcmp(action, "delete") == 0)
-		return (AUTH_DELETE);
-	return (0);
-}
-
-static int
 in_group(const char *group, const char *user)
 {
 	struct auth_group	*g;
@@ -494,23 +465,6 @@ login_result(struct conn *c, const unsigned char *a, int ok)
 	evtimer_add(&c->ev_auth, &tv);
 }
 
-static size_t
-b64_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
-{
-	int	 n, pad = 0;
-
-	if (inlen == 0 || inlen % 4 != 0 || inlen / 4 * 3 > outlen)
-		return ((size_t)-1);
-	if ((n = EVP_DecodeBlock(out, (const unsigned char *)in,
-	    inlen)) == -1)
-		return ((size_t)-1);
-	if (in[inlen - 1] == '=')
-		pad++;
-	if (in[inlen - 2] == '=')
-		pad++;
-	return (n - pad);
-}
-
 static const struct auth_user *
 user_find(struct auth_conf *a, const char *name)
 {
@@ -568,7 +522,7 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 	if (login_blocked(c, ab) == -1)
 		return (-1);
 	p += strspn(p, " ");
-	n = b64_decode(p, strcspn(p, " "), dec, MAX_CRED);
+	n = auth_b64_decode(p, strcspn(p, " "), dec, MAX_CRED);
 	if (n == (size_t)-1 || (colon = memchr(dec, ':', n)) == NULL ||
 	    memchr(dec, '\0', n) != NULL || (size_t)((unsigned char *)colon -
 	    dec) >= ulen) {
@@ -638,214 +592,13 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 
 /* JWT bearer tokens. */
 
-static unsigned char *
-b64url_decode(const char *in, size_t inlen, size_t *outlen)
-{
-	char		*s;
-	unsigned char	*out;
-	size_t		 i, n;
-
-	if (inlen > MAX_TOKEN)
-		return (NULL);
-	n = (inlen + 3) / 4 * 4;
-	if ((s = malloc(n + 1)) == NULL)
-		return (NULL);
-	for (i = 0; i < inlen; i++) {
-		if (in[i] == '-')
-			s[i] = '+';
-		else if (in[i] == '_')
-			s[i] = '/';
-		else if (in[i] == '=' || in[i] == '+' || in[i] == '/') {
-			free(s);
-			return (NULL);
-		} else
-			s[i] = in[i];
-	}
-	for (; i < n; i++)
-		s[i] = '=';
-	s[n] = '\0';
-	if ((out = malloc(n / 4 * 3 + 1)) == NULL) {
-		free(s);
-		return (NULL);
-	}
-	*outlen = b64_decode(s, n, out, n / 4 * 3);
-	free(s);
-	if (*outlen == (size_t)-1) {
-		free(out);
-		return (NULL);
-	}
-	out[*outlen] = '\0';
-	return (out);
-}
-
-/* An ES256 signature is r || s; OpenSSL wants it DER-encoded. */
-static unsigned char *
-es256_der(const unsigned char *sig, size_t len, size_t *derlen)
-{
-	ECDSA_SIG	*es;
-	BIGNUM		*r, *s;
-	unsigned char	*der = NULL;
-	int		 n;
-
-	if (len != 64 || (es = ECDSA_SIG_new()) == NULL)
-		return (NULL);
-	r = BN_bin2bn(sig, 32, NULL);
-	s = BN_bin2bn(sig + 32, 32, NULL);
-	if (r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-		BN_free(r);
-		BN_free(s);
-		ECDSA_SIG_free(es);
-		return (NULL);
-	}
-	if ((n = i2d_ECDSA_SIG(es, &der)) <= 0)
-		der = NULL;
-	else
-		*derlen = n;
-	ECDSA_SIG_free(es);
-	return (der);
-}
-
-static int
-token_sig_ok(struct auth_conf *a, const char *alg, const char *signed_part,
-    size_t signed_len, const unsigned char *sig, size_t siglen)
-{
-	EVP_MD_CTX	*md;
-	EVP_PKEY	*pk;
-	unsigned char	*der = NULL;
-	const unsigned char *vs = sig;
-	size_t		 vslen = siglen;
-	int		 i, ok = 0, want;
-
-	if (strcmp(alg, "RS256") == 0)
-		want = EVP_PKEY_RSA;
-	else if (strcmp(alg, "ES256") == 0) {
-		want = EVP_PKEY_EC;
-		if ((der = es256_der(sig, siglen, &vslen)) == NULL)
-			return (0);
-		vs = der;
-	} else
-		return (0);
-	for (i = 0; i < a->ntoken_keys && !ok; i++) {
-		pk = a->token_keys[i];
-		if (EVP_PKEY_base_id(pk) != want)
-			continue;
-		if ((md = EVP_MD_CTX_new()) == NULL)
-			break;
-		if (EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL,
-		    pk) == 1 && EVP_DigestVerify(md, vs, vslen,
-		    (const unsigned char *)signed_part, signed_len) == 1)
-			ok = 1;
-		EVP_MD_CTX_free(md);
-	}
-	OPENSSL_free(der);
-	return (ok);
-}
-
-static int
-aud_ok(json_t *aud, const char *service)
-{
-	size_t	 i;
-	json_t	*v;
-
-	if (json_is_string(aud))
-		return (strcmp(json_string_value(aud), service) == 0);
-	if (!json_is_array(aud))
-		return (0);
-	json_array_foreach(aud, i, v)
-		if (json_is_string(v) &&
-		    strcmp(json_string_value(v), service) == 0)
-			return (1);
-	return (0);
-}
-
-/*
- * Verify a bearer token: 0 with the subject in user and the granted
- * actions for repo (or the catalog when repo is NULL) in *granted, -1 if
- * it is not a valid token for this server.
- */
+/* A bearer token of this request: see jwt_verify. */
 static int
 token_check(struct conn *c, struct auth_conf *a, const char *repo,
     char *user, size_t ulen, int *granted)
 {
-	const char	*tok = c->req.auth + 7, *d1, *d2, *alg, *sub;
-	unsigned char	*hdr = NULL, *pay = NULL, *sig = NULL;
-	size_t		 hlen, plen, slen, i, j;
-	json_t		*jh = NULL, *jp = NULL, *v, *acc, *e, *acts;
-	time_t		 now = time(NULL);
-	int		 rv = -1;
-
-	*granted = 0;
-	tok += strspn(tok, " ");
-	if ((d1 = strchr(tok, '.')) == NULL ||
-	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
-		return (-1);
-	if ((hdr = b64url_decode(tok, d1 - tok, &hlen)) == NULL ||
-	    (pay = b64url_decode(d1 + 1, d2 - d1 - 1, &plen)) == NULL ||
-	    (sig = b64url_decode(d2 + 1, strcspn(d2 + 1, " "), &slen)) ==
-	    NULL)
-		goto done;
-	auth_json_seed();
-	if ((jh = json_loadb((char *)hdr, hlen, 0, NULL)) == NULL ||
-	    (jp = json_loadb((char *)pay, plen, 0, NULL)) == NULL)
-		goto done;
-	/* "none" and every algorithm but these two are refused. */
-	if ((alg = json_string_value(json_object_get(jh, "alg"))) == NULL ||
-	    (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0))
-		goto done;
-	if (!token_sig_ok(a, alg, tok, d2 - tok, sig, slen))
-		goto done;
-	if ((v = json_object_get(jp, "iss")) == NULL ||
-	    !json_is_string(v) || strcmp(json_string_value(v), a->issuer) != 0)
-		goto done;
-	if (!aud_ok(json_object_get(jp, "aud"), a->service))
-		goto done;
-	/* NumericDate may have a fraction. */
-	if (!json_is_number(v = json_object_get(jp, "exp")) ||
-	    json_number_value(v) + TOKEN_LEEWAY < now)
-		goto done;
-	if ((v = json_object_get(jp, "nbf")) != NULL &&
-	    (!json_is_number(v) || json_number_value(v) > now +
-	    TOKEN_LEEWAY))
-		goto done;
-	sub = json_string_value(json_object_get(jp, "sub"));
-	strlcpy(user, sub != NULL && sub[0] != '\0' ? sub : "token", ulen);
-	acc = json_object_get(jp, "access");
-	if (json_is_array(acc)) {
-		json_array_foreach(acc, i, e) {
-			const char	*type, *name;
-
-			type = json_string_value(json_object_get(e, "type"));
-			name = json_string_value(json_object_get(e, "name"));
-			acts = json_object_get(e, "actions");
-			if (type == NULL || name == NULL || !json_is_array(acts))
-				continue;
-			if (repo == NULL) {
-				if (strcmp(type, "registry") != 0 ||
-				    strcmp(name, "catalog") != 0)
-					continue;
-			} else if (strcmp(type, "repository") != 0 ||
-			    strcmp(name, repo) != 0)
-				continue;
-			json_array_foreach(acts, j, v) {
-				const char	*s = json_string_value(v);
-
-				if (s == NULL)
-					continue;
-				if (strcmp(s, "*") == 0)
-					*granted |= AUTH_ALL;
-				else
-					*granted |= action_bit(s);
-			}
-		}
-	}
-	rv = 0;
-done:
-	json_decref(jh);
-	json_decref(jp);
-	free(hdr);
-	free(pay);
-	free(sig);
-	return (rv);
+	return (jwt_verify(a, c->req.auth + 7, repo, time(NULL), user, ulen,
+	    granted));
 }
 
 static void
@@ -864,7 +617,7 @@ token_request(struct conn *c, struct auth_conf *a, const char *action)
 {
 	struct req	*r = &c->req;
 	char		 scope[MAX_NAME + 64];
-	int		 act = action_bit(action), granted, base;
+	int		 act = auth_action_bit(action), granted, base;
 
 	base = strcmp(action, "base") == 0;
 	token_scope(c, act, scope, sizeof(scope));
@@ -931,7 +684,7 @@ auth_request(struct conn *c, const char *action)
 		}
 		return (0);
 	}
-	act = action_bit(action);
+	act = auth_action_bit(action);
 	if (!rules_allow(a, r->user[0] != '\0' ? r->user : NULL, act,
 	    r->name, c->addr)) {
 		if (r->user[0] == '\0')

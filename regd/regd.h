@@ -432,6 +432,13 @@ int	 tls_check_protocols(const char *);
 struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 	    int);
 
+/* jwt.c */
+void	 auth_json_seed(void);
+int	 auth_action_bit(const char *);
+size_t	 auth_b64_decode(const char *, size_t, unsigned char *, size_t);
+int	 jwt_verify(struct auth_conf *, const char *, const char *, time_t,
+	    char *, size_t, int *);
+
 /* auth.c */
 #define AUTH_PULL	0x01
 #define AUTH_PUSH	0x02

@@ -79,8 +79,9 @@ FUZZ_CFLAGS=	-Iregress/fuzz
 # run.sh reads UNIT_PROGS from this file as text: keep the names spelled out.
 UNIT_PROGS+=	regress/fuzz/replay_http regress/fuzz/replay_msg \
 		regress/fuzz/replay_manifest regress/fuzz/replay_conf \
-		regress/fuzz/replay_util regress/fuzz/replay_htpasswd
-FUZZ_TARGETS=	http msg manifest conf util htpasswd
+		regress/fuzz/replay_util regress/fuzz/replay_htpasswd \
+		regress/fuzz/replay_jwt
+FUZZ_TARGETS=	http msg manifest conf util htpasswd jwt
 FUZZ_REPLAYS=	${FUZZ_TARGETS:%=regress/fuzz/replay_%}
 FUZZ_OBJS_http=	regd/http.o
 FUZZ_OBJS_msg=	privsep/msg.o privsep/log.o
@@ -89,6 +90,7 @@ FUZZ_OBJS_conf=	regd/parse.o regd/util.o regd/tls.o regd/authconf.o \
 		privsep/msg.o privsep/log.o
 FUZZ_OBJS_util=	regd/util.o
 FUZZ_OBJS_htpasswd= regd/authconf.o
+FUZZ_OBJS_jwt=	regd/jwt.o
 
 define fuzz_rules
 regress/fuzz/replay_$(1): regress/fuzz/fuzz_$(1).c regress/fuzz/replay.c \

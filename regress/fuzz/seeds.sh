@@ -121,3 +121,19 @@ seed msg bad-flags "\000$(hdr 3 0 0 6)"
 seed msg too-long "\000$(hdr 3 262145 0 0)"
 seed msg max-announced "\002$(hdr 3 262144 0 0)abcdefgh"
 seed msg truncated-header "\000$(le32 9)$(le32 1)"
+
+# JWT: the first byte's bit 0 says the target signs "<header>\n<payload>"
+# itself (odd) or takes the rest as the token (even); bit 1 asks for the
+# catalog scope instead of repository lib/repo.
+mkdir -p jwt
+seed jwt signed-good '\001{"alg":"ES256","typ":"JWT"}\n{"iss":"fuzz-issuer","aud":"fuzz-service","sub":"ci","exp":1900000000,"nbf":1700000000,"access":[{"type":"repository","name":"lib/repo","actions":["pull","push"]}]}'
+seed jwt signed-catalog '\003{"alg":"ES256"}\n{"iss":"fuzz-issuer","aud":["x","fuzz-service"],"exp":1900000000.5,"access":[{"type":"registry","name":"catalog","actions":["*"]}]}'
+seed jwt signed-expired '\001{"alg":"ES256"}\n{"iss":"fuzz-issuer","aud":"fuzz-service","exp":1000,"access":[]}'
+seed jwt signed-alg-none '\001{"alg":"none"}\n{"iss":"fuzz-issuer","aud":"fuzz-service","exp":1900000000}'
+seed jwt signed-rs256 '\001{"alg":"RS256"}\n{"iss":"fuzz-issuer","aud":"fuzz-service","exp":1900000000}'
+seed jwt signed-bad-claims '\001{"alg":"ES256"}\n{"iss":1,"aud":{},"exp":"soon","nbf":[],"sub":7,"access":[{"type":"repository","name":"lib/repo","actions":[1,"delete",null]},"x"]}'
+seed jwt raw-three-parts '\000eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.AAAA'
+seed jwt raw-padding '\000eyJhbGciOiJFUzI1NiJ9=.e30.AA=='
+seed jwt raw-two-dots '\000a.b'
+seed jwt raw-four-parts '\000a.b.c.d'
+seed jwt raw-spaces '\000   e30.e30.e30 trailing'

@@ -578,6 +578,8 @@ int	 store_stream_end(struct st_stream *, struct st_res *);
 void	 store_stream_abort(struct st_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
+extern uint64_t	 store_gen;	/* store_fs.c: bumped by every change */
+
 /* store_list.c */
 struct names {
 	char	**v;

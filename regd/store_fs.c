@@ -138,6 +138,37 @@ store_path(char *buf, size_t len, const char *fmt, ...)
 }
 
 /* Digests we store: valid syntax and an algorithm we know the path of. */
+/*
+ * Bumped by every change to the tree (every write goes through
+ * store_mkdirs, every removal through store_rmtree or bumps it itself),
+ * so a cache filled at generation g is good while store_gen == g.
+ */
+uint64_t	 store_gen = 1;
+
+#define TAGCACHE_SIZE	256
+
+struct tagcache {
+	uint64_t	 gen;
+	char		 repo[MAX_NAME + 1];
+	char		 tag[MAX_TAG + 1];
+	char		 digest[MAX_DIGEST + 1];
+};
+static struct tagcache	 tagcache[TAGCACHE_SIZE];
+
+static struct tagcache *
+tagcache_slot(const char *repo, const char *tag)
+{
+	uint32_t	 h = 2166136261u;
+	const char	*p;
+
+	for (p = repo; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h = (h ^ '/') * 16777619u;
+	for (p = tag; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return (&tagcache[h % TAGCACHE_SIZE]);
+}
+
 int
 store_digest_ok(const char *d)
 {
@@ -280,6 +311,7 @@ store_mkdirs(const char *path)
 {
 	char	 parent[PATH_MAX], *slash;
 
+	store_gen++;
 	if (mkdir(path, 0755) == 0 || errno == EEXIST)
 		return (0);
 	if (errno != ENOENT)
@@ -426,6 +458,7 @@ rmtree_at(int dfd, const char *name)
 int
 store_rmtree(const char *path)
 {
+	store_gen++;
 	return (rmtree_at(AT_FDCWD, path));
 }
 
@@ -731,7 +764,8 @@ static int
 manifest_resolve(const struct st_req *req, struct st_res *res,
     char *digest, size_t len)
 {
-	char	 path[PATH_MAX];
+	struct tagcache	*tc = NULL;
+	char		 path[PATH_MAX];
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -749,6 +783,13 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 			store_err(res, 400, "TAG_INVALID", "invalid tag");
 			return (-1);
 		}
+		tc = tagcache_slot(req->repo, req->ref);
+		if (tc->gen == store_gen && strcmp(tc->repo, req->repo) == 0 &&
+		    strcmp(tc->tag, req->ref) == 0) {
+			/* Nothing changed since this tag was resolved. */
+			strlcpy(digest, tc->digest, len);
+			return (0);
+		}
 		if (store_path(path, sizeof(path),
 		    "%s/repositories/%s/_manifests/tags/%s/current/link",
 		    ST_V2, req->repo, req->ref) == -1 ||
@@ -757,6 +798,12 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 	}
 	if (!store_linked(req->repo, "_manifests/revisions", digest))
 		goto unknown;
+	if (tc != NULL) {
+		tc->gen = store_gen;
+		strlcpy(tc->repo, req->repo, sizeof(tc->repo));
+		strlcpy(tc->tag, req->ref, sizeof(tc->tag));
+		strlcpy(tc->digest, digest, sizeof(tc->digest));
+	}
 	return (0);
 unknown:
 	store_err(res, 404, "MANIFEST_UNKNOWN", "manifest unknown");

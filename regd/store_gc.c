@@ -838,6 +838,7 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	if (recently_touched(c->digest, now) ||
 	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
 		return (0);
+	store_gen++;
 	if (store_blob_path(path, sizeof(path), c->digest) == -1 ||
 	    unlink(path) == -1) {
 		log_warn("%s: %s", __func__, c->digest);

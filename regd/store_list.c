@@ -151,9 +151,87 @@ is_dir_entry(const char *dir, struct dirent *de)
 	return (S_ISDIR(st.st_mode));
 }
 
+/*
+ * Listings are kept while the tree's generation stays the same: a tag
+ * list or the catalog is then answered without walking directories.
+ */
+#define LISTCACHE_SIZE	64
+
+struct listcache {
+	uint64_t	 gen;
+	char		 key[MAX_NAME + 2];
+	struct names	 names;
+};
+static struct listcache	 listcache[LISTCACHE_SIZE];
+
+static int	 repo_tags_walk(const char *, struct names *);
+
+static struct listcache *
+listcache_slot(const char *key)
+{
+	uint32_t	 h = 2166136261u;
+	const char	*p;
+
+	for (p = key; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return (&listcache[h % LISTCACHE_SIZE]);
+}
+
+static int
+names_copy(struct names *dst, const struct names *src)
+{
+	size_t	 i;
+
+	for (i = 0; i < src->n; i++)
+		if (names_add(dst, src->v[i]) == -1)
+			return (-1);
+	return (0);
+}
+
+/* Answer from the cache: 1 with ns filled, 0 on a miss. */
+static int
+listcache_get(const char *key, struct names *ns)
+{
+	struct listcache	*lc = listcache_slot(key);
+
+	if (lc->gen != store_gen || strcmp(lc->key, key) != 0)
+		return (0);
+	if (names_copy(ns, &lc->names) == -1) {
+		names_free(ns);
+		return (0);
+	}
+	return (1);
+}
+
+static void
+listcache_put(const char *key, const struct names *ns)
+{
+	struct listcache	*lc = listcache_slot(key);
+
+	names_free(&lc->names);
+	lc->gen = 0;
+	if (strlcpy(lc->key, key, sizeof(lc->key)) >= sizeof(lc->key) ||
+	    names_copy(&lc->names, ns) == -1) {
+		names_free(&lc->names);
+		return;
+	}
+	lc->gen = store_gen;
+}
+
 /* Tags of a repository with a current link; ns stays empty if none. */
 static int
 repo_tags(const char *repo, struct names *ns)
+{
+	if (listcache_get(repo, ns))
+		return (0);
+	if (repo_tags_walk(repo, ns) == -1)
+		return (-1);
+	listcache_put(repo, ns);
+	return (0);
+}
+
+static int
+repo_tags_walk(const char *repo, struct names *ns)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -228,9 +306,15 @@ walk_repos(const char *prefix, struct names *ns, int depth, int any)
 int
 store_all_repos(struct names *ns, int any)
 {
+	/* "/" and "//" cannot be repository names: keys of their own. */
+	const char	*key = any ? "//" : "/";
+
+	if (listcache_get(key, ns))
+		return (0);
 	if (walk_repos("", ns, 0, any) == -1)
 		return (-1);
 	names_sort(ns);
+	listcache_put(key, ns);
 	return (0);
 }
 

@@ -579,6 +579,8 @@ void	 store_stream_abort(struct st_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
 extern uint64_t	 store_gen;	/* store_fs.c: bumped by every change */
+#define STORE_HASH_INIT	2166136261u
+uint32_t	 store_hash(uint32_t, const char *);
 
 /* store_list.c */
 struct names {

@@ -155,18 +155,22 @@ struct tagcache {
 };
 static struct tagcache	 tagcache[TAGCACHE_SIZE];
 
+/* FNV-1a of a string, continuing from h (start with STORE_HASH_INIT). */
+uint32_t
+store_hash(uint32_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h);
+}
+
 static struct tagcache *
 tagcache_slot(const char *repo, const char *tag)
 {
-	uint32_t	 h = 2166136261u;
-	const char	*p;
+	uint32_t	 h;
 
-	for (p = repo; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	h = (h ^ '/') * 16777619u;
-	for (p = tag; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return (&tagcache[h % TAGCACHE_SIZE]);
+	h = store_hash(store_hash(STORE_HASH_INIT, repo), ":");
+	return (&tagcache[store_hash(h, tag) % TAGCACHE_SIZE]);
 }
 
 int

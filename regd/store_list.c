@@ -169,12 +169,8 @@ static int	 repo_tags_walk(const char *, struct names *);
 static struct listcache *
 listcache_slot(const char *key)
 {
-	uint32_t	 h = 2166136261u;
-	const char	*p;
-
-	for (p = key; *p != '\0'; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	return (&listcache[h % LISTCACHE_SIZE]);
+	return (&listcache[store_hash(STORE_HASH_INIT, key) %
+	    LISTCACHE_SIZE]);
 }
 
 static int

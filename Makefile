@@ -114,8 +114,21 @@ run: deps all
 	@mkdir -p /var/lib/regd
 	./regd/regd -d
 
-test: deps all units
+test: deps all units fuzz-replay-asan
 	sh regress/run.sh
+
+# The seed corpora replayed by programs built with ASan and UBSan (in
+# .replay-asan/, like asan), so every test run checks them sanitized.
+fuzz-replay-asan:
+	rm -rf .replay-asan
+	mkdir -p .replay-asan
+	cp -R Makefile privsep regd regctl regress .replay-asan/
+	${MAKE} -s -C .replay-asan clean
+	${MAKE} -s -C .replay-asan ${FUZZ_REPLAYS} COPTS="${ASAN_FLAGS}" \
+	    LDFLAGS="-fsanitize=address,undefined"
+	cd .replay-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    sh regress/run.sh 'replay_*'
 
 # The sanitizer build lives in .asan/ so the normal build stays as it is.
 ASAN_FLAGS=	-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -183,5 +196,5 @@ lint:
 clean:
 	rm -f ${PROGS} ${UNIT_PROGS} regd/parse.c */*.o regress/unit/*.o
 
-.PHONY: all deps run test asan install lint clean units fuzz fuzz-build \
+.PHONY: all deps run test asan install lint clean units fuzz-replay-asan fuzz fuzz-build \
 	 fuzz-replay soak

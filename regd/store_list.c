@@ -383,11 +383,27 @@ page(struct names *ns, const char *last, int64_t count, struct st_res *res)
 	return (arr);
 }
 
+/* A 200 answer: root with one page of ns as the array key. */
+static int
+list_answer(json_t *root, const char *key, struct names *ns,
+    const struct st_req *req, struct st_res *res, int *fdp)
+{
+	json_t	*arr;
+
+	if ((arr = page(ns, req->arg, req->n, res)) == NULL ||
+	    json_object_set_new(root, key, arr) == -1 ||
+	    body_fd(root, res, fdp) == -1)
+		return (-1);
+	res->status = 200;
+	strlcpy(res->mediatype, "application/json", sizeof(res->mediatype));
+	return (0);
+}
+
 void
 store_tags_list(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct names	 ns;
-	json_t		*root = NULL, *arr;
+	json_t		*root = NULL;
 
 	memset(&ns, 0, sizeof(ns));
 	if (!valid_name(req->repo)) {
@@ -399,16 +415,11 @@ store_tags_list(const struct st_req *req, struct st_res *res, int *fdp)
 		    "repository name not known to registry");
 		return;
 	}
-	if (repo_tags(req->repo, &ns) == -1)
-		goto fail;
-	if ((root = json_object()) == NULL ||
+	if (repo_tags(req->repo, &ns) == -1 ||
+	    (root = json_object()) == NULL ||
 	    json_object_set_new(root, "name", json_string(req->repo)) == -1 ||
-	    (arr = page(&ns, req->arg, req->n, res)) == NULL ||
-	    json_object_set_new(root, "tags", arr) == -1 ||
-	    body_fd(root, res, fdp) == -1)
+	    list_answer(root, "tags", &ns, req, res, fdp) == -1)
 		goto fail;
-	res->status = 200;
-	strlcpy(res->mediatype, "application/json", sizeof(res->mediatype));
 	goto done;
 fail:
 	log_warn("%s: %s", __func__, req->repo);
@@ -423,18 +434,13 @@ void
 store_catalog(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct names	 ns;
-	json_t		*root = NULL, *arr;
+	json_t		*root = NULL;
 
 	memset(&ns, 0, sizeof(ns));
-	if (store_all_repos(&ns, 0) == -1)
+	if (store_all_repos(&ns, 0) == -1 ||
+	    (root = json_object()) == NULL ||
+	    list_answer(root, "repositories", &ns, req, res, fdp) == -1)
 		goto fail;
-	if ((root = json_object()) == NULL ||
-	    (arr = page(&ns, req->arg, req->n, res)) == NULL ||
-	    json_object_set_new(root, "repositories", arr) == -1 ||
-	    body_fd(root, res, fdp) == -1)
-		goto fail;
-	res->status = 200;
-	strlcpy(res->mediatype, "application/json", sizeof(res->mediatype));
 	goto done;
 fail:
 	log_warn("%s", __func__);

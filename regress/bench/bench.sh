@@ -555,6 +555,14 @@ result()
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RES"
 }
 
+# result_mbs WL SERVER REP BYTES SECS CPU0 CPU1 ERRORS: a transfer phase.
+result_mbs()
+{
+	result "$1" "$2" "$3" \
+	    "$(awk -v b="$4" -v s="$5" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }')" \
+	    MB/s - "$(fsub "$7" "$6")" "$4" "$8"
+}
+
 server_url()
 {
 	case $1 in
@@ -645,9 +653,7 @@ run_stream()
 		[ "$n" -ge 200 ] && break
 	done
 	c1=$(cpu_of "$pid")
-	result "$wl" "$srv" "$rep" \
-	    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }')" \
-	    MB/s - "$(fsub "$c1" "$c0")" "$bytes" "$err"
+	result_mbs "$wl" "$srv" "$rep" "$bytes" "$secs" "$c0" "$c1" "$err"
 }
 
 # run_push WL SERVER REP: monolithic 256 MiB pushes for DUR seconds.
@@ -677,9 +683,7 @@ run_push()
 		[ "$n" -ge 20 ] && break
 	done
 	c1=$(cpu_of "$pid")
-	result "$wl" "$srv" "$rep" \
-	    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }')" \
-	    MB/s - "$(fsub "$c1" "$c0")" "$bytes" "$err"
+	result_mbs "$wl" "$srv" "$rep" "$bytes" "$secs" "$c0" "$c1" "$err"
 }
 
 # run_parallel WL SERVER REP: four 64 MiB pushes at once, wall time.
@@ -720,9 +724,7 @@ run_parallel()
 		[ "$n" -ge 20 ] && break
 	done
 	c1=$(cpu_of "$pid")
-	result "$wl" "$srv" "$rep" \
-	    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }')" \
-	    MB/s - "$(fsub "$c1" "$c0")" "$bytes" "$err"
+	result_mbs "$wl" "$srv" "$rep" "$bytes" "$secs" "$c0" "$c1" "$err"
 }
 
 # run_chunked WL SERVER REP: 64 MiB in 8 MiB PATCHes for DUR seconds.
@@ -749,9 +751,7 @@ run_chunked()
 		[ "$n" -ge 20 ] && break
 	done
 	c1=$(cpu_of "$pid")
-	result "$wl" "$srv" "$rep" \
-	    "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.1f", (s > 0 ? b / s / 1e6 : 0) }')" \
-	    MB/s - "$(fsub "$c1" "$c0")" "$bytes" "$err"
+	result_mbs "$wl" "$srv" "$rep" "$bytes" "$secs" "$c0" "$c1" "$err"
 }
 
 # The blobs pushed by the push workloads are never read again; remove

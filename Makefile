@@ -87,9 +87,9 @@ FUZZ_OBJS_http=	regd/http.o
 FUZZ_OBJS_msg=	privsep/msg.o privsep/log.o
 FUZZ_OBJS_manifest= ${STORAGE_OBJS:regd/storage.o=} privsep/msg.o privsep/log.o
 FUZZ_OBJS_conf=	regd/parse.o regd/util.o regd/tls.o regd/authconf.o \
-		privsep/msg.o privsep/log.o
+		privsep/msg.o privsep/log.o regress/fuzz/tmpfile.o
 FUZZ_OBJS_util=	regd/util.o
-FUZZ_OBJS_htpasswd= regd/authconf.o
+FUZZ_OBJS_htpasswd= regd/authconf.o regress/fuzz/tmpfile.o
 FUZZ_OBJS_jwt=	regd/jwt.o
 
 define fuzz_rules
@@ -194,7 +194,8 @@ lint:
 	mandoc -Tlint -Wwarning man/*.[58]
 
 clean:
-	rm -f ${PROGS} ${UNIT_PROGS} regd/parse.c */*.o regress/unit/*.o
+	rm -f ${PROGS} ${UNIT_PROGS} regd/parse.c */*.o regress/unit/*.o \
+	    regress/fuzz/*.o
 
 .PHONY: all deps run test asan install lint clean units fuzz-replay-asan fuzz fuzz-build \
 	 fuzz-replay soak

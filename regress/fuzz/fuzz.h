@@ -12,4 +12,7 @@
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	 LLVMFuzzerInitialize(int *, char ***) __attribute__((__weak__));
 
+/* tmpfile.c: a scratch file, removed at exit, for loaders that read paths. */
+const char	*fuzz_tmpfile(const char *);
+
 #endif /* FUZZ_H */

@@ -22,27 +22,13 @@
 
 struct regd	*env;
 
-static char	 path[PATH_MAX];
-static int	 quiet = -1;
-
-static void
-cleanup(void)
-{
-	if (path[0] != '\0')
-		unlink(path);
-}
+static const char	*path;
+static int		 quiet = -1;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char	 tmpl[] = "/tmp/regd-fuzz-conf.XXXXXX";
-	int	 fd;
-
-	if ((fd = mkstemp(tmpl)) == -1)
-		err(1, "mkstemp");
-	close(fd);
-	strlcpy(path, tmpl, sizeof(path));
-	atexit(cleanup);
+	path = fuzz_tmpfile("conf");
 	if (getenv("FUZZ_VERBOSE") == NULL &&
 	    (quiet = open("/dev/null", O_WRONLY)) == -1)
 		err(1, "/dev/null");
@@ -56,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE			*fp;
 	int			 saved_err = -1, saved_out = -1;
 
-	if (path[0] == '\0')
+	if (path == NULL)
 		LLVMFuzzerInitialize(NULL, NULL);
 	if ((fp = fopen(path, "w")) == NULL)
 		return (0);

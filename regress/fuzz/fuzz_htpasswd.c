@@ -21,26 +21,12 @@
 
 struct regd	*env;
 
-static char	 path[PATH_MAX];
-
-static void
-cleanup(void)
-{
-	if (path[0] != '\0')
-		unlink(path);
-}
+static const char	*path;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char	 tmpl[] = "/tmp/regd-fuzz-htpasswd.XXXXXX";
-	int	 fd;
-
-	if ((fd = mkstemp(tmpl)) == -1)
-		err(1, "mkstemp");
-	close(fd);
-	strlcpy(path, tmpl, sizeof(path));
-	atexit(cleanup);
+	path = fuzz_tmpfile("htpasswd");
 	return (0);
 }
 
@@ -53,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char			 errbuf[512];
 	size_t			 i;
 
-	if (path[0] == '\0')
+	if (path == NULL)
 		LLVMFuzzerInitialize(NULL, NULL);
 	if ((fp = fopen(path, "w")) == NULL)
 		return (0);

@@ -222,25 +222,18 @@ control_status_start(struct ctl_conn *cc)
 	evtimer_add(&cc->ev_timeout, &tv);
 }
 
-/* A frontend answered a statistics request. */
+/* A frontend answered the statistics request of control connection id. */
 void
-control_stats(struct proc *p, struct front_stats *fst)
+control_stats(uint32_t id)
 {
 	struct ctl_conn	*cc;
 
-	TAILQ_FOREACH(cc, &ctl_conns, entry) {
-		if (cc->dead || cc->waiting == 0)
-			continue;
-		if (--cc->waiting == 0) {
-			evtimer_del(&cc->ev_timeout);
-			control_status_send(cc);
-		}
+	if ((cc = ctl_find(id)) == NULL || cc->waiting == 0)
+		return;
+	if (--cc->waiting == 0) {
+		evtimer_del(&cc->ev_timeout);
+		control_status_send(cc);
 	}
-}
-
-void
-control_proc_gone(struct proc *p)
-{
 }
 
 static void

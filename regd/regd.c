@@ -677,7 +677,7 @@ parent_dispatch(struct chan *c, struct msg *m, void *arg)
 		fst.slot = p->slot;
 		fst.pid = p->pid;
 		p->stats = fst;
-		control_stats(p, &fst);
+		control_stats(m->hdr.peerid);
 		break;
 	case ST_CTL_RES:
 		if (p->kind != PROC_STORAGE)
@@ -721,7 +721,6 @@ parent_chan_closed(struct chan *c, void *arg)
 static void
 proc_free(struct proc *p)
 {
-	control_proc_gone(p);
 	TAILQ_REMOVE(&procs, p, entry);
 	chan_clear(&p->chan);
 	free(p);

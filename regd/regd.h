@@ -301,8 +301,7 @@ void		 parent_verbose(int);
 int	 control_init(const char *);
 void	 control_listen(void);
 void	 control_close(void);
-void	 control_stats(struct proc *, struct front_stats *);
-void	 control_proc_gone(struct proc *);
+void	 control_stats(uint32_t);
 void	 control_storage_res(uint32_t, const void *, size_t);
 void	 control_storage_end(uint32_t, int32_t);
 

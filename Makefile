@@ -12,12 +12,12 @@ CFLAGS=		${COPTS} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-param
 CFLAGS+=	-Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
 CFLAGS+=	-Iprivsep -Iregd $(shell pkg-config --cflags libbsd-overlay)
 LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
-		-lcrypt $(shell pkg-config --libs libbsd-overlay)
+		-lcrypt -pthread $(shell pkg-config --libs libbsd-overlay)
 
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
-		regd/api.c regd/storage.c regd/store_fs.c regd/store_list.c \
-		regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
+		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
+		regd/store_list.c regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c
 REGCTL_SRCS=	regctl/regctl.c
 
@@ -64,8 +64,8 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/sandbox_kill.c ${PRIVSEP_OBJS} \
 	    ${LDLIBS}
 
-STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_list.o \
-		regd/store_gc.o regd/util.o
+STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
+		regd/store_list.o regd/store_gc.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}

@@ -145,6 +145,9 @@ sandbox_seccomp(enum sandbox_kind kind)
 		log_warnx("seccomp_init failed");
 		return (-1);
 	}
+	/* Threads started before the sandbox get the same filter. */
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0)
+		goto done;
 	if (sc_add(ctx, sc_common, sizeof(sc_common) / sizeof(int)) == -1)
 		goto done;
 	/* fstat(2) is newfstatat with an empty path in glibc. */

@@ -575,6 +575,15 @@ struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
 void	 store_stream_data(struct st_stream *, const void *, size_t);
 int	 store_stream_end(struct st_stream *, struct st_res *);
 void	 store_stream_abort(struct st_stream *);
+
+/* store_io.c */
+struct io_stream;
+struct evp_md_ctx_st;
+int	 io_start(int);
+struct io_stream *io_open(int, struct evp_md_ctx_st *);
+int	 io_data(struct io_stream *, const void *, size_t);
+int64_t	 io_drain(struct io_stream *, int *);
+void	 io_close(struct io_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
 extern uint64_t	 store_gen;	/* store_fs.c: bumped by every change */

@@ -517,6 +517,7 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 {
 	struct event	 ev_term, ev_int;
 	char		 probe[MAX_DIGEST + 1];
+	long		 ncpu;
 	int		 i;
 
 	proc_title("storage");
@@ -529,6 +530,14 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 		fatalx("storage: no sha256/sha512 digests");
 	(void)arc4random();
 	qsort_prime();
+
+	/*
+	 * Upload bytes are written and hashed by threads (store_io.c):
+	 * two lanes per upload, so at least two threads, one per CPU.
+	 */
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (io_start(ncpu > 2 ? (int)ncpu : 2) == -1)
+		log_warnx("storage: not every upload thread started");
 
 	if (env->base == NULL) {
 		env->base = event_init();

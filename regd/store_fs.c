@@ -75,6 +75,7 @@ struct st_stream {
 	int			 fd;
 	int64_t			 start;
 	EVP_MD_CTX		*saved;
+	struct io_stream	*io;		/* writes and hashes the bytes */
 	int			 werr;
 	int			 created;
 };
@@ -1445,6 +1446,10 @@ upload_begin(struct st_stream *s, struct st_res *res)
 		store_err(res, 500, "UNKNOWN", "out of memory");
 		goto fail;
 	}
+	if ((s->io = io_open(s->fd, up->ctx)) == NULL) {
+		store_err(res, 500, "UNKNOWN", "out of memory");
+		goto fail;
+	}
 	up->busy = 1;
 	s->up = up;
 	s->start = st.st_size;
@@ -1462,12 +1467,31 @@ fail:
 	return (-1);
 }
 
+/* Wait for the bytes of this request to be written and hashed. */
+static void
+upload_drain(struct st_stream *s)
+{
+	int64_t	 n;
+	int	 err;
+
+	if (s->io == NULL)
+		return;
+	n = io_drain(s->io, &err);
+	io_close(s->io);
+	s->io = NULL;
+	if (s->werr == 0)
+		s->werr = err;
+	if (s->up != NULL)
+		s->up->off = s->start + n;
+}
+
 /* Put the upload back the way it was when this request began. */
 static void
 upload_rollback(struct st_stream *s)
 {
 	struct upload	*up = s->up;
 
+	upload_drain(s);
 	if (up == NULL)
 		return;
 	if (s->created || up->cancelled) {
@@ -1514,6 +1538,7 @@ upload_end(struct st_stream *s, struct st_res *res)
 	char		 digest[MAX_DIGEST + 1], data[PATH_MAX];
 	char		 blob[PATH_MAX], link[PATH_MAX], *slash;
 
+	upload_drain(s);
 	if (up->cancelled) {
 		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
@@ -1651,26 +1676,14 @@ store_stream_data(struct st_stream *s, const void *data, size_t len)
 {
 	unsigned char	*nbuf;
 	size_t		 nsize;
-	ssize_t		 n;
-	const char	*p = data;
 
 	if (s->ignore || len == 0)
 		return;
 	if (s->type == ST_UPLOAD_WRITE) {
 		if (s->werr != 0 || s->up->cancelled)
 			return;
-		while (len > 0) {
-			if ((n = write(s->fd, p, len)) == -1) {
-				if (errno == EINTR)
-					continue;
-				s->werr = errno;
-				return;
-			}
-			EVP_DigestUpdate(s->up->ctx, p, n);
-			s->up->off += n;
-			p += n;
-			len -= n;
-		}
+		if (io_data(s->io, data, len) == -1)
+			s->werr = ENOMEM;
 		return;
 	}
 	if (s->toobig)
@@ -1702,6 +1715,7 @@ static void
 stream_free(struct st_stream *s)
 {
 	buffered -= s->len;
+	io_close(s->io);
 	if (s->fd != -1)
 		close(s->fd);
 	EVP_MD_CTX_free(s->saved);

@@ -21,6 +21,7 @@
 
 #define RBUF_MIN	(64 * 1024)
 #define WRITE_IOV	64
+#define DIRECT_IOV	4	/* pieces of a message sent unqueued */
 
 static struct event_base *chan_evbase;
 
@@ -425,15 +426,84 @@ chan_event_del(struct chan *c)
 }
 
 /* Queue a message and try to write it at once. */
+/*
+ * Nothing is queued: send a message without a descriptor straight from
+ * the caller's memory, and queue only what the socket did not take.
+ * Returns the bytes sent (maybe 0), or -1 on a socket error.
+ */
+static ssize_t
+chan_send_direct(struct chan *c, uint32_t type, uint32_t peerid,
+    const struct iovec *iov, int iovcnt, size_t *total)
+{
+	struct iovec	 v[DIRECT_IOV + 1];
+	struct msghdr	 mh;
+	struct msg_hdr	 hdr;
+	ssize_t		 n;
+	size_t		 len = 0;
+	int		 i;
+
+	for (i = 0; i < iovcnt; i++) {
+		len += iov[i].iov_len;
+		v[i + 1] = iov[i];
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = type;
+	hdr.len = len;
+	hdr.peerid = peerid;
+	hdr.pid = c->pid;
+	v[0].iov_base = &hdr;
+	v[0].iov_len = MSG_HDRSZ;
+	*total = MSG_HDRSZ + len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = v;
+	mh.msg_iovlen = iovcnt + 1;
+	do {
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == ENOBUFS))
+		n = 0;
+	return (n);
+}
+
 int
 chan_sendv(struct chan *c, uint32_t type, uint32_t peerid, int fd,
     const struct iovec *iov, int iovcnt)
 {
+	struct obuf	*ob;
+	ssize_t		 n;
+	size_t		 total, len = 0;
+	int		 i;
+
 	if (c->dead || c->fd == -1) {
 		if (fd != -1)
 			close(fd);
 		errno = EPIPE;
 		return (-1);
+	}
+	for (i = 0; i < iovcnt; i++)
+		len += iov[i].iov_len;
+	if (fd == -1 && TAILQ_EMPTY(&c->outq) && iovcnt <= DIRECT_IOV &&
+	    len <= MSG_MAXPAYLOAD) {
+		if ((n = chan_send_direct(c, type, peerid, iov, iovcnt,
+		    &total)) == -1) {
+			chan_shut(c);
+			return (-1);
+		}
+		if ((size_t)n == total)
+			return (0);
+		if (chan_composev(c, type, peerid, -1, iov, iovcnt) == -1) {
+			/* Half a message went: the stream is lost. */
+			if (n > 0)
+				chan_shut(c);
+			return (-1);
+		}
+		/* The socket took the first n bytes already. */
+		ob = TAILQ_LAST(&c->outq, obufq);
+		ob->off = n;
+		c->queued -= n;
+		chan_event_update(c);
+		return (0);
 	}
 	if (chan_composev(c, type, peerid, fd, iov, iovcnt) == -1) {
 		if (fd != -1)

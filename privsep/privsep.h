@@ -61,7 +61,7 @@ struct chan {
 	int		 rfds[MSG_MAXFDS];
 	int		 nrfds;
 
-	TAILQ_HEAD(, obuf) outq;
+	TAILQ_HEAD(obufq, obuf) outq;
 	size_t		 queued;	/* bytes not yet written */
 
 	struct event	 ev_read;

@@ -482,6 +482,47 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_close(c);
 }
 
+/*
+ * A body of known length: send up to a message's worth from the input
+ * buffer to storage as it lies there, without copying it out first.
+ * Returns 1 when the body is complete, 0 for more to come, -2 when
+ * storage cannot be reached.
+ */
+static int
+body_forward(struct conn *c, size_t *got)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v[4];
+	struct iovec		 iov[4];
+	size_t			 n, left;
+	int			 i, cnt;
+
+	*got = 0;
+	n = evbuffer_get_length(in);
+	if ((int64_t)n > c->req.body_left)
+		n = c->req.body_left;
+	if (n > DATA_CHUNK)
+		n = DATA_CHUNK;
+	if (n == 0)
+		return (c->req.body_left == 0);
+	cnt = evbuffer_peek(in, n, NULL, v, 4);
+	if (cnt > 4)
+		cnt = 4;
+	for (i = 0, left = n; i < cnt && left > 0; i++) {
+		iov[i].iov_base = v[i].iov_base;
+		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;
+		left -= iov[i].iov_len;
+	}
+	n -= left;
+	if (chan_sendv(&st_chan, ST_DATA, c->req.reqid, -1, iov, i) == -1)
+		return (-2);
+	evbuffer_drain(in, n);
+	c->req.body_left -= n;
+	c->req.body_seen += n;
+	*got = n;
+	return (c->req.body_left == 0);
+}
+
 static void
 conn_process(struct conn *c)
 {
@@ -527,16 +568,18 @@ conn_process(struct conn *c)
 			    c->req.body_left && evbuffer_get_length(in) <
 			    sizeof(buf))
 				return;
-			rv = http_body_pump(c, buf, sizeof(buf), &got);
-			if (got > 0) {
-				stats.bytes_in += got;
-				if (chan_send(&st_chan, ST_DATA, c->req.reqid,
-				    -1, buf, got) == -1) {
-					http_error(c, 503, "UNAVAILABLE",
-					    "storage is unavailable");
-					return;
-				}
+			if (!c->req.chunked)
+				rv = body_forward(c, &got);
+			else if ((rv = http_body_pump(c, buf, sizeof(buf),
+			    &got)) != -1 && got > 0 && chan_send(&st_chan,
+			    ST_DATA, c->req.reqid, -1, buf, got) == -1)
+				rv = -2;
+			if (rv == -2) {
+				http_error(c, 503, "UNAVAILABLE",
+				    "storage is unavailable");
+				return;
 			}
+			stats.bytes_in += got;
 			if (rv == -1) {
 				chan_send(&st_chan, ST_DATA_ABORT,
 				    c->req.reqid, -1, NULL, 0);

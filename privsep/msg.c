@@ -21,7 +21,7 @@
 
 #define RBUF_MIN	(64 * 1024)
 #define WRITE_IOV	64
-#define DIRECT_IOV	4	/* pieces of a message sent unqueued */
+#define DIRECT_IOV	16	/* pieces of a message sent unqueued */
 
 static struct event_base *chan_evbase;
 

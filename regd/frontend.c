@@ -488,12 +488,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
  * Returns 1 when the body is complete, 0 for more to come, -2 when
  * storage cannot be reached.
  */
+#define FORWARD_IOV	16	/* pieces of the input buffer per message */
+
 static int
 body_forward(struct conn *c, size_t *got)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	struct evbuffer_iovec	 v[4];
-	struct iovec		 iov[4];
+	struct evbuffer_iovec	 v[FORWARD_IOV];
+	struct iovec		 iov[FORWARD_IOV];
 	size_t			 n, left;
 	int			 i, cnt;
 
@@ -505,9 +507,9 @@ body_forward(struct conn *c, size_t *got)
 		n = DATA_CHUNK;
 	if (n == 0)
 		return (c->req.body_left == 0);
-	cnt = evbuffer_peek(in, n, NULL, v, 4);
-	if (cnt > 4)
-		cnt = 4;
+	cnt = evbuffer_peek(in, n, NULL, v, FORWARD_IOV);
+	if (cnt > FORWARD_IOV)
+		cnt = FORWARD_IOV;
 	for (i = 0, left = n; i < cnt && left > 0; i++) {
 		iov[i].iov_base = v[i].iov_base;
 		iov[i].iov_len = v[i].iov_len < left ? v[i].iov_len : left;

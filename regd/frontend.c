@@ -368,6 +368,18 @@ st_request(struct conn *c, uint32_t type, struct st_req *sr)
 void
 conn_respond_done(struct conn *c)
 {
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 len;
+
+	/*
+	 * bufferevent_openssl makes a TLS record and a write(2) of every
+	 * piece of the output buffer: a response that fits one record is
+	 * made contiguous so that it leaves in one, and the client wakes
+	 * up once.
+	 */
+	len = evbuffer_get_length(out);
+	if (c->la->tls && len > 0 && len <= TLS_RECORD_MAX)
+		evbuffer_pullup(out, -1);
 	c->state = CS_RESPOND;
 	conn_timeouts(c, 0, c->srv->body_timeout);
 	pend_remove(c);

@@ -425,6 +425,7 @@ void	 api_body_done(struct conn *);
 
 /* tls.c: the parent loads, the frontend wraps accepted sockets. */
 #define TLS_DEF_PROTOCOLS	"tlsv1.2,tlsv1.3"
+#define TLS_RECORD_MAX		16384	/* plaintext bytes in one TLS record */
 int	 tls_server_load(struct server_conf *, char *, size_t);
 void	 tls_server_free(struct server_conf *);
 int	 tls_check_protocols(const char *);

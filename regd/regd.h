@@ -267,6 +267,7 @@ struct regd {
 	int			 verbose;
 	int			 unpriv;	/* running as non-root */
 	int			 slot;		/* frontend slot */
+	int			 iothreads;	/* upload threads; 0: by CPUs */
 	time_t			 started;
 };
 extern struct regd	*env;
@@ -578,6 +579,7 @@ int	 store_stream_end(struct st_stream *, struct st_res *);
 void	 store_stream_abort(struct st_stream *);
 
 /* store_io.c */
+#define IO_MINCPUS	4	/* upload threads from this many CPUs on */
 struct io_stream;
 struct evp_md_ctx_st;
 int	 io_start(int);

@@ -532,11 +532,18 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	qsort_prime();
 
 	/*
-	 * Upload bytes are written and hashed by threads (store_io.c):
-	 * two lanes per upload, so at least two threads, one per CPU.
+	 * Upload bytes are written and hashed by threads (store_io.c),
+	 * one per CPU, when there are CPUs to spare: on two, the
+	 * frontends and the clients keep both busy and the hand-offs
+	 * cost more than they gain (regress/bench/README), so this
+	 * process does that work itself.
 	 */
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (io_start(ncpu > 2 ? (int)ncpu : 2) == -1)
+	if (ncpu < IO_MINCPUS)
+		ncpu = 0;
+	if (env->iothreads > 0)
+		ncpu = env->iothreads;
+	if (ncpu > 0 && io_start((int)ncpu) == -1)
 		log_warnx("storage: not every upload thread started");
 
 	if (env->base == NULL) {

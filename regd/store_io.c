@@ -76,6 +76,7 @@ static struct io_chunkq	 io_free = TAILQ_HEAD_INITIALIZER(io_free);
 static int		 io_nfree;
 static int		 io_inflight;
 static int		 io_nthreads;
+static int		 io_running;	/* threads past their start */
 static int		 io_waiting;	/* the main thread waits on io_done */
 
 static void
@@ -142,6 +143,8 @@ io_thread(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&io_mtx);
+	io_running++;
+	pthread_cond_broadcast(&io_done);
 	for (;;) {
 		while ((l = TAILQ_FIRST(&io_ready)) == NULL)
 			pthread_cond_wait(&io_work, &io_mtx);
@@ -183,6 +186,14 @@ io_start(int n)
 		io_nthreads++;
 	}
 	pthread_attr_destroy(&attr);
+	/*
+	 * Wait until every thread is in its loop: glibc's start of a
+	 * thread makes calls (set_robust_list, rseq) the sandbox forbids.
+	 */
+	pthread_mutex_lock(&io_mtx);
+	while (io_running < io_nthreads)
+		pthread_cond_wait(&io_done, &io_mtx);
+	pthread_mutex_unlock(&io_mtx);
 	return (i == n ? 0 : -1);
 }
 

@@ -597,7 +597,8 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 
 /* Storage answered the request in flight on c. */
 void
-api_storage_res(struct conn *c, struct st_res *res, int fd)
+api_storage_res(struct conn *c, struct st_res *res, int fd,
+    const void *body, size_t blen)
 {
 	struct req	*r = &c->req;
 	int64_t		 start, end;
@@ -668,7 +669,11 @@ api_storage_res(struct conn *c, struct st_res *res, int fd)
 		http_header(c, "Docker-Content-Digest", "%s", res->digest);
 		http_header(c, "ETag", "\"%s\"", res->digest);
 		http_end_headers(c);
-		if (fd != -1)
+		if (body != NULL) {
+			evbuffer_add(bufferevent_get_output(c->bev), body,
+			    blen);
+			r->bytes_out += blen;
+		} else if (fd != -1)
 			send_body_fd(c, fd, 0, res->size);
 		break;
 	case ST_MANIFEST_PUT:

@@ -685,10 +685,16 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct conn	*c;
 	struct st_res	 res;
+	size_t		 blen;
 
-	if (m->hdr.type != ST_RES || m->len != sizeof(res))
+	if (m->hdr.type != ST_RES || m->len < sizeof(res))
 		fatalx("frontend: bad message %u from storage", m->hdr.type);
 	memcpy(&res, m->data, sizeof(res));
+	/* A small body may follow the answer: exactly res.size bytes. */
+	blen = m->len - sizeof(res);
+	if (blen > 0 && (m->fd != -1 || res.size < 0 ||
+	    (uint64_t)res.size != blen))
+		fatalx("frontend: bad body of %zu bytes from storage", blen);
 	res.code[sizeof(res.code) - 1] = '\0';
 	res.message[sizeof(res.message) - 1] = '\0';
 	res.digest[sizeof(res.digest) - 1] = '\0';
@@ -703,7 +709,9 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 		return;
 	}
 	pend_remove(c);
-	api_storage_res(c, &res, m->fd);
+	api_storage_res(c, &res, m->fd, blen > 0 ?
+	    (const unsigned char *)m->data + sizeof(res) :
+	    NULL, blen);
 }
 
 static void

@@ -49,6 +49,7 @@
 #define DEF_MAX_CONNS		4096
 
 #define DATA_CHUNK		(128 * 1024)	/* bytes of body per message */
+#define MANIFEST_INLINE		(16 * 1024)	/* sent inside the answer */
 #define CHAN_HIWAT		(1024 * 1024)	/* stop reading clients above */
 #define CHAN_LOWAT		(256 * 1024)	/* and resume below */
 
@@ -421,7 +422,8 @@ const char *http_status_text(int);
 char	*http_query_get(const char *, const char *, char *, size_t);
 /* api.c */
 void	 api_dispatch(struct conn *);
-void	 api_storage_res(struct conn *, struct st_res *, int);
+void	 api_storage_res(struct conn *, struct st_res *, int, const void *,
+	    size_t);
 void	 api_body_done(struct conn *);
 
 /* tls.c: the parent loads, the frontend wraps accepted sockets. */
@@ -567,7 +569,8 @@ struct st_meta *store_meta(const char *);
 int	 store_init(void);
 void	 store_blob_get(const struct st_req *, struct st_res *, int *);
 void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
-void	 store_manifest_get(const struct st_req *, struct st_res *, int *);
+void	 store_manifest_get(const struct st_req *, struct st_res *, int *,
+	    const void **);
 void	 store_manifest_delete(const struct st_req *, struct st_res *, int *);
 void	 store_upload_start(const struct st_req *, struct st_res *, int *);
 void	 store_upload_status(const struct st_req *, struct st_res *, int *);

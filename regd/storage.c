@@ -217,12 +217,29 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd)
 		    id);
 }
 
+/* An answer followed by a small body (res->size bytes). */
+static void
+answer_body(struct peer *p, uint32_t id, struct st_res *res,
+    const void *body)
+{
+	struct iovec	 iov[2];
+
+	iov[0].iov_base = res;
+	iov[0].iov_len = sizeof(*res);
+	iov[1].iov_base = (void *)body;
+	iov[1].iov_len = res->size;
+	if (chan_sendv(&p->c, ST_RES, id, -1, iov, 2) == -1)
+		log_debug("frontend %d: cannot answer request %u", p->slot,
+		    id);
+}
+
 static void
 front_request(struct peer *p, struct msg *m)
 {
 	struct st_req	 req;
 	struct st_res	 res;
 	struct stream	*s;
+	const void	*body;
 	uint32_t	 id = m->hdr.peerid;
 	int		 fd = -1, now;
 
@@ -266,7 +283,11 @@ front_request(struct peer *p, struct msg *m)
 		store_blob_delete(&req, &res, &fd);
 		break;
 	case ST_MANIFEST_GET:
-		store_manifest_get(&req, &res, &fd);
+		store_manifest_get(&req, &res, &fd, &body);
+		if (body != NULL) {
+			answer_body(p, id, &res, body);
+			return;
+		}
 		break;
 	case ST_MANIFEST_DELETE:
 		store_manifest_delete(&req, &res, &fd);

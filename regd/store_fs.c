@@ -815,18 +815,69 @@ unknown:
 	return (-1);
 }
 
+/*
+ * Small manifests by digest, sent inline in the answer instead of as a
+ * descriptor.  An entry is good while the tree generation it was read
+ * in holds: after any change the file is read again, so a manifest that
+ * was deleted is never served from here.
+ */
+#define BODY_SLOTS	64
+static struct body_slot {
+	uint64_t	 gen;
+	char		 digest[MAX_DIGEST + 1];
+	unsigned char	*data;
+	size_t		 len;
+} bodies[BODY_SLOTS];
+
+static const void *
+manifest_body(const char *digest, const char *path, size_t *lenp)
+{
+	struct body_slot	*b;
+	unsigned char		*buf;
+	size_t			 len;
+
+	b = &bodies[store_hash(STORE_HASH_INIT, digest) % BODY_SLOTS];
+	if (b->data == NULL || b->gen != store_gen ||
+	    strcmp(b->digest, digest) != 0) {
+		if (read_file(path, &buf, &len, MANIFEST_INLINE) == -1)
+			return (NULL);
+		free(b->data);
+		b->data = buf;
+		b->len = len;
+		b->gen = store_gen;
+		strlcpy(b->digest, digest, sizeof(b->digest));
+	}
+	*lenp = b->len;
+	return (b->data);
+}
+
 void
-store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp)
+store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
+    const void **bodyp)
 {
 	struct stat	 st;
 	struct st_meta	*m;
+	const void	*body;
 	char		 digest[MAX_DIGEST + 1], path[PATH_MAX];
+	size_t		 len;
 	int		 fd = -1;
 
+	*bodyp = NULL;
 	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
 		return;
 	if (store_blob_path(path, sizeof(path), digest) == -1)
 		goto unknown;
+	if (!(req->flags & STF_HEAD) &&
+	    (body = manifest_body(digest, path, &len)) != NULL) {
+		if ((m = store_meta(digest)) == NULL)
+			goto unknown;
+		res->status = 200;
+		res->size = len;
+		strlcpy(res->digest, digest, sizeof(res->digest));
+		strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+		*bodyp = body;
+		return;
+	}
 	if (req->flags & STF_HEAD) {
 		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
 			goto unknown;

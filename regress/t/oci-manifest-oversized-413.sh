@@ -1,6 +1,7 @@
 #!/bin/bash
 #
 # Manifests up to 4 MiB are accepted (the spec asks for at least 4 MiB);
+# 16 KiB and 16 KiB + 1 (inline and descriptor answers) come back whole;
 # one byte more is refused with 413 and not stored, and the daemon keeps
 # serving on a new connection.
 
@@ -25,6 +26,15 @@ pad()
 	    '.annotations = { "pad": $p }' "$IMG_MANIFEST" | tr -d '\n' > "$2"
 	check_eq "$(stat -c %s "$2")" "$1" "size of the padded manifest"
 }
+
+# Up to 16 KiB storage sends a manifest inside its answer, above that as
+# a descriptor: both sides of the line come back byte for byte.
+pad 16384 "$T/inline"
+put_manifest_ok lib/big inline "$T/inline" "$type"
+check_manifest lib/big inline "$T/inline" "$type"
+pad 16385 "$T/fd"
+put_manifest_ok lib/big fd "$T/fd" "$type"
+check_manifest lib/big fd "$T/fd" "$type"
 
 pad 4194304 "$T/max"
 put_manifest_ok lib/big max "$T/max" "$type"

@@ -265,6 +265,7 @@ set_stream(struct conn *c, uint32_t type, struct st_req *sr)
 	if (r->expect100) {
 		evbuffer_add_printf(bufferevent_get_output(c->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n");
+		conn_write_now(c);
 	}
 }
 

@@ -52,6 +52,7 @@ static struct event		 ev_sigterm, ev_sigint, ev_accept_pause;
 static void	 accept_cb(int, short, void *);
 static void	 conn_read_cb(struct bufferevent *, void *);
 static void	 conn_write_cb(struct bufferevent *, void *);
+static void	 conn_done_cb(int, short, void *);
 static void	 conn_event_cb(struct bufferevent *, short, void *);
 static void	 conn_timer_cb(int, short, void *);
 static void	 conn_process(struct conn *);
@@ -239,7 +240,13 @@ accept_cb(int fd, short event, void *arg)
 		http_reset(&c->req);
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 		    conn_event_cb, c);
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+		/*
+		 * Plain HTTP writes its answers at once (conn_write_now) and
+		 * asks for writable events only when the socket is full.
+		 */
+		bufferevent_enable(c->bev, c->la->tls ? EV_READ | EV_WRITE :
+		    EV_READ);
+		event_assign(&c->ev_done, env->base, -1, 0, conn_done_cb, c);
 		evtimer_set(&c->ev_timer, conn_timer_cb, c);
 		c->state = CS_IDLE;
 		conn_set_timer(c, c->srv->idle_timeout);
@@ -325,6 +332,7 @@ conn_close(struct conn *c)
 	if (c->state == CS_BODY && r->streaming && !r->answered)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);
+	event_del(&c->ev_done);
 	if (c->sfd != -1)
 		close(c->sfd);
 	auth_conn_closed(c);
@@ -383,6 +391,41 @@ conn_respond_done(struct conn *c)
 	c->state = CS_RESPOND;
 	conn_timeouts(c, 0, c->srv->body_timeout);
 	pend_remove(c);
+	conn_write_now(c);
+}
+
+/*
+ * Plain HTTP: write what is queued now instead of on a writable event
+ * (which costs two epoll_ctl calls per answer), and finish the request
+ * from the event loop when all of it went.  When the socket is full the
+ * bufferevent takes over until the output drains.
+ */
+void
+conn_write_now(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 i;
+
+	if (c->la->tls)
+		return;
+	/* bufferevent keeps the start of its output frozen. */
+	evbuffer_unfreeze(out, 1);
+	for (i = 0; i < 4 && evbuffer_get_length(out) > 0; i++)
+		if (evbuffer_write(out, bufferevent_getfd(c->bev)) <= 0)
+			break;
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) == 0)
+		event_active(&c->ev_done, EV_WRITE, 1);
+	else
+		bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void
+conn_done_cb(int fd, short event, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_write_cb(c->bev, c);
 }
 
 static void
@@ -459,6 +502,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	}
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
+	if (!c->la->tls)
+		bufferevent_disable(bev, EV_WRITE);
 	access_log(c);
 	stats.requests++;
 	if (c->close_after || draining) {

@@ -383,6 +383,7 @@ struct conn {
 	char			 addr[64];
 	enum conn_state		 state;
 	struct event		 ev_timer;
+	struct event		 ev_done;	/* answer written at once */
 	int			 close_after;
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;
@@ -404,6 +405,7 @@ void	 conn_close(struct conn *);
 void	 conn_pending(struct conn *, uint32_t);
 int	 st_request(struct conn *, uint32_t, struct st_req *);
 void	 conn_respond_done(struct conn *);
+void	 conn_write_now(struct conn *);
 void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
 void	 conn_pause_for_storage(struct conn *);
 void	 front_count_bytes(uint64_t);

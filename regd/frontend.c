@@ -47,12 +47,15 @@ static struct front_stats	 stats;
 static uint32_t			 next_reqid;
 static int			 nconns, draining;
 static struct event		 ev_sigterm, ev_sigint, ev_accept_pause;
-
+static struct event		 ev_logflush;
+static int			 logflush_pending;
 
 static void	 accept_cb(int, short, void *);
 static void	 conn_read_cb(struct bufferevent *, void *);
 static void	 conn_write_cb(struct bufferevent *, void *);
 static void	 conn_done_cb(int, short, void *);
+static void	 logflush_cb(int, short, void *);
+static void	 logflush_atexit(void);
 static void	 conn_event_cb(struct bufferevent *, short, void *);
 static void	 conn_timer_cb(int, short, void *);
 static void	 conn_process(struct conn *);
@@ -120,6 +123,8 @@ frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
 	signal_add(&ev_sigterm, NULL);
 	signal_add(&ev_sigint, NULL);
 	evtimer_set(&ev_accept_pause, accept_cb, NULL);
+	event_assign(&ev_logflush, env->base, -1, 0, logflush_cb, NULL);
+	atexit(logflush_atexit);
 
 	TAILQ_FOREACH(srv, &env->conf->servers, entry) {
 		TAILQ_FOREACH(la, &srv->listens, entry) {
@@ -716,7 +721,33 @@ access_log(struct conn *c)
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
 	stats.bytes_out += r->bytes_out;
-	chan_send(&log_chan, MSG_ACCESS, 0, -1, line, n);
+	/*
+	 * Queued, and sent once this turn of the event loop is over: the
+	 * requests answered in one turn share a write to the logger.
+	 */
+	if (chan_compose(&log_chan, MSG_ACCESS, 0, -1, line, n) == 0 &&
+	    !logflush_pending) {
+		logflush_pending = 1;
+		event_active(&ev_logflush, EV_WRITE, 1);
+	}
+}
+
+static void
+logflush_cb(int fd, short event, void *arg)
+{
+	logflush_pending = 0;
+	if (log_chan.fd == -1 || log_chan.dead)
+		return;
+	(void)chan_write(&log_chan);
+	chan_event_update(&log_chan);
+}
+
+/* Access lines still queued leave before the process does. */
+static void
+logflush_atexit(void)
+{
+	if (log_chan.fd != -1 && !log_chan.dead)
+		(void)chan_write(&log_chan);
 }
 
 void

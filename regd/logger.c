@@ -31,10 +31,16 @@ static int		 access_fd = -1;
 static int		 access_mode;	/* 0 off, 1 file, 2 syslog */
 static int		 syslog_fd = -1;
 static struct event	 ev_sigterm, ev_sigint;
+static struct event	 ev_aflush;
+static char		 abuf[64 * 1024];	/* access lines to write */
+static size_t		 alen;
+static int		 aflush_pending;
 
 static void	 logger_dispatch(struct chan *, struct msg *, void *);
 static void	 logger_closed(struct chan *, void *);
 static void	 logger_sig(int, short, void *);
+static void	 access_flush(void);
+static void	 access_flush_cb(int, short, void *);
 
 static void
 syslog_open(void)
@@ -100,6 +106,8 @@ logger_main(int parentfd, int storagefd, int *frontfds, int nfront)
 	if (sandbox_seccomp(SANDBOX_LOGGER) == -1)
 		fatalx("logger: cannot install the sandbox");
 
+	event_assign(&ev_aflush, env->base, -1, 0, access_flush_cb, NULL);
+	atexit(access_flush);
 	signal_set(&ev_sigterm, SIGTERM, logger_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, logger_sig, NULL);
 	signal_add(&ev_sigterm, NULL);
@@ -131,6 +139,35 @@ logger_closed(struct chan *c, void *arg)
 	lp->used = 0;
 }
 
+/*
+ * Access lines to a file are gathered and written once per turn of the
+ * event loop, or when the buffer is full.
+ */
+static void
+access_flush(void)
+{
+	size_t	 off = 0;
+	ssize_t	 n;
+
+	while (off < alen && access_fd != -1) {
+		if ((n = write(access_fd, abuf + off, alen - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("access log");
+			break;
+		}
+		off += n;
+	}
+	alen = 0;
+}
+
+static void
+access_flush_cb(int fd, short event, void *arg)
+{
+	aflush_pending = 0;
+	access_flush();
+}
+
 static void
 write_access(const char *text, size_t len)
 {
@@ -138,6 +175,18 @@ write_access(const char *text, size_t len)
 
 	switch (access_mode) {
 	case 1:
+		if (alen + len + 1 > sizeof(abuf))
+			access_flush();
+		if (len + 1 <= sizeof(abuf)) {
+			memcpy(abuf + alen, text, len);
+			abuf[alen + len] = '\n';
+			alen += len + 1;
+			if (!aflush_pending) {
+				aflush_pending = 1;
+				event_active(&ev_aflush, EV_WRITE, 1);
+			}
+			break;
+		}
 		iov[0].iov_base = (void *)text;
 		iov[0].iov_len = len;
 		iov[1].iov_base = "\n";
@@ -191,6 +240,7 @@ logger_dispatch(struct chan *c, struct msg *m, void *arg)
 		if (lp != &parent || m->len != sizeof(mode))
 			goto bad;
 		memcpy(&mode, m->data, sizeof(mode));
+		access_flush();
 		if (access_fd != -1)
 			close(access_fd);
 		access_fd = m->fd;

@@ -531,6 +531,9 @@ send_body_fd(struct conn *c, int fd, int64_t off, int64_t len)
 		c->req.bytes_out += len;
 		return;
 	}
+	/* Headers and file leave in full segments, as with nginx's
+	 * tcp_nopush. */
+	conn_cork(c, 1);
 	if (evbuffer_add_file(out, fd, off, len) == -1) {
 		close(fd);
 		c->close_after = 1;

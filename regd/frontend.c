@@ -425,6 +425,20 @@ conn_write_now(struct conn *c)
 		bufferevent_enable(c->bev, EV_WRITE);
 }
 
+/*
+ * Hold back partial TCP segments while a file body is sent (TCP_CORK);
+ * uncorking at the end sends the rest at once.
+ */
+void
+conn_cork(struct conn *c, int on)
+{
+	if (c->corked == on)
+		return;
+	if (setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_CORK,
+	    &on, sizeof(on)) == 0)
+		c->corked = on;
+}
+
 static void
 conn_done_cb(int fd, short event, void *arg)
 {
@@ -509,6 +523,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (!c->la->tls)
 		bufferevent_disable(bev, EV_WRITE);
+	if (c->corked)
+		conn_cork(c, 0);
 	access_log(c);
 	stats.requests++;
 	if (c->close_after || draining) {

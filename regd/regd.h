@@ -384,6 +384,7 @@ struct conn {
 	enum conn_state		 state;
 	struct event		 ev_timer;
 	struct event		 ev_done;	/* answer written at once */
+	int			 corked;	/* TCP_CORK is on */
 	int			 close_after;
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;
@@ -406,6 +407,7 @@ void	 conn_pending(struct conn *, uint32_t);
 int	 st_request(struct conn *, uint32_t, struct st_req *);
 void	 conn_respond_done(struct conn *);
 void	 conn_write_now(struct conn *);
+void	 conn_cork(struct conn *, int);
 void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
 void	 conn_pause_for_storage(struct conn *);
 void	 front_count_bytes(uint64_t);

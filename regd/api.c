@@ -20,6 +20,7 @@
 
 #define MT_OCTET	"application/octet-stream"
 #define INLINE_BODY	(16 * 1024)
+#define CORK_MIN	(16 * 1024 * 1024)	/* file bodies sent corked */
 #define MT_JSON		"application/json"
 #define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
 
@@ -531,9 +532,13 @@ send_body_fd(struct conn *c, int fd, int64_t off, int64_t len)
 		c->req.bytes_out += len;
 		return;
 	}
-	/* Headers and file leave in full segments, as with nginx's
-	 * tcp_nopush. */
-	conn_cork(c, 1);
+	/*
+	 * A big file leaves in full segments, as with nginx's tcp_nopush
+	 * (a 256 MiB GET 0.73 -> 0.95 x nginx); for a few MiB corking
+	 * costs more than it gives (1 MiB GETs: 3 x the CPU per GB).
+	 */
+	if (len >= CORK_MIN)
+		conn_cork(c, 1);
 	if (evbuffer_add_file(out, fd, off, len) == -1) {
 		close(fd);
 		c->close_after = 1;

@@ -64,6 +64,18 @@ chan_clear(struct chan *c)
 	c->fd = -1;
 }
 
+static void
+hdr_fill(struct msg_hdr *hdr, struct chan *c, uint32_t type,
+    uint32_t peerid, int fd, size_t len)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->type = type;
+	hdr->len = len;
+	hdr->peerid = peerid;
+	hdr->pid = c->pid;
+	hdr->flags = fd == -1 ? 0 : MSGF_HASFD;
+}
+
 int
 chan_composev(struct chan *c, uint32_t type, uint32_t peerid, int fd,
     const struct iovec *iov, int iovcnt)
@@ -81,12 +93,7 @@ chan_composev(struct chan *c, uint32_t type, uint32_t peerid, int fd,
 	}
 	if ((ob = malloc(sizeof(*ob) + MSG_HDRSZ + len)) == NULL)
 		return (-1);
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.type = type;
-	hdr.len = len;
-	hdr.peerid = peerid;
-	hdr.pid = c->pid;
-	hdr.flags = fd == -1 ? 0 : MSGF_HASFD;
+	hdr_fill(&hdr, c, type, peerid, fd, len);
 	memcpy(ob->buf, &hdr, MSG_HDRSZ);
 	off = MSG_HDRSZ;
 	for (i = 0; i < iovcnt; i++) {
@@ -446,11 +453,7 @@ chan_send_direct(struct chan *c, uint32_t type, uint32_t peerid,
 		len += iov[i].iov_len;
 		v[i + 1] = iov[i];
 	}
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.type = type;
-	hdr.len = len;
-	hdr.peerid = peerid;
-	hdr.pid = c->pid;
+	hdr_fill(&hdr, c, type, peerid, -1, len);
 	v[0].iov_base = &hdr;
 	v[0].iov_len = MSG_HDRSZ;
 	*total = MSG_HDRSZ + len;

@@ -8,8 +8,8 @@
  * the main thread, which waits for an upload's lanes to drain before it
  * looks at its file or its digest (io_drain).
  *
- * With no threads started (the unit tests, or io_start(0)) the same
- * work is done inline.
+ * With no threads started (storage on fewer than IO_MINCPUS CPUs) the
+ * main thread writes and hashes each message as it comes, with no copy.
  */
 
 #include <sys/types.h>
@@ -249,15 +249,6 @@ io_flush(struct io_stream *st, struct io_chunk *c)
 	struct io_lane	*l;
 	int		 i;
 
-	if (io_nthreads == 0) {
-		for (i = 0; i < NLANES; i++)
-			lane_work(&st->lane[i], c);
-		pthread_mutex_lock(&io_mtx);
-		c->refs = 1;
-		chunk_release(st, c);
-		pthread_mutex_unlock(&io_mtx);
-		return;
-	}
 	pthread_mutex_lock(&io_mtx);
 	for (i = 0; i < NLANES; i++) {
 		l = &st->lane[i];
@@ -283,6 +274,12 @@ io_data(struct io_stream *st, const void *data, size_t len)
 	struct io_chunk		*c;
 	size_t			 n;
 
+	if (io_nthreads == 0) {
+		/* No threads: straight from the message, no copy. */
+		lane_write(st, p, len);
+		EVP_DigestUpdate(st->ctx, p, len);
+		return (0);
+	}
 	while (len > 0) {
 		pthread_mutex_lock(&io_mtx);
 		c = chunk_get(st);

@@ -209,17 +209,9 @@ req_strings_ok(const struct st_req *req)
 	    memchr(req->mediatype, '\0', sizeof(req->mediatype)) != NULL);
 }
 
+/* An answer, with a descriptor or followed by a small body of res->size. */
 static void
-answer(struct peer *p, uint32_t id, struct st_res *res, int fd)
-{
-	if (chan_send(&p->c, ST_RES, id, fd, res, sizeof(*res)) == -1)
-		log_debug("frontend %d: cannot answer request %u", p->slot,
-		    id);
-}
-
-/* An answer followed by a small body (res->size bytes). */
-static void
-answer_body(struct peer *p, uint32_t id, struct st_res *res,
+answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
     const void *body)
 {
 	struct iovec	 iov[2];
@@ -227,8 +219,9 @@ answer_body(struct peer *p, uint32_t id, struct st_res *res,
 	iov[0].iov_base = res;
 	iov[0].iov_len = sizeof(*res);
 	iov[1].iov_base = (void *)body;
-	iov[1].iov_len = res->size;
-	if (chan_sendv(&p->c, ST_RES, id, -1, iov, 2) == -1)
+	iov[1].iov_len = body != NULL ? res->size : 0;
+	if (chan_sendv(&p->c, ST_RES, id, fd, iov, body != NULL ? 2 : 1) ==
+	    -1)
 		log_debug("frontend %d: cannot answer request %u", p->slot,
 		    id);
 }
@@ -239,7 +232,7 @@ front_request(struct peer *p, struct msg *m)
 	struct st_req	 req;
 	struct st_res	 res;
 	struct stream	*s;
-	const void	*body;
+	const void	*body = NULL;
 	uint32_t	 id = m->hdr.peerid;
 	int		 fd = -1, now;
 
@@ -267,14 +260,14 @@ front_request(struct peer *p, struct msg *m)
 		    &now)) == NULL) {
 			free(s);
 			store_err(&res, 500, "UNKNOWN", "out of memory");
-			answer(p, id, &res, -1);
+			answer(p, id, &res, -1, NULL);
 			return;
 		}
 		s->slot = p->slot;
 		s->id = id;
 		RB_INSERT(st_stream_tree, &streams, s);
 		if (now)
-			answer(p, id, &res, -1);
+			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_BLOB_GET:
 		store_blob_get(&req, &res, &fd);
@@ -284,10 +277,6 @@ front_request(struct peer *p, struct msg *m)
 		break;
 	case ST_MANIFEST_GET:
 		store_manifest_get(&req, &res, &fd, &body);
-		if (body != NULL) {
-			answer_body(p, id, &res, body);
-			return;
-		}
 		break;
 	case ST_MANIFEST_DELETE:
 		store_manifest_delete(&req, &res, &fd);
@@ -313,7 +302,7 @@ front_request(struct peer *p, struct msg *m)
 	default:
 		return;
 	}
-	answer(p, id, &res, fd);
+	answer(p, id, &res, fd, body);
 }
 
 static void
@@ -353,7 +342,7 @@ front_dispatch(struct peer *p, struct msg *m)
 		}
 		memset(&res, 0, sizeof(res));
 		if (store_stream_end(s->st, &res))
-			answer(p, id, &res, -1);
+			answer(p, id, &res, -1, NULL);
 		stream_drop(s, 0);
 		return;
 	case ST_BLOB_GET:

@@ -29,6 +29,7 @@ PROGS=		regd/regd regctl/regctl
 UNIT_PROGS=	regress/unit/test_msg regress/unit/test_parse \
 		regress/unit/test_util regress/unit/sandbox_kill \
 		regress/unit/test_storage
+UNIT_PROGS+=	regress/unit/test_sigv4
 
 all: ${PROGS}
 
@@ -72,6 +73,17 @@ regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
 	    ${PRIVSEP_OBJS} ${LDLIBS}
 
+regd/sigv4.o: regd/sigv4.h
+
+regress/unit/test_sigv4: regress/unit/test_sigv4.c regd/sigv4.o
+	${CC} ${CFLAGS} -o $@ regress/unit/test_sigv4.c regd/sigv4.o ${LDLIBS}
+
+# Helpers of the S3 tests (regress/s3/): built by "make units", not run.
+S3_PROGS=	regress/s3/s3req
+
+regress/s3/s3req: regress/s3/s3req.c regd/sigv4.o
+	${CC} ${CFLAGS} -o $@ regress/s3/s3req.c regd/sigv4.o ${LDLIBS}
+
 # Fuzz targets: each regress/fuzz/fuzz_X.c is a libFuzzer target and,
 # linked with replay.c, a regress program replaying its seed corpus
 # regress/fuzz/corpus/X (so "make test" and "make asan" replay them).
@@ -105,7 +117,7 @@ regress/fuzz/fuzz_$(1): regress/fuzz/fuzz_$(1).c regress/fuzz/fuzz.h \
 endef
 $(foreach t,${FUZZ_TARGETS},$(eval $(call fuzz_rules,$(t))))
 
-units: ${UNIT_PROGS}
+units: ${UNIT_PROGS} ${S3_PROGS}
 
 deps:
 	@sh regress/deps.sh
@@ -194,7 +206,7 @@ lint:
 	mandoc -Tlint -Wwarning man/*.[58]
 
 clean:
-	rm -f ${PROGS} ${UNIT_PROGS} regd/parse.c */*.o regress/unit/*.o \
+	rm -f ${PROGS} ${UNIT_PROGS} ${S3_PROGS} regd/parse.c */*.o regress/unit/*.o \
 	    regress/fuzz/*.o
 
 .PHONY: all deps run test asan install lint clean units fuzz-replay-asan fuzz fuzz-build \

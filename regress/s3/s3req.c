@@ -192,7 +192,7 @@ main(int argc, char *argv[])
 	cred.secret_key = getenv("S3_SECRET_KEY");
 	cred.region = getenv("S3_REGION");
 	cred.service = "s3";
-	while ((ch = getopt(argc, argv, "e:H:k:np:r:s:u")) != -1) {
+	while ((ch = getopt(argc, argv, "+e:H:k:np:r:s:u")) != -1) {
 		switch (ch) {
 		case 'e':
 			endpoint = optarg;

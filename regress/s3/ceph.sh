@@ -216,6 +216,7 @@ start()
 	mkdir -p "$DIR/mon" "$DIR/osd" "$DIR/rgw" "$DIR/run" "$DIR/log" \
 	    "$DIR/crash" || exit 1
 	: > "$DIR/pids"
+	OURS=1
 	: > "$DIR/keyring"
 	FSID=$(cat /proc/sys/kernel/random/uuid)
 	osd_uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -316,7 +317,8 @@ start)
 		exit 2
 	fi
 	# A failed start leaves nothing running.
-	trap 'rc=$?; [ $rc -eq 0 ] || kill_all; exit $rc' EXIT
+	OURS=0
+	trap 'rc=$?; [ $rc -eq 0 ] || [ $OURS -eq 0 ] || kill_all; exit $rc' EXIT
 	start
 	trap - EXIT
 	;;

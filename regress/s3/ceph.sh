@@ -220,10 +220,18 @@ start()
 	: > "$DIR/keyring"
 	FSID=$(cat /proc/sys/kernel/random/uuid)
 	osd_uuid=$(cat /proc/sys/kernel/random/uuid)
-	MON_PORT=$(free_range 1)
+	# Neither the mon's port nor radosgw's may lie in the OSD's range.
 	OSD_PORT=$(free_range 20)
-	RGW_PORT=$(free_range 1)
-	[ "$RGW_PORT" != "$MON_PORT" ] || RGW_PORT=$(free_range 1)
+	MON_PORT=$OSD_PORT
+	while [ "$MON_PORT" -ge "$OSD_PORT" ] &&
+	    [ "$MON_PORT" -lt $((OSD_PORT + 20)) ]; do
+		MON_PORT=$(free_range 1)
+	done
+	RGW_PORT=$MON_PORT
+	while [ "$RGW_PORT" = "$MON_PORT" ] || { [ "$RGW_PORT" -ge "$OSD_PORT" ] &&
+	    [ "$RGW_PORT" -lt $((OSD_PORT + 20)) ]; }; do
+		RGW_PORT=$(free_range 1)
+	done
 	write_conf
 	CEPH="ceph -c $DIR/ceph.conf --connect-timeout 30"
 
@@ -297,6 +305,9 @@ kill_all()
 stop()
 {
 	[ -d "$DIR" ] || return 0
+	# Only a directory of ours is removed.
+	[ -f "$DIR/pids" ] ||
+	    die "$DIR was not made by ceph.sh start: left alone"
 	kill_all
 	rm -rf "$DIR"
 }

@@ -400,7 +400,11 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		}
 		break;
 	case CTL_RELOAD:
+		errbuf[0] = '\0';
 		if (parent_reload(errbuf, sizeof(errbuf)) == -1) {
+			if (errbuf[0] == '\0')
+				strlcpy(errbuf, "reload failed\n",
+				    sizeof(errbuf));
 			ctl_text(cc, errbuf, strlen(errbuf));
 			ctl_end(cc, 1);
 		} else {

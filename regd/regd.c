@@ -32,7 +32,7 @@ struct regd		*env;
 struct proclist		 procs = TAILQ_HEAD_INITIALIZER(procs);
 
 static struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
-static struct event	 ev_sigpipe;
+static struct event	 ev_sigpipe, ev_tick;
 static int		 access_fd = -1;
 static int		 shutting_down;
 
@@ -44,6 +44,8 @@ static void	 start_children(void);
 static int	 start_frontend(int);
 static int	 start_frontend_fds(int, int, int);
 static int	 free_slot(void);
+static int	 count_frontends(int);
+static void	 parent_tick(int, short, void *);
 static void	 parent_dispatch(struct chan *, struct msg *, void *);
 static void	 parent_chan_closed(struct chan *, void *);
 static void	 parent_sig(int, short, void *);
@@ -194,6 +196,8 @@ main(int argc, char *argv[])
 			    parent_chan_closed, p);
 	}
 	control_listen();
+	evtimer_set(&ev_tick, parent_tick, NULL);
+	parent_tick(-1, 0, NULL);
 	log_info("started, %d frontends, storage %s", conf->prefork,
 	    conf->storage);
 	/* Children may have died before the loop could see SIGCHLD. */
@@ -209,21 +213,33 @@ load_config(const char *file, int verbose, char *errbuf, size_t errlen)
 	char			 line[512];
 	FILE			*fp;
 	size_t			 used = 0;
-	int			 mfd, saved;
+	int			 mfd, saved, serrno;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	/* parse_config reports on stderr: catch that for the log. */
 	fflush(stderr);
+	saved = -1;
 	if ((mfd = memfd_create("conferr", MFD_CLOEXEC)) == -1 ||
-	    (saved = dup(STDERR_FILENO)) == -1)
+	    (saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    dup2(mfd, STDERR_FILENO) == -1) {
+		serrno = errno;
+		log_warnx("%s: cannot catch the parser's messages: %s",
+		    __func__, strerror(serrno));
+		if (errbuf != NULL)
+			snprintf(errbuf, errlen, "cannot read %s: %s\n", file,
+			    strerror(serrno));
+		if (saved != -1)
+			close(saved);
+		if (mfd != -1)
+			close(mfd);
 		return (NULL);
-	dup2(mfd, STDERR_FILENO);
+	}
 	conf = parse_config(file, verbose);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	lseek(mfd, 0, SEEK_SET);
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
 	if ((fp = fdopen(mfd, "r")) == NULL) {
 		close(mfd);
 		return (conf);
@@ -298,12 +314,18 @@ open_listeners(struct regd_conf *conf, struct regd_conf *old)
 			la->fd = -1;
 			if (old == NULL)
 				goto bind;
+			/*
+			 * A copy: old keeps its own until the reload is
+			 * done, so a failure leaves the running one whole.
+			 */
 			TAILQ_FOREACH(osrv, &old->servers, entry)
 				TAILQ_FOREACH(ola, &osrv->listens, entry)
-					if (ola->fd != -1 &&
-					    same_addr(la, ola)) {
-						la->fd = ola->fd;
-						ola->fd = -1;
+					if (la->fd == -1 && ola->fd != -1 &&
+					    same_addr(la, ola) &&
+					    (la->fd = fcntl(ola->fd,
+					    F_DUPFD_CLOEXEC, 0)) == -1) {
+						log_warn("dup %s", la->name);
+						return (-1);
 					}
 			if (la->fd != -1)
 				continue;
@@ -641,6 +663,55 @@ free_slot(void)
 	return (-1);
 }
 
+/* Frontends of the running generation (0) or draining ones (1). */
+static int
+count_frontends(int draining)
+{
+	struct proc	*p;
+	int		 n = 0;
+
+	TAILQ_FOREACH(p, &procs, entry)
+		if (p->kind == PROC_FRONTEND && (p->draining != 0) == draining)
+			n++;
+	return (n);
+}
+
+/*
+ * Once a second: kill draining frontends past their deadline, and start
+ * frontends of the running generation until there are prefork of them
+ * (a fork that failed at a restart or a reload is retried here).
+ */
+static void
+parent_tick(int fd, short event, void *arg)
+{
+	struct proc	*p;
+	struct timeval	 tv = { 1, 0 };
+	time_t		 now = time(NULL);
+	int		 slot;
+
+	TAILQ_FOREACH(p, &procs, entry) {
+		if (p->kind != PROC_FRONTEND || !p->draining ||
+		    p->drain_deadline <= 0 || now < p->drain_deadline)
+			continue;
+		log_warnx("draining frontend %d (slot %d) still busy after "
+		    "%d seconds, killing it", (int)p->pid, p->slot,
+		    env->conf->drain_timeout);
+		kill(p->pid, SIGKILL);
+		p->drain_deadline = -1;	/* once; SIGCHLD frees it */
+	}
+	while (!shutting_down &&
+	    count_frontends(0) < env->conf->prefork) {
+		if ((slot = free_slot()) == -1 ||
+		    start_frontend(slot) == -1) {
+			log_warnx("only %d of %d frontends running, no free "
+			    "slot or cannot start one", count_frontends(0),
+			    env->conf->prefork);
+			break;
+		}
+	}
+	evtimer_add(&ev_tick, &tv);
+}
+
 /* Start a frontend after start-up: storage and logger get new peers. */
 static int
 start_frontend(int slot)
@@ -847,8 +918,10 @@ parent_reload(char *errbuf, size_t errlen)
 {
 	struct regd_conf	*conf, *old = env->conf;
 	struct proc		*p;
-	int			 i, slot;
+	int			 i, slot, nfree;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	if (access(env->conffile, F_OK) == -1 && errno == ENOENT &&
 	    strcmp(env->conffile, REGD_CONF) == 0)
 		conf = config_default();
@@ -870,6 +943,22 @@ parent_reload(char *errbuf, size_t errlen)
 		strlcpy(conf->chroot, old->chroot, sizeof(conf->chroot));
 		strlcpy(conf->socket, old->socket, sizeof(conf->socket));
 	}
+	/*
+	 * The new generation needs prefork slots while the old one drains:
+	 * without them, refuse rather than leave nothing accepting.
+	 */
+	nfree = REGD_MAXSLOTS - count_frontends(0) - count_frontends(1);
+	if (nfree < conf->prefork) {
+		log_warnx("reload refused: %d frontends still draining, %d "
+		    "free slots for %d new ones; keeping the running "
+		    "configuration", count_frontends(1), nfree, conf->prefork);
+		if (errbuf != NULL)
+			snprintf(errbuf, errlen, "reload refused: %d frontends "
+			    "still draining, %d free slots for %d new ones\n",
+			    count_frontends(1), nfree, conf->prefork);
+		config_free(conf);
+		return (-1);
+	}
 	if (open_listeners(conf, old) == -1) {
 		close_listeners(conf);
 		config_free(conf);
@@ -885,25 +974,33 @@ parent_reload(char *errbuf, size_t errlen)
 		chan_event_update(&p->chan);
 	}
 
-	TAILQ_FOREACH(p, &procs, entry) {
-		if (p->kind != PROC_FRONTEND || p->draining)
-			continue;
-		p->draining = 1;
-		chan_send(&p->chan, MSG_FRONT_DRAIN, 0, -1, NULL, 0);
-	}
-	close_listeners(old);
-	config_free(old);
+	/* The running generation becomes the old one... */
+	TAILQ_FOREACH(p, &procs, entry)
+		if (p->kind == PROC_FRONTEND && !p->draining) {
+			p->draining = 1;
+			p->drain_deadline = 0;
+		}
 	env->conf = conf;
 	if ((p = proc_storage()) != NULL)
 		chan_send(&p->chan, ST_CONF, 0, -1, &conf->store,
 		    sizeof(conf->store));
 	if (conf->verbose > env->verbose)
 		parent_verbose(conf->verbose);
+	/* ...the new one starts, and only then does the old one drain. */
 	for (i = 0; i < conf->prefork; i++) {
 		slot = free_slot();
 		if (start_frontend(slot) == -1)
-			log_warnx("cannot start frontend %d", slot);
+			log_warnx("cannot start frontend %d, retrying", slot);
 	}
+	TAILQ_FOREACH(p, &procs, entry) {
+		if (p->kind != PROC_FRONTEND || !p->draining ||
+		    p->drain_deadline != 0)
+			continue;
+		p->drain_deadline = time(NULL) + conf->drain_timeout;
+		chan_send(&p->chan, MSG_FRONT_DRAIN, 0, -1, NULL, 0);
+	}
+	close_listeners(old);
+	config_free(old);
 	log_info("configuration reloaded");
 	return (0);
 }

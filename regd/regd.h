@@ -47,6 +47,7 @@
 #define DEF_IDLE_TIMEOUT	60
 #define DEF_BODY_TIMEOUT	60
 #define DEF_MAX_CONNS		4096
+#define DEF_DRAIN_TIMEOUT	600	/* old frontends killed after */
 
 #define DATA_CHUNK		(128 * 1024)	/* bytes of body per message */
 #define MANIFEST_INLINE		(16 * 1024)	/* sent inside the answer */
@@ -242,6 +243,7 @@ struct regd_conf {
 	char			 user[64];
 	char			 chroot[PATH_MAX];
 	int			 prefork;
+	int			 drain_timeout;	/* seconds */
 	char			 storage[PATH_MAX];
 	char			 socket[PATH_MAX];
 	char			 access_log[PATH_MAX];	/* "" = syslog */
@@ -287,6 +289,7 @@ struct proc {
 	pid_t			 pid;
 	int			 slot;
 	int			 draining;
+	time_t			 drain_deadline;	/* 0: drain not sent */
 	time_t			 started;
 	struct chan		 chan;
 	struct front_stats	 stats;

@@ -289,18 +289,14 @@ control_status_send(struct ctl_conn *cc)
 	ctl_end(cc, 0);
 }
 
-/* A chunk of storage's answer to a control request; empty ends it. */
+/* A chunk of storage's answer to a control request; ST_CTL_END ends it. */
 void
 control_storage_res(uint32_t id, const void *data, size_t len)
 {
 	struct ctl_conn	*cc;
 
-	if ((cc = ctl_find(id)) == NULL)
+	if ((cc = ctl_find(id)) == NULL || len == 0)
 		return;
-	if (len == 0) {
-		ctl_end(cc, 0);
-		return;
-	}
 	ctl_text(cc, data, len);
 }
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -256,38 +257,51 @@ load_config(const char *file, int verbose, char *errbuf, size_t errlen)
 	return (conf);
 }
 
+/*
+ * Make the storage directory if need be and give a new, empty one to the
+ * storage user.  Everything is done on one descriptor opened without
+ * following a symbolic link, so a link planted in place of the directory
+ * cannot have a file elsewhere chowned.
+ */
 static void
 prepare_storage(struct regd_conf *conf)
 {
 	struct passwd	*pw;
 	struct stat	 st;
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, dfd, empty = 1, islink = 0;
 
 	if (mkdir(conf->storage, 0755) == -1 && errno != EEXIST)
 		err(1, "mkdir %s", conf->storage);
-	if (stat(conf->storage, &st) == -1 || !S_ISDIR(st.st_mode))
+	if ((fd = open(conf->storage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 && errno == ELOOP) {
+		/* A link named in the configuration: used, never chowned. */
+		islink = 1;
+		fd = open(conf->storage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode))
 		errx(1, "%s: not a directory", conf->storage);
-	if (env->unpriv)
+	if (env->unpriv || islink) {
+		close(fd);
 		return;
+	}
 	if ((pw = getpwnam(conf->user)) == NULL)
 		errx(1, "unknown user %s", conf->user);
-	/* A new, empty storage directory is given to the storage user. */
 	if (st.st_uid == 0 && st.st_nlink <= 2) {
-		DIR	*d;
-		int	 empty = 1;
-		struct dirent *de;
-
-		if ((d = opendir(conf->storage)) != NULL) {
+		if ((dfd = dup(fd)) != -1 && (d = fdopendir(dfd)) != NULL) {
 			while ((de = readdir(d)) != NULL)
 				if (strcmp(de->d_name, ".") != 0 &&
 				    strcmp(de->d_name, "..") != 0)
 					empty = 0;
 			closedir(d);
-		}
-		if (empty && chown(conf->storage, pw->pw_uid,
-		    pw->pw_gid) == -1)
+		} else if (dfd != -1)
+			close(dfd);
+		if (empty && fchown(fd, pw->pw_uid, pw->pw_gid) == -1)
 			err(1, "chown %s", conf->storage);
 	}
-	if (stat(conf->chroot, &st) == -1 &&
+	close(fd);
+	if (lstat(conf->chroot, &st) == -1 &&
 	    mkdir(conf->chroot, 0755) == -1)
 		err(1, "mkdir %s", conf->chroot);
 }
@@ -453,50 +467,64 @@ proc_logger(void)
 }
 
 static int
-is_listener(int fd)
+fd_cmp(const void *a, const void *b)
 {
-	struct server_conf	*srv;
-	struct listen_addr	*la;
+	int	 x = *(const int *)a, y = *(const int *)b;
 
-	TAILQ_FOREACH(srv, &env->conf->servers, entry)
-		TAILQ_FOREACH(la, &srv->listens, entry)
-			if (la->fd == fd)
-				return (1);
-	return (0);
+	return (x < y ? -1 : x > y);
+}
+
+/* Close every descriptor from lo to hi (inclusive). */
+static void
+close_fds(unsigned int lo, unsigned int hi)
+{
+	struct rlimit	 rl;
+	unsigned int	 fd;
+
+	if (lo > hi || close_range(lo, hi, 0) == 0)
+		return;
+	/* No close_range(2): up to the descriptor limit, one by one. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < hi)
+		hi = rl.rlim_max;
+	for (fd = lo; fd <= hi && fd < 1024 * 1024; fd++)
+		close(fd);
 }
 
 /*
- * In a new child: close every descriptor it was not given, reset the
- * signals the parent handles and title the process.
+ * In a new child: close every descriptor it was not given, whatever its
+ * number, keeping only keep[] and (for frontends) the listeners.
  */
 static void
 child_prepare_fds(const int *keep, int nkeep, int listeners)
 {
-	DIR		*d;
-	struct dirent	*de;
-	const char	*errstr;
-	int		 fd, i, dfd, kept;
-	int		 toclose[1024], n = 0;
+	struct server_conf	*srv;
+	struct listen_addr	*la;
+	int			*k;
+	int			 i, n = 0, nk = nkeep;
+	unsigned int		 lo = STDERR_FILENO + 1;
 
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return;
-	dfd = dirfd(d);
-	while ((de = readdir(d)) != NULL) {
-		fd = strtonum(de->d_name, 0, INT_MAX, &errstr);
-		if (errstr != NULL || fd <= STDERR_FILENO || fd == dfd)
+	if (listeners)
+		TAILQ_FOREACH(srv, &env->conf->servers, entry)
+			TAILQ_FOREACH(la, &srv->listens, entry)
+				nk++;
+	if ((k = reallocarray(NULL, nk, sizeof(int))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nkeep; i++)
+		k[n++] = keep[i];
+	if (listeners)
+		TAILQ_FOREACH(srv, &env->conf->servers, entry)
+			TAILQ_FOREACH(la, &srv->listens, entry)
+				if (la->fd != -1)
+					k[n++] = la->fd;
+	qsort(k, n, sizeof(int), fd_cmp);
+	for (i = 0; i < n; i++) {
+		if (k[i] < (int)lo)
 			continue;
-		kept = 0;
-		for (i = 0; i < nkeep; i++)
-			if (keep[i] == fd)
-				kept = 1;
-		if (listeners && is_listener(fd))
-			kept = 1;
-		if (!kept && n < 1024)
-			toclose[n++] = fd;
+		close_fds(lo, k[i] - 1);
+		lo = k[i] + 1;
 	}
-	closedir(d);
-	for (i = 0; i < n; i++)
-		close(toclose[i]);
+	close_fds(lo, ~0U);
+	free(k);
 }
 
 static void

@@ -96,7 +96,7 @@ enum msg_type {
 	/* parent <-> storage for the control socket; peerid = ctl conn */
 	ST_CTL_REPOS,		/* -> text lines back in ST_CTL_RES */
 	ST_CTL_TAGS,		/* struct st_req with repo */
-	ST_CTL_RES,		/* text chunk; empty one ends the answer */
+	ST_CTL_RES,		/* text chunk; ST_CTL_END ends the answer */
 	/* regctl <-> parent */
 	CTL_SHOW_STATUS,
 	CTL_SHOW_REPOS,

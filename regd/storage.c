@@ -371,6 +371,7 @@ ctl_send(uint32_t id, char *text, size_t len)
 {
 	size_t	 off = 0, n;
 	char	*nl;
+	int32_t	 status;
 
 	while (text != NULL && off < len) {
 		n = len - off;
@@ -385,7 +386,8 @@ ctl_send(uint32_t id, char *text, size_t len)
 			break;
 		off += n;
 	}
-	chan_send(&parent.c, ST_CTL_RES, id, -1, NULL, 0);
+	status = text == NULL || off < len;
+	chan_send(&parent.c, ST_CTL_END, id, -1, &status, sizeof(status));
 	free(text);
 }
 

@@ -53,6 +53,9 @@
 #define MANIFEST_INLINE		(16 * 1024)	/* sent inside the answer */
 #define CHAN_HIWAT		(1024 * 1024)	/* stop reading clients above */
 #define CHAN_LOWAT		(256 * 1024)	/* and resume below */
+/* storage stops reading a frontend that leaves more answers unread */
+#define ST_MAXQUEUE		(8 * 1024 * 1024)
+#define ST_MAXQFDS		256
 
 /*
  * Message types. The dispatch table of each process names which of

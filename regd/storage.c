@@ -183,6 +183,8 @@ front_add(int slot, int fd)
 		fatal("%s", __func__);
 	chan_init(&p->c, fd);
 	p->c.id = slot;
+	p->c.maxqueue = ST_MAXQUEUE;
+	p->c.maxqfds = ST_MAXQFDS;
 	p->kind = PEER_FRONT;
 	p->slot = slot;
 	fronts[slot] = p;

@@ -364,9 +364,9 @@ serveropt	: LISTEN ON STRING optport opttls {
 			    "max login failures") == 0)
 				srv->max_login_failures = $4;
 		}
-		| LOGIN BLOCK NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "login block") == 0)
+		| LOGIN BLOCK duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "login block") == 0)
 				srv->login_block = $3;
 		}
 		| MAX CONNECTIONS PER ADDRESS NUMBER {
@@ -412,19 +412,19 @@ connopts	: connopts connopt optcommanl
 		| connopt optcommanl
 		;
 
-connopt		: HEADER TIMEOUT NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "header timeout") == 0)
+connopt		: HEADER TIMEOUT duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "header timeout") == 0)
 				srv->header_timeout = $3;
 		}
-		| IDLE TIMEOUT NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "idle timeout") == 0)
+		| IDLE TIMEOUT duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "idle timeout") == 0)
 				srv->idle_timeout = $3;
 		}
-		| BODY TIMEOUT NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "body timeout") == 0)
+		| BODY TIMEOUT duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "body timeout") == 0)
 				srv->body_timeout = $3;
 		}
 		| MAX CONNECTIONS NUMBER {

@@ -33,7 +33,7 @@ struct regd		*env;
 struct proclist		 procs = TAILQ_HEAD_INITIALIZER(procs);
 
 static struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
-static struct event	 ev_sigpipe, ev_tick;
+static struct event	 ev_sigpipe, ev_tick, ev_rekey;
 static int		 access_fd = -1;
 static int		 shutting_down;
 
@@ -47,6 +47,7 @@ static int	 start_frontend_fds(int, int, int);
 static int	 free_slot(void);
 static int	 count_frontends(int);
 static void	 parent_tick(int, short, void *);
+static void	 parent_rekey(int, short, void *);
 static void	 parent_dispatch(struct chan *, struct msg *, void *);
 static void	 parent_chan_closed(struct chan *, void *);
 static void	 parent_sig(int, short, void *);
@@ -174,6 +175,7 @@ main(int argc, char *argv[])
 		    "drop for the children", (int)geteuid());
 
 	signal(SIGPIPE, SIG_IGN);
+	tls_ticket_rotate();	/* inherited by the frontends */
 	start_children();
 
 	proc_title("%s", "parent");
@@ -199,6 +201,8 @@ main(int argc, char *argv[])
 	control_listen();
 	evtimer_set(&ev_tick, parent_tick, NULL);
 	parent_tick(-1, 0, NULL);
+	evtimer_set(&ev_rekey, parent_rekey, NULL);
+	parent_rekey(-1, 0, NULL);
 	log_info("started, %d frontends, storage %s", conf->prefork,
 	    conf->storage);
 	/* Children may have died before the loop could see SIGCHLD. */
@@ -738,6 +742,31 @@ parent_tick(int fd, short event, void *arg)
 		}
 	}
 	evtimer_add(&ev_tick, &tv);
+}
+
+/*
+ * Every TLS_TICKET_ROTATE seconds a new session-ticket key goes to every
+ * frontend; the previous one still opens the tickets it sealed.  The
+ * first call only arms the timer: the frontends inherited the first key.
+ */
+static void
+parent_rekey(int fd, short event, void *arg)
+{
+	static int	 armed;
+	struct timeval	 tv = { TLS_TICKET_ROTATE, 0 };
+	struct proc	*p;
+
+	if (armed) {
+		tls_ticket_rotate();
+		TAILQ_FOREACH(p, &procs, entry)
+			if (p->kind == PROC_FRONTEND)
+				chan_send(&p->chan, MSG_TLS_TICKETS, 0, -1,
+				    tls_ticket_get(),
+				    sizeof(struct tls_ticket_keys));
+		log_debug("new TLS session-ticket key");
+	}
+	armed = 1;
+	evtimer_add(&ev_rekey, &tv);
 }
 
 /* Start a frontend after start-up: storage and logger get new peers. */

@@ -119,6 +119,7 @@ enum msg_type {
 	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
 	ST_CTL_END,		/* storage -> parent: int32 status, ends */
 	ST_CONF,		/* parent -> storage: struct store_conf */
+	MSG_TLS_TICKETS,	/* parent -> frontend: tls_ticket_keys */
 	MSG_TYPE_MAX
 };
 
@@ -442,6 +443,19 @@ void	 api_body_done(struct conn *);
 int	 tls_server_load(struct server_conf *, char *, size_t);
 void	 tls_server_free(struct server_conf *);
 int	 tls_check_protocols(const char *);
+#define TLS_TICKET_ROTATE	(2 * 3600)	/* seconds between new keys */
+struct tls_ticket_key {
+	unsigned char	 name[16];
+	unsigned char	 aes[32];
+	unsigned char	 hmac[32];
+};
+struct tls_ticket_keys {
+	int32_t			 n;		/* 1 or 2 */
+	struct tls_ticket_key	 key[2];	/* current, previous */
+};
+void	 tls_ticket_rotate(void);
+const struct tls_ticket_keys *tls_ticket_get(void);
+int	 tls_ticket_set(const void *, size_t);
 struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 	    int);
 

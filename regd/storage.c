@@ -388,7 +388,7 @@ ctl_send(uint32_t id, char *text, size_t len)
 			break;
 		off += n;
 	}
-	status = text == NULL || off < len;
+	status = 0;
 	chan_send(&parent.c, ST_CTL_END, id, -1, &status, sizeof(status));
 	free(text);
 }

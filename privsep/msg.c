@@ -28,6 +28,7 @@ static struct event_base *chan_evbase;
 static void	chan_read_cb(int, short, void *);
 static void	chan_write_cb(int, short, void *);
 static void	chan_shut(struct chan *);
+static void	chan_dispatch_pending(struct chan *);
 
 void
 chan_init(struct chan *c, int fd)
@@ -59,6 +60,7 @@ chan_clear(struct chan *c)
 	c->rbuf = NULL;
 	c->rlen = c->rsize = c->rpend = 0;
 	c->queued = 0;
+	c->nqfds = 0;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
@@ -107,6 +109,8 @@ chan_composev(struct chan *c, uint32_t type, uint32_t peerid, int fd,
 	ob->fd = fd;
 	TAILQ_INSERT_TAIL(&c->outq, ob, entry);
 	c->queued += ob->len;
+	if (fd != -1)
+		c->nqfds++;
 	return (0);
 }
 
@@ -184,6 +188,7 @@ chan_write(struct chan *c)
 				/* The descriptor went with this byte. */
 				close(ob->fd);
 				ob->fd = -1;
+				c->nqfds--;
 			}
 			if (done < ob->len - ob->off) {
 				ob->off += done;
@@ -418,8 +423,13 @@ chan_event_update(struct chan *c)
 	if (!TAILQ_EMPTY(&c->outq)) {
 		if (!event_pending(&c->ev_write, EV_WRITE, NULL))
 			event_add(&c->ev_write, NULL);
-	} else if (event_pending(&c->ev_write, EV_WRITE, NULL))
-		event_del(&c->ev_write);
+	} else {
+		if (event_pending(&c->ev_write, EV_WRITE, NULL))
+			event_del(&c->ev_write);
+		/* Written out without the loop: resume reading from it. */
+		if (c->rpaused)
+			event_active(&c->ev_write, EV_WRITE, 1);
+	}
 }
 
 void
@@ -544,13 +554,44 @@ chan_shut(struct chan *c)
 		c->closed(c, c->arg);
 }
 
+/* Too much waits for the peer: it must read before it may send more. */
+static int
+chan_overfull(struct chan *c)
+{
+	return ((c->maxqueue > 0 && c->queued > c->maxqueue) ||
+	    (c->maxqfds > 0 && c->nqfds > c->maxqfds));
+}
+
+static void
+chan_dispatch_pending(struct chan *c)
+{
+	struct msg	 m;
+	int		 r;
+
+	while (!c->dead && !c->rpaused) {
+		if (chan_overfull(c)) {
+			c->rpaused = 1;
+			if (c->evset)
+				event_del(&c->ev_read);
+			return;
+		}
+		if ((r = chan_get(c, &m)) == 0)
+			return;
+		if (r == -1) {
+			log_warnx("channel %d: malformed message from peer",
+			    c->id);
+			chan_shut(c);
+			return;
+		}
+		c->dispatch(c, &m, c->arg);
+	}
+}
+
 static void
 chan_read_cb(int fd, short event, void *arg)
 {
 	struct chan	*c = arg;
-	struct msg	 m;
 	ssize_t		 n;
-	int		 r;
 
 	if ((n = chan_read(c)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -565,15 +606,7 @@ chan_read_cb(int fd, short event, void *arg)
 		chan_shut(c);
 		return;
 	}
-	while (!c->dead && (r = chan_get(c, &m)) != 0) {
-		if (r == -1) {
-			log_warnx("channel %d: malformed message from peer",
-			    c->id);
-			chan_shut(c);
-			return;
-		}
-		c->dispatch(c, &m, c->arg);
-	}
+	chan_dispatch_pending(c);
 }
 
 static void
@@ -586,6 +619,16 @@ chan_write_cb(int fd, short event, void *arg)
 		return;
 	}
 	chan_event_update(c);
+	if (c->rpaused && c->queued <= c->maxqueue / 2 &&
+	    c->nqfds <= c->maxqfds / 2) {
+		/* The peer read enough: take its messages again. */
+		c->rpaused = 0;
+		if (c->evset && !c->dead)
+			event_add(&c->ev_read, NULL);
+		chan_dispatch_pending(c);
+		if (c->dead)
+			return;
+	}
 	if (c->drained != NULL && c->queued <= c->lowat)
 		c->drained(c, c->arg);
 }

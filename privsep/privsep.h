@@ -68,6 +68,15 @@ struct chan {
 	struct event	 ev_write;
 	int		 evset;
 	size_t		 lowat;		/* drained callback below this */
+	/*
+	 * A peer that does not read what we send to it: once more than
+	 * maxqueue bytes or maxqfds descriptors wait for it (0: no bound),
+	 * nothing more is read from it until half of that has gone.
+	 */
+	size_t		 maxqueue;
+	int		 maxqfds;
+	int		 nqfds;		/* descriptors in outq */
+	int		 rpaused;	/* reading stopped for that */
 	chan_dispatch_cb dispatch;
 	chan_event_cb	 closed;
 	chan_event_cb	 drained;

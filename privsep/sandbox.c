@@ -85,10 +85,10 @@ static const int sc_common[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid), SCMP_SYS(gettid),
 	SCMP_SYS(getppid), SCMP_SYS(getrandom), SCMP_SYS(futex),
 	SCMP_SYS(getrusage), SCMP_SYS(sched_yield), SCMP_SYS(shutdown),
-	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt), SCMP_SYS(kill),
+	SCMP_SYS(getsockopt), SCMP_SYS(setsockopt),
 	SCMP_SYS(sigaltstack), SCMP_SYS(uname), SCMP_SYS(getuid),
 	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
-	SCMP_SYS(prlimit64), SCMP_SYS(dup), SCMP_SYS(rseq),
+	SCMP_SYS(dup), SCMP_SYS(rseq),
 	SCMP_SYS(restart_syscall),
 	/* glibc's qsort asks sysinfo(2) for the memory size on big arrays. */
 	SCMP_SYS(sysinfo),
@@ -114,6 +114,36 @@ static const int sc_storage[] = {
 	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
 	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
 };
+
+/*
+ * Signals and limits only for the process itself: raise(3) and abort(3)
+ * are tgkill(getpid(), tid, sig) in glibc, getrlimit(3) and sysconf(3)
+ * are prlimit64(0, res, NULL, old).  kill(2) is for the own pid only
+ * (kill(0) would reach the whole process group, parent included), and
+ * no limit may be set once the filter is in place.
+ */
+static int
+sc_self(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp	 self, zero, nonew;
+	uint64_t		 pid = (uint32_t)getpid();
+
+	self = (struct scmp_arg_cmp){ .arg = 0, .op = SCMP_CMP_MASKED_EQ,
+	    .datum_a = 0xffffffffULL, .datum_b = pid };
+	zero = (struct scmp_arg_cmp){ .arg = 0, .op = SCMP_CMP_MASKED_EQ,
+	    .datum_a = 0xffffffffULL, .datum_b = 0 };
+	nonew = (struct scmp_arg_cmp){ .arg = 2, .op = SCMP_CMP_EQ,
+	    .datum_a = 0, .datum_b = 0 };
+	if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
+	    &self) < 0 ||
+	    seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+	    &self) < 0)
+		return (-1);
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2,
+	    zero, nonew) < 0)
+		return (-1);
+	return (0);
+}
 
 static int
 sc_add(scmp_filter_ctx ctx, const int *calls, size_t n)
@@ -148,7 +178,8 @@ sandbox_seccomp(enum sandbox_kind kind)
 	/* Threads started before the sandbox get the same filter. */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1) < 0)
 		goto done;
-	if (sc_add(ctx, sc_common, sizeof(sc_common) / sizeof(int)) == -1)
+	if (sc_add(ctx, sc_common, sizeof(sc_common) / sizeof(int)) == -1 ||
+	    sc_self(ctx) == -1)
 		goto done;
 	/* fstat(2) is newfstatat with an empty path in glibc. */
 	if (kind != SANDBOX_STORAGE && seccomp_rule_add_array(ctx,

@@ -289,18 +289,14 @@ control_status_send(struct ctl_conn *cc)
 	ctl_end(cc, 0);
 }
 
-/* A chunk of storage's answer to a control request; empty ends it. */
+/* A chunk of storage's answer to a control request; ST_CTL_END ends it. */
 void
 control_storage_res(uint32_t id, const void *data, size_t len)
 {
 	struct ctl_conn	*cc;
 
-	if ((cc = ctl_find(id)) == NULL)
+	if ((cc = ctl_find(id)) == NULL || len == 0)
 		return;
-	if (len == 0) {
-		ctl_end(cc, 0);
-		return;
-	}
 	ctl_text(cc, data, len);
 }
 
@@ -400,7 +396,11 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		}
 		break;
 	case CTL_RELOAD:
+		errbuf[0] = '\0';
 		if (parent_reload(errbuf, sizeof(errbuf)) == -1) {
+			if (errbuf[0] == '\0')
+				strlcpy(errbuf, "reload failed\n",
+				    sizeof(errbuf));
 			ctl_text(cc, errbuf, strlen(errbuf));
 			ctl_end(cc, 1);
 		} else {

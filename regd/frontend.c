@@ -828,6 +828,10 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case MSG_FRONT_DRAIN:
 		front_drain();
 		break;
+	case MSG_TLS_TICKETS:
+		if (tls_ticket_set(m->data, m->len) == -1)
+			fatalx("frontend: bad ticket keys message");
+		break;
 	case MSG_CTL_VERBOSE:
 		if (m->len != sizeof(v))
 			fatalx("frontend: bad verbose message");

@@ -279,6 +279,8 @@ bad:
 		fatalx("logger: bad message %u from the parent", m->hdr.type);
 	log_warnx("logger: bad message %u from peer %d, closing it",
 	    m->hdr.type, c->id);
-	chan_event_del(c);
+	/* dead stops the read loop that called us; the socket goes now. */
+	chan_clear(c);
 	c->dead = 1;
+	lp->used = 0;
 }

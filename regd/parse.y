@@ -133,7 +133,7 @@ static void	 dump_size(size_t);
 %token	ACCESS BODY CERTIFICATE CHROOT CONNECTION CONNECTIONS DELETE
 %token	HEADER HEADERS IDLE KEY LINE LISTEN LOG MANIFEST MAX NO OFF ON PORT
 %token	PREFORK REQUEST SERVER SIZE SOCKET STORAGE SYSLOG TIMEOUT TLS USER
-%token	VERBOSE YES ERROR
+%token	VERBOSE YES ERROR DRAIN
 %token	ADDRESS ALLOW ANY AUTHENTICATE BLOCK CIPHERS DENY FAILURES FROM
 %token	GROUP ISSUER LOGIN PER PROTOCOLS PROXY PULL PUSH REALM SERVICE TOKEN
 %token	TRUSTED WITH
@@ -207,6 +207,11 @@ main		: USER STRING {
 		}
 		| LOG VERBOSE {
 			conf->verbose = 1;
+		}
+		| DRAIN TIMEOUT duration {
+			if ($3 >= 0 && check_range($3, 1, MAX_TIMEOUT,
+			    "drain timeout") == 0)
+				conf->drain_timeout = $3;
 		}
 		| GC SCHEDULE duration optuntagged {
 			if ($3 >= 0) {
@@ -359,9 +364,9 @@ serveropt	: LISTEN ON STRING optport opttls {
 			    "max login failures") == 0)
 				srv->max_login_failures = $4;
 		}
-		| LOGIN BLOCK NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "login block") == 0)
+		| LOGIN BLOCK duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "login block") == 0)
 				srv->login_block = $3;
 		}
 		| MAX CONNECTIONS PER ADDRESS NUMBER {
@@ -407,19 +412,19 @@ connopts	: connopts connopt optcommanl
 		| connopt optcommanl
 		;
 
-connopt		: HEADER TIMEOUT NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "header timeout") == 0)
+connopt		: HEADER TIMEOUT duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "header timeout") == 0)
 				srv->header_timeout = $3;
 		}
-		| IDLE TIMEOUT NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "idle timeout") == 0)
+		| IDLE TIMEOUT duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "idle timeout") == 0)
 				srv->idle_timeout = $3;
 		}
-		| BODY TIMEOUT NUMBER {
-			if (srv != NULL && check_range($3, 1, MAX_TIMEOUT,
-			    "body timeout") == 0)
+		| BODY TIMEOUT duration {
+			if (srv != NULL && $3 >= 0 && check_range($3, 1,
+			    MAX_TIMEOUT, "body timeout") == 0)
 				srv->body_timeout = $3;
 		}
 		| MAX CONNECTIONS NUMBER {
@@ -577,6 +582,7 @@ static const struct keyword keywords[] = {
 	{ "connections",	CONNECTIONS },
 	{ "delete",		DELETE },
 	{ "deny",		DENY },
+	{ "drain",		DRAIN },
 	{ "failures",		FAILURES },
 	{ "from",		FROM },
 	{ "gc",			GC },
@@ -1092,6 +1098,7 @@ conf_new(void)
 	strlcpy(c->user, REGD_USER, sizeof(c->user));
 	strlcpy(c->chroot, REGD_CHROOT, sizeof(c->chroot));
 	c->prefork = online_cpus();
+	c->drain_timeout = DEF_DRAIN_TIMEOUT;
 	strlcpy(c->storage, REGD_STORAGE, sizeof(c->storage));
 	strlcpy(c->socket, REGD_SOCKET, sizeof(c->socket));
 	c->access_syslog = 1;
@@ -1557,6 +1564,9 @@ config_dump(struct regd_conf *c)
 	printf("\n");
 	if (c->verbose)
 		printf("log verbose\n");
+	printf("drain timeout ");
+	dump_duration(c->drain_timeout);
+	printf("\n");
 	auth_dump(c, NULL);
 	printf("gc grace ");
 	dump_duration(c->store.gc_grace);

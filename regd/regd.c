@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,7 +33,7 @@ struct regd		*env;
 struct proclist		 procs = TAILQ_HEAD_INITIALIZER(procs);
 
 static struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
-static struct event	 ev_sigpipe;
+static struct event	 ev_sigpipe, ev_tick, ev_rekey;
 static int		 access_fd = -1;
 static int		 shutting_down;
 
@@ -44,6 +45,9 @@ static void	 start_children(void);
 static int	 start_frontend(int);
 static int	 start_frontend_fds(int, int, int);
 static int	 free_slot(void);
+static int	 count_frontends(int);
+static void	 parent_tick(int, short, void *);
+static void	 parent_rekey(int, short, void *);
 static void	 parent_dispatch(struct chan *, struct msg *, void *);
 static void	 parent_chan_closed(struct chan *, void *);
 static void	 parent_sig(int, short, void *);
@@ -171,6 +175,7 @@ main(int argc, char *argv[])
 		    "drop for the children", (int)geteuid());
 
 	signal(SIGPIPE, SIG_IGN);
+	tls_ticket_rotate();	/* inherited by the frontends */
 	start_children();
 
 	proc_title("%s", "parent");
@@ -194,6 +199,10 @@ main(int argc, char *argv[])
 			    parent_chan_closed, p);
 	}
 	control_listen();
+	evtimer_set(&ev_tick, parent_tick, NULL);
+	parent_tick(-1, 0, NULL);
+	evtimer_set(&ev_rekey, parent_rekey, NULL);
+	parent_rekey(-1, 0, NULL);
 	log_info("started, %d frontends, storage %s", conf->prefork,
 	    conf->storage);
 	/* Children may have died before the loop could see SIGCHLD. */
@@ -209,21 +218,33 @@ load_config(const char *file, int verbose, char *errbuf, size_t errlen)
 	char			 line[512];
 	FILE			*fp;
 	size_t			 used = 0;
-	int			 mfd, saved;
+	int			 mfd, saved, serrno;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	/* parse_config reports on stderr: catch that for the log. */
 	fflush(stderr);
+	saved = -1;
 	if ((mfd = memfd_create("conferr", MFD_CLOEXEC)) == -1 ||
-	    (saved = dup(STDERR_FILENO)) == -1)
+	    (saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    dup2(mfd, STDERR_FILENO) == -1) {
+		serrno = errno;
+		log_warnx("%s: cannot catch the parser's messages: %s",
+		    __func__, strerror(serrno));
+		if (errbuf != NULL)
+			snprintf(errbuf, errlen, "cannot read %s: %s\n", file,
+			    strerror(serrno));
+		if (saved != -1)
+			close(saved);
+		if (mfd != -1)
+			close(mfd);
 		return (NULL);
-	dup2(mfd, STDERR_FILENO);
+	}
 	conf = parse_config(file, verbose);
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	lseek(mfd, 0, SEEK_SET);
-	if (errbuf != NULL && errlen > 0)
-		errbuf[0] = '\0';
 	if ((fp = fdopen(mfd, "r")) == NULL) {
 		close(mfd);
 		return (conf);
@@ -240,38 +261,51 @@ load_config(const char *file, int verbose, char *errbuf, size_t errlen)
 	return (conf);
 }
 
+/*
+ * Make the storage directory if need be and give a new, empty one to the
+ * storage user.  Everything is done on one descriptor opened without
+ * following a symbolic link, so a link planted in place of the directory
+ * cannot have a file elsewhere chowned.
+ */
 static void
 prepare_storage(struct regd_conf *conf)
 {
 	struct passwd	*pw;
 	struct stat	 st;
+	struct dirent	*de;
+	DIR		*d;
+	int		 fd, dfd, empty = 1, islink = 0;
 
 	if (mkdir(conf->storage, 0755) == -1 && errno != EEXIST)
 		err(1, "mkdir %s", conf->storage);
-	if (stat(conf->storage, &st) == -1 || !S_ISDIR(st.st_mode))
+	if ((fd = open(conf->storage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 && errno == ELOOP) {
+		/* A link named in the configuration: used, never chowned. */
+		islink = 1;
+		fd = open(conf->storage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode))
 		errx(1, "%s: not a directory", conf->storage);
-	if (env->unpriv)
+	if (env->unpriv || islink) {
+		close(fd);
 		return;
+	}
 	if ((pw = getpwnam(conf->user)) == NULL)
 		errx(1, "unknown user %s", conf->user);
-	/* A new, empty storage directory is given to the storage user. */
 	if (st.st_uid == 0 && st.st_nlink <= 2) {
-		DIR	*d;
-		int	 empty = 1;
-		struct dirent *de;
-
-		if ((d = opendir(conf->storage)) != NULL) {
+		if ((dfd = dup(fd)) != -1 && (d = fdopendir(dfd)) != NULL) {
 			while ((de = readdir(d)) != NULL)
 				if (strcmp(de->d_name, ".") != 0 &&
 				    strcmp(de->d_name, "..") != 0)
 					empty = 0;
 			closedir(d);
-		}
-		if (empty && chown(conf->storage, pw->pw_uid,
-		    pw->pw_gid) == -1)
+		} else if (dfd != -1)
+			close(dfd);
+		if (empty && fchown(fd, pw->pw_uid, pw->pw_gid) == -1)
 			err(1, "chown %s", conf->storage);
 	}
-	if (stat(conf->chroot, &st) == -1 &&
+	close(fd);
+	if (lstat(conf->chroot, &st) == -1 &&
 	    mkdir(conf->chroot, 0755) == -1)
 		err(1, "mkdir %s", conf->chroot);
 }
@@ -298,12 +332,18 @@ open_listeners(struct regd_conf *conf, struct regd_conf *old)
 			la->fd = -1;
 			if (old == NULL)
 				goto bind;
+			/*
+			 * A copy: old keeps its own until the reload is
+			 * done, so a failure leaves the running one whole.
+			 */
 			TAILQ_FOREACH(osrv, &old->servers, entry)
 				TAILQ_FOREACH(ola, &osrv->listens, entry)
-					if (ola->fd != -1 &&
-					    same_addr(la, ola)) {
-						la->fd = ola->fd;
-						ola->fd = -1;
+					if (la->fd == -1 && ola->fd != -1 &&
+					    same_addr(la, ola) &&
+					    (la->fd = fcntl(ola->fd,
+					    F_DUPFD_CLOEXEC, 0)) == -1) {
+						log_warn("dup %s", la->name);
+						return (-1);
 					}
 			if (la->fd != -1)
 				continue;
@@ -431,50 +471,64 @@ proc_logger(void)
 }
 
 static int
-is_listener(int fd)
+fd_cmp(const void *a, const void *b)
 {
-	struct server_conf	*srv;
-	struct listen_addr	*la;
+	int	 x = *(const int *)a, y = *(const int *)b;
 
-	TAILQ_FOREACH(srv, &env->conf->servers, entry)
-		TAILQ_FOREACH(la, &srv->listens, entry)
-			if (la->fd == fd)
-				return (1);
-	return (0);
+	return (x < y ? -1 : x > y);
+}
+
+/* Close every descriptor from lo to hi (inclusive). */
+static void
+close_fds(unsigned int lo, unsigned int hi)
+{
+	struct rlimit	 rl;
+	unsigned int	 fd;
+
+	if (lo > hi || close_range(lo, hi, 0) == 0)
+		return;
+	/* No close_range(2): up to the descriptor limit, one by one. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < hi)
+		hi = rl.rlim_max;
+	for (fd = lo; fd <= hi && fd < 1024 * 1024; fd++)
+		close(fd);
 }
 
 /*
- * In a new child: close every descriptor it was not given, reset the
- * signals the parent handles and title the process.
+ * In a new child: close every descriptor it was not given, whatever its
+ * number, keeping only keep[] and (for frontends) the listeners.
  */
 static void
 child_prepare_fds(const int *keep, int nkeep, int listeners)
 {
-	DIR		*d;
-	struct dirent	*de;
-	const char	*errstr;
-	int		 fd, i, dfd, kept;
-	int		 toclose[1024], n = 0;
+	struct server_conf	*srv;
+	struct listen_addr	*la;
+	int			*k;
+	int			 i, n = 0, nk = nkeep;
+	unsigned int		 lo = STDERR_FILENO + 1;
 
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return;
-	dfd = dirfd(d);
-	while ((de = readdir(d)) != NULL) {
-		fd = strtonum(de->d_name, 0, INT_MAX, &errstr);
-		if (errstr != NULL || fd <= STDERR_FILENO || fd == dfd)
+	if (listeners)
+		TAILQ_FOREACH(srv, &env->conf->servers, entry)
+			TAILQ_FOREACH(la, &srv->listens, entry)
+				nk++;
+	if ((k = reallocarray(NULL, nk, sizeof(int))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nkeep; i++)
+		k[n++] = keep[i];
+	if (listeners)
+		TAILQ_FOREACH(srv, &env->conf->servers, entry)
+			TAILQ_FOREACH(la, &srv->listens, entry)
+				if (la->fd != -1)
+					k[n++] = la->fd;
+	qsort(k, n, sizeof(int), fd_cmp);
+	for (i = 0; i < n; i++) {
+		if (k[i] < (int)lo)
 			continue;
-		kept = 0;
-		for (i = 0; i < nkeep; i++)
-			if (keep[i] == fd)
-				kept = 1;
-		if (listeners && is_listener(fd))
-			kept = 1;
-		if (!kept && n < 1024)
-			toclose[n++] = fd;
+		close_fds(lo, k[i] - 1);
+		lo = k[i] + 1;
 	}
-	closedir(d);
-	for (i = 0; i < n; i++)
-		close(toclose[i]);
+	close_fds(lo, ~0U);
+	free(k);
 }
 
 static void
@@ -639,6 +693,80 @@ free_slot(void)
 			return (slot);
 	}
 	return (-1);
+}
+
+/* Frontends of the running generation (0) or draining ones (1). */
+static int
+count_frontends(int draining)
+{
+	struct proc	*p;
+	int		 n = 0;
+
+	TAILQ_FOREACH(p, &procs, entry)
+		if (p->kind == PROC_FRONTEND && (p->draining != 0) == draining)
+			n++;
+	return (n);
+}
+
+/*
+ * Once a second: kill draining frontends past their deadline, and start
+ * frontends of the running generation until there are prefork of them
+ * (a fork that failed at a restart or a reload is retried here).
+ */
+static void
+parent_tick(int fd, short event, void *arg)
+{
+	struct proc	*p;
+	struct timeval	 tv = { 1, 0 };
+	time_t		 now = time(NULL);
+	int		 slot;
+
+	TAILQ_FOREACH(p, &procs, entry) {
+		if (p->kind != PROC_FRONTEND || !p->draining ||
+		    p->drain_deadline <= 0 || now < p->drain_deadline)
+			continue;
+		log_warnx("draining frontend %d (slot %d) still busy after "
+		    "%d seconds, killing it", (int)p->pid, p->slot,
+		    env->conf->drain_timeout);
+		kill(p->pid, SIGKILL);
+		p->drain_deadline = -1;	/* once; SIGCHLD frees it */
+	}
+	while (!shutting_down &&
+	    count_frontends(0) < env->conf->prefork) {
+		if ((slot = free_slot()) == -1 ||
+		    start_frontend(slot) == -1) {
+			log_warnx("only %d of %d frontends running, no free "
+			    "slot or cannot start one", count_frontends(0),
+			    env->conf->prefork);
+			break;
+		}
+	}
+	evtimer_add(&ev_tick, &tv);
+}
+
+/*
+ * Every TLS_TICKET_ROTATE seconds a new session-ticket key goes to every
+ * frontend; the previous one still opens the tickets it sealed.  The
+ * first call only arms the timer: the frontends inherited the first key.
+ */
+static void
+parent_rekey(int fd, short event, void *arg)
+{
+	static int	 armed;
+	struct timeval	 tv = { TLS_TICKET_ROTATE, 0 };
+	struct proc	*p;
+
+	if (armed) {
+		tls_ticket_rotate();
+		TAILQ_FOREACH(p, &procs, entry)
+			if (p->kind == PROC_FRONTEND)
+				chan_send(&p->chan, MSG_TLS_TICKETS, 0, -1,
+				    tls_ticket_get(),
+				    sizeof(struct tls_ticket_keys));
+		log_debug("new TLS session-ticket key");
+	}
+	armed = 1;
+	evtimer_add(&ev_rekey, &tv);
 }
 
 /* Start a frontend after start-up: storage and logger get new peers. */
@@ -847,8 +975,10 @@ parent_reload(char *errbuf, size_t errlen)
 {
 	struct regd_conf	*conf, *old = env->conf;
 	struct proc		*p;
-	int			 i, slot;
+	int			 i, slot, nfree;
 
+	if (errbuf != NULL && errlen > 0)
+		errbuf[0] = '\0';
 	if (access(env->conffile, F_OK) == -1 && errno == ENOENT &&
 	    strcmp(env->conffile, REGD_CONF) == 0)
 		conf = config_default();
@@ -870,6 +1000,22 @@ parent_reload(char *errbuf, size_t errlen)
 		strlcpy(conf->chroot, old->chroot, sizeof(conf->chroot));
 		strlcpy(conf->socket, old->socket, sizeof(conf->socket));
 	}
+	/*
+	 * The new generation needs prefork slots while the old one drains:
+	 * without them, refuse rather than leave nothing accepting.
+	 */
+	nfree = REGD_MAXSLOTS - count_frontends(0) - count_frontends(1);
+	if (nfree < conf->prefork) {
+		log_warnx("reload refused: %d frontends still draining, %d "
+		    "free slots for %d new ones; keeping the running "
+		    "configuration", count_frontends(1), nfree, conf->prefork);
+		if (errbuf != NULL)
+			snprintf(errbuf, errlen, "reload refused: %d frontends "
+			    "still draining, %d free slots for %d new ones\n",
+			    count_frontends(1), nfree, conf->prefork);
+		config_free(conf);
+		return (-1);
+	}
 	if (open_listeners(conf, old) == -1) {
 		close_listeners(conf);
 		config_free(conf);
@@ -885,25 +1031,33 @@ parent_reload(char *errbuf, size_t errlen)
 		chan_event_update(&p->chan);
 	}
 
-	TAILQ_FOREACH(p, &procs, entry) {
-		if (p->kind != PROC_FRONTEND || p->draining)
-			continue;
-		p->draining = 1;
-		chan_send(&p->chan, MSG_FRONT_DRAIN, 0, -1, NULL, 0);
-	}
-	close_listeners(old);
-	config_free(old);
+	/* The running generation becomes the old one... */
+	TAILQ_FOREACH(p, &procs, entry)
+		if (p->kind == PROC_FRONTEND && !p->draining) {
+			p->draining = 1;
+			p->drain_deadline = 0;
+		}
 	env->conf = conf;
 	if ((p = proc_storage()) != NULL)
 		chan_send(&p->chan, ST_CONF, 0, -1, &conf->store,
 		    sizeof(conf->store));
 	if (conf->verbose > env->verbose)
 		parent_verbose(conf->verbose);
+	/* ...the new one starts, and only then does the old one drain. */
 	for (i = 0; i < conf->prefork; i++) {
 		slot = free_slot();
 		if (start_frontend(slot) == -1)
-			log_warnx("cannot start frontend %d", slot);
+			log_warnx("cannot start frontend %d, retrying", slot);
 	}
+	TAILQ_FOREACH(p, &procs, entry) {
+		if (p->kind != PROC_FRONTEND || !p->draining ||
+		    p->drain_deadline != 0)
+			continue;
+		p->drain_deadline = time(NULL) + conf->drain_timeout;
+		chan_send(&p->chan, MSG_FRONT_DRAIN, 0, -1, NULL, 0);
+	}
+	close_listeners(old);
+	config_free(old);
 	log_info("configuration reloaded");
 	return (0);
 }

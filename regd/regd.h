@@ -47,11 +47,15 @@
 #define DEF_IDLE_TIMEOUT	60
 #define DEF_BODY_TIMEOUT	60
 #define DEF_MAX_CONNS		4096
+#define DEF_DRAIN_TIMEOUT	600	/* old frontends killed after */
 
 #define DATA_CHUNK		(128 * 1024)	/* bytes of body per message */
 #define MANIFEST_INLINE		(16 * 1024)	/* sent inside the answer */
 #define CHAN_HIWAT		(1024 * 1024)	/* stop reading clients above */
 #define CHAN_LOWAT		(256 * 1024)	/* and resume below */
+/* storage stops reading a frontend that leaves more answers unread */
+#define ST_MAXQUEUE		(8 * 1024 * 1024)
+#define ST_MAXQFDS		256
 
 /*
  * Message types. The dispatch table of each process names which of
@@ -95,7 +99,7 @@ enum msg_type {
 	/* parent <-> storage for the control socket; peerid = ctl conn */
 	ST_CTL_REPOS,		/* -> text lines back in ST_CTL_RES */
 	ST_CTL_TAGS,		/* struct st_req with repo */
-	ST_CTL_RES,		/* text chunk; empty one ends the answer */
+	ST_CTL_RES,		/* text chunk; ST_CTL_END ends the answer */
 	/* regctl <-> parent */
 	CTL_SHOW_STATUS,
 	CTL_SHOW_REPOS,
@@ -115,6 +119,7 @@ enum msg_type {
 	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
 	ST_CTL_END,		/* storage -> parent: int32 status, ends */
 	ST_CONF,		/* parent -> storage: struct store_conf */
+	MSG_TLS_TICKETS,	/* parent -> frontend: tls_ticket_keys */
 	MSG_TYPE_MAX
 };
 
@@ -242,6 +247,7 @@ struct regd_conf {
 	char			 user[64];
 	char			 chroot[PATH_MAX];
 	int			 prefork;
+	int			 drain_timeout;	/* seconds */
 	char			 storage[PATH_MAX];
 	char			 socket[PATH_MAX];
 	char			 access_log[PATH_MAX];	/* "" = syslog */
@@ -287,6 +293,7 @@ struct proc {
 	pid_t			 pid;
 	int			 slot;
 	int			 draining;
+	time_t			 drain_deadline;	/* 0: drain not sent */
 	time_t			 started;
 	struct chan		 chan;
 	struct front_stats	 stats;
@@ -436,6 +443,19 @@ void	 api_body_done(struct conn *);
 int	 tls_server_load(struct server_conf *, char *, size_t);
 void	 tls_server_free(struct server_conf *);
 int	 tls_check_protocols(const char *);
+#define TLS_TICKET_ROTATE	(2 * 3600)	/* seconds between new keys */
+struct tls_ticket_key {
+	unsigned char	 name[16];
+	unsigned char	 aes[32];
+	unsigned char	 hmac[32];
+};
+struct tls_ticket_keys {
+	int32_t			 n;		/* 1 or 2 */
+	struct tls_ticket_key	 key[2];	/* current, previous */
+};
+void	 tls_ticket_rotate(void);
+const struct tls_ticket_keys *tls_ticket_get(void);
+int	 tls_ticket_set(const void *, size_t);
 struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 	    int);
 

@@ -183,6 +183,8 @@ front_add(int slot, int fd)
 		fatal("%s", __func__);
 	chan_init(&p->c, fd);
 	p->c.id = slot;
+	p->c.maxqueue = ST_MAXQUEUE;
+	p->c.maxqfds = ST_MAXQFDS;
 	p->kind = PEER_FRONT;
 	p->slot = slot;
 	fronts[slot] = p;
@@ -371,6 +373,7 @@ ctl_send(uint32_t id, char *text, size_t len)
 {
 	size_t	 off = 0, n;
 	char	*nl;
+	int32_t	 status;
 
 	while (text != NULL && off < len) {
 		n = len - off;
@@ -385,7 +388,8 @@ ctl_send(uint32_t id, char *text, size_t len)
 			break;
 		off += n;
 	}
-	chan_send(&parent.c, ST_CTL_RES, id, -1, NULL, 0);
+	status = 0;
+	chan_send(&parent.c, ST_CTL_END, id, -1, &status, sizeof(status));
 	free(text);
 }
 

@@ -17,8 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -36,6 +39,94 @@
 #define PROTO_TLS13	0x08
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+/*
+ * Session-ticket keys, shared by every frontend so that a session resumes
+ * on any of them: [0] seals new tickets, [1] (the one before) still opens
+ * old ones.  The parent makes them; frontends inherit them at fork and get
+ * each new one in MSG_TLS_TICKETS.
+ */
+static struct tls_ticket_keys	 tkeys;
+
+static int
+ticket_cb(SSL *ssl, unsigned char name[16], unsigned char iv[16],
+    EVP_CIPHER_CTX *ectx, EVP_MAC_CTX *hctx, int enc)
+{
+	struct tls_ticket_key	*k = NULL;
+	OSSL_PARAM		 params[3];
+	int			 i;
+
+	if (tkeys.n == 0)
+		return (0);
+	if (enc) {
+		k = &tkeys.key[0];
+		memcpy(name, k->name, sizeof(k->name));
+		if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1)
+			return (-1);
+	} else {
+		for (i = 0; i < tkeys.n && k == NULL; i++)
+			if (memcmp(name, tkeys.key[i].name,
+			    sizeof(tkeys.key[i].name)) == 0)
+				k = &tkeys.key[i];
+		if (k == NULL)
+			return (0);	/* unknown or expired: full handshake */
+	}
+	params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY,
+	    k->hmac, sizeof(k->hmac));
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    "SHA256", 0);
+	params[2] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(hctx, params) != 1)
+		return (-1);
+	if (enc) {
+		if (EVP_EncryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes,
+		    iv) != 1)
+			return (-1);
+		return (1);
+	}
+	if (EVP_DecryptInit_ex(ectx, EVP_aes_256_cbc(), NULL, k->aes,
+	    iv) != 1)
+		return (-1);
+	/* A ticket under the previous key is renewed under the current. */
+	return (k == &tkeys.key[0] ? 1 : 2);
+}
+
+/* Parent: a new current key; the current one becomes the previous. */
+void
+tls_ticket_rotate(void)
+{
+	struct tls_ticket_key	 k;
+
+	if (RAND_bytes((unsigned char *)&k, sizeof(k)) != 1)
+		fatalx("%s: no random bytes", __func__);
+	tkeys.key[1] = tkeys.key[0];
+	tkeys.key[0] = k;
+	if (tkeys.n < 2)
+		tkeys.n++;
+	explicit_bzero(&k, sizeof(k));
+}
+
+const struct tls_ticket_keys *
+tls_ticket_get(void)
+{
+	return (&tkeys);
+}
+
+/* Frontend: the keys the parent sent. */
+int
+tls_ticket_set(const void *data, size_t len)
+{
+	struct tls_ticket_keys	 k;
+
+	if (len != sizeof(k))
+		return (-1);
+	memcpy(&k, data, sizeof(k));
+	if (k.n < 1 || k.n > 2)
+		return (-1);
+	tkeys = k;
+	explicit_bzero(&k, sizeof(k));
+	return (0);
+}
 
 /* Read a whole small file into memory; the caller frees with freezero. */
 static unsigned char *
@@ -294,6 +385,12 @@ tls_server_load(struct server_conf *srv, char *err, size_t errlen)
 	}
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"regd", 4);
+	/* Tickets outlive neither their key nor the one after it. */
+	SSL_CTX_set_timeout(ctx, TLS_TICKET_ROTATE);
+	if (SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_cb) != 1) {
+		ssl_error(err, errlen, "session tickets");
+		goto fail;
+	}
 	free(cert);
 	srv->tls_ctx = ctx;
 	return (0);

@@ -3,8 +3,11 @@
 # (flipped, inserted, deleted and spliced bytes) go to a running regd
 # over real connections, 50 at a time.  No regd process may die or be
 # replaced, every answer must be a well-formed HTTP/1.1 status line and
-# none a 500, and regd must serve normally afterwards.  The random seed
-# is printed (FUZZ_SEED repeats a run).
+# none a 500, and regd must serve normally afterwards.  A request whose
+# head is complete and announces no body (no Content-Length, no
+# Transfer-Encoding) must be answered: silence there fails, as does a
+# GET /v2/ made every 250 requests that is not answered 200.  The random
+# seed is printed (FUZZ_SEED repeats a run).
 . regress/lib.sh
 
 N=${FUZZ_REQUESTS:-4000}
@@ -54,12 +57,42 @@ def mutate(data):
             b[p:p] = b[p:p + rnd.randint(1, 64)] * rnd.randint(1, 50)
     return bytes(b)
 
-results = {"answered": 0, "silent": 0, "bad": 0, "500": 0}
+results = {"answered": 0, "silent": 0, "bad": 0, "500": 0,
+    "must_answer": 0, "unanswered": 0, "alive": 0, "dead": 0}
+
+def must_answer(data):
+    """A complete head with no body announced: nothing left to wait for."""
+    end = data.find(b"\r\n\r\n")
+    if end == -1:
+        return False
+    head = data[:end].lower()
+    return b"content-length" not in head and \
+        b"transfer-encoding" not in head
+
+async def liveness():
+    try:
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n"
+            b"Connection: close\r\n\r\n")
+        got = await asyncio.wait_for(r.read(65536), 10)
+        w.close()
+    except (asyncio.TimeoutError, OSError):
+        got = b""
+    if got.startswith(b"HTTP/1.1 200 "):
+        results["alive"] += 1
+    else:
+        results["dead"] += 1
+        examples.append("GET /v2/ during the run: %r" % got[:80])
 statuses = {}
 examples = []
 
 async def one(i, sem):
     data = mutate(rnd.choice(seeds))
+    must = must_answer(data)
+    if must:
+        results["must_answer"] += 1
+    if i % 250 == 0:
+        await liveness()
     async with sem:
         try:
             r, w = await asyncio.open_connection("127.0.0.1", port)
@@ -74,12 +107,15 @@ async def one(i, sem):
                 w.write_eof()
             except OSError:
                 pass
-            got = await asyncio.wait_for(r.read(65536), 1.5)
+            got = await asyncio.wait_for(r.read(65536), 5 if must else 1.5)
         except (asyncio.TimeoutError, ConnectionError, OSError):
             got = b""
         w.close()
     if not got:
         results["silent"] += 1
+        if must:
+            results["unanswered"] += 1
+            examples.append("no answer to %r" % data[:120])
         return
     m = re.match(rb"HTTP/1\.1 ([1-5][0-9][0-9]) [^\r\n]*\r\n", got)
     if not m:
@@ -104,13 +140,16 @@ print("statuses: %s" % " ".join("%s:%d" % kv for kv in
     sorted(statuses.items())))
 for e in examples[:10]:
     print("example: " + e)
-sys.exit(1 if results["bad"] or results["500"] else 0)
+sys.exit(1 if results["bad"] or results["500"] or results["unanswered"] or
+    results["dead"] or results["alive"] == 0 or
+    results["must_answer"] < n // 10 else 0)
 PYEOF
 rc=$?
 while read -r line; do
 	note "$line"
 done < "$T/fuzz.out"
-[ "$rc" -eq 0 ] || fail "malformed answers or 500s (seed $SEED)"
+[ "$rc" -eq 0 ] || fail "malformed answers, 500s, unanswered requests or" \
+    "a failed liveness check (seed $SEED)"
 
 after=$(procs_of "$REGD_PID" | awk '{ print $1 }' | sort | tr '\n' ' ')
 check_eq "$after" "$before" "regd processes after the mutated requests"

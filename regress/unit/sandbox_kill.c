@@ -30,12 +30,31 @@ enum action {
 	DO_OPEN,
 	DO_SOCKET,
 	DO_EXECVE,
-	DO_PTRACE
+	DO_PTRACE,
+	DO_KILL_OTHER,
+	DO_KILL_GROUP,
+	DO_SETRLIMIT,
+	DO_PRLIMIT_OTHER,
+	DO_KILL_SELF,
+	DO_RAISE,
+	DO_GETRLIMIT,
+	DO_ABORT
 };
 
 static const char *const action_names[] = {
-	"getpid", "open /etc/passwd", "socket", "execve /bin/true", "ptrace"
+	"getpid", "open /etc/passwd", "socket", "execve /bin/true", "ptrace",
+	"kill(parent, 0)", "kill(0, 0)", "setrlimit NOFILE 0",
+	"prlimit(parent)", "kill(self, 0)", "raise(SIGUSR1) handled",
+	"getrlimit and sysconf", "abort()"
 };
+
+static volatile sig_atomic_t	 got_usr1;
+
+static void
+on_usr1(int sig)
+{
+	got_usr1 = 1;
+}
 
 static const char *const kind_names[] = {
 	"frontend", "storage", "logger", "test_open"
@@ -47,7 +66,7 @@ static int	 npass;
 static void
 child(enum sandbox_kind kind, enum action act)
 {
-	struct rlimit	 rl;
+	struct rlimit	 rl, old;
 	char		*argv[] = { "true", NULL };
 	char		*envp[] = { NULL };
 	int		 fd;
@@ -75,6 +94,33 @@ child(enum sandbox_kind kind, enum action act)
 		if (syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL) == -1)
 			_exit(EXIT_SURVIVED + 1);
 		_exit(0);
+	case DO_KILL_OTHER:
+		kill(getppid(), 0);
+		_exit(EXIT_SURVIVED + 1);
+	case DO_KILL_GROUP:
+		kill(0, 0);
+		_exit(EXIT_SURVIVED + 1);
+	case DO_SETRLIMIT:
+		rl.rlim_cur = rl.rlim_max = 0;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		_exit(EXIT_SURVIVED + 1);
+	case DO_PRLIMIT_OTHER:
+		prlimit(getppid(), RLIMIT_NOFILE, NULL, &old);
+		_exit(EXIT_SURVIVED + 1);
+	case DO_KILL_SELF:
+		_exit(kill(getpid(), 0) == 0 ? 0 : 1);
+	case DO_RAISE:
+		signal(SIGUSR1, on_usr1);
+		if (raise(SIGUSR1) != 0 || !got_usr1)
+			_exit(1);
+		_exit(0);
+	case DO_GETRLIMIT:
+		if (getrlimit(RLIMIT_NOFILE, &old) == -1 ||
+		    sysconf(_SC_OPEN_MAX) <= 0)
+			_exit(1);
+		_exit(0);
+	case DO_ABORT:
+		abort();
 	}
 	_exit(1);
 }
@@ -100,9 +146,9 @@ describe(int status, char *buf, size_t len)
 	return (buf);
 }
 
-/* want_kill: 1 if the child must die of SIGSYS, 0 if it must exit 0. */
+/* want_sig: the signal the child must die of, 0 if it must exit 0. */
 static void
-run(enum sandbox_kind kind, enum action act, int want_kill)
+run_sig(enum sandbox_kind kind, enum action act, int want_sig)
 {
 	char	 name[128], buf[128];
 	pid_t	 pid;
@@ -110,7 +156,8 @@ run(enum sandbox_kind kind, enum action act, int want_kill)
 
 	snprintf(name, sizeof(name), "%s filter, %s: %s",
 	    kind_names[kind], action_names[act],
-	    want_kill ? "killed by SIGSYS" : "allowed");
+	    want_sig == SIGSYS ? "killed by SIGSYS" : want_sig != 0 ?
+	    strsignal(want_sig) : "allowed");
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) == -1) {
@@ -128,8 +175,8 @@ run(enum sandbox_kind kind, enum action act, int want_kill)
 			return;
 		}
 	}
-	if (want_kill)
-		ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS;
+	if (want_sig != 0)
+		ok = WIFSIGNALED(status) && WTERMSIG(status) == want_sig;
 	else
 		ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (ok) {
@@ -142,9 +189,17 @@ run(enum sandbox_kind kind, enum action act, int want_kill)
 	}
 }
 
+static void
+run(enum sandbox_kind kind, enum action act, int want_kill)
+{
+	run_sig(kind, act, want_kill ? SIGSYS : 0);
+}
+
 int
 main(void)
 {
+	enum sandbox_kind	 k;
+
 	log_init(LOG_TO_STDERR, 0, "sandbox_kill");
 
 	/* Positive controls: the filters let a quiet process live. */
@@ -167,6 +222,22 @@ main(void)
 	run(SANDBOX_FRONTEND, DO_PTRACE, 1);
 	run(SANDBOX_STORAGE, DO_PTRACE, 1);
 	run(SANDBOX_LOGGER, DO_PTRACE, 1);
+
+	/*
+	 * Signals and limits: a process may signal itself (raise, abort)
+	 * and read its limits, nothing more; a compromised frontend must
+	 * not kill storage nor take storage's descriptors away.
+	 */
+	for (k = SANDBOX_FRONTEND; k <= SANDBOX_LOGGER; k++) {
+		run(k, DO_KILL_OTHER, 1);
+		run(k, DO_KILL_GROUP, 1);
+		run(k, DO_SETRLIMIT, 1);
+		run(k, DO_PRLIMIT_OTHER, 1);
+		run(k, DO_KILL_SELF, 0);
+		run(k, DO_RAISE, 0);
+		run(k, DO_GETRLIMIT, 0);
+		run_sig(k, DO_ABORT, SIGABRT);
+	}
 
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);

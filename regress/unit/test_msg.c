@@ -904,6 +904,87 @@ t_recv_one(void)
 	chan_clear(&b);
 }
 
+/*
+ * A peer that sends requests but never reads the answers: once the
+ * answers waiting for it pass the bound (bytes, or descriptors), no more
+ * of its requests are read; when it reads, the rest are served.
+ */
+static int	 bq_served;
+static int	 bq_fd;
+static size_t	 bq_len;
+
+static void
+bq_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	static unsigned char	 answer[64 * 1024];
+
+	bq_served++;
+	chan_send(c, 2, m->hdr.peerid, bq_fd == -1 ? -1 : dup(bq_fd),
+	    answer, bq_len);
+}
+
+static void
+t_bounded_queue(int withfd)
+{
+	struct event_base	*base;
+	struct chan		 a, b;
+	struct msg		 m;
+	char			 name[128];
+	int			 i, got = 0, paused, servedp, maxq = 0, sz = 4096;
+	int			 nfds0 = count_fds(), nfds, ok;
+	ssize_t			 n;
+
+	snprintf(name, sizeof(name), "a peer that does not read is not read "
+	    "from past %s, and is served once it reads",
+	    withfd ? "8 queued descriptors" : "256 KiB queued");
+	if ((base = event_base_new()) == NULL || pair(&a, &b) == -1)
+		abort();
+	chan_base(base);
+	bq_fd = withfd ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+	bq_len = withfd ? 16 : 64 * 1024;
+	if (withfd) {
+		setsockopt(a.fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		a.maxqfds = 8;
+	} else
+		a.maxqueue = 256 * 1024;
+	bq_served = 0;
+	chan_event_set(&a, bq_dispatch, NULL, NULL);
+	for (i = 0; i < 200; i++)
+		if (chan_compose(&b, 1, i, -1, "req", 3) == -1)
+			abort();
+	if (chan_flush(&b) == -1)
+		abort();
+	for (i = 0; i < 50; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (a.nqfds > maxq)
+			maxq = a.nqfds;
+	}
+	paused = a.rpaused;
+	servedp = bq_served;
+	nfds = count_fds() - nfds0;
+	/* Now b reads everything; a must serve all 200. */
+	for (i = 0; i < 20000 && got < 200; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		n = chan_read(&b);
+		while (n != 0 && chan_get(&b, &m) == 1) {
+			if (m.fd != -1)
+				close(m.fd);
+			got++;
+		}
+	}
+	ok = paused && servedp < 200 && got == 200 && bq_served == 200 &&
+	    (!withfd || (maxq <= 9 && nfds < 40));
+	setwhy("paused %d after %d served, %d queued fds at most, %d fds "
+	    "open; then %d answers read, %d served", paused, servedp, maxq,
+	    nfds, got, bq_served);
+	result(name, ok);
+	chan_clear(&a);
+	chan_clear(&b);
+	if (bq_fd != -1)
+		close(bq_fd);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -918,6 +999,8 @@ main(void)
 	t_hostile();
 	t_toomanyfds();
 	t_recv_one();
+	t_bounded_queue(0);
+	t_bounded_queue(1);
 
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);

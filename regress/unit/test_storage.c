@@ -459,13 +459,14 @@ ctl_text(uint32_t type, const struct st_req *r, size_t rlen)
 			free(text);
 			return (NULL);
 		}
-		if (m.hdr.type != ST_CTL_RES || m.hdr.peerid != id) {
+		if ((m.hdr.type != ST_CTL_RES && m.hdr.type != ST_CTL_END) ||
+		    m.hdr.peerid != id) {
 			fail("unexpected message %u on parent channel",
 			    m.hdr.type);
 			free(text);
 			return (NULL);
 		}
-		if (m.len == 0)
+		if (m.hdr.type == ST_CTL_END)
 			break;
 		if (m.len >= 64 * 1024)
 			fail("control chunk of %zu bytes", m.len);

@@ -653,7 +653,6 @@ auth_request(struct conn *c, const char *action)
 {
 	struct auth_conf	*a = c->srv->auth;
 	struct req		*r = &c->req;
-	char			 from[MAX_NAME + 2];
 	int			 act, rv;
 
 	if (a == NULL)
@@ -693,13 +692,36 @@ auth_request(struct conn *c, const char *action)
 			send_denied(c);
 		return (-1);
 	}
-	/* A cross-repository mount needs the right to pull the source. */
-	if (act == AUTH_PUSH && r->route == RT_UPLOADS &&
-	    http_query_get(r->query, "from", from, sizeof(from)) != NULL &&
-	    (!valid_name(from) || !rules_allow(a, r->user[0] != '\0' ?
-	    r->user : NULL, AUTH_PULL, from, c->addr)))
-		r->query = NULL;
 	return (0);
+}
+
+/*
+ * The first of n repositories this request's client may pull (a mount's
+ * source): its index, or -1.  Call it after auth_request let the request
+ * in.  Without authentication everything may be pulled.
+ */
+int
+auth_pick_pullable(struct conn *c, char *const *repos, size_t n)
+{
+	struct auth_conf	*a = c->srv->auth;
+	struct req		*r = &c->req;
+	size_t			 i;
+
+	if (n == 0)
+		return (-1);
+	if (a == NULL)
+		return (0);
+	if (a->type == AUTH_TOKEN) {
+		if (r->auth == NULL || strncasecmp(r->auth, "Bearer ", 7) != 0)
+			return (-1);
+		return (jwt_pick(a, r->auth + 7, time(NULL), AUTH_PULL, repos,
+		    n));
+	}
+	for (i = 0; i < n; i++)
+		if (valid_name(repos[i]) && rules_allow(a, r->user[0] != '\0' ?
+		    r->user : NULL, AUTH_PULL, repos[i], c->addr))
+			return (i);
+	return (-1);
 }
 
 static int
@@ -725,6 +747,43 @@ read_all(int fd, int64_t size, char **bufp)
 	buf[off] = '\0';
 	*bufp = buf;
 	return (0);
+}
+
+/*
+ * Storage's list of the repositories linking a blob (ST_UPLOAD_START with
+ * STF_MOUNT_WHERE): the first one the client may pull goes into src.
+ * Returns 0 with a source, -1 without one.  The fd is closed.
+ */
+int
+auth_mount_source(struct conn *c, int fd, int64_t size, char *src,
+    size_t len)
+{
+	json_t		*root = NULL, *repos, *v;
+	char		*buf = NULL, **names = NULL;
+	size_t		 i, n = 0;
+	int		 k, rv = -1;
+
+	if (fd == -1)
+		return (-1);
+	auth_json_seed();
+	if (read_all(fd, size, &buf) == -1 ||
+	    (root = json_loadb(buf, size, 0, NULL)) == NULL ||
+	    !json_is_array(repos = json_object_get(root, "repositories")) ||
+	    json_array_size(repos) == 0 ||
+	    (names = calloc(json_array_size(repos), sizeof(*names))) == NULL)
+		goto done;
+	json_array_foreach(repos, i, v)
+		if (json_is_string(v))
+			names[n++] = (char *)json_string_value(v);
+	if ((k = auth_pick_pullable(c, names, n)) != -1 &&
+	    strlcpy(src, names[k], len) < len)
+		rv = 0;
+done:
+	close(fd);
+	free(names);
+	free(buf);
+	json_decref(root);
+	return (rv);
 }
 
 /*

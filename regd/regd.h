@@ -123,6 +123,8 @@ enum msg_type {
 #define STF_FINAL	0x02	/* upload write ends with a digest check */
 #define STF_HAVE_OFF	0x04	/* off is a Content-Range start to check */
 #define STF_NEWSESSION	0x08	/* upload write: create the session first */
+#define STF_MOUNT_WHERE	0x10	/* upload start: list the repositories
+				   linking blob arg, mount nothing */
 
 struct st_req {
 	char		 repo[MAX_NAME + 1];
@@ -185,6 +187,7 @@ struct server_conf {
 	char			 tls_cert[PATH_MAX];
 	char			 tls_key[PATH_MAX];
 	int			 delete_enabled;
+	int			 mount_nofrom;	/* look for a mount's source */
 	size_t			 max_manifest;
 	size_t			 max_reqline;
 	size_t			 max_headers;
@@ -357,6 +360,7 @@ struct req {
 	char		*xfproto;
 	char		*xfhost;
 	int		 authdelay;	/* auth.c: a slowed failure is pending */
+	int		 mountwhere;	/* api.c: asked where a blob is */
 
 	uint32_t	 reqid;
 	uint32_t	 st_type;	/* storage request in flight */
@@ -445,6 +449,8 @@ int	 auth_action_bit(const char *);
 size_t	 auth_b64_decode(const char *, size_t, unsigned char *, size_t);
 int	 jwt_verify(struct auth_conf *, const char *, const char *, time_t,
 	    char *, size_t, int *);
+int	 jwt_pick(struct auth_conf *, const char *, time_t, int,
+	    char *const *, size_t);
 
 /* auth.c */
 #define AUTH_PULL	0x01
@@ -529,6 +535,8 @@ int	 auth_accept(struct conn *, const struct sockaddr_storage *);
 void	 auth_conn_closed(struct conn *);
 int	 auth_request(struct conn *, const char *);
 int	 auth_filter_list(struct conn *, int, int64_t, struct evbuffer **);
+int	 auth_pick_pullable(struct conn *, char *const *, size_t);
+int	 auth_mount_source(struct conn *, int, int64_t, char *, size_t);
 int	 auth_from_proxy(struct conn *);
 
 /* frontend.c */
@@ -615,6 +623,7 @@ int	 store_all_repos(struct names *, int);
 int	 store_repo_digests(const char *, const char *, struct names *);
 void	 store_tags_list(const struct st_req *, struct st_res *, int *);
 void	 store_catalog(const struct st_req *, struct st_res *, int *);
+void	 store_mount_sources(const struct st_req *, struct st_res *, int *);
 void	 store_referrers(const struct st_req *, struct st_res *, int *);
 char	*store_ctl_repos(size_t *);
 char	*store_ctl_tags(const char *, size_t *);

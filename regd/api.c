@@ -327,6 +327,10 @@ api_list(struct conn *c, const char *action, uint32_t type,
 	if (api_authorize(c, action) == -1 || query_n(c) == -1)
 		return;
 	sr->n = c->req.n;
+	/* A catalog to filter is paged after filtering (respond_list). */
+	if (type == ST_CATALOG && c->srv->auth != NULL &&
+	    c->srv->auth->type != AUTH_TOKEN)
+		sr->n = -1;
 	if (http_query_get(c->req.query, "last", buf, sizeof(buf)) != NULL)
 		strlcpy(sr->arg, buf, sizeof(sr->arg));
 	st_request(c, type, sr);
@@ -641,7 +645,8 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 
 	/* The catalog shows only what this client may pull. */
 	if (r->route == RT_CATALOG && fd != -1 && c->srv->auth != NULL) {
-		switch (auth_filter_list(c, fd, res->size, &fb)) {
+		switch (auth_filter_list(c, fd, res->size, r->n, &fb,
+		    res->last, sizeof(res->last))) {
 		case -1:
 			http_error(c, 500, "UNKNOWN", "cannot filter the "
 			    "catalog");
@@ -649,6 +654,9 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 		case 1:
 			fd = -1;
 			res->size = evbuffer_get_length(fb);
+			res->flags &= ~STR_MORE;
+			if (res->last[0] != '\0')
+				res->flags |= STR_MORE;
 			break;
 		}
 	}

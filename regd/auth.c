@@ -787,12 +787,17 @@ done:
 }
 
 /*
- * The catalog as storage listed it, less what the client may not pull.
- * Returns 1 with the new body in *out, 0 when nothing is filtered (the
- * fd is left alone) and -1 on error (the fd is closed).
+ * The catalog as storage listed it (every name after "last"), less what
+ * the client may not pull, then cut to a page of n names (n < 0: all):
+ * paging after filtering, so that neither the page nor the Link names a
+ * repository the client may not see.  Returns 1 with the new body in
+ * *out (and in last the name to go on from when more remain, else ""),
+ * 0 when nothing is filtered (the fd is left alone) and -1 on error (the
+ * fd is closed).
  */
 int
-auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
+auth_filter_list(struct conn *c, int fd, int64_t size, int64_t n,
+    struct evbuffer **out, char *last, size_t lastlen)
 {
 	struct auth_conf	*a = c->srv->auth;
 	const char		*user = c->req.user[0] != '\0' ?
@@ -803,6 +808,7 @@ auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
 	int			 rv = -1;
 
 	*out = NULL;
+	last[0] = '\0';
 	if (a == NULL || a->type == AUTH_TOKEN)
 		return (0);
 	auth_json_seed();
@@ -813,9 +819,17 @@ auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
 	    (keep = json_array()) == NULL)
 		goto done;
 	json_array_foreach(repos, i, v) {
-		if (json_is_string(v) && rules_allow(a, user, AUTH_PULL,
+		if (!json_is_string(v) || !rules_allow(a, user, AUTH_PULL,
 		    json_string_value(v), c->addr))
-			json_array_append(keep, v);
+			continue;
+		if (n >= 0 && (int64_t)json_array_size(keep) >= n) {
+			/* One more visible name: the page is full. */
+			if (n > 0)
+				strlcpy(last, json_string_value(json_array_get(
+				    keep, n - 1)), lastlen);
+			break;
+		}
+		json_array_append(keep, v);
 	}
 	if (json_object_set(root, "repositories", keep) == -1 ||
 	    (dump = json_dumps(root, JSON_COMPACT)) == NULL ||

@@ -534,7 +534,8 @@ void	 auth_init(void);
 int	 auth_accept(struct conn *, const struct sockaddr_storage *);
 void	 auth_conn_closed(struct conn *);
 int	 auth_request(struct conn *, const char *);
-int	 auth_filter_list(struct conn *, int, int64_t, struct evbuffer **);
+int	 auth_filter_list(struct conn *, int, int64_t, int64_t,
+	    struct evbuffer **, char *, size_t);
 int	 auth_pick_pullable(struct conn *, char *const *, size_t);
 int	 auth_mount_source(struct conn *, int, int64_t, char *, size_t);
 int	 auth_from_proxy(struct conn *);

@@ -48,6 +48,7 @@
 #define SLOW_AFTER	3	/* failures answered at once */
 #define SLOW_STEP_MS	150
 #define SLOW_MAX_MS	1000
+#define FAIL_FORGET	3600	/* seconds after which failures are forgotten */
 
 struct cred_cache {
 	unsigned char	 key[SHA256_DIGEST_LENGTH];
@@ -393,11 +394,69 @@ delayed_401(int fd, short event, void *arg)
 	send_challenge(c, NULL, "authentication required");
 }
 
-/* Too many failures from this address: -1 after a 429, else 0. */
+/*
+ * With the lock held: the entry of the failed logins of user from addr,
+ * or a new one if create.  A new one takes a free or forgotten entry,
+ * else the one whose last failure is oldest, never a blocked one: when
+ * none is left the pair goes uncounted, its address still counts.
+ */
+static struct auth_pair *
+pair_find(const unsigned char *addr, const char *user, int create)
+{
+	struct auth_pair	*p, *idle = NULL, *oldest = NULL;
+	time_t			 now = time(NULL);
+	uint32_t		 h = 2166136261u;
+	const char		*s;
+	int			 i, n;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	for (s = user; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (n = 0; n < 64; n++) {
+		p = &auth_shm->pairs[(h + n) % AUTH_SHM_PAIRS];
+		if (p->used && memcmp(p->addr, addr, 16) == 0 &&
+		    strcmp(p->user, user) == 0)
+			return (p);
+		if (!p->used || (p->block_until <= now &&
+		    p->last_fail + FAIL_FORGET <= now)) {
+			if (idle == NULL)
+				idle = p;
+		} else if (p->block_until <= now && (oldest == NULL ||
+		    p->last_fail < oldest->last_fail))
+			oldest = p;
+	}
+	if (!create || (p = idle != NULL ? idle : oldest) == NULL)
+		return (NULL);
+	memset(p, 0, sizeof(*p));
+	memcpy(p->addr, addr, 16);
+	strlcpy(p->user, user, sizeof(p->user));
+	p->used = 1;
+	return (p);
+}
+
+/* Seconds left of a block, which ends by forgetting the failures. */
+static int64_t
+block_left(int64_t *until, int *failures, time_t now)
+{
+	if (*until > now)
+		return (*until - now);
+	if (*until != 0) {
+		*until = 0;
+		*failures = 0;
+	}
+	return (0);
+}
+
+/*
+ * Too many failures from this address (user NULL), or for this user from
+ * this address: -1 after a 429, else 0.
+ */
 static int
-login_blocked(struct conn *c, const unsigned char *a)
+login_blocked(struct conn *c, const unsigned char *a, const char *user)
 {
 	struct auth_addr	*e;
+	struct auth_pair	*p;
 	time_t			 now = time(NULL);
 	int64_t			 left = 0;
 	char			 hdr[64];
@@ -405,44 +464,57 @@ login_blocked(struct conn *c, const unsigned char *a)
 	if (auth_shm == NULL)
 		return (0);
 	shm_lock();
-	if ((e = shm_find(a, 0)) != NULL) {
-		if (e->block_until > now)
-			left = e->block_until - now;
-		else if (e->block_until != 0) {
-			e->block_until = 0;
-			e->failures = 0;
-		}
-	}
+	if (user == NULL) {
+		if ((e = shm_find(a, 0)) != NULL)
+			left = block_left(&e->block_until, &e->failures, now);
+	} else if ((p = pair_find(a, user, 0)) != NULL)
+		left = block_left(&p->block_until, &p->failures, now);
 	shm_unlock();
 	if (left == 0)
 		return (0);
 	no_keepalive_with_body(c);
 	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)left);
-	http_error_ext(c, 429, "TOOMANYREQUESTS", "too many failed logins "
-	    "from this address", hdr);
+	http_error_ext(c, 429, "TOOMANYREQUESTS", user == NULL ?
+	    "too many failed logins from this address" :
+	    "too many failed logins for this user from this address", hdr);
 	return (-1);
 }
 
+/*
+ * Count a login of user from address a.  A success forgets the failures
+ * of this pair only: those of the address, whoever they were for, run on
+ * until they are an hour old, so that good logins of one user do not hide
+ * guesses at another's password.
+ */
 static void
-login_result(struct conn *c, const unsigned char *a, int ok)
+login_result(struct conn *c, const unsigned char *a, const char *user,
+    int ok)
 {
 	struct auth_addr	*e;
+	struct auth_pair	*p;
 	struct timeval		 tv;
 	time_t			 now = time(NULL);
-	int			 n = 0, ms;
+	int			 n = 0, ms, max = c->srv->max_login_failures;
 
 	if (auth_shm != NULL) {
 		shm_lock();
-		if ((e = shm_find(a, !ok)) != NULL) {
-			if (ok)
-				e->failures = 0;
-			else {
-				n = ++e->failures;
-				e->last = now;
-				if (n >= c->srv->max_login_failures)
-					e->block_until = now +
+		if ((p = pair_find(a, user, !ok)) != NULL) {
+			if (ok || p->last_fail + FAIL_FORGET <= now)
+				p->failures = 0;
+			if (!ok) {
+				p->last_fail = now;
+				if (++p->failures >= max)
+					p->block_until = now +
 					    c->srv->login_block;
 			}
+		}
+		if (!ok && (e = shm_find(a, 1)) != NULL) {
+			if (e->last_fail + FAIL_FORGET <= now)
+				e->failures = 0;
+			n = ++e->failures;
+			e->last = e->last_fail = now;
+			if (n >= max * AUTH_ADDR_FACTOR)
+				e->block_until = now + c->srv->login_block;
 		}
 		shm_unlock();
 	}
@@ -453,7 +525,7 @@ login_result(struct conn *c, const unsigned char *a, int ok)
 		send_challenge(c, NULL, "authentication required");
 		return;
 	}
-	/* Later failures in a row wait before the answer. */
+	/* Later failures wait before the answer. */
 	ms = (n - SLOW_AFTER) * SLOW_STEP_MS;
 	if (ms > SLOW_MAX_MS)
 		ms = SLOW_MAX_MS;
@@ -519,14 +591,14 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 
 	memset(ab, 0, sizeof(ab));
 	addr_bytes(c->addr, ab);
-	if (login_blocked(c, ab) == -1)
+	if (login_blocked(c, ab, NULL) == -1)
 		return (-1);
 	p += strspn(p, " ");
 	n = auth_b64_decode(p, strcspn(p, " "), dec, MAX_CRED);
 	if (n == (size_t)-1 || (colon = memchr(dec, ':', n)) == NULL ||
 	    memchr(dec, '\0', n) != NULL || (size_t)((unsigned char *)colon -
 	    dec) >= ulen) {
-		login_result(c, ab, 0);
+		login_result(c, ab, "", 0);
 		explicit_bzero(dec, sizeof(dec));
 		return (0);
 	}
@@ -538,6 +610,10 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 		explicit_bzero(dec, sizeof(dec));
 		user[0] = '\0';
 		return (1);
+	}
+	if (login_blocked(c, ab, (char *)dec) == -1) {
+		explicit_bzero(dec, sizeof(dec));
+		return (-1);
 	}
 
 	if ((md = EVP_MD_CTX_new()) == NULL ||
@@ -560,7 +636,7 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 		if (CRYPTO_memcmp(cache[i].key, key, sizeof(key)) == 0) {
 			strlcpy(user, cache[i].user, ulen);
 			explicit_bzero(dec, sizeof(dec));
-			login_result(c, ab, 1);
+			login_result(c, ab, user, 1);
 			return (1);
 		}
 	}
@@ -570,8 +646,8 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 	    a->users[0].hash : dummy_hash) && u != NULL;
 	explicit_bzero(dec + (colon + 1 - (char *)dec), plen);
 	if (!ok) {
+		login_result(c, ab, (char *)dec, 0);
 		explicit_bzero(dec, sizeof(dec));
-		login_result(c, ab, 0);
 		return (0);
 	}
 	strlcpy(user, (char *)dec, ulen);
@@ -586,7 +662,7 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 	memcpy(cache[freei].key, key, sizeof(key));
 	strlcpy(cache[freei].user, user, sizeof(cache[freei].user));
 	cache[freei].expires = now + CACHE_TTL;
-	login_result(c, ab, 1);
+	login_result(c, ab, user, 1);
 	return (1);
 }
 

@@ -501,19 +501,34 @@ struct auth_group {
 	char			**members;
 	size_t			 nmembers;
 };
-/* Addresses seen by the frontends, in memory shared between them. */
+/*
+ * Addresses seen by the frontends, and the (address, user) pairs of
+ * failed logins, in memory shared between them: fixed tables.
+ */
 #define AUTH_SHM_ENTRIES	4096
+#define AUTH_SHM_PAIRS		4096
+#define AUTH_ADDR_FACTOR	4	/* address limit: N x max login failures */
 struct auth_addr {
 	unsigned char		 addr[16];	/* IPv4 as ::ffff:a.b.c.d */
 	int			 used;
-	int			 failures;	/* wrong logins in a row */
+	int			 failures;	/* wrong logins, any user */
 	int64_t			 block_until;
 	int64_t			 last;
+	int64_t			 last_fail;
 	uint16_t		 conns[REGD_MAXSLOTS];	/* per frontend slot */
+};
+struct auth_pair {
+	unsigned char		 addr[16];
+	char			 user[64];
+	int			 used;
+	int			 failures;	/* wrong logins since a good one */
+	int64_t			 block_until;
+	int64_t			 last_fail;
 };
 struct auth_shm {
 	int			 lock;
 	struct auth_addr	 ent[AUTH_SHM_ENTRIES];
+	struct auth_pair	 pairs[AUTH_SHM_PAIRS];
 };
 extern struct auth_shm	*auth_shm;
 struct evbuffer;

@@ -664,5 +664,8 @@ int	 digest_alg_len(const char *);
 int	 parse_size(const char *, int64_t *);
 int	 parse_content_range(const char *, int64_t *, int64_t *);
 int	 parse_range(const char *, int64_t, int64_t *, int64_t *);
+#define LOGESC_QUOTE	0x01	/* escape '"' and '\\' too */
+#define LOGESC_SPACE	0x02	/* and spaces */
+size_t	 log_escape(char *, size_t, const char *, size_t, int);
 
 #endif /* REGD_H */

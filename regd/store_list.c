@@ -485,7 +485,7 @@ store_mount_sources(const struct st_req *req, struct st_res *res, int *fdp)
 	res->status = 200;
 	goto done;
 fail:
-	log_warn("%s: %s", __func__, req->arg);
+	log_warn("%s", __func__);
 	memset(res, 0, sizeof(*res));
 	store_err(res, 500, "UNKNOWN", "cannot look for the blob");
 done:

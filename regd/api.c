@@ -152,11 +152,10 @@ api_route(struct conn *c)
 		return (-1);
 	}
 	if (p != NULL) {
-		if (strlen(p) > MAX_REF) {
-			if (rt == RT_MANIFEST && strchr(p, ':') == NULL)
-				http_error(c, 400, "TAG_INVALID",
-				    "invalid tag");
-			else if (rt == RT_UPLOAD)
+		/* A long manifest tag is cut, still no tag (tag_unknown). */
+		if (strlen(p) > MAX_REF && (rt != RT_MANIFEST ||
+		    strchr(p, ':') != NULL)) {
+			if (rt == RT_UPLOAD)
 				http_error(c, 404, "BLOB_UPLOAD_UNKNOWN",
 				    "blob upload unknown to registry");
 			else
@@ -293,11 +292,28 @@ mount_found(struct conn *c, struct st_res *res, int fd)
 	st_request(c, ST_UPLOAD_START, &sr);
 }
 
+/*
+ * A manifest reference that is neither a digest nor a valid tag names no
+ * manifest: GET, HEAD and DELETE answer 404 MANIFEST_UNKNOWN (a PUT gets
+ * 400 TAG_INVALID from storage).  Returns 1 after that answer.
+ */
+static int
+tag_unknown(struct conn *c, uint32_t type)
+{
+	struct req	*r = &c->req;
+
+	if ((type != ST_MANIFEST_GET && type != ST_MANIFEST_DELETE) ||
+	    strchr(r->ref, ':') != NULL || valid_tag(r->ref))
+		return (0);
+	http_error(c, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+	return (1);
+}
+
 /* GET or HEAD of a blob or manifest. */
 static void
 api_read(struct conn *c, uint32_t type, struct st_req *sr)
 {
-	if (api_authorize(c, "pull") == -1)
+	if (api_authorize(c, "pull") == -1 || tag_unknown(c, type))
 		return;
 	if (is_method(&c->req, "HEAD"))
 		sr->flags |= STF_HEAD;
@@ -314,6 +330,8 @@ api_delete(struct conn *c, uint32_t type, struct st_req *sr)
 		    "deletes are disabled on this registry");
 		return;
 	}
+	if (tag_unknown(c, type))
+		return;
 	st_request(c, type, sr);
 }
 

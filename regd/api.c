@@ -152,11 +152,10 @@ api_route(struct conn *c)
 		return (-1);
 	}
 	if (p != NULL) {
-		if (strlen(p) > MAX_REF) {
-			if (rt == RT_MANIFEST && strchr(p, ':') == NULL)
-				http_error(c, 400, "TAG_INVALID",
-				    "invalid tag");
-			else if (rt == RT_UPLOAD)
+		/* A long manifest tag is cut, still no tag (tag_unknown). */
+		if (strlen(p) > MAX_REF && (rt != RT_MANIFEST ||
+		    strchr(p, ':') != NULL)) {
+			if (rt == RT_UPLOAD)
 				http_error(c, 404, "BLOB_UPLOAD_UNKNOWN",
 				    "blob upload unknown to registry");
 			else
@@ -215,11 +214,106 @@ query_n(struct conn *c)
 	return (0);
 }
 
+/* Is key in the query at all, whatever its value and length? */
+static int
+query_has(const char *query, const char *key)
+{
+	const char	*p = query;
+	size_t		 klen = strlen(key);
+
+	while (p != NULL) {
+		if (strncmp(p, key, klen) == 0 && (p[klen] == '=' ||
+		    p[klen] == '&' || p[klen] == '\0'))
+			return (1);
+		if ((p = strchr(p, '&')) != NULL)
+			p++;
+	}
+	return (0);
+}
+
+/*
+ * POST ?mount=: a blob is linked only from a repository the client may
+ * pull, the one "from" names or, when the server looks for sources, one
+ * storage finds (see mount_found).  Anything else is an ordinary upload
+ * (202), as for a blob nobody has: the answer tells nothing about
+ * repositories the client may not pull.
+ */
+static void
+mount_start(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+	char		 mount[MAX_REF + 2], from[MAX_NAME + 2];
+	char		*src = from;
+
+	if (http_query_get(r->query, "mount", mount, sizeof(mount)) == NULL ||
+	    !valid_digest(mount)) {
+		st_request(c, ST_UPLOAD_START, sr);
+		return;
+	}
+	if (query_has(r->query, "from")) {
+		/* Too long, invalid or not pullable: no mount. */
+		if (http_query_get(r->query, "from", from,
+		    sizeof(from)) != NULL && valid_name(from) &&
+		    auth_pick_pullable(c, &src, 1) == 0) {
+			strlcpy(sr->arg, mount, sizeof(sr->arg));
+			strlcpy(sr->arg2, from, sizeof(sr->arg2));
+		}
+		st_request(c, ST_UPLOAD_START, sr);
+		return;
+	}
+	if (c->srv->mount_nofrom) {
+		strlcpy(sr->arg, mount, sizeof(sr->arg));
+		sr->flags |= STF_MOUNT_WHERE;
+		r->mountwhere = 1;
+	}
+	st_request(c, ST_UPLOAD_START, sr);
+}
+
+/* Storage said which repositories link the blob: mount from one, or not. */
+static void
+mount_found(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+	struct st_req	 sr;
+	char		 src[MAX_NAME + 1], mount[MAX_REF + 2];
+
+	memset(&sr, 0, sizeof(sr));
+	strlcpy(sr.repo, r->name, sizeof(sr.repo));
+	sr.off = -1;
+	sr.len = -1;
+	sr.n = -1;
+	if (res->status == 200 && auth_mount_source(c, fd, res->size, src,
+	    sizeof(src)) == 0 && http_query_get(r->query, "mount", mount,
+	    sizeof(mount)) != NULL) {
+		strlcpy(sr.arg, mount, sizeof(sr.arg));
+		strlcpy(sr.arg2, src, sizeof(sr.arg2));
+	} else if (res->status != 200 && fd != -1)
+		close(fd);
+	st_request(c, ST_UPLOAD_START, &sr);
+}
+
+/*
+ * A manifest reference that is neither a digest nor a valid tag names no
+ * manifest: GET, HEAD and DELETE answer 404 MANIFEST_UNKNOWN (a PUT gets
+ * 400 TAG_INVALID from storage).  Returns 1 after that answer.
+ */
+static int
+tag_unknown(struct conn *c, uint32_t type)
+{
+	struct req	*r = &c->req;
+
+	if ((type != ST_MANIFEST_GET && type != ST_MANIFEST_DELETE) ||
+	    strchr(r->ref, ':') != NULL || valid_tag(r->ref))
+		return (0);
+	http_error(c, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+	return (1);
+}
+
 /* GET or HEAD of a blob or manifest. */
 static void
 api_read(struct conn *c, uint32_t type, struct st_req *sr)
 {
-	if (api_authorize(c, "pull") == -1)
+	if (api_authorize(c, "pull") == -1 || tag_unknown(c, type))
 		return;
 	if (is_method(&c->req, "HEAD"))
 		sr->flags |= STF_HEAD;
@@ -236,6 +330,8 @@ api_delete(struct conn *c, uint32_t type, struct st_req *sr)
 		    "deletes are disabled on this registry");
 		return;
 	}
+	if (tag_unknown(c, type))
+		return;
 	st_request(c, type, sr);
 }
 
@@ -249,6 +345,10 @@ api_list(struct conn *c, const char *action, uint32_t type,
 	if (api_authorize(c, action) == -1 || query_n(c) == -1)
 		return;
 	sr->n = c->req.n;
+	/* A catalog to filter is paged after filtering (respond_list). */
+	if (type == ST_CATALOG && c->srv->auth != NULL &&
+	    c->srv->auth->type != AUTH_TOKEN)
+		sr->n = -1;
 	if (http_query_get(c->req.query, "last", buf, sizeof(buf)) != NULL)
 		strlcpy(sr->arg, buf, sizeof(sr->arg));
 	st_request(c, type, sr);
@@ -308,7 +408,6 @@ api_start(struct conn *c)
 {
 	struct req	*r = &c->req;
 	struct st_req	 sr;
-	char		 mount[MAX_REF + 2], from[MAX_NAME + 2];
 	char		 digest[MAX_REF + 2], buf[MAX_NAME + 2];
 	int64_t		 start, end;
 
@@ -379,19 +478,14 @@ api_start(struct conn *c)
 			goto notallowed;
 		if (api_authorize(c, "push") == -1)
 			return;
-		if (http_query_get(r->query, "mount", mount,
-		    sizeof(mount)) != NULL) {
-			strlcpy(sr.arg, mount, sizeof(sr.arg));
-			if (http_query_get(r->query, "from", from,
-			    sizeof(from)) != NULL)
-				strlcpy(sr.arg2, from, sizeof(sr.arg2));
+		if (query_has(r->query, "mount")) {
 			/* A body with a mount request is not wanted. */
 			if (has_body(r)) {
 				c->state = CS_DISCARD;
 				r->query = NULL;
 				return;
 			}
-			st_request(c, ST_UPLOAD_START, &sr);
+			mount_start(c, &sr);
 		} else if (http_query_get(r->query, "digest", digest,
 		    sizeof(digest)) != NULL) {
 			if (!valid_digest(digest)) {
@@ -569,7 +663,8 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 
 	/* The catalog shows only what this client may pull. */
 	if (r->route == RT_CATALOG && fd != -1 && c->srv->auth != NULL) {
-		switch (auth_filter_list(c, fd, res->size, &fb)) {
+		switch (auth_filter_list(c, fd, res->size, r->n, &fb,
+		    res->last, sizeof(res->last))) {
 		case -1:
 			http_error(c, 500, "UNKNOWN", "cannot filter the "
 			    "catalog");
@@ -577,6 +672,9 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 		case 1:
 			fd = -1;
 			res->size = evbuffer_get_length(fb);
+			res->flags &= ~STR_MORE;
+			if (res->last[0] != '\0')
+				res->flags |= STR_MORE;
 			break;
 		}
 	}
@@ -612,6 +710,11 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 	struct req	*r = &c->req;
 	int64_t		 start, end;
 
+	if (r->mountwhere && r->st_type == ST_UPLOAD_START) {
+		r->mountwhere = 0;
+		mount_found(c, res, fd);
+		return;
+	}
 	if (c->state == CS_BODY) {
 		/* An early answer: the rest of the body is not wanted. */
 		r->answered = 1;

@@ -48,6 +48,7 @@
 #define SLOW_AFTER	3	/* failures answered at once */
 #define SLOW_STEP_MS	150
 #define SLOW_MAX_MS	1000
+#define FAIL_FORGET	3600	/* seconds after which failures are forgotten */
 
 struct cred_cache {
 	unsigned char	 key[SHA256_DIGEST_LENGTH];
@@ -393,11 +394,69 @@ delayed_401(int fd, short event, void *arg)
 	send_challenge(c, NULL, "authentication required");
 }
 
-/* Too many failures from this address: -1 after a 429, else 0. */
+/*
+ * With the lock held: the entry of the failed logins of user from addr,
+ * or a new one if create.  A new one takes a free or forgotten entry,
+ * else the one whose last failure is oldest, never a blocked one: when
+ * none is left the pair goes uncounted, its address still counts.
+ */
+static struct auth_pair *
+pair_find(const unsigned char *addr, const char *user, int create)
+{
+	struct auth_pair	*p, *idle = NULL, *oldest = NULL;
+	time_t			 now = time(NULL);
+	uint32_t		 h = 2166136261u;
+	const char		*s;
+	int			 i, n;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	for (s = user; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (n = 0; n < 64; n++) {
+		p = &auth_shm->pairs[(h + n) % AUTH_SHM_PAIRS];
+		if (p->used && memcmp(p->addr, addr, 16) == 0 &&
+		    strcmp(p->user, user) == 0)
+			return (p);
+		if (!p->used || (p->block_until <= now &&
+		    p->last_fail + FAIL_FORGET <= now)) {
+			if (idle == NULL)
+				idle = p;
+		} else if (p->block_until <= now && (oldest == NULL ||
+		    p->last_fail < oldest->last_fail))
+			oldest = p;
+	}
+	if (!create || (p = idle != NULL ? idle : oldest) == NULL)
+		return (NULL);
+	memset(p, 0, sizeof(*p));
+	memcpy(p->addr, addr, 16);
+	strlcpy(p->user, user, sizeof(p->user));
+	p->used = 1;
+	return (p);
+}
+
+/* Seconds left of a block, which ends by forgetting the failures. */
+static int64_t
+block_left(int64_t *until, int *failures, time_t now)
+{
+	if (*until > now)
+		return (*until - now);
+	if (*until != 0) {
+		*until = 0;
+		*failures = 0;
+	}
+	return (0);
+}
+
+/*
+ * Too many failures from this address (user NULL), or for this user from
+ * this address: -1 after a 429, else 0.
+ */
 static int
-login_blocked(struct conn *c, const unsigned char *a)
+login_blocked(struct conn *c, const unsigned char *a, const char *user)
 {
 	struct auth_addr	*e;
+	struct auth_pair	*p;
 	time_t			 now = time(NULL);
 	int64_t			 left = 0;
 	char			 hdr[64];
@@ -405,44 +464,57 @@ login_blocked(struct conn *c, const unsigned char *a)
 	if (auth_shm == NULL)
 		return (0);
 	shm_lock();
-	if ((e = shm_find(a, 0)) != NULL) {
-		if (e->block_until > now)
-			left = e->block_until - now;
-		else if (e->block_until != 0) {
-			e->block_until = 0;
-			e->failures = 0;
-		}
-	}
+	if (user == NULL) {
+		if ((e = shm_find(a, 0)) != NULL)
+			left = block_left(&e->block_until, &e->failures, now);
+	} else if ((p = pair_find(a, user, 0)) != NULL)
+		left = block_left(&p->block_until, &p->failures, now);
 	shm_unlock();
 	if (left == 0)
 		return (0);
 	no_keepalive_with_body(c);
 	snprintf(hdr, sizeof(hdr), "Retry-After: %lld\r\n", (long long)left);
-	http_error_ext(c, 429, "TOOMANYREQUESTS", "too many failed logins "
-	    "from this address", hdr);
+	http_error_ext(c, 429, "TOOMANYREQUESTS", user == NULL ?
+	    "too many failed logins from this address" :
+	    "too many failed logins for this user from this address", hdr);
 	return (-1);
 }
 
+/*
+ * Count a login of user from address a.  A success forgets the failures
+ * of this pair only: those of the address, whoever they were for, run on
+ * until they are an hour old, so that good logins of one user do not hide
+ * guesses at another's password.
+ */
 static void
-login_result(struct conn *c, const unsigned char *a, int ok)
+login_result(struct conn *c, const unsigned char *a, const char *user,
+    int ok)
 {
 	struct auth_addr	*e;
+	struct auth_pair	*p;
 	struct timeval		 tv;
 	time_t			 now = time(NULL);
-	int			 n = 0, ms;
+	int			 n = 0, ms, max = c->srv->max_login_failures;
 
 	if (auth_shm != NULL) {
 		shm_lock();
-		if ((e = shm_find(a, !ok)) != NULL) {
-			if (ok)
-				e->failures = 0;
-			else {
-				n = ++e->failures;
-				e->last = now;
-				if (n >= c->srv->max_login_failures)
-					e->block_until = now +
+		if ((p = pair_find(a, user, !ok)) != NULL) {
+			if (ok || p->last_fail + FAIL_FORGET <= now)
+				p->failures = 0;
+			if (!ok) {
+				p->last_fail = now;
+				if (++p->failures >= max)
+					p->block_until = now +
 					    c->srv->login_block;
 			}
+		}
+		if (!ok && (e = shm_find(a, 1)) != NULL) {
+			if (e->last_fail + FAIL_FORGET <= now)
+				e->failures = 0;
+			n = ++e->failures;
+			e->last = e->last_fail = now;
+			if (n >= max * AUTH_ADDR_FACTOR)
+				e->block_until = now + c->srv->login_block;
 		}
 		shm_unlock();
 	}
@@ -453,7 +525,7 @@ login_result(struct conn *c, const unsigned char *a, int ok)
 		send_challenge(c, NULL, "authentication required");
 		return;
 	}
-	/* Later failures in a row wait before the answer. */
+	/* Later failures wait before the answer. */
 	ms = (n - SLOW_AFTER) * SLOW_STEP_MS;
 	if (ms > SLOW_MAX_MS)
 		ms = SLOW_MAX_MS;
@@ -519,14 +591,14 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 
 	memset(ab, 0, sizeof(ab));
 	addr_bytes(c->addr, ab);
-	if (login_blocked(c, ab) == -1)
+	if (login_blocked(c, ab, NULL) == -1)
 		return (-1);
 	p += strspn(p, " ");
 	n = auth_b64_decode(p, strcspn(p, " "), dec, MAX_CRED);
 	if (n == (size_t)-1 || (colon = memchr(dec, ':', n)) == NULL ||
 	    memchr(dec, '\0', n) != NULL || (size_t)((unsigned char *)colon -
 	    dec) >= ulen) {
-		login_result(c, ab, 0);
+		login_result(c, ab, "", 0);
 		explicit_bzero(dec, sizeof(dec));
 		return (0);
 	}
@@ -538,6 +610,10 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 		explicit_bzero(dec, sizeof(dec));
 		user[0] = '\0';
 		return (1);
+	}
+	if (login_blocked(c, ab, (char *)dec) == -1) {
+		explicit_bzero(dec, sizeof(dec));
+		return (-1);
 	}
 
 	if ((md = EVP_MD_CTX_new()) == NULL ||
@@ -560,7 +636,7 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 		if (CRYPTO_memcmp(cache[i].key, key, sizeof(key)) == 0) {
 			strlcpy(user, cache[i].user, ulen);
 			explicit_bzero(dec, sizeof(dec));
-			login_result(c, ab, 1);
+			login_result(c, ab, user, 1);
 			return (1);
 		}
 	}
@@ -570,8 +646,8 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 	    a->users[0].hash : dummy_hash) && u != NULL;
 	explicit_bzero(dec + (colon + 1 - (char *)dec), plen);
 	if (!ok) {
+		login_result(c, ab, (char *)dec, 0);
 		explicit_bzero(dec, sizeof(dec));
-		login_result(c, ab, 0);
 		return (0);
 	}
 	strlcpy(user, (char *)dec, ulen);
@@ -586,7 +662,7 @@ basic_login(struct conn *c, struct auth_conf *a, char *user, size_t ulen)
 	memcpy(cache[freei].key, key, sizeof(key));
 	strlcpy(cache[freei].user, user, sizeof(cache[freei].user));
 	cache[freei].expires = now + CACHE_TTL;
-	login_result(c, ab, 1);
+	login_result(c, ab, user, 1);
 	return (1);
 }
 
@@ -653,7 +729,6 @@ auth_request(struct conn *c, const char *action)
 {
 	struct auth_conf	*a = c->srv->auth;
 	struct req		*r = &c->req;
-	char			 from[MAX_NAME + 2];
 	int			 act, rv;
 
 	if (a == NULL)
@@ -693,13 +768,36 @@ auth_request(struct conn *c, const char *action)
 			send_denied(c);
 		return (-1);
 	}
-	/* A cross-repository mount needs the right to pull the source. */
-	if (act == AUTH_PUSH && r->route == RT_UPLOADS &&
-	    http_query_get(r->query, "from", from, sizeof(from)) != NULL &&
-	    (!valid_name(from) || !rules_allow(a, r->user[0] != '\0' ?
-	    r->user : NULL, AUTH_PULL, from, c->addr)))
-		r->query = NULL;
 	return (0);
+}
+
+/*
+ * The first of n repositories this request's client may pull (a mount's
+ * source): its index, or -1.  Call it after auth_request let the request
+ * in.  Without authentication everything may be pulled.
+ */
+int
+auth_pick_pullable(struct conn *c, char *const *repos, size_t n)
+{
+	struct auth_conf	*a = c->srv->auth;
+	struct req		*r = &c->req;
+	size_t			 i;
+
+	if (n == 0)
+		return (-1);
+	if (a == NULL)
+		return (0);
+	if (a->type == AUTH_TOKEN) {
+		if (r->auth == NULL || strncasecmp(r->auth, "Bearer ", 7) != 0)
+			return (-1);
+		return (jwt_pick(a, r->auth + 7, time(NULL), AUTH_PULL, repos,
+		    n));
+	}
+	for (i = 0; i < n; i++)
+		if (valid_name(repos[i]) && rules_allow(a, r->user[0] != '\0' ?
+		    r->user : NULL, AUTH_PULL, repos[i], c->addr))
+			return (i);
+	return (-1);
 }
 
 static int
@@ -728,12 +826,54 @@ read_all(int fd, int64_t size, char **bufp)
 }
 
 /*
- * The catalog as storage listed it, less what the client may not pull.
- * Returns 1 with the new body in *out, 0 when nothing is filtered (the
- * fd is left alone) and -1 on error (the fd is closed).
+ * Storage's list of the repositories linking a blob (ST_UPLOAD_START with
+ * STF_MOUNT_WHERE): the first one the client may pull goes into src.
+ * Returns 0 with a source, -1 without one.  The fd is closed.
  */
 int
-auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
+auth_mount_source(struct conn *c, int fd, int64_t size, char *src,
+    size_t len)
+{
+	json_t		*root = NULL, *repos, *v;
+	char		*buf = NULL, **names = NULL;
+	size_t		 i, n = 0;
+	int		 k, rv = -1;
+
+	if (fd == -1)
+		return (-1);
+	auth_json_seed();
+	if (read_all(fd, size, &buf) == -1 ||
+	    (root = json_loadb(buf, size, 0, NULL)) == NULL ||
+	    !json_is_array(repos = json_object_get(root, "repositories")) ||
+	    json_array_size(repos) == 0 ||
+	    (names = calloc(json_array_size(repos), sizeof(*names))) == NULL)
+		goto done;
+	json_array_foreach(repos, i, v)
+		if (json_is_string(v))
+			names[n++] = (char *)json_string_value(v);
+	if ((k = auth_pick_pullable(c, names, n)) != -1 &&
+	    strlcpy(src, names[k], len) < len)
+		rv = 0;
+done:
+	close(fd);
+	free(names);
+	free(buf);
+	json_decref(root);
+	return (rv);
+}
+
+/*
+ * The catalog as storage listed it (every name after "last"), less what
+ * the client may not pull, then cut to a page of n names (n < 0: all):
+ * paging after filtering, so that neither the page nor the Link names a
+ * repository the client may not see.  Returns 1 with the new body in
+ * *out (and in last the name to go on from when more remain, else ""),
+ * 0 when nothing is filtered (the fd is left alone) and -1 on error (the
+ * fd is closed).
+ */
+int
+auth_filter_list(struct conn *c, int fd, int64_t size, int64_t n,
+    struct evbuffer **out, char *last, size_t lastlen)
 {
 	struct auth_conf	*a = c->srv->auth;
 	const char		*user = c->req.user[0] != '\0' ?
@@ -744,6 +884,7 @@ auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
 	int			 rv = -1;
 
 	*out = NULL;
+	last[0] = '\0';
 	if (a == NULL || a->type == AUTH_TOKEN)
 		return (0);
 	auth_json_seed();
@@ -754,9 +895,17 @@ auth_filter_list(struct conn *c, int fd, int64_t size, struct evbuffer **out)
 	    (keep = json_array()) == NULL)
 		goto done;
 	json_array_foreach(repos, i, v) {
-		if (json_is_string(v) && rules_allow(a, user, AUTH_PULL,
+		if (!json_is_string(v) || !rules_allow(a, user, AUTH_PULL,
 		    json_string_value(v), c->addr))
-			json_array_append(keep, v);
+			continue;
+		if (n >= 0 && (int64_t)json_array_size(keep) >= n) {
+			/* One more visible name: the page is full. */
+			if (n > 0)
+				strlcpy(last, json_string_value(json_array_get(
+				    keep, n - 1)), lastlen);
+			break;
+		}
+		json_array_append(keep, v);
 	}
 	if (json_object_set(root, "repositories", keep) == -1 ||
 	    (dump = json_dumps(root, JSON_COMPACT)) == NULL ||

@@ -717,6 +717,9 @@ access_log(struct conn *c)
 	struct tm	 tm;
 	time_t		 t = time(NULL);
 	char		 line[2048], ts[64];
+	char		 user[4 * sizeof(r->user)], method[4 * sizeof(r->method)];
+	char		 path[1024], query[1024];
+	const char	*p;
 	double		 secs;
 	int		 n;
 
@@ -725,12 +728,20 @@ access_log(struct conn *c)
 	    (now.tv_nsec - r->start.tv_nsec) / 1e9;
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+	/* What the client sent is escaped: one request, one line. */
+	log_escape(user, sizeof(user), r->user, strlen(r->user),
+	    LOGESC_QUOTE | LOGESC_SPACE);
+	log_escape(method, sizeof(method), r->method, strlen(r->method),
+	    LOGESC_QUOTE | LOGESC_SPACE);
+	p = r->path != NULL ? r->path : (r->target != NULL ? r->target : "-");
+	log_escape(path, sizeof(path), p, strlen(p), LOGESC_QUOTE);
+	p = r->query != NULL ? r->query : "";
+	log_escape(query, sizeof(query), p, strlen(p), LOGESC_QUOTE);
 	n = snprintf(line, sizeof(line),
 	    "%s %s %s [%s] \"%s %s%s%s HTTP/1.%d\" %d %llu %.3f",
-	    c->la->name, c->addr, r->user[0] != '\0' ? r->user : "-", ts,
-	    r->method[0] != '\0' ? r->method : "-",
-	    r->path != NULL ? r->path : (r->target != NULL ? r->target : "-"),
-	    r->query != NULL ? "?" : "", r->query != NULL ? r->query : "",
+	    c->la->name, c->addr, user[0] != '\0' ? user : "-", ts,
+	    method[0] != '\0' ? method : "-", path,
+	    r->query != NULL ? "?" : "", query,
 	    r->minor, r->status, (unsigned long long)r->bytes_out, secs);
 	if (n < 0)
 		return;

@@ -190,25 +190,62 @@ aud_ok(json_t *aud, const char *service)
 }
 
 /*
- * Verify a bearer token: 0 with the subject in user and the granted
- * actions for repo (or the catalog when repo is NULL) in *granted, -1 if
- * it is not a valid token for this server.
+ * The actions a verified token's access claims grant on repo (NULL: the
+ * catalog).
  */
-int
-jwt_verify(struct auth_conf *a, const char *tok, const char *repo,
-    time_t now, char *user, size_t ulen, int *granted)
+static int
+jwt_granted(json_t *jp, const char *repo)
 {
-	const char	*d1, *d2, *alg, *sub;
-	unsigned char	*hdr = NULL, *pay = NULL, *sig = NULL;
-	size_t		 hlen, plen, slen, i, j;
-	json_t		*jh = NULL, *jp = NULL, *v, *acc, *e, *acts;
-	int		 rv = -1;
+	const char	*type, *name, *s;
+	json_t		*acc, *e, *acts, *v;
+	size_t		 i, j;
+	int		 granted = 0;
 
-	*granted = 0;
+	acc = json_object_get(jp, "access");
+	if (!json_is_array(acc))
+		return (0);
+	json_array_foreach(acc, i, e) {
+		type = json_string_value(json_object_get(e, "type"));
+		name = json_string_value(json_object_get(e, "name"));
+		acts = json_object_get(e, "actions");
+		if (type == NULL || name == NULL || !json_is_array(acts))
+			continue;
+		if (repo == NULL) {
+			if (strcmp(type, "registry") != 0 ||
+			    strcmp(name, "catalog") != 0)
+				continue;
+		} else if (strcmp(type, "repository") != 0 ||
+		    strcmp(name, repo) != 0)
+			continue;
+		json_array_foreach(acts, j, v) {
+			if ((s = json_string_value(v)) == NULL)
+				continue;
+			if (strcmp(s, "*") == 0)
+				granted |= AUTH_ALL;
+			else
+				granted |= auth_action_bit(s);
+		}
+	}
+	return (granted);
+}
+
+/*
+ * Check a bearer token's signature, header and claims: its payload, or
+ * NULL if it is not a valid token for this server.
+ */
+static json_t *
+jwt_load(struct auth_conf *a, const char *tok, time_t now)
+{
+	const char	*d1, *d2, *alg;
+	unsigned char	*hdr = NULL, *pay = NULL, *sig = NULL;
+	size_t		 hlen, plen, slen;
+	json_t		*jh = NULL, *jp = NULL, *v;
+	int		 ok = 0;
+
 	tok += strspn(tok, " ");
 	if ((d1 = strchr(tok, '.')) == NULL ||
 	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL)
-		return (-1);
+		return (NULL);
 	if ((hdr = b64url_decode(tok, d1 - tok, &hlen)) == NULL ||
 	    (pay = b64url_decode(d1 + 1, d2 - d1 - 1, &plen)) == NULL ||
 	    (sig = b64url_decode(d2 + 1, strcspn(d2 + 1, " "), &slen)) ==
@@ -221,6 +258,9 @@ jwt_verify(struct auth_conf *a, const char *tok, const char *repo,
 	/* "none" and every algorithm but these two are refused. */
 	if ((alg = json_string_value(json_object_get(jh, "alg"))) == NULL ||
 	    (strcmp(alg, "RS256") != 0 && strcmp(alg, "ES256") != 0))
+		goto done;
+	/* No extension is understood: a critical one is refused (RFC 7515). */
+	if (json_object_get(jh, "crit") != NULL)
 		goto done;
 	if (!token_sig_ok(a, alg, tok, d2 - tok, sig, slen))
 		goto done;
@@ -237,44 +277,58 @@ jwt_verify(struct auth_conf *a, const char *tok, const char *repo,
 	    (!json_is_number(v) || json_number_value(v) > now +
 	    TOKEN_LEEWAY))
 		goto done;
-	sub = json_string_value(json_object_get(jp, "sub"));
-	strlcpy(user, sub != NULL && sub[0] != '\0' ? sub : "token", ulen);
-	acc = json_object_get(jp, "access");
-	if (json_is_array(acc)) {
-		json_array_foreach(acc, i, e) {
-			const char	*type, *name;
-
-			type = json_string_value(json_object_get(e, "type"));
-			name = json_string_value(json_object_get(e, "name"));
-			acts = json_object_get(e, "actions");
-			if (type == NULL || name == NULL || !json_is_array(acts))
-				continue;
-			if (repo == NULL) {
-				if (strcmp(type, "registry") != 0 ||
-				    strcmp(name, "catalog") != 0)
-					continue;
-			} else if (strcmp(type, "repository") != 0 ||
-			    strcmp(name, repo) != 0)
-				continue;
-			json_array_foreach(acts, j, v) {
-				const char	*s = json_string_value(v);
-
-				if (s == NULL)
-					continue;
-				if (strcmp(s, "*") == 0)
-					*granted |= AUTH_ALL;
-				else
-					*granted |= auth_action_bit(s);
-			}
-		}
-	}
-	rv = 0;
+	ok = 1;
 done:
 	json_decref(jh);
-	json_decref(jp);
+	if (!ok) {
+		json_decref(jp);
+		jp = NULL;
+	}
 	free(hdr);
 	free(pay);
 	free(sig);
-	return (rv);
+	return (jp);
 }
 
+/*
+ * Verify a bearer token: 0 with the subject in user and the granted
+ * actions for repo (or the catalog when repo is NULL) in *granted, -1 if
+ * it is not a valid token for this server.
+ */
+int
+jwt_verify(struct auth_conf *a, const char *tok, const char *repo,
+    time_t now, char *user, size_t ulen, int *granted)
+{
+	const char	*sub;
+	json_t		*jp;
+
+	*granted = 0;
+	if ((jp = jwt_load(a, tok, now)) == NULL)
+		return (-1);
+	sub = json_string_value(json_object_get(jp, "sub"));
+	strlcpy(user, sub != NULL && sub[0] != '\0' ? sub : "token", ulen);
+	*granted = jwt_granted(jp, repo);
+	json_decref(jp);
+	return (0);
+}
+
+/*
+ * The first of n repositories on which a valid token grants act, with
+ * the token checked once: its index, or -1.
+ */
+int
+jwt_pick(struct auth_conf *a, const char *tok, time_t now, int act,
+    char *const *repos, size_t n)
+{
+	json_t	*jp;
+	size_t	 i;
+	int	 found = -1;
+
+	if ((jp = jwt_load(a, tok, now)) == NULL)
+		return (-1);
+	for (i = 0; i < n && found == -1; i++)
+		if ((jwt_granted(jp, repos[i]) & act) == act)
+			found = i;
+	json_decref(jp);
+	return (found);
+}

@@ -210,6 +210,8 @@ logger_dispatch(struct chan *c, struct msg *m, void *arg)
 {
 	struct lpeer	*lp = arg;
 	const char	*tag;
+	char		 clean[8192];
+	size_t		 n;
 	int32_t		 pri, mode;
 	int		 slot;
 
@@ -222,19 +224,20 @@ logger_dispatch(struct chan *c, struct msg *m, void *arg)
 			break;
 		tag = lp == &storage ? "storage" : lp == &parent ? "parent" :
 		    "frontend";
+		n = log_escape(clean, sizeof(clean), (char *)m->data +
+		    sizeof(pri), m->len - sizeof(pri), 0);
 		if (env->debug || syslog_fd == -1)
-			fprintf(stderr, "%s[%u]: %.*s\n", tag, m->hdr.pid,
-			    (int)(m->len - sizeof(pri)),
-			    (char *)m->data + sizeof(pri));
+			fprintf(stderr, "%s[%u]: %s\n", tag, m->hdr.pid,
+			    clean);
 		else
-			logger_syslog(pri, tag, m->hdr.pid,
-			    (char *)m->data + sizeof(pri),
-			    m->len - sizeof(pri));
+			logger_syslog(pri, tag, m->hdr.pid, clean, n);
 		break;
 	case MSG_ACCESS:
 		if (lp == &parent || lp == &storage)
 			goto bad;
-		write_access(m->data, m->len);
+		/* Whatever a frontend sends stays one line. */
+		n = log_escape(clean, sizeof(clean), m->data, m->len, 0);
+		write_access(clean, n);
 		break;
 	case MSG_LOG_REOPEN:
 		if (lp != &parent || m->len != sizeof(mode))

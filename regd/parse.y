@@ -136,7 +136,7 @@ static void	 dump_size(size_t);
 %token	VERBOSE YES ERROR DRAIN
 %token	ADDRESS ALLOW ANY AUTHENTICATE BLOCK CIPHERS DENY FAILURES FROM
 %token	GROUP ISSUER LOGIN PER PROTOCOLS PROXY PULL PUSH REALM SERVICE TOKEN
-%token	TRUSTED WITH
+%token	TRUSTED WITH MOUNT WITHOUT
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
 %token	THAN UNTAGGED UPLOADS
 %token	<v.string>	STRING VARNAME
@@ -300,6 +300,10 @@ serveropt	: LISTEN ON STRING optport opttls {
 		| DELETE yesno {
 			if (srv != NULL)
 				srv->delete_enabled = $2;
+		}
+		| MOUNT WITHOUT FROM yesno {
+			if (srv != NULL)
+				srv->mount_nofrom = $4;
 		}
 		| TLS PROTOCOLS STRING {
 			if (tls_check_protocols($3) == -1) {
@@ -602,6 +606,7 @@ static const struct keyword keywords[] = {
 	{ "manifest",		MANIFEST },
 	{ "matching",		MATCHING },
 	{ "max",		MAX },
+	{ "mount",		MOUNT },
 	{ "no",			NO },
 	{ "off",		OFF },
 	{ "older",		OLDER },
@@ -635,6 +640,7 @@ static const struct keyword keywords[] = {
 	{ "user",		USER },
 	{ "verbose",		VERBOSE },
 	{ "with",		WITH },
+	{ "without",		WITHOUT },
 	{ "yes",		YES },
 };
 
@@ -1234,6 +1240,7 @@ server_new(struct regd_conf *c, const char *name)
 	strlcpy(s->name, name, sizeof(s->name));
 	TAILQ_INIT(&s->listens);
 	s->delete_enabled = 0;
+	s->mount_nofrom = 1;
 	s->max_manifest = DEF_MAX_MANIFEST;
 	s->max_reqline = DEF_MAX_REQLINE;
 	s->max_headers = DEF_MAX_HEADERS;
@@ -1643,6 +1650,8 @@ config_dump(struct regd_conf *c)
 		}
 		auth_dump(c, s);
 		printf("\tdelete %s\n", s->delete_enabled ? "yes" : "no");
+		printf("\tmount without from %s\n", s->mount_nofrom ? "yes" :
+		    "no");
 		printf("\tmax manifest size ");
 		dump_size(s->max_manifest);
 		printf("\n\tmax request line ");

@@ -128,6 +128,8 @@ enum msg_type {
 #define STF_FINAL	0x02	/* upload write ends with a digest check */
 #define STF_HAVE_OFF	0x04	/* off is a Content-Range start to check */
 #define STF_NEWSESSION	0x08	/* upload write: create the session first */
+#define STF_MOUNT_WHERE	0x10	/* upload start: list the repositories
+				   linking blob arg, mount nothing */
 
 struct st_req {
 	char		 repo[MAX_NAME + 1];
@@ -190,6 +192,7 @@ struct server_conf {
 	char			 tls_cert[PATH_MAX];
 	char			 tls_key[PATH_MAX];
 	int			 delete_enabled;
+	int			 mount_nofrom;	/* look for a mount's source */
 	size_t			 max_manifest;
 	size_t			 max_reqline;
 	size_t			 max_headers;
@@ -364,6 +367,7 @@ struct req {
 	char		*xfproto;
 	char		*xfhost;
 	int		 authdelay;	/* auth.c: a slowed failure is pending */
+	int		 mountwhere;	/* api.c: asked where a blob is */
 
 	uint32_t	 reqid;
 	uint32_t	 st_type;	/* storage request in flight */
@@ -465,6 +469,8 @@ int	 auth_action_bit(const char *);
 size_t	 auth_b64_decode(const char *, size_t, unsigned char *, size_t);
 int	 jwt_verify(struct auth_conf *, const char *, const char *, time_t,
 	    char *, size_t, int *);
+int	 jwt_pick(struct auth_conf *, const char *, time_t, int,
+	    char *const *, size_t);
 
 /* auth.c */
 #define AUTH_PULL	0x01
@@ -515,19 +521,34 @@ struct auth_group {
 	char			**members;
 	size_t			 nmembers;
 };
-/* Addresses seen by the frontends, in memory shared between them. */
+/*
+ * Addresses seen by the frontends, and the (address, user) pairs of
+ * failed logins, in memory shared between them: fixed tables.
+ */
 #define AUTH_SHM_ENTRIES	4096
+#define AUTH_SHM_PAIRS		4096
+#define AUTH_ADDR_FACTOR	4	/* address limit: N x max login failures */
 struct auth_addr {
 	unsigned char		 addr[16];	/* IPv4 as ::ffff:a.b.c.d */
 	int			 used;
-	int			 failures;	/* wrong logins in a row */
+	int			 failures;	/* wrong logins, any user */
 	int64_t			 block_until;
 	int64_t			 last;
+	int64_t			 last_fail;
 	uint16_t		 conns[REGD_MAXSLOTS];	/* per frontend slot */
+};
+struct auth_pair {
+	unsigned char		 addr[16];
+	char			 user[64];
+	int			 used;
+	int			 failures;	/* wrong logins since a good one */
+	int64_t			 block_until;
+	int64_t			 last_fail;
 };
 struct auth_shm {
 	int			 lock;
 	struct auth_addr	 ent[AUTH_SHM_ENTRIES];
+	struct auth_pair	 pairs[AUTH_SHM_PAIRS];
 };
 extern struct auth_shm	*auth_shm;
 struct evbuffer;
@@ -548,7 +569,10 @@ void	 auth_init(void);
 int	 auth_accept(struct conn *, const struct sockaddr_storage *);
 void	 auth_conn_closed(struct conn *);
 int	 auth_request(struct conn *, const char *);
-int	 auth_filter_list(struct conn *, int, int64_t, struct evbuffer **);
+int	 auth_filter_list(struct conn *, int, int64_t, int64_t,
+	    struct evbuffer **, char *, size_t);
+int	 auth_pick_pullable(struct conn *, char *const *, size_t);
+int	 auth_mount_source(struct conn *, int, int64_t, char *, size_t);
 int	 auth_from_proxy(struct conn *);
 
 /* frontend.c */
@@ -635,6 +659,7 @@ int	 store_all_repos(struct names *, int);
 int	 store_repo_digests(const char *, const char *, struct names *);
 void	 store_tags_list(const struct st_req *, struct st_res *, int *);
 void	 store_catalog(const struct st_req *, struct st_res *, int *);
+void	 store_mount_sources(const struct st_req *, struct st_res *, int *);
 void	 store_referrers(const struct st_req *, struct st_res *, int *);
 char	*store_ctl_repos(size_t *);
 char	*store_ctl_tags(const char *, size_t *);
@@ -659,5 +684,8 @@ int	 digest_alg_len(const char *);
 int	 parse_size(const char *, int64_t *);
 int	 parse_content_range(const char *, int64_t *, int64_t *);
 int	 parse_range(const char *, int64_t, int64_t *, int64_t *);
+#define LOGESC_QUOTE	0x01	/* escape '"' and '\\' too */
+#define LOGESC_SPACE	0x02	/* and spaces */
+size_t	 log_escape(char *, size_t, const char *, size_t, int);
 
 #endif /* REGD_H */

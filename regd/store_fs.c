@@ -1343,8 +1343,9 @@ mount_blob(const struct st_req *req, struct st_res *res)
 
 	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
 		return (-1);
-	if (req->arg2[0] != '\0' && (!valid_name(req->arg2) ||
-	    !store_linked(req->arg2, "_layers", req->arg)))
+	/* The frontend names a source its client may pull, or none. */
+	if (req->arg2[0] == '\0' || !valid_name(req->arg2) ||
+	    !store_linked(req->arg2, "_layers", req->arg))
 		return (-1);
 	if (store_blob_path(path, sizeof(path), req->arg) == -1 ||
 	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
@@ -1372,6 +1373,10 @@ store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (req->flags & STF_MOUNT_WHERE) {
+		store_mount_sources(req, res, fdp);
 		return;
 	}
 	if (mount_blob(req, res) == 0)

@@ -451,6 +451,49 @@ done:
 	names_free(&ns);
 }
 
+/*
+ * Where a mount without "from" could take blob arg from: the repositories
+ * that link it as a layer, for the frontend to choose one its client may
+ * pull.  Nothing is mounted here.
+ */
+void
+store_mount_sources(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct names	 all, ns;
+	json_t		*root = NULL, *arr;
+	char		 path[PATH_MAX];
+	size_t		 i;
+
+	memset(&all, 0, sizeof(all));
+	memset(&ns, 0, sizeof(ns));
+	if (store_digest_ok(req->arg) && store_all_repos(&all, 1) == -1)
+		goto fail;
+	for (i = 0; i < all.n; i++)
+		if (store_link_path(path, sizeof(path), all.v[i], "_layers",
+		    req->arg) == 0 && store_exists(path) &&
+		    names_add(&ns, all.v[i]) == -1)
+			goto fail;
+	if ((root = json_object()) == NULL ||
+	    (arr = json_array()) == NULL ||
+	    json_object_set_new(root, "repositories", arr) == -1)
+		goto fail;
+	for (i = 0; i < ns.n; i++)
+		if (json_array_append_new(arr, json_string(ns.v[i])) == -1)
+			goto fail;
+	if (body_fd(root, res, fdp) == -1)
+		goto fail;
+	res->status = 200;
+	goto done;
+fail:
+	log_warn("%s", __func__);
+	memset(res, 0, sizeof(*res));
+	store_err(res, 500, "UNKNOWN", "cannot look for the blob");
+done:
+	json_decref(root);
+	names_free(&ns);
+	names_free(&all);
+}
+
 /* Every manifest revision (or, with kind "_layers", blob) of a repo. */
 /* Digests named by the link directories of kind ("_layers", ...). */
 int

@@ -278,3 +278,38 @@ parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
 		return (-1);
 	return (0);
 }
+
+/*
+ * Client-controlled text for a log line: control characters, DEL and
+ * bytes above 0x7e become \xHH, with LOGESC_QUOTE so do '"' and '\' and
+ * with LOGESC_SPACE spaces, so that a field can neither end the line nor
+ * forge another one or more fields.  dst (len > 0) always ends with a NUL; an escape that
+ * does not fit is left out whole.  Returns the length written.
+ */
+size_t
+log_escape(char *dst, size_t len, const char *src, size_t slen, int flags)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 ch;
+	size_t			 i, o = 0;
+
+	for (i = 0; i < slen; i++) {
+		ch = (unsigned char)src[i];
+		if ((ch > 0x20 && ch < 0x7f && ((flags & LOGESC_QUOTE) == 0 ||
+		    (ch != '"' && ch != '\\'))) ||
+		    (ch == ' ' && (flags & LOGESC_SPACE) == 0)) {
+			if (o + 1 >= len)
+				break;
+			dst[o++] = ch;
+			continue;
+		}
+		if (o + 4 >= len)
+			break;
+		dst[o++] = '\\';
+		dst[o++] = 'x';
+		dst[o++] = hex[ch >> 4];
+		dst[o++] = hex[ch & 0xf];
+	}
+	dst[o] = '\0';
+	return (o);
+}

@@ -102,3 +102,49 @@ as_user()
 	} > "$T/.curlrc"
 	return 0
 }
+
+# token_start [server-lines]: make an RS256 issuer key ($T/rsa.key) and
+# start regd over TLS taking its bearer tokens (service "regd.test",
+# issuer "test-issuer").
+token_start()
+{
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+	    -subj "/CN=issuer rsa" -keyout "$T/rsa.key" -out "$T/rsa.crt" \
+	    >/dev/null 2>&1 || fail "issuer key"
+	tls_start "" "	authenticate with token realm \"https://auth.test/token\" service \"regd.test\" issuer \"test-issuer\" certificate \"$T/rsa.crt\"
+${1:-}"
+}
+
+b64url()
+{
+	openssl base64 -A | tr '+/' '-_' | tr -d '='
+}
+
+# token HEADER-JSON CLAIMS-JSON: a token signed with $T/rsa.key.
+token()
+{
+	local h p
+
+	h=$(printf '%s' "$1" | b64url)
+	p=$(printf '%s' "$2" | b64url)
+	printf '%s.%s.%s\n' "$h" "$p" "$(printf '%s.%s' "$h" "$p" |
+	    openssl dgst -sha256 -sign "$T/rsa.key" | b64url)"
+}
+
+# token_claims SUB ACCESS-JSON: claims valid for five minutes.
+token_claims()
+{
+	local now
+
+	now=$(date +%s)
+	printf '{"iss":"test-issuer","sub":"%s","aud":"regd.test","exp":%d,"nbf":%d,"iat":%d,"access":%s}' \
+	    "$1" $((now + 300)) $((now - 5)) "$now" "$2"
+}
+
+# as_token TOKEN: every curl of lib.sh's helpers sends it from now on.
+as_token()
+{
+	export CURL_HOME=$T
+	printf 'cacert = "%s"\nheader = "Authorization: Bearer %s"\n' \
+	    "$T/ca.crt" "$1" > "$T/.curlrc"
+}

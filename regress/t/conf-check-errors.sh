@@ -46,6 +46,14 @@ bad 3 "server \"s\" {
 	listen on 127.0.0.1 port 5000
 	connection { header timeout 0 }
 }"
+bad 3 "server \"s\" {
+	listen on 127.0.0.1 port 5000
+	mount without from always
+}"
+bad 3 "server \"s\" {
+	listen on 127.0.0.1 port 5000
+	mount from yes
+}"
 bad 2 "prefork 2
 storage \"$T/unterminated
 $srv"

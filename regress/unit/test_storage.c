@@ -1237,6 +1237,8 @@ t_tags_catalog(void)
 {
 	struct st_req	 r;
 	struct st_res	 res;
+	char		*body = NULL;
+	size_t		 blen;
 	int		 fd;
 
 	mkreq(&r, REPO, "");
@@ -1300,8 +1302,30 @@ t_tags_catalog(void)
 			fail("flags %x digest %s", res.flags, res.digest);
 		track(REPO2, blobdigest, sizeof(blob));
 	}
+	/* Without a source storage mounts nothing: an upload starts. */
 	strlcpy(r.arg, cfgdigest, sizeof(r.arg));
 	strlcpy(r.arg2, "", sizeof(r.arg2));
+	if (call(&fc[0], ST_UPLOAD_START, &r, &res, NULL) == 0) {
+		want_status(&res, 202, NULL);
+		if (!valid_uuid(res.uuid))
+			fail("no upload after a mount without a source");
+	}
+	/* It names the repositories a source could be, for the frontend. */
+	r.flags = STF_MOUNT_WHERE;
+	if (call(&fc[0], ST_UPLOAD_START, &r, &res, &fd) == 0) {
+		want_status(&res, 200, NULL);
+		if (fd == -1 || (body = read_fd(fd, &blen)) == NULL ||
+		    strstr(body, "\"" REPO "\"") == NULL ||
+		    strstr(body, "\"" REPO2 "\"") != NULL)
+			fail("sources of the config: %s", body != NULL ? body :
+			    "none");
+		free(body);
+		body = NULL;
+		if (fd != -1)
+			close(fd);
+	}
+	r.flags = 0;
+	strlcpy(r.arg2, REPO, sizeof(r.arg2));
 	if (call(&fc[0], ST_UPLOAD_START, &r, &res, NULL) == 0) {
 		want_status(&res, 201, NULL);
 		track(REPO2, cfgdigest, 2);

@@ -222,6 +222,44 @@ check_valid(const char *what, int (*fn)(const char *),
 	}
 }
 
+/* log_escape: one case; want is what the log line gets. */
+static void
+check_escape(const char *in, size_t len, int flags, size_t dlen,
+    const char *want)
+{
+	char	 out[64];
+	size_t	 n;
+
+	n = log_escape(out, dlen, in, len, flags);
+	if (strcmp(out, want) == 0 && n == strlen(want)) {
+		npass++;
+		printf("ok   log_escape(%d bytes, %d, %zu) = \"%s\"\n",
+		    (int)len, flags, dlen, out);
+	} else {
+		nfail++;
+		printf("FAIL log_escape(%d bytes, %d, %zu) = \"%s\" (%zu), "
+		    "want \"%s\"\n", (int)len, flags, dlen, out, n, want);
+	}
+}
+
+static void
+check_escapes(void)
+{
+	const int	 q = LOGESC_QUOTE, qs = LOGESC_QUOTE | LOGESC_SPACE;
+
+	check_escape("a\r\nb", 4, q, 64, "a\\x0D\\x0Ab");
+	check_escape("say \"hi\" \\", 10, q, 64,
+	    "say \\x22hi\\x22 \\x5C");
+	check_escape("say \"hi\"", 8, 0, 64, "say \"hi\"");
+	check_escape("a b", 3, qs, 64, "a\\x20b");
+	check_escape("\x7f\xc3\xa9\t", 4, 0, 64, "\\x7F\\xC3\\xA9\\x09");
+	check_escape("a\0b", 3, 0, 64, "a\\x00b");
+	/* An escape that does not fit is left out whole. */
+	check_escape("ab\n", 3, 0, 6, "ab");
+	check_escape("ab\n", 3, 0, 7, "ab\\x0A");
+	check_escape("abc", 3, 0, 1, "");
+}
+
 /* head + n copies of unit + tail, in a new string. */
 static char *
 repeat(const char *head, const char *unit, size_t n, const char *tail)
@@ -342,6 +380,7 @@ main(void)
 		}
 	}
 
+	check_escapes();
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);
 }

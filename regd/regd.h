@@ -47,6 +47,7 @@
 #define DEF_IDLE_TIMEOUT	60
 #define DEF_BODY_TIMEOUT	60
 #define DEF_MAX_CONNS		4096
+#define DEF_MAX_CONNS_ADDR	256	/* per client address, all frontends */
 
 #define DATA_CHUNK		(128 * 1024)	/* bytes of body per message */
 #define MANIFEST_INLINE		(16 * 1024)	/* sent inside the answer */

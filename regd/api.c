@@ -530,8 +530,9 @@ api_start(struct conn *c)
 					    "invalid Content-Range");
 					return;
 				}
+				/* end - start + 1 could overflow; this not. */
 				if (!r->chunked && r->clen != -1 &&
-				    r->clen != end - start + 1) {
+				    end - start != r->clen - 1) {
 					r->keepalive = 0;
 					http_error(c, 416,
 					    "BLOB_UPLOAD_INVALID",
@@ -709,6 +710,7 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 {
 	struct req	*r = &c->req;
 	int64_t		 start, end;
+	int		 rv;
 
 	if (r->mountwhere && r->st_type == ST_UPLOAD_START) {
 		r->mountwhere = 0;
@@ -746,9 +748,9 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 
 	switch (r->st_type) {
 	case ST_BLOB_GET:
-		if (r->range != NULL && fd != -1) {
-			if (parse_range(r->range, res->size, &start,
-			    &end) == -1) {
+		if (r->range != NULL && fd != -1 && (rv = parse_range(r->range,
+		    res->size, &start, &end)) != 1) {
+			if (rv == -1) {
 				close(fd);
 				http_start_response(c, 416, NULL, 0);
 				http_header(c, "Content-Range", "bytes */%lld",

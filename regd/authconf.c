@@ -600,7 +600,7 @@ auth_dump(struct regd_conf *conf, struct server_conf *srv)
 		printf("\tmax login failures %d\n", srv->max_login_failures);
 	if (srv->login_block != DEF_LOGIN_BLOCK)
 		printf("\tlogin block %d\n", srv->login_block);
-	if (srv->max_conns_addr != 0)
+	if (srv->max_conns_addr != DEF_MAX_CONNS_ADDR)
 		printf("\tmax connections per address %d\n",
 		    srv->max_conns_addr);
 }

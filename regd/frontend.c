@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/tree.h>
 
@@ -15,6 +16,8 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,25 @@ struct flisten {
 #define PEND_BUCKETS	1024
 LIST_HEAD(pendlist, conn);
 
+/*
+ * Descriptors kept free whatever the clients do, as OpenBSD httpd keeps
+ * FD_RESERVE: a blob descriptor from storage must always find a slot, or
+ * it arrives truncated and the channel to storage is lost.
+ */
+#define FD_RESERVE	16
+#define FD_PER_CONN	2	/* its socket and a blob being sent */
+#define DRAIN_GRACE	2	/* seconds an idle keep-alive may still ask */
+#define LINGER_SECS	2	/* reading what a client sent after the end */
+#define LINGER_MAX	(1024 * 1024)
+#define DISCARD_MAX	(1024 * 1024)	/* unwanted body read to keep alive */
+#define TRIM_DELAY	2	/* seconds after closes to give memory back */
+
+/* What a connection reads ahead, by state (conn_readmode). */
+#define RM_HEAD		1	/* a head: up to the head limits */
+#define RM_BODY		2	/* a body: big reads */
+#define RM_HOLD		3	/* an answer is pending: nothing more */
+#define SMALL_READ	(16 * 1024)
+
 static TAILQ_HEAD(, flisten)	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct pendlist		 pending[PEND_BUCKETS];
@@ -45,8 +67,9 @@ struct chan			 st_chan;
 static struct chan		 parent_chan, log_chan;
 static struct front_stats	 stats;
 static uint32_t			 next_reqid;
-static int			 nconns, draining;
+static int			 nconns, draining, fd_maxconns, fd_paused;
 static struct event		 ev_sigterm, ev_sigint, ev_accept_pause;
+static struct event		 ev_trim;
 static struct event		 ev_logflush;
 static int			 logflush_pending;
 
@@ -71,6 +94,10 @@ static void	 log_dispatch(struct chan *, struct msg *, void *);
 static void	 front_sig(int, short, void *);
 static void	 front_drain(void);
 static void	 access_log(struct conn *);
+static void	 conn_readmode(struct conn *, int);
+static void	 conn_linger(struct conn *);
+static void	 trim_cb(int, short, void *);
+static void	 fd_budget(void);
 
 static void
 pend_remove(struct conn *c)
@@ -123,6 +150,7 @@ frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
 	signal_add(&ev_sigterm, NULL);
 	signal_add(&ev_sigint, NULL);
 	evtimer_set(&ev_accept_pause, accept_cb, NULL);
+	evtimer_set(&ev_trim, trim_cb, NULL);
 	event_assign(&ev_logflush, env->base, -1, 0, logflush_cb, NULL);
 	atexit(logflush_atexit);
 
@@ -139,6 +167,7 @@ frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
 			TAILQ_INSERT_TAIL(&listeners, fl, entry);
 		}
 	}
+	fd_budget();
 	stats.slot = slot;
 	stats.pid = getpid();
 	log_debug("frontend %d ready", slot);
@@ -150,6 +179,50 @@ static void
 front_sig(int sig, short event, void *arg)
 {
 	exit(0);
+}
+
+int
+front_draining(void)
+{
+	return (draining);
+}
+
+/*
+ * How many connections the descriptor limit allows: every connection
+ * may hold its socket and a blob, and FD_RESERVE stay free beyond what
+ * is open now (listeners, channels, the event loop).  "max connections"
+ * above that is clamped, and said once.
+ */
+static void
+fd_budget(void)
+{
+	struct rlimit		 rl;
+	struct server_conf	*srv;
+	int			 fd, open = 0, lim, max = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY)
+		lim = INT32_MAX;
+	else
+		lim = rl.rlim_cur > INT32_MAX ? INT32_MAX : (int)rl.rlim_cur;
+	for (fd = 0; fd < 1024 && fd < lim; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			open++;
+	fd_maxconns = (lim - open - FD_RESERVE) / FD_PER_CONN;
+	if (fd_maxconns < 1)
+		fd_maxconns = 1;
+	TAILQ_FOREACH(srv, &env->conf->servers, entry)
+		if (srv->max_conns > max)
+			max = srv->max_conns;
+	if (max > fd_maxconns && stats.slot == 0)
+		log_warnx("max connections %d is more than %d descriptors "
+		    "allow: at most %d per frontend", max, lim, fd_maxconns);
+}
+
+/* Give the heap back to the system a little after connections went. */
+static void
+trim_cb(int fd, short event, void *arg)
+{
+	malloc_trim(0);
 }
 
 static void
@@ -179,11 +252,17 @@ accept_cb(int fd, short event, void *arg)
 
 	if (fl == NULL) {
 		/* The pause after running out of descriptors is over. */
-		if (!draining)
+		if (!draining && !fd_paused)
 			listeners_pause(0);
 		return;
 	}
 	for (i = 0; i < 64; i++) {
+		if (nconns >= fd_maxconns) {
+			/* Leave them in the backlog until one closes. */
+			fd_paused = 1;
+			listeners_pause(1);
+			return;
+		}
 		sslen = sizeof(ss);
 		s = accept4(fd, (struct sockaddr *)&ss, &sslen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -234,14 +313,7 @@ accept_cb(int fd, short event, void *arg)
 			continue;
 		}
 		c->sfd = -1;
-		/* Bodies arrive in big reads and leave in whole messages. */
-		bufferevent_set_max_single_read(c->bev, 2 * DATA_CHUNK);
-		/*
-		 * Reading stays on while a request waits for storage or its
-		 * answer goes out (turning it off and on costs system calls
-		 * each request); this bounds what a pipelining client queues.
-		 */
-		bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * DATA_CHUNK);
+		conn_readmode(c, RM_HEAD);
 		http_reset(&c->req);
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
 		    conn_event_cb, c);
@@ -275,6 +347,39 @@ conn_timeouts(struct conn *c, int rsecs, int wsecs)
 	    wsecs > 0 ? &wtv : NULL);
 }
 
+/*
+ * Bound what is read ahead of the parser.  A head is read in small
+ * pieces up to the head limits; a body in big reads (it leaves in whole
+ * messages); while an answer is pending nothing more is taken in (a
+ * pipelining client waits in its socket buffer, not in our memory).  The
+ * watermark suspends reading only when bytes are there, so a client that
+ * does not pipeline costs no system call.
+ */
+static void
+conn_readmode(struct conn *c, int mode)
+{
+	size_t	 hi;
+
+	if (c->readmode == mode)
+		return;
+	c->readmode = mode;
+	switch (mode) {
+	case RM_BODY:
+		bufferevent_set_max_single_read(c->bev, 2 * DATA_CHUNK);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 4 * DATA_CHUNK);
+		break;
+	case RM_HOLD:
+		bufferevent_set_max_single_read(c->bev, SMALL_READ);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, 1);
+		break;
+	default:
+		hi = c->srv->max_reqline + c->srv->max_headers + 4;
+		bufferevent_set_max_single_read(c->bev, SMALL_READ);
+		bufferevent_setwatermark(c->bev, EV_READ, 0, hi);
+		break;
+	}
+}
+
 static void
 conn_set_timer(struct conn *c, int secs)
 {
@@ -297,6 +402,9 @@ conn_timer_cb(int fd, short event, void *arg)
 		log_debug("%s: header timeout", c->addr);
 		/* Nothing is written: the client may be half-way anything. */
 	}
+	if (c->state == CS_RESPOND || c->state == CS_WAIT)
+		log_debug("%s: no progress in %d seconds", c->addr,
+		    c->srv->body_timeout);
 	conn_close(c);
 }
 
@@ -349,6 +457,16 @@ conn_close(struct conn *c)
 	stats.conns = nconns;
 	if (draining && nconns == 0)
 		exit(0);
+	if (fd_paused && nconns < fd_maxconns) {
+		fd_paused = 0;
+		if (!draining && !evtimer_pending(&ev_accept_pause, NULL))
+			listeners_pause(0);
+	}
+	if (!evtimer_pending(&ev_trim, NULL)) {
+		struct timeval	 tv = { TRIM_DELAY, 0 };
+
+		evtimer_add(&ev_trim, &tv);
+	}
 }
 
 void
@@ -394,7 +512,14 @@ conn_respond_done(struct conn *c)
 	if (c->la->tls && len > 0 && len <= TLS_RECORD_MAX)
 		evbuffer_pullup(out, -1);
 	c->state = CS_RESPOND;
+	conn_readmode(c, RM_HOLD);
 	conn_timeouts(c, 0, c->srv->body_timeout);
+	/*
+	 * A TLS bufferevent stops writing for good when the client goes:
+	 * a watchdog, fed as the answer leaves, ends what would hang.
+	 */
+	if (c->la->tls)
+		conn_set_timer(c, c->srv->body_timeout);
 	pend_remove(c);
 	conn_write_now(c);
 }
@@ -511,6 +636,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state != CS_RESPOND)
 		return;
+	if (c->la->tls)
+		conn_set_timer(c, c->srv->body_timeout);
 	if (c->sfd != -1) {
 		if (conn_stream_fill(c) == -1) {
 			conn_close(c);
@@ -528,15 +655,43 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	access_log(c);
 	stats.requests++;
 	if (c->close_after || draining) {
-		conn_close(c);
+		conn_linger(c);
 		return;
 	}
 	http_reset(&c->req);
 	c->state = CS_IDLE;
+	conn_readmode(c, RM_HEAD);
 	conn_timeouts(c, 0, 0);
 	conn_set_timer(c, c->srv->idle_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		conn_process(c);
+}
+
+/*
+ * The answer is out and the connection closes.  Closing a socket with
+ * unread input sends a reset that may destroy the answer before the
+ * client read it: like nginx's lingering close, half-close, read and
+ * drop what still comes for a little while, then close.
+ */
+static void
+conn_linger(struct conn *c)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->bev);
+
+	if (c->la->tls || (c->req.conn_close && !http_body_pending(&c->req) &&
+	    evbuffer_get_length(in) == 0) ||
+	    shutdown(c->fd, SHUT_WR) == -1) {
+		conn_close(c);
+		return;
+	}
+	c->state = CS_LINGER;
+	c->req.body_seen = 0;
+	bufferevent_disable(c->bev, EV_WRITE);
+	conn_timeouts(c, 0, 0);
+	conn_readmode(c, RM_HEAD);
+	bufferevent_enable(c->bev, EV_READ);
+	conn_set_timer(c, LINGER_SECS);
+	conn_process(c);
 }
 
 static void
@@ -547,7 +702,11 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* A TLS handshake finished: nothing to do. */
 	if (what == BEV_EVENT_CONNECTED)
 		return;
-	if ((what & BEV_EVENT_EOF) && (c->state == CS_WAIT ||
+	/*
+	 * Over TLS an EOF, a reset taken for a dirty shutdown included,
+	 * stops the bufferevent's writing too: nothing more can be said.
+	 */
+	if ((what & BEV_EVENT_EOF) && !c->la->tls && (c->state == CS_WAIT ||
 	    c->state == CS_RESPOND)) {
 		/*
 		 * The client half-closed after its request: still answer.
@@ -634,7 +793,9 @@ conn_process(struct conn *c)
 			api_dispatch(c);
 			if (c->state == CS_BODY || c->state == CS_DISCARD) {
 				conn_timeouts(c, c->srv->body_timeout, 0);
-			}
+				conn_readmode(c, RM_BODY);
+			} else if (c->state == CS_WAIT)
+				conn_readmode(c, RM_HOLD);
 			break;
 		case CS_BODY:
 			if (c->paused)
@@ -672,6 +833,8 @@ conn_process(struct conn *c)
 			if (rv == 1) {
 				conn_timeouts(c, 0, 0);
 				api_body_done(c);
+				if (c->state == CS_WAIT)
+					conn_readmode(c, RM_HOLD);
 				break;
 			}
 			if (st_chan.queued > CHAN_HIWAT) {
@@ -682,6 +845,14 @@ conn_process(struct conn *c)
 				return;
 			break;
 		case CS_DISCARD:
+			/* Unwanted bytes are read only so many. */
+			if ((!c->req.chunked && c->req.body_left >
+			    DISCARD_MAX) || c->req.body_seen > DISCARD_MAX) {
+				c->req.keepalive = 0;
+				http_error(c, 413, "SIZE_INVALID",
+				    "this endpoint takes no body");
+				return;
+			}
 			rv = http_body_pump(c, NULL, SIZE_MAX, &got);
 			if (rv == -1) {
 				c->req.keepalive = 0;
@@ -702,7 +873,16 @@ conn_process(struct conn *c)
 			 */
 			c->state = CS_HEADERS;
 			api_dispatch(c);
+			if (c->state == CS_WAIT)
+				conn_readmode(c, RM_HOLD);
 			break;
+		case CS_LINGER:
+			got = evbuffer_get_length(in);
+			evbuffer_drain(in, got);
+			c->req.body_seen += got;
+			if (c->req.body_seen > LINGER_MAX)
+				conn_close(c);
+			return;
 		default:
 			return;
 		}
@@ -862,7 +1042,7 @@ static void
 front_drain(void)
 {
 	struct flisten	*fl;
-	struct conn	*c, *next;
+	struct conn	*c;
 
 	draining = 1;
 	while ((fl = TAILQ_FIRST(&listeners)) != NULL) {
@@ -872,10 +1052,14 @@ front_drain(void)
 		TAILQ_REMOVE(&listeners, fl, entry);
 		free(fl);
 	}
-	for (c = TAILQ_FIRST(&conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->state == CS_IDLE)
-			conn_close(c);
+	/*
+	 * An idle keep-alive connection may have a request on its way: it
+	 * has a moment to arrive, and is answered with "Connection: close".
+	 * Whatever is under way finishes the same way.
+	 */
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (c->state == CS_IDLE && c->srv->idle_timeout > DRAIN_GRACE)
+			conn_set_timer(c, DRAIN_GRACE);
 	}
 	if (nconns == 0)
 		exit(0);

@@ -26,10 +26,12 @@
 #define CHUNK_DATA_CRLF	2
 #define CHUNK_TRAILER	3
 #define CHUNK_DONE	4
+#define CHUNK_LINE_MAX	130	/* a size line with extensions, and CRLF */
 
 static int	 parse_request_line(struct conn *, char *);
 static int	 parse_header(struct conn *, char *);
 static int	 headers_done(struct conn *);
+static int	 http_getline(struct evbuffer *, char **, size_t *, size_t);
 
 const char *
 http_status_text(int status)
@@ -72,13 +74,46 @@ http_reset(struct req *r)
 	free(r->range);
 	free(r->host);
 	free(r->auth);
-	free(r->conn_hdr);
 	free(r->xff);
 	free(r->xfproto);
 	free(r->xfhost);
 	memset(r, 0, sizeof(*r));
 	r->clen = -1;
 	r->n = -1;
+}
+
+/*
+ * Take one line ended by CRLF from the input into a new string (without
+ * the CRLF); max bounds the line with its CRLF.  A bare LF ends nothing:
+ * it is an error, as is a line longer than max.  Returns 1 with a line, 0
+ * when more bytes are needed, -1 out of memory, -2 too long, -3 bare LF.
+ */
+static int
+http_getline(struct evbuffer *in, char **linep, size_t *lenp, size_t max)
+{
+	struct evbuffer_ptr	 eol;
+	size_t			 avail, n;
+	char			*line;
+
+	avail = evbuffer_get_length(in);
+	eol = evbuffer_search(in, "\n", 1, NULL);
+	if (eol.pos == -1)
+		return (avail > 0 && avail >= max ? -2 : 0);
+	n = (size_t)eol.pos + 1;
+	if (n > max)
+		return (-2);
+	if (n < 2)
+		return (-3);
+	if ((line = malloc(n)) == NULL)
+		return (-1);
+	if (evbuffer_remove(in, line, n) != (int)n || line[n - 2] != '\r') {
+		free(line);
+		return (-3);
+	}
+	line[n - 2] = '\0';
+	*linep = line;
+	*lenp = n - 2;
+	return (1);
 }
 
 /*
@@ -91,38 +126,29 @@ http_parse_head(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct req		*r = &c->req;
-	struct evbuffer_ptr	 eol;
-	size_t			 eollen, len;
 	char			*line;
+	size_t			 len, max;
 	int			 rv;
 
 	for (;;) {
-		eol = evbuffer_search_eol(in, NULL, &eollen,
-		    EVBUFFER_EOL_CRLF);
-		if (eol.pos == -1) {
-			len = evbuffer_get_length(in);
-			if (r->target == NULL && len > c->srv->max_reqline)
-				goto too_long;
-			if (r->target != NULL &&
-			    r->hdrbytes + len > c->srv->max_headers)
-				goto too_big;
-			return (0);
-		}
-		len = eol.pos;
-		if (r->target == NULL && len > c->srv->max_reqline)
-			goto too_long;
-		if (r->target != NULL &&
-		    r->hdrbytes + len + eollen > c->srv->max_headers)
-			goto too_big;
-		if ((line = malloc(len + 1)) == NULL) {
+		/* The head's CRLFs count; the request line's does not. */
+		max = r->target == NULL ? c->srv->max_reqline + 2 :
+		    c->srv->max_headers - r->hdrbytes;
+		switch (http_getline(in, &line, &len, max)) {
+		case -1:
+			r->keepalive = 0;
 			http_error(c, 500, "UNKNOWN", "out of memory");
 			return (-1);
+		case -2:
+			goto too_long;
+		case -3:
+			goto bad_eol;
+		case 0:
+			return (0);
 		}
-		evbuffer_remove(in, line, len);
-		line[len] = '\0';
-		evbuffer_drain(in, eollen);
 		if (memchr(line, '\0', len) != NULL) {
 			free(line);
+			r->keepalive = 0;
 			http_error(c, 400, "UNSUPPORTED", "NUL in request");
 			return (-1);
 		}
@@ -138,7 +164,7 @@ http_parse_head(struct conn *c)
 				return (-1);
 			continue;
 		}
-		r->hdrbytes += len + eollen;
+		r->hdrbytes += len + 2;
 		if (len == 0) {
 			free(line);
 			return (headers_done(c));
@@ -149,12 +175,15 @@ http_parse_head(struct conn *c)
 			return (-1);
 	}
 too_long:
-	c->req.keepalive = 0;
-	http_error(c, 414, "UNSUPPORTED", "request line too long");
+	r->keepalive = 0;
+	if (r->target == NULL)
+		http_error(c, 414, "UNSUPPORTED", "request line too long");
+	else
+		http_error(c, 431, "UNSUPPORTED", "request headers too large");
 	return (-1);
-too_big:
-	c->req.keepalive = 0;
-	http_error(c, 431, "UNSUPPORTED", "request headers too large");
+bad_eol:
+	r->keepalive = 0;
+	http_error(c, 400, "UNSUPPORTED", "line not ended by CRLF");
 	return (-1);
 }
 
@@ -204,6 +233,30 @@ bad:
 	return (-1);
 }
 
+/* A token of RFC 9110: visible characters but delimiters. */
+static int
+is_token(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+			return (0);
+	return (1);
+}
+
+/* Does s hold a control character other than a tab? */
+static int
+has_ctl(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') ||
+		    (unsigned char)*s == 0x7f)
+			return (1);
+	return (0);
+}
+
 static int
 set_once(char **dst, const char *value)
 {
@@ -214,11 +267,37 @@ set_once(char **dst, const char *value)
 	return (0);
 }
 
+/*
+ * Connection is a comma-separated list of tokens: only a whole "close" or
+ * "keep-alive" counts, not a word that contains one.  -1 if malformed.
+ */
+static int
+parse_connection(struct req *r, char *value)
+{
+	char	*tok, *end;
+
+	while ((tok = strsep(&value, ",")) != NULL) {
+		tok += strspn(tok, " \t");
+		end = tok + strlen(tok);
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*tok == '\0')
+			continue;
+		if (!is_token(tok))
+			return (-1);
+		if (strcasecmp(tok, "close") == 0)
+			r->conn_close = 1;
+		else if (strcasecmp(tok, "keep-alive") == 0)
+			r->conn_keepalive = 1;
+	}
+	return (0);
+}
+
 static int
 parse_header(struct conn *c, char *line)
 {
 	struct req	*r = &c->req;
-	char		*name, *value, *end, *p;
+	char		*name, *value, *end;
 	const char	*errstr;
 
 	if (++r->nheaders > c->srv->max_nheaders) {
@@ -232,10 +311,11 @@ parse_header(struct conn *c, char *line)
 	if ((value = strchr(line, ':')) == NULL || value == name)
 		goto bad;
 	*value++ = '\0';
-	for (p = name; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && strchr("!#$%&'*+-.^_`|~",
-		    *p) == NULL)
-			goto bad;
+	if (!is_token(name))
+		goto bad;
+	/* No control character but a tab in a value: no CR, LF or NUL. */
+	if (has_ctl(value))
+		goto bad;
 	value += strspn(value, " \t");
 	end = value + strlen(value);
 	while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
@@ -252,6 +332,12 @@ parse_header(struct conn *c, char *line)
 			goto bad;
 		r->clen = n;
 	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		/*
+		 * HTTP/1.0 has no transfer codings: a message with one has
+		 * faulty framing (RFC 9112, 6.1).  Twice is no better.
+		 */
+		if (r->minor == 0 || r->chunked)
+			goto bad;
 		if (strcasecmp(value, "chunked") != 0) {
 			r->keepalive = 0;
 			http_error(c, 501, "UNSUPPORTED",
@@ -275,8 +361,7 @@ parse_header(struct conn *c, char *line)
 		if (set_once(&r->auth, value) == -1)
 			goto bad;
 	} else if (strcasecmp(name, "Connection") == 0) {
-		free(r->conn_hdr);
-		if ((r->conn_hdr = strdup(value)) == NULL)
+		if (parse_connection(r, value) == -1)
 			goto bad;
 	} else if (strcasecmp(name, "X-Forwarded-For") == 0) {
 		/* Repeated headers are one list, the last element last. */
@@ -310,12 +395,10 @@ headers_done(struct conn *c)
 
 	if (r->minor >= 1)
 		r->keepalive = 1;
-	if (r->conn_hdr != NULL) {
-		if (strcasestr(r->conn_hdr, "close") != NULL)
-			r->keepalive = 0;
-		else if (strcasestr(r->conn_hdr, "keep-alive") != NULL)
-			r->keepalive = 1;
-	}
+	if (r->conn_close)
+		r->keepalive = 0;
+	else if (r->conn_keepalive)
+		r->keepalive = 1;
 	if (r->chunked && r->clen != -1) {
 		/* Both framings at once is how requests get smuggled. */
 		r->keepalive = 0;
@@ -341,6 +424,20 @@ headers_done(struct conn *c)
 	return (1);
 }
 
+/* A trailer field: a token, a colon, a value without controls. */
+static int
+trailer_ok(char *line)
+{
+	char	*v;
+
+	if ((v = strchr(line, ':')) == NULL)
+		return (-1);
+	*v++ = '\0';
+	if (!is_token(line))
+		return (-1);
+	return (has_ctl(v) ? -1 : 0);
+}
+
 /* Is there a body still to come on this request? */
 static int
 body_finished(struct req *r)
@@ -348,6 +445,15 @@ body_finished(struct req *r)
 	if (r->chunked)
 		return (r->chunk_state == CHUNK_DONE);
 	return (r->body_left == 0);
+}
+
+/* Are there bytes of this request's body not read yet? */
+int
+http_body_pending(struct req *r)
+{
+	if (r->target == NULL)
+		return (0);
+	return (!body_finished(r));
 }
 
 /*
@@ -360,9 +466,8 @@ http_body_pump(struct conn *c, unsigned char *buf, size_t len, size_t *got)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct req		*r = &c->req;
-	struct evbuffer_ptr	 eol;
-	size_t			 eollen, avail, n;
-	char			 line[128], *ep;
+	size_t			 avail, n, llen, max;
+	char			*line, *ep;
 	unsigned long long	 sz;
 
 	*got = 0;
@@ -388,29 +493,47 @@ http_body_pump(struct conn *c, unsigned char *buf, size_t len, size_t *got)
 				r->chunk_state = CHUNK_DATA_CRLF;
 			continue;
 		}
-		eol = evbuffer_search_eol(in, NULL, &eollen,
-		    EVBUFFER_EOL_CRLF);
-		if (eol.pos == -1) {
-			if (avail > sizeof(line))
-				return (-1);
+		/*
+		 * Size lines and trailers end with CRLF like the head, and
+		 * trailers count against the head's limits.
+		 */
+		max = r->chunk_state == CHUNK_TRAILER ?
+		    c->srv->max_headers - r->hdrbytes : CHUNK_LINE_MAX;
+		switch (http_getline(in, &line, &llen, max)) {
+		case 0:
 			return (0);
-		}
-		if ((size_t)eol.pos >= sizeof(line))
+		case 1:
+			break;
+		default:
 			return (-1);
-		evbuffer_remove(in, line, eol.pos);
-		line[eol.pos] = '\0';
-		evbuffer_drain(in, eollen);
+		}
+		if (r->chunk_state == CHUNK_TRAILER) {
+			r->hdrbytes += llen + 2;
+			if (llen > 0 && ++r->nheaders > c->srv->max_nheaders) {
+				free(line);
+				return (-1);
+			}
+		}
 		switch (r->chunk_state) {
 		case CHUNK_SIZE_LINE:
+			if (has_ctl(line)) {
+				free(line);
+				return (-1);
+			}
 			line[strcspn(line, "; \t")] = '\0';
+			/* 15 hex digits at most: no size can overflow. */
 			if (line[0] == '\0' || strspn(line,
 			    "0123456789abcdefABCDEF") != strlen(line) ||
-			    strlen(line) > 15)
+			    strlen(line) > 15) {
+				free(line);
 				return (-1);
+			}
 			errno = 0;
 			sz = strtoull(line, &ep, 16);
-			if (errno != 0)
+			if (errno != 0) {
+				free(line);
 				return (-1);
+			}
 			if (sz == 0)
 				r->chunk_state = CHUNK_TRAILER;
 			else {
@@ -419,15 +542,22 @@ http_body_pump(struct conn *c, unsigned char *buf, size_t len, size_t *got)
 			}
 			break;
 		case CHUNK_DATA_CRLF:
-			if (line[0] != '\0')
+			if (line[0] != '\0') {
+				free(line);
 				return (-1);
+			}
 			r->chunk_state = CHUNK_SIZE_LINE;
 			break;
 		case CHUNK_TRAILER:
 			if (line[0] == '\0')
 				r->chunk_state = CHUNK_DONE;
+			else if (trailer_ok(line) == -1) {
+				free(line);
+				return (-1);
+			}
 			break;
 		}
+		free(line);
 	}
 	return (1);
 }
@@ -455,7 +585,13 @@ http_start_response(struct conn *c, int status, const char *ctype,
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 
 	c->req.status = status;
-	if (!c->req.keepalive || c->close_after)
+	/*
+	 * An answer given before the request's body was read must not
+	 * leave that body to be parsed as the next request: the connection
+	 * closes after it.  So it does when a newer generation took over.
+	 */
+	if (!c->req.keepalive || c->close_after ||
+	    http_body_pending(&c->req) || front_draining())
 		c->close_after = 1;
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
 	    "Date: %s\r\n"

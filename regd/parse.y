@@ -1249,6 +1249,9 @@ server_new(struct regd_conf *c, const char *name)
 	s->idle_timeout = DEF_IDLE_TIMEOUT;
 	s->body_timeout = DEF_BODY_TIMEOUT;
 	s->max_conns = DEF_MAX_CONNS;
+	/* One address may not take every slot: the count is shared. */
+	s->max_conns_addr = DEF_MAX_CONNS_ADDR;
+	auth_init();
 	s->max_login_failures = DEF_LOGIN_FAILURES;
 	s->login_block = DEF_LOGIN_BLOCK;
 	TAILQ_INSERT_TAIL(&c->servers, s, entry);

@@ -48,6 +48,7 @@
 #define DEF_BODY_TIMEOUT	60
 #define DEF_MAX_CONNS		4096
 #define DEF_DRAIN_TIMEOUT	600	/* old frontends killed after */
+#define DEF_MAX_CONNS_ADDR	256	/* per client address, all frontends */
 
 #define DATA_CHUNK		(128 * 1024)	/* bytes of body per message */
 #define MANIFEST_INLINE		(16 * 1024)	/* sent inside the answer */
@@ -325,7 +326,8 @@ enum conn_state {
 	CS_DISCARD,		/* reading a body nobody wants */
 	CS_WAIT,		/* waiting for storage's answer */
 	CS_RESPOND,		/* writing the response */
-	CS_CLOSING
+	CS_CLOSING,
+	CS_LINGER		/* answered, reading what is left, then close */
 };
 
 enum route {
@@ -357,7 +359,8 @@ struct req {
 	char		*range;
 	char		*host;
 	char		*auth;
-	char		*conn_hdr;
+	int		 conn_close;	/* Connection: close */
+	int		 conn_keepalive;	/* Connection: keep-alive */
 
 	enum route	 route;
 	char		 name[MAX_NAME + 1];
@@ -402,6 +405,7 @@ struct conn {
 	struct req		 req;
 	int			 rto;		/* read timeout set, seconds */
 	int			 wto;		/* write timeout set, seconds */
+	int			 readmode;	/* frontend.c: input bound set */
 	int			 sfd;		/* file body read piecewise */
 	int64_t			 soff;
 	int64_t			 sleft;
@@ -422,7 +426,9 @@ void	 conn_cork(struct conn *, int);
 void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
 void	 conn_pause_for_storage(struct conn *);
 void	 front_count_bytes(uint64_t);
+int	 front_draining(void);
 /* http.c */
+int	 http_body_pending(struct req *);
 int	 http_parse_head(struct conn *);
 int	 http_body_pump(struct conn *, unsigned char *, size_t, size_t *);
 void	 http_reset(struct req *);

@@ -227,10 +227,17 @@ parse_content_range(const char *s, int64_t *start, int64_t *end)
 	*end = strtonum(b, 0, INT64_MAX, &errstr);
 	if (errstr != NULL || *end < *start)
 		return (-1);
+	/* A length of end - start + 1 must fit: no end of INT64_MAX. */
+	if (*end == INT64_MAX)
+		return (-1);
 	return (0);
 }
 
-/* Parse "Range: bytes=a-b" against a blob of size; 0 ok, -1 bad. */
+/*
+ * Parse "Range: bytes=a-b" against a blob of size; 0 ok, -1 not
+ * satisfiable, 1 to be ignored: another unit (RFC 9110, 14.2) or several
+ * ranges, which are answered with the whole body as nginx does.
+ */
 int
 parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
 {
@@ -239,9 +246,11 @@ parse_range(const char *s, int64_t size, int64_t *start, int64_t *end)
 	size_t		 n;
 
 	if (strncmp(s, "bytes=", 6) != 0)
-		return (-1);
+		return (1);
 	s += 6;
-	if (strchr(s, ',') != NULL || (dash = strchr(s, '-')) == NULL)
+	if (strchr(s, ',') != NULL)
+		return (1);
+	if ((dash = strchr(s, '-')) == NULL)
 		return (-1);
 	n = dash - s;
 	if (n >= sizeof(a) || strlen(dash + 1) >= sizeof(b))

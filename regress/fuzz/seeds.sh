@@ -35,6 +35,14 @@ seed http lf-only '\000GET /v2/ HTTP/1.1\nHost: x\n\n'
 seed http discard-chunked-pipelined '\377POST /v2/a/blobs/uploads/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n'
 seed http discard-clen-pipelined '\377GET /v2/a/tags/list HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n'
 seed http auth '\000GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dXNlcjpwYXNz\r\nAuthorization: Bearer x\r\n\r\n'
+# Strict framing: a bare CR in a value, a bare LF inside the head, a
+# transfer coding on HTTP/1.0, "Connection" as a token list, trailers
+# counted against the head's limits.
+seed http bare-cr '\000GET /v2/ HTTP/1.1\r\nHost: x\rX-Smuggle: y\r\n\r\n'
+seed http bare-lf-mid '\000GET /v2/ HTTP/1.1\r\nHost: x\nX: y\r\n\r\n'
+seed http te-http10 '\000POST /v2/a/blobs/uploads/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+seed http conn-tokens '\000GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, x-close\r\n\r\nGET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\n\r\n'
+seed http trailers '\002PATCH /v2/a/blobs/uploads/0 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\nI: 9\r\nJ: 10\r\nK: 11\r\nL: 12\r\nM: 13\r\nN: 14\r\nO: 15\r\nP: 16\r\nQ: 17\r\nR: 18\r\nS: 19\r\nT: 20\r\n\r\n'
 
 # Manifests: the first byte picks the Content-Type (bits 0-2), the
 # reference (bits 3-4: tag, tag, own digest, wrong digest), an unknown

@@ -776,6 +776,12 @@ conn_process(struct conn *c)
 			if (evbuffer_get_length(in) == 0)
 				return;
 			c->state = CS_HEADERS;
+			/*
+			 * A request refused before its head is parsed must
+			 * not be logged under the previous request's
+			 * forwarded address.
+			 */
+			strlcpy(c->addr, c->peer, sizeof(c->addr));
 			clock_gettime(CLOCK_MONOTONIC, &c->req.start);
 			conn_set_timer(c, c->srv->header_timeout);
 			/* FALLTHROUGH */

@@ -241,7 +241,7 @@ main		: USER STRING {
 				conf->store.upload_maxage = $5;
 		}
 		| UPLOAD TIMEOUT duration {
-			if ($3 >= 0 && check_range($3, 60, 7 * 86400,
+			if ($3 >= 0 && check_range($3, 1, 7 * 86400,
 			    "upload timeout") == 0)
 				conf->store.upload_timeout = $3;
 		}

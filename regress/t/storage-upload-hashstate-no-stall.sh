@@ -4,8 +4,8 @@
 # thread: the SHA-256 state of a session stays with it (and is saved in
 # its directory after every write), however many other sessions there
 # are, and after a restart.  Here: a 1 GiB partial upload, 1100 other
-# sessions, then a 1-byte PATCH to the large one while a tag list is
-# timed; both answer fast, and the blob's digest comes out right.
+# sessions written to, then a 1-byte PATCH to the large one while a tag
+# list is timed; both answer fast, and the blob's digest comes out right.
 
 . ./regress/lib.sh
 
@@ -31,9 +31,14 @@ c.request("PATCH", loc, body=body(), headers={
 r = c.getresponse(); r.read()
 assert r.status == 202, r.status
 open(t + "/loc", "w").write(r.getheader("Location"))
+# Sessions that each had a write: each has a hash state.
 for i in range(1100):
     c.request("POST", "/v2/h/many/blobs/uploads/",
         headers={"Content-Length": "0"})
+    r = c.getresponse(); r.read()
+    assert r.status == 202, (i, r.status)
+    c.request("PATCH", r.getheader("Location"), body=b"y", headers={
+        "Content-Type": "application/octet-stream"})
     r = c.getresponse(); r.read()
     assert r.status == 202, (i, r.status)
 PYEOF

@@ -417,6 +417,11 @@ api_start(struct conn *c)
 	sr.off = -1;
 	sr.len = r->chunked ? -1 : r->clen;
 	sr.n = -1;
+	/* Who starts upload sessions: storage bounds them per client. */
+	if (r->user[0] != '\0')
+		snprintf(sr.client, sizeof(sr.client), "u:%s", r->user);
+	else
+		snprintf(sr.client, sizeof(sr.client), "a:%s", c->addr);
 
 	switch (r->route) {
 	case RT_BASE:
@@ -457,6 +462,8 @@ api_start(struct conn *c)
 			if (r->ctype != NULL)
 				strlcpy(sr.mediatype, r->ctype,
 				    sizeof(sr.mediatype));
+			/* Storage counts a chunked body against it too. */
+			sr.n = c->srv->max_manifest;
 			set_stream(c, ST_MANIFEST_PUT, &sr);
 			if (!has_body(r) && c->state == CS_BODY)
 				api_body_done(c);

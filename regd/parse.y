@@ -38,7 +38,7 @@
 #define MAX_NHEADERS	10000
 #define MAX_LIMIT_SIZE	(1024 * 1024)
 #define MIN_LIMIT_SIZE	256
-#define MAX_MANIFEST	(1024 * 1024 * 1024)
+#define MAX_MANIFEST	MAX_MANIFEST_SIZE
 
 struct file {
 	FILE		*stream;
@@ -138,7 +138,7 @@ static void	 dump_size(size_t);
 %token	GROUP ISSUER LOGIN PER PROTOCOLS PROXY PULL PUSH REALM SERVICE TOKEN
 %token	TRUSTED WITH MOUNT WITHOUT
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
-%token	THAN UNTAGGED UPLOADS
+%token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
@@ -185,6 +185,24 @@ main		: USER STRING {
 			set_path(conf->storage, sizeof(conf->storage), $2,
 			    "storage");
 		}
+		| STORAGE MODE NUMBER {
+			int64_t	 m = 0, d, v = $3, bit = 1;
+
+			/* Written in octal: 750 or 0750 are 0750. */
+			while (v > 0 && m >= 0) {
+				if ((d = v % 10) > 7)
+					m = -1;
+				else
+					m += d * bit;
+				bit *= 8;
+				v /= 10;
+			}
+			if (m < 0 || (m & ~0777) != 0 || (m & 0700) != 0700)
+				yyerror("bad storage mode %lld: octal, from "
+				    "700 to 777", (long long)$3);
+			else
+				conf->store.mode = m;
+		}
 		| SOCKET STRING {
 			set_path(conf->socket, sizeof(conf->socket), $2,
 			    "socket");
@@ -226,6 +244,21 @@ main		: USER STRING {
 		| GC UPLOADS MAX AGE duration {
 			if ($5 >= 0)
 				conf->store.upload_maxage = $5;
+		}
+		| UPLOAD TIMEOUT duration {
+			if ($3 >= 0 && check_range($3, 1, 7 * 86400,
+			    "upload timeout") == 0)
+				conf->store.upload_timeout = $3;
+		}
+		| MAX UPLOADS NUMBER {
+			if (check_range($3, 1, MAX_UPLOADS_LIMIT,
+			    "max uploads") == 0)
+				conf->store.max_uploads = $3;
+		}
+		| MAX UPLOADS PER CLIENT NUMBER {
+			if (check_range($5, 1, MAX_UPLOADS_LIMIT,
+			    "max uploads per client") == 0)
+				conf->store.max_uploads_client = $5;
 		}
 		| QUOTA size {
 			quota_add(conf, $2, NULL);
@@ -582,6 +615,7 @@ static const struct keyword keywords[] = {
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
 	{ "ciphers",		CIPHERS },
+	{ "client",		CLIENT },
 	{ "connection",		CONNECTION },
 	{ "connections",	CONNECTIONS },
 	{ "delete",		DELETE },
@@ -606,6 +640,7 @@ static const struct keyword keywords[] = {
 	{ "manifest",		MANIFEST },
 	{ "matching",		MATCHING },
 	{ "max",		MAX },
+	{ "mode",		MODE },
 	{ "mount",		MOUNT },
 	{ "no",			NO },
 	{ "off",		OFF },
@@ -636,6 +671,7 @@ static const struct keyword keywords[] = {
 	{ "token",		TOKEN },
 	{ "trusted",		TRUSTED },
 	{ "untagged",		UNTAGGED },
+	{ "upload",		UPLOAD },
 	{ "uploads",		UPLOADS },
 	{ "user",		USER },
 	{ "verbose",		VERBOSE },
@@ -1110,6 +1146,10 @@ conf_new(void)
 	c->access_syslog = 1;
 	c->store.gc_grace = DEF_GC_GRACE;
 	c->store.upload_maxage = DEF_UPLOAD_MAXAGE;
+	c->store.upload_timeout = DEF_UPLOAD_TIMEOUT;
+	c->store.max_uploads = DEF_MAX_UPLOADS;
+	c->store.max_uploads_client = DEF_MAX_UPLOADS_CLIENT;
+	c->store.mode = DEF_STORAGE_MODE;
 	TAILQ_INIT(&c->servers);
 	return (c);
 }
@@ -1582,7 +1622,11 @@ config_dump(struct regd_conf *c)
 	dump_duration(c->store.gc_grace);
 	printf("\ngc uploads max age ");
 	dump_duration(c->store.upload_maxage);
-	printf("\n");
+	printf("\nupload timeout ");
+	dump_duration(c->store.upload_timeout);
+	printf("\nmax uploads %d\nmax uploads per client %d\n",
+	    c->store.max_uploads, c->store.max_uploads_client);
+	printf("storage mode %03o\n", c->store.mode);
 	if (c->store.gc_schedule > 0) {
 		printf("gc schedule ");
 		dump_duration(c->store.gc_schedule);

@@ -38,8 +38,10 @@
 #define MAX_MEDIATYPE		255
 #define MAX_UUID		36
 #define MAX_ERRMSG		200
+#define MAX_CLIENT		127	/* who starts an upload */
 
 #define DEF_MAX_MANIFEST	(4 * 1024 * 1024)
+#define MAX_MANIFEST_SIZE	(64 * 1024 * 1024)	/* storage's cap too */
 #define DEF_MAX_REQLINE		8192
 #define DEF_MAX_HEADERS		(16 * 1024)
 #define DEF_MAX_NHEADERS	100
@@ -140,8 +142,10 @@ struct st_req {
 	char		 mediatype[MAX_MEDIATYPE + 1];
 	int64_t		 off;
 	int64_t		 len;		/* Content-Length, -1 if unknown */
-	int64_t		 n;		/* pagination count, -1 if none */
+	int64_t		 n;		/* pagination count, -1 if none;
+					   manifest put: size limit */
 	uint32_t	 flags;
+	char		 client[MAX_CLIENT + 1];	/* "u:user" or "a:addr" */
 };
 
 /* struct st_res flags */
@@ -221,6 +225,11 @@ TAILQ_HEAD(serverlist, server_conf);
 #define GCF_UNTAGGED		0x02
 #define DEF_GC_GRACE		3600
 #define DEF_UPLOAD_MAXAGE	(7 * 86400)
+#define DEF_UPLOAD_TIMEOUT	3600	/* idle upload sessions end */
+#define DEF_MAX_UPLOADS		64	/* sessions per repository */
+#define DEF_MAX_UPLOADS_CLIENT	32	/* sessions per user or address */
+#define MAX_UPLOADS_LIMIT	4096	/* the most sessions at all */
+#define DEF_STORAGE_MODE	0700
 #define MAX_QUOTAS		32
 #define MAX_RETAINS		32
 #define MAX_KEEPGLOBS		8
@@ -240,6 +249,10 @@ struct store_conf {
 	int32_t			 gc_untagged;	/* scheduled runs too */
 	int64_t			 gc_grace;
 	int64_t			 upload_maxage;
+	int64_t			 upload_timeout;	/* idle session, s */
+	int32_t			 max_uploads;	/* per repository */
+	int32_t			 max_uploads_client;
+	int32_t			 mode;		/* of new directories */
 	int64_t			 quota;		/* bytes on disk, 0: none */
 	int32_t			 nquotas;
 	struct quota_rule	 quotas[MAX_QUOTAS];
@@ -605,6 +618,9 @@ struct st_meta {			/* facts about a stored manifest */
 /* store_fs.c */
 void	 store_err(struct st_res *, int, const char *, const char *, ...)
 	    __attribute__((__format__ (printf, 4, 5)));
+void	 store_err_errno(struct st_res *, int, const char *, const char *,
+	    const char *);
+void	 store_trim(size_t);
 int	 store_path(char *, size_t, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
 int	 store_digest_ok(const char *);
@@ -631,21 +647,23 @@ void	 store_upload_status(const struct st_req *, struct st_res *, int *);
 void	 store_upload_cancel(const struct st_req *, struct st_res *, int *);
 struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
 	    struct st_res *, int *);
-void	 store_stream_data(struct st_stream *, const void *, size_t);
+int	 store_stream_data(struct st_stream *, const void *, size_t,
+	    struct st_res *);
 int	 store_stream_end(struct st_stream *, struct st_res *);
 void	 store_stream_abort(struct st_stream *);
 
 /* store_io.c */
 #define IO_MINCPUS	4	/* upload threads from this many CPUs on */
 struct io_stream;
-struct evp_md_ctx_st;
+struct SHA256state_st;
 int	 io_start(int);
-struct io_stream *io_open(int, struct evp_md_ctx_st *);
+struct io_stream *io_open(int, struct SHA256state_st *);
 int	 io_data(struct io_stream *, const void *, size_t);
 int64_t	 io_drain(struct io_stream *, int *);
 void	 io_close(struct io_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
+void	 store_upload_arm(void);
 extern uint64_t	 store_gen;	/* store_fs.c: bumped by every change */
 #define STORE_HASH_INIT	2166136261u
 uint32_t	 store_hash(uint32_t, const char *);
@@ -676,6 +694,8 @@ void	 gc_conf(const struct store_conf *);
 void	 gc_touch(const char *);
 void	 gc_disk_add(int64_t);
 int	 gc_quota_check(const char *, const char *, int64_t, struct st_res *);
+int64_t	 gc_quota_room(const char *, int64_t, int64_t, char *, size_t);
+const struct store_conf *gc_store_conf(void);
 void	 gc_ctl_gc(uint32_t, int);
 void	 gc_ctl_fsck(uint32_t, int);
 void	 gc_ctl_rm(uint32_t, const char *);

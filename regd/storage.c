@@ -9,6 +9,7 @@
 #include <sys/tree.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,7 +209,8 @@ req_strings_ok(const struct st_req *req)
 	    memchr(req->ref, '\0', sizeof(req->ref)) != NULL &&
 	    memchr(req->arg, '\0', sizeof(req->arg)) != NULL &&
 	    memchr(req->arg2, '\0', sizeof(req->arg2)) != NULL &&
-	    memchr(req->mediatype, '\0', sizeof(req->mediatype)) != NULL);
+	    memchr(req->mediatype, '\0', sizeof(req->mediatype)) != NULL &&
+	    memchr(req->client, '\0', sizeof(req->client)) != NULL);
 }
 
 /* An answer, with a descriptor or followed by a small body of res->size. */
@@ -325,7 +327,9 @@ front_dispatch(struct peer *p, struct msg *m)
 			    p->slot, id);
 			return;
 		}
-		store_stream_data(s->st, m->data, m->len);
+		memset(&res, 0, sizeof(res));
+		if (store_stream_data(s->st, m->data, m->len, &res))
+			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_DATA_END:
 	case ST_DATA_ABORT:
@@ -569,7 +573,16 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	signal_set(&ev_int, SIGINT, storage_sig, NULL);
 	signal_add(&ev_term, NULL);
 	signal_add(&ev_int, NULL);
-	umask(022);
+	/* gc_conf sets the umask from "storage mode". */
+	umask(077);
+	/*
+	 * Large buffers (manifest bodies) come from mmap and go back to
+	 * the system when freed: glibc would otherwise raise its mmap
+	 * threshold after the first such free and keep them in the heap.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+	mallopt(M_ARENA_MAX, 2);
 
 	if (sandbox_drop(env->conf->user, env->conf->storage,
 	    env->unpriv) == -1)

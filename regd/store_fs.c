@@ -5,6 +5,9 @@
  * or store_digest_ok().
  */
 
+/* SHA256_CTX is a plain struct: its state can be saved to a file. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/tree.h>
@@ -20,8 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "regd.h"
 
@@ -31,10 +37,14 @@
 #define MT_DOCKER_LIST	\
 	"application/vnd.docker.distribution.manifest.list.v2+json"
 
-#define MANIFEST_HARDMAX	(64 * 1024 * 1024)
-#define MANIFEST_ALLMAX		(512 * 1024 * 1024)	/* all bodies at once */
+#define MANIFEST_HARDMAX	MAX_MANIFEST_SIZE
+#define MANIFEST_ALLMAX		(128 * 1024 * 1024)	/* all bodies at once */
 #define META_MAX		8192
-#define UPLOAD_MAX		1024
+#define META_BYTES		(16 * 1024 * 1024)	/* all of the cache */
+#define META_BIG		(256 * 1024)	/* larger: not cached */
+#define TRIM_SIZE		(1024 * 1024)	/* give back after such frees */
+#define HASHSTATE		"hashstate"
+#define HASHSTATE_MAGIC		"regdsha1"
 
 enum mkind {
 	MK_NONE,
@@ -49,13 +59,19 @@ struct meta_node {
 };
 RB_HEAD(st_meta_tree, meta_node);
 
-/* Hash state of an upload between requests: sha256 of data[0, off). */
+/*
+ * An upload session this process knows: who started it, its size and
+ * the hash state between requests, sha256 of data[0, off).
+ */
 struct upload {
 	RB_ENTRY(upload)	 entry;
 	char			 repo[MAX_NAME + 1];
 	char			 uuid[MAX_UUID + 1];
-	EVP_MD_CTX		*ctx;
-	int64_t			 off;
+	char			 client[MAX_CLIENT + 1];
+	SHA256_CTX		 ctx;
+	int64_t			 off;	/* -1: ctx unknown */
+	int64_t			 size;	/* bytes of data on disk */
+	time_t			 active;	/* last request, monotonic */
 	int			 busy;
 	int			 cancelled;
 };
@@ -69,18 +85,23 @@ struct st_stream {
 	unsigned char		*buf;
 	size_t			 len;
 	size_t			 size;
-	int			 toobig;
+	size_t			 limit;		/* max manifest size */
+	size_t			 held;		/* counted in buffered */
 	/* upload write */
 	struct upload		*up;
 	int			 fd;
 	int64_t			 start;
-	EVP_MD_CTX		*saved;
+	int64_t			 got;		/* bytes of this request */
+	int64_t			 room;		/* quota left for them */
+	char			 qmsg[MAX_ERRMSG + 1];
+	SHA256_CTX		 saved;
 	struct io_stream	*io;		/* writes and hashes the bytes */
 	int			 werr;
 	int			 created;
 };
 
 static int	meta_cmp(struct meta_node *, struct meta_node *);
+static int	manifest_hold(struct st_stream *, size_t, struct st_res *);
 static int	upload_cmp(struct upload *, struct upload *);
 RB_PROTOTYPE(st_meta_tree, meta_node, entry, meta_cmp)
 RB_PROTOTYPE(st_upload_tree, upload, entry, upload_cmp)
@@ -89,6 +110,8 @@ RB_GENERATE(st_upload_tree, upload, entry, upload_cmp)
 
 static struct st_meta_tree		 metas = RB_INITIALIZER(&metas);
 static int			 nmetas;
+static size_t			 metabytes;
+static struct meta_node		 metascratch;	/* one too big to keep */
 static struct st_upload_tree	 uploads = RB_INITIALIZER(&uploads);
 static int			 nuploads;
 static size_t			 buffered;	/* manifest bodies held */
@@ -120,6 +143,42 @@ store_err(struct st_res *res, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(res->message, sizeof(res->message), fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A failed open, stat or read of path: 404 with code and message only
+ * when the file is not there.  Anything else is the registry's fault,
+ * logged with its errno: 503 when it may pass, 500 otherwise.
+ */
+void
+store_err_errno(struct st_res *res, int err, const char *path,
+    const char *code, const char *message)
+{
+	if (err == ENOENT || err == ENOTDIR) {
+		store_err(res, 404, code, "%s", message);
+		return;
+	}
+	log_warnx("%s: %s", path, strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOSPC ||
+	    err == EDQUOT || err == ENOMEM || err == ENOBUFS || err == EAGAIN)
+		store_err(res, 503, "UNAVAILABLE",
+		    "storage temporarily unavailable: %s", strerror(err));
+	else
+		store_err(res, 500, "UNKNOWN", "storage error: %s",
+		    strerror(err));
+}
+
+/* Give freed memory back to the system after large frees. */
+void
+store_trim(size_t freed)
+{
+	static size_t	 pending;
+
+	pending += freed;
+	if (pending >= TRIM_SIZE) {
+		malloc_trim(0);
+		pending = 0;
+	}
 }
 
 int
@@ -269,6 +328,27 @@ store_repo_exists(const char *repo)
 	return (0);
 }
 
+/*
+ * Whether repo links digest: 1 yes, 0 no, -1 when that cannot be told
+ * (errno set, the link's path in path).
+ */
+static int
+link_state(const char *repo, const char *kind, const char *digest,
+    char *path, size_t len)
+{
+	struct stat	 st;
+
+	if (store_link_path(path, len, repo, kind, digest) == -1)
+		return (0);
+	if (stat(path, &st) == 0) {
+		gc_touch(digest);
+		return (1);
+	}
+	if (errno == ENOENT || errno == ENOTDIR)
+		return (0);
+	return (-1);
+}
+
 int
 store_linked(const char *repo, const char *kind, const char *digest)
 {
@@ -317,7 +397,7 @@ store_mkdirs(const char *path)
 	char	 parent[PATH_MAX], *slash;
 
 	store_gen++;
-	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
 		return (0);
 	if (errno != ENOENT)
 		return (-1);
@@ -330,7 +410,7 @@ store_mkdirs(const char *path)
 	*slash = '\0';
 	if (store_mkdirs(parent) == -1)
 		return (-1);
-	if (mkdir(path, 0755) == -1 && errno != EEXIST)
+	if (mkdir(path, 0777) == -1 && errno != EEXIST)
 		return (-1);
 	return (0);
 }
@@ -393,8 +473,9 @@ store_write_file(const char *path, const void *buf, size_t len)
 	if (store_path(tmp, sizeof(tmp), "%s.tmp%08x", path,
 	    arc4random()) == -1)
 		return (-1);
+	/* The umask set from "storage mode" gives the final mode. */
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) == -1)
+	    0666)) == -1)
 		return (-1);
 	if (write_all(fd, buf, len) == -1 || fsync(fd) == -1) {
 		saved = errno;
@@ -611,6 +692,8 @@ meta_flush(void)
 		free(n);
 	}
 	nmetas = 0;
+	store_trim(metabytes);
+	metabytes = 0;
 }
 
 static const char *
@@ -621,27 +704,52 @@ guess_mediatype(json_t *root)
 	return (MT_OCI_MANIFEST);
 }
 
+/*
+ * What the cache holds of a manifest: the node, and the annotations
+ * whose size the manifest's bounds.
+ */
+static size_t
+meta_cost(json_t *root, int64_t size)
+{
+	json_t	*ann;
+
+	ann = json_object_get(root, "annotations");
+	return (sizeof(struct meta_node) + (json_is_object(ann) &&
+	    json_object_size(ann) > 0 ? (size_t)size : 0));
+}
+
+/*
+ * The media type served for a manifest is the one its own mediaType
+ * says, as Distribution does, never the Content-Type of whoever pushed
+ * these bytes first; without one, an OCI index or image manifest.
+ */
 static struct st_meta *
-meta_set(const char *digest, json_t *root, const char *mediatype,
-    int64_t size)
+meta_set(const char *digest, json_t *root, int64_t size)
 {
 	struct meta_node	*n, key;
 	json_t			*v, *cfg, *ann;
-	const char		*s;
+	const char		*s, *mediatype;
+	size_t			 cost;
 
 	strlcpy(key.digest, digest, sizeof(key.digest));
 	if ((n = RB_FIND(st_meta_tree, &metas, &key)) != NULL)
 		return (&n->m);
-	if (nmetas >= META_MAX)
-		meta_flush();
-	if ((n = calloc(1, sizeof(*n))) == NULL)
-		return (NULL);
+	cost = meta_cost(root, size);
+	if (cost > META_BIG) {
+		/* Too large to keep: good until the next call. */
+		n = &metascratch;
+		json_decref(n->m.annotations);
+		memset(n, 0, sizeof(*n));
+	} else {
+		if (nmetas >= META_MAX || metabytes + cost > META_BYTES)
+			meta_flush();
+		if ((n = calloc(1, sizeof(*n))) == NULL)
+			return (NULL);
+	}
 	strlcpy(n->digest, digest, sizeof(n->digest));
 	n->m.size = size;
-	if (mediatype == NULL) {
-		s = json_string_value(json_object_get(root, "mediaType"));
-		mediatype = s != NULL ? s : guess_mediatype(root);
-	}
+	s = json_string_value(json_object_get(root, "mediaType"));
+	mediatype = s != NULL ? s : guess_mediatype(root);
 	strlcpy(n->m.mediatype, mediatype, sizeof(n->m.mediatype));
 	if ((v = json_object_get(root, "subject")) != NULL &&
 	    (s = json_string_value(json_object_get(v, "digest"))) != NULL &&
@@ -656,8 +764,11 @@ meta_set(const char *digest, json_t *root, const char *mediatype,
 	if ((ann = json_object_get(root, "annotations")) != NULL &&
 	    json_is_object(ann))
 		n->m.annotations = json_incref(ann);
+	if (n == &metascratch)
+		return (&n->m);
 	RB_INSERT(st_meta_tree, &metas, n);
 	nmetas++;
+	metabytes += cost;
 	return (&n->m);
 }
 
@@ -686,7 +797,7 @@ store_meta(const char *digest)
 		/* Not JSON: still a blob of some size, served as a manifest. */
 		root = json_object();
 	}
-	m = meta_set(digest, root, NULL, len);
+	m = meta_set(digest, root, len);
 	json_decref(root);
 	free(buf);
 	return (m);
@@ -697,7 +808,7 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct stat	 st;
 	char		 path[PATH_MAX];
-	int		 fd;
+	int		 fd, l, err = ENOENT;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -707,20 +818,36 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if (!store_linked(req->repo, "_layers", req->ref) &&
-	    !store_linked(req->repo, "_manifests/revisions", req->ref))
-		goto unknown;
+	if ((l = link_state(req->repo, "_layers", req->ref, path,
+	    sizeof(path))) == 0)
+		l = link_state(req->repo, "_manifests/revisions", req->ref,
+		    path, sizeof(path));
+	if (l != 1) {
+		err = l == 0 ? ENOENT : errno;
+		goto fail;
+	}
 	if (store_blob_path(path, sizeof(path), req->ref) == -1)
-		goto unknown;
+		goto fail;
 	if (req->flags & STF_HEAD) {
-		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
-			goto unknown;
+		if (stat(path, &st) == -1) {
+			err = errno;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode))
+			goto fail;
 	} else {
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			goto unknown;
-		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+			err = errno;
+			goto fail;
+		}
+		if (fstat(fd, &st) == -1) {
+			err = errno;
 			close(fd);
-			goto unknown;
+			goto fail;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			close(fd);
+			goto fail;
 		}
 		*fdp = fd;
 	}
@@ -728,8 +855,9 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 	res->size = st.st_size;
 	strlcpy(res->digest, req->ref, sizeof(res->digest));
 	return;
-unknown:
-	store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+fail:
+	store_err_errno(res, err, path, "BLOB_UNKNOWN",
+	    "blob unknown to registry");
 }
 
 void
@@ -797,12 +925,25 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 		}
 		if (store_path(path, sizeof(path),
 		    "%s/repositories/%s/_manifests/tags/%s/current/link",
-		    ST_V2, req->repo, req->ref) == -1 ||
-		    store_read_link(path, digest, len) == -1)
+		    ST_V2, req->repo, req->ref) == -1)
 			goto unknown;
+		if (store_read_link(path, digest, len) == -1) {
+			store_err_errno(res, errno, path, "MANIFEST_UNKNOWN",
+			    "manifest unknown");
+			return (-1);
+		}
 	}
-	if (!store_linked(req->repo, "_manifests/revisions", digest))
+	switch (link_state(req->repo, "_manifests/revisions", digest, path,
+	    sizeof(path))) {
+	case 1:
+		break;
+	case 0:
 		goto unknown;
+	default:
+		store_err_errno(res, errno, path, "MANIFEST_UNKNOWN",
+		    "manifest unknown");
+		return (-1);
+	}
 	if (tc != NULL) {
 		tc->gen = store_gen;
 		strlcpy(tc->repo, req->repo, sizeof(tc->repo));
@@ -860,7 +1001,7 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 	const void	*body;
 	char		 digest[MAX_DIGEST + 1], path[PATH_MAX];
 	size_t		 len;
-	int		 fd = -1;
+	int		 fd = -1, err = ENOENT;
 
 	*bodyp = NULL;
 	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
@@ -869,8 +1010,10 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 		goto unknown;
 	if (!(req->flags & STF_HEAD) &&
 	    (body = manifest_body(digest, path, &len)) != NULL) {
-		if ((m = store_meta(digest)) == NULL)
+		if ((m = store_meta(digest)) == NULL) {
+			err = errno;
 			goto unknown;
+		}
 		res->status = 200;
 		res->size = len;
 		strlcpy(res->digest, digest, sizeof(res->digest));
@@ -879,16 +1022,23 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 		return;
 	}
 	if (req->flags & STF_HEAD) {
-		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		if (stat(path, &st) == -1) {
+			err = errno;
 			goto unknown;
+		}
 	} else {
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+		    fstat(fd, &st) == -1) {
+			err = errno;
 			goto unknown;
-		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-			goto unknown;
+		}
 	}
-	if ((m = store_meta(digest)) == NULL)
+	if (!S_ISREG(st.st_mode))
 		goto unknown;
+	if ((m = store_meta(digest)) == NULL) {
+		err = errno;
+		goto unknown;
+	}
 	res->status = 200;
 	res->size = st.st_size;
 	strlcpy(res->digest, digest, sizeof(res->digest));
@@ -898,7 +1048,8 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 unknown:
 	if (fd != -1)
 		close(fd);
-	store_err(res, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+	store_err_errno(res, err, path, "MANIFEST_UNKNOWN",
+	    "manifest unknown");
 }
 
 void
@@ -1188,7 +1339,7 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 		    write_link(path, digest) == -1)
 			goto fail;
 	}
-	meta_set(digest, root, mt, len);
+	meta_set(digest, root, len);
 	res->status = 201;
 	if (sd != NULL)
 		strlcpy(res->subject, sd, sizeof(res->subject));
@@ -1231,28 +1382,41 @@ upload_free(struct upload *up)
 {
 	RB_REMOVE(st_upload_tree, &uploads, up);
 	nuploads--;
-	EVP_MD_CTX_free(up->ctx);
 	free(up);
 }
 
+static time_t
+now_mono(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec);
+}
+
+/*
+ * The session of an upload, made from its directory when this process
+ * has not seen it yet (it was started before a restart).  NULL when the
+ * table is full.
+ */
 static struct upload *
 upload_get(const char *repo, const char *uuid)
 {
-	struct upload	*up, *next;
+	struct upload	*up;
 
 	if ((up = upload_find(repo, uuid)) != NULL)
 		return (up);
-	if (nuploads >= UPLOAD_MAX) {
-		/* Forget idle hash states; they are rebuilt from the file. */
-		RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next)
-			if (!up->busy)
-				upload_free(up);
+	if (nuploads >= MAX_UPLOADS_LIMIT) {
+		errno = EAGAIN;
+		return (NULL);
 	}
 	if ((up = calloc(1, sizeof(*up))) == NULL)
 		return (NULL);
 	strlcpy(up->repo, repo, sizeof(up->repo));
 	strlcpy(up->uuid, uuid, sizeof(up->uuid));
 	up->off = -1;
+	up->size = 0;
+	up->active = now_mono();
 	RB_INSERT(st_upload_tree, &uploads, up);
 	nuploads++;
 	return (up);
@@ -1284,14 +1448,50 @@ new_uuid(char *out, size_t len)
 	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* Create an upload directory: 0 with uuid filled, -1 on error. */
+/*
+ * May a new session start in repo for client?  0, or -1 with a 429
+ * answer: sessions are bounded per repository, per client (user or
+ * address) and in all.
+ */
 static int
-upload_create(const char *repo, char *uuid, size_t len)
+upload_admit(const char *repo, const char *client, struct st_res *res)
 {
+	const struct store_conf	*c = gc_store_conf();
+	struct upload		*up;
+	int			 inrepo = 0, byclient = 0;
+
+	RB_FOREACH(up, st_upload_tree, &uploads) {
+		if (strcmp(up->repo, repo) == 0)
+			inrepo++;
+		if (client[0] != '\0' && strcmp(up->client, client) == 0)
+			byclient++;
+	}
+	if (nuploads >= MAX_UPLOADS_LIMIT ||
+	    (c->max_uploads > 0 && inrepo >= c->max_uploads)) {
+		store_err(res, 429, "TOOMANYREQUESTS", "too many uploads in "
+		    "progress for this repository");
+		return (-1);
+	}
+	if (c->max_uploads_client > 0 && byclient >= c->max_uploads_client) {
+		store_err(res, 429, "TOOMANYREQUESTS",
+		    "too many uploads in progress for this client");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Create an upload directory: 0 with uuid filled, -1 with res filled. */
+static int
+upload_create(const char *repo, const char *client, char *uuid, size_t len,
+    struct st_res *res)
+{
+	struct upload	*up;
 	struct tm	 tm;
 	time_t		 now;
 	char		 path[PATH_MAX], ts[64];
 
+	if (upload_admit(repo, client, res) == -1)
+		return (-1);
 	new_uuid(uuid, len);
 	now = time(NULL);
 	gmtime_r(&now, &tm);
@@ -1302,9 +1502,15 @@ upload_create(const char *repo, char *uuid, size_t len)
 	if (upload_path(path, sizeof(path), repo, uuid, "data") == -1 ||
 	    store_write_file(path, "", 0) == -1)
 		goto fail;
+	if ((up = upload_get(repo, uuid)) == NULL)
+		goto fail;
+	strlcpy(up->client, client, sizeof(up->client));
+	SHA256_Init(&up->ctx);
+	up->off = 0;
 	return (0);
 fail:
-	log_warn("%s: %s", __func__, path);
+	store_err_errno(res, errno == ENOENT ? EIO : errno, path,
+	    "BLOB_UPLOAD_UNKNOWN", "cannot create upload");
 	if (upload_path(path, sizeof(path), repo, uuid, "") == 0)
 		store_rmtree(path);
 	return (-1);
@@ -1320,18 +1526,150 @@ upload_remove(const char *repo, const char *uuid)
 		log_warn("%s: %s", __func__, path);
 }
 
-/* The size of an upload's data, or -1 when there is no such upload. */
+/*
+ * The size of an upload's data, or -1 when there is no such upload
+ * (errno ENOENT) or it cannot be told (another errno, path filled).
+ */
 static int64_t
-upload_size(const char *repo, const char *uuid)
+upload_size(const char *repo, const char *uuid, char *path, size_t len)
 {
 	struct stat	 st;
-	char		 path[PATH_MAX];
 
+	path[0] = '\0';
 	if (!valid_uuid(uuid) ||
-	    upload_path(path, sizeof(path), repo, uuid, "data") == -1 ||
-	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+	    upload_path(path, len, repo, uuid, "data") == -1) {
+		errno = ENOENT;
 		return (-1);
+	}
+	if (stat(path, &st) == -1)
+		return (-1);
+	if (!S_ISREG(st.st_mode)) {
+		errno = ENOENT;
+		return (-1);
+	}
 	return (st.st_size);
+}
+
+/*
+ * The hash state of an upload, saved next to its data after every
+ * write so that a session is never hashed again from its start, not
+ * even after a restart.  A state for another offset is not used.
+ */
+struct hashstate {
+	char		 magic[8];
+	int64_t		 off;
+	SHA256_CTX	 ctx;
+	uint32_t	 check;
+};
+
+static void
+hashstate_save(struct upload *up)
+{
+	struct hashstate	 hs;
+	char			 path[PATH_MAX];
+	int			 fd;
+
+	memset(&hs, 0, sizeof(hs));
+	memcpy(hs.magic, HASHSTATE_MAGIC, sizeof(hs.magic));
+	hs.off = up->off;
+	hs.ctx = up->ctx;
+	hs.check = store_hash(STORE_HASH_INIT, up->uuid) ^ (uint32_t)hs.off;
+	if (upload_path(path, sizeof(path), up->repo, up->uuid,
+	    HASHSTATE) == -1)
+		return;
+	/* No fsync: a torn or stale state is seen and not used. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666)) == -1)
+		return;
+	if (write_all(fd, &hs, sizeof(hs)) == -1)
+		(void)ftruncate(fd, 0);
+	close(fd);
+}
+
+static int
+hashstate_load(struct upload *up, int64_t off)
+{
+	struct hashstate	 hs;
+	char			 path[PATH_MAX];
+	ssize_t			 n;
+	int			 fd;
+
+	if (upload_path(path, sizeof(path), up->repo, up->uuid,
+	    HASHSTATE) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, &hs, sizeof(hs));
+	close(fd);
+	if (n != (ssize_t)sizeof(hs) || memcmp(hs.magic, HASHSTATE_MAGIC,
+	    sizeof(hs.magic)) != 0 || hs.off != off || hs.check !=
+	    (store_hash(STORE_HASH_INIT, up->uuid) ^ (uint32_t)hs.off))
+		return (-1);
+	up->ctx = hs.ctx;
+	up->off = off;
+	return (0);
+}
+
+/* Bytes held by unfinished uploads: all of them, and those of repo. */
+static void
+upload_pending(const char *repo, int64_t *all, int64_t *inrepo)
+{
+	struct upload	*up;
+
+	*all = *inrepo = 0;
+	RB_FOREACH(up, st_upload_tree, &uploads) {
+		*all += up->size;
+		if (strcmp(up->repo, repo) == 0)
+			*inrepo += up->size;
+	}
+}
+
+/* Idle sessions end after "upload timeout". */
+static struct event	 ev_expire;
+static int		 expire_set;
+
+static void
+upload_expire(int fd, short event, void *arg)
+{
+	const struct store_conf	*c = gc_store_conf();
+	struct upload		*up, *next;
+	time_t			 now = now_mono();
+	int			 n = 0;
+
+	expire_set = 0;
+	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
+		if (up->busy || now - up->active < c->upload_timeout)
+			continue;
+		upload_remove(up->repo, up->uuid);
+		upload_free(up);
+		n++;
+	}
+	if (n > 0)
+		log_debug("%d idle uploads expired", n);
+	store_upload_arm();
+}
+
+/* (Re)start the timer that ends idle upload sessions. */
+void
+store_upload_arm(void)
+{
+	const struct store_conf	*c = gc_store_conf();
+	struct timeval		 tv;
+
+	if (expire_set) {
+		evtimer_del(&ev_expire);
+		expire_set = 0;
+	}
+	if (c->upload_timeout <= 0)
+		return;
+	tv.tv_sec = c->upload_timeout / 4;
+	if (tv.tv_sec < 1)
+		tv.tv_sec = 1;
+	if (tv.tv_sec > 60)
+		tv.tv_sec = 60;
+	tv.tv_usec = 0;
+	evtimer_set(&ev_expire, upload_expire, NULL);
+	evtimer_add(&ev_expire, &tv);
+	expire_set = 1;
 }
 
 static int
@@ -1381,8 +1719,9 @@ store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
 	}
 	if (mount_blob(req, res) == 0)
 		return;
-	if (upload_create(req->repo, res->uuid, sizeof(res->uuid)) == -1) {
-		store_err(res, 500, "UNKNOWN", "cannot create upload");
+	if (upload_create(req->repo, req->client, res->uuid,
+	    sizeof(res->uuid), res) == -1) {
+		res->uuid[0] = '\0';
 		return;
 	}
 	res->status = 202;
@@ -1392,17 +1731,22 @@ store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
 void
 store_upload_status(const struct st_req *req, struct st_res *res, int *fdp)
 {
-	int64_t	 size;
+	struct upload	*up;
+	char		 path[PATH_MAX];
+	int64_t		 size;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if ((size = upload_size(req->repo, req->arg)) == -1) {
-		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+	if ((size = upload_size(req->repo, req->arg, path,
+	    sizeof(path))) == -1) {
+		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		return;
 	}
+	if ((up = upload_find(req->repo, req->arg)) != NULL)
+		up->active = now_mono();
 	res->status = 204;
 	res->off = size;
 	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
@@ -1411,12 +1755,14 @@ store_upload_status(const struct st_req *req, struct st_res *res, int *fdp)
 void
 store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
 {
+	char	 path[PATH_MAX];
+
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if (upload_size(req->repo, req->arg) == -1) {
-		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+	if (upload_size(req->repo, req->arg, path, sizeof(path)) == -1) {
+		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		return;
 	}
@@ -1424,6 +1770,65 @@ store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
 	upload_forget(req->repo, req->arg);
 	res->status = 204;
 	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+}
+
+/*
+ * The hash state of up brought to the file's size: from memory, from
+ * the state saved in the upload's directory, and only for an upload
+ * this process never saw (one of another registry) by reading it all.
+ */
+static int
+upload_hash_ready(struct upload *up, int fd, int64_t size)
+{
+	unsigned char	*buf;
+	ssize_t		 n;
+	off_t		 off = 0;
+
+	if (up->off == size || hashstate_load(up, size) == 0)
+		return (0);
+	up->off = -1;
+	if ((buf = malloc(DATA_CHUNK)) == NULL)
+		return (-1);
+	log_info("upload %s: no saved hash state, reading %lld bytes",
+	    up->uuid, (long long)size);
+	SHA256_Init(&up->ctx);
+	while (off < size) {
+		if ((n = pread(fd, buf, DATA_CHUNK, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (n == 0)
+			break;
+		SHA256_Update(&up->ctx, buf, n);
+		off += n;
+	}
+	free(buf);
+	if (off != size)
+		return (-1);
+	up->off = size;
+	return (0);
+}
+
+/*
+ * The quota room left for the bytes of this write: the tightest of the
+ * global and the repository's quota, less what every unfinished upload
+ * holds already.
+ */
+static void
+upload_room(struct st_stream *s)
+{
+	int64_t	 all, inrepo;
+
+	/* A blob the repository has already costs nothing more. */
+	if ((s->req.flags & STF_FINAL) && store_digest_ok(s->req.ref) &&
+	    store_linked(s->req.repo, "_layers", s->req.ref)) {
+		s->room = INT64_MAX;
+		return;
+	}
+	upload_pending(s->req.repo, &all, &inrepo);
+	s->room = gc_quota_room(s->req.repo, all, inrepo, s->qmsg,
+	    sizeof(s->qmsg));
 }
 
 /*
@@ -1438,7 +1843,6 @@ upload_begin(struct st_stream *s, struct st_res *res)
 	struct upload	*up;
 	struct stat	 st;
 	char		 path[PATH_MAX];
-	int64_t		 len;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -1449,26 +1853,32 @@ upload_begin(struct st_stream *s, struct st_res *res)
 		return (-1);
 	}
 	if ((req->flags & STF_NEWSESSION) || req->arg[0] == '\0') {
-		if (upload_create(req->repo, req->arg, sizeof(req->arg)) ==
-		    -1) {
-			store_err(res, 500, "UNKNOWN",
-			    "cannot create upload");
+		if (upload_create(req->repo, req->client, req->arg,
+		    sizeof(req->arg), res) == -1)
 			return (-1);
-		}
 		s->created = 1;
 	}
+	path[0] = '\0';
 	if (!valid_uuid(req->arg) ||
 	    upload_path(path, sizeof(path), req->repo, req->arg, "data") ==
-	    -1 || (s->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) ==
-	    -1 || fstat(s->fd, &st) == -1) {
+	    -1) {
 		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		goto fail;
 	}
-	if ((up = upload_get(req->repo, req->arg)) == NULL) {
-		store_err(res, 500, "UNKNOWN", "out of memory");
+	if ((s->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) == -1 ||
+	    fstat(s->fd, &st) == -1) {
+		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
 		goto fail;
 	}
+	if ((up = upload_get(req->repo, req->arg)) == NULL) {
+		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
+		    "cannot track upload");
+		goto fail;
+	}
+	up->active = now_mono();
+	up->size = st.st_size;
 	if (up->busy) {
 		store_err(res, 416, "BLOB_UPLOAD_INVALID",
 		    "another write to this upload is in progress");
@@ -1483,32 +1893,19 @@ upload_begin(struct st_stream *s, struct st_res *res)
 		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
 		goto fail;
 	}
-	if (up->ctx == NULL && (up->ctx = EVP_MD_CTX_new()) == NULL) {
-		store_err(res, 500, "UNKNOWN", "out of memory");
+	if (upload_hash_ready(up, s->fd, st.st_size) == -1) {
+		store_err(res, 500, "UNKNOWN", "cannot read upload");
 		goto fail;
 	}
-	if (up->off != st.st_size) {
-		/* New to us, or changed behind our back: start over. */
-		if (hash_fd(s->fd, up->ctx, EVP_sha256(), &len) == -1 ||
-		    len != st.st_size) {
-			up->off = -1;
-			store_err(res, 500, "UNKNOWN", "cannot read upload");
-			goto fail;
-		}
-		up->off = len;
-	}
-	if ((s->saved = EVP_MD_CTX_new()) == NULL ||
-	    EVP_MD_CTX_copy_ex(s->saved, up->ctx) != 1) {
-		store_err(res, 500, "UNKNOWN", "out of memory");
-		goto fail;
-	}
-	if ((s->io = io_open(s->fd, up->ctx)) == NULL) {
-		store_err(res, 500, "UNKNOWN", "out of memory");
+	s->saved = up->ctx;
+	if ((s->io = io_open(s->fd, &up->ctx)) == NULL) {
+		store_err(res, 503, "UNAVAILABLE", "out of memory");
 		goto fail;
 	}
 	up->busy = 1;
 	s->up = up;
 	s->start = st.st_size;
+	upload_room(s);
 	return (0);
 fail:
 	if (s->fd != -1) {
@@ -1538,7 +1935,7 @@ upload_drain(struct st_stream *s)
 	if (s->werr == 0)
 		s->werr = err;
 	if (s->up != NULL)
-		s->up->off = s->start + n;
+		s->up->off = s->up->size = s->start + n;
 }
 
 /* Put the upload back the way it was when this request began. */
@@ -1560,10 +1957,10 @@ upload_rollback(struct st_stream *s)
 	if (ftruncate(s->fd, s->start) == -1) {
 		log_warn("%s: truncate %s", __func__, up->uuid);
 		up->off = -1;
-	} else if (EVP_MD_CTX_copy_ex(up->ctx, s->saved) == 1)
-		up->off = s->start;
-	else
-		up->off = -1;
+	} else {
+		up->ctx = s->saved;
+		up->off = up->size = s->start;
+	}
 	up->busy = 0;
 	s->up = NULL;
 }
@@ -1571,12 +1968,19 @@ upload_rollback(struct st_stream *s)
 static int
 upload_verify(struct st_stream *s, char *digest, size_t len)
 {
+	SHA256_CTX	 c;
 	EVP_MD_CTX	*ctx;
+	unsigned char	 md[SHA256_DIGEST_LENGTH];
+	char		 hex[2 * SHA256_DIGEST_LENGTH + 1];
 	int64_t		 n;
 	int		 rv = -1;
 
-	if (strncmp(s->req.ref, "sha256:", 7) == 0)
-		return (ctx_digest(s->up->ctx, "sha256", digest, len));
+	if (strncmp(s->req.ref, "sha256:", 7) == 0) {
+		c = s->up->ctx;
+		SHA256_Final(md, &c);
+		hexstr(md, sizeof(md), hex);
+		return (store_path(digest, len, "sha256:%s", hex));
+	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return (-1);
 	if (hash_fd(s->fd, ctx, alg_md(s->req.ref), &n) == 0 &&
@@ -1611,6 +2015,8 @@ upload_end(struct st_stream *s, struct st_res *res)
 		res->status = 202;
 		res->off = up->off;
 		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
+		hashstate_save(up);
+		up->active = now_mono();
 		up->busy = 0;
 		s->up = NULL;
 		return;
@@ -1682,7 +2088,6 @@ store_stream_begin(uint32_t type, const struct st_req *req,
     struct st_res *res, int *answer)
 {
 	struct st_stream	*s;
-	size_t			 want;
 
 	*answer = 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
@@ -1697,85 +2102,130 @@ store_stream_begin(uint32_t type, const struct st_req *req,
 		}
 		return (s);
 	}
+	/* The server's "max manifest size", never above storage's own. */
+	s->limit = MANIFEST_HARDMAX;
+	if (req->n > 0 && req->n < MANIFEST_HARDMAX)
+		s->limit = req->n;
 	if (!valid_name(req->repo))
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 	else if (strchr(req->ref, ':') != NULL && !store_digest_ok(req->ref))
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 	else if (strchr(req->ref, ':') == NULL && !valid_tag(req->ref))
 		store_err(res, 400, "TAG_INVALID", "invalid tag");
-	else {
-		want = 64 * 1024;
-		if (req->len > 0 && req->len <= MANIFEST_HARDMAX)
-			want = req->len;
-		if ((s->buf = malloc(want)) != NULL)
-			s->size = want;
+	else if (req->len > 0 && (uint64_t)req->len > s->limit)
+		store_err(res, 413, "SIZE_INVALID", "manifest too large");
+	else if (manifest_hold(s, req->len > 0 ? req->len : 0, res) == 0)
 		return (s);
-	}
 	s->ignore = 1;
 	*answer = 1;
 	return (s);
 }
 
-/* Give up on a manifest body: too large, or memory is short. */
+/*
+ * Count n more bytes of manifest bodies held at once, a body with a
+ * Content-Length for all of it from its start: 0, or -1 with a 503
+ * when all bodies would take more than MANIFEST_ALLMAX.
+ */
+static int
+manifest_hold(struct st_stream *s, size_t n, struct st_res *res)
+{
+	if (n <= s->held)
+		return (0);
+	if (buffered + (n - s->held) > MANIFEST_ALLMAX) {
+		store_err(res, 503, "UNAVAILABLE",
+		    "too many manifests being received, try again later");
+		return (-1);
+	}
+	buffered += n - s->held;
+	s->held = n;
+	return (0);
+}
+
+/* Give up on a manifest body and the memory it holds. */
 static void
 manifest_drop(struct st_stream *s)
 {
-	s->toobig = 1;
 	free(s->buf);
+	store_trim(s->size);
 	s->buf = NULL;
-	buffered -= s->len;
-	s->len = s->size = 0;
+	buffered -= s->held;
+	s->held = s->len = s->size = 0;
 }
 
-void
-store_stream_data(struct st_stream *s, const void *data, size_t len)
+/* Bytes of an upload, counted against the quota as they come. */
+static int
+upload_data(struct st_stream *s, const void *data, size_t len,
+    struct st_res *res)
+{
+	struct upload	*up = s->up;
+
+	if (s->werr != 0 || up->cancelled)
+		return (0);
+	s->got += len;
+	if (s->got > s->room) {
+		/* Over quota: nothing of this upload is kept. */
+		store_err(res, 403, "DENIED", "%s", s->qmsg);
+		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
+		upload_drain(s);
+		upload_remove(up->repo, up->uuid);
+		upload_free(up);
+		s->up = NULL;
+		s->ignore = 1;
+		return (1);
+	}
+	if (io_data(s->io, data, len) == -1)
+		s->werr = ENOMEM;
+	return (0);
+}
+
+/* More body: 1 when res holds an answer to send now, 0 otherwise. */
+int
+store_stream_data(struct st_stream *s, const void *data, size_t len,
+    struct st_res *res)
 {
 	unsigned char	*nbuf;
 	size_t		 nsize;
 
 	if (s->ignore || len == 0)
-		return;
-	if (s->type == ST_UPLOAD_WRITE) {
-		if (s->werr != 0 || s->up->cancelled)
-			return;
-		if (io_data(s->io, data, len) == -1)
-			s->werr = ENOMEM;
-		return;
+		return (0);
+	if (s->type == ST_UPLOAD_WRITE)
+		return (upload_data(s, data, len, res));
+	if (s->len + len > s->limit) {
+		store_err(res, 413, "SIZE_INVALID", "manifest too large");
+		goto refuse;
 	}
-	if (s->toobig)
-		return;
-	if (s->len + len > MANIFEST_HARDMAX ||
-	    buffered + len > MANIFEST_ALLMAX) {
-		manifest_drop(s);
-		return;
-	}
-	if (s->len + len > s->size || s->buf == NULL) {
-		nsize = s->size > 0 ? s->size : 64 * 1024;
+	if (manifest_hold(s, s->len + len, res) == -1)
+		goto refuse;
+	if (s->len + len > s->size) {
+		/* Grow as bytes come, not as a Content-Length claims. */
+		nsize = s->size > 0 ? s->size : 16 * 1024;
 		while (nsize < s->len + len)
 			nsize *= 2;
-		if (nsize > MANIFEST_HARDMAX)
-			nsize = MANIFEST_HARDMAX;
+		if (nsize > s->limit)
+			nsize = s->limit;
 		if ((nbuf = realloc(s->buf, nsize)) == NULL) {
-			manifest_drop(s);
-			return;
+			store_err(res, 503, "UNAVAILABLE", "out of memory");
+			goto refuse;
 		}
 		s->buf = nbuf;
 		s->size = nsize;
 	}
 	memcpy(s->buf + s->len, data, len);
 	s->len += len;
-	buffered += len;
+	return (0);
+refuse:
+	manifest_drop(s);
+	s->ignore = 1;
+	return (1);
 }
 
 static void
 stream_free(struct st_stream *s)
 {
-	buffered -= s->len;
+	manifest_drop(s);
 	io_close(s->io);
 	if (s->fd != -1)
 		close(s->fd);
-	EVP_MD_CTX_free(s->saved);
-	free(s->buf);
 	free(s);
 }
 
@@ -1789,9 +2239,6 @@ store_stream_end(struct st_stream *s, struct st_res *res)
 		answer = 0;
 	else if (s->type == ST_UPLOAD_WRITE)
 		upload_end(s, res);
-	else if (s->toobig)
-		store_err(res, 413, "SIZE_INVALID",
-		    "manifest too large or out of memory");
 	else if (s->req.len >= 0 && (uint64_t)s->req.len != s->len)
 		store_err(res, 400, "SIZE_INVALID",
 		    "body length does not match Content-Length");

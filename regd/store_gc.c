@@ -179,7 +179,25 @@ gc_conf(const struct store_conf *c)
 	}
 	if (sc.gc_grace < 0)
 		sc.gc_grace = 0;
+	if (sc.upload_timeout <= 0)
+		sc.upload_timeout = DEF_UPLOAD_TIMEOUT;
+	if (sc.max_uploads <= 0 || sc.max_uploads > MAX_UPLOADS_LIMIT)
+		sc.max_uploads = DEF_MAX_UPLOADS;
+	if (sc.max_uploads_client <= 0 ||
+	    sc.max_uploads_client > MAX_UPLOADS_LIMIT)
+		sc.max_uploads_client = DEF_MAX_UPLOADS_CLIENT;
+	if ((sc.mode & ~0777) != 0 || (sc.mode & 0700) != 0700)
+		sc.mode = DEF_STORAGE_MODE;
+	/* New files and directories get "storage mode", 0700 by default. */
+	umask(~sc.mode & 0777);
 	gc_arm();
+	store_upload_arm();
+}
+
+const struct store_conf *
+gc_store_conf(void)
+{
+	return (&sc);
 }
 
 /* (Re)start the schedule timer. */
@@ -1160,6 +1178,43 @@ gc_quota_check(const char *repo, const char *digest, int64_t size,
 		break;
 	}
 	return (0);
+}
+
+/*
+ * Bytes that may still come into repo before a quota is reached, all
+ * unfinished uploads holding all bytes and those of repo inrepo; msg
+ * gets the refusal for the tightest quota.  INT64_MAX without quotas.
+ */
+int64_t
+gc_quota_room(const char *repo, int64_t all, int64_t inrepo, char *msg,
+    size_t len)
+{
+	struct dtree	 t = RB_INITIALIZER(&t);
+	char		 b1[32];
+	int64_t		 room = INT64_MAX, used, r;
+	int		 i;
+
+	snprintf(msg, len, "quota exceeded");
+	if (sc.quota > 0 && (used = disk_usage()) >= 0) {
+		room = sc.quota - used - all;
+		fmt_bytes(b1, sizeof(b1), sc.quota);
+		snprintf(msg, len, "storage quota of %s exceeded", b1);
+	}
+	for (i = 0; i < sc.nquotas; i++) {
+		if (fnmatch(sc.quotas[i].pattern, repo, 0) != 0)
+			continue;
+		used = repo_usage(repo, &t, 0);
+		dtree_free(&t);
+		r = sc.quotas[i].size - used - inrepo;
+		if (r < room) {
+			room = r;
+			fmt_bytes(b1, sizeof(b1), sc.quotas[i].size);
+			snprintf(msg, len, "quota of %s for repository %.100s "
+			    "exceeded", b1, repo);
+		}
+		break;
+	}
+	return (room);
 }
 
 /* fsck: hash every blob in small steps, then check every link. */

@@ -24,7 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+/* SHA256_CTX is a plain struct: its state can be saved to a file. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "privsep.h"
 #include "regd.h"
@@ -65,7 +67,7 @@ struct io_stream {
 	int64_t			 synced;
 	int			 werr;
 	/* the hash lane's */
-	EVP_MD_CTX		*ctx;
+	SHA256_CTX		*ctx;
 };
 
 static pthread_mutex_t	 io_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -111,7 +113,7 @@ lane_work(struct io_lane *l, struct io_chunk *c)
 	if (l->kind == LANE_WRITE)
 		lane_write(l->st, c->data, c->len);
 	else
-		EVP_DigestUpdate(l->st->ctx, c->data, c->len);
+		SHA256_Update(l->st->ctx, c->data, c->len);
 }
 
 /* With io_mtx held: one lane is done with c. */
@@ -198,7 +200,7 @@ io_start(int n)
 }
 
 struct io_stream *
-io_open(int fd, EVP_MD_CTX *ctx)
+io_open(int fd, SHA256_CTX *ctx)
 {
 	struct io_stream	*st;
 	int			 i;
@@ -277,7 +279,7 @@ io_data(struct io_stream *st, const void *data, size_t len)
 	if (io_nthreads == 0) {
 		/* No threads: straight from the message, no copy. */
 		lane_write(st, p, len);
-		EVP_DigestUpdate(st->ctx, p, len);
+		SHA256_Update(st->ctx, p, len);
 		return (0);
 	}
 	while (len > 0) {

@@ -104,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct st_stream *s;
 	char		 digest[MAX_DIGEST + 1];
 	size_t		 off, n, step;
-	int		 answer, mode;
+	int		 answer, mode, early = 0;
 
 	if (root[0] == '\0')
 		LLVMFuzzerInitialize(NULL, NULL);
@@ -144,11 +144,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return (0);
 	if (answer)
 		abort();	/* repository and references are valid */
-	for (off = 0; off < size; off += n) {
+	for (off = 0; off < size && !early; off += n) {
 		n = size - off < step ? size - off : step;
-		store_stream_data(s, data + off, n);
+		/* An early answer (too large) ends the stream's answers. */
+		early = store_stream_data(s, data + off, n, &res);
 	}
-	if (store_stream_end(s, &res) != 1)
+	if (store_stream_end(s, &res) != !early)
 		abort();
 	if (getenv("FUZZ_VERBOSE") != NULL)
 		fprintf(stderr, "%d %s %s\n", res.status, res.code,

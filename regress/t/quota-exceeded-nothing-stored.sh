@@ -45,15 +45,15 @@ absent "$(sha "$T/b3")"
 http HEAD "$URL/v2/q/a/blobs/$(sha "$T/b3")"
 check_eq "$STATUS" 404 "HEAD of the refused blob"
 
-# POST, PATCH, PUT over the quota.
+# POST, PATCH over the quota: the bytes are counted as they come, and
+# the session ends.
 upload_start q/a
 http PATCH "$LOC" -H 'Content-Type: application/octet-stream' \
     --data-binary "@$T/b3"
-check_eq "$STATUS" 202 "PATCH (the quota is checked at the end)"
-LOC=$(loc_url "$(hdr Location)")
-http PUT "$(add_query "$LOC" "digest=$(sha "$T/b3")")" -H 'Content-Length: 0'
 denied "chunked upload over quota"
 absent "$(sha "$T/b3")"
+http PUT "$(add_query "$LOC" "digest=$(sha "$T/b3")")" -H 'Content-Length: 0'
+check_eq "$STATUS" 404 "PUT to the refused session"
 left=$(ls "$V2/repositories/q/a/_uploads" 2>/dev/null)
 check_eq "$left" "" "uploads left after refused pushes"
 

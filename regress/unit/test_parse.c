@@ -343,7 +343,7 @@ check_values(const char *name, struct regd_conf *c)
 		    c->access_log[0] == '\0', "%s: last log access wins (off)",
 		    name);
 		s = TAILQ_FIRST(&c->servers);
-		ok(s != NULL && s->max_manifest == 1073741824 &&
+		ok(s != NULL && s->max_manifest == 67108864 &&
 		    s->max_reqline == 1048576 && s->max_headers == 256,
 		    "%s: size limits at the edges %zu %zu %zu", name,
 		    s == NULL ? 0 : s->max_manifest,

@@ -11,7 +11,8 @@
 
 DRAIN=40
 regd_conf "prefork 4
-drain timeout ${DRAIN}s" "	connection { header timeout 600, idle timeout 600 }"
+drain timeout ${DRAIN}s" "	connection { header timeout 600, idle timeout 600 }
+	max connections per address 10000"
 regd_launch
 
 # hold N: open N connections with half a request head and keep them.

@@ -17,6 +17,8 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@ static void	 usage(void) __attribute__((__noreturn__));
 static int	 open_listeners(struct regd_conf *, struct regd_conf *);
 static int	 open_access_log(struct regd_conf *);
 static void	 prepare_storage(struct regd_conf *);
+static void	 check_storage(struct regd_conf *);
 static void	 start_children(void);
 static int	 start_frontend(int);
 static int	 start_frontend_fds(int, int, int);
@@ -143,6 +146,8 @@ main(int argc, char *argv[])
 	if (noaction) {
 		if (verbose)
 			config_dump(conf);
+		env->unpriv = geteuid() != 0;
+		check_storage(conf);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
@@ -274,6 +279,75 @@ prepare_storage(struct regd_conf *conf)
 	if (stat(conf->chroot, &st) == -1 &&
 	    mkdir(conf->chroot, 0755) == -1)
 		err(1, "mkdir %s", conf->chroot);
+	check_storage(conf);
+}
+
+static char	 unwritable[PATH_MAX];
+
+static int
+check_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (type == FTW_DNR || type == FTW_NS ||
+	    (type == FTW_D && access(path, W_OK | X_OK) == -1)) {
+		strlcpy(unwritable, path, sizeof(unwritable));
+		return (1);
+	}
+	return (0);
+}
+
+/*
+ * The storage user must be able to change every directory of the tree
+ * (a registry:2 tree belongs to root): look as that user, in a child.
+ */
+static void
+check_storage(struct regd_conf *conf)
+{
+	struct passwd	*pw = NULL;
+	char		 bad[PATH_MAX] = "";
+	const char	*user = conf->user;
+	pid_t		 pid;
+	ssize_t		 n;
+	int		 p[2], status;
+
+	if (access(conf->storage, F_OK) == -1)
+		return;		/* made at start-up */
+	if (!env->unpriv && (pw = getpwnam(conf->user)) == NULL)
+		errx(1, "unknown user %s", conf->user);
+	if (env->unpriv && (pw = getpwuid(geteuid())) != NULL)
+		user = pw->pw_name;
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		err(1, "storage check");
+	if (pid == 0) {
+		/* Storage is chrooted there as root: start inside, too. */
+		close(p[0]);
+		if (chdir(conf->storage) == -1)
+			_exit(2);
+		if (!env->unpriv && (setgroups(1, &pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1))
+			_exit(2);
+		if (nftw(".", check_dir, 16, FTW_PHYS) != 0) {
+			if (unwritable[0] == '\0')
+				strlcpy(unwritable, ".", sizeof(unwritable));
+			(void)write(p[1], unwritable, strlen(unwritable));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], bad, sizeof(bad) - 1)) == -1 && errno == EINTR)
+		;
+	bad[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		errx(1, "%s%s: not writable by user %s; fix: chown -R %s %s",
+		    conf->storage, bad[0] == '.' ? bad + 1 : "", user, user,
+		    conf->storage);
+	errx(1, "cannot check %s as user %s", conf->storage, user);
 }
 
 static int

@@ -43,6 +43,7 @@ static int	 open_listeners(struct regd_conf *, struct regd_conf *);
 static int	 open_access_log(struct regd_conf *);
 static void	 prepare_storage(struct regd_conf *);
 static void	 check_storage(struct regd_conf *);
+static int	 check_access_log(struct regd_conf *);
 static void	 start_children(void);
 static int	 start_frontend(int);
 static int	 start_frontend_fds(int, int, int);
@@ -147,6 +148,8 @@ main(int argc, char *argv[])
 		if (verbose)
 			config_dump(conf);
 		env->unpriv = geteuid() != 0;
+		if (check_access_log(conf) == -1)
+			exit(1);
 		check_storage(conf);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
@@ -156,6 +159,8 @@ main(int argc, char *argv[])
 	if (!env->unpriv && getpwnam(conf->user) == NULL)
 		errx(1, "unknown user %s", conf->user);
 
+	if (check_access_log(conf) == -1)
+		exit(1);
 	prepare_storage(conf);
 	if (open_listeners(conf, NULL) == -1)
 		exit(1);
@@ -422,6 +427,31 @@ close_listeners(struct regd_conf *conf)
 				close(la->fd);
 				la->fd = -1;
 			}
+}
+
+/* The directory of the access log must exist: say where it is named. */
+static int
+check_access_log(struct regd_conf *conf)
+{
+	struct stat	 st;
+	const char	*why;
+	char		 dir[PATH_MAX], *slash;
+
+	if (conf->access_off || conf->access_syslog ||
+	    conf->access_log[0] == '\0')
+		return (0);
+	strlcpy(dir, conf->access_log, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else
+		return (0);
+	fprintf(stderr, "%s:%d: access log \"%s\": directory %s: %s\n",
+	    env->conffile, conf->access_log_line, conf->access_log, dir, why);
+	return (-1);
 }
 
 static int

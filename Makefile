@@ -128,7 +128,7 @@ run: deps-run all
 # TESTS selects tests by name or glob (regress/run.sh); all by default.
 # ./dev test prints the summary again after make's own error line.
 test: deps all units fuzz-replay-asan
-	sh regress/run.sh ${TESTS}
+	@set -f; echo sh regress/run.sh ${TESTS}; sh regress/run.sh ${TESTS}
 
 # A Debian 12 root made by debootstrap, where the README's two commands
 # run as written (regress/fresh.sh); slow, not part of "make test".

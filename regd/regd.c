@@ -292,17 +292,30 @@ static char	 unwritable[PATH_MAX];
 static int
 check_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
+	const char	*base = path + ftw->base;
+
 	if (type == FTW_DNR || type == FTW_NS ||
 	    (type == FTW_D && access(path, W_OK | X_OK) == -1)) {
 		strlcpy(unwritable, path, sizeof(unwritable));
-		return (1);
+		return (FTW_STOP);
 	}
-	return (0);
+	if (type != FTW_D)
+		return (FTW_CONTINUE);
+	/* Down to where blobs and links begin, not each of them. */
+	if (strcmp(base, "_layers") == 0 || strcmp(base, "_manifests") == 0 ||
+	    strcmp(base, "_uploads") == 0 ||
+	    (ftw->level == 1 && strcmp(base, "quarantine") == 0) ||
+	    (ftw->level == 6 &&
+	    strncmp(path, "./docker/registry/v2/blobs/", 27) == 0))
+		return (FTW_SKIP_SUBTREE);
+	return (FTW_CONTINUE);
 }
 
 /*
- * The storage user must be able to change every directory of the tree
- * (a registry:2 tree belongs to root): look as that user, in a child.
+ * The storage user must be able to change the tree (a registry:2 tree
+ * belongs to root): look as that user, in a child, at every directory
+ * down to each blobs/alg/hh and each repository's _layers, _manifests and
+ * _uploads; a failure deeper is reported by gc and fsck.
  */
 static void
 check_storage(struct regd_conf *conf)
@@ -331,7 +344,8 @@ check_storage(struct regd_conf *conf)
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1))
 			_exit(2);
-		if (nftw(".", check_dir, 16, FTW_PHYS) != 0) {
+		if (nftw(".", check_dir, 16, FTW_PHYS | FTW_ACTIONRETVAL) !=
+		    FTW_CONTINUE) {
 			if (unwritable[0] == '\0')
 				strlcpy(unwritable, ".", sizeof(unwritable));
 			(void)write(p[1], unwritable, strlen(unwritable));

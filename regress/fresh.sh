@@ -70,9 +70,9 @@ RUNPID=
 cleanup()
 {
 	if [ -n "$RUNPID" ]; then
-		kill -TERM -- "-$RUNPID" 2>/dev/null
+		kill -TERM "-$RUNPID" 2>/dev/null
 		sleep 2
-		kill -KILL -- "-$RUNPID" 2>/dev/null
+		kill -KILL "-$RUNPID" 2>/dev/null
 	fi
 	umount_all
 }
@@ -150,7 +150,7 @@ skopeo copy --src-tls-verify=false \
     { cat "$DIR/walk.log" >&2; die "the walkthrough failed in the root"; }
 grep -q '"repositories":\["library/image"\]' "$DIR/walk.log" ||
     die "catalog after the push: $(cat "$DIR/walk.log")"
-kill -TERM -- "-$RUNPID" 2>/dev/null
+kill -TERM "-$RUNPID" 2>/dev/null
 wait "$RUNPID"
 RUNPID=
 t3=$(now)

@@ -122,12 +122,30 @@ units: ${UNIT_PROGS} ${S3_PROGS}
 deps:
 	@sh regress/deps.sh
 
-run: deps all
+deps-run:
+	@sh regress/deps.sh run
+
+# "make run" reads /etc/regd.conf when there is one, else the defaults.
+run: deps-run all
 	@mkdir -p /var/lib/regd
+	@if [ -f /etc/regd.conf ]; then \
+	    echo "make run: using /etc/regd.conf (move it away for the" \
+		"built-in defaults)"; \
+	else \
+	    echo "make run: no /etc/regd.conf, built-in defaults:" \
+		"127.0.0.1:5000, storage /var/lib/regd"; \
+	fi
 	./regd/regd -d
 
+# TESTS selects tests by name or glob (regress/run.sh); all by default.
+# ./dev test prints the summary again after make's own error line.
 test: deps all units fuzz-replay-asan
-	sh regress/run.sh
+	@set -f; echo sh regress/run.sh ${TESTS}; sh regress/run.sh ${TESTS}
+
+# A Debian 12 root made by debootstrap, where the README's two commands
+# run as written (regress/fresh.sh); slow, not part of "make test".
+test-fresh:
+	sh regress/fresh.sh
 
 # The seed corpora replayed by programs built with ASan and UBSan (in
 # .replay-asan/, like asan), so every test run checks them sanitized.
@@ -195,12 +213,30 @@ bench-smoke: deps all
 
 .PHONY: bench bench-smoke
 
+# The unit and rc script run ${SBINDIR}/regd; the example configuration
+# goes to /etc/regd.conf only when there is none.
+UNITDIR?=	/lib/systemd/system
+RCDIR?=		/etc/init.d
+CONFDIR?=	/etc
+
 install: all
 	install -d ${DESTDIR}${SBINDIR} ${DESTDIR}${MANDIR}/man5 \
-	    ${DESTDIR}${MANDIR}/man8
+	    ${DESTDIR}${MANDIR}/man8 ${DESTDIR}${UNITDIR} ${DESTDIR}${RCDIR} \
+	    ${DESTDIR}${CONFDIR}
 	install -m 0755 regd/regd regctl/regctl ${DESTDIR}${SBINDIR}
 	install -m 0644 man/regd.conf.5 ${DESTDIR}${MANDIR}/man5
 	install -m 0644 man/regd.8 man/regctl.8 ${DESTDIR}${MANDIR}/man8
+	sed -e 's|/usr/local/sbin/regd|${SBINDIR}/regd|g' etc/regd.service \
+	    > ${DESTDIR}${UNITDIR}/regd.service
+	chmod 0644 ${DESTDIR}${UNITDIR}/regd.service
+	sed -e 's|/usr/local/sbin/regd|${SBINDIR}/regd|g' etc/regd.rc \
+	    > ${DESTDIR}${RCDIR}/regd
+	chmod 0755 ${DESTDIR}${RCDIR}/regd
+	@if [ -e ${DESTDIR}${CONFDIR}/regd.conf ]; then \
+	    echo "install: ${DESTDIR}${CONFDIR}/regd.conf exists, left alone"; \
+	else \
+	    install -m 0644 etc/regd.conf ${DESTDIR}${CONFDIR}/regd.conf; \
+	fi
 
 lint:
 	mandoc -Tlint -Wwarning man/*.[58]
@@ -209,5 +245,5 @@ clean:
 	rm -f ${PROGS} ${UNIT_PROGS} ${S3_PROGS} regd/parse.c */*.o regress/unit/*.o \
 	    regress/fuzz/*.o
 
-.PHONY: all deps run test asan install lint clean units fuzz-replay-asan fuzz fuzz-build \
+.PHONY: all deps deps-run run test test-fresh asan install lint clean units fuzz-replay-asan fuzz fuzz-build \
 	 fuzz-replay soak

@@ -210,6 +210,7 @@ main		: USER STRING {
 		| LOG ACCESS STRING {
 			set_path(conf->access_log, sizeof(conf->access_log),
 			    $3, "access log");
+			conf->access_log_line = file->lineno;
 			conf->access_syslog = 0;
 			conf->access_off = 0;
 		}

@@ -18,6 +18,8 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +43,8 @@ static void	 usage(void) __attribute__((__noreturn__));
 static int	 open_listeners(struct regd_conf *, struct regd_conf *);
 static int	 open_access_log(struct regd_conf *);
 static void	 prepare_storage(struct regd_conf *);
+static void	 check_storage(struct regd_conf *);
+static int	 check_access_log(struct regd_conf *);
 static void	 start_children(void);
 static int	 start_frontend(int);
 static int	 start_frontend_fds(int, int, int);
@@ -147,6 +151,10 @@ main(int argc, char *argv[])
 	if (noaction) {
 		if (verbose)
 			config_dump(conf);
+		env->unpriv = geteuid() != 0;
+		if (check_access_log(conf) == -1)
+			exit(1);
+		check_storage(conf);
 		fprintf(stderr, "configuration OK\n");
 		exit(0);
 	}
@@ -155,6 +163,8 @@ main(int argc, char *argv[])
 	if (!env->unpriv && getpwnam(conf->user) == NULL)
 		errx(1, "unknown user %s", conf->user);
 
+	if (check_access_log(conf) == -1)
+		exit(1);
 	prepare_storage(conf);
 	if (open_listeners(conf, NULL) == -1)
 		exit(1);
@@ -308,6 +318,89 @@ prepare_storage(struct regd_conf *conf)
 	if (lstat(conf->chroot, &st) == -1 &&
 	    mkdir(conf->chroot, 0755) == -1)
 		err(1, "mkdir %s", conf->chroot);
+	check_storage(conf);
+}
+
+static char	 unwritable[PATH_MAX];
+
+static int
+check_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char	*base = path + ftw->base;
+
+	if (type == FTW_DNR || type == FTW_NS ||
+	    (type == FTW_D && access(path, W_OK | X_OK) == -1)) {
+		strlcpy(unwritable, path, sizeof(unwritable));
+		return (FTW_STOP);
+	}
+	if (type != FTW_D)
+		return (FTW_CONTINUE);
+	/* Down to where blobs and links begin, not each of them. */
+	if (strcmp(base, "_layers") == 0 || strcmp(base, "_manifests") == 0 ||
+	    strcmp(base, "_uploads") == 0 ||
+	    (ftw->level == 1 && strcmp(base, "quarantine") == 0) ||
+	    (ftw->level == 6 &&
+	    strncmp(path, "./docker/registry/v2/blobs/", 27) == 0))
+		return (FTW_SKIP_SUBTREE);
+	return (FTW_CONTINUE);
+}
+
+/*
+ * The storage user must be able to change the tree (a registry:2 tree
+ * belongs to root): look as that user, in a child, at every directory
+ * down to each blobs/alg/hh and each repository's _layers, _manifests and
+ * _uploads; a failure deeper is reported by gc and fsck.
+ */
+static void
+check_storage(struct regd_conf *conf)
+{
+	struct passwd	*pw = NULL;
+	char		 bad[PATH_MAX] = "";
+	const char	*user = conf->user;
+	pid_t		 pid;
+	ssize_t		 n;
+	int		 p[2], status;
+
+	if (access(conf->storage, F_OK) == -1)
+		return;		/* made at start-up */
+	if (!env->unpriv && (pw = getpwnam(conf->user)) == NULL)
+		errx(1, "unknown user %s", conf->user);
+	if (env->unpriv && (pw = getpwuid(geteuid())) != NULL)
+		user = pw->pw_name;
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1)
+		err(1, "storage check");
+	if (pid == 0) {
+		/* Storage is chrooted there as root: start inside, too. */
+		close(p[0]);
+		if (chdir(conf->storage) == -1)
+			_exit(2);
+		if (!env->unpriv && (setgroups(1, &pw->pw_gid) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1))
+			_exit(2);
+		if (nftw(".", check_dir, 16, FTW_PHYS | FTW_ACTIONRETVAL) !=
+		    FTW_CONTINUE) {
+			if (unwritable[0] == '\0')
+				strlcpy(unwritable, ".", sizeof(unwritable));
+			(void)write(p[1], unwritable, strlen(unwritable));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], bad, sizeof(bad) - 1)) == -1 && errno == EINTR)
+		;
+	bad[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		errx(1, "%s%s: not writable by user %s; fix: chown -R %s %s",
+		    conf->storage, bad[0] == '.' ? bad + 1 : "", user, user,
+		    conf->storage);
+	errx(1, "cannot check %s as user %s", conf->storage, user);
 }
 
 static int
@@ -388,6 +481,31 @@ close_listeners(struct regd_conf *conf)
 				close(la->fd);
 				la->fd = -1;
 			}
+}
+
+/* The directory of the access log must exist: say where it is named. */
+static int
+check_access_log(struct regd_conf *conf)
+{
+	struct stat	 st;
+	const char	*why;
+	char		 dir[PATH_MAX], *slash;
+
+	if (conf->access_off || conf->access_syslog ||
+	    conf->access_log[0] == '\0')
+		return (0);
+	strlcpy(dir, conf->access_log, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else
+		return (0);
+	fprintf(stderr, "%s:%d: access log \"%s\": directory %s: %s\n",
+	    env->conffile, conf->access_log_line, conf->access_log, dir, why);
+	return (-1);
 }
 
 static int

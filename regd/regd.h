@@ -268,6 +268,7 @@ struct regd_conf {
 	char			 storage[PATH_MAX];
 	char			 socket[PATH_MAX];
 	char			 access_log[PATH_MAX];	/* "" = syslog */
+	int			 access_log_line;	/* in the file */
 	int			 access_syslog;		/* log access syslog */
 	int			 access_off;		/* no access log */
 	int			 verbose;

@@ -505,7 +505,7 @@ rmtree_at(int dfd, const char *name)
 {
 	DIR		*d;
 	struct dirent	*de;
-	int		 fd, rv = 0;
+	int		 fd, rv = 0, saved = 0;
 
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
@@ -528,15 +528,25 @@ rmtree_at(int dfd, const char *name)
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-			if (rmtree_at(dirfd(d), de->d_name) == -1)
+			if (rmtree_at(dirfd(d), de->d_name) == -1 && rv == 0) {
 				rv = -1;
+				saved = errno;
+			}
 		} else if (unlinkat(dirfd(d), de->d_name, 0) == -1 &&
-		    errno != ENOENT)
+		    errno != ENOENT && rv == 0) {
 			rv = -1;
+			saved = errno;
+		}
 	}
 	closedir(d);
-	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+	if (unlinkat(dfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT &&
+	    rv == 0) {
 		rv = -1;
+		saved = errno;
+	}
+	/* The first failure is the cause, not the ENOTEMPTY it leaves. */
+	if (rv == -1)
+		errno = saved;
 	return (rv);
 }
 

@@ -74,6 +74,7 @@ struct gc_run {
 	size_t		 outlen;
 	int64_t		 nblobs;
 	int64_t		 bytes;
+	int64_t		 nfailed;	/* removals that failed */
 	struct event	 ev;
 };
 
@@ -92,6 +93,9 @@ struct fsck_run {
 	int64_t		 nproblems;
 	int64_t		 nmoved;
 	int64_t		 nlinks;
+	int64_t		 nstale;	/* layer links to removed blobs */
+	int64_t		 nremoved;
+	int64_t		 nfailed;	/* moves and removals that failed */
 	struct event	 ev;
 };
 
@@ -454,17 +458,24 @@ manifest_refs(const char *digest, struct names *refs, char *subject,
 	return (0);
 }
 
-static void
-rm_link_dir(const char *repo, const char *kind, const char *digest)
+/* Remove a link's directory; failures are logged and written to out. */
+static int
+rm_link_dir(FILE *out, const char *repo, const char *kind,
+    const char *digest)
 {
 	char	 path[PATH_MAX], *slash;
 
 	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1)
-		return;
+		return (-1);
 	if ((slash = strrchr(path, '/')) != NULL)
 		*slash = '\0';
-	if (store_rmtree(path) == -1)
-		log_warn("%s: %s", __func__, path);
+	if (store_rmtree(path) == -1) {
+		log_warn("cannot remove %s", path);
+		fprintf(out, "error: cannot remove %s: %s\n", path,
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
 }
 
 /* Stale uploads of a repository. */
@@ -498,6 +509,15 @@ gc_uploads(struct gc_run *r, const char *repo, time_t now)
 		if (!(r->flags & GCF_DRYRUN) &&
 		    store_upload_purge(repo, de->d_name) == -1)
 			continue;
+		/* A purge that failed left the directory: say why. */
+		if (!(r->flags & GCF_DRYRUN) && store_path(path, sizeof(path),
+		    "%s/%s", dir, de->d_name) == 0 && store_exists(path) &&
+		    store_rmtree(path) == -1) {
+			fprintf(r->out, "error: cannot remove %s: %s\n", path,
+			    strerror(errno));
+			r->nfailed++;
+			continue;
+		}
 		fprintf(r->out, "upload %s %s %lld\n", repo, de->d_name,
 		    (long long)st.st_size);
 	}
@@ -707,9 +727,9 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 			revs[i].drop = 1;
 			fprintf(r->out, "manifest %s@%s\n", repo,
 			    revs[i].digest);
-			if (!(r->flags & GCF_DRYRUN))
-				rm_link_dir(repo, "_manifests/revisions",
-				    revs[i].digest);
+			if (!(r->flags & GCF_DRYRUN) && rm_link_dir(r->out,
+			    repo, "_manifests/revisions", revs[i].digest) == -1)
+				r->nfailed++;
 		}
 	}
 
@@ -830,6 +850,12 @@ gc_finish(struct gc_run *r, int status)
 	    (r->flags & GCF_DRYRUN) ? "dry run: " : "removed ",
 	    (long long)r->nblobs, (long long)r->bytes,
 	    (r->flags & GCF_DRYRUN) ? " would be freed" : " freed");
+	if (r->nfailed > 0) {
+		fprintf(r->out, "error: %lld removals failed\n",
+		    (long long)r->nfailed);
+		log_warnx("gc: %lld removals failed", (long long)r->nfailed);
+		status = 1;
+	}
 	fclose(r->out);
 	if (r->ctl) {
 		ctl_text(r->id, r->outbuf, r->outlen);
@@ -857,18 +883,29 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
 		return (0);
 	store_gen++;
-	if (store_blob_path(path, sizeof(path), c->digest) == -1 ||
-	    unlink(path) == -1) {
-		log_warn("%s: %s", __func__, c->digest);
+	if (store_blob_path(path, sizeof(path), c->digest) == -1)
+		return (0);
+	if (unlink(path) == -1) {
+		log_warn("gc: cannot remove %s", path);
+		fprintf(r->out, "error: cannot remove blob %s: %s\n",
+		    c->digest, strerror(errno));
+		r->nfailed++;
 		return (0);
 	}
 	if ((slash = strrchr(path, '/')) != NULL) {
 		*slash = '\0';
-		store_rmtree(path);
+		if (store_rmtree(path) == -1) {
+			log_warn("gc: cannot remove %s", path);
+			fprintf(r->out, "error: cannot remove %s: %s\n", path,
+			    strerror(errno));
+			r->nfailed++;
+		}
 	}
 	gc_disk_add(-c->size);
 	for (i = 0; i < r->repos.n; i++)
-		rm_link_dir(r->repos.v[i], "_layers", c->digest);
+		if (rm_link_dir(r->out, r->repos.v[i], "_layers",
+		    c->digest) == -1)
+			r->nfailed++;
 	return (1);
 }
 
@@ -952,7 +989,7 @@ void
 gc_ctl_rm(uint32_t id, const char *repo)
 {
 	const char	*parts[] = { "_manifests", "_layers", "_uploads" };
-	char		 path[PATH_MAX], msg[MAX_NAME + 64], *slash;
+	char		 path[PATH_MAX], msg[PATH_MAX + 128], *slash;
 	size_t		 i;
 	int		 status = 0;
 
@@ -962,10 +999,18 @@ gc_ctl_rm(uint32_t id, const char *repo)
 		goto done;
 	}
 	store_upload_forget_repo(repo);
-	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if (store_path(path, sizeof(path), "%s/repositories/%s/%s",
-		    ST_V2, repo, parts[i]) == -1 || store_rmtree(path) == -1)
+		    ST_V2, repo, parts[i]) == -1)
 			status = 1;
+		else if (store_rmtree(path) == -1) {
+			log_warn("rm: cannot remove %s", path);
+			snprintf(msg, sizeof(msg), "error: cannot remove %s: "
+			    "%s\n", path, strerror(errno));
+			ctl_text(id, msg, strlen(msg));
+			status = 1;
+		}
+	}
 	/* Empty parent directories go too, up to repositories/. */
 	if (store_path(path, sizeof(path), "%s/repositories/%s", ST_V2,
 	    repo) == 0) {
@@ -1229,9 +1274,10 @@ fsck_move(struct fsck_run *f, const char *path)
 	if ((slash = strrchr(dir, '/')) != NULL)
 		*slash = '\0';
 	if (store_mkdirs(dir) == -1 || rename(path, q) == -1) {
-		log_warn("fsck: move %s", path);
 		fprintf(f->out, "  cannot move %s: %s\n", path,
 		    strerror(errno));
+		log_warn("fsck: cannot move %s", path);
+		f->nfailed++;
 		return;
 	}
 	fprintf(f->out, "  moved to %s\n", q);
@@ -1239,9 +1285,10 @@ fsck_move(struct fsck_run *f, const char *path)
 }
 
 static void
-fsck_link(struct fsck_run *f, const char *path, const char *expect)
+fsck_link(struct fsck_run *f, const char *path, const char *expect,
+    int layer)
 {
-	char	 dg[MAX_DIGEST + 1];
+	char	 dg[MAX_DIGEST + 1], dir[PATH_MAX], *slash;
 
 	if (!store_exists(path))
 		return;
@@ -1252,6 +1299,28 @@ fsck_link(struct fsck_run *f, const char *path, const char *expect)
 		f->nproblems++;
 		if (f->repair)
 			fsck_move(f, path);
+		return;
+	}
+	/*
+	 * Distribution's gc removes blobs but not the layer links to them:
+	 * harmless (the blob is unknown either way), removed by -r.
+	 */
+	if (layer && blob_size(dg, NULL) == -1 &&
+	    dnode_get(&f->bad, dg, 0) == NULL) {
+		fprintf(f->out, "stale layer link %s -> %s\n", path, dg);
+		f->nstale++;
+		if (!f->repair)
+			return;
+		strlcpy(dir, path, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		if (store_rmtree(dir) == -1) {
+			fprintf(f->out, "  cannot remove %s: %s\n", dir,
+			    strerror(errno));
+			log_warn("fsck: cannot remove %s", dir);
+			f->nfailed++;
+		} else
+			f->nremoved++;
 		return;
 	}
 	if (blob_size(dg, NULL) == -1 || (f->repair &&
@@ -1275,7 +1344,8 @@ fsck_links_kind(struct fsck_run *f, const char *repo, const char *kind)
 	for (i = 0; i < ds.n; i++)
 		if (store_link_path(path, sizeof(path), repo, kind,
 		    ds.v[i]) == 0)
-			fsck_link(f, path, ds.v[i]);
+			fsck_link(f, path, ds.v[i],
+			    strcmp(kind, "_layers") == 0);
 	names_free(&ds);
 }
 
@@ -1297,7 +1367,7 @@ fsck_links(struct fsck_run *f)
 			if (store_path(path, sizeof(path), "%s/repositories/"
 			    "%s/_manifests/tags/%s/current/link", ST_V2,
 			    repos.v[i], tags.v[j]) == 0)
-				fsck_link(f, path, NULL);
+				fsck_link(f, path, NULL, 0);
 			if (store_path(kind, sizeof(kind),
 			    "_manifests/tags/%s/index", tags.v[j]) == 0)
 				fsck_links_kind(f, repos.v[i], kind);
@@ -1320,12 +1390,25 @@ fsck_finish(struct fsck_run *f)
 		fprintf(f->out, ", %lld files moved to %s",
 		    (long long)f->nmoved, f->qdir);
 	fprintf(f->out, "\n");
+	if (f->nstale > 0)
+		fprintf(f->out, "fsck: %lld stale layer links (harmless)%s\n",
+		    (long long)f->nstale, f->repair ? "" :
+		    ", \"regctl fsck -r\" removes them");
+	if (f->repair && f->nremoved > 0)
+		fprintf(f->out, "fsck: %lld stale layer links removed\n",
+		    (long long)f->nremoved);
+	if (f->nfailed > 0)
+		fprintf(f->out, "error: %lld moves or removals failed\n",
+		    (long long)f->nfailed);
 	fclose(f->out);
-	status = f->nproblems > 0 && f->nmoved < f->nproblems;
+	status = (f->nproblems > 0 && f->nmoved < f->nproblems) ||
+	    f->nfailed > 0;
 	ctl_text(f->id, f->outbuf, f->outlen);
 	ctl_end(f->id, status);
 	if (f->nmoved > 0)
 		disk_total = -1;
+	if (f->nremoved > 0)
+		store_gen++;
 	free(f->outbuf);
 	names_free(&f->blobs);
 	dtree_free(&f->bad);

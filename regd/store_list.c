@@ -280,9 +280,16 @@ walk_repos(const char *prefix, struct names *ns, int depth, int any)
 		    prefix[0] != '\0' ? "/" : "", de->d_name) == -1 ||
 		    !valid_name(name))
 			continue;
-		if (store_path(path, sizeof(path), "%s/%s/_manifests", dir,
-		    de->d_name) == 0 && (any ? store_repo_exists(name) :
-		    store_exists(path)) && names_add(ns, name) == -1) {
+		/*
+		 * Like Distribution, the catalog lists a repository that
+		 * holds only layer links (a cross-repository mount).
+		 */
+		if ((any ? store_repo_exists(name) :
+		    (store_path(path, sizeof(path), "%s/%s/_manifests", dir,
+		    de->d_name) == 0 && store_exists(path)) ||
+		    (store_path(path, sizeof(path), "%s/%s/_layers", dir,
+		    de->d_name) == 0 && store_exists(path))) &&
+		    names_add(ns, name) == -1) {
 			rv = -1;
 			break;
 		}
@@ -296,8 +303,8 @@ walk_repos(const char *prefix, struct names *ns, int depth, int any)
 }
 
 /*
- * Every repository name, sorted: those with manifests (the catalog), or
- * with any with any = 1 (layers or uploads only, as gc must see them).
+ * Every repository name, sorted: those with manifests or layer links (the
+ * catalog), or with any = 1 also those with uploads only, as gc must see.
  */
 int
 store_all_repos(struct names *ns, int any)

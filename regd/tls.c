@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/tree.h>
 
@@ -411,17 +412,126 @@ tls_server_free(struct server_conf *srv)
 	}
 }
 
+/*
+ * A filter under OpenSSL sees the first byte a client sends.  TLS starts
+ * with a handshake record (0x16); anything else is most likely plain HTTP
+ * sent to a TLS port, which gets a plain 400 saying so (as nginx and
+ * Distribution answer), and the handshake fails.
+ */
+#define TLS_HANDSHAKE	0x16
+#define PLAIN_BODY	"{\"errors\":[{\"code\":\"UNSUPPORTED\",\"message\":" \
+			"\"plain HTTP request sent to a TLS port: use " \
+			"https://\"}]}\n"
+
+static BIO_METHOD	*sniff_method;
+
+static void
+plain_http_400(BIO *next)
+{
+	char	 buf[512];
+	int	 fd, len, i;
+
+	if (BIO_get_fd(next, &fd) < 0)
+		return;
+	len = snprintf(buf, sizeof(buf), "HTTP/1.1 400 Bad Request\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", strlen(PLAIN_BODY), PLAIN_BODY);
+	(void)write(fd, buf, len);
+	shutdown(fd, SHUT_WR);
+	/* Read what came with it, so the close is no reset. */
+	for (i = 0; i < 16 && recv(fd, buf, sizeof(buf), 0) > 0; i++)
+		;
+}
+
+static int
+sniff_read(BIO *b, char *buf, int len)
+{
+	BIO	*next = BIO_next(b);
+	int	 n;
+
+	if (next == NULL)
+		return (0);
+	n = BIO_read(next, buf, len);
+	BIO_clear_retry_flags(b);
+	BIO_copy_next_retry(b);
+	if (n <= 0 || BIO_get_data(b) != NULL)
+		return (n);
+	BIO_set_data(b, b);	/* seen */
+	if ((unsigned char)buf[0] == TLS_HANDSHAKE)
+		return (n);
+	plain_http_400(next);
+	return (-1);
+}
+
+static int
+sniff_write(BIO *b, const char *buf, int len)
+{
+	int	 n;
+
+	if (BIO_next(b) == NULL)
+		return (0);
+	n = BIO_write(BIO_next(b), buf, len);
+	BIO_clear_retry_flags(b);
+	BIO_copy_next_retry(b);
+	return (n);
+}
+
+static long
+sniff_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+	if (BIO_next(b) == NULL)
+		return (0);
+	return (BIO_ctrl(BIO_next(b), cmd, num, ptr));
+}
+
+static int
+sniff_create(BIO *b)
+{
+	BIO_set_init(b, 1);
+	return (1);
+}
+
+static BIO *
+sniff_bio(int fd)
+{
+	BIO	*f, *sock;
+
+	if (sniff_method == NULL) {
+		if ((sniff_method = BIO_meth_new(BIO_get_new_index() |
+		    BIO_TYPE_FILTER, "regd first byte")) == NULL)
+			return (NULL);
+		BIO_meth_set_read(sniff_method, sniff_read);
+		BIO_meth_set_write(sniff_method, sniff_write);
+		BIO_meth_set_ctrl(sniff_method, sniff_ctrl);
+		BIO_meth_set_create(sniff_method, sniff_create);
+	}
+	if ((f = BIO_new(sniff_method)) == NULL)
+		return (NULL);
+	if ((sock = BIO_new_socket(fd, BIO_NOCLOSE)) == NULL) {
+		BIO_free(f);
+		return (NULL);
+	}
+	return (BIO_push(f, sock));
+}
+
 /* A server-side TLS bufferevent on an accepted socket, NULL on failure. */
 struct bufferevent *
 tls_bufferevent(struct event_base *base, struct server_conf *srv, int fd)
 {
 	struct bufferevent	*bev;
 	SSL			*ssl;
+	BIO			*bio;
 
 	if (srv->tls_ctx == NULL || (ssl = SSL_new(srv->tls_ctx)) == NULL) {
 		ERR_clear_error();
 		return (NULL);
 	}
+	if ((bio = sniff_bio(fd)) == NULL) {
+		SSL_free(ssl);
+		ERR_clear_error();
+		return (NULL);
+	}
+	SSL_set_bio(ssl, bio, bio);
 	bev = bufferevent_openssl_socket_new(base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {

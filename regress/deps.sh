@@ -1,12 +1,15 @@
 #!/bin/sh
 #
-# regress/deps.sh: install what building and testing regd needs on Debian,
-# only when something is missing, and create the _regd user.
+# regress/deps.sh [run]: install what building and testing regd needs on
+# Debian, only when something is missing, and create the _regd user.
+# With "run", only what building regd and the README's walkthrough need.
 
 PKGS="build-essential pkg-config byacc libevent-dev libssl-dev libbsd-dev
-libjansson-dev libseccomp-dev libcrypt-dev mandoc curl jq skopeo podman
-docker-registry nginx apache2-utils openssl procps psmisc iproute2
-util-linux coreutils python3 gdb"
+libjansson-dev libseccomp-dev libcrypt-dev curl skopeo ca-certificates"
+if [ "${1:-}" != run ]; then
+	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
+openssl procps psmisc iproute2 util-linux coreutils python3 gdb"
+fi
 
 missing=
 for p in $PKGS; do

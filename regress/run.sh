@@ -123,5 +123,5 @@ if [ "$failed" -ne 0 ] && [ -n "$failures" ]; then
 	echo "failed:$failures"
 fi
 [ "$skipped" -eq 0 ] || echo "$skipped skipped"
-echo "$pass passed, $failed failed"
+echo "$pass passed, $failed failed" | tee "$OUT/summary"
 [ "$failed" -eq 0 ]

@@ -69,6 +69,17 @@ for l in 1 2 6; do
 	    fail "error on line $l not reported: $out"
 done
 
+# An access log whose directory is missing (regd would not start).
+bad 3 "storage \"$T/s\"
+socket \"$T/regd.sock\"
+log access \"$T/no/such/dir/access.log\"
+$srv"
+mkdir -p "$T/logs"
+printf '%s\n' "storage \"$T/s\"" "socket \"$T/regd.sock\"" \
+    "log access \"$T/logs/access.log\"" "$srv" > "$T/log.conf"
+"$REGD" -n -f "$T/log.conf" > /dev/null 2>&1 ||
+    fail "regd -n with an existing log directory: $("$REGD" -n -f "$T/log.conf" 2>&1)"
+
 # A file that does not exist.
 out=$("$REGD" -n -f "$T/nonexistent.conf" 2>&1)
 check_eq "$?" 1 "exit status for a missing file"

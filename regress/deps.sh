@@ -34,6 +34,11 @@ if [ -n "$missing" ]; then
 	apt-get install -y -q $missing || exit 1
 fi
 
+# The S3 tests' throw-away Ceph has a list of its own (regress/s3).
+if [ "${1:-}" != run ]; then
+	sh "$(dirname "$0")/s3/deps.sh" || exit 1
+fi
+
 if [ "$(id -u)" -eq 0 ]; then
 	if ! getent passwd _regd >/dev/null; then
 		useradd --system --no-create-home --home-dir /nonexistent \

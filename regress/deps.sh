@@ -11,28 +11,7 @@ if [ "${1:-}" != run ]; then
 openssl procps psmisc iproute2 util-linux coreutils python3 gdb"
 fi
 
-missing=
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
-	case $st in
-	*" installed")
-		;;
-	*)
-		missing="$missing $p"
-		;;
-	esac
-done
-
-if [ -n "$missing" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "deps.sh: missing packages:$missing (run as root)" >&2
-		exit 1
-	fi
-	echo "deps.sh: installing$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q || exit 1
-	apt-get install -y -q $missing || exit 1
-fi
+sh "$(dirname "$0")/pkg-install.sh" deps.sh $PKGS || exit 1
 
 # The S3 tests' throw-away Ceph has a list of its own (regress/s3).
 if [ "${1:-}" != run ]; then

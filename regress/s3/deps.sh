@@ -7,25 +7,5 @@
 
 PKGS="ceph-mon ceph-osd radosgw ceph-common"
 
-missing=
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
-	case $st in
-	*" installed")
-		;;
-	*)
-		missing="$missing $p"
-		;;
-	esac
-done
-
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-	echo "s3/deps.sh: missing packages:$missing (run as root)" >&2
-	exit 1
-fi
-echo "s3/deps.sh: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q || exit 1
-apt-get install -y -q --no-install-recommends $missing || exit 1
+sh "$(dirname "$0")/../pkg-install.sh" s3/deps.sh -R $PKGS || exit 1
 exit 0

@@ -148,3 +148,48 @@ as_token()
 	printf 'cacert = "%s"\nheader = "Authorization: Bearer %s"\n' \
 	    "$T/ca.crt" "$1" > "$T/.curlrc"
 }
+
+# nginx_start HTTP-BLOCK: start Debian's nginx under $T/nginx with the
+# given upstream and server blocks inside "http { }" (they listen on
+# $NPORT, which the caller picks first); it is stopped on exit together
+# with regd.
+nginx_start()
+{
+	local n=0
+
+	command -v nginx >/dev/null ||
+	    fail "nginx is not installed (regress/deps.sh)"
+	mkdir -p "$T/nginx/logs"
+	cat > "$T/nginx.conf" <<NGEOF
+user root;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $T/nginx/access.log;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+$1
+}
+NGEOF
+	nginx -p "$T/nginx" -c "$T/nginx.conf" > "$T/nginx.out" 2>&1 ||
+	    fail "nginx did not start: $(cat "$T/nginx.out" \
+	    "$T/nginx/error.log" 2>/dev/null)"
+	trap nginx_stop EXIT
+	until curl -s -o /dev/null "http://127.0.0.1:$NPORT/v2/"; do
+		n=$((n + 1))
+		[ $n -lt 50 ] || fail "nginx does not answer"
+		sleep 0.1
+	done
+}
+
+nginx_stop()
+{
+	[ -f "$T/nginx/nginx.pid" ] &&
+	    kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
+	regd_cleanup
+}

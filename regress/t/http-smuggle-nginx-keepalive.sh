@@ -9,7 +9,6 @@
 . regress/lib.sh
 . regress/authlib.sh
 
-command -v nginx >/dev/null || fail "nginx is not installed (regress/deps.sh)"
 htpasswd_add alice apass
 regd_conf "" "	authenticate \"regd\" with \"$T/htpasswd\"
 	allow pull from any
@@ -20,21 +19,7 @@ regd_launch_any
 DIRECT=$URL
 
 NPORT=$(free_port)
-mkdir -p "$T/nginx/logs"
-cat > "$T/nginx.conf" <<NGEOF
-user root;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log $T/nginx/access.log;
-	client_body_temp_path $T/nginx/body;
-	proxy_temp_path $T/nginx/proxy;
-	fastcgi_temp_path $T/nginx/fastcgi;
-	uwsgi_temp_path $T/nginx/uwsgi;
-	scgi_temp_path $T/nginx/scgi;
-	upstream regd {
+nginx_start "	upstream regd {
 		server 127.0.0.1:$PORT;
 		keepalive 4;
 	}
@@ -44,7 +29,7 @@ http {
 		location /v2/ {
 			proxy_pass http://regd;
 			proxy_http_version 1.1;
-			proxy_set_header Connection "";
+			proxy_set_header Connection \"\";
 			proxy_set_header Host \$http_host;
 			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
 			proxy_request_buffering off;
@@ -53,27 +38,11 @@ http {
 		location / {
 			proxy_pass http://regd;
 			proxy_http_version 1.1;
-			proxy_set_header Connection "";
+			proxy_set_header Connection \"\";
 			proxy_set_header Host \$http_host;
 			proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
 		}
-	}
-}
-NGEOF
-nginx -p "$T/nginx" -c "$T/nginx.conf" > "$T/nginx.out" 2>&1 ||
-    fail "nginx did not start: $(cat "$T/nginx.out" "$T/nginx/error.log" 2>/dev/null)"
-stop_nginx()
-{
-	[ -f "$T/nginx/nginx.pid" ] && kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
-	regd_cleanup
-}
-trap stop_nginx EXIT
-n=0
-until curl -s -o /dev/null "http://127.0.0.1:$NPORT/v2/"; do
-	n=$((n + 1))
-	[ $n -lt 50 ] || fail "nginx does not answer"
-	sleep 0.1
-done
+	}"
 
 NURL=http://127.0.0.1:$NPORT
 export CURL_HOME=$T

@@ -654,7 +654,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_cork(c, 0);
 	access_log(c);
 	stats.requests++;
-	if (c->close_after || draining) {
+	if (c->close_after) {
 		conn_linger(c);
 		return;
 	}
@@ -662,7 +662,14 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	c->state = CS_IDLE;
 	conn_readmode(c, RM_HEAD);
 	conn_timeouts(c, 0, 0);
-	conn_set_timer(c, c->srv->idle_timeout);
+	/*
+	 * An answer begun before the drain promised keep-alive: the client
+	 * may send one more request, answered with "Connection: close".
+	 */
+	if (draining && c->srv->idle_timeout > DRAIN_GRACE)
+		conn_set_timer(c, DRAIN_GRACE);
+	else
+		conn_set_timer(c, c->srv->idle_timeout);
 	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
 		conn_process(c);
 }

@@ -359,8 +359,12 @@ blob_size(const char *digest, time_t *mtime)
 	char		 path[PATH_MAX];
 
 	if (store_blob_path(path, sizeof(path), digest) == -1 ||
-	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+	    stat(path, &st) == -1)
 		return (-1);
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return (-1);
+	}
 	if (mtime != NULL)
 		*mtime = st.st_mtime;
 	return (st.st_size);
@@ -829,8 +833,16 @@ gc_mark(struct gc_run *r)
 	for (i = 0; i < blobs.n; i++) {
 		if (dnode_get(&marks, blobs.v[i], 0) != NULL)
 			continue;
-		if ((size = blob_size(blobs.v[i], &mtime)) == -1)
+		if ((size = blob_size(blobs.v[i], &mtime)) == -1) {
+			/* Gone meanwhile is fine; unreadable is a failure. */
+			if (errno == ENOENT)
+				continue;
+			fprintf(r->out, "error: cannot read blob %s: %s\n",
+			    blobs.v[i], strerror(errno));
+			log_warn("gc: blob %s", blobs.v[i]);
+			r->nfailed++;
 			continue;
+		}
 		if (now - mtime < sc.gc_grace ||
 		    recently_touched(blobs.v[i], now))
 			continue;

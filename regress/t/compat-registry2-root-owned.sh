@@ -21,13 +21,26 @@ push_blob lib/a "$T/loose"
 loose=$(sha "$T/loose")
 lh=${loose#sha256:}
 
-# The loose blob's directory is root's now: gc cannot remove its data.
+make_blob 901 "$T/hidden"
+push_blob lib/a "$T/hidden"
+hidden=$(sha "$T/hidden")
+hh=${hidden#sha256:}
+
+# The loose blob's directory is root's now, with registry:2's mode 0755:
+# gc can read but not remove its data.  The other one's is root's with
+# mode 0700: gc cannot even read it.  Neither may pass in silence.
 chown root: "$V2/blobs/sha256/${lh:0:2}/$lh"
+chmod 0755 "$V2/blobs/sha256/${lh:0:2}/$lh"
+chown root: "$V2/blobs/sha256/${hh:0:2}/$hh"
+chmod 0700 "$V2/blobs/sha256/${hh:0:2}/$hh"
 $REGCTL gc > "$T/gc.out" 2>&1
 check_eq "$?" 1 "regctl gc exit status when a removal failed"
 grep -q "^error: cannot remove blob $loose: Permission denied" "$T/gc.out" ||
     fail "gc did not report the failed removal: $(cat "$T/gc.out")"
-grep -q "^error: 1 removals failed" "$T/gc.out" ||
+grep -q "^error: cannot read blob $hidden: Permission denied" "$T/gc.out" ||
+    fail "gc did not report the unreadable blob: $(cat "$T/gc.out")"
+chown -R _regd "$V2/blobs/sha256/${hh:0:2}/$hh"
+grep -q "^error: 2 removals failed" "$T/gc.out" ||
     fail "gc summary: $(cat "$T/gc.out")"
 [ -f "$V2/blobs/sha256/${lh:0:2}/$lh/data" ] || fail "blob gone anyway"
 chown -R _regd "$V2/blobs"

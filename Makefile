@@ -241,6 +241,22 @@ install: all
 	    install -m 0644 etc/regd.conf ${DESTDIR}${CONFDIR}/regd.conf; \
 	fi
 
+# A Debian package built by dpkg-buildpackage from debian/, in a copy of
+# the sources under DEBDIR where the .deb lands too; lintian checks it
+# when installed (regress/deps.sh installs what this needs).
+DEBDIR?=	build/deb
+DEB_SRCS=	Makefile README privsep regd regctl man etc debian
+deb:
+	rm -rf ${DEBDIR}
+	mkdir -p ${DEBDIR}/regd
+	cp -R ${DEB_SRCS} ${DEBDIR}/regd/
+	cd ${DEBDIR}/regd && dpkg-buildpackage -b -us -uc -j2
+	@if command -v lintian > /dev/null; then \
+	    echo lintian ${DEBDIR}/*.changes; \
+	    lintian --fail-on error,warning ${DEBDIR}/*.changes; \
+	fi
+	@ls -l ${DEBDIR}/*.deb
+
 lint:
 	mandoc -Tlint -Wwarning man/*.[58]
 
@@ -248,5 +264,5 @@ clean:
 	rm -f ${PROGS} ${UNIT_PROGS} ${S3_PROGS} regd/parse.c */*.o regress/unit/*.o \
 	    regress/fuzz/*.o
 
-.PHONY: all deps deps-run run test test-fresh asan install lint clean units fuzz-replay-asan fuzz fuzz-build \
+.PHONY: all deps deps-run run test test-fresh asan install lint clean deb units fuzz-replay-asan fuzz fuzz-build \
 	 fuzz-replay soak

@@ -18,7 +18,8 @@ PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
 		regd/store_list.c regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
-		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c
+		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
+		regd/sdnotify.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -72,6 +73,8 @@ regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
 	    ${PRIVSEP_OBJS} ${LDLIBS}
+
+regd/regd.o regd/sdnotify.o: regd/sdnotify.h
 
 regd/sigv4.o: regd/sigv4.h
 
@@ -238,6 +241,22 @@ install: all
 	    install -m 0644 etc/regd.conf ${DESTDIR}${CONFDIR}/regd.conf; \
 	fi
 
+# A Debian package built by dpkg-buildpackage from debian/, in a copy of
+# the sources under DEBDIR where the .deb lands too; lintian checks it
+# when installed (regress/deps.sh installs what this needs).
+DEBDIR?=	build/deb
+DEB_SRCS=	Makefile README privsep regd regctl man etc debian
+deb:
+	rm -rf ${DEBDIR}
+	mkdir -p ${DEBDIR}/regd
+	cp -R ${DEB_SRCS} ${DEBDIR}/regd/
+	cd ${DEBDIR}/regd && dpkg-buildpackage -b -us -uc -j2
+	@if command -v lintian > /dev/null; then \
+	    echo lintian ${DEBDIR}/*.changes; \
+	    lintian --fail-on error,warning ${DEBDIR}/*.changes; \
+	fi
+	@ls -l ${DEBDIR}/*.deb
+
 lint:
 	mandoc -Tlint -Wwarning man/*.[58]
 
@@ -245,5 +264,5 @@ clean:
 	rm -f ${PROGS} ${UNIT_PROGS} ${S3_PROGS} regd/parse.c */*.o regress/unit/*.o \
 	    regress/fuzz/*.o
 
-.PHONY: all deps deps-run run test test-fresh asan install lint clean units fuzz-replay-asan fuzz fuzz-build \
+.PHONY: all deps deps-run run test test-fresh asan install lint clean deb units fuzz-replay-asan fuzz fuzz-build \
 	 fuzz-replay soak

@@ -171,6 +171,7 @@ frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
 	stats.slot = slot;
 	stats.pid = getpid();
 	log_debug("frontend %d ready", slot);
+	chan_send(&parent_chan, MSG_READY, 0, -1, NULL, 0);
 	event_dispatch();
 	exit(0);
 }

@@ -117,6 +117,7 @@ logger_main(int parentfd, int storagefd, int *frontfds, int nfront)
 	peer_add(&storage, storagefd, -1, NULL);
 	for (i = 0; i < nfront && i < REGD_MAXSLOTS; i++)
 		peer_add(&fronts[i], frontfds[i], i, NULL);
+	chan_send(&parent.chan, MSG_READY, 0, -1, NULL, 0);
 
 	event_dispatch();
 	exit(0);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "regd.h"
+#include "sdnotify.h"
 
 struct regd		*env;
 struct proclist		 procs = TAILQ_HEAD_INITIALIZER(procs);
@@ -58,6 +59,7 @@ static void	 parent_sig(int, short, void *);
 static void	 reap_children(void);
 static void	 parent_shutdown(int) __attribute__((__noreturn__));
 static void	 child_prepare(const char *);
+static int	 reload_config(char *, size_t);
 static void	 proc_free(struct proc *);
 static struct proc *proc_new(enum proc_kind, int);
 static struct regd_conf *load_config(const char *, int, char *, size_t);
@@ -186,6 +188,8 @@ main(int argc, char *argv[])
 
 	signal(SIGPIPE, SIG_IGN);
 	tls_ticket_rotate();	/* inherited by the frontends */
+	sdnotify_open();
+	sdnotify_expect(2 + conf->prefork);
 	start_children();
 
 	proc_title("%s", "parent");
@@ -935,6 +939,12 @@ parent_dispatch(struct chan *c, struct msg *m, void *arg)
 			goto bad;
 		control_storage_end(m->hdr.peerid, *(int32_t *)m->data);
 		break;
+	case MSG_READY:
+		if (m->len != 0)
+			goto bad;
+		if (!p->draining)
+			sdnotify_child_ready(count_frontends(0));
+		break;
 	case MSG_LOG:
 		if (m->len < sizeof(int32_t))
 			goto bad;
@@ -1051,6 +1061,7 @@ parent_shutdown(int status)
 	int		 i;
 
 	shutting_down = 1;
+	sdnotify_stopping();
 	TAILQ_FOREACH(p, &procs, entry)
 		kill(p->pid, SIGTERM);
 	for (i = 0; i < 100 && !TAILQ_EMPTY(&procs); i++) {
@@ -1088,8 +1099,8 @@ parent_verbose(int v)
  * one starts a new generation of frontends; the old ones stop accepting
  * and leave when their connections are done, so nothing open is cut.
  */
-int
-parent_reload(char *errbuf, size_t errlen)
+static int
+reload_config(char *errbuf, size_t errlen)
 {
 	struct regd_conf	*conf, *old = env->conf;
 	struct proc		*p;
@@ -1178,4 +1189,19 @@ parent_reload(char *errbuf, size_t errlen)
 	config_free(old);
 	log_info("configuration reloaded");
 	return (0);
+}
+
+/* A reload as the service manager sees it: RELOADING=1, then READY=1. */
+int
+parent_reload(char *errbuf, size_t errlen)
+{
+	char	 why[4096];
+	int	 rv;
+
+	sdnotify_reloading();
+	rv = reload_config(why, sizeof(why));
+	sdnotify_reloaded(rv == 0, why, env->conf->prefork);
+	if (errbuf != NULL)
+		strlcpy(errbuf, why, errlen);
+	return (rv);
 }

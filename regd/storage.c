@@ -600,6 +600,7 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 		front_add(i, frontfds[i]);
 
 	log_debug("storage ready, %d frontends", nfront);
+	chan_send(&parent.c, MSG_READY, 0, -1, NULL, 0);
 	event_dispatch();
 	exit(0);
 }

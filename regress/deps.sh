@@ -8,7 +8,8 @@ PKGS="build-essential pkg-config byacc libevent-dev libssl-dev libbsd-dev
 libjansson-dev libseccomp-dev libcrypt-dev curl skopeo ca-certificates"
 if [ "${1:-}" != run ]; then
 	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
-openssl procps psmisc iproute2 util-linux coreutils python3 gdb"
+openssl procps psmisc iproute2 util-linux coreutils python3 gdb
+debhelper dpkg-dev lintian"
 fi
 
 sh "$(dirname "$0")/pkg-install.sh" deps.sh $PKGS || exit 1

@@ -3,8 +3,9 @@
 # "make install DESTDIR=..." installs the programs, the manual pages, the
 # systemd unit, the rc script and the example configuration, pointing the
 # unit and the script at the installed regd; an existing regd.conf is
-# left alone.  The unit creates /var/log/regd (LogsDirectory=) and the rc
-# script makes the directories the example configuration names.
+# left alone.  The unit creates /var/log/regd (LogsDirectory=) and waits
+# for regd's READY=1 (Type=notify); the rc script makes the directories
+# the configuration names (rc-script-makes-configured-dirs).
 
 . ./regress/lib.sh
 
@@ -23,8 +24,10 @@ grep -q "/usr/local/sbin" "$D/lib/systemd/system/regd.service" "$D/etc/init.d/re
     fail "installed files still name /usr/local/sbin"
 grep -q "^LogsDirectory=regd" "$D/lib/systemd/system/regd.service" ||
     fail "unit does not make /var/log/regd"
-grep -q "mkdir -p .*/var/log/regd" "$D/etc/init.d/regd" ||
-    fail "rc script does not make /var/log/regd"
+grep -q "^Type=notify$" "$D/lib/systemd/system/regd.service" ||
+    fail "unit is not Type=notify"
+grep -q "^[[:space:]]*make_dirs$" "$D/etc/init.d/regd" ||
+    fail "rc script does not make the configured directories"
 cmp -s etc/regd.conf "$D/etc/regd.conf" || fail "regd.conf differs"
 if command -v systemd-analyze > /dev/null 2>&1; then
 	systemd-analyze verify "$D/lib/systemd/system/regd.service" \

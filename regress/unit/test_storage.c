@@ -380,7 +380,8 @@ tracked_bytes(const char *repo)
 static void
 start_storage(void)
 {
-	int	 ps[2], ls[2], fs[NFRONT][2], ffd[NFRONT], i;
+	struct msg	 m;
+	int		 ps[2], ls[2], fs[NFRONT][2], ffd[NFRONT], i;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, ps) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, ls) == -1)
@@ -409,6 +410,12 @@ start_storage(void)
 		close(fs[i][1]);
 		chan_init(&fc[i], fs[i][0]);
 	}
+	/* Storage tells the parent once it serves, as the others do. */
+	if (chan_recv_one(&pc, &m, TIMEOUT) != 1 || m.hdr.type != MSG_READY ||
+	    m.len != 0)
+		errx(1, "storage did not send MSG_READY first");
+	if (m.fd != -1)
+		close(m.fd);
 }
 
 /* Give frontend slot a fresh channel, as the parent does on respawn. */

@@ -364,7 +364,7 @@ main(int argc, char *argv[])
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.bucket = getenv("S3_BUCKET");
-	while ((ch = getopt(argc, argv, "b:c:l:r:V")) != -1) {
+	while ((ch = getopt(argc, argv, "+b:c:l:r:V")) != -1) {
 		switch (ch) {
 		case 'b':
 			cfg.bucket = optarg;

@@ -9,7 +9,9 @@
 # shell to source, prints it, and returns once the endpoint answers.
 # "stop" kills the daemons by their PIDs with SIGKILL (a gently stopped
 # memstore OSD would first write its objects to disk) and removes DIR.
-# "restart-rgw" kills radosgw if it still runs and starts it again on the
+# Virtual-host requests go to http://BUCKET.localhost:PORT (libcurl
+# resolves *.localhost to the loopback itself); path-style ones to
+# S3_ENDPOINT.  "restart-rgw" kills radosgw if it still runs and starts it again on the
 # same port (for tests of an endpoint that goes away and comes back).
 # Ports are chosen free at random, so clusters can run side by side.
 # Exit status 2 means the Ceph packages are missing (regress/s3/deps.sh).
@@ -179,7 +181,7 @@ rgw data = $DIR/rgw
 rgw gc obj min wait = 30
 rgw gc processor period = 15
 rgw enable usage log = false
-rgw dns name =
+rgw dns name = localhost
 EOF
 }
 

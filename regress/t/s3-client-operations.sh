@@ -6,7 +6,7 @@
 # (max-keys 2 over 7 keys, on one connection) and a delimiter; a 12 MiB
 # multipart upload in 3 parts (a descriptor region, an upload-part-copy
 # of a range, a pipe); put-if-absent twice; copy; delete and delete many;
-# a presigned GET fetched by curl; a range GET into a slow non-blocking
+# a presigned GET fetched by curl; virtual-host addressing; a range GET into a slow non-blocking
 # pipe; an answer over the caller's bound.  Then radosgw stopped: a
 # request fails within the configured timeout, marked transient, and
 # succeeds once radosgw is back.  Skips only when Ceph is not installed.
@@ -181,6 +181,21 @@ check_eq "$STATUS" 200 "presigned GET"
 cmp -s "$BODY" "$T/k1" || fail "presigned GET: other bytes"
 http GET "${url%?}$([ "${url: -1}" = 0 ] && echo 1 || echo 0)"
 check_eq "$STATUS" 403 "presigned GET with a changed signature"
+
+# Virtual-host addressing: http://regress.localhost:port/key.
+VH_ENDPOINT=${S3_ENDPOINT/127.0.0.1/localhost}
+S3_ENDPOINT=$VH_ENDPOINT s3ok -V put "vh/$K1" "$T/k1"
+S3_ENDPOINT=$VH_ENDPOINT s3ok -V get "vh/$K1" 1000
+cmp -s "$OUT" "$T/k1" || fail "virtual-host get: other bytes"
+S3_ENDPOINT=$VH_ENDPOINT s3ok -V ls prefix=vh/
+check_eq "$(cut -f2 "$OUT")" "vh/$K1" "virtual-host listing"
+S3_ENDPOINT=$VH_ENDPOINT s3ok -V presign "vh/$K1" 60
+check_match "$(cat "$OUT")" '^http://regress\.localhost:' "virtual-host URL"
+http GET "$(cat "$OUT")"
+check_eq "$STATUS" 200 "virtual-host presigned GET"
+S3_ENDPOINT=$VH_ENDPOINT s3ok -V rmmany "vh/$K1"
+s3t head "vh/$K1"
+check_match "$(cat "$ERR")" 'status=404 ' "virtual-host delete many"
 
 # radosgw stopped: no answer within 2 s a try, 3 tries, then transient.
 rgw=$(awk '$2 == "rgw" { print $1 }' "$CEPH_DIR/pids")

@@ -46,7 +46,7 @@ enum sink {
 struct s3_conn {
 	CURL		*curl;
 	char		 scheme[8];
-	char		 host[HOST_MAX];	/* host[:port] of the endpoint */
+	char		 host[HOST_MAX];	/* host[:port] */
 	char		*bucket;
 	char		*region;
 	char		*access_key;

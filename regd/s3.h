@@ -48,11 +48,11 @@ struct s3_config {
 	const char	*secret_key;
 	const char	*token;		/* session token, or NULL */
 	const char	*ca_file;	/* NULL: the system's CAs */
-	int		 virtual_host;	/* bucket.host/key, not host/bucket/key */
-	long		 connect_timeout_ms;	/* default 5000 */
-	long		 low_speed_time;	/* s under 1 KiB/s: default 30 */
-	long		 request_timeout_ms;	/* whole request; default none */
-	int		 retries;	/* after the first: 0 default, -1 none */
+	int		 virtual_host;	/* bucket.host/key, not host/bucket */
+	long		 connect_timeout_ms;	/* default 5 s */
+	long		 low_speed_time;	/* s under 1 KiB/s; 30 */
+	long		 request_timeout_ms;	/* whole request; none */
+	int		 retries;	/* after the first; -1: none */
 	long		 retry_base_ms;	/* first backoff; default 100 */
 	long		 retry_max_ms;	/* largest backoff; default 5000 */
 };
@@ -79,7 +79,7 @@ struct s3_list {
 	const char	*delimiter;
 	const char	*start_after;
 	int		 max_keys;	/* 0: the server's (1000) */
-	char		 token[S3_TOKEN_MAX + 1];	/* in and out; "" first */
+	char		 token[S3_TOKEN_MAX + 1];	/* in, out; "" first */
 	int		 truncated;	/* out: another page follows */
 };
 

@@ -11,8 +11,8 @@
 # memstore OSD would first write its objects to disk) and removes DIR.
 # Virtual-host requests go to http://BUCKET.localhost:PORT (libcurl
 # resolves *.localhost to the loopback itself); path-style ones to
-# S3_ENDPOINT.  "restart-rgw" kills radosgw if it still runs and starts it again on the
-# same port (for tests of an endpoint that goes away and comes back).
+# S3_ENDPOINT.  "restart-rgw" kills radosgw if it still runs and starts
+# it again on the same port (for tests of an endpoint that goes away).
 # Ports are chosen free at random, so clusters can run side by side.
 # Exit status 2 means the Ceph packages are missing (regress/s3/deps.sh).
 #

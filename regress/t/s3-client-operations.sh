@@ -6,10 +6,10 @@
 # (max-keys 2 over 7 keys, on one connection) and a delimiter; a 12 MiB
 # multipart upload in 3 parts (a descriptor region, an upload-part-copy
 # of a range, a pipe); put-if-absent twice; copy; delete and delete many;
-# a presigned GET fetched by curl; virtual-host addressing; a range GET into a slow non-blocking
-# pipe; an answer over the caller's bound.  Then radosgw stopped: a
-# request fails within the configured timeout, marked transient, and
-# succeeds once radosgw is back.  Skips only when Ceph is not installed.
+# a presigned GET fetched by curl; virtual-host addressing; a range GET
+# into a slow non-blocking pipe; an answer over the caller's bound.
+# Then radosgw stopped: a request fails within the configured timeout,
+# marked transient, and succeeds once radosgw is back.  Skips only when Ceph is not installed.
 
 . regress/lib.sh
 
@@ -91,8 +91,8 @@ s3ok ls prefix=page/ max=2
 check_eq "$(cut -f2 "$OUT" | tr '\n' ' ')" "$P " "paged listing"
 check_eq "$(grep '^#' "$ERR")" "# pages 4 connects 1" "pages, connections"
 s3ok ls prefix=page/ delim=/ max=2
-check_eq "$(cut -f1,2 "$OUT" | tr '\t\n' ': ')" \
-    "prefix:page/a/ prefix:page/b/ key:page/c key:page/d key:page/e key:page/f " \
+check_eq "$(cut -f1,2 "$OUT" | tr '\t\n' ': ')" "prefix:page/a/ \
+prefix:page/b/ key:page/c key:page/d key:page/e key:page/f " \
     "listing with a delimiter"
 check_eq "$(grep '^#' "$ERR")" "# pages 3 connects 1" "delimiter pages"
 s3ok ls prefix=page/ start=page/d
@@ -144,7 +144,8 @@ s3ok mp-uploads abort
 check_eq "$(cat "$OUT")" "" "aborted upload listed"
 # RGW 16 says NoSuchKey here, AWS NoSuchUpload.
 s3t mp-parts aborted "$id"
-check_match "$(cat "$ERR")" 'status=404 code=NoSuch(Upload|Key) transient=0 errnum=2 ' \
+check_match "$(cat "$ERR")" \
+    'status=404 code=NoSuch(Upload|Key) transient=0 errnum=2 ' \
     "parts of an aborted upload"
 s3t mp-abort aborted "$id"
 check_match "$(cat "$ERR")" 'status=404 code=NoSuchUpload transient=0 ' \
@@ -156,7 +157,8 @@ echo second > "$T/l2"
 s3ok putnew lease "$T/l1"
 s3t putnew lease "$T/l2"
 check_eq "$RC" 3 "second put-if-absent exit status"
-check_match "$(cat "$ERR")" 'status=412 code=PreconditionFailed transient=0 errnum=17 ' \
+check_match "$(cat "$ERR")" \
+    'status=412 code=PreconditionFailed transient=0 errnum=17 ' \
     "second put-if-absent"
 s3ok get lease 100
 check_eq "$(cat "$OUT")" first "lease holder"

@@ -9,7 +9,8 @@
 # a presigned GET fetched by curl; virtual-host addressing; a range GET
 # into a slow non-blocking pipe; an answer over the caller's bound.
 # Then radosgw stopped: a request fails within the configured timeout,
-# marked transient, and succeeds once radosgw is back.  Skips only when Ceph is not installed.
+# marked transient, and succeeds once radosgw is back.  Skips only when
+# Ceph is not installed.
 
 . regress/lib.sh
 

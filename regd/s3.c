@@ -531,6 +531,8 @@ seek_cb(void *arg, curl_off_t off, int whence)
 {
 	struct req	*r = arg;
 
+	if (whence == SEEK_SET && off == r->sent)
+		return (CURL_SEEKFUNC_OK);	/* nothing read yet */
 	if (whence != SEEK_SET || off < 0 || off > r->len ||
 	    (r->src == SRC_FD && !r->seekable))
 		return (CURL_SEEKFUNC_CANTSEEK);
@@ -895,14 +897,16 @@ s3_get_range_fd(struct s3_conn *c, const char *key, off_t off, off_t len,
 	req_init(&r, c, "GET", key);
 	r.sink = SINK_FD;
 	r.outfd = fd;
+	/* No Range for all of it: "bytes=0-" of an empty object is a 416. */
+	r.range = off > 0 || len != -1;
 	if (len == -1)
 		(void)snprintf(range, sizeof(range), "bytes=%lld-",
 		    (long long)off);
 	else
 		(void)snprintf(range, sizeof(range), "bytes=%lld-%lld",
 		    (long long)off, (long long)(off + len - 1));
-	req_hdr(&r, "Range", range);
-	r.range = off > 0 || len != -1;
+	if (r.range)
+		req_hdr(&r, "Range", range);
 	rc = perform(&r, err);
 	if (written != NULL)
 		*written = r.written;

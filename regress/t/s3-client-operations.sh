@@ -80,6 +80,14 @@ check_match "$(cat "$ERR")" 'status=404 code=NoSuchKey transient=0 errnum=2 ' \
 s3t get "$K1" 999
 check_match "$(cat "$ERR")" 'code=TooLarge transient=0 errnum=27 ' \
     "get into a buffer too small"
+# An empty object: all of it is nothing, a byte of it is out of range.
+: > "$T/empty"
+s3ok put empty "$T/empty"
+s3ok range empty 0 -1
+check_eq "$(wc -c < "$OUT")" 0 "all of an empty object"
+s3t range empty 0 1
+check_match "$(cat "$ERR")" 'status=416 .*errnum=22 ' "a byte of an empty object"
+s3ok rm empty
 s3ok ls
 check_eq "$(cut -f2 "$OUT" | tr '\n' '|')" "$K1|$K2|" "keys as listed"
 

@@ -31,6 +31,7 @@ UNIT_PROGS=	regress/unit/test_msg regress/unit/test_parse \
 		regress/unit/test_util regress/unit/sandbox_kill \
 		regress/unit/test_storage
 UNIT_PROGS+=	regress/unit/test_sigv4
+UNIT_PROGS+=	regress/unit/test_s3xml
 
 all: ${PROGS}
 
@@ -81,11 +82,28 @@ regd/sigv4.o: regd/sigv4.h
 regress/unit/test_sigv4: regress/unit/test_sigv4.c regd/sigv4.o
 	${CC} ${CFLAGS} -o $@ regress/unit/test_sigv4.c regd/sigv4.o ${LDLIBS}
 
+# The S3 client (regd/s3.c on libcurl) and its XML reader (regd/s3xml.c).
+CURL_CFLAGS=	$(shell pkg-config --cflags libcurl)
+CURL_LIBS=	$(shell pkg-config --libs libcurl)
+S3_OBJS=	regd/s3.o regd/s3xml.o regd/sigv4.o
+
+regd/s3.o: regd/s3.c regd/s3.h regd/sigv4.h
+	${CC} ${CFLAGS} ${CURL_CFLAGS} -c -o $@ regd/s3.c
+
+regd/s3xml.o: regd/s3.h
+
+regress/unit/test_s3xml: regress/unit/test_s3xml.c regd/s3xml.o
+	${CC} ${CFLAGS} -o $@ regress/unit/test_s3xml.c regd/s3xml.o ${LDLIBS}
+
 # Helpers of the S3 tests (regress/s3/): built by "make units", not run.
-S3_PROGS=	regress/s3/s3req
+S3_PROGS=	regress/s3/s3req regress/s3/s3test
 
 regress/s3/s3req: regress/s3/s3req.c regd/sigv4.o
 	${CC} ${CFLAGS} -o $@ regress/s3/s3req.c regd/sigv4.o ${LDLIBS}
+
+regress/s3/s3test: regress/s3/s3test.c ${S3_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/s3/s3test.c ${S3_OBJS} ${CURL_LIBS} \
+	    ${LDLIBS}
 
 # Fuzz targets: each regress/fuzz/fuzz_X.c is a libFuzzer target and,
 # linked with replay.c, a regress program replaying its seed corpus
@@ -95,8 +113,8 @@ FUZZ_CFLAGS=	-Iregress/fuzz
 UNIT_PROGS+=	regress/fuzz/replay_http regress/fuzz/replay_msg \
 		regress/fuzz/replay_manifest regress/fuzz/replay_conf \
 		regress/fuzz/replay_util regress/fuzz/replay_htpasswd \
-		regress/fuzz/replay_jwt
-FUZZ_TARGETS=	http msg manifest conf util htpasswd jwt
+		regress/fuzz/replay_jwt regress/fuzz/replay_s3xml
+FUZZ_TARGETS=	http msg manifest conf util htpasswd jwt s3xml
 FUZZ_REPLAYS=	${FUZZ_TARGETS:%=regress/fuzz/replay_%}
 FUZZ_OBJS_http=	regd/http.o
 FUZZ_OBJS_msg=	privsep/msg.o privsep/log.o
@@ -106,6 +124,7 @@ FUZZ_OBJS_conf=	regd/parse.o regd/util.o regd/tls.o regd/authconf.o \
 FUZZ_OBJS_util=	regd/util.o
 FUZZ_OBJS_htpasswd= regd/authconf.o regress/fuzz/tmpfile.o
 FUZZ_OBJS_jwt=	regd/jwt.o
+FUZZ_OBJS_s3xml= regd/s3xml.o
 
 define fuzz_rules
 regress/fuzz/replay_$(1): regress/fuzz/fuzz_$(1).c regress/fuzz/replay.c \

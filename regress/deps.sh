@@ -5,7 +5,8 @@
 # With "run", only what building regd and the README's walkthrough need.
 
 PKGS="build-essential pkg-config byacc libevent-dev libssl-dev libbsd-dev
-libjansson-dev libseccomp-dev libcrypt-dev curl skopeo ca-certificates"
+libjansson-dev libseccomp-dev libcrypt-dev libcurl4-openssl-dev curl skopeo
+ca-certificates"
 if [ "${1:-}" != run ]; then
 	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
 openssl procps psmisc iproute2 util-linux coreutils python3 gdb

@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# regress/s3/ceph.sh start DIR | stop DIR
+# regress/s3/ceph.sh start DIR | stop DIR | restart-rgw DIR
 #
 # A throw-away single-node Ceph for S3 tests: one ceph-mon, one ceph-osd on
 # memstore and radosgw (beast) on 127.0.0.1, as plain processes, no
@@ -9,6 +9,10 @@
 # shell to source, prints it, and returns once the endpoint answers.
 # "stop" kills the daemons by their PIDs with SIGKILL (a gently stopped
 # memstore OSD would first write its objects to disk) and removes DIR.
+# Virtual-host requests go to http://BUCKET.localhost:PORT (libcurl
+# resolves *.localhost to the loopback itself); path-style ones to
+# S3_ENDPOINT.  "restart-rgw" kills radosgw if it still runs and starts
+# it again on the same port (for tests of an endpoint that goes away).
 # Ports are chosen free at random, so clusters can run side by side.
 # Exit status 2 means the Ceph packages are missing (regress/s3/deps.sh).
 #
@@ -22,7 +26,7 @@ START_TIMEOUT=${CEPH_START_TIMEOUT:-120}
 
 usage()
 {
-	echo "usage: ceph.sh start|stop DIR" >&2
+	echo "usage: ceph.sh start|stop|restart-rgw DIR" >&2
 	exit 1
 }
 
@@ -177,7 +181,7 @@ rgw data = $DIR/rgw
 rgw gc obj min wait = 30
 rgw gc processor period = 15
 rgw enable usage log = false
-rgw dns name =
+rgw dns name = localhost
 EOF
 }
 
@@ -312,6 +316,29 @@ stop()
 	rm -rf "$DIR"
 }
 
+restart_rgw()
+{
+	local pid
+
+	[ -f "$DIR/pids" ] && [ -f "$DIR/env" ] ||
+	    die "$DIR was not made by ceph.sh start"
+	pid=$(pid_of rgw)
+	if [ -n "$pid" ]; then
+		kill -KILL "$pid" 2>/dev/null
+		while alive "$pid"; do
+			sleep 0.05
+		done
+	fi
+	RGW_PORT=$(sed -n 's/^S3_ENDPOINT=http:.*:\([0-9]*\)$/\1/p' "$DIR/env")
+	[ -n "$RGW_PORT" ] || die "no port in $DIR/env"
+	awk '$2 != "rgw"' "$DIR/pids" > "$DIR/pids.new" &&
+	    mv "$DIR/pids.new" "$DIR/pids"
+	launch rgw radosgw -c "$DIR/ceph.conf" -n client.rgw.a -f
+	wait_for "$START_TIMEOUT" rgw endpoint_up
+	sed -i "s/^S3_PIDS=.*/S3_PIDS=\"$(awk '{ printf "%s%s", sep, $1;
+	    sep = " " }' "$DIR/pids")\"/" "$DIR/env"
+}
+
 [ $# -eq 2 ] || usage
 DIR=$2
 case $DIR in
@@ -335,6 +362,9 @@ start)
 	;;
 stop)
 	stop
+	;;
+restart-rgw)
+	restart_rgw
 	;;
 *)
 	usage

@@ -365,30 +365,29 @@ store_linked(const char *repo, const char *kind, const char *digest)
 int
 store_read_link(const char *path, char *digest, size_t len)
 {
-	char	 buf[MAX_DIGEST + 2];
-	ssize_t	 n;
-	size_t	 got = 0;
-	int	 fd;
+	unsigned char	*buf;
+	size_t		 got;
+	int		 fd, rv;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (-1);
-	while (got < sizeof(buf) - 1) {
-		n = read(fd, buf + got, sizeof(buf) - 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += n;
-	}
+	rv = read_fd_all(fd, MAX_DIGEST + 1, 0, &buf, &got);
 	close(fd);
-	buf[got] = '\0';
-	while (got > 0 && isspace((unsigned char)buf[got - 1]))
-		buf[--got] = '\0';
-	if (!store_digest_ok(buf) || strlcpy(digest, buf, len) >= len) {
-		errno = EINVAL;
+	if (rv == -1) {
+		if (errno == EFBIG)
+			errno = EINVAL;
 		return (-1);
 	}
-	return (0);
+	while (got > 0 && isspace(buf[got - 1]))
+		buf[--got] = '\0';
+	rv = 0;
+	if (!store_digest_ok((char *)buf) ||
+	    strlcpy(digest, (char *)buf, len) >= len) {
+		errno = EINVAL;
+		rv = -1;
+	}
+	free(buf);
+	return (rv);
 }
 
 int
@@ -650,40 +649,19 @@ done:
 	return (rv);
 }
 
+/* A whole stored file of at most max bytes, NUL-terminated. */
 static int
 read_file(const char *path, unsigned char **bufp, size_t *lenp,
     size_t max)
 {
-	struct stat	 st;
-	unsigned char	*buf;
-	ssize_t		 n;
-	size_t		 got = 0;
-	int		 fd, rv = -1;
+	int	 fd, rv, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (-1);
-	if (fstat(fd, &st) == -1)
-		goto done;
-	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
-		errno = EFBIG;
-		goto done;
-	}
-	if ((buf = malloc(st.st_size + 1)) == NULL)
-		goto done;
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += n;
-	}
-	buf[got] = '\0';
-	*bufp = buf;
-	*lenp = got;
-	rv = 0;
-done:
+	rv = read_fd_all(fd, max, 0, bufp, lenp);
+	saved = errno;
 	close(fd);
+	errno = saved;
 	return (rv);
 }
 

@@ -391,15 +391,14 @@ static int
 manifest_refs(const char *digest, struct names *refs, char *subject,
     size_t slen, const char **why)
 {
-	struct stat	 st;
 	json_error_t	 jerr;
 	json_t		*root, *arr, *v;
-	char		 path[PATH_MAX], *buf = NULL;
+	unsigned char	*buf = NULL;
+	char		 path[PATH_MAX];
 	const char	*s;
 	const char	*lists[] = { "layers", "manifests", "fsLayers",
 			    "blobs" };
-	size_t		 i, l, got = 0;
-	ssize_t		 n;
+	size_t		 i, l, len;
 	int		 fd;
 
 	if (subject != NULL)
@@ -413,28 +412,13 @@ manifest_refs(const char *digest, struct names *refs, char *subject,
 		*why = strerror(errno);
 		return (-1);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MANIFEST_MAXREAD ||
-	    (buf = malloc(st.st_size + 1)) == NULL) {
-		*why = "cannot read it";
+	if (read_fd_all(fd, MANIFEST_MAXREAD, 0, &buf, &len) == -1) {
+		*why = errno == EFBIG ? "too large" : strerror(errno);
 		close(fd);
 		return (-1);
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += n;
-	}
 	close(fd);
-	if (got != (size_t)st.st_size) {
-		*why = "short read";
-		free(buf);
-		return (-1);
-	}
-	root = json_loadb(buf, got, 0, &jerr);
+	root = json_loadb((char *)buf, len, 0, &jerr);
 	free(buf);
 	if (root == NULL || !json_is_object(root)) {
 		json_decref(root);

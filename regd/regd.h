@@ -607,6 +607,14 @@ __attribute__((__noreturn__)) void
 
 /* storage.c, store_*.c */
 #define ST_V2		"docker/registry/v2"	/* under the storage root */
+#define CTL_CHUNK	(60 * 1024)	/* control answers, whole lines */
+#define MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_V2	"application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST	\
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define NALGS		2		/* digest algorithms stored */
+extern const char *const digest_algs[NALGS];	/* util.c */
 struct json_t;
 struct st_stream;
 struct st_meta {			/* facts about a stored manifest */

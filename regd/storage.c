@@ -21,8 +21,6 @@
 
 #include "regd.h"
 
-#define CTL_CHUNK	(60 * 1024)
-
 enum peer_kind {
 	PEER_PARENT,
 	PEER_LOGGER,

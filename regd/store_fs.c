@@ -31,12 +31,6 @@
 
 #include "regd.h"
 
-#define MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
-#define MT_DOCKER_V2	"application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST	\
-	"application/vnd.docker.distribution.manifest.list.v2+json"
-
 #define MANIFEST_HARDMAX	MAX_MANIFEST_SIZE
 #define MANIFEST_ALLMAX		(128 * 1024 * 1024)	/* all bodies at once */
 #define META_MAX		8192
@@ -651,7 +645,7 @@ done:
 
 /* A whole stored file of at most max bytes, NUL-terminated. */
 static int
-read_file(const char *path, unsigned char **bufp, size_t *lenp,
+read_stored(const char *path, unsigned char **bufp, size_t *lenp,
     size_t max)
 {
 	int	 fd, rv, saved;
@@ -777,7 +771,7 @@ store_meta(const char *digest)
 	if ((n = RB_FIND(st_meta_tree, &metas, &key)) != NULL)
 		return (&n->m);
 	if (store_blob_path(path, sizeof(path), digest) == -1 ||
-	    read_file(path, &buf, &len, MANIFEST_HARDMAX) == -1)
+	    read_stored(path, &buf, &len, MANIFEST_HARDMAX) == -1)
 		return (NULL);
 	if ((root = json_loadb((char *)buf, len, 0, NULL)) == NULL ||
 	    !json_is_object(root)) {
@@ -968,7 +962,7 @@ manifest_body(const char *digest, const char *path, size_t *lenp)
 	b = &bodies[store_hash(STORE_HASH_INIT, digest) % BODY_SLOTS];
 	if (b->data == NULL || b->gen != store_gen ||
 	    strcmp(b->digest, digest) != 0) {
-		if (read_file(path, &buf, &len, MANIFEST_INLINE) == -1)
+		if (read_stored(path, &buf, &len, MANIFEST_INLINE) == -1)
 			return (NULL);
 		free(b->data);
 		b->data = buf;

@@ -32,9 +32,7 @@
 #define SWEEP_BATCH	32		/* blobs removed per timer tick */
 #define HASH_BUDGET	(8 * 1024 * 1024)	/* fsck bytes per tick */
 #define TOUCH_MAX	(64 * 1024)	/* digests remembered as used */
-#define MANIFEST_MAXREAD	(64 * 1024 * 1024)
 #define QUARANTINE	"quarantine"
-#define CTL_CHUNK	(60 * 1024)
 
 struct dnode {
 	RB_ENTRY(dnode)		 entry;
@@ -103,9 +101,6 @@ static int	dnode_cmp(struct dnode *, struct dnode *);
 RB_PROTOTYPE(dtree, dnode, entry, dnode_cmp)
 RB_GENERATE(dtree, dnode, entry, dnode_cmp)
 
-static const char *const algs[] = { "sha256", "sha512" };
-#define NALGS	(sizeof(algs) / sizeof(algs[0]))
-
 static struct store_conf	 sc;
 static struct dtree		 touched = RB_INITIALIZER(&touched);
 static size_t			 ntouched;
@@ -119,8 +114,8 @@ static struct chan		*ctl_chan;	/* to the parent */
 
 static void	 gc_start(uint32_t, int, int);
 static void	 gc_arm(void);
-static void	 ctl_text(uint32_t, const char *, size_t);
-static void	 ctl_end(uint32_t, int);
+static void	 gc_ctl_text(uint32_t, const char *, size_t);
+static void	 gc_ctl_end(uint32_t, int);
 
 static int
 dnode_cmp(struct dnode *a, struct dnode *b)
@@ -241,7 +236,7 @@ gc_init(struct chan *parent)
 
 /* Answers to the control socket, in chunks of whole lines. */
 static void
-ctl_text(uint32_t id, const char *text, size_t len)
+gc_ctl_text(uint32_t id, const char *text, size_t len)
 {
 	size_t	 off = 0, n;
 	char	*nl;
@@ -262,7 +257,7 @@ ctl_text(uint32_t id, const char *text, size_t len)
 }
 
 static void
-ctl_end(uint32_t id, int status)
+gc_ctl_end(uint32_t id, int status)
 {
 	int32_t	 v = status;
 
@@ -388,7 +383,7 @@ add_desc(json_t *desc, struct names *refs)
  * blob may be swept, since it might reference any of them.
  */
 static int
-manifest_refs(const char *digest, struct names *refs, char *subject,
+gc_manifest_refs(const char *digest, struct names *refs, char *subject,
     size_t slen, const char **why)
 {
 	json_error_t	 jerr;
@@ -412,7 +407,7 @@ manifest_refs(const char *digest, struct names *refs, char *subject,
 		*why = strerror(errno);
 		return (-1);
 	}
-	if (read_fd_all(fd, MANIFEST_MAXREAD, 0, &buf, &len) == -1) {
+	if (read_fd_all(fd, MAX_MANIFEST_SIZE, 0, &buf, &len) == -1) {
 		*why = errno == EFBIG ? "too large" : strerror(errno);
 		close(fd);
 		return (-1);
@@ -652,7 +647,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 	for (i = 0; i < n; i++) {
 		strlcpy(revs[i].digest, digests.v[i],
 		    sizeof(revs[i].digest));
-		if (manifest_refs(revs[i].digest, &revs[i].refs,
+		if (gc_manifest_refs(revs[i].digest, &revs[i].refs,
 		    revs[i].subject, sizeof(revs[i].subject), &why) == -1) {
 			fprintf(r->out, "error: manifest %s@%s: %s\n", repo,
 			    revs[i].digest, why);
@@ -747,7 +742,7 @@ all_blobs(struct names *sv)
 
 	for (a = 0; a < NALGS; a++) {
 		if (store_path(dir, sizeof(dir), "%s/blobs/%s", ST_V2,
-		    algs[a]) == -1 || (d1 = opendir(dir)) == NULL)
+		    digest_algs[a]) == -1 || (d1 = opendir(dir)) == NULL)
 			continue;
 		while ((e1 = readdir(d1)) != NULL) {
 			if (strlen(e1->d_name) != 2 || e1->d_name[0] == '.')
@@ -758,7 +753,7 @@ all_blobs(struct names *sv)
 			while ((e2 = readdir(d2)) != NULL) {
 				if (strncmp(e2->d_name, e1->d_name, 2) != 0 ||
 				    store_path(dg, sizeof(dg), "%s:%s",
-				    algs[a], e2->d_name) == -1 ||
+				    digest_algs[a], e2->d_name) == -1 ||
 				    !store_digest_ok(dg))
 					continue;
 				if (names_add(sv, dg) == -1) {
@@ -842,8 +837,8 @@ gc_finish(struct gc_run *r, int status)
 	}
 	fclose(r->out);
 	if (r->ctl) {
-		ctl_text(r->id, r->outbuf, r->outlen);
-		ctl_end(r->id, status);
+		gc_ctl_text(r->id, r->outbuf, r->outlen);
+		gc_ctl_end(r->id, status);
 	} else if (r->nblobs > 0)
 		log_info("gc: removed %lld blobs, %lld bytes",
 		    (long long)r->nblobs, (long long)r->bytes);
@@ -929,8 +924,8 @@ gc_start(uint32_t id, int ctl, int flags)
 	    (r->out = open_memstream(&r->outbuf, &r->outlen)) == NULL) {
 		free(r);
 		if (ctl) {
-			ctl_text(id, "error: out of memory\n", 21);
-			ctl_end(id, 1);
+			gc_ctl_text(id, "error: out of memory\n", 21);
+			gc_ctl_end(id, 1);
 		}
 		return;
 	}
@@ -961,8 +956,8 @@ void
 gc_ctl_gc(uint32_t id, int flags)
 {
 	if (gcrun != NULL) {
-		ctl_text(id, "error: gc is running already\n", 29);
-		ctl_end(id, 1);
+		gc_ctl_text(id, "error: gc is running already\n", 29);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	gc_start(id, 1, flags & (GCF_DRYRUN | GCF_UNTAGGED));
@@ -991,7 +986,7 @@ gc_ctl_rm(uint32_t id, const char *repo)
 			log_warn("rm: cannot remove %s", path);
 			snprintf(msg, sizeof(msg), "error: cannot remove %s: "
 			    "%s\n", path, strerror(errno));
-			ctl_text(id, msg, strlen(msg));
+			gc_ctl_text(id, msg, strlen(msg));
 			status = 1;
 		}
 	}
@@ -1013,8 +1008,8 @@ gc_ctl_rm(uint32_t id, const char *repo)
 		snprintf(msg, sizeof(msg), "error: %s not entirely removed\n",
 		    repo);
 done:
-	ctl_text(id, msg, strlen(msg));
-	ctl_end(id, status);
+	gc_ctl_text(id, msg, strlen(msg));
+	gc_ctl_end(id, status);
 }
 
 /* Bytes on disk of all blobs, counted once and then kept up to date. */
@@ -1116,7 +1111,7 @@ gc_ctl_usage(uint32_t id, const char *only)
 
 	memset(&repos, 0, sizeof(repos));
 	if ((fp = open_memstream(&buf, &len)) == NULL) {
-		ctl_end(id, 1);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	if (only[0] != '\0' && (!valid_name(only) ||
@@ -1159,8 +1154,8 @@ gc_ctl_usage(uint32_t id, const char *only)
 	}
 done:
 	fclose(fp);
-	ctl_text(id, buf, len);
-	ctl_end(id, status);
+	gc_ctl_text(id, buf, len);
+	gc_ctl_end(id, status);
 	free(buf);
 	free(refd);
 	free(excl);
@@ -1387,8 +1382,8 @@ fsck_finish(struct fsck_run *f)
 	fclose(f->out);
 	status = (f->nproblems > 0 && f->nmoved < f->nproblems) ||
 	    f->nfailed > 0;
-	ctl_text(f->id, f->outbuf, f->outlen);
-	ctl_end(f->id, status);
+	gc_ctl_text(f->id, f->outbuf, f->outlen);
+	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)
 		disk_total = -1;
 	if (f->nremoved > 0)
@@ -1501,8 +1496,8 @@ gc_ctl_fsck(uint32_t id, int repair)
 	time_t		 now = time(NULL);
 
 	if (fsckrun != NULL) {
-		ctl_text(id, "error: fsck is running already\n", 31);
-		ctl_end(id, 1);
+		gc_ctl_text(id, "error: fsck is running already\n", 31);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
@@ -1511,8 +1506,8 @@ gc_ctl_fsck(uint32_t id, int repair)
 		if (f != NULL)
 			EVP_MD_CTX_free(f->ctx);
 		free(f);
-		ctl_text(id, "error: out of memory\n", 21);
-		ctl_end(id, 1);
+		gc_ctl_text(id, "error: out of memory\n", 21);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	f->id = id;

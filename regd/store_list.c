@@ -26,9 +26,6 @@ struct tbuf {
 	int	 err;
 };
 
-static const char *const digest_algs[] = { "sha256", "sha512" };
-#define NALGS	(sizeof(digest_algs) / sizeof(digest_algs[0]))
-
 int
 names_add(struct names *ns, const char *s)
 {
@@ -563,7 +560,7 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 		goto fail;
 	names_sort(&ns);
 	if ((root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
-	    "mediaType", "application/vnd.oci.image.index.v1+json",
+	    "mediaType", MT_OCI_INDEX,
 	    "manifests")) == NULL)
 		goto fail;
 	arr = json_object_get(root, "manifests");
@@ -590,8 +587,7 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 	res->status = 200;
 	if (filter)
 		res->flags |= STR_FILTERED;
-	strlcpy(res->mediatype, "application/vnd.oci.image.index.v1+json",
-	    sizeof(res->mediatype));
+	strlcpy(res->mediatype, MT_OCI_INDEX, sizeof(res->mediatype));
 	strlcpy(res->digest, req->ref, sizeof(res->digest));
 	goto done;
 fail:

@@ -14,6 +14,8 @@
 
 #include "regd.h"
 
+const char *const	 digest_algs[NALGS] = { "sha256", "sha512" };
+
 static int	lower_alnum(int);
 static int	lower_hex(int);
 static int	tag_char(int);

@@ -17,7 +17,8 @@ LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
-		regd/store_list.c regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
+		regd/store_list.c regd/store_gc.c regd/store_reg.c \
+		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c
 REGCTL_SRCS=	regctl/regctl.c
 
@@ -47,6 +48,7 @@ regd/parse.o: regd/parse.c
 	    -Wno-shadow -c -o $@ regd/parse.c
 
 ${REGD_OBJS} ${PRIVSEP_OBJS} ${REGCTL_OBJS}: regd/regd.h privsep/privsep.h
+${STORAGE_OBJS}: regd/store.h regd/store_backend.h
 
 # Unit test programs link the daemon's objects they test.
 regress/unit/test_msg: regress/unit/test_msg.c ${PRIVSEP_OBJS}
@@ -66,7 +68,7 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	    ${LDLIBS}
 
 STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
-		regd/store_list.o regd/store_gc.o regd/util.o
+		regd/store_list.o regd/store_gc.o regd/store_reg.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}

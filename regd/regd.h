@@ -617,6 +617,7 @@ __attribute__((__noreturn__)) void
 extern const char *const digest_algs[NALGS];	/* util.c */
 struct json_t;
 struct st_stream;
+struct names;
 struct st_meta {			/* facts about a stored manifest */
 	char		 mediatype[MAX_MEDIATYPE + 1];
 	char		 subject[MAX_DIGEST + 1];
@@ -630,20 +631,8 @@ void	 store_err(struct st_res *, int, const char *, const char *, ...)
 void	 store_err_errno(struct st_res *, int, const char *, const char *,
 	    const char *);
 void	 store_trim(size_t);
-int	 store_path(char *, size_t, const char *, ...)
-	    __attribute__((__format__ (printf, 3, 4)));
 int	 store_digest_ok(const char *);
 int	 store_digest_buf(const char *, const void *, size_t, char *, size_t);
-int	 store_blob_path(char *, size_t, const char *);
-int	 store_link_path(char *, size_t, const char *, const char *,
-	    const char *);
-int	 store_exists(const char *);
-int	 store_repo_exists(const char *);
-int	 store_linked(const char *, const char *, const char *);
-int	 store_read_link(const char *, char *, size_t);
-int	 store_mkdirs(const char *);
-int	 store_write_file(const char *, const void *, size_t);
-int	 store_rmtree(const char *);
 struct st_meta *store_meta(const char *);
 int	 store_init(void);
 void	 store_blob_get(const struct st_req *, struct st_res *, int *);
@@ -666,7 +655,8 @@ void	 store_stream_abort(struct st_stream *);
 struct io_stream;
 struct SHA256state_st;
 int	 io_start(int);
-struct io_stream *io_open(int, struct SHA256state_st *);
+struct be_upload;
+struct io_stream *io_open(struct be_upload *, struct SHA256state_st *);
 int	 io_data(struct io_stream *, const void *, size_t);
 int64_t	 io_drain(struct io_stream *, int *);
 void	 io_close(struct io_stream *);
@@ -678,18 +668,7 @@ extern uint64_t	 store_gen;	/* store_fs.c: bumped by every change */
 uint32_t	 store_hash(uint32_t, const char *);
 
 /* store_list.c */
-struct names {
-	char	**v;
-	size_t	  n;
-	size_t	  size;
-};
-int	 names_add(struct names *, const char *);
-void	 names_free(struct names *);
-void	 names_sort(struct names *);
-void	 names_uniq(struct names *);
-int	 names_has(const struct names *, const char *);
 int	 store_all_repos(struct names *, int);
-int	 store_repo_digests(const char *, const char *, struct names *);
 void	 store_tags_list(const struct st_req *, struct st_res *, int *);
 void	 store_catalog(const struct st_req *, struct st_res *, int *);
 void	 store_mount_sources(const struct st_req *, struct st_res *, int *);
@@ -723,5 +702,15 @@ int	 parse_range(const char *, int64_t, int64_t *, int64_t *);
 #define LOGESC_SPACE	0x02	/* and spaces */
 size_t	 log_escape(char *, size_t, const char *, size_t, int);
 int	 read_fd_all(int, size_t, int, unsigned char **, size_t *);
+struct names {
+	char	**v;
+	size_t	  n;
+	size_t	  size;
+};
+int	 names_add(struct names *, const char *);
+void	 names_free(struct names *);
+void	 names_sort(struct names *);
+void	 names_uniq(struct names *);
+int	 names_has(const struct names *, const char *);
 
 #endif /* REGD_H */

@@ -30,6 +30,8 @@
 #include <openssl/sha.h>
 
 #include "regd.h"
+#include "store_backend.h"
+#include "store.h"
 
 #define MANIFEST_HARDMAX	MAX_MANIFEST_SIZE
 #define MANIFEST_ALLMAX		(128 * 1024 * 1024)	/* all bodies at once */
@@ -83,7 +85,7 @@ struct st_stream {
 	size_t			 held;		/* counted in buffered */
 	/* upload write */
 	struct upload		*up;
-	int			 fd;
+	struct be_upload	*bu;
 	int64_t			 start;
 	int64_t			 got;		/* bytes of this request */
 	int64_t			 room;		/* quota left for them */
@@ -94,6 +96,16 @@ struct st_stream {
 	int			 created;
 };
 
+static int	store_path(char *, size_t, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+static int	store_blob_path(char *, size_t, const char *);
+static int	store_link_path(char *, size_t, const char *, const char *,
+		    const char *);
+static int	store_exists(const char *);
+static int	store_read_link(const char *, char *, size_t);
+static int	store_mkdirs(const char *);
+static int	store_write_file(const char *, const void *, size_t);
+static int	store_rmtree(const char *);
 static int	meta_cmp(struct meta_node *, struct meta_node *);
 static int	manifest_hold(struct st_stream *, size_t, struct st_res *);
 static int	upload_cmp(struct upload *, struct upload *);
@@ -175,7 +187,7 @@ store_trim(size_t freed)
 	}
 }
 
-int
+static int
 store_path(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -263,7 +275,7 @@ digest_split(const char *d, char *alg, size_t alglen, const char **hex)
 	*hex = colon + 1;
 }
 
-int
+static int
 store_blob_path(char *buf, size_t len, const char *digest)
 {
 	char		 alg[16];
@@ -279,7 +291,7 @@ store_blob_path(char *buf, size_t len, const char *digest)
 }
 
 /* kind is "_layers" or "_manifests/revisions". */
-int
+static int
 store_link_path(char *buf, size_t len, const char *repo, const char *kind,
     const char *digest)
 {
@@ -295,7 +307,7 @@ store_link_path(char *buf, size_t len, const char *repo, const char *kind,
 	    ST_V2, repo, kind, alg, hex));
 }
 
-int
+static int
 store_exists(const char *path)
 {
 	struct stat	 st;
@@ -303,60 +315,8 @@ store_exists(const char *path)
 	return (stat(path, &st) == 0);
 }
 
-int
-store_repo_exists(const char *repo)
-{
-	char	 path[PATH_MAX];
-
-	if (!valid_name(repo))
-		return (0);
-	if (store_path(path, sizeof(path), "%s/repositories/%s/_manifests",
-	    ST_V2, repo) == 0 && store_exists(path))
-		return (1);
-	if (store_path(path, sizeof(path), "%s/repositories/%s/_layers",
-	    ST_V2, repo) == 0 && store_exists(path))
-		return (1);
-	if (store_path(path, sizeof(path), "%s/repositories/%s/_uploads",
-	    ST_V2, repo) == 0 && store_exists(path))
-		return (1);
-	return (0);
-}
-
-/*
- * Whether repo links digest: 1 yes, 0 no, -1 when that cannot be told
- * (errno set, the link's path in path).
- */
-static int
-link_state(const char *repo, const char *kind, const char *digest,
-    char *path, size_t len)
-{
-	struct stat	 st;
-
-	if (store_link_path(path, len, repo, kind, digest) == -1)
-		return (0);
-	if (stat(path, &st) == 0) {
-		gc_touch(digest);
-		return (1);
-	}
-	if (errno == ENOENT || errno == ENOTDIR)
-		return (0);
-	return (-1);
-}
-
-int
-store_linked(const char *repo, const char *kind, const char *digest)
-{
-	char	 path[PATH_MAX];
-
-	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1 ||
-	    !store_exists(path))
-		return (0);
-	gc_touch(digest);
-	return (1);
-}
-
 /* Read a link file; 0 with a checked digest, -1 otherwise. */
-int
+static int
 store_read_link(const char *path, char *digest, size_t len)
 {
 	unsigned char	*buf;
@@ -384,7 +344,7 @@ store_read_link(const char *path, char *digest, size_t len)
 	return (rv);
 }
 
-int
+static int
 store_mkdirs(const char *path)
 {
 	char	 parent[PATH_MAX], *slash;
@@ -448,7 +408,7 @@ fsync_dir(const char *path)
  * Write a file so that a crash leaves the old or the new content: a
  * temporary file in the same directory, fsync, rename over the name.
  */
-int
+static int
 store_write_file(const char *path, const void *buf, size_t len)
 {
 	char	 dir[PATH_MAX], tmp[PATH_MAX], *slash;
@@ -544,12 +504,995 @@ rmtree_at(int dfd, const char *name)
 }
 
 /* Remove a file or a directory tree; a missing path is no error. */
-int
+static int
 store_rmtree(const char *path)
 {
 	store_gen++;
 	return (rmtree_at(AT_FDCWD, path));
 }
+
+/* Uploads. */
+static int
+upload_path(char *buf, size_t len, const char *repo, const char *uuid,
+    const char *file)
+{
+	if (!valid_name(repo) || !valid_uuid(uuid)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (store_path(buf, len, "%s/repositories/%s/_uploads/%s%s%s",
+	    ST_V2, repo, uuid, file[0] != '\0' ? "/" : "", file));
+}
+
+/* A whole stored file of at most max bytes, NUL-terminated. */
+static int
+read_stored(const char *path, unsigned char **bufp, size_t *lenp,
+    size_t max)
+{
+	int	 fd, rv, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	rv = read_fd_all(fd, max, 0, bufp, lenp);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (rv);
+}
+
+/*
+ * The filesystem backend: the operations of store_backend.h over the
+ * paths above.
+ */
+#define IO_SYNC_STEP	(8 * 1024 * 1024)	/* writeback hint, bytes */
+
+struct be_upload {
+	int		 fd;
+	int64_t		 written;		/* by upload_append */
+	int64_t		 synced;		/* writeback started to */
+	char		 repo[MAX_NAME + 1];
+	char		 uuid[MAX_UUID + 1];
+};
+
+static const char *
+link_kind(enum be_link kind)
+{
+	return (kind == BE_LAYER ? "_layers" : "_manifests/revisions");
+}
+
+static int
+tag_path(char *buf, size_t len, const char *repo, const char *tag,
+    const char *file)
+{
+	if (!valid_name(repo) || !valid_tag(tag)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (store_path(buf, len, "%s/repositories/%s/_manifests/tags/%s%s",
+	    ST_V2, repo, tag, file));
+}
+
+/* ENOTDIR is ENOENT: a file where a directory was is no such thing. */
+static int
+stat_reg(const char *path, struct be_stat *bs)
+{
+	struct stat	 st;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOTDIR)
+			errno = ENOENT;
+		return (-1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = ENOENT;
+		return (-1);
+	}
+	if (bs != NULL) {
+		bs->size = st.st_size;
+		bs->mtime = st.st_mtime;
+	}
+	return (0);
+}
+
+/* Remove the directory holding a file (a link's <hex>, a blob's). */
+static int
+rm_parent(const char *path)
+{
+	char	 dir[PATH_MAX], *slash;
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	return (store_rmtree(dir));
+}
+
+static int
+fs_init(void)
+{
+	char	 path[PATH_MAX];
+
+	if (store_path(path, sizeof(path), "%s/blobs", ST_V2) == -1 ||
+	    store_mkdirs(path) == -1)
+		return (-1);
+	if (store_path(path, sizeof(path), "%s/repositories", ST_V2) == -1 ||
+	    store_mkdirs(path) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+fs_blob_stat(const char *digest, struct be_stat *bs)
+{
+	char	 path[PATH_MAX];
+
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (-1);
+	return (stat_reg(path, bs));
+}
+
+static int
+fs_blob_open(const char *digest, int want, struct be_body *body)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int		 fd, saved;
+
+	body->fd = -1;
+	body->url[0] = '\0';
+	if (!(want & BE_WANT_FD)) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (-1);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOTDIR)
+			errno = ENOENT;
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		saved = errno;
+		if (!S_ISREG(st.st_mode))
+			saved = ENOENT;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
+	body->fd = fd;
+	body->size = st.st_size;
+	return (0);
+}
+
+static int
+fs_blob_read(const char *digest, size_t max, unsigned char **bufp,
+    size_t *lenp)
+{
+	char	 path[PATH_MAX];
+
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (-1);
+	return (read_stored(path, bufp, lenp, max));
+}
+
+static int
+fs_blob_write(const char *digest, const void *buf, size_t len)
+{
+	char	 path[PATH_MAX];
+
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (-1);
+	if (store_exists(path))
+		return (0);
+	if (store_write_file(path, buf, len) == -1)
+		return (-1);
+	return (1);
+}
+
+static int
+fs_blob_remove(const char *digest)
+{
+	char	 path[PATH_MAX];
+
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (-1);
+	if (unlink(path) == -1)
+		return (-1);
+	if (rm_parent(path) == -1)
+		return (1);
+	return (0);
+}
+
+/* Move a file under dir, keeping its path: where it went in to. */
+static int
+quarantine(const char *path, const char *dir, char *to, size_t len)
+{
+	char	 q[PATH_MAX], qdir[PATH_MAX], *slash;
+
+	if (store_path(q, sizeof(q), "%s/%s", dir, path) == -1)
+		return (-1);
+	strlcpy(qdir, q, sizeof(qdir));
+	if ((slash = strrchr(qdir, '/')) != NULL)
+		*slash = '\0';
+	if (store_mkdirs(qdir) == -1 || rename(path, q) == -1)
+		return (-1);
+	strlcpy(to, q, len);
+	return (0);
+}
+
+static int
+fs_blob_quarantine(const char *digest, const char *dir, char *to,
+    size_t len)
+{
+	char	 path[PATH_MAX];
+
+	if (store_blob_path(path, sizeof(path), digest) == -1)
+		return (-1);
+	return (quarantine(path, dir, to, len));
+}
+
+/* A link_check location: a link file under repositories/. */
+static int
+link_where_ok(const char *where)
+{
+	size_t	 n;
+
+	n = strlen(ST_V2 "/repositories/");
+	return (strncmp(where, ST_V2 "/repositories/", n) == 0 &&
+	    strstr(where, "/../") == NULL && (n = strlen(where)) > 5 &&
+	    strcmp(where + n - 5, "/link") == 0);
+}
+
+static int
+fs_link_quarantine(const char *where, const char *dir, char *to,
+    size_t len)
+{
+	if (!link_where_ok(where)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (quarantine(where, dir, to, len));
+}
+
+static int
+fs_link_remove(const char *where)
+{
+	if (!link_where_ok(where)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (rm_parent(where));
+}
+
+static int
+fs_upload_begin(const char *repo, const char *uuid)
+{
+	struct tm	 tm;
+	time_t		 now;
+	char		 path[PATH_MAX], ts[64];
+	int		 saved;
+
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (upload_path(path, sizeof(path), repo, uuid, "startedat") == -1 ||
+	    store_write_file(path, ts, strlen(ts)) == -1)
+		goto fail;
+	if (upload_path(path, sizeof(path), repo, uuid, "data") == -1 ||
+	    store_write_file(path, "", 0) == -1)
+		goto fail;
+	return (0);
+fail:
+	saved = errno == ENOENT ? EIO : errno;
+	if (upload_path(path, sizeof(path), repo, uuid, "") == 0)
+		store_rmtree(path);
+	errno = saved;
+	return (-1);
+}
+
+static int
+fs_upload_open(const char *repo, const char *uuid, struct be_upload **bup,
+    struct be_stat *bs)
+{
+	struct be_upload	*bu;
+	struct stat		 st;
+	char			 path[PATH_MAX];
+	int			 saved;
+
+	if (upload_path(path, sizeof(path), repo, uuid, "data") == -1) {
+		errno = ENOENT;
+		return (-1);
+	}
+	if ((bu = calloc(1, sizeof(*bu))) == NULL)
+		return (-1);
+	if ((bu->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) == -1 ||
+	    fstat(bu->fd, &st) == -1) {
+		saved = errno == ENOTDIR ? ENOENT : errno;
+		if (bu->fd != -1)
+			close(bu->fd);
+		free(bu);
+		errno = saved;
+		return (-1);
+	}
+	strlcpy(bu->repo, repo, sizeof(bu->repo));
+	strlcpy(bu->uuid, uuid, sizeof(bu->uuid));
+	bu->written = bu->synced = st.st_size;
+	bs->size = st.st_size;
+	bs->mtime = st.st_mtime;
+	*bup = bu;
+	return (0);
+}
+
+static int
+fs_upload_append(struct be_upload *bu, const void *buf, size_t len)
+{
+	const unsigned char	*p = buf;
+	ssize_t			 n;
+
+	while (len > 0) {
+		if ((n = write(bu->fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		bu->written += n;
+		p += n;
+		len -= n;
+	}
+	/*
+	 * Start writeback as the file grows, so the fsync at commit
+	 * finds little left to do.  Only a hint: errors are the fsync's.
+	 */
+	if (bu->written - bu->synced >= IO_SYNC_STEP) {
+		(void)sync_file_range(bu->fd, bu->synced,
+		    bu->written - bu->synced, SYNC_FILE_RANGE_WRITE);
+		bu->synced = bu->written;
+	}
+	return (0);
+}
+
+static ssize_t
+fs_upload_read(struct be_upload *bu, void *buf, size_t len, int64_t off)
+{
+	ssize_t	 n;
+
+	while ((n = pread(bu->fd, buf, len, off)) == -1 && errno == EINTR)
+		;
+	return (n);
+}
+
+static int
+fs_upload_truncate(struct be_upload *bu, int64_t off)
+{
+	if (ftruncate(bu->fd, off) == -1)
+		return (-1);
+	bu->written = bu->synced = off;
+	return (0);
+}
+
+static int
+fs_upload_commit(struct be_upload *bu, const char *digest)
+{
+	char	 data[PATH_MAX], blob[PATH_MAX], dir[PATH_MAX], *slash;
+	int	 made = 0;
+
+	if (fsync(bu->fd) == -1 ||
+	    upload_path(data, sizeof(data), bu->repo, bu->uuid, "data") ==
+	    -1 || store_blob_path(blob, sizeof(blob), digest) == -1)
+		return (-1);
+	if (!store_exists(blob)) {
+		strlcpy(dir, blob, sizeof(dir));
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		if (store_mkdirs(dir) == -1 || rename(data, blob) == -1)
+			return (-1);
+		fsync_dir(blob);
+		made = 1;
+	}
+	if (upload_path(dir, sizeof(dir), bu->repo, bu->uuid, "") == 0 &&
+	    store_rmtree(dir) == -1)
+		log_warn("%s: %s", __func__, dir);
+	return (made);
+}
+
+static void
+fs_upload_close(struct be_upload *bu)
+{
+	if (bu == NULL)
+		return;
+	close(bu->fd);
+	free(bu);
+}
+
+static int
+fs_upload_abort(const char *repo, const char *uuid)
+{
+	char	 path[PATH_MAX];
+
+	if (upload_path(path, sizeof(path), repo, uuid, "") == -1)
+		return (-1);
+	return (store_rmtree(path));
+}
+
+static int
+fs_upload_stat(const char *repo, const char *uuid, struct be_stat *bs)
+{
+	char	 path[PATH_MAX];
+
+	if (upload_path(path, sizeof(path), repo, uuid, "data") == -1) {
+		errno = ENOENT;
+		return (-1);
+	}
+	return (stat_reg(path, bs));
+}
+
+static void
+fs_upload_state_put(const char *repo, const char *uuid, const void *buf,
+    size_t len)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (upload_path(path, sizeof(path), repo, uuid, HASHSTATE) == -1)
+		return;
+	/* No fsync: a torn or stale state is seen and not used. */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0666)) == -1)
+		return;
+	if (write_all(fd, buf, len) == -1)
+		(void)ftruncate(fd, 0);
+	close(fd);
+}
+
+static ssize_t
+fs_upload_state_get(const char *repo, const char *uuid, void *buf,
+    size_t len)
+{
+	char	 path[PATH_MAX];
+	ssize_t	 n;
+	int	 fd;
+
+	if (upload_path(path, sizeof(path), repo, uuid, HASHSTATE) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, len);
+	close(fd);
+	return (n);
+}
+
+static int
+fs_link_get(const char *repo, enum be_link kind, const char *digest,
+    struct be_stat *bs)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (store_link_path(path, sizeof(path), repo, link_kind(kind),
+	    digest) == -1)
+		return (-1);
+	if (stat(path, &st) == -1) {
+		if (errno == ENOTDIR)
+			errno = ENOENT;
+		return (-1);
+	}
+	if (bs != NULL) {
+		bs->size = st.st_size;
+		bs->mtime = st.st_mtime;
+	}
+	return (0);
+}
+
+static int
+fs_link_put(const char *repo, enum be_link kind, const char *digest)
+{
+	char	 path[PATH_MAX];
+	int	 had;
+
+	if (store_link_path(path, sizeof(path), repo, link_kind(kind),
+	    digest) == -1)
+		return (-1);
+	had = store_exists(path);
+	if (write_link(path, digest) == -1)
+		return (-1);
+	return (!had);
+}
+
+static int
+fs_link_del(const char *repo, enum be_link kind, const char *digest)
+{
+	char	 path[PATH_MAX];
+
+	if (store_link_path(path, sizeof(path), repo, link_kind(kind),
+	    digest) == -1)
+		return (-1);
+	return (rm_parent(path));
+}
+
+static int
+fs_tag_get(const char *repo, const char *tag, char *digest, size_t len,
+    struct be_stat *bs)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (tag_path(path, sizeof(path), repo, tag, "/current/link") == -1 ||
+	    store_read_link(path, digest, len) == -1)
+		return (-1);
+	if (bs != NULL) {
+		bs->mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+		bs->size = 0;
+	}
+	return (0);
+}
+
+/* The index link first, then current: as Distribution writes a tag. */
+static int
+fs_tag_set(const char *repo, const char *tag, const char *digest)
+{
+	char		 path[PATH_MAX], alg[16], file[PATH_MAX];
+	const char	*hex;
+
+	if (!store_digest_ok(digest)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	digest_split(digest, alg, sizeof(alg), &hex);
+	if (store_path(file, sizeof(file), "/index/%s/%s/link", alg,
+	    hex) == -1 ||
+	    tag_path(path, sizeof(path), repo, tag, file) == -1 ||
+	    write_link(path, digest) == -1)
+		return (-1);
+	if (tag_path(path, sizeof(path), repo, tag, "/current/link") == -1 ||
+	    write_link(path, digest) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+fs_tag_del(const char *repo, const char *tag)
+{
+	char	 path[PATH_MAX];
+
+	if (tag_path(path, sizeof(path), repo, tag, "") == -1)
+		return (-1);
+	return (store_rmtree(path));
+}
+
+static int
+fs_repo_exists(const char *repo, int withuploads)
+{
+	char	 path[PATH_MAX];
+
+	if (!valid_name(repo))
+		return (0);
+	if (store_path(path, sizeof(path), "%s/repositories/%s/_manifests",
+	    ST_V2, repo) == 0 && store_exists(path))
+		return (1);
+	if (store_path(path, sizeof(path), "%s/repositories/%s/_layers",
+	    ST_V2, repo) == 0 && store_exists(path))
+		return (1);
+	if (withuploads && store_path(path, sizeof(path),
+	    "%s/repositories/%s/_uploads", ST_V2, repo) == 0 &&
+	    store_exists(path))
+		return (1);
+	return (0);
+}
+
+/* Its links and uploads, not nested repositories. */
+static int
+fs_repo_remove(const char *repo, void (*report)(void *, const char *, int),
+    void *arg)
+{
+	const char	*parts[] = { "_manifests", "_layers", "_uploads" };
+	char		 path[PATH_MAX], *slash;
+	size_t		 i;
+	int		 rv = 0;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (store_path(path, sizeof(path), "%s/repositories/%s/%s",
+		    ST_V2, repo, parts[i]) == -1)
+			rv = -1;
+		else if (store_rmtree(path) == -1) {
+			report(arg, path, errno);
+			rv = -1;
+		}
+	}
+	/* Empty parent directories go too, up to repositories/. */
+	if (store_path(path, sizeof(path), "%s/repositories/%s", ST_V2,
+	    repo) == 0) {
+		while (rmdir(path) == 0 && (slash = strrchr(path, '/')) !=
+		    NULL) {
+			*slash = '\0';
+			if (strcmp(path, ST_V2 "/repositories") == 0)
+				break;
+		}
+	}
+	return (rv);
+}
+
+static int
+is_dir_entry(const char *dir, struct dirent *de)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+
+	if (de->d_type == DT_DIR)
+		return (1);
+	if (de->d_type != DT_UNKNOWN)
+		return (0);
+	if (store_path(path, sizeof(path), "%s/%s", dir, de->d_name) == -1 ||
+	    lstat(path, &st) == -1)
+		return (0);
+	return (S_ISDIR(st.st_mode));
+}
+
+static int
+walk_repos(const char *prefix, int depth, int any, be_each fn, void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], name[PATH_MAX], path[PATH_MAX];
+	int		 rv = 0;
+
+	if (depth > MAX_NAME / 2)
+		return (0);
+	if (store_path(dir, sizeof(dir), "%s/repositories%s%s", ST_V2,
+	    prefix[0] != '\0' ? "/" : "", prefix) == -1)
+		return (0);
+	if ((d = opendir(dir)) == NULL)
+		return (errno == ENOENT ? 0 : -1);
+	while ((de = readdir(d)) != NULL) {
+		/* "_layers" and friends, "." and "..": never a component. */
+		if (de->d_name[0] == '_' || !valid_name(de->d_name))
+			continue;
+		if (!is_dir_entry(dir, de))
+			continue;
+		if (store_path(name, sizeof(name), "%s%s%s", prefix,
+		    prefix[0] != '\0' ? "/" : "", de->d_name) == -1 ||
+		    !valid_name(name))
+			continue;
+		/*
+		 * Like Distribution, the catalog lists a repository that
+		 * holds only layer links (a cross-repository mount).
+		 */
+		if ((any ? fs_repo_exists(name, 1) :
+		    (store_path(path, sizeof(path), "%s/%s/_manifests", dir,
+		    de->d_name) == 0 && store_exists(path)) ||
+		    (store_path(path, sizeof(path), "%s/%s/_layers", dir,
+		    de->d_name) == 0 && store_exists(path))) &&
+		    fn(arg, name, NULL) != 0) {
+			rv = -1;
+			break;
+		}
+		if (walk_repos(name, depth + 1, any, fn, arg) == -1) {
+			rv = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return (rv);
+}
+
+static int
+fs_repo_walk(int any, be_each fn, void *arg)
+{
+	return (walk_repos("", 0, any, fn, arg));
+}
+
+static int
+fs_tag_walk(const char *repo, be_each fn, void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	int		 rv = 0;
+
+	if (tag_path(dir, sizeof(dir), repo, "x", "") == -1)
+		return (-1);
+	dir[strlen(dir) - 2] = '\0';		/* ".../tags/x": ".../tags" */
+	if ((d = opendir(dir)) == NULL)
+		return (errno == ENOENT || errno == ENOTDIR ? 0 : -1);
+	while ((de = readdir(d)) != NULL) {
+		if (!valid_tag(de->d_name))
+			continue;
+		if (store_path(path, sizeof(path), "%s/%s/current/link", dir,
+		    de->d_name) == -1 || !store_exists(path))
+			continue;
+		if (fn(arg, de->d_name, NULL) != 0) {
+			rv = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return (rv);
+}
+
+/* Digests named by the link directories under dir ("<alg>/<hex>/link"). */
+static int
+walk_links(const char *dir, be_each fn, void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 sub[PATH_MAX], path[PATH_MAX];
+	char		 digest[MAX_DIGEST + 1];
+	size_t		 a;
+	int		 rv = 0;
+
+	for (a = 0; a < NALGS && rv == 0; a++) {
+		if (store_path(sub, sizeof(sub), "%s/%s", dir,
+		    digest_algs[a]) == -1)
+			return (-1);
+		if ((d = opendir(sub)) == NULL) {
+			if (errno != ENOENT && errno != ENOTDIR)
+				rv = -1;
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (store_path(digest, sizeof(digest), "%s:%s",
+			    digest_algs[a], de->d_name) == -1 ||
+			    !store_digest_ok(digest))
+				continue;
+			if (store_path(path, sizeof(path), "%s/%s/link", sub,
+			    de->d_name) == -1 || !store_exists(path))
+				continue;
+			if (fn(arg, digest, NULL) != 0) {
+				rv = -1;
+				break;
+			}
+		}
+		closedir(d);
+	}
+	return (rv);
+}
+
+static int
+fs_link_walk(const char *repo, enum be_link kind, be_each fn, void *arg)
+{
+	char	 dir[PATH_MAX];
+
+	if (!valid_name(repo) || store_path(dir, sizeof(dir),
+	    "%s/repositories/%s/%s", ST_V2, repo, link_kind(kind)) == -1)
+		return (-1);
+	return (walk_links(dir, fn, arg));
+}
+
+/* Sessions, stat'ed by their data or else their directory. */
+static int
+fs_upload_walk(const char *repo, be_each fn, void *arg)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 st;
+	struct be_stat	 bs;
+	char		 dir[PATH_MAX], path[PATH_MAX];
+	int		 rv = 0;
+
+	if (!valid_name(repo) || store_path(dir, sizeof(dir),
+	    "%s/repositories/%s/_uploads", ST_V2, repo) == -1)
+		return (-1);
+	if ((d = opendir(dir)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL) {
+		if (!valid_uuid(de->d_name))
+			continue;
+		if (store_path(path, sizeof(path), "%s/%s/data", dir,
+		    de->d_name) == -1)
+			continue;
+		if (stat(path, &st) == -1) {
+			if (store_path(path, sizeof(path), "%s/%s", dir,
+			    de->d_name) == -1 || stat(path, &st) == -1)
+				continue;
+		}
+		bs.size = st.st_size;
+		bs.mtime = st.st_mtime;
+		if (fn(arg, de->d_name, &bs) != 0) {
+			rv = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return (rv);
+}
+
+static int
+fs_blob_walk(be_each fn, void *arg)
+{
+	DIR		*d1, *d2;
+	struct dirent	*e1, *e2;
+	char		 dir[PATH_MAX], sub[PATH_MAX], dg[MAX_DIGEST + 1];
+	size_t		 a;
+	int		 rv = 0;
+
+	for (a = 0; a < NALGS && rv == 0; a++) {
+		if (store_path(dir, sizeof(dir), "%s/blobs/%s", ST_V2,
+		    digest_algs[a]) == -1 || (d1 = opendir(dir)) == NULL)
+			continue;
+		while (rv == 0 && (e1 = readdir(d1)) != NULL) {
+			if (strlen(e1->d_name) != 2 || e1->d_name[0] == '.')
+				continue;
+			if (store_path(sub, sizeof(sub), "%s/%s", dir,
+			    e1->d_name) == -1 || (d2 = opendir(sub)) == NULL)
+				continue;
+			while ((e2 = readdir(d2)) != NULL) {
+				if (strncmp(e2->d_name, e1->d_name, 2) != 0 ||
+				    store_path(dg, sizeof(dg), "%s:%s",
+				    digest_algs[a], e2->d_name) == -1 ||
+				    !store_digest_ok(dg))
+					continue;
+				if (fn(arg, dg, NULL) != 0) {
+					rv = -1;
+					break;
+				}
+			}
+			closedir(d2);
+		}
+		closedir(d1);
+	}
+	return (rv);
+}
+
+struct link_check {
+	be_linkfn	 fn;
+	void		*arg;
+	const char	*dir;		/* the links' directory */
+	int		 layer;
+	int		 stop;
+};
+
+static int
+check_one(struct link_check *lc, const char *path, const char *expect)
+{
+	char	 dg[MAX_DIGEST + 1];
+	int	 ok;
+
+	if (!store_exists(path))
+		return (0);
+	ok = store_read_link(path, dg, sizeof(dg)) == 0;
+	if (lc->fn(lc->arg, path, ok ? dg : NULL, expect, lc->layer) != 0)
+		lc->stop = 1;
+	return (lc->stop);
+}
+
+static int
+check_link(void *arg, const char *digest, const struct be_stat *bs)
+{
+	struct link_check	*lc = arg;
+	char			 alg[16], path[PATH_MAX];
+	const char		*hex;
+
+	digest_split(digest, alg, sizeof(alg), &hex);
+	if (store_path(path, sizeof(path), "%s/%s/%s/link", lc->dir, alg,
+	    hex) == -1)
+		return (0);
+	return (check_one(lc, path, digest));
+}
+
+static int
+check_tag(void *arg, const char *tag, const struct be_stat *bs)
+{
+	struct link_check	*lc = arg;
+	const char		*repo = lc->dir;
+	struct link_check	 sub = *lc;
+	char			 path[PATH_MAX], dir[PATH_MAX];
+
+	if (tag_path(path, sizeof(path), repo, tag, "/current/link") == 0 &&
+	    check_one(lc, path, NULL))
+		return (1);
+	if (tag_path(dir, sizeof(dir), repo, tag, "/index") == -1)
+		return (0);
+	sub.dir = dir;
+	walk_links(dir, check_link, &sub);
+	lc->stop = sub.stop;
+	return (lc->stop);
+}
+
+/* Every tag directory of a repository, with a current link or not. */
+static void
+tag_names(const char *repo, struct names *ns)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 dir[PATH_MAX];
+
+	if (!valid_name(repo) || store_path(dir, sizeof(dir),
+	    "%s/repositories/%s/_manifests/tags", ST_V2, repo) == -1 ||
+	    (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (valid_tag(de->d_name) && names_add(ns, de->d_name) == -1)
+			break;
+	closedir(d);
+}
+
+static int
+collect_name(void *arg, const char *name, const struct be_stat *bs)
+{
+	return (names_add(arg, name) == -1 ? -1 : 0);
+}
+
+/*
+ * Every link: of each repository, its layers, its revisions, and for
+ * every tag (with a current link or not) the current and index links.
+ */
+static int
+fs_link_check(be_linkfn fn, void *arg)
+{
+	struct link_check	 lc;
+	struct names		 repos, tags;
+	char			 dir[PATH_MAX];
+	size_t			 i, j;
+	int			 k;
+
+	memset(&repos, 0, sizeof(repos));
+	memset(&lc, 0, sizeof(lc));
+	lc.fn = fn;
+	lc.arg = arg;
+	if (fs_repo_walk(1, collect_name, &repos) == -1) {
+		names_free(&repos);
+		return (-1);
+	}
+	names_sort(&repos);
+	for (i = 0; i < repos.n && !lc.stop; i++) {
+		for (k = BE_LAYER; k <= BE_REVISION && !lc.stop; k++) {
+			if (store_path(dir, sizeof(dir),
+			    "%s/repositories/%s/%s", ST_V2, repos.v[i],
+			    link_kind(k)) == -1)
+				continue;
+			lc.dir = dir;
+			lc.layer = k == BE_LAYER;
+			walk_links(dir, check_link, &lc);
+		}
+		memset(&tags, 0, sizeof(tags));
+		tag_names(repos.v[i], &tags);
+		lc.layer = 0;
+		lc.dir = repos.v[i];
+		for (j = 0; j < tags.n && !lc.stop; j++)
+			check_tag(&lc, tags.v[j], NULL);
+		names_free(&tags);
+	}
+	names_free(&repos);
+	return (0);
+}
+
+const struct store_backend store_fs_backend = {
+	.name = "fs",
+	.init = fs_init,
+	.blob_stat = fs_blob_stat,
+	.blob_open = fs_blob_open,
+	.blob_read = fs_blob_read,
+	.blob_write = fs_blob_write,
+	.blob_remove = fs_blob_remove,
+	.blob_quarantine = fs_blob_quarantine,
+	.upload_begin = fs_upload_begin,
+	.upload_open = fs_upload_open,
+	.upload_append = fs_upload_append,
+	.upload_read = fs_upload_read,
+	.upload_truncate = fs_upload_truncate,
+	.upload_commit = fs_upload_commit,
+	.upload_close = fs_upload_close,
+	.upload_abort = fs_upload_abort,
+	.upload_stat = fs_upload_stat,
+	.upload_state_put = fs_upload_state_put,
+	.upload_state_get = fs_upload_state_get,
+	.link_get = fs_link_get,
+	.link_put = fs_link_put,
+	.link_del = fs_link_del,
+	.tag_get = fs_tag_get,
+	.tag_set = fs_tag_set,
+	.tag_del = fs_tag_del,
+	.repo_exists = fs_repo_exists,
+	.repo_remove = fs_repo_remove,
+	.repo_walk = fs_repo_walk,
+	.tag_walk = fs_tag_walk,
+	.link_walk = fs_link_walk,
+	.upload_walk = fs_upload_walk,
+	.blob_walk = fs_blob_walk,
+	.link_check = fs_link_check,
+	.link_quarantine = fs_link_quarantine,
+	.link_remove = fs_link_remove
+};
 
 static void
 hexstr(const unsigned char *md, unsigned int len, char *out)
@@ -611,13 +1554,14 @@ store_digest_buf(const char *alg, const void *buf, size_t len, char *out,
 	return (rv);
 }
 
-/* Hash a whole file from its start into a fresh context. */
+/* Hash a whole upload from its start into a fresh context. */
 static int
-hash_fd(int fd, EVP_MD_CTX *ctx, const EVP_MD *md, int64_t *lenp)
+hash_upload(struct be_upload *bu, EVP_MD_CTX *ctx, const EVP_MD *md,
+    int64_t *lenp)
 {
 	unsigned char	*buf;
 	ssize_t		 n;
-	off_t		 off = 0;
+	int64_t		 off = 0;
 	int		 rv = -1;
 
 	if ((buf = malloc(DATA_CHUNK)) == NULL)
@@ -625,11 +1569,8 @@ hash_fd(int fd, EVP_MD_CTX *ctx, const EVP_MD *md, int64_t *lenp)
 	if (EVP_DigestInit_ex(ctx, md, NULL) != 1)
 		goto done;
 	for (;;) {
-		if ((n = pread(fd, buf, DATA_CHUNK, off)) == -1) {
-			if (errno == EINTR)
-				continue;
+		if ((n = be->upload_read(bu, buf, DATA_CHUNK, off)) == -1)
 			goto done;
-		}
 		if (n == 0)
 			break;
 		if (EVP_DigestUpdate(ctx, buf, n) != 1)
@@ -640,22 +1581,6 @@ hash_fd(int fd, EVP_MD_CTX *ctx, const EVP_MD *md, int64_t *lenp)
 	rv = 0;
 done:
 	free(buf);
-	return (rv);
-}
-
-/* A whole stored file of at most max bytes, NUL-terminated. */
-static int
-read_stored(const char *path, unsigned char **bufp, size_t *lenp,
-    size_t max)
-{
-	int	 fd, rv, saved;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	rv = read_fd_all(fd, max, 0, bufp, lenp);
-	saved = errno;
-	close(fd);
-	errno = saved;
 	return (rv);
 }
 
@@ -761,7 +1686,6 @@ store_meta(const char *digest)
 	struct meta_node	 key, *n;
 	struct st_meta		*m;
 	unsigned char		*buf = NULL;
-	char			 path[PATH_MAX];
 	size_t			 len;
 	json_t			*root;
 
@@ -770,8 +1694,7 @@ store_meta(const char *digest)
 		return (NULL);
 	if ((n = RB_FIND(st_meta_tree, &metas, &key)) != NULL)
 		return (&n->m);
-	if (store_blob_path(path, sizeof(path), digest) == -1 ||
-	    read_stored(path, &buf, &len, MANIFEST_HARDMAX) == -1)
+	if (be->blob_read(digest, MANIFEST_HARDMAX, &buf, &len) == -1)
 		return (NULL);
 	if ((root = json_loadb((char *)buf, len, 0, NULL)) == NULL ||
 	    !json_is_object(root)) {
@@ -785,12 +1708,34 @@ store_meta(const char *digest)
 	return (m);
 }
 
+/*
+ * Whether repo links digest: 1 yes, 0 no, -1 when that cannot be told
+ * (errno set).  A link found is a use of the digest (GC grace).
+ */
+static int
+link_state(const char *repo, enum be_link kind, const char *digest)
+{
+	if (!valid_name(repo) || !store_digest_ok(digest))
+		return (0);
+	if (be->link_get(repo, kind, digest, NULL) == 0) {
+		gc_touch(digest);
+		return (1);
+	}
+	return (errno == ENOENT ? 0 : -1);
+}
+
+int
+store_linked(const char *repo, enum be_link kind, const char *digest)
+{
+	return (link_state(repo, kind, digest) == 1);
+}
+
 void
 store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 {
-	struct stat	 st;
-	char		 path[PATH_MAX];
-	int		 fd, l, err = ENOENT;
+	struct be_stat	 bs;
+	struct be_body	 body;
+	int		 l, err = ENOENT;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -800,53 +1745,37 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if ((l = link_state(req->repo, "_layers", req->ref, path,
-	    sizeof(path))) == 0)
-		l = link_state(req->repo, "_manifests/revisions", req->ref,
-		    path, sizeof(path));
+	if ((l = link_state(req->repo, BE_LAYER, req->ref)) == 0)
+		l = link_state(req->repo, BE_REVISION, req->ref);
 	if (l != 1) {
 		err = l == 0 ? ENOENT : errno;
 		goto fail;
 	}
-	if (store_blob_path(path, sizeof(path), req->ref) == -1)
-		goto fail;
 	if (req->flags & STF_HEAD) {
-		if (stat(path, &st) == -1) {
+		if (be->blob_stat(req->ref, &bs) == -1) {
 			err = errno;
 			goto fail;
 		}
-		if (!S_ISREG(st.st_mode))
-			goto fail;
+		res->size = bs.size;
 	} else {
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (be->blob_open(req->ref, BE_WANT_FD, &body) == -1) {
 			err = errno;
 			goto fail;
 		}
-		if (fstat(fd, &st) == -1) {
-			err = errno;
-			close(fd);
-			goto fail;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			close(fd);
-			goto fail;
-		}
-		*fdp = fd;
+		res->size = body.size;
+		*fdp = body.fd;
 	}
 	res->status = 200;
-	res->size = st.st_size;
 	strlcpy(res->digest, req->ref, sizeof(res->digest));
 	return;
 fail:
-	store_err_errno(res, err, path, "BLOB_UNKNOWN",
+	store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
 	    "blob unknown to registry");
 }
 
 void
 store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
 {
-	char	 path[PATH_MAX], *slash;
-
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
@@ -855,16 +1784,12 @@ store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if (store_link_path(path, sizeof(path), req->repo, "_layers",
-	    req->ref) == -1 || !store_exists(path)) {
+	if (be->link_get(req->repo, BE_LAYER, req->ref, NULL) == -1) {
 		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
 		return;
 	}
-	/* Remove the <hex> directory holding the link. */
-	if ((slash = strrchr(path, '/')) != NULL)
-		*slash = '\0';
-	if (store_rmtree(path) == -1) {
-		log_warn("%s: remove %s", __func__, path);
+	if (be->link_del(req->repo, BE_LAYER, req->ref) == -1) {
+		log_warn("%s: remove %s@%s", __func__, req->repo, req->ref);
 		store_err(res, 500, "UNKNOWN", "cannot remove link");
 		return;
 	}
@@ -880,7 +1805,6 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
     char *digest, size_t len)
 {
 	struct tagcache	*tc = NULL;
-	char		 path[PATH_MAX];
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -905,24 +1829,20 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 			strlcpy(digest, tc->digest, len);
 			return (0);
 		}
-		if (store_path(path, sizeof(path),
-		    "%s/repositories/%s/_manifests/tags/%s/current/link",
-		    ST_V2, req->repo, req->ref) == -1)
-			goto unknown;
-		if (store_read_link(path, digest, len) == -1) {
-			store_err_errno(res, errno, path, "MANIFEST_UNKNOWN",
-			    "manifest unknown");
+		if (be->tag_get(req->repo, req->ref, digest, len, NULL) ==
+		    -1) {
+			store_err_errno(res, errno, req->ref,
+			    "MANIFEST_UNKNOWN", "manifest unknown");
 			return (-1);
 		}
 	}
-	switch (link_state(req->repo, "_manifests/revisions", digest, path,
-	    sizeof(path))) {
+	switch (link_state(req->repo, BE_REVISION, digest)) {
 	case 1:
 		break;
 	case 0:
 		goto unknown;
 	default:
-		store_err_errno(res, errno, path, "MANIFEST_UNKNOWN",
+		store_err_errno(res, errno, digest, "MANIFEST_UNKNOWN",
 		    "manifest unknown");
 		return (-1);
 	}
@@ -953,7 +1873,7 @@ static struct body_slot {
 } bodies[BODY_SLOTS];
 
 static const void *
-manifest_body(const char *digest, const char *path, size_t *lenp)
+manifest_body(const char *digest, size_t *lenp)
 {
 	struct body_slot	*b;
 	unsigned char		*buf;
@@ -962,7 +1882,7 @@ manifest_body(const char *digest, const char *path, size_t *lenp)
 	b = &bodies[store_hash(STORE_HASH_INIT, digest) % BODY_SLOTS];
 	if (b->data == NULL || b->gen != store_gen ||
 	    strcmp(b->digest, digest) != 0) {
-		if (read_stored(path, &buf, &len, MANIFEST_INLINE) == -1)
+		if (be->blob_read(digest, MANIFEST_INLINE, &buf, &len) == -1)
 			return (NULL);
 		free(b->data);
 		b->data = buf;
@@ -978,20 +1898,19 @@ void
 store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
     const void **bodyp)
 {
-	struct stat	 st;
+	struct be_stat	 bs;
+	struct be_body	 body;
 	struct st_meta	*m;
-	const void	*body;
-	char		 digest[MAX_DIGEST + 1], path[PATH_MAX];
+	const void	*inline_body;
+	char		 digest[MAX_DIGEST + 1];
 	size_t		 len;
 	int		 fd = -1, err = ENOENT;
 
 	*bodyp = NULL;
 	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
 		return;
-	if (store_blob_path(path, sizeof(path), digest) == -1)
-		goto unknown;
 	if (!(req->flags & STF_HEAD) &&
-	    (body = manifest_body(digest, path, &len)) != NULL) {
+	    (inline_body = manifest_body(digest, &len)) != NULL) {
 		if ((m = store_meta(digest)) == NULL) {
 			err = errno;
 			goto unknown;
@@ -1000,29 +1919,28 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 		res->size = len;
 		strlcpy(res->digest, digest, sizeof(res->digest));
 		strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
-		*bodyp = body;
+		*bodyp = inline_body;
 		return;
 	}
 	if (req->flags & STF_HEAD) {
-		if (stat(path, &st) == -1) {
+		if (be->blob_stat(digest, &bs) == -1) {
 			err = errno;
 			goto unknown;
 		}
 	} else {
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-		    fstat(fd, &st) == -1) {
+		if (be->blob_open(digest, BE_WANT_FD, &body) == -1) {
 			err = errno;
 			goto unknown;
 		}
+		fd = body.fd;
+		bs.size = body.size;
 	}
-	if (!S_ISREG(st.st_mode))
-		goto unknown;
 	if ((m = store_meta(digest)) == NULL) {
 		err = errno;
 		goto unknown;
 	}
 	res->status = 200;
-	res->size = st.st_size;
+	res->size = bs.size;
 	strlcpy(res->digest, digest, sizeof(res->digest));
 	strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
 	*fdp = fd;
@@ -1030,7 +1948,7 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 unknown:
 	if (fd != -1)
 		close(fd);
-	store_err_errno(res, err, path, "MANIFEST_UNKNOWN",
+	store_err_errno(res, err, digest, "MANIFEST_UNKNOWN",
 	    "manifest unknown");
 }
 
@@ -1038,56 +1956,37 @@ void
 store_manifest_delete(const struct st_req *req, struct st_res *res,
     int *fdp)
 {
-	DIR		*d;
-	struct dirent	*de;
+	struct names	 tags;
 	char		 digest[MAX_DIGEST + 1], cur[MAX_DIGEST + 1];
-	char		 path[PATH_MAX], tags[PATH_MAX], *slash;
+	size_t		 i;
 
 	if (strchr(req->ref, ':') == NULL && valid_name(req->repo) &&
 	    valid_tag(req->ref)) {
 		/* A tag goes alone, even one whose manifest is gone. */
-		if (store_path(path, sizeof(path),
-		    "%s/repositories/%s/_manifests/tags/%s/current/link",
-		    ST_V2, req->repo, req->ref) == -1 ||
-		    store_read_link(path, digest, sizeof(digest)) == -1) {
+		if (be->tag_get(req->repo, req->ref, digest, sizeof(digest),
+		    NULL) == -1) {
 			store_err(res, 404, "MANIFEST_UNKNOWN",
 			    "manifest unknown");
 			return;
 		}
-		if (store_path(path, sizeof(path),
-		    "%s/repositories/%s/_manifests/tags/%s", ST_V2,
-		    req->repo, req->ref) == -1 || store_rmtree(path) == -1)
+		if (be->tag_del(req->repo, req->ref) == -1)
 			goto fail;
 		goto done;
 	}
 	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
 		return;
-	if (store_link_path(path, sizeof(path), req->repo,
-	    "_manifests/revisions", digest) == -1)
+	if (be->link_del(req->repo, BE_REVISION, digest) == -1)
 		goto fail;
-	if ((slash = strrchr(path, '/')) != NULL)
-		*slash = '\0';
-	if (store_rmtree(path) == -1)
-		goto fail;
-	if (store_path(tags, sizeof(tags), "%s/repositories/%s/_manifests/tags",
-	    ST_V2, req->repo) == -1)
-		goto fail;
-	if ((d = opendir(tags)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (!valid_tag(de->d_name))
-				continue;
-			if (store_path(path, sizeof(path), "%s/%s/current/link",
-			    tags, de->d_name) == -1 ||
-			    store_read_link(path, cur, sizeof(cur)) == -1 ||
-			    strcmp(cur, digest) != 0)
-				continue;
-			if (store_path(path, sizeof(path), "%s/%s", tags,
-			    de->d_name) == -1 || store_rmtree(path) == -1)
-				log_warn("%s: remove tag %s", __func__,
-				    de->d_name);
-		}
-		closedir(d);
+	memset(&tags, 0, sizeof(tags));
+	be->tag_walk(req->repo, names_each, &tags);
+	for (i = 0; i < tags.n; i++) {
+		if (be->tag_get(req->repo, tags.v[i], cur, sizeof(cur),
+		    NULL) == -1 || strcmp(cur, digest) != 0)
+			continue;
+		if (be->tag_del(req->repo, tags.v[i]) == -1)
+			log_warn("%s: remove tag %s", __func__, tags.v[i]);
 	}
+	names_free(&tags);
 done:
 	res->status = 202;
 	strlcpy(res->digest, digest, sizeof(res->digest));
@@ -1156,7 +2055,7 @@ manifest_refs(const char *repo, json_t *root, enum mkind kind,
 				    "manifests[%zu]: invalid descriptor", i);
 				return (-1);
 			}
-			if (!store_linked(repo, "_manifests/revisions", d)) {
+			if (!store_linked(repo, BE_REVISION, d)) {
 				store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
 				    "manifest unknown: %s", d);
 				return (-1);
@@ -1169,7 +2068,7 @@ manifest_refs(const char *repo, json_t *root, enum mkind kind,
 		    "config: missing or invalid descriptor");
 		return (-1);
 	}
-	if (!store_linked(repo, "_layers", d)) {
+	if (!store_linked(repo, BE_LAYER, d)) {
 		store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
 		    "blob unknown: %s", d);
 		return (-1);
@@ -1189,7 +2088,7 @@ manifest_refs(const char *repo, json_t *root, enum mkind kind,
 		urls = json_object_get(v, "urls");
 		if (json_is_array(urls) && json_array_size(urls) > 0)
 			continue;
-		if (!store_linked(repo, "_layers", d)) {
+		if (!store_linked(repo, BE_LAYER, d)) {
 			store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
 			    "blob unknown: %s", d);
 			return (-1);
@@ -1221,11 +2120,9 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 	enum mkind	 kind = MK_NONE;
 	const char	*bodymt, *mt, *sd = NULL;
 	char		 ct[MAX_MEDIATYPE + 1], digest[MAX_DIGEST + 1];
-	char		 path[PATH_MAX], alg[16];
-	const char	*hex;
-	int		 istag;
+	int		 istag, made;
 
-	path[0] = '\0';
+	digest[0] = '\0';
 	istag = strchr(req->ref, ':') == NULL;
 	if ((root = json_loadb((const char *)buf, len, 0, &jerr)) == NULL) {
 		store_err(res, 400, "MANIFEST_INVALID", "invalid JSON: %s",
@@ -1296,31 +2193,15 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 
 	if (gc_quota_check(req->repo, digest, len, res) == -1)
 		goto done;
-	if (store_blob_path(path, sizeof(path), digest) == -1)
-		goto fail;
 	gc_touch(digest);
-	if (!store_exists(path)) {
-		if (store_write_file(path, buf, len) == -1)
-			goto fail;
-		gc_disk_add(len);
-	}
-	if (store_link_path(path, sizeof(path), req->repo,
-	    "_manifests/revisions", digest) == -1 ||
-	    write_link(path, digest) == -1)
+	if ((made = be->blob_write(digest, buf, len)) == -1)
 		goto fail;
-	if (istag) {
-		digest_split(digest, alg, sizeof(alg), &hex);
-		if (store_path(path, sizeof(path),
-		    "%s/repositories/%s/_manifests/tags/%s/index/%s/%s/link",
-		    ST_V2, req->repo, req->ref, alg, hex) == -1 ||
-		    write_link(path, digest) == -1)
-			goto fail;
-		if (store_path(path, sizeof(path),
-		    "%s/repositories/%s/_manifests/tags/%s/current/link",
-		    ST_V2, req->repo, req->ref) == -1 ||
-		    write_link(path, digest) == -1)
-			goto fail;
-	}
+	if (made)
+		gc_disk_add(len);
+	if (be->link_put(req->repo, BE_REVISION, digest) == -1)
+		goto fail;
+	if (istag && be->tag_set(req->repo, req->ref, digest) == -1)
+		goto fail;
 	meta_set(digest, root, len);
 	res->status = 201;
 	if (sd != NULL)
@@ -1330,23 +2211,10 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 	strlcpy(res->mediatype, mt, sizeof(res->mediatype));
 	goto done;
 fail:
-	log_warn("%s: %s: write %s", __func__, req->repo, path);
+	log_warn("%s: %s: store %s", __func__, req->repo, digest);
 	store_err(res, 500, "UNKNOWN", "cannot store manifest");
 done:
 	json_decref(root);
-}
-
-/* Uploads. */
-static int
-upload_path(char *buf, size_t len, const char *repo, const char *uuid,
-    const char *file)
-{
-	if (!valid_name(repo) || !valid_uuid(uuid)) {
-		errno = EINVAL;
-		return (-1);
-	}
-	return (store_path(buf, len, "%s/repositories/%s/_uploads/%s%s%s",
-	    ST_V2, repo, uuid, file[0] != '\0' ? "/" : "", file));
 }
 
 static struct upload *
@@ -1468,68 +2336,32 @@ upload_create(const char *repo, const char *client, char *uuid, size_t len,
     struct st_res *res)
 {
 	struct upload	*up;
-	struct tm	 tm;
-	time_t		 now;
-	char		 path[PATH_MAX], ts[64];
 
 	if (upload_admit(repo, client, res) == -1)
 		return (-1);
 	new_uuid(uuid, len);
-	now = time(NULL);
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (upload_path(path, sizeof(path), repo, uuid, "startedat") == -1 ||
-	    store_write_file(path, ts, strlen(ts)) == -1)
-		goto fail;
-	if (upload_path(path, sizeof(path), repo, uuid, "data") == -1 ||
-	    store_write_file(path, "", 0) == -1)
-		goto fail;
-	if ((up = upload_get(repo, uuid)) == NULL)
-		goto fail;
+	if (be->upload_begin(repo, uuid) == -1) {
+		store_err_errno(res, errno, uuid, "BLOB_UPLOAD_UNKNOWN",
+		    "cannot create upload");
+		return (-1);
+	}
+	if ((up = upload_get(repo, uuid)) == NULL) {
+		store_err_errno(res, errno, uuid, "BLOB_UPLOAD_UNKNOWN",
+		    "cannot create upload");
+		be->upload_abort(repo, uuid);
+		return (-1);
+	}
 	strlcpy(up->client, client, sizeof(up->client));
 	SHA256_Init(&up->ctx);
 	up->off = 0;
 	return (0);
-fail:
-	store_err_errno(res, errno == ENOENT ? EIO : errno, path,
-	    "BLOB_UPLOAD_UNKNOWN", "cannot create upload");
-	if (upload_path(path, sizeof(path), repo, uuid, "") == 0)
-		store_rmtree(path);
-	return (-1);
 }
 
 static void
 upload_remove(const char *repo, const char *uuid)
 {
-	char	 path[PATH_MAX];
-
-	if (upload_path(path, sizeof(path), repo, uuid, "") == 0 &&
-	    store_rmtree(path) == -1)
-		log_warn("%s: %s", __func__, path);
-}
-
-/*
- * The size of an upload's data, or -1 when there is no such upload
- * (errno ENOENT) or it cannot be told (another errno, path filled).
- */
-static int64_t
-upload_size(const char *repo, const char *uuid, char *path, size_t len)
-{
-	struct stat	 st;
-
-	path[0] = '\0';
-	if (!valid_uuid(uuid) ||
-	    upload_path(path, len, repo, uuid, "data") == -1) {
-		errno = ENOENT;
-		return (-1);
-	}
-	if (stat(path, &st) == -1)
-		return (-1);
-	if (!S_ISREG(st.st_mode)) {
-		errno = ENOENT;
-		return (-1);
-	}
-	return (st.st_size);
+	if (be->upload_abort(repo, uuid) == -1)
+		log_warn("%s: %s upload %s", __func__, repo, uuid);
 }
 
 /*
@@ -1548,40 +2380,22 @@ static void
 hashstate_save(struct upload *up)
 {
 	struct hashstate	 hs;
-	char			 path[PATH_MAX];
-	int			 fd;
 
 	memset(&hs, 0, sizeof(hs));
 	memcpy(hs.magic, HASHSTATE_MAGIC, sizeof(hs.magic));
 	hs.off = up->off;
 	hs.ctx = up->ctx;
 	hs.check = store_hash(STORE_HASH_INIT, up->uuid) ^ (uint32_t)hs.off;
-	if (upload_path(path, sizeof(path), up->repo, up->uuid,
-	    HASHSTATE) == -1)
-		return;
-	/* No fsync: a torn or stale state is seen and not used. */
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0666)) == -1)
-		return;
-	if (write_all(fd, &hs, sizeof(hs)) == -1)
-		(void)ftruncate(fd, 0);
-	close(fd);
+	be->upload_state_put(up->repo, up->uuid, &hs, sizeof(hs));
 }
 
 static int
 hashstate_load(struct upload *up, int64_t off)
 {
 	struct hashstate	 hs;
-	char			 path[PATH_MAX];
 	ssize_t			 n;
-	int			 fd;
 
-	if (upload_path(path, sizeof(path), up->repo, up->uuid,
-	    HASHSTATE) == -1 ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return (-1);
-	n = read(fd, &hs, sizeof(hs));
-	close(fd);
+	n = be->upload_state_get(up->repo, up->uuid, &hs, sizeof(hs));
 	if (n != (ssize_t)sizeof(hs) || memcmp(hs.magic, HASHSTATE_MAGIC,
 	    sizeof(hs.magic)) != 0 || hs.off != off || hs.check !=
 	    (store_hash(STORE_HASH_INIT, up->uuid) ^ (uint32_t)hs.off))
@@ -1654,36 +2468,43 @@ store_upload_arm(void)
 	expire_set = 1;
 }
 
+/* An upload's data: ENOENT when there is no such upload. */
+static int
+upload_stat(const char *repo, const char *uuid, struct be_stat *bs)
+{
+	if (!valid_uuid(uuid)) {
+		errno = ENOENT;
+		return (-1);
+	}
+	return (be->upload_stat(repo, uuid, bs));
+}
+
 static int
 mount_blob(const struct st_req *req, struct st_res *res)
 {
-	struct stat	 st;
+	struct be_stat	 bs;
 	struct st_res	 qres;
-	char		 path[PATH_MAX];
 
 	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
 		return (-1);
 	/* The frontend names a source its client may pull, or none. */
 	if (req->arg2[0] == '\0' || !valid_name(req->arg2) ||
-	    !store_linked(req->arg2, "_layers", req->arg))
+	    !store_linked(req->arg2, BE_LAYER, req->arg))
 		return (-1);
-	if (store_blob_path(path, sizeof(path), req->arg) == -1 ||
-	    stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+	if (be->blob_stat(req->arg, &bs) == -1)
 		return (-1);
 	gc_touch(req->arg);
 	memset(&qres, 0, sizeof(qres));
-	if (gc_quota_check(req->repo, req->arg, st.st_size, &qres) == -1)
+	if (gc_quota_check(req->repo, req->arg, bs.size, &qres) == -1)
 		return (-1);
-	if (store_link_path(path, sizeof(path), req->repo, "_layers",
-	    req->arg) == -1)
-		return (-1);
-	if (!store_exists(path) && write_link(path, req->arg) == -1) {
-		log_warn("%s: %s", __func__, path);
+	if (be->link_get(req->repo, BE_LAYER, req->arg, NULL) == -1 &&
+	    be->link_put(req->repo, BE_LAYER, req->arg) == -1) {
+		log_warn("%s: %s@%s", __func__, req->repo, req->arg);
 		return (-1);
 	}
 	res->status = 201;
 	res->flags |= STR_MOUNTED;
-	res->size = st.st_size;
+	res->size = bs.size;
 	strlcpy(res->digest, req->arg, sizeof(res->digest));
 	return (0);
 }
@@ -1714,37 +2535,35 @@ void
 store_upload_status(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct upload	*up;
-	char		 path[PATH_MAX];
-	int64_t		 size;
+	struct be_stat	 bs;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if ((size = upload_size(req->repo, req->arg, path,
-	    sizeof(path))) == -1) {
-		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
+	if (upload_stat(req->repo, req->arg, &bs) == -1) {
+		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		return;
 	}
 	if ((up = upload_find(req->repo, req->arg)) != NULL)
 		up->active = now_mono();
 	res->status = 204;
-	res->off = size;
+	res->off = bs.size;
 	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
 }
 
 void
 store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
 {
-	char	 path[PATH_MAX];
+	struct be_stat	 bs;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if (upload_size(req->repo, req->arg, path, sizeof(path)) == -1) {
-		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
+	if (upload_stat(req->repo, req->arg, &bs) == -1) {
+		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		return;
 	}
@@ -1760,7 +2579,7 @@ store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
  * this process never saw (one of another registry) by reading it all.
  */
 static int
-upload_hash_ready(struct upload *up, int fd, int64_t size)
+upload_hash_ready(struct upload *up, struct be_upload *bu, int64_t size)
 {
 	unsigned char	*buf;
 	ssize_t		 n;
@@ -1775,12 +2594,7 @@ upload_hash_ready(struct upload *up, int fd, int64_t size)
 	    up->uuid, (long long)size);
 	SHA256_Init(&up->ctx);
 	while (off < size) {
-		if ((n = pread(fd, buf, DATA_CHUNK, off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (n == 0)
+		if ((n = be->upload_read(bu, buf, DATA_CHUNK, off)) <= 0)
 			break;
 		SHA256_Update(&up->ctx, buf, n);
 		off += n;
@@ -1804,7 +2618,7 @@ upload_room(struct st_stream *s)
 
 	/* A blob the repository has already costs nothing more. */
 	if ((s->req.flags & STF_FINAL) && store_digest_ok(s->req.ref) &&
-	    store_linked(s->req.repo, "_layers", s->req.ref)) {
+	    store_linked(s->req.repo, BE_LAYER, s->req.ref)) {
 		s->room = INT64_MAX;
 		return;
 	}
@@ -1823,8 +2637,7 @@ upload_begin(struct st_stream *s, struct st_res *res)
 {
 	struct st_req	*req = &s->req;
 	struct upload	*up;
-	struct stat	 st;
-	char		 path[PATH_MAX];
+	struct be_stat	 st;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -1840,60 +2653,54 @@ upload_begin(struct st_stream *s, struct st_res *res)
 			return (-1);
 		s->created = 1;
 	}
-	path[0] = '\0';
-	if (!valid_uuid(req->arg) ||
-	    upload_path(path, sizeof(path), req->repo, req->arg, "data") ==
-	    -1) {
+	if (!valid_uuid(req->arg)) {
 		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		goto fail;
 	}
-	if ((s->fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC)) == -1 ||
-	    fstat(s->fd, &st) == -1) {
-		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
+	if (be->upload_open(req->repo, req->arg, &s->bu, &st) == -1) {
+		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		goto fail;
 	}
 	if ((up = upload_get(req->repo, req->arg)) == NULL) {
-		store_err_errno(res, errno, path, "BLOB_UPLOAD_UNKNOWN",
+		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
 		    "cannot track upload");
 		goto fail;
 	}
 	up->active = now_mono();
-	up->size = st.st_size;
+	up->size = st.size;
 	if (up->busy) {
 		store_err(res, 416, "BLOB_UPLOAD_INVALID",
 		    "another write to this upload is in progress");
-		res->off = st.st_size;
+		res->off = st.size;
 		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
 		goto fail;
 	}
-	if ((req->flags & STF_HAVE_OFF) && req->off != st.st_size) {
+	if ((req->flags & STF_HAVE_OFF) && req->off != st.size) {
 		store_err(res, 416, "BLOB_UPLOAD_INVALID",
-		    "upload is at offset %lld", (long long)st.st_size);
-		res->off = st.st_size;
+		    "upload is at offset %lld", (long long)st.size);
+		res->off = st.size;
 		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
 		goto fail;
 	}
-	if (upload_hash_ready(up, s->fd, st.st_size) == -1) {
+	if (upload_hash_ready(up, s->bu, st.size) == -1) {
 		store_err(res, 500, "UNKNOWN", "cannot read upload");
 		goto fail;
 	}
 	s->saved = up->ctx;
-	if ((s->io = io_open(s->fd, &up->ctx)) == NULL) {
+	if ((s->io = io_open(s->bu, &up->ctx)) == NULL) {
 		store_err(res, 503, "UNAVAILABLE", "out of memory");
 		goto fail;
 	}
 	up->busy = 1;
 	s->up = up;
-	s->start = st.st_size;
+	s->start = st.size;
 	upload_room(s);
 	return (0);
 fail:
-	if (s->fd != -1) {
-		close(s->fd);
-		s->fd = -1;
-	}
+	be->upload_close(s->bu);
+	s->bu = NULL;
 	if (s->created) {
 		upload_remove(req->repo, req->arg);
 		upload_forget(req->repo, req->arg);
@@ -1936,7 +2743,7 @@ upload_rollback(struct st_stream *s)
 		s->up = NULL;
 		return;
 	}
-	if (ftruncate(s->fd, s->start) == -1) {
+	if (be->upload_truncate(s->bu, s->start) == -1) {
 		log_warn("%s: truncate %s", __func__, up->uuid);
 		up->off = -1;
 	} else {
@@ -1965,7 +2772,7 @@ upload_verify(struct st_stream *s, char *digest, size_t len)
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return (-1);
-	if (hash_fd(s->fd, ctx, alg_md(s->req.ref), &n) == 0 &&
+	if (hash_upload(s->bu, ctx, alg_md(s->req.ref), &n) == 0 &&
 	    n == s->up->off)
 		rv = ctx_digest(ctx, "sha512", digest, len);
 	EVP_MD_CTX_free(ctx);
@@ -1976,9 +2783,8 @@ static void
 upload_end(struct st_stream *s, struct st_res *res)
 {
 	struct upload	*up = s->up;
-	struct stat	 st;
-	char		 digest[MAX_DIGEST + 1], data[PATH_MAX];
-	char		 blob[PATH_MAX], link[PATH_MAX], *slash;
+	char		 digest[MAX_DIGEST + 1];
+	int		 made;
 
 	upload_drain(s);
 	if (up->cancelled) {
@@ -2022,26 +2828,14 @@ upload_end(struct st_stream *s, struct st_res *res)
 		s->up = NULL;
 		return;
 	}
-	if (fsync(s->fd) == -1 ||
-	    upload_path(data, sizeof(data), up->repo, up->uuid, "data") ==
-	    -1 || store_blob_path(blob, sizeof(blob), digest) == -1 ||
-	    store_link_path(link, sizeof(link), up->repo, "_layers",
-	    digest) == -1)
+	/* The session ends with the commit: no rollback after it. */
+	if ((made = be->upload_commit(s->bu, digest)) == -1)
 		goto fail;
-	if (stat(blob, &st) == -1) {
-		strlcpy(data, blob, sizeof(data));
-		if ((slash = strrchr(data, '/')) != NULL)
-			*slash = '\0';
-		if (store_mkdirs(data) == -1 || upload_path(data,
-		    sizeof(data), up->repo, up->uuid, "data") == -1 ||
-		    rename(data, blob) == -1)
-			goto fail;
-		fsync_dir(blob);
+	if (made)
 		gc_disk_add(up->off);
-	}
 	gc_touch(digest);
-	/* From here on the upload's data is gone: no rollback. */
-	if (!store_exists(link) && write_link(link, digest) == -1) {
+	if (be->link_get(up->repo, BE_LAYER, digest, NULL) == -1 &&
+	    be->link_put(up->repo, BE_LAYER, digest) == -1) {
 		log_warn("%s: %s: link %s", __func__, up->repo, digest);
 		store_err(res, 500, "UNKNOWN", "cannot link blob");
 	} else {
@@ -2050,7 +2844,6 @@ upload_end(struct st_stream *s, struct st_res *res)
 		strlcpy(res->digest, digest, sizeof(res->digest));
 		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
 	}
-	upload_remove(up->repo, up->uuid);
 	upload_free(up);
 	s->up = NULL;
 	return;
@@ -2075,7 +2868,6 @@ store_stream_begin(uint32_t type, const struct st_req *req,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (NULL);
 	s->type = type;
-	s->fd = -1;
 	memcpy(&s->req, req, sizeof(s->req));
 	if (type == ST_UPLOAD_WRITE) {
 		if (upload_begin(s, res) == -1) {
@@ -2206,8 +2998,7 @@ stream_free(struct st_stream *s)
 {
 	manifest_drop(s);
 	io_close(s->io);
-	if (s->fd != -1)
-		close(s->fd);
+	be->upload_close(s->bu);
 	free(s);
 }
 
@@ -2239,19 +3030,20 @@ store_stream_abort(struct st_stream *s)
 	stream_free(s);
 }
 
-/* Remove an idle upload (for GC); -1 if it is being written to. */
+/* Remove an idle upload (for GC); -1 EBUSY if it is being written to. */
 int
 store_upload_purge(const char *repo, const char *uuid)
 {
 	struct upload	*up;
 
 	if ((up = upload_find(repo, uuid)) != NULL) {
-		if (up->busy)
+		if (up->busy) {
+			errno = EBUSY;
 			return (-1);
+		}
 		upload_free(up);
 	}
-	upload_remove(repo, uuid);
-	return (0);
+	return (be->upload_abort(repo, uuid));
 }
 
 /* The repository is being removed: its uploads end. */
@@ -2270,16 +3062,3 @@ store_upload_forget_repo(const char *repo)
 	}
 }
 
-int
-store_init(void)
-{
-	char	 path[PATH_MAX];
-
-	if (store_path(path, sizeof(path), "%s/blobs", ST_V2) == -1 ||
-	    store_mkdirs(path) == -1)
-		return (-1);
-	if (store_path(path, sizeof(path), "%s/repositories", ST_V2) == -1 ||
-	    store_mkdirs(path) == -1)
-		return (-1);
-	return (0);
-}

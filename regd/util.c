@@ -400,3 +400,75 @@ fail:
 	errno = saved;
 	return (-1);
 }
+
+/* Lists of strings: repository names, tags, digests. */
+int
+names_add(struct names *ns, const char *s)
+{
+	char	**nv;
+	size_t	  nsize;
+
+	if (ns->n == ns->size) {
+		nsize = ns->size == 0 ? 32 : ns->size * 2;
+		if ((nv = reallocarray(ns->v, nsize, sizeof(*nv))) == NULL)
+			return (-1);
+		ns->v = nv;
+		ns->size = nsize;
+	}
+	if ((ns->v[ns->n] = strdup(s)) == NULL)
+		return (-1);
+	ns->n++;
+	return (0);
+}
+
+void
+names_free(struct names *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+void
+names_sort(struct names *ns)
+{
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), strp_cmp);
+}
+
+/* Sort and drop duplicates. */
+void
+names_uniq(struct names *ns)
+{
+	size_t	 i, j;
+
+	names_sort(ns);
+	for (i = j = 0; i < ns->n; i++) {
+		if (j > 0 && strcmp(ns->v[j - 1], ns->v[i]) == 0) {
+			free(ns->v[i]);
+			continue;
+		}
+		ns->v[j++] = ns->v[i];
+	}
+	ns->n = j;
+}
+
+int
+names_has(const struct names *ns, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], s) == 0)
+			return (1);
+	return (0);
+}

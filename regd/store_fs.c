@@ -48,6 +48,14 @@ enum mkind {
 	MK_INDEX
 };
 
+/* A manifest checked for a PUT. */
+struct mfst {
+	json_t		*root;
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	char		 subject[MAX_DIGEST + 1];
+	char		 digest[MAX_DIGEST + 1];
+};
+
 struct meta_node {
 	RB_ENTRY(meta_node)	 entry;
 	char			 digest[MAX_DIGEST + 1];
@@ -2111,40 +2119,45 @@ content_type(const char *in, char *out, size_t len)
 		out[i] = tolower((unsigned char)out[i]);
 }
 
-static void
-manifest_commit(const struct st_req *req, const unsigned char *buf,
-    size_t len, struct st_res *res)
+/*
+ * Check a manifest for a PUT: JSON, schema 2, a media type we serve
+ * that the Content-Type does not contradict, references the repository
+ * holds, and its digest.  0 with m filled, -1 with res filled; either
+ * way the caller json_decrefs m->root.
+ */
+static int
+manifest_check(const struct st_req *req, const unsigned char *buf,
+    size_t len, struct mfst *m, struct st_res *res)
 {
 	json_error_t	 jerr;
-	json_t		*root = NULL, *v;
+	json_t		*v;
 	enum mkind	 kind = MK_NONE;
-	const char	*bodymt, *mt, *sd = NULL;
-	char		 ct[MAX_MEDIATYPE + 1], digest[MAX_DIGEST + 1];
-	int		 istag, made;
+	const char	*bodymt, *mt, *sd;
+	char		 ct[MAX_MEDIATYPE + 1];
+	int		 istag;
 
-	digest[0] = '\0';
 	istag = strchr(req->ref, ':') == NULL;
-	if ((root = json_loadb((const char *)buf, len, 0, &jerr)) == NULL) {
+	if ((m->root = json_loadb((const char *)buf, len, 0, &jerr)) == NULL) {
 		store_err(res, 400, "MANIFEST_INVALID", "invalid JSON: %s",
 		    jerr.text);
-		goto done;
+		return (-1);
 	}
-	if (!json_is_object(root)) {
+	if (!json_is_object(m->root)) {
 		store_err(res, 400, "MANIFEST_INVALID",
 		    "manifest is not a JSON object");
-		goto done;
+		return (-1);
 	}
-	v = json_object_get(root, "schemaVersion");
+	v = json_object_get(m->root, "schemaVersion");
 	if (!json_is_integer(v) || json_integer_value(v) != 2) {
 		store_err(res, 400, "MANIFEST_INVALID",
 		    "schemaVersion must be 2");
-		goto done;
+		return (-1);
 	}
-	v = json_object_get(root, "mediaType");
+	v = json_object_get(m->root, "mediaType");
 	if (v != NULL && !json_is_string(v)) {
 		store_err(res, 400, "MANIFEST_INVALID",
 		    "mediaType must be a string");
-		goto done;
+		return (-1);
 	}
 	bodymt = json_string_value(v);
 	content_type(req->mediatype, ct, sizeof(ct));
@@ -2152,69 +2165,85 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 		store_err(res, 400, "MANIFEST_INVALID",
 		    "mediaType %.60s does not match Content-Type %.60s",
 		    bodymt, ct);
-		goto done;
+		return (-1);
 	}
 	if (bodymt != NULL)
 		mt = bodymt;
 	else if (ct[0] != '\0')
 		mt = ct;
 	else
-		mt = guess_mediatype(root);
+		mt = guess_mediatype(m->root);
 	if (!is_type(mt, &kind)) {
 		store_err(res, 400, "MANIFEST_INVALID",
 		    "unsupported media type %.100s", mt);
-		goto done;
+		return (-1);
 	}
-	if (manifest_refs(req->repo, root, kind, res) == -1)
-		goto done;
-	if ((v = json_object_get(root, "subject")) != NULL) {
+	strlcpy(m->mediatype, mt, sizeof(m->mediatype));
+	if (manifest_refs(req->repo, m->root, kind, res) == -1)
+		return (-1);
+	if ((v = json_object_get(m->root, "subject")) != NULL) {
 		if ((sd = desc_digest(v)) == NULL) {
 			store_err(res, 400, "MANIFEST_INVALID",
 			    "subject: invalid descriptor");
-			goto done;
+			return (-1);
 		}
+		strlcpy(m->subject, sd, sizeof(m->subject));
 	}
-	v = json_object_get(root, "artifactType");
+	v = json_object_get(m->root, "artifactType");
 	if (v != NULL && !json_is_string(v)) {
 		store_err(res, 400, "MANIFEST_INVALID",
 		    "artifactType must be a string");
-		goto done;
+		return (-1);
 	}
 	if (store_digest_buf(!istag && strncmp(req->ref, "sha512:", 7) == 0 ?
-	    "sha512" : "sha256", buf, len, digest, sizeof(digest)) == -1) {
+	    "sha512" : "sha256", buf, len, m->digest,
+	    sizeof(m->digest)) == -1) {
 		store_err(res, 500, "UNKNOWN", "cannot compute digest");
-		goto done;
+		return (-1);
 	}
-	if (!istag && strcmp(digest, req->ref) != 0) {
+	if (!istag && strcmp(m->digest, req->ref) != 0) {
 		store_err(res, 400, "DIGEST_INVALID",
 		    "manifest digest does not match %s", req->ref);
-		goto done;
+		return (-1);
 	}
+	return (0);
+}
 
-	if (gc_quota_check(req->repo, digest, len, res) == -1)
+/* A checked manifest stored: quota, blob, revision link, tag. */
+static void
+manifest_commit(const struct st_req *req, const unsigned char *buf,
+    size_t len, struct st_res *res)
+{
+	struct mfst	 m;
+	int		 made;
+
+	memset(&m, 0, sizeof(m));
+	if (manifest_check(req, buf, len, &m, res) == -1)
 		goto done;
-	gc_touch(digest);
-	if ((made = be->blob_write(digest, buf, len)) == -1)
+	if (gc_quota_check(req->repo, m.digest, len, res) == -1)
+		goto done;
+	gc_touch(m.digest);
+	if ((made = be->blob_write(m.digest, buf, len)) == -1)
 		goto fail;
 	if (made)
 		gc_disk_add(len);
-	if (be->link_put(req->repo, BE_REVISION, digest) == -1)
+	if (be->link_put(req->repo, BE_REVISION, m.digest) == -1)
 		goto fail;
-	if (istag && be->tag_set(req->repo, req->ref, digest) == -1)
+	if (strchr(req->ref, ':') == NULL &&
+	    be->tag_set(req->repo, req->ref, m.digest) == -1)
 		goto fail;
-	meta_set(digest, root, len);
+	meta_set(m.digest, m.root, len);
 	res->status = 201;
-	if (sd != NULL)
-		strlcpy(res->subject, sd, sizeof(res->subject));
+	strlcpy(res->subject, m.subject, sizeof(res->subject));
 	res->size = len;
-	strlcpy(res->digest, digest, sizeof(res->digest));
-	strlcpy(res->mediatype, mt, sizeof(res->mediatype));
+	strlcpy(res->digest, m.digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m.mediatype, sizeof(res->mediatype));
 	goto done;
 fail:
-	log_warn("%s: %s: store %s", __func__, req->repo, digest);
+	log_warn("%s: %s: store %s", __func__, req->repo, m.digest);
 	store_err(res, 500, "UNKNOWN", "cannot store manifest");
 done:
-	json_decref(root);
+	json_decref(m.root);
 }
 
 static struct upload *

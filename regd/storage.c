@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "regd.h"
+#include "store.h"
 
 enum peer_kind {
 	PEER_PARENT,

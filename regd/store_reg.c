@@ -1,12 +1,19 @@
 /*
  * Storage: the registry above the backend.  Which backend is in use,
- * chosen by name from one table.
+ * chosen by name from one table; blobs and manifests got, stored and
+ * deleted, with the answers to give.
  */
 
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "regd.h"
 #include "store.h"
@@ -39,4 +46,359 @@ int
 names_each(void *arg, const char *name, const struct be_stat *bs)
 {
 	return (names_add(arg, name) == -1 ? -1 : 0);
+}
+
+void
+store_err(struct st_res *res, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	res->status = status;
+	strlcpy(res->code, code, sizeof(res->code));
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A failed open, stat or read of path: 404 with code and message only
+ * when the file is not there.  Anything else is the registry's fault,
+ * logged with its errno: 503 when it may pass, 500 otherwise.
+ */
+void
+store_err_errno(struct st_res *res, int err, const char *path,
+    const char *code, const char *message)
+{
+	if (err == ENOENT || err == ENOTDIR) {
+		store_err(res, 404, code, "%s", message);
+		return;
+	}
+	log_warnx("%s: %s", path, strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOSPC ||
+	    err == EDQUOT || err == ENOMEM || err == ENOBUFS || err == EAGAIN)
+		store_err(res, 503, "UNAVAILABLE",
+		    "storage temporarily unavailable: %s", strerror(err));
+	else
+		store_err(res, 500, "UNKNOWN", "storage error: %s",
+		    strerror(err));
+}
+
+/*
+ * Whether repo links digest: 1 yes, 0 no, -1 when that cannot be told
+ * (errno set).  A link found is a use of the digest (GC grace).
+ */
+static int
+link_state(const char *repo, enum be_link kind, const char *digest)
+{
+	if (!valid_name(repo) || !store_digest_ok(digest))
+		return (0);
+	if (be->link_get(repo, kind, digest, NULL) == 0) {
+		gc_touch(digest);
+		return (1);
+	}
+	return (errno == ENOENT ? 0 : -1);
+}
+
+int
+store_linked(const char *repo, enum be_link kind, const char *digest)
+{
+	return (link_state(repo, kind, digest) == 1);
+}
+
+void
+store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct be_stat	 bs;
+	struct be_body	 body;
+	int		 l, err = ENOENT;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	if ((l = link_state(req->repo, BE_LAYER, req->ref)) == 0)
+		l = link_state(req->repo, BE_REVISION, req->ref);
+	if (l != 1) {
+		err = l == 0 ? ENOENT : errno;
+		goto fail;
+	}
+	if (req->flags & STF_HEAD) {
+		if (be->blob_stat(req->ref, &bs) == -1) {
+			err = errno;
+			goto fail;
+		}
+		res->size = bs.size;
+	} else {
+		if (be->blob_open(req->ref, BE_WANT_FD, &body) == -1) {
+			err = errno;
+			goto fail;
+		}
+		res->size = body.size;
+		*fdp = body.fd;
+	}
+	res->status = 200;
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	return;
+fail:
+	store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
+	    "blob unknown to registry");
+}
+
+void
+store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	if (be->link_get(req->repo, BE_LAYER, req->ref, NULL) == -1) {
+		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+		return;
+	}
+	if (be->link_del(req->repo, BE_LAYER, req->ref) == -1) {
+		log_warn("%s: remove %s@%s", __func__, req->repo, req->ref);
+		store_err(res, 500, "UNKNOWN", "cannot remove link");
+		return;
+	}
+	res->status = 202;
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+}
+
+/*
+ * Resolve a manifest reference to a digest: 0 found, -1 with res filled.
+ */
+static int
+manifest_resolve(const struct st_req *req, struct st_res *res,
+    char *digest, size_t len)
+{
+	struct tagcache	*tc = NULL;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return (-1);
+	}
+	if (strchr(req->ref, ':') != NULL) {
+		if (!store_digest_ok(req->ref)) {
+			store_err(res, 400, "DIGEST_INVALID",
+			    "invalid digest");
+			return (-1);
+		}
+		strlcpy(digest, req->ref, len);
+	} else {
+		if (!valid_tag(req->ref)) {
+			store_err(res, 400, "TAG_INVALID", "invalid tag");
+			return (-1);
+		}
+		tc = tagcache_slot(req->repo, req->ref);
+		if (tc->gen == store_gen && strcmp(tc->repo, req->repo) == 0 &&
+		    strcmp(tc->tag, req->ref) == 0) {
+			/* Nothing changed since this tag was resolved. */
+			strlcpy(digest, tc->digest, len);
+			return (0);
+		}
+		if (be->tag_get(req->repo, req->ref, digest, len, NULL) ==
+		    -1) {
+			store_err_errno(res, errno, req->ref,
+			    "MANIFEST_UNKNOWN", "manifest unknown");
+			return (-1);
+		}
+	}
+	switch (link_state(req->repo, BE_REVISION, digest)) {
+	case 1:
+		break;
+	case 0:
+		goto unknown;
+	default:
+		store_err_errno(res, errno, digest, "MANIFEST_UNKNOWN",
+		    "manifest unknown");
+		return (-1);
+	}
+	if (tc != NULL) {
+		tc->gen = store_gen;
+		strlcpy(tc->repo, req->repo, sizeof(tc->repo));
+		strlcpy(tc->tag, req->ref, sizeof(tc->tag));
+		strlcpy(tc->digest, digest, sizeof(tc->digest));
+	}
+	return (0);
+unknown:
+	store_err(res, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+	return (-1);
+}
+
+void
+store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
+    const void **bodyp)
+{
+	struct be_stat	 bs;
+	struct be_body	 body;
+	struct st_meta	*m;
+	const void	*inline_body;
+	char		 digest[MAX_DIGEST + 1];
+	size_t		 len;
+	int		 fd = -1, err = ENOENT;
+
+	*bodyp = NULL;
+	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+		return;
+	if (!(req->flags & STF_HEAD) &&
+	    (inline_body = manifest_body(digest, &len)) != NULL) {
+		if ((m = store_meta(digest)) == NULL) {
+			err = errno;
+			goto unknown;
+		}
+		res->status = 200;
+		res->size = len;
+		strlcpy(res->digest, digest, sizeof(res->digest));
+		strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+		*bodyp = inline_body;
+		return;
+	}
+	if (req->flags & STF_HEAD) {
+		if (be->blob_stat(digest, &bs) == -1) {
+			err = errno;
+			goto unknown;
+		}
+	} else {
+		if (be->blob_open(digest, BE_WANT_FD, &body) == -1) {
+			err = errno;
+			goto unknown;
+		}
+		fd = body.fd;
+		bs.size = body.size;
+	}
+	if ((m = store_meta(digest)) == NULL) {
+		err = errno;
+		goto unknown;
+	}
+	res->status = 200;
+	res->size = bs.size;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+	*fdp = fd;
+	return;
+unknown:
+	if (fd != -1)
+		close(fd);
+	store_err_errno(res, err, digest, "MANIFEST_UNKNOWN",
+	    "manifest unknown");
+}
+
+void
+store_manifest_delete(const struct st_req *req, struct st_res *res,
+    int *fdp)
+{
+	struct names	 tags;
+	char		 digest[MAX_DIGEST + 1], cur[MAX_DIGEST + 1];
+	size_t		 i;
+
+	if (strchr(req->ref, ':') == NULL && valid_name(req->repo) &&
+	    valid_tag(req->ref)) {
+		/* A tag goes alone, even one whose manifest is gone. */
+		if (be->tag_get(req->repo, req->ref, digest, sizeof(digest),
+		    NULL) == -1) {
+			store_err(res, 404, "MANIFEST_UNKNOWN",
+			    "manifest unknown");
+			return;
+		}
+		if (be->tag_del(req->repo, req->ref) == -1)
+			goto fail;
+		goto done;
+	}
+	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+		return;
+	if (be->link_del(req->repo, BE_REVISION, digest) == -1)
+		goto fail;
+	memset(&tags, 0, sizeof(tags));
+	be->tag_walk(req->repo, names_each, &tags);
+	for (i = 0; i < tags.n; i++) {
+		if (be->tag_get(req->repo, tags.v[i], cur, sizeof(cur),
+		    NULL) == -1 || strcmp(cur, digest) != 0)
+			continue;
+		if (be->tag_del(req->repo, tags.v[i]) == -1)
+			log_warn("%s: remove tag %s", __func__, tags.v[i]);
+	}
+	names_free(&tags);
+done:
+	res->status = 202;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	return;
+fail:
+	log_warn("%s: %s", __func__, req->repo);
+	store_err(res, 500, "UNKNOWN", "cannot delete manifest");
+}
+
+/* A checked manifest stored: quota, blob, revision link, tag. */
+void
+manifest_commit(const struct st_req *req, const unsigned char *buf,
+    size_t len, struct st_res *res)
+{
+	struct mfst	 m;
+	int		 made;
+
+	memset(&m, 0, sizeof(m));
+	if (manifest_check(req, buf, len, &m, res) == -1)
+		goto done;
+	if (gc_quota_check(req->repo, m.digest, len, res) == -1)
+		goto done;
+	gc_touch(m.digest);
+	if ((made = be->blob_write(m.digest, buf, len)) == -1)
+		goto fail;
+	if (made)
+		gc_disk_add(len);
+	if (be->link_put(req->repo, BE_REVISION, m.digest) == -1)
+		goto fail;
+	if (strchr(req->ref, ':') == NULL &&
+	    be->tag_set(req->repo, req->ref, m.digest) == -1)
+		goto fail;
+	meta_set(m.digest, m.root, len);
+	res->status = 201;
+	strlcpy(res->subject, m.subject, sizeof(res->subject));
+	res->size = len;
+	strlcpy(res->digest, m.digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m.mediatype, sizeof(res->mediatype));
+	goto done;
+fail:
+	log_warn("%s: %s: store %s", __func__, req->repo, m.digest);
+	store_err(res, 500, "UNKNOWN", "cannot store manifest");
+done:
+	json_decref(m.root);
+}
+
+int
+mount_blob(const struct st_req *req, struct st_res *res)
+{
+	struct be_stat	 bs;
+	struct st_res	 qres;
+
+	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
+		return (-1);
+	/* The frontend names a source its client may pull, or none. */
+	if (req->arg2[0] == '\0' || !valid_name(req->arg2) ||
+	    !store_linked(req->arg2, BE_LAYER, req->arg))
+		return (-1);
+	if (be->blob_stat(req->arg, &bs) == -1)
+		return (-1);
+	gc_touch(req->arg);
+	memset(&qres, 0, sizeof(qres));
+	if (gc_quota_check(req->repo, req->arg, bs.size, &qres) == -1)
+		return (-1);
+	if (be->link_get(req->repo, BE_LAYER, req->arg, NULL) == -1 &&
+	    be->link_put(req->repo, BE_LAYER, req->arg) == -1) {
+		log_warn("%s: %s@%s", __func__, req->repo, req->arg);
+		return (-1);
+	}
+	res->status = 201;
+	res->flags |= STR_MOUNTED;
+	res->size = bs.size;
+	strlcpy(res->digest, req->arg, sizeof(res->digest));
+	return (0);
 }

@@ -38,6 +38,32 @@ struct tagcache {			/* a tag resolved at generation gen */
 	char		 digest[MAX_DIGEST + 1];
 };
 
+/*
+ * What changed in the tree, told to every hook (store_hook_add) right
+ * after the change, in storage's main thread.  Hooks never block and
+ * never change the tree.  Caches, quota totals and GC subscribe.
+ */
+enum st_change {
+	SC_USED,		/* digest looked up as linked (GC grace) */
+	SC_BLOB_ADDED,		/* digest, size: upload commit, manifest */
+	SC_BLOB_REMOVED,	/* digest, size (0: not known): swept */
+	SC_LINKED,		/* repo, kind, digest, size: a new link */
+	SC_UNLINKED,		/* repo, kind, digest */
+	SC_TAGGED,		/* repo, tag, digest */
+	SC_UNTAGGED,		/* repo, tag */
+	SC_UPLOAD,		/* repo, tag = uuid: a session began or ended */
+	SC_REPO_REMOVED		/* repo */
+};
+
+struct st_event {
+	enum st_change	 what;
+	const char	*repo, *tag, *digest;
+	enum be_link	 kind;
+	int64_t		 size;
+};
+
+typedef void	(*st_hook)(const struct st_event *, void *);
+
 /* store_digest.c */
 void	 digest_hex(const unsigned char *, unsigned int, char *);
 const struct evp_md_st *digest_md(const char *);
@@ -45,6 +71,7 @@ int	 digest_final(struct evp_md_ctx_st *, const char *, char *, size_t);
 
 /* store_cache.c */
 extern uint64_t	 store_gen;	/* bumped by every change */
+void	 cache_init(void);
 #define STORE_HASH_INIT	2166136261u
 uint32_t	 store_hash(uint32_t, const char *);
 void	 store_trim(size_t);
@@ -74,6 +101,23 @@ void	 store_manifest_delete(const struct st_req *, struct st_res *, int *);
 void	 manifest_commit(const struct st_req *, const unsigned char *, size_t,
 	    struct st_res *);
 int	 mount_blob(const struct st_req *, struct st_res *);
+int	 store_hook_add(st_hook, void *);
+void	 reg_used(const char *);
+int	 reg_blob_write(const char *, const void *, size_t);
+int	 reg_blob_remove(const char *, int64_t);
+int	 reg_blob_quarantine(const char *, const char *, char *, size_t);
+int	 reg_link_put(const char *, enum be_link, const char *, int64_t);
+int	 reg_link_del(const char *, enum be_link, const char *);
+int	 reg_link_quarantine(const char *, const char *, char *, size_t);
+int	 reg_link_remove(const char *);
+int	 reg_tag_set(const char *, const char *, const char *);
+int	 reg_tag_del(const char *, const char *);
+int	 reg_repo_remove(const char *, void (*)(void *, const char *, int),
+	    void *);
+int	 reg_upload_begin(const char *, const char *);
+int	 reg_upload_abort(const char *, const char *);
+int	 reg_upload_commit(struct be_upload *, const char *, const char *,
+	    const char *, int64_t);
 
 /* store_upload.c */
 void	 store_upload_start(const struct st_req *, struct st_res *, int *);
@@ -110,8 +154,6 @@ char	*store_ctl_tags(const char *, size_t *);
 /* store_gc.c */
 void	 gc_init(struct chan *);
 void	 gc_conf(const struct store_conf *);
-void	 gc_touch(const char *);
-void	 gc_disk_add(int64_t);
 int	 gc_quota_check(const char *, const char *, int64_t, struct st_res *);
 int64_t	 gc_quota_room(const char *, int64_t, int64_t, char *, size_t);
 const struct store_conf *gc_store_conf(void);

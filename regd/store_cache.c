@@ -40,11 +40,23 @@ static size_t			 metabytes;
 static struct meta_node		 metascratch;	/* one too big to keep */
 
 /*
- * Bumped by every change to the tree (every write goes through
- * store_mkdirs, every removal through store_rmtree or bumps it itself),
- * so a cache filled at generation g is good while store_gen == g.
+ * Bumped by every change to the tree (the change hook below), so a
+ * cache filled at generation g is good while store_gen == g.
  */
 uint64_t	 store_gen = 1;
+
+static void
+cache_changed(const struct st_event *ev, void *arg)
+{
+	if (ev->what != SC_USED)
+		store_gen++;
+}
+
+void
+cache_init(void)
+{
+	store_hook_add(cache_changed, NULL);
+}
 
 #define TAGCACHE_SIZE	256
 

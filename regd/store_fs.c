@@ -24,8 +24,6 @@
 
 #define HASHSTATE		"hashstate"
 
-extern uint64_t	 store_gen;	/* store_cache.c, until the change hooks */
-
 static int	store_path(char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 static int	store_blob_path(char *, size_t, const char *);
@@ -127,7 +125,6 @@ store_mkdirs(const char *path)
 {
 	char	 parent[PATH_MAX], *slash;
 
-	store_gen++;
 	if (mkdir(path, 0777) == 0 || errno == EEXIST)
 		return (0);
 	if (errno != ENOENT)
@@ -285,7 +282,6 @@ rmtree_at(int dfd, const char *name)
 static int
 store_rmtree(const char *path)
 {
-	store_gen++;
 	return (rmtree_at(AT_FDCWD, path));
 }
 

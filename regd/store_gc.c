@@ -120,6 +120,8 @@ static int			 sched_set;
 static struct chan		*ctl_chan;	/* to the parent */
 
 static void	 gc_start(uint32_t, int, int);
+static void	 gc_touch(const char *);
+static void	 gc_disk_add(int64_t);
 static void	 gc_arm(void);
 static void	 gc_ctl_text(uint32_t, const char *, size_t);
 static void	 gc_ctl_end(uint32_t, int);
@@ -233,10 +235,30 @@ gc_sched(int fd, short event, void *arg)
 	gc_arm();
 }
 
+/* What changed in the tree: uses for the grace, blobs for the total. */
+static void
+gc_changed(const struct st_event *ev, void *arg)
+{
+	switch (ev->what) {
+	case SC_USED:
+		gc_touch(ev->digest);
+		break;
+	case SC_BLOB_ADDED:
+		gc_disk_add(ev->size);
+		break;
+	case SC_BLOB_REMOVED:
+		gc_disk_add(-ev->size);
+		break;
+	default:
+		break;
+	}
+}
+
 void
 gc_init(struct chan *parent)
 {
 	ctl_chan = parent;
+	store_hook_add(gc_changed, NULL);
 	evtimer_set(&ev_sched, gc_sched, NULL);
 	gc_conf(&env->conf->store);
 }
@@ -276,7 +298,7 @@ gc_ctl_end(uint32_t id, int status)
  * A request used this blob or manifest: it may be about to be
  * referenced, so it stays for the grace period whatever GC finds.
  */
-void
+static void
 gc_touch(const char *digest)
 {
 	struct dnode	*n, *next;
@@ -419,7 +441,7 @@ static int
 rm_link_dir(FILE *out, const char *repo, enum be_link kind,
     const char *digest)
 {
-	if (be->link_del(repo, kind, digest) == -1) {
+	if (reg_link_del(repo, kind, digest) == -1) {
 		log_warn("cannot remove the link %s@%s", repo, digest);
 		fprintf(out, "error: cannot remove the link %s@%s: %s\n", repo,
 		    digest, strerror(errno));
@@ -540,7 +562,7 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
 		if (r->flags & GCF_DRYRUN)
 			continue;
-		if (be->tag_del(repo, tt[i].tag) == -1)
+		if (reg_tag_del(repo, tt[i].tag) == -1)
 			log_warn("%s: %s: tag %s", __func__, repo, tt[i].tag);
 	}
 done:
@@ -789,8 +811,7 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	if (recently_touched(c->digest, now) ||
 	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
 		return (0);
-	store_gen++;
-	if ((rv = be->blob_remove(c->digest)) == -1) {
+	if ((rv = reg_blob_remove(c->digest, c->size)) == -1) {
 		log_warn("gc: cannot remove blob %s", c->digest);
 		fprintf(r->out, "error: cannot remove blob %s: %s\n",
 		    c->digest, strerror(errno));
@@ -803,7 +824,6 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 		    "%s\n", c->digest, strerror(errno));
 		r->nfailed++;
 	}
-	gc_disk_add(-c->size);
 	for (i = 0; i < r->repos.n; i++)
 		if (rm_link_dir(r->out, r->repos.v[i], BE_LAYER,
 		    c->digest) == -1)
@@ -911,7 +931,7 @@ gc_ctl_rm(uint32_t id, const char *repo)
 		goto done;
 	}
 	store_upload_forget_repo(repo);
-	if (be->repo_remove(repo, rm_report, &id) == -1)
+	if (reg_repo_remove(repo, rm_report, &id) == -1)
 		status = 1;
 	if (status == 0) {
 		log_info("repository %s removed", repo);
@@ -948,7 +968,7 @@ disk_usage(void)
 	return (sum);
 }
 
-void
+static void
 gc_disk_add(int64_t n)
 {
 	if (disk_total < 0)
@@ -1175,7 +1195,7 @@ fsck_move_link(struct fsck_run *f, const char *where)
 	char	 to[PATH_MAX];
 	int	 rv;
 
-	rv = be->link_quarantine(where, f->qdir, to, sizeof(to));
+	rv = reg_link_quarantine(where, f->qdir, to, sizeof(to));
 	fsck_moved(f, where, rv, to);
 }
 
@@ -1185,7 +1205,7 @@ fsck_unlink(struct fsck_run *f, const char *where)
 {
 	char	 dir[PATH_MAX], *slash;
 
-	if (be->link_remove(where) == 0) {
+	if (reg_link_remove(where) == 0) {
 		f->nremoved++;
 		return;
 	}
@@ -1264,8 +1284,6 @@ fsck_finish(struct fsck_run *f)
 	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)
 		disk_total = -1;
-	if (f->nremoved > 0)
-		store_gen++;
 	free(f->outbuf);
 	names_free(&f->blobs);
 	dtree_free(&f->bad);
@@ -1301,7 +1319,7 @@ fsck_judge(struct fsck_run *f, const char *digest)
 	f->nproblems++;
 	if (f->repair) {
 		dnode_get(&f->bad, digest, 1);
-		rv = be->blob_quarantine(digest, f->qdir, path, sizeof(path));
+		rv = reg_blob_quarantine(digest, f->qdir, path, sizeof(path));
 		fsck_moved(f, digest, rv, path);
 	}
 }

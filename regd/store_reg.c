@@ -38,7 +38,200 @@ store_backend_find(const char *name)
 int
 store_init(void)
 {
+	cache_init();
 	return (be->init());
+}
+
+/*
+ * Changes to the tree: only the functions below make them, and each
+ * tells every hook what changed once it is done.
+ */
+#define MAX_HOOKS	8
+
+static struct {
+	st_hook	 fn;
+	void	*arg;
+} hooks[MAX_HOOKS];
+static int	 nhooks;
+
+int
+store_hook_add(st_hook fn, void *arg)
+{
+	int	 i;
+
+	for (i = 0; i < nhooks; i++)
+		if (hooks[i].fn == fn && hooks[i].arg == arg)
+			return (0);
+	if (nhooks == MAX_HOOKS)
+		return (-1);
+	hooks[nhooks].fn = fn;
+	hooks[nhooks].arg = arg;
+	nhooks++;
+	return (0);
+}
+
+static void
+changed(enum st_change what, const char *repo, const char *tag,
+    const char *digest, enum be_link kind, int64_t size)
+{
+	struct st_event	 ev;
+	int		 i;
+
+	ev.what = what;
+	ev.repo = repo;
+	ev.tag = tag;
+	ev.digest = digest;
+	ev.kind = kind;
+	ev.size = size;
+	for (i = 0; i < nhooks; i++)
+		hooks[i].fn(&ev, hooks[i].arg);
+}
+
+/* A request used this digest: it may be about to be referenced. */
+void
+reg_used(const char *digest)
+{
+	changed(SC_USED, NULL, NULL, digest, BE_LAYER, 0);
+}
+
+int
+reg_blob_write(const char *digest, const void *buf, size_t len)
+{
+	int	 made;
+
+	if ((made = be->blob_write(digest, buf, len)) == 1)
+		changed(SC_BLOB_ADDED, NULL, NULL, digest, BE_LAYER, len);
+	return (made);
+}
+
+int
+reg_blob_remove(const char *digest, int64_t size)
+{
+	int	 rv, saved;
+
+	if ((rv = be->blob_remove(digest)) != -1) {
+		saved = errno;
+		changed(SC_BLOB_REMOVED, NULL, NULL, digest, BE_LAYER, size);
+		errno = saved;
+	}
+	return (rv);
+}
+
+int
+reg_blob_quarantine(const char *digest, const char *dir, char *to,
+    size_t len)
+{
+	int	 rv;
+
+	if ((rv = be->blob_quarantine(digest, dir, to, len)) == 0)
+		changed(SC_BLOB_REMOVED, NULL, NULL, digest, BE_LAYER, 0);
+	return (rv);
+}
+
+/* 1 a new link, 0 it was there, -1 error. */
+int
+reg_link_put(const char *repo, enum be_link kind, const char *digest,
+    int64_t size)
+{
+	int	 made;
+
+	if ((made = be->link_put(repo, kind, digest)) == 1)
+		changed(SC_LINKED, repo, NULL, digest, kind, size);
+	return (made);
+}
+
+int
+reg_link_del(const char *repo, enum be_link kind, const char *digest)
+{
+	if (be->link_del(repo, kind, digest) == -1)
+		return (-1);
+	changed(SC_UNLINKED, repo, NULL, digest, kind, 0);
+	return (0);
+}
+
+int
+reg_link_quarantine(const char *where, const char *dir, char *to,
+    size_t len)
+{
+	if (be->link_quarantine(where, dir, to, len) == -1)
+		return (-1);
+	changed(SC_UNLINKED, NULL, NULL, NULL, BE_LAYER, 0);
+	return (0);
+}
+
+int
+reg_link_remove(const char *where)
+{
+	if (be->link_remove(where) == -1)
+		return (-1);
+	changed(SC_UNLINKED, NULL, NULL, NULL, BE_LAYER, 0);
+	return (0);
+}
+
+int
+reg_tag_set(const char *repo, const char *tag, const char *digest)
+{
+	if (be->tag_set(repo, tag, digest) == -1)
+		return (-1);
+	changed(SC_TAGGED, repo, tag, digest, BE_REVISION, 0);
+	return (0);
+}
+
+int
+reg_tag_del(const char *repo, const char *tag)
+{
+	if (be->tag_del(repo, tag) == -1)
+		return (-1);
+	changed(SC_UNTAGGED, repo, tag, NULL, BE_REVISION, 0);
+	return (0);
+}
+
+int
+reg_repo_remove(const char *repo, void (*report)(void *, const char *, int),
+    void *arg)
+{
+	int	 rv;
+
+	rv = be->repo_remove(repo, report, arg);
+	/* What went went, even when something stayed. */
+	changed(SC_REPO_REMOVED, repo, NULL, NULL, BE_LAYER, 0);
+	return (rv);
+}
+
+int
+reg_upload_begin(const char *repo, const char *uuid)
+{
+	if (be->upload_begin(repo, uuid) == -1)
+		return (-1);
+	changed(SC_UPLOAD, repo, uuid, NULL, BE_LAYER, 0);
+	return (0);
+}
+
+int
+reg_upload_abort(const char *repo, const char *uuid)
+{
+	int	 rv, saved;
+
+	rv = be->upload_abort(repo, uuid);
+	saved = errno;
+	changed(SC_UPLOAD, repo, uuid, NULL, BE_LAYER, 0);
+	errno = saved;
+	return (rv);
+}
+
+/* The upload of repo becomes blob digest of size bytes: as upload_commit. */
+int
+reg_upload_commit(struct be_upload *bu, const char *repo, const char *uuid,
+    const char *digest, int64_t size)
+{
+	int	 made;
+
+	if ((made = be->upload_commit(bu, digest)) == -1)
+		return (-1);
+	changed(SC_UPLOAD, repo, uuid, NULL, BE_LAYER, 0);
+	if (made)
+		changed(SC_BLOB_ADDED, NULL, NULL, digest, BE_LAYER, size);
+	return (made);
 }
 
 /* A walk's entries into a struct names. */
@@ -94,7 +287,7 @@ link_state(const char *repo, enum be_link kind, const char *digest)
 	if (!valid_name(repo) || !store_digest_ok(digest))
 		return (0);
 	if (be->link_get(repo, kind, digest, NULL) == 0) {
-		gc_touch(digest);
+		reg_used(digest);
 		return (1);
 	}
 	return (errno == ENOENT ? 0 : -1);
@@ -164,7 +357,7 @@ store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
 		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
 		return;
 	}
-	if (be->link_del(req->repo, BE_LAYER, req->ref) == -1) {
+	if (reg_link_del(req->repo, BE_LAYER, req->ref) == -1) {
 		log_warn("%s: remove %s@%s", __func__, req->repo, req->ref);
 		store_err(res, 500, "UNKNOWN", "cannot remove link");
 		return;
@@ -309,13 +502,13 @@ store_manifest_delete(const struct st_req *req, struct st_res *res,
 			    "manifest unknown");
 			return;
 		}
-		if (be->tag_del(req->repo, req->ref) == -1)
+		if (reg_tag_del(req->repo, req->ref) == -1)
 			goto fail;
 		goto done;
 	}
 	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
 		return;
-	if (be->link_del(req->repo, BE_REVISION, digest) == -1)
+	if (reg_link_del(req->repo, BE_REVISION, digest) == -1)
 		goto fail;
 	memset(&tags, 0, sizeof(tags));
 	be->tag_walk(req->repo, names_each, &tags);
@@ -323,7 +516,7 @@ store_manifest_delete(const struct st_req *req, struct st_res *res,
 		if (be->tag_get(req->repo, tags.v[i], cur, sizeof(cur),
 		    NULL) == -1 || strcmp(cur, digest) != 0)
 			continue;
-		if (be->tag_del(req->repo, tags.v[i]) == -1)
+		if (reg_tag_del(req->repo, tags.v[i]) == -1)
 			log_warn("%s: remove tag %s", __func__, tags.v[i]);
 	}
 	names_free(&tags);
@@ -342,22 +535,18 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
     size_t len, struct st_res *res)
 {
 	struct mfst	 m;
-	int		 made;
 
 	memset(&m, 0, sizeof(m));
 	if (manifest_check(req, buf, len, &m, res) == -1)
 		goto done;
 	if (gc_quota_check(req->repo, m.digest, len, res) == -1)
 		goto done;
-	gc_touch(m.digest);
-	if ((made = be->blob_write(m.digest, buf, len)) == -1)
-		goto fail;
-	if (made)
-		gc_disk_add(len);
-	if (be->link_put(req->repo, BE_REVISION, m.digest) == -1)
+	reg_used(m.digest);
+	if (reg_blob_write(m.digest, buf, len) == -1 ||
+	    reg_link_put(req->repo, BE_REVISION, m.digest, len) == -1)
 		goto fail;
 	if (strchr(req->ref, ':') == NULL &&
-	    be->tag_set(req->repo, req->ref, m.digest) == -1)
+	    reg_tag_set(req->repo, req->ref, m.digest) == -1)
 		goto fail;
 	meta_set(m.digest, m.root, len);
 	res->status = 201;
@@ -387,12 +576,12 @@ mount_blob(const struct st_req *req, struct st_res *res)
 		return (-1);
 	if (be->blob_stat(req->arg, &bs) == -1)
 		return (-1);
-	gc_touch(req->arg);
+	reg_used(req->arg);
 	memset(&qres, 0, sizeof(qres));
 	if (gc_quota_check(req->repo, req->arg, bs.size, &qres) == -1)
 		return (-1);
 	if (be->link_get(req->repo, BE_LAYER, req->arg, NULL) == -1 &&
-	    be->link_put(req->repo, BE_LAYER, req->arg) == -1) {
+	    reg_link_put(req->repo, BE_LAYER, req->arg, bs.size) == -1) {
 		log_warn("%s: %s@%s", __func__, req->repo, req->arg);
 		return (-1);
 	}

@@ -238,7 +238,7 @@ upload_create(const char *repo, const char *client, char *uuid, size_t len,
 	if (upload_admit(repo, client, res) == -1)
 		return (-1);
 	new_uuid(uuid, len);
-	if (be->upload_begin(repo, uuid) == -1) {
+	if (reg_upload_begin(repo, uuid) == -1) {
 		store_err_errno(res, errno, uuid, "BLOB_UPLOAD_UNKNOWN",
 		    "cannot create upload");
 		return (-1);
@@ -246,7 +246,7 @@ upload_create(const char *repo, const char *client, char *uuid, size_t len,
 	if ((up = upload_get(repo, uuid)) == NULL) {
 		store_err_errno(res, errno, uuid, "BLOB_UPLOAD_UNKNOWN",
 		    "cannot create upload");
-		be->upload_abort(repo, uuid);
+		reg_upload_abort(repo, uuid);
 		return (-1);
 	}
 	strlcpy(up->client, client, sizeof(up->client));
@@ -258,7 +258,7 @@ upload_create(const char *repo, const char *client, char *uuid, size_t len,
 static void
 upload_remove(const char *repo, const char *uuid)
 {
-	if (be->upload_abort(repo, uuid) == -1)
+	if (reg_upload_abort(repo, uuid) == -1)
 		log_warn("%s: %s upload %s", __func__, repo, uuid);
 }
 
@@ -653,7 +653,6 @@ upload_end(struct st_stream *s, struct st_res *res)
 {
 	struct upload	*up = s->up;
 	char		 digest[MAX_DIGEST + 1];
-	int		 made;
 
 	upload_drain(s);
 	if (up->cancelled) {
@@ -698,13 +697,12 @@ upload_end(struct st_stream *s, struct st_res *res)
 		return;
 	}
 	/* The session ends with the commit: no rollback after it. */
-	if ((made = be->upload_commit(s->bu, digest)) == -1)
+	if (reg_upload_commit(s->bu, up->repo, up->uuid, digest, up->off) ==
+	    -1)
 		goto fail;
-	if (made)
-		gc_disk_add(up->off);
-	gc_touch(digest);
+	reg_used(digest);
 	if (be->link_get(up->repo, BE_LAYER, digest, NULL) == -1 &&
-	    be->link_put(up->repo, BE_LAYER, digest) == -1) {
+	    reg_link_put(up->repo, BE_LAYER, digest, up->off) == -1) {
 		log_warn("%s: %s: link %s", __func__, up->repo, digest);
 		store_err(res, 500, "UNKNOWN", "cannot link blob");
 	} else {
@@ -912,7 +910,7 @@ store_upload_purge(const char *repo, const char *uuid)
 		}
 		upload_free(up);
 	}
-	return (be->upload_abort(repo, uuid));
+	return (reg_upload_abort(repo, uuid));
 }
 
 /* The repository is being removed: its uploads end. */

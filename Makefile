@@ -32,7 +32,7 @@ PROGS=		regd/regd regctl/regctl
 UNIT_PROGS=	regress/unit/test_msg regress/unit/test_parse \
 		regress/unit/test_util regress/unit/sandbox_kill \
 		regress/unit/test_storage
-UNIT_PROGS+=	regress/unit/test_sigv4
+UNIT_PROGS+=	regress/unit/test_sigv4 regress/unit/test_backend
 
 all: ${PROGS}
 
@@ -50,7 +50,7 @@ regd/parse.o: regd/parse.c
 	    -Wno-shadow -c -o $@ regd/parse.c
 
 ${REGD_OBJS} ${PRIVSEP_OBJS} ${REGCTL_OBJS}: regd/regd.h privsep/privsep.h
-${STORAGE_OBJS}: regd/store.h regd/store_backend.h
+${STORAGE_OBJS} regd/store_mem.o: regd/store.h regd/store_backend.h
 
 # Unit test programs link the daemon's objects they test.
 regress/unit/test_msg: regress/unit/test_msg.c ${PRIVSEP_OBJS}
@@ -77,6 +77,14 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
+	    ${PRIVSEP_OBJS} ${LDLIBS}
+
+# The backend conformance test: both backends, the registry above them.
+BACKEND_OBJS=	${STORAGE_OBJS:regd/storage.o=regd/store_mem.o}
+
+regress/unit/test_backend: regress/unit/test_backend.c ${BACKEND_OBJS} \
+    ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/test_backend.c ${BACKEND_OBJS} \
 	    ${PRIVSEP_OBJS} ${LDLIBS}
 
 regd/sigv4.o: regd/sigv4.h

@@ -869,7 +869,8 @@ fs_repo_remove(const char *repo, void (*report)(void *, const char *, int),
 		    ST_V2, repo, parts[i]) == -1)
 			rv = -1;
 		else if (store_rmtree(path) == -1) {
-			report(arg, path, errno);
+			if (report != NULL)
+				report(arg, path, errno);
 			rv = -1;
 		}
 	}

@@ -1,12 +1,13 @@
 /*
  * Upload bytes in storage: a small pool of threads appends them to the
- * upload file and runs the SHA-256 over them while the main thread goes
+ * upload (the backend's upload_append) and runs the SHA-256 over them
+ * while the main thread goes
  * on reading messages.  Every upload has two lanes, one that writes and
  * one that hashes, each working through the same chunks in order, so a
  * single push uses two cores and parallel pushes use all of them.  Only
  * this data path is threaded: commits, links, deletes and GC stay in
  * the main thread, which waits for an upload's lanes to drain before it
- * looks at its file or its digest (io_drain).
+ * looks at its data or its digest (io_drain).
  *
  * With no threads started (storage on fewer than IO_MINCPUS CPUs) the
  * main thread writes and hashes each message as it comes, with no copy.

@@ -255,19 +255,20 @@ store_err(struct st_res *res, int status, const char *code,
 }
 
 /*
- * A failed open, stat or read of path: 404 with code and message only
- * when the file is not there.  Anything else is the registry's fault,
- * logged with its errno: 503 when it may pass, 500 otherwise.
+ * A failed backend call about what (a digest, a tag, an upload): 404
+ * with code and message only when it is not there (ENOENT).  Anything
+ * else is the registry's fault, logged with its errno: 503 when it may
+ * pass, 500 otherwise.
  */
 void
-store_err_errno(struct st_res *res, int err, const char *path,
+store_err_errno(struct st_res *res, int err, const char *what,
     const char *code, const char *message)
 {
 	if (err == ENOENT || err == ENOTDIR) {
 		store_err(res, 404, code, "%s", message);
 		return;
 	}
-	log_warnx("%s: %s", path, strerror(err));
+	log_warnx("%s: %s", what, strerror(err));
 	if (err == EMFILE || err == ENFILE || err == ENOSPC ||
 	    err == EDQUOT || err == ENOMEM || err == ENOBUFS || err == EAGAIN)
 		store_err(res, 503, "UNAVAILABLE",

@@ -36,7 +36,7 @@ struct upload {
 	char			 client[MAX_CLIENT + 1];
 	SHA256_CTX		 ctx;
 	int64_t			 off;	/* -1: ctx unknown */
-	int64_t			 size;	/* bytes of data on disk */
+	int64_t			 size;	/* bytes of data stored */
 	time_t			 active;	/* last request, monotonic */
 	int			 busy;
 	int			 cancelled;
@@ -143,9 +143,9 @@ now_mono(void)
 }
 
 /*
- * The session of an upload, made from its directory when this process
- * has not seen it yet (it was started before a restart).  NULL when the
- * table is full.
+ * The session of an upload, made from what the backend holds when this
+ * process has not seen it yet (it was started before a restart).  NULL
+ * when the table is full.
  */
 static struct upload *
 upload_get(const char *repo, const char *uuid)
@@ -228,7 +228,7 @@ upload_admit(const char *repo, const char *client, struct st_res *res)
 	return (0);
 }
 
-/* Create an upload directory: 0 with uuid filled, -1 with res filled. */
+/* Begin an upload session: 0 with uuid filled, -1 with res filled. */
 static int
 upload_create(const char *repo, const char *client, char *uuid, size_t len,
     struct st_res *res)
@@ -442,8 +442,8 @@ store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
 }
 
 /*
- * The hash state of up brought to the file's size: from memory, from
- * the state saved in the upload's directory, and only for an upload
+ * The hash state of up brought to the upload's size: from memory, from
+ * the state saved with the upload, and only for an upload
  * this process never saw (one of another registry) by reading it all.
  */
 static int
@@ -496,8 +496,8 @@ upload_room(struct st_stream *s)
 }
 
 /*
- * Begin an upload write: open the data file, check the offset and bring
- * the hash state up to the file's size.  Returns 0 when the stream is
+ * Begin an upload write: open the upload, check the offset and bring
+ * the hash state up to the upload's size.  Returns 0 when the stream is
  * running, -1 with res filled when the answer is known already.
  */
 static int

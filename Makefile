@@ -225,7 +225,11 @@ bench-smoke: deps all
 	@sh regress/bench/deps.sh
 	timeout 300 bash regress/bench/bench.sh -s
 
-.PHONY: bench bench-smoke
+# How long storage stalls other requests under gc and a big upload.
+bench-stall: deps all
+	timeout 600 bash regress/bench/stall.sh
+
+.PHONY: bench bench-smoke bench-stall
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

@@ -84,6 +84,8 @@ const void *manifest_body(const char *, size_t *);
 const char *guess_mediatype(struct json_t *);
 int	 manifest_check(const struct st_req *, const unsigned char *, size_t,
 	    struct mfst *, struct st_res *);
+int	 manifest_refs_all(const unsigned char *, size_t, struct names *,
+	    char *, size_t);
 
 /* store_reg.c */
 int	 store_init(void);

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include <event.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "regd.h"
@@ -370,20 +369,6 @@ blob_size(const char *digest, time_t *mtime)
 	return (bs.size);
 }
 
-static void
-add_desc(json_t *desc, struct names *refs)
-{
-	const char	*d;
-
-	if (!json_is_object(desc))
-		return;
-	d = json_string_value(json_object_get(desc, "digest"));
-	if (d == NULL)
-		d = json_string_value(json_object_get(desc, "blobSum"));
-	if (d != NULL && store_digest_ok(d) && !names_has(refs, d))
-		names_add(refs, d);
-}
-
 /*
  * What a stored manifest references: config, layers, index children
  * (and schema 1 fsLayers), plus its subject.  0 when that is known (a
@@ -395,13 +380,9 @@ static int
 gc_manifest_refs(const char *digest, struct names *refs, char *subject,
     size_t slen, const char **why)
 {
-	json_error_t	 jerr;
-	json_t		*root, *arr, *v;
 	unsigned char	*buf = NULL;
-	const char	*s;
-	const char	*lists[] = { "layers", "manifests", "fsLayers",
-			    "blobs" };
-	size_t		 i, l, len;
+	size_t		 len;
+	int		 rv;
 
 	if (subject != NULL)
 		subject[0] = '\0';
@@ -412,28 +393,10 @@ gc_manifest_refs(const char *digest, struct names *refs, char *subject,
 		*why = errno == EFBIG ? "too large" : strerror(errno);
 		return (-1);
 	}
-	root = json_loadb((char *)buf, len, 0, &jerr);
-	free(buf);
-	if (root == NULL || !json_is_object(root)) {
-		json_decref(root);
+	if ((rv = manifest_refs_all(buf, len, refs, subject, slen)) == -1)
 		*why = "not a JSON manifest";
-		return (-1);
-	}
-	add_desc(json_object_get(root, "config"), refs);
-	for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-		arr = json_object_get(root, lists[l]);
-		if (!json_is_array(arr))
-			continue;
-		json_array_foreach(arr, i, v)
-			add_desc(v, refs);
-	}
-	v = json_object_get(root, "subject");
-	if (subject != NULL && json_is_object(v) &&
-	    (s = json_string_value(json_object_get(v, "digest"))) != NULL &&
-	    store_digest_ok(s))
-		strlcpy(subject, s, slen);
-	json_decref(root);
-	return (0);
+	free(buf);
+	return (rv);
 }
 
 /* Remove a link; failures are logged and written to out. */

@@ -230,3 +230,56 @@ manifest_check(const struct st_req *req, const unsigned char *buf,
 	}
 	return (0);
 }
+
+static void
+add_desc(json_t *desc, struct names *refs)
+{
+	const char	*d;
+
+	if (!json_is_object(desc))
+		return;
+	d = json_string_value(json_object_get(desc, "digest"));
+	if (d == NULL)
+		d = json_string_value(json_object_get(desc, "blobSum"));
+	if (d != NULL && store_digest_ok(d) && !names_has(refs, d))
+		names_add(refs, d);
+}
+
+/*
+ * What a stored manifest references, read leniently (GC must not sweep
+ * what an old or odd manifest names): config, layers, index children,
+ * schema 1 fsLayers and blobs, into refs once each; its subject into
+ * subject.  0, or -1 when the bytes are no JSON object.
+ */
+int
+manifest_refs_all(const unsigned char *buf, size_t len, struct names *refs,
+    char *subject, size_t slen)
+{
+	json_error_t	 jerr;
+	json_t		*root, *arr, *v;
+	const char	*s;
+	const char	*lists[] = { "layers", "manifests", "fsLayers",
+			    "blobs" };
+	size_t		 i, l;
+
+	root = json_loadb((const char *)buf, len, 0, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		json_decref(root);
+		return (-1);
+	}
+	add_desc(json_object_get(root, "config"), refs);
+	for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		arr = json_object_get(root, lists[l]);
+		if (!json_is_array(arr))
+			continue;
+		json_array_foreach(arr, i, v)
+			add_desc(v, refs);
+	}
+	v = json_object_get(root, "subject");
+	if (subject != NULL && json_is_object(v) &&
+	    (s = json_string_value(json_object_get(v, "digest"))) != NULL &&
+	    store_digest_ok(s))
+		strlcpy(subject, s, slen);
+	json_decref(root);
+	return (0);
+}

@@ -70,7 +70,7 @@ const struct evp_md_st *digest_md(const char *);
 int	 digest_final(struct evp_md_ctx_st *, const char *, char *, size_t);
 
 /* store_cache.c */
-extern uint64_t	 store_gen;	/* bumped by every change */
+uint64_t	 cache_gen(const char *);
 void	 cache_init(void);
 #define STORE_HASH_INIT	2166136261u
 uint32_t	 store_hash(uint32_t, const char *);

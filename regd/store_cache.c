@@ -1,7 +1,7 @@
 /*
  * Storage: caches of what the tree holds.  Manifest facts by digest
- * (content never changes), tags resolved and small manifest bodies
- * while the tree's generation holds.
+ * (content never changes); tags resolved, lists and small manifest
+ * bodies while the generation they were filled at holds.
  */
 
 #include <sys/types.h>
@@ -40,16 +40,74 @@ static size_t			 metabytes;
 static struct meta_node		 metascratch;	/* one too big to keep */
 
 /*
- * Bumped by every change to the tree (the change hook below), so a
- * cache filled at generation g is good while store_gen == g.
+ * Generations: a cache entry filled at generation g is good while what
+ * it depends on is still at g.  The hook below bumps only what a change
+ * can affect: the repository's own (its tags resolved, its tag list),
+ * the catalog's when a repository may appear or go, that of the list
+ * of every repository (those with uploads only too, for gc), and
+ * store_gen, for what depends on blobs, when something is removed.  A
+ * push to one repository leaves the others' caches alone.  Values come
+ * from one counter, so none repeats; repositories share a generation
+ * when their names hash to the same slot, which only costs a refill.
  */
-uint64_t	 store_gen = 1;
+#define REPOGEN_SLOTS	256
+
+static uint64_t	 tick = 1;
+static uint64_t	 repogen[REPOGEN_SLOTS];
+static uint64_t	 epoch = 1;		/* every repository's at once */
+static uint64_t	 catgen = 1;		/* "/": the catalog */
+static uint64_t	 allgen = 1;		/* "//": with uploads too */
+static uint64_t	 store_gen = 1;		/* blobs: inline bodies */
+
+/* The generation of a repository's caches, or of "/" or "//". */
+uint64_t
+cache_gen(const char *key)
+{
+	uint64_t	 g;
+
+	if (strcmp(key, "/") == 0)
+		g = catgen;
+	else if (strcmp(key, "//") == 0)
+		g = allgen;
+	else
+		g = repogen[store_hash(STORE_HASH_INIT, key) % REPOGEN_SLOTS];
+	return (g > epoch ? g : epoch);
+}
 
 static void
 cache_changed(const struct st_event *ev, void *arg)
 {
-	if (ev->what != SC_USED)
-		store_gen++;
+	switch (ev->what) {
+	case SC_USED:
+	case SC_BLOB_ADDED:
+		return;
+	case SC_BLOB_REMOVED:
+		store_gen = ++tick;
+		return;
+	default:
+		break;
+	}
+	if (ev->repo == NULL) {
+		/* fsck moved a link: where is not said. */
+		epoch = store_gen = ++tick;
+		return;
+	}
+	repogen[store_hash(STORE_HASH_INIT, ev->repo) % REPOGEN_SLOTS] =
+	    ++tick;
+	switch (ev->what) {
+	case SC_TAGGED:
+	case SC_UNTAGGED:
+		break;
+	case SC_UPLOAD:
+		allgen = ++tick;
+		break;
+	case SC_LINKED:
+		catgen = allgen = ++tick;
+		break;
+	default:
+		catgen = allgen = store_gen = ++tick;
+		break;
+	}
 }
 
 void
@@ -64,9 +122,9 @@ static struct tagcache	 tagcache[TAGCACHE_SIZE];
 
 /*
  * Small manifests by digest, sent inline in the answer instead of as a
- * descriptor.  An entry is good while the tree generation it was read
- * in holds: after any change the file is read again, so a manifest that
- * was deleted is never served from here.
+ * descriptor.  An entry is good while store_gen holds: after anything
+ * is removed the blob is read again, so a manifest that was deleted is
+ * never served from here.
  */
 #define BODY_SLOTS	64
 static struct body_slot {

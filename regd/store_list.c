@@ -97,7 +97,7 @@ listcache_get(const char *key, struct names *ns)
 {
 	struct listcache	*lc = listcache_slot(key);
 
-	if (lc->gen != store_gen || strcmp(lc->key, key) != 0)
+	if (lc->gen != cache_gen(key) || strcmp(lc->key, key) != 0)
 		return (0);
 	if (names_copy(ns, &lc->names) == -1) {
 		names_free(ns);
@@ -118,7 +118,7 @@ listcache_put(const char *key, const struct names *ns)
 		names_free(&lc->names);
 		return;
 	}
-	lc->gen = store_gen;
+	lc->gen = cache_gen(key);
 }
 
 /* Tags of a repository with a current link; ns stays empty if none. */

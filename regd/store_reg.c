@@ -393,7 +393,8 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 			return (-1);
 		}
 		tc = tagcache_slot(req->repo, req->ref);
-		if (tc->gen == store_gen && strcmp(tc->repo, req->repo) == 0 &&
+		if (tc->gen == cache_gen(req->repo) &&
+		    strcmp(tc->repo, req->repo) == 0 &&
 		    strcmp(tc->tag, req->ref) == 0) {
 			/* Nothing changed since this tag was resolved. */
 			strlcpy(digest, tc->digest, len);
@@ -417,7 +418,7 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 		return (-1);
 	}
 	if (tc != NULL) {
-		tc->gen = store_gen;
+		tc->gen = cache_gen(req->repo);
 		strlcpy(tc->repo, req->repo, sizeof(tc->repo));
 		strlcpy(tc->tag, req->ref, sizeof(tc->tag));
 		strlcpy(tc->digest, digest, sizeof(tc->digest));

@@ -432,6 +432,59 @@ t_registry(void)
 	    res.status);
 }
 
+/* The JSON of a tags list, or "" when it could not be had. */
+static const char *
+tags_of(const char *repo)
+{
+	static char	 buf[4096];
+	struct st_req	 req;
+	struct st_res	 res;
+	ssize_t		 n = 0;
+	int		 fd = -1;
+
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	strlcpy(req.repo, repo, sizeof(req.repo));
+	req.n = -1;
+	store_tags_list(&req, &res, &fd);
+	buf[0] = '\0';
+	if (fd != -1) {
+		if ((n = read(fd, buf, sizeof(buf) - 1)) < 0)
+			n = 0;
+		buf[n] = '\0';
+		close(fd);
+	}
+	return (buf);
+}
+
+/*
+ * Caches follow the hooks per repository: a push to B keeps A's tag
+ * list cached (a tag slipped into A's backend unseen stays unseen), a
+ * tag pushed to A refreshes it.
+ */
+static void
+t_cache_per_repo(void)
+{
+	char	 d[MAX_DIGEST + 1];
+
+	label = "reg";
+	digest_of("per repo", d, sizeof(d));
+	reg_blob_write(d, "per repo", 8);
+	reg_link_put("cache/a", BE_REVISION, d, 8);
+	reg_tag_set("cache/a", "v1", d);
+	check(strstr(tags_of("cache/a"), "\"v1\"") != NULL,
+	    "tags of A: %s", tags_of("cache/a"));
+	be->tag_set("cache/a", "unseen", d);
+	reg_link_put("cache/b", BE_REVISION, d, 8);
+	reg_tag_set("cache/b", "x", d);
+	check(strstr(tags_of("cache/a"), "unseen") == NULL,
+	    "a push to B leaves A's tag list cached: %s", tags_of("cache/a"));
+	reg_tag_set("cache/a", "v2", d);
+	check(strstr(tags_of("cache/a"), "unseen") != NULL &&
+	    strstr(tags_of("cache/a"), "\"v2\"") != NULL,
+	    "a tag pushed to A refreshes it: %s", tags_of("cache/a"));
+}
+
 int
 main(void)
 {
@@ -442,6 +495,7 @@ main(void)
 	conformance("fs", &store_fs_backend, 1);
 	conformance("mem", &store_mem_backend, 0);
 	t_registry();
+	t_cache_per_repo();
 	if (chdir("/") == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 		if (system(cmd) != 0)

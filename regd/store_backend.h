@@ -3,13 +3,14 @@
  *
  * Storage is layered; each layer calls only the one below it:
  *
- *   storage.c      peers, messages, streams of request bodies
+ *   storage.c      peers and messages, handed to the handlers below
  *   store_reg.c    registry semantics that do not depend on the medium:
- *    + store_manifest.c, store_upload.c, store_list.c, store_cache.c,
- *      store_gc.c, store_digest.c: names and digests checked, manifests
- *      validated, upload digests computed, quotas, GC marks, caches,
- *      listings, HTTP statuses and OCI error codes, and the hooks run
- *      after every change (store_hook_add)
+ *    + store_upload.c, store_manifest.c, store_list.c, store_gc.c,
+ *      store_cache.c, store_digest.c, store_io.c: names and digests
+ *      checked, manifests validated, upload sessions and their digests,
+ *      quotas, GC marks, caches, listings, HTTP statuses and OCI error
+ *      codes.  Only store_reg.c calls the backend's changing calls, and
+ *      it runs the hooks (store_hook_add) after each change.
  *   ---------------------------- this interface ----------------------------
  *   store_fs.c     the filesystem, in CNCF Distribution's layout
  *   store_mem.c    memory only, for unit tests of the layers above
@@ -27,9 +28,10 @@
  * worker threads or parked requests above this interface.
  *
  * Results: 0 done (or what the comment says); -1 with errno: ENOENT no
- * such thing, EINVAL a stored item is malformed, EEXIST, ENOSPC, EIO or
- * another error of the medium, which the layers above log and answer
- * with a 5xx.
+ * such thing, EINVAL a stored item is malformed, EFBIG over a bound,
+ * ENOTSUP not offered (blob_open of a medium without descriptors or
+ * redirects), or ENOSPC, EIO and other errors of the medium, which the
+ * layers above log and answer with a 5xx.
  */
 
 #ifndef STORE_BACKEND_H
@@ -102,8 +104,10 @@ struct store_backend {
 	void	(*upload_close)(struct be_upload *);
 	int	(*upload_abort)(const char *, const char *);
 	int	(*upload_stat)(const char *, const char *, struct be_stat *);
-	/* A small opaque state kept with the upload (its hash state):
-	 * put is best effort; get returns the bytes read or -1. */
+	/*
+	 * A small opaque state kept with the upload (its hash state): put
+	 * is best effort; get returns the bytes read or -1.
+	 */
 	void	(*upload_state_put)(const char *, const char *, const void *,
 		    size_t);
 	ssize_t	(*upload_state_get)(const char *, const char *, void *,
@@ -124,7 +128,7 @@ struct store_backend {
 	int	(*repo_remove)(const char *, void (*)(void *, const char *,
 		    int), void *);	/* reports what it cannot remove */
 
-	/* Walks: every entry, in no particular order; -1 error. */
+	/* Walks: every entry, in no particular order; -1 error or stopped. */
 	int	(*repo_walk)(int, be_each, void *);	/* int: uploads too */
 	int	(*tag_walk)(const char *, be_each, void *);
 						/* tags with a current link */

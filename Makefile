@@ -19,7 +19,7 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
 		regd/store_list.c regd/store_gc.c regd/store_reg.c \
 		regd/store_digest.c regd/store_cache.c regd/store_manifest.c \
-		regd/store_upload.c \
+		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c
 REGCTL_SRCS=	regctl/regctl.c
@@ -72,7 +72,7 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
-		regd/store_upload.o regd/util.o
+		regd/store_upload.o regd/store_quota.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}

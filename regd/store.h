@@ -153,11 +153,18 @@ void	 store_referrers(const struct st_req *, struct st_res *, int *);
 char	*store_ctl_repos(size_t *);
 char	*store_ctl_tags(const char *, size_t *);
 
+/* store_quota.c */
+void	 quota_init(void);
+void	 quota_forget_disk(void);
+int64_t	 quota_disk_usage(int);
+int64_t	 quota_repo_bytes(const char *);
+void	 quota_fmt_bytes(char *, size_t, int64_t);
+int	 quota_check(const char *, const char *, int64_t, struct st_res *);
+int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
+
 /* store_gc.c */
 void	 gc_init(struct chan *);
 void	 gc_conf(const struct store_conf *);
-int	 gc_quota_check(const char *, const char *, int64_t, struct st_res *);
-int64_t	 gc_quota_room(const char *, int64_t, int64_t, char *, size_t);
 const struct store_conf *gc_store_conf(void);
 void	 gc_ctl_gc(uint32_t, int);
 void	 gc_ctl_fsck(uint32_t, int);

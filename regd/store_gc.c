@@ -111,7 +111,6 @@ static struct store_conf	 sc;
 static struct dtree		 touched = RB_INITIALIZER(&touched);
 static size_t			 ntouched;
 static time_t			 touch_lost;	/* a use was not remembered */
-static int64_t			 disk_total = -1;
 static struct gc_run		*gcrun;
 static struct fsck_run		*fsckrun;
 static struct event		 ev_sched;
@@ -120,7 +119,6 @@ static struct chan		*ctl_chan;	/* to the parent */
 
 static void	 gc_start(uint32_t, int, int);
 static void	 gc_touch(const char *);
-static void	 gc_disk_add(int64_t);
 static void	 gc_arm(void);
 static void	 gc_ctl_text(uint32_t, const char *, size_t);
 static void	 gc_ctl_end(uint32_t, int);
@@ -234,19 +232,13 @@ gc_sched(int fd, short event, void *arg)
 	gc_arm();
 }
 
-/* What changed in the tree: uses for the grace, blobs for the total. */
+/* What changed in the tree: uses, for the grace. */
 static void
 gc_changed(const struct st_event *ev, void *arg)
 {
 	switch (ev->what) {
 	case SC_USED:
 		gc_touch(ev->digest);
-		break;
-	case SC_BLOB_ADDED:
-		gc_disk_add(ev->size);
-		break;
-	case SC_BLOB_REMOVED:
-		gc_disk_add(-ev->size);
 		break;
 	default:
 		break;
@@ -908,39 +900,6 @@ done:
 	gc_ctl_end(id, status);
 }
 
-/* Bytes on disk of all blobs, counted once and then kept up to date. */
-static int64_t
-disk_usage(void)
-{
-	struct names	 blobs;
-	int64_t		 sum = 0, size;
-	size_t		 i;
-
-	if (disk_total >= 0)
-		return (disk_total);
-	memset(&blobs, 0, sizeof(blobs));
-	if (all_blobs(&blobs) == -1) {
-		names_free(&blobs);
-		return (-1);
-	}
-	for (i = 0; i < blobs.n; i++)
-		if ((size = blob_size(blobs.v[i], NULL)) > 0)
-			sum += size;
-	names_free(&blobs);
-	disk_total = sum;
-	return (sum);
-}
-
-static void
-gc_disk_add(int64_t n)
-{
-	if (disk_total < 0)
-		return;
-	disk_total += n;
-	if (disk_total < 0)
-		disk_total = -1;
-}
-
 /* The distinct blobs a repository links, into t with their sizes. */
 static int64_t
 repo_usage(const char *repo, struct dtree *t, size_t idx)
@@ -969,23 +928,6 @@ repo_usage(const char *repo, struct dtree *t, size_t idx)
 	}
 	names_free(&ds);
 	return (sum);
-}
-
-static void
-fmt_bytes(char *buf, size_t len, int64_t n)
-{
-	const char	*units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double		 v = n;
-	int		 u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%lld B", (long long)n);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
 /*
@@ -1039,12 +981,11 @@ gc_ctl_usage(uint32_t id, const char *only)
 	}
 	if (only[0] != '\0' && !found)
 		fprintf(fp, "%-40s %15d %15d\n", only, 0, 0);
-	disk_total = -1;
-	if ((total = disk_usage()) == -1) {
+	if ((total = quota_disk_usage(1)) == -1) {
 		fprintf(fp, "error: cannot list blobs\n");
 		status = 1;
 	} else {
-		fmt_bytes(b1, sizeof(b1), total);
+		quota_fmt_bytes(b1, sizeof(b1), total);
 		fprintf(fp, "total on disk: %lld bytes (%s)\n",
 		    (long long)total, b1);
 	}
@@ -1057,84 +998,6 @@ done:
 	free(excl);
 	names_free(&repos);
 	dtree_free(&t);
-}
-
-/*
- * Quotas, checked before a blob or manifest of size bytes is linked into
- * repo: 0 if it fits, -1 with a DENIED answer in res if not.
- */
-int
-gc_quota_check(const char *repo, const char *digest, int64_t size,
-    struct st_res *res)
-{
-	struct dtree	 t = RB_INITIALIZER(&t);
-	char		 b1[32];
-	int64_t		 used;
-	int		 i;
-
-	if (sc.quota <= 0 && sc.nquotas == 0)
-		return (0);
-	if (store_linked(repo, BE_LAYER, digest) ||
-	    store_linked(repo, BE_REVISION, digest))
-		return (0);
-	if (sc.quota > 0 && blob_size(digest, NULL) == -1 &&
-	    (used = disk_usage()) >= 0 && used + size > sc.quota) {
-		fmt_bytes(b1, sizeof(b1), sc.quota);
-		store_err(res, 403, "DENIED", "storage quota of %s exceeded",
-		    b1);
-		return (-1);
-	}
-	for (i = 0; i < sc.nquotas; i++) {
-		if (fnmatch(sc.quotas[i].pattern, repo, 0) != 0)
-			continue;
-		used = repo_usage(repo, &t, 0);
-		dtree_free(&t);
-		if (used + size > sc.quotas[i].size) {
-			fmt_bytes(b1, sizeof(b1), sc.quotas[i].size);
-			store_err(res, 403, "DENIED", "quota of %s for "
-			    "repository %.100s exceeded", b1, repo);
-			return (-1);
-		}
-		break;
-	}
-	return (0);
-}
-
-/*
- * Bytes that may still come into repo before a quota is reached, all
- * unfinished uploads holding all bytes and those of repo inrepo; msg
- * gets the refusal for the tightest quota.  INT64_MAX without quotas.
- */
-int64_t
-gc_quota_room(const char *repo, int64_t all, int64_t inrepo, char *msg,
-    size_t len)
-{
-	struct dtree	 t = RB_INITIALIZER(&t);
-	char		 b1[32];
-	int64_t		 room = INT64_MAX, used, r;
-	int		 i;
-
-	snprintf(msg, len, "quota exceeded");
-	if (sc.quota > 0 && (used = disk_usage()) >= 0) {
-		room = sc.quota - used - all;
-		fmt_bytes(b1, sizeof(b1), sc.quota);
-		snprintf(msg, len, "storage quota of %s exceeded", b1);
-	}
-	for (i = 0; i < sc.nquotas; i++) {
-		if (fnmatch(sc.quotas[i].pattern, repo, 0) != 0)
-			continue;
-		used = repo_usage(repo, &t, 0);
-		dtree_free(&t);
-		r = sc.quotas[i].size - used - inrepo;
-		if (r < room) {
-			room = r;
-			fmt_bytes(b1, sizeof(b1), sc.quotas[i].size);
-			snprintf(msg, len, "quota of %s for repository %.100s "
-			    "exceeded", b1, repo);
-		}
-		break;
-	}
-	return (room);
 }
 
 /* fsck: hash every blob in small steps, then check every link. */
@@ -1246,7 +1109,7 @@ fsck_finish(struct fsck_run *f)
 	gc_ctl_text(f->id, f->outbuf, f->outlen);
 	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)
-		disk_total = -1;
+		quota_forget_disk();
 	free(f->outbuf);
 	names_free(&f->blobs);
 	dtree_free(&f->bad);

@@ -400,26 +400,6 @@ done:
 	names_free(&ns);
 }
 
-/* Sum of the sizes of the distinct blobs a repository links. */
-static int64_t
-repo_bytes(const char *repo)
-{
-	struct names	 ns;
-	struct be_stat	 bs;
-	int64_t		 sum = 0;
-	size_t		 i;
-
-	memset(&ns, 0, sizeof(ns));
-	store_repo_digests(repo, BE_LAYER, &ns);
-	store_repo_digests(repo, BE_REVISION, &ns);
-	names_uniq(&ns);
-	for (i = 0; i < ns.n; i++)
-		if (be->blob_stat(ns.v[i], &bs) == 0)
-			sum += bs.size;
-	names_free(&ns);
-	return (sum);
-}
-
 char *
 store_ctl_repos(size_t *lenp)
 {
@@ -435,7 +415,7 @@ store_ctl_repos(size_t *lenp)
 		memset(&tags, 0, sizeof(tags));
 		repo_tags(repos.v[i], &tags);
 		tbuf_printf(&t, "%s\t%zu\t%lld\n", repos.v[i], tags.n,
-		    (long long)repo_bytes(repos.v[i]));
+		    (long long)quota_repo_bytes(repos.v[i]));
 		names_free(&tags);
 	}
 	names_free(&repos);

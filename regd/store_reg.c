@@ -39,6 +39,7 @@ int
 store_init(void)
 {
 	cache_init();
+	quota_init();
 	return (be->init());
 }
 
@@ -541,7 +542,7 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 	memset(&m, 0, sizeof(m));
 	if (manifest_check(req, buf, len, &m, res) == -1)
 		goto done;
-	if (gc_quota_check(req->repo, m.digest, len, res) == -1)
+	if (quota_check(req->repo, m.digest, len, res) == -1)
 		goto done;
 	reg_used(m.digest);
 	if (reg_blob_write(m.digest, buf, len) == -1 ||
@@ -580,7 +581,7 @@ mount_blob(const struct st_req *req, struct st_res *res)
 		return (-1);
 	reg_used(req->arg);
 	memset(&qres, 0, sizeof(qres));
-	if (gc_quota_check(req->repo, req->arg, bs.size, &qres) == -1)
+	if (quota_check(req->repo, req->arg, bs.size, &qres) == -1)
 		return (-1);
 	if (be->link_get(req->repo, BE_LAYER, req->arg, NULL) == -1 &&
 	    reg_link_put(req->repo, BE_LAYER, req->arg, bs.size) == -1) {

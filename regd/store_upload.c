@@ -491,7 +491,7 @@ upload_room(struct st_stream *s)
 		return;
 	}
 	upload_pending(s->req.repo, &all, &inrepo);
-	s->room = gc_quota_room(s->req.repo, all, inrepo, s->qmsg,
+	s->room = quota_room(s->req.repo, all, inrepo, s->qmsg,
 	    sizeof(s->qmsg));
 }
 
@@ -688,7 +688,7 @@ upload_end(struct st_stream *s, struct st_res *res)
 		upload_rollback(s);
 		return;
 	}
-	if (gc_quota_check(up->repo, digest, up->off, res) == -1) {
+	if (quota_check(up->repo, digest, up->off, res) == -1) {
 		/* Over quota: nothing of this upload is kept. */
 		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
 		upload_remove(up->repo, up->uuid);

@@ -1,6 +1,6 @@
 /*
  * Storage housekeeping: online garbage collection, stale uploads,
- * retention rules, repository removal, usage, quotas and fsck.
+ * retention rules, repository removal, usage and fsck.
  *
  * The storage process is single-threaded, so a long job never runs in
  * one go: marking only reads links and manifests and is done at once,

@@ -17,7 +17,10 @@ LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
-		regd/store_list.c regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
+		regd/store_list.c regd/store_gc.c regd/store_reg.c \
+		regd/store_digest.c regd/store_cache.c regd/store_manifest.c \
+		regd/store_upload.c regd/store_quota.c \
+		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
 		regd/sdnotify.c
 REGCTL_SRCS=	regctl/regctl.c
@@ -30,7 +33,7 @@ PROGS=		regd/regd regctl/regctl
 UNIT_PROGS=	regress/unit/test_msg regress/unit/test_parse \
 		regress/unit/test_util regress/unit/sandbox_kill \
 		regress/unit/test_storage
-UNIT_PROGS+=	regress/unit/test_sigv4
+UNIT_PROGS+=	regress/unit/test_sigv4 regress/unit/test_backend
 UNIT_PROGS+=	regress/unit/test_s3xml
 
 all: ${PROGS}
@@ -49,6 +52,7 @@ regd/parse.o: regd/parse.c
 	    -Wno-shadow -c -o $@ regd/parse.c
 
 ${REGD_OBJS} ${PRIVSEP_OBJS} ${REGCTL_OBJS}: regd/regd.h privsep/privsep.h
+${STORAGE_OBJS} regd/store_mem.o: regd/store.h regd/store_backend.h
 
 # Unit test programs link the daemon's objects they test.
 regress/unit/test_msg: regress/unit/test_msg.c ${PRIVSEP_OBJS}
@@ -68,7 +72,9 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	    ${LDLIBS}
 
 STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
-		regd/store_list.o regd/store_gc.o regd/util.o
+		regd/store_list.o regd/store_gc.o regd/store_reg.o \
+		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
+		regd/store_upload.o regd/store_quota.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     ${PRIVSEP_OBJS}
@@ -76,6 +82,14 @@ regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
 	    ${PRIVSEP_OBJS} ${LDLIBS}
 
 regd/regd.o regd/sdnotify.o: regd/sdnotify.h
+
+# The backend conformance test: both backends, the registry above them.
+BACKEND_OBJS=	${STORAGE_OBJS:regd/storage.o=regd/store_mem.o}
+
+regress/unit/test_backend: regress/unit/test_backend.c ${BACKEND_OBJS} \
+    ${PRIVSEP_OBJS}
+	${CC} ${CFLAGS} -o $@ regress/unit/test_backend.c ${BACKEND_OBJS} \
+	    ${PRIVSEP_OBJS} ${LDLIBS}
 
 regd/sigv4.o: regd/sigv4.h
 
@@ -233,7 +247,11 @@ bench-smoke: deps all
 	@sh regress/bench/deps.sh
 	timeout 300 bash regress/bench/bench.sh -s
 
-.PHONY: bench bench-smoke
+# How long storage stalls other requests under gc and a big upload.
+bench-stall: deps all
+	timeout 600 bash regress/bench/stall.sh
+
+.PHONY: bench bench-smoke bench-stall
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

@@ -607,100 +607,18 @@ __attribute__((__noreturn__)) void
 
 /* storage.c, store_*.c */
 #define ST_V2		"docker/registry/v2"	/* under the storage root */
-struct json_t;
-struct st_stream;
-struct st_meta {			/* facts about a stored manifest */
-	char		 mediatype[MAX_MEDIATYPE + 1];
-	char		 subject[MAX_DIGEST + 1];
-	char		 artifacttype[MAX_MEDIATYPE + 1];
-	struct json_t	*annotations;
-	int64_t		 size;
-};
-/* store_fs.c */
-void	 store_err(struct st_res *, int, const char *, const char *, ...)
-	    __attribute__((__format__ (printf, 4, 5)));
-void	 store_err_errno(struct st_res *, int, const char *, const char *,
-	    const char *);
-void	 store_trim(size_t);
-int	 store_path(char *, size_t, const char *, ...)
-	    __attribute__((__format__ (printf, 3, 4)));
+#define CTL_CHUNK	(60 * 1024)	/* control answers, whole lines */
+#define MT_OCI_MANIFEST	"application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
+#define MT_DOCKER_V2	"application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST	\
+	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define NALGS		2		/* digest algorithms stored */
+extern const char *const digest_algs[NALGS];	/* util.c */
+/* store_digest.c */
 int	 store_digest_ok(const char *);
 int	 store_digest_buf(const char *, const void *, size_t, char *, size_t);
-int	 store_blob_path(char *, size_t, const char *);
-int	 store_link_path(char *, size_t, const char *, const char *,
-	    const char *);
-int	 store_exists(const char *);
-int	 store_repo_exists(const char *);
-int	 store_linked(const char *, const char *, const char *);
-int	 store_read_link(const char *, char *, size_t);
-int	 store_mkdirs(const char *);
-int	 store_write_file(const char *, const void *, size_t);
-int	 store_rmtree(const char *);
-struct st_meta *store_meta(const char *);
-int	 store_init(void);
-void	 store_blob_get(const struct st_req *, struct st_res *, int *);
-void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
-void	 store_manifest_get(const struct st_req *, struct st_res *, int *,
-	    const void **);
-void	 store_manifest_delete(const struct st_req *, struct st_res *, int *);
-void	 store_upload_start(const struct st_req *, struct st_res *, int *);
-void	 store_upload_status(const struct st_req *, struct st_res *, int *);
-void	 store_upload_cancel(const struct st_req *, struct st_res *, int *);
-struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
-	    struct st_res *, int *);
-int	 store_stream_data(struct st_stream *, const void *, size_t,
-	    struct st_res *);
-int	 store_stream_end(struct st_stream *, struct st_res *);
-void	 store_stream_abort(struct st_stream *);
-
-/* store_io.c */
-#define IO_MINCPUS	4	/* upload threads from this many CPUs on */
-struct io_stream;
-struct SHA256state_st;
-int	 io_start(int);
-struct io_stream *io_open(int, struct SHA256state_st *);
-int	 io_data(struct io_stream *, const void *, size_t);
-int64_t	 io_drain(struct io_stream *, int *);
-void	 io_close(struct io_stream *);
-int	 store_upload_purge(const char *, const char *);
-void	 store_upload_forget_repo(const char *);
-void	 store_upload_arm(void);
-extern uint64_t	 store_gen;	/* store_fs.c: bumped by every change */
-#define STORE_HASH_INIT	2166136261u
-uint32_t	 store_hash(uint32_t, const char *);
-
-/* store_list.c */
-struct names {
-	char	**v;
-	size_t	  n;
-	size_t	  size;
-};
-int	 names_add(struct names *, const char *);
-void	 names_free(struct names *);
-void	 names_sort(struct names *);
-void	 names_uniq(struct names *);
-int	 names_has(const struct names *, const char *);
-int	 store_all_repos(struct names *, int);
-int	 store_repo_digests(const char *, const char *, struct names *);
-void	 store_tags_list(const struct st_req *, struct st_res *, int *);
-void	 store_catalog(const struct st_req *, struct st_res *, int *);
-void	 store_mount_sources(const struct st_req *, struct st_res *, int *);
-void	 store_referrers(const struct st_req *, struct st_res *, int *);
-char	*store_ctl_repos(size_t *);
-char	*store_ctl_tags(const char *, size_t *);
-
-/* store_gc.c */
-void	 gc_init(struct chan *);
-void	 gc_conf(const struct store_conf *);
-void	 gc_touch(const char *);
-void	 gc_disk_add(int64_t);
-int	 gc_quota_check(const char *, const char *, int64_t, struct st_res *);
-int64_t	 gc_quota_room(const char *, int64_t, int64_t, char *, size_t);
-const struct store_conf *gc_store_conf(void);
-void	 gc_ctl_gc(uint32_t, int);
-void	 gc_ctl_fsck(uint32_t, int);
-void	 gc_ctl_rm(uint32_t, const char *);
-void	 gc_ctl_usage(uint32_t, const char *);
+void	 digest_split(const char *, char *, size_t, const char **);
 
 /* util.c: names, digests and small helpers shared by processes */
 int	 valid_name(const char *);
@@ -714,5 +632,16 @@ int	 parse_range(const char *, int64_t, int64_t *, int64_t *);
 #define LOGESC_QUOTE	0x01	/* escape '"' and '\\' too */
 #define LOGESC_SPACE	0x02	/* and spaces */
 size_t	 log_escape(char *, size_t, const char *, size_t, int);
+int	 read_fd_all(int, size_t, int, unsigned char **, size_t *);
+struct names {
+	char	**v;
+	size_t	  n;
+	size_t	  size;
+};
+int	 names_add(struct names *, const char *);
+void	 names_free(struct names *);
+void	 names_sort(struct names *);
+void	 names_uniq(struct names *);
+int	 names_has(const struct names *, const char *);
 
 #endif /* REGD_H */

@@ -20,8 +20,7 @@
 #include <jansson.h>
 
 #include "regd.h"
-
-#define CTL_CHUNK	(60 * 1024)
+#include "store.h"
 
 enum peer_kind {
 	PEER_PARENT,

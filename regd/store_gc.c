@@ -1,6 +1,6 @@
 /*
  * Storage housekeeping: online garbage collection, stale uploads,
- * retention rules, repository removal, usage, quotas and fsck.
+ * retention rules, repository removal, usage and fsck.
  *
  * The storage process is single-threaded, so a long job never runs in
  * one go: marking only reads links and manifests and is done at once,
@@ -24,17 +24,15 @@
 #include <unistd.h>
 
 #include <event.h>
-#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "regd.h"
+#include "store.h"
 
 #define SWEEP_BATCH	32		/* blobs removed per timer tick */
 #define HASH_BUDGET	(8 * 1024 * 1024)	/* fsck bytes per tick */
 #define TOUCH_MAX	(64 * 1024)	/* digests remembered as used */
-#define MANIFEST_MAXREAD	(64 * 1024 * 1024)
 #define QUARANTINE	"quarantine"
-#define CTL_CHUNK	(60 * 1024)
 
 struct dnode {
 	RB_ENTRY(dnode)		 entry;
@@ -53,6 +51,12 @@ struct rev {
 	struct names	 refs;
 	int		 reach;
 	int		 drop;
+};
+
+struct gc_upload {
+	struct gc_run	*r;
+	const char	*repo;
+	time_t		 now;
 };
 
 struct cand {
@@ -103,14 +107,10 @@ static int	dnode_cmp(struct dnode *, struct dnode *);
 RB_PROTOTYPE(dtree, dnode, entry, dnode_cmp)
 RB_GENERATE(dtree, dnode, entry, dnode_cmp)
 
-static const char *const algs[] = { "sha256", "sha512" };
-#define NALGS	(sizeof(algs) / sizeof(algs[0]))
-
 static struct store_conf	 sc;
 static struct dtree		 touched = RB_INITIALIZER(&touched);
 static size_t			 ntouched;
 static time_t			 touch_lost;	/* a use was not remembered */
-static int64_t			 disk_total = -1;
 static struct gc_run		*gcrun;
 static struct fsck_run		*fsckrun;
 static struct event		 ev_sched;
@@ -118,9 +118,10 @@ static int			 sched_set;
 static struct chan		*ctl_chan;	/* to the parent */
 
 static void	 gc_start(uint32_t, int, int);
+static void	 gc_touch(const char *);
 static void	 gc_arm(void);
-static void	 ctl_text(uint32_t, const char *, size_t);
-static void	 ctl_end(uint32_t, int);
+static void	 gc_ctl_text(uint32_t, const char *, size_t);
+static void	 gc_ctl_end(uint32_t, int);
 
 static int
 dnode_cmp(struct dnode *a, struct dnode *b)
@@ -231,17 +232,31 @@ gc_sched(int fd, short event, void *arg)
 	gc_arm();
 }
 
+/* What changed in the tree: uses, for the grace. */
+static void
+gc_changed(const struct st_event *ev, void *arg)
+{
+	switch (ev->what) {
+	case SC_USED:
+		gc_touch(ev->digest);
+		break;
+	default:
+		break;
+	}
+}
+
 void
 gc_init(struct chan *parent)
 {
 	ctl_chan = parent;
+	store_hook_add(gc_changed, NULL);
 	evtimer_set(&ev_sched, gc_sched, NULL);
 	gc_conf(&env->conf->store);
 }
 
 /* Answers to the control socket, in chunks of whole lines. */
 static void
-ctl_text(uint32_t id, const char *text, size_t len)
+gc_ctl_text(uint32_t id, const char *text, size_t len)
 {
 	size_t	 off = 0, n;
 	char	*nl;
@@ -262,7 +277,7 @@ ctl_text(uint32_t id, const char *text, size_t len)
 }
 
 static void
-ctl_end(uint32_t id, int status)
+gc_ctl_end(uint32_t id, int status)
 {
 	int32_t	 v = status;
 
@@ -274,7 +289,7 @@ ctl_end(uint32_t id, int status)
  * A request used this blob or manifest: it may be about to be
  * referenced, so it stays for the grace period whatever GC finds.
  */
-void
+static void
 gc_touch(const char *digest)
 {
 	struct dnode	*n, *next;
@@ -318,70 +333,32 @@ recently_touched(const char *digest, time_t now)
 static int
 repo_tag_names(const char *repo, struct names *sv)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX];
-
-	if (store_path(dir, sizeof(dir), "%s/repositories/%s/_manifests/tags",
-	    ST_V2, repo) == -1)
-		return (-1);
-	if ((d = opendir(dir)) == NULL)
-		return (0);
-	while ((de = readdir(d)) != NULL)
-		if (valid_tag(de->d_name) && names_add(sv, de->d_name) == -1) {
-			closedir(d);
-			return (-1);
-		}
-	closedir(d);
-	return (0);
+	return (be->tag_walk(repo, names_each, sv));
 }
 
 static int
 tag_current(const char *repo, const char *tag, char *digest, size_t len,
     time_t *mtime)
 {
-	struct stat	 st;
-	char		 path[PATH_MAX];
+	struct be_stat	 bs;
 
-	if (store_path(path, sizeof(path),
-	    "%s/repositories/%s/_manifests/tags/%s/current/link", ST_V2, repo,
-	    tag) == -1 || store_read_link(path, digest, len) == -1)
+	if (be->tag_get(repo, tag, digest, len, &bs) == -1)
 		return (-1);
 	if (mtime != NULL)
-		*mtime = stat(path, &st) == 0 ? st.st_mtime : 0;
+		*mtime = bs.mtime;
 	return (0);
 }
 
 static int64_t
 blob_size(const char *digest, time_t *mtime)
 {
-	struct stat	 st;
-	char		 path[PATH_MAX];
+	struct be_stat	 bs;
 
-	if (store_blob_path(path, sizeof(path), digest) == -1 ||
-	    stat(path, &st) == -1)
+	if (be->blob_stat(digest, &bs) == -1)
 		return (-1);
-	if (!S_ISREG(st.st_mode)) {
-		errno = EINVAL;
-		return (-1);
-	}
 	if (mtime != NULL)
-		*mtime = st.st_mtime;
-	return (st.st_size);
-}
-
-static void
-add_desc(json_t *desc, struct names *refs)
-{
-	const char	*d;
-
-	if (!json_is_object(desc))
-		return;
-	d = json_string_value(json_object_get(desc, "digest"));
-	if (d == NULL)
-		d = json_string_value(json_object_get(desc, "blobSum"));
-	if (d != NULL && store_digest_ok(d) && !names_has(refs, d))
-		names_add(refs, d);
+		*mtime = bs.mtime;
+	return (bs.size);
 }
 
 /*
@@ -392,140 +369,77 @@ add_desc(json_t *desc, struct names *refs)
  * blob may be swept, since it might reference any of them.
  */
 static int
-manifest_refs(const char *digest, struct names *refs, char *subject,
+gc_manifest_refs(const char *digest, struct names *refs, char *subject,
     size_t slen, const char **why)
 {
-	struct stat	 st;
-	json_error_t	 jerr;
-	json_t		*root, *arr, *v;
-	char		 path[PATH_MAX], *buf = NULL;
-	const char	*s;
-	const char	*lists[] = { "layers", "manifests", "fsLayers",
-			    "blobs" };
-	size_t		 i, l, got = 0;
-	ssize_t		 n;
-	int		 fd;
+	unsigned char	*buf = NULL;
+	size_t		 len;
+	int		 rv;
 
 	if (subject != NULL)
 		subject[0] = '\0';
 	*why = NULL;
-	if (store_blob_path(path, sizeof(path), digest) == -1)
-		return (0);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT || errno == ENOTDIR)
+	if (be->blob_read(digest, MAX_MANIFEST_SIZE, &buf, &len) == -1) {
+		if (errno == ENOENT)
 			return (0);
-		*why = strerror(errno);
+		*why = errno == EFBIG ? "too large" : strerror(errno);
 		return (-1);
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MANIFEST_MAXREAD ||
-	    (buf = malloc(st.st_size + 1)) == NULL) {
-		*why = "cannot read it";
-		close(fd);
-		return (-1);
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, st.st_size - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += n;
-	}
-	close(fd);
-	if (got != (size_t)st.st_size) {
-		*why = "short read";
-		free(buf);
-		return (-1);
-	}
-	root = json_loadb(buf, got, 0, &jerr);
-	free(buf);
-	if (root == NULL || !json_is_object(root)) {
-		json_decref(root);
+	if ((rv = manifest_refs_all(buf, len, refs, subject, slen)) == -1)
 		*why = "not a JSON manifest";
-		return (-1);
-	}
-	add_desc(json_object_get(root, "config"), refs);
-	for (l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
-		arr = json_object_get(root, lists[l]);
-		if (!json_is_array(arr))
-			continue;
-		json_array_foreach(arr, i, v)
-			add_desc(v, refs);
-	}
-	v = json_object_get(root, "subject");
-	if (subject != NULL && json_is_object(v) &&
-	    (s = json_string_value(json_object_get(v, "digest"))) != NULL &&
-	    store_digest_ok(s))
-		strlcpy(subject, s, slen);
-	json_decref(root);
-	return (0);
+	free(buf);
+	return (rv);
 }
 
-/* Remove a link's directory; failures are logged and written to out. */
+/* Remove a link; failures are logged and written to out. */
 static int
-rm_link_dir(FILE *out, const char *repo, const char *kind,
+rm_link_dir(FILE *out, const char *repo, enum be_link kind,
     const char *digest)
 {
-	char	 path[PATH_MAX], *slash;
-
-	if (store_link_path(path, sizeof(path), repo, kind, digest) == -1)
-		return (-1);
-	if ((slash = strrchr(path, '/')) != NULL)
-		*slash = '\0';
-	if (store_rmtree(path) == -1) {
-		log_warn("cannot remove %s", path);
-		fprintf(out, "error: cannot remove %s: %s\n", path,
-		    strerror(errno));
+	if (reg_link_del(repo, kind, digest) == -1) {
+		log_warn("cannot remove the link %s@%s", repo, digest);
+		fprintf(out, "error: cannot remove the link %s@%s: %s\n", repo,
+		    digest, strerror(errno));
 		return (-1);
 	}
 	return (0);
 }
 
-/* Stale uploads of a repository. */
+/* Stale uploads of a repository: by their data's mtime. */
+static int
+gc_upload_one(void *arg, const char *uuid, const struct be_stat *bs)
+{
+	struct gc_upload	*gu = arg;
+	struct gc_run		*r = gu->r;
+
+	if (gu->now - bs->mtime < sc.upload_maxage)
+		return (0);
+	if (!(r->flags & GCF_DRYRUN) &&
+	    store_upload_purge(gu->repo, uuid) == -1) {
+		/* Being written to: not stale. */
+		if (errno == EBUSY)
+			return (0);
+		fprintf(r->out, "error: cannot remove upload %s %s: %s\n",
+		    gu->repo, uuid, strerror(errno));
+		r->nfailed++;
+		return (0);
+	}
+	fprintf(r->out, "upload %s %s %lld\n", gu->repo, uuid,
+	    (long long)bs->size);
+	return (0);
+}
+
 static void
 gc_uploads(struct gc_run *r, const char *repo, time_t now)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct stat	 st;
-	char		 dir[PATH_MAX], path[PATH_MAX];
+	struct gc_upload	 gu;
 
 	if (sc.upload_maxage <= 0)
 		return;
-	if (store_path(dir, sizeof(dir), "%s/repositories/%s/_uploads", ST_V2,
-	    repo) == -1 || (d = opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (!valid_uuid(de->d_name))
-			continue;
-		if (store_path(path, sizeof(path), "%s/%s/data", dir,
-		    de->d_name) == -1)
-			continue;
-		if (stat(path, &st) == -1) {
-			/* No data: judge by the directory itself. */
-			if (store_path(path, sizeof(path), "%s/%s", dir,
-			    de->d_name) == -1 || stat(path, &st) == -1)
-				continue;
-		}
-		if (now - st.st_mtime < sc.upload_maxage)
-			continue;
-		if (!(r->flags & GCF_DRYRUN) &&
-		    store_upload_purge(repo, de->d_name) == -1)
-			continue;
-		/* A purge that failed left the directory: say why. */
-		if (!(r->flags & GCF_DRYRUN) && store_path(path, sizeof(path),
-		    "%s/%s", dir, de->d_name) == 0 && store_exists(path) &&
-		    store_rmtree(path) == -1) {
-			fprintf(r->out, "error: cannot remove %s: %s\n", path,
-			    strerror(errno));
-			r->nfailed++;
-			continue;
-		}
-		fprintf(r->out, "upload %s %s %lld\n", repo, de->d_name,
-		    (long long)st.st_size);
-	}
-	closedir(d);
+	gu.r = r;
+	gu.repo = repo;
+	gu.now = now;
+	be->upload_walk(repo, gc_upload_one, &gu);
 }
 
 static const struct retain_rule *
@@ -567,7 +481,7 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 	const struct retain_rule	*rr;
 	struct names			 tags;
 	struct tagtime			*tt = NULL;
-	char				 dg[MAX_DIGEST + 1], path[PATH_MAX];
+	char				 dg[MAX_DIGEST + 1];
 	size_t				 i, n = 0;
 	int				 g, keep;
 
@@ -603,9 +517,7 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
 		if (r->flags & GCF_DRYRUN)
 			continue;
-		if (store_path(path, sizeof(path),
-		    "%s/repositories/%s/_manifests/tags/%s", ST_V2, repo,
-		    tt[i].tag) == -1 || store_rmtree(path) == -1)
+		if (reg_tag_del(repo, tt[i].tag) == -1)
 			log_warn("%s: %s: tag %s", __func__, repo, tt[i].tag);
 	}
 done:
@@ -642,9 +554,9 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 {
 	struct names	 digests, dropped, orphans, tags;
 	struct rev	*revs = NULL, *rv;
-	struct stat	 st;
+	struct be_stat	 bs;
 	const char	*why;
-	char		 dg[MAX_DIGEST + 1], path[PATH_MAX];
+	char		 dg[MAX_DIGEST + 1];
 	size_t		 i, j, n = 0;
 	int		 changed, collect, rc = 0;
 
@@ -655,7 +567,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 
 	gc_uploads(r, repo, now);
 	gc_retain(r, repo, &dropped, &orphans, now);
-	if (store_repo_digests(repo, "_manifests/revisions", &digests) == -1) {
+	if (store_repo_digests(repo, BE_REVISION, &digests) == -1) {
 		fprintf(r->out, "error: cannot list the manifests of %s\n",
 		    repo);
 		rc = -1;
@@ -672,7 +584,7 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 	for (i = 0; i < n; i++) {
 		strlcpy(revs[i].digest, digests.v[i],
 		    sizeof(revs[i].digest));
-		if (manifest_refs(revs[i].digest, &revs[i].refs,
+		if (gc_manifest_refs(revs[i].digest, &revs[i].refs,
 		    revs[i].subject, sizeof(revs[i].subject), &why) == -1) {
 			fprintf(r->out, "error: manifest %s@%s: %s\n", repo,
 			    revs[i].digest, why);
@@ -721,18 +633,16 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 				if (!(r->flags & GCF_UNTAGGED) ||
 				    recently_touched(revs[i].digest, now))
 					continue;
-				if (store_link_path(path, sizeof(path), repo,
-				    "_manifests/revisions",
-				    revs[i].digest) == -1 ||
-				    stat(path, &st) == -1 ||
-				    now - st.st_mtime < sc.gc_grace)
+				if (be->link_get(repo, BE_REVISION,
+				    revs[i].digest, &bs) == -1 ||
+				    now - bs.mtime < sc.gc_grace)
 					continue;
 			}
 			revs[i].drop = 1;
 			fprintf(r->out, "manifest %s@%s\n", repo,
 			    revs[i].digest);
 			if (!(r->flags & GCF_DRYRUN) && rm_link_dir(r->out,
-			    repo, "_manifests/revisions", revs[i].digest) == -1)
+			    repo, BE_REVISION, revs[i].digest) == -1)
 				r->nfailed++;
 		}
 	}
@@ -760,39 +670,9 @@ done:
 static int
 all_blobs(struct names *sv)
 {
-	DIR		*d1, *d2;
-	struct dirent	*e1, *e2;
-	char		 dir[PATH_MAX], sub[PATH_MAX], dg[MAX_DIGEST + 1];
-	size_t		 a;
-
-	for (a = 0; a < NALGS; a++) {
-		if (store_path(dir, sizeof(dir), "%s/blobs/%s", ST_V2,
-		    algs[a]) == -1 || (d1 = opendir(dir)) == NULL)
-			continue;
-		while ((e1 = readdir(d1)) != NULL) {
-			if (strlen(e1->d_name) != 2 || e1->d_name[0] == '.')
-				continue;
-			if (store_path(sub, sizeof(sub), "%s/%s", dir,
-			    e1->d_name) == -1 || (d2 = opendir(sub)) == NULL)
-				continue;
-			while ((e2 = readdir(d2)) != NULL) {
-				if (strncmp(e2->d_name, e1->d_name, 2) != 0 ||
-				    store_path(dg, sizeof(dg), "%s:%s",
-				    algs[a], e2->d_name) == -1 ||
-				    !store_digest_ok(dg))
-					continue;
-				if (names_add(sv, dg) == -1) {
-					closedir(d2);
-					closedir(d1);
-					return (-1);
-				}
-			}
-			closedir(d2);
-		}
-		closedir(d1);
-	}
-	if (sv->n > 0)
-		names_sort(sv);
+	if (be->blob_walk(names_each, sv) == -1)
+		return (-1);
+	names_sort(sv);
 	return (0);
 }
 
@@ -870,8 +750,8 @@ gc_finish(struct gc_run *r, int status)
 	}
 	fclose(r->out);
 	if (r->ctl) {
-		ctl_text(r->id, r->outbuf, r->outlen);
-		ctl_end(r->id, status);
+		gc_ctl_text(r->id, r->outbuf, r->outlen);
+		gc_ctl_end(r->id, status);
 	} else if (r->nblobs > 0)
 		log_info("gc: removed %lld blobs, %lld bytes",
 		    (long long)r->nblobs, (long long)r->bytes);
@@ -887,35 +767,28 @@ gc_finish(struct gc_run *r, int status)
 static int
 gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 {
-	char	 path[PATH_MAX], *slash;
 	time_t	 mtime;
 	size_t	 i;
+	int	 rv;
 
 	if (recently_touched(c->digest, now) ||
 	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
 		return (0);
-	store_gen++;
-	if (store_blob_path(path, sizeof(path), c->digest) == -1)
-		return (0);
-	if (unlink(path) == -1) {
-		log_warn("gc: cannot remove %s", path);
+	if ((rv = reg_blob_remove(c->digest, c->size)) == -1) {
+		log_warn("gc: cannot remove blob %s", c->digest);
 		fprintf(r->out, "error: cannot remove blob %s: %s\n",
 		    c->digest, strerror(errno));
 		r->nfailed++;
 		return (0);
 	}
-	if ((slash = strrchr(path, '/')) != NULL) {
-		*slash = '\0';
-		if (store_rmtree(path) == -1) {
-			log_warn("gc: cannot remove %s", path);
-			fprintf(r->out, "error: cannot remove %s: %s\n", path,
-			    strerror(errno));
-			r->nfailed++;
-		}
+	if (rv == 1) {
+		log_warn("gc: cannot remove the place of blob %s", c->digest);
+		fprintf(r->out, "error: cannot remove the place of blob %s: "
+		    "%s\n", c->digest, strerror(errno));
+		r->nfailed++;
 	}
-	gc_disk_add(-c->size);
 	for (i = 0; i < r->repos.n; i++)
-		if (rm_link_dir(r->out, r->repos.v[i], "_layers",
+		if (rm_link_dir(r->out, r->repos.v[i], BE_LAYER,
 		    c->digest) == -1)
 			r->nfailed++;
 	return (1);
@@ -957,8 +830,8 @@ gc_start(uint32_t id, int ctl, int flags)
 	    (r->out = open_memstream(&r->outbuf, &r->outlen)) == NULL) {
 		free(r);
 		if (ctl) {
-			ctl_text(id, "error: out of memory\n", 21);
-			ctl_end(id, 1);
+			gc_ctl_text(id, "error: out of memory\n", 21);
+			gc_ctl_end(id, 1);
 		}
 		return;
 	}
@@ -989,50 +862,40 @@ void
 gc_ctl_gc(uint32_t id, int flags)
 {
 	if (gcrun != NULL) {
-		ctl_text(id, "error: gc is running already\n", 29);
-		ctl_end(id, 1);
+		gc_ctl_text(id, "error: gc is running already\n", 29);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	gc_start(id, 1, flags & (GCF_DRYRUN | GCF_UNTAGGED));
+}
+
+/* What repo_remove could not remove, to the log and the control answer. */
+static void
+rm_report(void *arg, const char *where, int err)
+{
+	char	 msg[PATH_MAX + 128];
+
+	log_warnx("rm: cannot remove %s: %s", where, strerror(err));
+	snprintf(msg, sizeof(msg), "error: cannot remove %s: %s\n", where,
+	    strerror(err));
+	gc_ctl_text(*(uint32_t *)arg, msg, strlen(msg));
 }
 
 /* Repository removal: its links and uploads, not nested repositories. */
 void
 gc_ctl_rm(uint32_t id, const char *repo)
 {
-	const char	*parts[] = { "_manifests", "_layers", "_uploads" };
-	char		 path[PATH_MAX], msg[PATH_MAX + 128], *slash;
-	size_t		 i;
-	int		 status = 0;
+	char	 msg[PATH_MAX + 128];
+	int	 status = 0;
 
-	if (!valid_name(repo) || !store_repo_exists(repo)) {
+	if (!valid_name(repo) || !be->repo_exists(repo, 1)) {
 		snprintf(msg, sizeof(msg), "error: no such repository\n");
 		status = 1;
 		goto done;
 	}
 	store_upload_forget_repo(repo);
-	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		if (store_path(path, sizeof(path), "%s/repositories/%s/%s",
-		    ST_V2, repo, parts[i]) == -1)
-			status = 1;
-		else if (store_rmtree(path) == -1) {
-			log_warn("rm: cannot remove %s", path);
-			snprintf(msg, sizeof(msg), "error: cannot remove %s: "
-			    "%s\n", path, strerror(errno));
-			ctl_text(id, msg, strlen(msg));
-			status = 1;
-		}
-	}
-	/* Empty parent directories go too, up to repositories/. */
-	if (store_path(path, sizeof(path), "%s/repositories/%s", ST_V2,
-	    repo) == 0) {
-		while (rmdir(path) == 0 && (slash = strrchr(path, '/')) !=
-		    NULL) {
-			*slash = '\0';
-			if (strcmp(path, ST_V2 "/repositories") == 0)
-				break;
-		}
-	}
+	if (reg_repo_remove(repo, rm_report, &id) == -1)
+		status = 1;
 	if (status == 0) {
 		log_info("repository %s removed", repo);
 		snprintf(msg, sizeof(msg), "removed %s; its blobs go at the "
@@ -1041,41 +904,8 @@ gc_ctl_rm(uint32_t id, const char *repo)
 		snprintf(msg, sizeof(msg), "error: %s not entirely removed\n",
 		    repo);
 done:
-	ctl_text(id, msg, strlen(msg));
-	ctl_end(id, status);
-}
-
-/* Bytes on disk of all blobs, counted once and then kept up to date. */
-static int64_t
-disk_usage(void)
-{
-	struct names	 blobs;
-	int64_t		 sum = 0, size;
-	size_t		 i;
-
-	if (disk_total >= 0)
-		return (disk_total);
-	memset(&blobs, 0, sizeof(blobs));
-	if (all_blobs(&blobs) == -1) {
-		names_free(&blobs);
-		return (-1);
-	}
-	for (i = 0; i < blobs.n; i++)
-		if ((size = blob_size(blobs.v[i], NULL)) > 0)
-			sum += size;
-	names_free(&blobs);
-	disk_total = sum;
-	return (sum);
-}
-
-void
-gc_disk_add(int64_t n)
-{
-	if (disk_total < 0)
-		return;
-	disk_total += n;
-	if (disk_total < 0)
-		disk_total = -1;
+	gc_ctl_text(id, msg, strlen(msg));
+	gc_ctl_end(id, status);
 }
 
 /* The distinct blobs a repository links, into t with their sizes. */
@@ -1088,8 +918,8 @@ repo_usage(const char *repo, struct dtree *t, size_t idx)
 	size_t		 i;
 
 	memset(&ds, 0, sizeof(ds));
-	store_repo_digests(repo, "_layers", &ds);
-	store_repo_digests(repo, "_manifests/revisions", &ds);
+	store_repo_digests(repo, BE_LAYER, &ds);
+	store_repo_digests(repo, BE_REVISION, &ds);
 	for (i = 0; i < ds.n; i++) {
 		if ((n = dnode_get(t, ds.v[i], 1)) == NULL)
 			continue;
@@ -1106,23 +936,6 @@ repo_usage(const char *repo, struct dtree *t, size_t idx)
 	}
 	names_free(&ds);
 	return (sum);
-}
-
-static void
-fmt_bytes(char *buf, size_t len, int64_t n)
-{
-	const char	*units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double		 v = n;
-	int		 u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%lld B", (long long)n);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
 }
 
 /*
@@ -1144,11 +957,11 @@ gc_ctl_usage(uint32_t id, const char *only)
 
 	memset(&repos, 0, sizeof(repos));
 	if ((fp = open_memstream(&buf, &len)) == NULL) {
-		ctl_end(id, 1);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	if (only[0] != '\0' && (!valid_name(only) ||
-	    !store_repo_exists(only))) {
+	    !be->repo_exists(only, 1))) {
 		fprintf(fp, "error: no such repository\n");
 		status = 1;
 		goto done;
@@ -1176,19 +989,18 @@ gc_ctl_usage(uint32_t id, const char *only)
 	}
 	if (only[0] != '\0' && !found)
 		fprintf(fp, "%-40s %15d %15d\n", only, 0, 0);
-	disk_total = -1;
-	if ((total = disk_usage()) == -1) {
+	if ((total = quota_disk_usage(1)) == -1) {
 		fprintf(fp, "error: cannot list blobs\n");
 		status = 1;
 	} else {
-		fmt_bytes(b1, sizeof(b1), total);
+		quota_fmt_bytes(b1, sizeof(b1), total);
 		fprintf(fp, "total on disk: %lld bytes (%s)\n",
 		    (long long)total, b1);
 	}
 done:
 	fclose(fp);
-	ctl_text(id, buf, len);
-	ctl_end(id, status);
+	gc_ctl_text(id, buf, len);
+	gc_ctl_end(id, status);
 	free(buf);
 	free(refd);
 	free(excl);
@@ -1196,122 +1008,63 @@ done:
 	dtree_free(&t);
 }
 
-/*
- * Quotas, checked before a blob or manifest of size bytes is linked into
- * repo: 0 if it fits, -1 with a DENIED answer in res if not.
- */
-int
-gc_quota_check(const char *repo, const char *digest, int64_t size,
-    struct st_res *res)
-{
-	struct dtree	 t = RB_INITIALIZER(&t);
-	char		 b1[32];
-	int64_t		 used;
-	int		 i;
-
-	if (sc.quota <= 0 && sc.nquotas == 0)
-		return (0);
-	if (store_linked(repo, "_layers", digest) ||
-	    store_linked(repo, "_manifests/revisions", digest))
-		return (0);
-	if (sc.quota > 0 && blob_size(digest, NULL) == -1 &&
-	    (used = disk_usage()) >= 0 && used + size > sc.quota) {
-		fmt_bytes(b1, sizeof(b1), sc.quota);
-		store_err(res, 403, "DENIED", "storage quota of %s exceeded",
-		    b1);
-		return (-1);
-	}
-	for (i = 0; i < sc.nquotas; i++) {
-		if (fnmatch(sc.quotas[i].pattern, repo, 0) != 0)
-			continue;
-		used = repo_usage(repo, &t, 0);
-		dtree_free(&t);
-		if (used + size > sc.quotas[i].size) {
-			fmt_bytes(b1, sizeof(b1), sc.quotas[i].size);
-			store_err(res, 403, "DENIED", "quota of %s for "
-			    "repository %.100s exceeded", b1, repo);
-			return (-1);
-		}
-		break;
-	}
-	return (0);
-}
-
-/*
- * Bytes that may still come into repo before a quota is reached, all
- * unfinished uploads holding all bytes and those of repo inrepo; msg
- * gets the refusal for the tightest quota.  INT64_MAX without quotas.
- */
-int64_t
-gc_quota_room(const char *repo, int64_t all, int64_t inrepo, char *msg,
-    size_t len)
-{
-	struct dtree	 t = RB_INITIALIZER(&t);
-	char		 b1[32];
-	int64_t		 room = INT64_MAX, used, r;
-	int		 i;
-
-	snprintf(msg, len, "quota exceeded");
-	if (sc.quota > 0 && (used = disk_usage()) >= 0) {
-		room = sc.quota - used - all;
-		fmt_bytes(b1, sizeof(b1), sc.quota);
-		snprintf(msg, len, "storage quota of %s exceeded", b1);
-	}
-	for (i = 0; i < sc.nquotas; i++) {
-		if (fnmatch(sc.quotas[i].pattern, repo, 0) != 0)
-			continue;
-		used = repo_usage(repo, &t, 0);
-		dtree_free(&t);
-		r = sc.quotas[i].size - used - inrepo;
-		if (r < room) {
-			room = r;
-			fmt_bytes(b1, sizeof(b1), sc.quotas[i].size);
-			snprintf(msg, len, "quota of %s for repository %.100s "
-			    "exceeded", b1, repo);
-		}
-		break;
-	}
-	return (room);
-}
-
 /* fsck: hash every blob in small steps, then check every link. */
 static void
-fsck_move(struct fsck_run *f, const char *path)
+fsck_moved(struct fsck_run *f, const char *what, int rv, const char *to)
 {
-	char	 q[PATH_MAX], dir[PATH_MAX], *slash;
-
-	if (store_path(q, sizeof(q), "%s/%s", f->qdir, path) == -1)
-		return;
-	strlcpy(dir, q, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	if (store_mkdirs(dir) == -1 || rename(path, q) == -1) {
-		fprintf(f->out, "  cannot move %s: %s\n", path,
+	if (rv == -1) {
+		fprintf(f->out, "  cannot move %s: %s\n", what,
 		    strerror(errno));
-		log_warn("fsck: cannot move %s", path);
+		log_warn("fsck: cannot move %s", what);
 		f->nfailed++;
 		return;
 	}
-	fprintf(f->out, "  moved to %s\n", q);
+	fprintf(f->out, "  moved to %s\n", to);
 	f->nmoved++;
 }
 
 static void
-fsck_link(struct fsck_run *f, const char *path, const char *expect,
+fsck_move_link(struct fsck_run *f, const char *where)
+{
+	char	 to[PATH_MAX];
+	int	 rv;
+
+	rv = reg_link_quarantine(where, f->qdir, to, sizeof(to));
+	fsck_moved(f, where, rv, to);
+}
+
+/* A stale layer link goes with -r: "where" less its "/link". */
+static void
+fsck_unlink(struct fsck_run *f, const char *where)
+{
+	char	 dir[PATH_MAX], *slash;
+
+	if (reg_link_remove(where) == 0) {
+		f->nremoved++;
+		return;
+	}
+	strlcpy(dir, where, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	fprintf(f->out, "  cannot remove %s: %s\n", dir, strerror(errno));
+	log_warn("fsck: cannot remove %s", dir);
+	f->nfailed++;
+}
+
+/* One stored link, as the backend's link_check gives it. */
+static int
+fsck_link(void *arg, const char *where, const char *dg, const char *expect,
     int layer)
 {
-	char	 dg[MAX_DIGEST + 1], dir[PATH_MAX], *slash;
+	struct fsck_run	*f = arg;
 
-	if (!store_exists(path))
-		return;
 	f->nlinks++;
-	if (store_read_link(path, dg, sizeof(dg)) == -1 ||
-	    (expect != NULL && strcmp(dg, expect) != 0)) {
-		fprintf(f->out, "bad link %s\n", path);
+	if (dg == NULL || (expect != NULL && strcmp(dg, expect) != 0)) {
+		fprintf(f->out, "bad link %s\n", where);
 		f->nproblems++;
 		if (f->repair)
-			fsck_move(f, path);
-		return;
+			fsck_move_link(f, where);
+		return (0);
 	}
 	/*
 	 * Distribution's gc removes blobs but not the layer links to them:
@@ -1319,74 +1072,20 @@ fsck_link(struct fsck_run *f, const char *path, const char *expect,
 	 */
 	if (layer && blob_size(dg, NULL) == -1 &&
 	    dnode_get(&f->bad, dg, 0) == NULL) {
-		fprintf(f->out, "stale layer link %s -> %s\n", path, dg);
+		fprintf(f->out, "stale layer link %s -> %s\n", where, dg);
 		f->nstale++;
-		if (!f->repair)
-			return;
-		strlcpy(dir, path, sizeof(dir));
-		if ((slash = strrchr(dir, '/')) != NULL)
-			*slash = '\0';
-		if (store_rmtree(dir) == -1) {
-			fprintf(f->out, "  cannot remove %s: %s\n", dir,
-			    strerror(errno));
-			log_warn("fsck: cannot remove %s", dir);
-			f->nfailed++;
-		} else
-			f->nremoved++;
-		return;
+		if (f->repair)
+			fsck_unlink(f, where);
+		return (0);
 	}
 	if (blob_size(dg, NULL) == -1 || (f->repair &&
 	    dnode_get(&f->bad, dg, 0) != NULL)) {
-		fprintf(f->out, "dangling link %s -> %s\n", path, dg);
+		fprintf(f->out, "dangling link %s -> %s\n", where, dg);
 		f->nproblems++;
 		if (f->repair)
-			fsck_move(f, path);
+			fsck_move_link(f, where);
 	}
-}
-
-static void
-fsck_links_kind(struct fsck_run *f, const char *repo, const char *kind)
-{
-	struct names	 ds;
-	char		 path[PATH_MAX];
-	size_t		 i;
-
-	memset(&ds, 0, sizeof(ds));
-	store_repo_digests(repo, kind, &ds);
-	for (i = 0; i < ds.n; i++)
-		if (store_link_path(path, sizeof(path), repo, kind,
-		    ds.v[i]) == 0)
-			fsck_link(f, path, ds.v[i],
-			    strcmp(kind, "_layers") == 0);
-	names_free(&ds);
-}
-
-static void
-fsck_links(struct fsck_run *f)
-{
-	struct names	 repos, tags;
-	char		 kind[PATH_MAX], path[PATH_MAX];
-	size_t		 i, j;
-
-	memset(&repos, 0, sizeof(repos));
-	store_all_repos(&repos, 1);
-	for (i = 0; i < repos.n; i++) {
-		fsck_links_kind(f, repos.v[i], "_layers");
-		fsck_links_kind(f, repos.v[i], "_manifests/revisions");
-		memset(&tags, 0, sizeof(tags));
-		repo_tag_names(repos.v[i], &tags);
-		for (j = 0; j < tags.n; j++) {
-			if (store_path(path, sizeof(path), "%s/repositories/"
-			    "%s/_manifests/tags/%s/current/link", ST_V2,
-			    repos.v[i], tags.v[j]) == 0)
-				fsck_link(f, path, NULL, 0);
-			if (store_path(kind, sizeof(kind),
-			    "_manifests/tags/%s/index", tags.v[j]) == 0)
-				fsck_links_kind(f, repos.v[i], kind);
-		}
-		names_free(&tags);
-	}
-	names_free(&repos);
+	return (0);
 }
 
 static void
@@ -1394,7 +1093,7 @@ fsck_finish(struct fsck_run *f)
 {
 	int	 status;
 
-	fsck_links(f);
+	be->link_check(fsck_link, f);
 	fprintf(f->out, "fsck: %zu blobs and %lld links checked, %lld "
 	    "problems", f->blobs.n, (long long)f->nlinks,
 	    (long long)f->nproblems);
@@ -1415,12 +1114,10 @@ fsck_finish(struct fsck_run *f)
 	fclose(f->out);
 	status = (f->nproblems > 0 && f->nmoved < f->nproblems) ||
 	    f->nfailed > 0;
-	ctl_text(f->id, f->outbuf, f->outlen);
-	ctl_end(f->id, status);
+	gc_ctl_text(f->id, f->outbuf, f->outlen);
+	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)
-		disk_total = -1;
-	if (f->nremoved > 0)
-		store_gen++;
+		quota_forget_disk();
 	free(f->outbuf);
 	names_free(&f->blobs);
 	dtree_free(&f->bad);
@@ -1440,6 +1137,7 @@ fsck_judge(struct fsck_run *f, const char *digest)
 	char		 got[MAX_DIGEST + 1], path[PATH_MAX];
 	unsigned int	 mdlen, i;
 	size_t		 off;
+	int		 rv;
 
 	if (EVP_DigestFinal_ex(f->ctx, md, &mdlen) != 1)
 		return;
@@ -1453,9 +1151,10 @@ fsck_judge(struct fsck_run *f, const char *digest)
 		return;
 	fprintf(f->out, "corrupt blob %s (content is %s)\n", digest, got);
 	f->nproblems++;
-	if (f->repair && store_blob_path(path, sizeof(path), digest) == 0) {
+	if (f->repair) {
 		dnode_get(&f->bad, digest, 1);
-		fsck_move(f, path);
+		rv = reg_blob_quarantine(digest, f->qdir, path, sizeof(path));
+		fsck_moved(f, digest, rv, path);
 	}
 }
 
@@ -1464,8 +1163,8 @@ fsck_step(int fd, short event, void *arg)
 {
 	struct fsck_run	*f = arg;
 	struct timeval	 tv = { 0, 0 };
+	struct be_body	 body;
 	unsigned char	*buf;
-	char		 path[PATH_MAX];
 	const char	*dg;
 	size_t		 budget = 0;
 	ssize_t		 n;
@@ -1477,9 +1176,9 @@ fsck_step(int fd, short event, void *arg)
 	while (f->next < f->blobs.n && budget < HASH_BUDGET) {
 		dg = f->blobs.v[f->next];
 		if (f->fd == -1) {
-			if (store_blob_path(path, sizeof(path), dg) == -1 ||
-			    (f->fd = open(path, O_RDONLY | O_CLOEXEC)) ==
-			    -1 || EVP_DigestInit_ex(f->ctx,
+			if (be->blob_open(dg, BE_WANT_FD, &body) == 0)
+				f->fd = body.fd;
+			if (f->fd == -1 || EVP_DigestInit_ex(f->ctx,
 			    strncmp(dg, "sha512:", 7) == 0 ? EVP_sha512() :
 			    EVP_sha256(), NULL) != 1) {
 				/* Swept meanwhile, or unreadable. */
@@ -1529,8 +1228,8 @@ gc_ctl_fsck(uint32_t id, int repair)
 	time_t		 now = time(NULL);
 
 	if (fsckrun != NULL) {
-		ctl_text(id, "error: fsck is running already\n", 31);
-		ctl_end(id, 1);
+		gc_ctl_text(id, "error: fsck is running already\n", 31);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	if ((f = calloc(1, sizeof(*f))) == NULL ||
@@ -1539,8 +1238,8 @@ gc_ctl_fsck(uint32_t id, int repair)
 		if (f != NULL)
 			EVP_MD_CTX_free(f->ctx);
 		free(f);
-		ctl_text(id, "error: out of memory\n", 21);
-		ctl_end(id, 1);
+		gc_ctl_text(id, "error: out of memory\n", 21);
+		gc_ctl_end(id, 1);
 		return;
 	}
 	f->id = id;

@@ -1,12 +1,13 @@
 /*
  * Upload bytes in storage: a small pool of threads appends them to the
- * upload file and runs the SHA-256 over them while the main thread goes
+ * upload (the backend's upload_append) and runs the SHA-256 over them
+ * while the main thread goes
  * on reading messages.  Every upload has two lanes, one that writes and
  * one that hashes, each working through the same chunks in order, so a
  * single push uses two cores and parallel pushes use all of them.  Only
  * this data path is threaded: commits, links, deletes and GC stay in
  * the main thread, which waits for an upload's lanes to drain before it
- * looks at its file or its digest (io_drain).
+ * looks at its data or its digest (io_drain).
  *
  * With no threads started (storage on fewer than IO_MINCPUS CPUs) the
  * main thread writes and hashes each message as it comes, with no copy.
@@ -30,12 +31,12 @@
 
 #include "privsep.h"
 #include "regd.h"
+#include "store.h"
 
 #define IO_CHUNK	DATA_CHUNK	/* bytes per chunk */
 #define IO_STREAM_MAX	8		/* chunks in flight per upload */
 #define IO_TOTAL_MAX	24		/* chunks in flight in all */
 #define IO_KEEP		4		/* idle chunks kept for reuse */
-#define IO_SYNC_STEP	(8 * 1024 * 1024) /* start writeback this often */
 #define IO_MAXTHREADS	8
 
 enum { LANE_WRITE, LANE_HASH, NLANES };
@@ -62,9 +63,8 @@ struct io_stream {
 	struct io_lane		 lane[NLANES];
 	int			 inflight;	/* chunks not done */
 	/* the write lane's, read by the main thread after io_drain */
-	int			 fd;
+	struct be_upload	*bu;
 	int64_t			 written;
-	int64_t			 synced;
 	int			 werr;
 	/* the hash lane's */
 	SHA256_CTX		*ctx;
@@ -84,27 +84,12 @@ static int		 io_waiting;	/* the main thread waits on io_done */
 static void
 lane_write(struct io_stream *st, const unsigned char *p, size_t len)
 {
-	ssize_t	 n;
-
-	while (len > 0 && st->werr == 0) {
-		if ((n = write(st->fd, p, len)) == -1) {
-			if (errno != EINTR)
-				st->werr = errno;
-			continue;
-		}
-		st->written += n;
-		p += n;
-		len -= n;
-	}
-	/*
-	 * Start writeback as the file grows, so the fsync at commit
-	 * finds little left to do.  Only a hint: errors are the fsync's.
-	 */
-	if (st->written - st->synced >= IO_SYNC_STEP) {
-		(void)sync_file_range(st->fd, st->synced,
-		    st->written - st->synced, SYNC_FILE_RANGE_WRITE);
-		st->synced = st->written;
-	}
+	if (st->werr != 0)
+		return;
+	if (be->upload_append(st->bu, p, len) == -1)
+		st->werr = errno;
+	else
+		st->written += len;
 }
 
 static void
@@ -200,7 +185,7 @@ io_start(int n)
 }
 
 struct io_stream *
-io_open(int fd, SHA256_CTX *ctx)
+io_open(struct be_upload *bu, SHA256_CTX *ctx)
 {
 	struct io_stream	*st;
 	int			 i;
@@ -212,7 +197,7 @@ io_open(int fd, SHA256_CTX *ctx)
 		st->lane[i].st = st;
 		st->lane[i].kind = i;
 	}
-	st->fd = fd;
+	st->bu = bu;
 	st->ctx = ctx;
 	return (st);
 }

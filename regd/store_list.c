@@ -5,9 +5,7 @@
 
 #include <sys/types.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +16,7 @@
 #include <jansson.h>
 
 #include "regd.h"
+#include "store.h"
 
 struct tbuf {
 	char	*buf;
@@ -25,80 +24,6 @@ struct tbuf {
 	size_t	 size;
 	int	 err;
 };
-
-static const char *const digest_algs[] = { "sha256", "sha512" };
-#define NALGS	(sizeof(digest_algs) / sizeof(digest_algs[0]))
-
-int
-names_add(struct names *ns, const char *s)
-{
-	char	**nv;
-	size_t	  nsize;
-
-	if (ns->n == ns->size) {
-		nsize = ns->size == 0 ? 32 : ns->size * 2;
-		if ((nv = reallocarray(ns->v, nsize, sizeof(*nv))) == NULL)
-			return (-1);
-		ns->v = nv;
-		ns->size = nsize;
-	}
-	if ((ns->v[ns->n] = strdup(s)) == NULL)
-		return (-1);
-	ns->n++;
-	return (0);
-}
-
-void
-names_free(struct names *ns)
-{
-	size_t	 i;
-
-	for (i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	memset(ns, 0, sizeof(*ns));
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return (strcmp(*(char *const *)a, *(char *const *)b));
-}
-
-void
-names_sort(struct names *ns)
-{
-	if (ns->n > 1)
-		qsort(ns->v, ns->n, sizeof(*ns->v), strp_cmp);
-}
-
-/* Sort and drop duplicates. */
-void
-names_uniq(struct names *ns)
-{
-	size_t	 i, j;
-
-	names_sort(ns);
-	for (i = j = 0; i < ns->n; i++) {
-		if (j > 0 && strcmp(ns->v[j - 1], ns->v[i]) == 0) {
-			free(ns->v[i]);
-			continue;
-		}
-		ns->v[j++] = ns->v[i];
-	}
-	ns->n = j;
-}
-
-int
-names_has(const struct names *ns, const char *s)
-{
-	size_t	 i;
-
-	for (i = 0; i < ns->n; i++)
-		if (strcmp(ns->v[i], s) == 0)
-			return (1);
-	return (0);
-}
 
 static void
 tbuf_printf(struct tbuf *t, const char *fmt, ...)
@@ -135,22 +60,6 @@ tbuf_printf(struct tbuf *t, const char *fmt, ...)
 	}
 }
 
-static int
-is_dir_entry(const char *dir, struct dirent *de)
-{
-	struct stat	 st;
-	char		 path[PATH_MAX];
-
-	if (de->d_type == DT_DIR)
-		return (1);
-	if (de->d_type != DT_UNKNOWN)
-		return (0);
-	if (store_path(path, sizeof(path), "%s/%s", dir, de->d_name) == -1 ||
-	    lstat(path, &st) == -1)
-		return (0);
-	return (S_ISDIR(st.st_mode));
-}
-
 /*
  * Listings are kept while the tree's generation stays the same: a tag
  * list or the catalog is then answered without walking directories.
@@ -163,8 +72,6 @@ struct listcache {
 	struct names	 names;
 };
 static struct listcache	 listcache[LISTCACHE_SIZE];
-
-static int	 repo_tags_walk(const char *, struct names *);
 
 static struct listcache *
 listcache_slot(const char *key)
@@ -190,7 +97,7 @@ listcache_get(const char *key, struct names *ns)
 {
 	struct listcache	*lc = listcache_slot(key);
 
-	if (lc->gen != store_gen || strcmp(lc->key, key) != 0)
+	if (lc->gen != cache_gen(key) || strcmp(lc->key, key) != 0)
 		return (0);
 	if (names_copy(ns, &lc->names) == -1) {
 		names_free(ns);
@@ -211,7 +118,7 @@ listcache_put(const char *key, const struct names *ns)
 		names_free(&lc->names);
 		return;
 	}
-	lc->gen = store_gen;
+	lc->gen = cache_gen(key);
 }
 
 /* Tags of a repository with a current link; ns stays empty if none. */
@@ -220,86 +127,11 @@ repo_tags(const char *repo, struct names *ns)
 {
 	if (listcache_get(repo, ns))
 		return (0);
-	if (repo_tags_walk(repo, ns) == -1)
+	if (be->tag_walk(repo, names_each, ns) == -1)
 		return (-1);
+	names_sort(ns);
 	listcache_put(repo, ns);
 	return (0);
-}
-
-static int
-repo_tags_walk(const char *repo, struct names *ns)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX], path[PATH_MAX];
-	int		 rv = 0;
-
-	if (store_path(dir, sizeof(dir), "%s/repositories/%s/_manifests/tags",
-	    ST_V2, repo) == -1)
-		return (-1);
-	if ((d = opendir(dir)) == NULL)
-		return (errno == ENOENT || errno == ENOTDIR ? 0 : -1);
-	while ((de = readdir(d)) != NULL) {
-		if (!valid_tag(de->d_name))
-			continue;
-		if (store_path(path, sizeof(path), "%s/%s/current/link", dir,
-		    de->d_name) == -1 || !store_exists(path))
-			continue;
-		if (names_add(ns, de->d_name) == -1) {
-			rv = -1;
-			break;
-		}
-	}
-	closedir(d);
-	names_sort(ns);
-	return (rv);
-}
-
-static int
-walk_repos(const char *prefix, struct names *ns, int depth, int any)
-{
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX], name[PATH_MAX], path[PATH_MAX];
-	int		 rv = 0;
-
-	if (depth > MAX_NAME / 2)
-		return (0);
-	if (store_path(dir, sizeof(dir), "%s/repositories%s%s", ST_V2,
-	    prefix[0] != '\0' ? "/" : "", prefix) == -1)
-		return (0);
-	if ((d = opendir(dir)) == NULL)
-		return (errno == ENOENT ? 0 : -1);
-	while ((de = readdir(d)) != NULL) {
-		/* "_layers" and friends, "." and "..": never a component. */
-		if (de->d_name[0] == '_' || !valid_name(de->d_name))
-			continue;
-		if (!is_dir_entry(dir, de))
-			continue;
-		if (store_path(name, sizeof(name), "%s%s%s", prefix,
-		    prefix[0] != '\0' ? "/" : "", de->d_name) == -1 ||
-		    !valid_name(name))
-			continue;
-		/*
-		 * Like Distribution, the catalog lists a repository that
-		 * holds only layer links (a cross-repository mount).
-		 */
-		if ((any ? store_repo_exists(name) :
-		    (store_path(path, sizeof(path), "%s/%s/_manifests", dir,
-		    de->d_name) == 0 && store_exists(path)) ||
-		    (store_path(path, sizeof(path), "%s/%s/_layers", dir,
-		    de->d_name) == 0 && store_exists(path))) &&
-		    names_add(ns, name) == -1) {
-			rv = -1;
-			break;
-		}
-		if (walk_repos(name, ns, depth + 1, any) == -1) {
-			rv = -1;
-			break;
-		}
-	}
-	closedir(d);
-	return (rv);
 }
 
 /*
@@ -314,7 +146,7 @@ store_all_repos(struct names *ns, int any)
 
 	if (listcache_get(key, ns))
 		return (0);
-	if (walk_repos("", ns, 0, any) == -1)
+	if (be->repo_walk(any, names_each, ns) == -1)
 		return (-1);
 	names_sort(ns);
 	listcache_put(key, ns);
@@ -417,7 +249,7 @@ store_tags_list(const struct st_req *req, struct st_res *res, int *fdp)
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if (!store_repo_exists(req->repo)) {
+	if (!be->repo_exists(req->repo, 1)) {
 		store_err(res, 404, "NAME_UNKNOWN",
 		    "repository name not known to registry");
 		return;
@@ -468,7 +300,6 @@ store_mount_sources(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct names	 all, ns;
 	json_t		*root = NULL, *arr;
-	char		 path[PATH_MAX];
 	size_t		 i;
 
 	memset(&all, 0, sizeof(all));
@@ -476,8 +307,7 @@ store_mount_sources(const struct st_req *req, struct st_res *res, int *fdp)
 	if (store_digest_ok(req->arg) && store_all_repos(&all, 1) == -1)
 		goto fail;
 	for (i = 0; i < all.n; i++)
-		if (store_link_path(path, sizeof(path), all.v[i], "_layers",
-		    req->arg) == 0 && store_exists(path) &&
+		if (be->link_get(all.v[i], BE_LAYER, req->arg, NULL) == 0 &&
 		    names_add(&ns, all.v[i]) == -1)
 			goto fail;
 	if ((root = json_object()) == NULL ||
@@ -501,43 +331,11 @@ done:
 	names_free(&all);
 }
 
-/* Every manifest revision (or, with kind "_layers", blob) of a repo. */
-/* Digests named by the link directories of kind ("_layers", ...). */
+/* The digests a repository links as layers or as revisions. */
 int
-store_repo_digests(const char *repo, const char *kind, struct names *ns)
+store_repo_digests(const char *repo, enum be_link kind, struct names *ns)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 dir[PATH_MAX], path[PATH_MAX];
-	char		 digest[MAX_DIGEST + 1];
-	size_t		 a;
-	int		 rv = 0;
-
-	for (a = 0; a < NALGS && rv == 0; a++) {
-		if (store_path(dir, sizeof(dir), "%s/repositories/%s/%s/%s",
-		    ST_V2, repo, kind, digest_algs[a]) == -1)
-			return (-1);
-		if ((d = opendir(dir)) == NULL) {
-			if (errno != ENOENT && errno != ENOTDIR)
-				rv = -1;
-			continue;
-		}
-		while ((de = readdir(d)) != NULL) {
-			if (store_path(digest, sizeof(digest), "%s:%s",
-			    digest_algs[a], de->d_name) == -1 ||
-			    !store_digest_ok(digest))
-				continue;
-			if (store_path(path, sizeof(path), "%s/%s/link", dir,
-			    de->d_name) == -1 || !store_exists(path))
-				continue;
-			if (names_add(ns, digest) == -1) {
-				rv = -1;
-				break;
-			}
-		}
-		closedir(d);
-	}
-	return (rv);
+	return (be->link_walk(repo, kind, names_each, ns));
 }
 
 void
@@ -559,11 +357,11 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 		return;
 	}
 	filter = req->mediatype[0] != '\0';
-	if (store_repo_digests(req->repo, "_manifests/revisions", &ns) == -1)
+	if (store_repo_digests(req->repo, BE_REVISION, &ns) == -1)
 		goto fail;
 	names_sort(&ns);
 	if ((root = json_pack("{s:i, s:s, s:[]}", "schemaVersion", 2,
-	    "mediaType", "application/vnd.oci.image.index.v1+json",
+	    "mediaType", MT_OCI_INDEX,
 	    "manifests")) == NULL)
 		goto fail;
 	arr = json_object_get(root, "manifests");
@@ -590,8 +388,7 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 	res->status = 200;
 	if (filter)
 		res->flags |= STR_FILTERED;
-	strlcpy(res->mediatype, "application/vnd.oci.image.index.v1+json",
-	    sizeof(res->mediatype));
+	strlcpy(res->mediatype, MT_OCI_INDEX, sizeof(res->mediatype));
 	strlcpy(res->digest, req->ref, sizeof(res->digest));
 	goto done;
 fail:
@@ -601,28 +398,6 @@ fail:
 done:
 	json_decref(root);
 	names_free(&ns);
-}
-
-/* Sum of the sizes of the distinct blobs a repository links. */
-static int64_t
-repo_bytes(const char *repo)
-{
-	struct names	 ns;
-	struct stat	 st;
-	char		 path[PATH_MAX];
-	int64_t		 sum = 0;
-	size_t		 i;
-
-	memset(&ns, 0, sizeof(ns));
-	store_repo_digests(repo, "_layers", &ns);
-	store_repo_digests(repo, "_manifests/revisions", &ns);
-	names_uniq(&ns);
-	for (i = 0; i < ns.n; i++)
-		if (store_blob_path(path, sizeof(path), ns.v[i]) == 0 &&
-		    stat(path, &st) == 0 && S_ISREG(st.st_mode))
-			sum += st.st_size;
-	names_free(&ns);
-	return (sum);
 }
 
 char *
@@ -640,7 +415,7 @@ store_ctl_repos(size_t *lenp)
 		memset(&tags, 0, sizeof(tags));
 		repo_tags(repos.v[i], &tags);
 		tbuf_printf(&t, "%s\t%zu\t%lld\n", repos.v[i], tags.n,
-		    (long long)repo_bytes(repos.v[i]));
+		    (long long)quota_repo_bytes(repos.v[i]));
 		names_free(&tags);
 	}
 	names_free(&repos);
@@ -657,20 +432,18 @@ store_ctl_tags(const char *repo, size_t *lenp)
 {
 	struct names	 tags;
 	struct tbuf	 t;
-	char		 path[PATH_MAX], digest[MAX_DIGEST + 1];
+	char		 digest[MAX_DIGEST + 1];
 	size_t		 i;
 
 	memset(&tags, 0, sizeof(tags));
 	memset(&t, 0, sizeof(t));
-	if (!valid_name(repo) || !store_repo_exists(repo))
+	if (!valid_name(repo) || !be->repo_exists(repo, 1))
 		tbuf_printf(&t, "error: no such repository\n");
 	else {
 		repo_tags(repo, &tags);
 		for (i = 0; i < tags.n; i++) {
-			if (store_path(path, sizeof(path),
-			    "%s/repositories/%s/_manifests/tags/%s/current/link",
-			    ST_V2, repo, tags.v[i]) == -1 ||
-			    store_read_link(path, digest, sizeof(digest)) == -1)
+			if (be->tag_get(repo, tags.v[i], digest,
+			    sizeof(digest), NULL) == -1)
 				strlcpy(digest, "-", sizeof(digest));
 			tbuf_printf(&t, "%s\t%s\n", tags.v[i], digest);
 		}

@@ -4,12 +4,17 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "regd.h"
+
+const char *const	 digest_algs[NALGS] = { "sha256", "sha512" };
 
 static int	lower_alnum(int);
 static int	lower_hex(int);
@@ -321,4 +326,149 @@ log_escape(char *dst, size_t len, const char *src, size_t slen, int flags)
 	}
 	dst[o] = '\0';
 	return (o);
+}
+
+/*
+ * Read all of an open file from its start: at most max bytes (more is
+ * EFBIG), into a buffer with a NUL after the bytes, freed by the caller
+ * (with freezero when secret; on failure it is cleared here).
+ */
+int
+read_fd_all(int fd, size_t max, int secret, unsigned char **bufp,
+    size_t *lenp)
+{
+	struct stat	 st;
+	unsigned char	*buf = NULL, *nbuf, probe;
+	size_t		 size, nsize, got = 0;
+	ssize_t		 n;
+	int		 saved;
+
+	if (fstat(fd, &st) == -1)
+		return (-1);
+	if (S_ISREG(st.st_mode) && st.st_size >= 0 &&
+	    (uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		return (-1);
+	}
+	size = S_ISREG(st.st_mode) && st.st_size >= 0 ? st.st_size + 1 :
+	    4096;
+	if (size > max + 1)
+		size = max + 1;
+	if ((buf = malloc(size)) == NULL)
+		return (-1);
+	for (;;) {
+		if (got == size - 1) {
+			/* Full: at max, only the end of the file may come. */
+			if (got == max) {
+				if ((n = pread(fd, &probe, 1, got)) == -1 &&
+				    errno == EINTR)
+					continue;
+				if (n == -1)
+					goto fail;
+				if (n > 0)
+					goto toobig;
+				break;
+			}
+			nsize = size > (max + 1) / 2 ? max + 1 : size * 2;
+			if ((nbuf = secret ? recallocarray(buf, size, nsize,
+			    1) : realloc(buf, nsize)) == NULL)
+				goto fail;
+			buf = nbuf;
+			size = nsize;
+		}
+		n = pread(fd, buf + got, size - 1 - got, got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		got += n;
+	}
+	buf[got] = '\0';
+	*bufp = buf;
+	*lenp = got;
+	return (0);
+toobig:
+	errno = EFBIG;
+fail:
+	saved = errno;
+	if (secret)
+		freezero(buf, size);
+	else
+		free(buf);
+	errno = saved;
+	return (-1);
+}
+
+/* Lists of strings: repository names, tags, digests. */
+int
+names_add(struct names *ns, const char *s)
+{
+	char	**nv;
+	size_t	  nsize;
+
+	if (ns->n == ns->size) {
+		nsize = ns->size == 0 ? 32 : ns->size * 2;
+		if ((nv = reallocarray(ns->v, nsize, sizeof(*nv))) == NULL)
+			return (-1);
+		ns->v = nv;
+		ns->size = nsize;
+	}
+	if ((ns->v[ns->n] = strdup(s)) == NULL)
+		return (-1);
+	ns->n++;
+	return (0);
+}
+
+void
+names_free(struct names *ns)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+void
+names_sort(struct names *ns)
+{
+	if (ns->n > 1)
+		qsort(ns->v, ns->n, sizeof(*ns->v), strp_cmp);
+}
+
+/* Sort and drop duplicates. */
+void
+names_uniq(struct names *ns)
+{
+	size_t	 i, j;
+
+	names_sort(ns);
+	for (i = j = 0; i < ns->n; i++) {
+		if (j > 0 && strcmp(ns->v[j - 1], ns->v[i]) == 0) {
+			free(ns->v[i]);
+			continue;
+		}
+		ns->v[j++] = ns->v[i];
+	}
+	ns->n = j;
+}
+
+int
+names_has(const struct names *ns, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; i < ns->n; i++)
+		if (strcmp(ns->v[i], s) == 0)
+			return (1);
+	return (0);
 }

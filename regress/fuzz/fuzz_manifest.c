@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "regd.h"
+#include "store.h"
 #include "fuzz.h"
 
 #define REPO	"fuzz/repo"
@@ -60,16 +61,12 @@ cleanup(void)
 
 /* Store a blob and link it into REPO as kind; the digest goes in d. */
 static void
-seed(const char *kind, const char *body, char *d, size_t dlen)
+seed(enum be_link kind, const char *body, char *d, size_t dlen)
 {
-	char	 path[PATH_MAX];
-
 	if (store_digest_buf("sha256", body, strlen(body), d, dlen) == -1 ||
-	    store_blob_path(path, sizeof(path), d) == -1 ||
-	    store_write_file(path, body, strlen(body)) == -1 ||
-	    store_link_path(path, sizeof(path), REPO, kind, d) == -1 ||
-	    store_write_file(path, d, strlen(d)) == -1)
-		errx(1, "cannot seed %s", kind);
+	    be->blob_write(d, body, strlen(body)) == -1 ||
+	    be->link_put(REPO, kind, d) == -1)
+		errx(1, "cannot seed %s", body);
 }
 
 int
@@ -85,10 +82,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (chdir(root) == -1 || store_init() == -1)
 		err(1, "%s", root);
 	/* The digests the seed corpus refers to. */
-	seed("_layers", "{}", d, sizeof(d));
-	seed("_layers", "layer one", d, sizeof(d));
-	seed("_layers", "layer two", d, sizeof(d));
-	seed("_manifests/revisions", "{\"schemaVersion\":2,\"mediaType\":"
+	seed(BE_LAYER, "{}", d, sizeof(d));
+	seed(BE_LAYER, "layer one", d, sizeof(d));
+	seed(BE_LAYER, "layer two", d, sizeof(d));
+	seed(BE_REVISION, "{\"schemaVersion\":2,\"mediaType\":"
 	    "\"application/vnd.oci.image.manifest.v1+json\",\"config\":{"
 	    "\"mediaType\":\"application/vnd.oci.empty.v1+json\",\"digest\":"
 	    "\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f"

@@ -5,11 +5,13 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "regd.h"
 
@@ -31,6 +33,7 @@ static void	check_valid(const char *, int (*)(const char *),
 static void	check_one(const char *, int (*)(const char *), const char *,
 		    const char *, int);
 static char	*repeat(const char *, const char *, size_t, const char *);
+static void	 check_read_fd_all(void);
 
 static const struct vcase names[] = {
 	{ "a", 1 },
@@ -279,6 +282,53 @@ repeat(const char *head, const char *unit, size_t n, const char *tail)
 	return (s);
 }
 
+/*
+ * read_fd_all: files of 0, max - 1, max and max + 1 bytes, read from
+ * the start whatever the descriptor's offset, NUL-terminated.
+ */
+static void
+check_read_fd_all(void)
+{
+	static const size_t	 lens[] = { 0, 99, 100, 101, 5000 };
+	unsigned char		*buf, data[5000];
+	char			 path[] = "/tmp/test_util.XXXXXX";
+	size_t			 i, len, max;
+	int			 fd, ret, want, ok;
+
+	memset(data, 'x', sizeof(data));
+	if ((fd = mkstemp(path)) == -1) {
+		perror("mkstemp");
+		exit(2);
+	}
+	unlink(path);
+	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		if (ftruncate(fd, 0) == -1 ||
+		    pwrite(fd, data, lens[i], 0) != (ssize_t)lens[i]) {
+			perror("write");
+			exit(2);
+		}
+		lseek(fd, 0, SEEK_END);
+		max = lens[i] == 5000 ? 6000 : 100;
+		want = lens[i] <= max ? 0 : -1;
+		buf = NULL;
+		ret = read_fd_all(fd, max, i % 2, &buf, &len);
+		ok = ret == want && (ret == -1 ? errno == EFBIG :
+		    len == lens[i] && buf[len] == '\0' &&
+		    memcmp(buf, data, len) == 0);
+		if (ok) {
+			npass++;
+			printf("ok   read_fd_all(%zu bytes, max %zu) = %d\n",
+			    lens[i], max, ret);
+		} else {
+			nfail++;
+			printf("FAIL read_fd_all(%zu bytes, max %zu) = %d, "
+			    "want %d\n", lens[i], max, ret, want);
+		}
+		free(buf);
+	}
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -381,6 +431,7 @@ main(void)
 	}
 
 	check_escapes();
+	check_read_fd_all();
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);
 }

@@ -1,0 +1,174 @@
+/*
+ * What storage's layers above the backend share (store_backend.h
+ * describes the layers).  Include after regd.h.
+ */
+
+#ifndef STORE_H
+#define STORE_H
+
+#include "store_backend.h"
+
+struct json_t;
+struct st_stream;
+struct evp_md_st;
+struct evp_md_ctx_st;
+struct io_stream;
+struct SHA256state_st;
+
+struct st_meta {			/* facts about a stored manifest */
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	char		 subject[MAX_DIGEST + 1];
+	char		 artifacttype[MAX_MEDIATYPE + 1];
+	struct json_t	*annotations;
+	int64_t		 size;
+};
+
+/* A manifest checked for a PUT. */
+struct mfst {
+	struct json_t	*root;
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	char		 subject[MAX_DIGEST + 1];
+	char		 digest[MAX_DIGEST + 1];
+};
+
+struct tagcache {			/* a tag resolved at generation gen */
+	uint64_t	 gen;
+	char		 repo[MAX_NAME + 1];
+	char		 tag[MAX_TAG + 1];
+	char		 digest[MAX_DIGEST + 1];
+};
+
+/*
+ * What changed in the tree, told to every hook (store_hook_add) right
+ * after the change, in storage's main thread.  Hooks never block and
+ * never change the tree.  Caches, quota totals and GC subscribe.
+ */
+enum st_change {
+	SC_USED,		/* digest looked up as linked (GC grace) */
+	SC_BLOB_ADDED,		/* digest, size: upload commit, manifest */
+	SC_BLOB_REMOVED,	/* digest, size (0: not known): swept */
+	SC_LINKED,		/* repo, kind, digest, size: a new link */
+	SC_UNLINKED,		/* repo, kind, digest */
+	SC_TAGGED,		/* repo, tag, digest */
+	SC_UNTAGGED,		/* repo, tag */
+	SC_UPLOAD,		/* repo, tag = uuid: a session began or ended */
+	SC_REPO_REMOVED		/* repo */
+};
+
+struct st_event {
+	enum st_change	 what;
+	const char	*repo, *tag, *digest;
+	enum be_link	 kind;
+	int64_t		 size;
+};
+
+typedef void	(*st_hook)(const struct st_event *, void *);
+
+/* store_digest.c */
+void	 digest_hex(const unsigned char *, unsigned int, char *);
+const struct evp_md_st *digest_md(const char *);
+int	 digest_final(struct evp_md_ctx_st *, const char *, char *, size_t);
+
+/* store_cache.c */
+uint64_t	 cache_gen(const char *);
+void	 cache_init(void);
+#define STORE_HASH_INIT	2166136261u
+uint32_t	 store_hash(uint32_t, const char *);
+void	 store_trim(size_t);
+struct tagcache *tagcache_slot(const char *, const char *);
+struct st_meta *meta_set(const char *, struct json_t *, int64_t);
+struct st_meta *store_meta(const char *);
+const void *manifest_body(const char *, size_t *);
+
+/* store_manifest.c */
+const char *guess_mediatype(struct json_t *);
+int	 manifest_check(const struct st_req *, const unsigned char *, size_t,
+	    struct mfst *, struct st_res *);
+int	 manifest_refs_all(const unsigned char *, size_t, struct names *,
+	    char *, size_t);
+
+/* store_reg.c */
+int	 store_init(void);
+int	 names_each(void *, const char *, const struct be_stat *);
+void	 store_err(struct st_res *, int, const char *, const char *, ...)
+	    __attribute__((__format__ (printf, 4, 5)));
+void	 store_err_errno(struct st_res *, int, const char *, const char *,
+	    const char *);
+int	 store_linked(const char *, enum be_link, const char *);
+void	 store_blob_get(const struct st_req *, struct st_res *, int *);
+void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
+void	 store_manifest_get(const struct st_req *, struct st_res *, int *,
+	    const void **);
+void	 store_manifest_delete(const struct st_req *, struct st_res *, int *);
+void	 manifest_commit(const struct st_req *, const unsigned char *, size_t,
+	    struct st_res *);
+int	 mount_blob(const struct st_req *, struct st_res *);
+int	 store_hook_add(st_hook, void *);
+void	 reg_used(const char *);
+int	 reg_blob_write(const char *, const void *, size_t);
+int	 reg_blob_remove(const char *, int64_t);
+int	 reg_blob_quarantine(const char *, const char *, char *, size_t);
+int	 reg_link_put(const char *, enum be_link, const char *, int64_t);
+int	 reg_link_del(const char *, enum be_link, const char *);
+int	 reg_link_quarantine(const char *, const char *, char *, size_t);
+int	 reg_link_remove(const char *);
+int	 reg_tag_set(const char *, const char *, const char *);
+int	 reg_tag_del(const char *, const char *);
+int	 reg_repo_remove(const char *, void (*)(void *, const char *, int),
+	    void *);
+int	 reg_upload_begin(const char *, const char *);
+int	 reg_upload_abort(const char *, const char *);
+int	 reg_upload_commit(struct be_upload *, const char *, const char *,
+	    const char *, int64_t);
+
+/* store_upload.c */
+void	 store_upload_start(const struct st_req *, struct st_res *, int *);
+void	 store_upload_status(const struct st_req *, struct st_res *, int *);
+void	 store_upload_cancel(const struct st_req *, struct st_res *, int *);
+struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
+	    struct st_res *, int *);
+int	 store_stream_data(struct st_stream *, const void *, size_t,
+	    struct st_res *);
+int	 store_stream_end(struct st_stream *, struct st_res *);
+void	 store_stream_abort(struct st_stream *);
+int	 store_upload_purge(const char *, const char *);
+void	 store_upload_forget_repo(const char *);
+void	 store_upload_arm(void);
+
+/* store_io.c */
+#define IO_MINCPUS	4	/* upload threads from this many CPUs on */
+int	 io_start(int);
+struct io_stream *io_open(struct be_upload *, struct SHA256state_st *);
+int	 io_data(struct io_stream *, const void *, size_t);
+int64_t	 io_drain(struct io_stream *, int *);
+void	 io_close(struct io_stream *);
+
+/* store_list.c */
+int	 store_all_repos(struct names *, int);
+int	 store_repo_digests(const char *, enum be_link, struct names *);
+void	 store_tags_list(const struct st_req *, struct st_res *, int *);
+void	 store_catalog(const struct st_req *, struct st_res *, int *);
+void	 store_mount_sources(const struct st_req *, struct st_res *, int *);
+void	 store_referrers(const struct st_req *, struct st_res *, int *);
+char	*store_ctl_repos(size_t *);
+char	*store_ctl_tags(const char *, size_t *);
+
+/* store_quota.c */
+void	 quota_init(void);
+void	 quota_forget_disk(void);
+int64_t	 quota_disk_usage(int);
+int64_t	 quota_repo_bytes(const char *);
+void	 quota_fmt_bytes(char *, size_t, int64_t);
+int	 quota_check(const char *, const char *, int64_t, struct st_res *);
+int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
+
+/* store_gc.c */
+void	 gc_init(struct chan *);
+void	 gc_conf(const struct store_conf *);
+const struct store_conf *gc_store_conf(void);
+void	 gc_ctl_gc(uint32_t, int);
+void	 gc_ctl_fsck(uint32_t, int);
+void	 gc_ctl_rm(uint32_t, const char *);
+void	 gc_ctl_usage(uint32_t, const char *);
+
+#endif /* STORE_H */

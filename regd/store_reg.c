@@ -1,0 +1,596 @@
+/*
+ * Storage: the registry above the backend.  Which backend is in use,
+ * chosen by name from one table; blobs and manifests got, stored and
+ * deleted, with the answers to give.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "regd.h"
+#include "store.h"
+
+static const struct store_backend *const backends[] = {
+	&store_fs_backend
+};
+
+const struct store_backend	*be = &store_fs_backend;
+
+const struct store_backend *
+store_backend_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return (backends[i]);
+	return (NULL);
+}
+
+int
+store_init(void)
+{
+	cache_init();
+	quota_init();
+	return (be->init());
+}
+
+/*
+ * Changes to the tree: only the functions below make them, and each
+ * tells every hook what changed once it is done.
+ */
+#define MAX_HOOKS	8
+
+static struct {
+	st_hook	 fn;
+	void	*arg;
+} hooks[MAX_HOOKS];
+static int	 nhooks;
+
+int
+store_hook_add(st_hook fn, void *arg)
+{
+	int	 i;
+
+	for (i = 0; i < nhooks; i++)
+		if (hooks[i].fn == fn && hooks[i].arg == arg)
+			return (0);
+	if (nhooks == MAX_HOOKS)
+		return (-1);
+	hooks[nhooks].fn = fn;
+	hooks[nhooks].arg = arg;
+	nhooks++;
+	return (0);
+}
+
+static void
+changed(enum st_change what, const char *repo, const char *tag,
+    const char *digest, enum be_link kind, int64_t size)
+{
+	struct st_event	 ev;
+	int		 i;
+
+	ev.what = what;
+	ev.repo = repo;
+	ev.tag = tag;
+	ev.digest = digest;
+	ev.kind = kind;
+	ev.size = size;
+	for (i = 0; i < nhooks; i++)
+		hooks[i].fn(&ev, hooks[i].arg);
+}
+
+/* A request used this digest: it may be about to be referenced. */
+void
+reg_used(const char *digest)
+{
+	changed(SC_USED, NULL, NULL, digest, BE_LAYER, 0);
+}
+
+int
+reg_blob_write(const char *digest, const void *buf, size_t len)
+{
+	int	 made;
+
+	if ((made = be->blob_write(digest, buf, len)) == 1)
+		changed(SC_BLOB_ADDED, NULL, NULL, digest, BE_LAYER, len);
+	return (made);
+}
+
+int
+reg_blob_remove(const char *digest, int64_t size)
+{
+	int	 rv, saved;
+
+	if ((rv = be->blob_remove(digest)) != -1) {
+		saved = errno;
+		changed(SC_BLOB_REMOVED, NULL, NULL, digest, BE_LAYER, size);
+		errno = saved;
+	}
+	return (rv);
+}
+
+int
+reg_blob_quarantine(const char *digest, const char *dir, char *to,
+    size_t len)
+{
+	int	 rv;
+
+	if ((rv = be->blob_quarantine(digest, dir, to, len)) == 0)
+		changed(SC_BLOB_REMOVED, NULL, NULL, digest, BE_LAYER, 0);
+	return (rv);
+}
+
+/* 1 a new link, 0 it was there, -1 error. */
+int
+reg_link_put(const char *repo, enum be_link kind, const char *digest,
+    int64_t size)
+{
+	int	 made;
+
+	if ((made = be->link_put(repo, kind, digest)) == 1)
+		changed(SC_LINKED, repo, NULL, digest, kind, size);
+	return (made);
+}
+
+int
+reg_link_del(const char *repo, enum be_link kind, const char *digest)
+{
+	if (be->link_del(repo, kind, digest) == -1)
+		return (-1);
+	changed(SC_UNLINKED, repo, NULL, digest, kind, 0);
+	return (0);
+}
+
+int
+reg_link_quarantine(const char *where, const char *dir, char *to,
+    size_t len)
+{
+	if (be->link_quarantine(where, dir, to, len) == -1)
+		return (-1);
+	changed(SC_UNLINKED, NULL, NULL, NULL, BE_LAYER, 0);
+	return (0);
+}
+
+int
+reg_link_remove(const char *where)
+{
+	if (be->link_remove(where) == -1)
+		return (-1);
+	changed(SC_UNLINKED, NULL, NULL, NULL, BE_LAYER, 0);
+	return (0);
+}
+
+int
+reg_tag_set(const char *repo, const char *tag, const char *digest)
+{
+	if (be->tag_set(repo, tag, digest) == -1)
+		return (-1);
+	changed(SC_TAGGED, repo, tag, digest, BE_REVISION, 0);
+	return (0);
+}
+
+int
+reg_tag_del(const char *repo, const char *tag)
+{
+	if (be->tag_del(repo, tag) == -1)
+		return (-1);
+	changed(SC_UNTAGGED, repo, tag, NULL, BE_REVISION, 0);
+	return (0);
+}
+
+int
+reg_repo_remove(const char *repo, void (*report)(void *, const char *, int),
+    void *arg)
+{
+	int	 rv;
+
+	rv = be->repo_remove(repo, report, arg);
+	/* What went went, even when something stayed. */
+	changed(SC_REPO_REMOVED, repo, NULL, NULL, BE_LAYER, 0);
+	return (rv);
+}
+
+int
+reg_upload_begin(const char *repo, const char *uuid)
+{
+	if (be->upload_begin(repo, uuid) == -1)
+		return (-1);
+	changed(SC_UPLOAD, repo, uuid, NULL, BE_LAYER, 0);
+	return (0);
+}
+
+int
+reg_upload_abort(const char *repo, const char *uuid)
+{
+	int	 rv, saved;
+
+	rv = be->upload_abort(repo, uuid);
+	saved = errno;
+	changed(SC_UPLOAD, repo, uuid, NULL, BE_LAYER, 0);
+	errno = saved;
+	return (rv);
+}
+
+/* The upload of repo becomes blob digest of size bytes: as upload_commit. */
+int
+reg_upload_commit(struct be_upload *bu, const char *repo, const char *uuid,
+    const char *digest, int64_t size)
+{
+	int	 made;
+
+	if ((made = be->upload_commit(bu, digest)) == -1)
+		return (-1);
+	changed(SC_UPLOAD, repo, uuid, NULL, BE_LAYER, 0);
+	if (made)
+		changed(SC_BLOB_ADDED, NULL, NULL, digest, BE_LAYER, size);
+	return (made);
+}
+
+/* A walk's entries into a struct names. */
+int
+names_each(void *arg, const char *name, const struct be_stat *bs)
+{
+	return (names_add(arg, name) == -1 ? -1 : 0);
+}
+
+void
+store_err(struct st_res *res, int status, const char *code,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	res->status = status;
+	strlcpy(res->code, code, sizeof(res->code));
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A failed backend call about what (a digest, a tag, an upload): 404
+ * with code and message only when it is not there (ENOENT).  Anything
+ * else is the registry's fault, logged with its errno: 503 when it may
+ * pass, 500 otherwise.
+ */
+void
+store_err_errno(struct st_res *res, int err, const char *what,
+    const char *code, const char *message)
+{
+	if (err == ENOENT || err == ENOTDIR) {
+		store_err(res, 404, code, "%s", message);
+		return;
+	}
+	log_warnx("%s: %s", what, strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOSPC ||
+	    err == EDQUOT || err == ENOMEM || err == ENOBUFS || err == EAGAIN)
+		store_err(res, 503, "UNAVAILABLE",
+		    "storage temporarily unavailable: %s", strerror(err));
+	else
+		store_err(res, 500, "UNKNOWN", "storage error: %s",
+		    strerror(err));
+}
+
+/*
+ * Whether repo links digest: 1 yes, 0 no, -1 when that cannot be told
+ * (errno set).  A link found is a use of the digest (GC grace).
+ */
+static int
+link_state(const char *repo, enum be_link kind, const char *digest)
+{
+	if (!valid_name(repo) || !store_digest_ok(digest))
+		return (0);
+	if (be->link_get(repo, kind, digest, NULL) == 0) {
+		reg_used(digest);
+		return (1);
+	}
+	return (errno == ENOENT ? 0 : -1);
+}
+
+int
+store_linked(const char *repo, enum be_link kind, const char *digest)
+{
+	return (link_state(repo, kind, digest) == 1);
+}
+
+void
+store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	struct be_stat	 bs;
+	struct be_body	 body;
+	int		 l, err = ENOENT;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	if ((l = link_state(req->repo, BE_LAYER, req->ref)) == 0)
+		l = link_state(req->repo, BE_REVISION, req->ref);
+	if (l != 1) {
+		err = l == 0 ? ENOENT : errno;
+		goto fail;
+	}
+	if (req->flags & STF_HEAD) {
+		if (be->blob_stat(req->ref, &bs) == -1) {
+			err = errno;
+			goto fail;
+		}
+		res->size = bs.size;
+	} else {
+		if (be->blob_open(req->ref, BE_WANT_FD, &body) == -1) {
+			err = errno;
+			goto fail;
+		}
+		res->size = body.size;
+		*fdp = body.fd;
+	}
+	res->status = 200;
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	return;
+fail:
+	store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
+	    "blob unknown to registry");
+}
+
+void
+store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
+{
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return;
+	}
+	if (!store_digest_ok(req->ref)) {
+		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
+		return;
+	}
+	if (be->link_get(req->repo, BE_LAYER, req->ref, NULL) == -1) {
+		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+		return;
+	}
+	if (reg_link_del(req->repo, BE_LAYER, req->ref) == -1) {
+		log_warn("%s: remove %s@%s", __func__, req->repo, req->ref);
+		store_err(res, 500, "UNKNOWN", "cannot remove link");
+		return;
+	}
+	res->status = 202;
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+}
+
+/*
+ * Resolve a manifest reference to a digest: 0 found, -1 with res filled.
+ */
+static int
+manifest_resolve(const struct st_req *req, struct st_res *res,
+    char *digest, size_t len)
+{
+	struct tagcache	*tc = NULL;
+
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return (-1);
+	}
+	if (strchr(req->ref, ':') != NULL) {
+		if (!store_digest_ok(req->ref)) {
+			store_err(res, 400, "DIGEST_INVALID",
+			    "invalid digest");
+			return (-1);
+		}
+		strlcpy(digest, req->ref, len);
+	} else {
+		if (!valid_tag(req->ref)) {
+			store_err(res, 400, "TAG_INVALID", "invalid tag");
+			return (-1);
+		}
+		tc = tagcache_slot(req->repo, req->ref);
+		if (tc->gen == cache_gen(req->repo) &&
+		    strcmp(tc->repo, req->repo) == 0 &&
+		    strcmp(tc->tag, req->ref) == 0) {
+			/* Nothing changed since this tag was resolved. */
+			strlcpy(digest, tc->digest, len);
+			return (0);
+		}
+		if (be->tag_get(req->repo, req->ref, digest, len, NULL) ==
+		    -1) {
+			store_err_errno(res, errno, req->ref,
+			    "MANIFEST_UNKNOWN", "manifest unknown");
+			return (-1);
+		}
+	}
+	switch (link_state(req->repo, BE_REVISION, digest)) {
+	case 1:
+		break;
+	case 0:
+		goto unknown;
+	default:
+		store_err_errno(res, errno, digest, "MANIFEST_UNKNOWN",
+		    "manifest unknown");
+		return (-1);
+	}
+	if (tc != NULL) {
+		tc->gen = cache_gen(req->repo);
+		strlcpy(tc->repo, req->repo, sizeof(tc->repo));
+		strlcpy(tc->tag, req->ref, sizeof(tc->tag));
+		strlcpy(tc->digest, digest, sizeof(tc->digest));
+	}
+	return (0);
+unknown:
+	store_err(res, 404, "MANIFEST_UNKNOWN", "manifest unknown");
+	return (-1);
+}
+
+void
+store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
+    const void **bodyp)
+{
+	struct be_stat	 bs;
+	struct be_body	 body;
+	struct st_meta	*m;
+	const void	*inline_body;
+	char		 digest[MAX_DIGEST + 1];
+	size_t		 len;
+	int		 fd = -1, err = ENOENT;
+
+	*bodyp = NULL;
+	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+		return;
+	if (!(req->flags & STF_HEAD) &&
+	    (inline_body = manifest_body(digest, &len)) != NULL) {
+		if ((m = store_meta(digest)) == NULL) {
+			err = errno;
+			goto unknown;
+		}
+		res->status = 200;
+		res->size = len;
+		strlcpy(res->digest, digest, sizeof(res->digest));
+		strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+		*bodyp = inline_body;
+		return;
+	}
+	if (req->flags & STF_HEAD) {
+		if (be->blob_stat(digest, &bs) == -1) {
+			err = errno;
+			goto unknown;
+		}
+	} else {
+		if (be->blob_open(digest, BE_WANT_FD, &body) == -1) {
+			err = errno;
+			goto unknown;
+		}
+		fd = body.fd;
+		bs.size = body.size;
+	}
+	if ((m = store_meta(digest)) == NULL) {
+		err = errno;
+		goto unknown;
+	}
+	res->status = 200;
+	res->size = bs.size;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+	*fdp = fd;
+	return;
+unknown:
+	if (fd != -1)
+		close(fd);
+	store_err_errno(res, err, digest, "MANIFEST_UNKNOWN",
+	    "manifest unknown");
+}
+
+void
+store_manifest_delete(const struct st_req *req, struct st_res *res,
+    int *fdp)
+{
+	struct names	 tags;
+	char		 digest[MAX_DIGEST + 1], cur[MAX_DIGEST + 1];
+	size_t		 i;
+
+	if (strchr(req->ref, ':') == NULL && valid_name(req->repo) &&
+	    valid_tag(req->ref)) {
+		/* A tag goes alone, even one whose manifest is gone. */
+		if (be->tag_get(req->repo, req->ref, digest, sizeof(digest),
+		    NULL) == -1) {
+			store_err(res, 404, "MANIFEST_UNKNOWN",
+			    "manifest unknown");
+			return;
+		}
+		if (reg_tag_del(req->repo, req->ref) == -1)
+			goto fail;
+		goto done;
+	}
+	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+		return;
+	if (reg_link_del(req->repo, BE_REVISION, digest) == -1)
+		goto fail;
+	memset(&tags, 0, sizeof(tags));
+	be->tag_walk(req->repo, names_each, &tags);
+	for (i = 0; i < tags.n; i++) {
+		if (be->tag_get(req->repo, tags.v[i], cur, sizeof(cur),
+		    NULL) == -1 || strcmp(cur, digest) != 0)
+			continue;
+		if (reg_tag_del(req->repo, tags.v[i]) == -1)
+			log_warn("%s: remove tag %s", __func__, tags.v[i]);
+	}
+	names_free(&tags);
+done:
+	res->status = 202;
+	strlcpy(res->digest, digest, sizeof(res->digest));
+	return;
+fail:
+	log_warn("%s: %s", __func__, req->repo);
+	store_err(res, 500, "UNKNOWN", "cannot delete manifest");
+}
+
+/* A checked manifest stored: quota, blob, revision link, tag. */
+void
+manifest_commit(const struct st_req *req, const unsigned char *buf,
+    size_t len, struct st_res *res)
+{
+	struct mfst	 m;
+
+	memset(&m, 0, sizeof(m));
+	if (manifest_check(req, buf, len, &m, res) == -1)
+		goto done;
+	if (quota_check(req->repo, m.digest, len, res) == -1)
+		goto done;
+	reg_used(m.digest);
+	if (reg_blob_write(m.digest, buf, len) == -1 ||
+	    reg_link_put(req->repo, BE_REVISION, m.digest, len) == -1)
+		goto fail;
+	if (strchr(req->ref, ':') == NULL &&
+	    reg_tag_set(req->repo, req->ref, m.digest) == -1)
+		goto fail;
+	meta_set(m.digest, m.root, len);
+	res->status = 201;
+	strlcpy(res->subject, m.subject, sizeof(res->subject));
+	res->size = len;
+	strlcpy(res->digest, m.digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m.mediatype, sizeof(res->mediatype));
+	goto done;
+fail:
+	log_warn("%s: %s: store %s", __func__, req->repo, m.digest);
+	store_err(res, 500, "UNKNOWN", "cannot store manifest");
+done:
+	json_decref(m.root);
+}
+
+int
+mount_blob(const struct st_req *req, struct st_res *res)
+{
+	struct be_stat	 bs;
+	struct st_res	 qres;
+
+	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
+		return (-1);
+	/* The frontend names a source its client may pull, or none. */
+	if (req->arg2[0] == '\0' || !valid_name(req->arg2) ||
+	    !store_linked(req->arg2, BE_LAYER, req->arg))
+		return (-1);
+	if (be->blob_stat(req->arg, &bs) == -1)
+		return (-1);
+	reg_used(req->arg);
+	memset(&qres, 0, sizeof(qres));
+	if (quota_check(req->repo, req->arg, bs.size, &qres) == -1)
+		return (-1);
+	if (be->link_get(req->repo, BE_LAYER, req->arg, NULL) == -1 &&
+	    reg_link_put(req->repo, BE_LAYER, req->arg, bs.size) == -1) {
+		log_warn("%s: %s@%s", __func__, req->repo, req->arg);
+		return (-1);
+	}
+	res->status = 201;
+	res->flags |= STR_MOUNTED;
+	res->size = bs.size;
+	strlcpy(res->digest, req->arg, sizeof(res->digest));
+	return (0);
+}

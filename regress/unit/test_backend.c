@@ -1,0 +1,506 @@
+/*
+ * Unit test of the storage backends (regd/store_backend.h): one list of
+ * cases run against the filesystem backend, in a fresh directory, and
+ * against the memory one; then the registry above the memory backend
+ * (a manifest PUT and GET, the change hooks).  One line per case; exit
+ * status 1 if any failed.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "regd.h"
+#include "store.h"
+
+#define REPO	"lib/app"
+#define UUID	"0b2f6c1e-7d42-4a3b-9c55-1e2d3f4a5b6c"
+#define UUID2	"1c3a7d2f-8e53-4b4c-8d66-2f3e4a5b6c7d"
+#define NMANY	300
+
+struct regd		*env;	/* what store_gc.c reads at gc_init */
+static int		 nfail, npass;
+static const char	*label;
+
+static void
+check(int ok, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	printf("%s %-4s ", ok ? "ok  " : "FAIL", label);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (ok)
+		npass++;
+	else
+		nfail++;
+}
+
+static void
+digest_of(const char *s, char *d, size_t len)
+{
+	if (store_digest_buf("sha256", s, strlen(s), d, len) == -1)
+		errx(2, "digest");
+}
+
+static int
+count_each(void *arg, const char *name, const struct be_stat *bs)
+{
+	(*(int *)arg)++;
+	return (0);
+}
+
+static int
+stop_each(void *arg, const char *name, const struct be_stat *bs)
+{
+	(*(int *)arg)++;
+	return (1);
+}
+
+static void
+t_blobs(void)
+{
+	struct be_stat	 bs;
+	struct be_body	 body;
+	unsigned char	*buf = NULL;
+	char		 d[MAX_DIGEST + 1], got[64];
+	size_t		 len;
+	ssize_t		 n;
+
+	digest_of("hello blob", d, sizeof(d));
+	check(be->blob_stat(d, &bs) == -1 && errno == ENOENT,
+	    "blob_stat of a missing blob: ENOENT");
+	check(be->blob_write(d, "hello blob", 10) == 1, "blob_write: new");
+	check(be->blob_write(d, "hello blob", 10) == 0,
+	    "blob_write again: it was there");
+	check(be->blob_stat(d, &bs) == 0 && bs.size == 10, "blob_stat size");
+	check(be->blob_read(d, 100, &buf, &len) == 0 && len == 10 &&
+	    memcmp(buf, "hello blob", 10) == 0 && buf[10] == '\0',
+	    "blob_read whole, NUL-terminated");
+	free(buf);
+	check(be->blob_read(d, 9, &buf, &len) == -1 && errno == EFBIG,
+	    "blob_read over max: EFBIG");
+	if (be->blob_open(d, BE_WANT_FD, &body) == 0) {
+		n = read(body.fd, got, sizeof(got));
+		check(n == 10 && body.size == 10 &&
+		    memcmp(got, "hello blob", 10) == 0,
+		    "blob_open: a descriptor at offset 0");
+		close(body.fd);
+	} else
+		check(0, "blob_open: %s", strerror(errno));
+	check(be->blob_open(d, BE_WANT_URL, &body) == -1 &&
+	    errno == ENOTSUP, "blob_open for a redirect only: ENOTSUP");
+	check(be->blob_remove(d) == 0 && be->blob_stat(d, &bs) == -1 &&
+	    errno == ENOENT, "blob_remove");
+}
+
+static void
+t_links_tags(void)
+{
+	struct be_stat	 bs;
+	char		 d[MAX_DIGEST + 1], d2[MAX_DIGEST + 1];
+	char		 cur[MAX_DIGEST + 1];
+	int		 n = 0;
+
+	digest_of("a layer", d, sizeof(d));
+	digest_of("a manifest", d2, sizeof(d2));
+	check(!be->repo_exists("lib/links", 1), "repo_exists before any link: no");
+	check(be->link_get("lib/links", BE_LAYER, d, NULL) == -1 && errno == ENOENT,
+	    "link_get of a missing link: ENOENT");
+	check(be->link_put("lib/links", BE_LAYER, d) == 1, "link_put: new");
+	check(be->link_put("lib/links", BE_LAYER, d) == 0, "link_put: was there");
+	check(be->link_get("lib/links", BE_LAYER, d, &bs) == 0, "link_get");
+	check(be->link_get("lib/links", BE_REVISION, d, NULL) == -1,
+	    "a layer link is no revision link");
+	check(be->repo_exists("lib/links", 0), "repo_exists after a link");
+	check(be->link_put("lib/links", BE_REVISION, d2) == 1, "revision link_put");
+	be->link_walk("lib/links", BE_REVISION, count_each, &n);
+	check(n == 1, "link_walk of revisions: %d", n);
+	check(be->tag_get("lib/links", "v1", cur, sizeof(cur), NULL) == -1 &&
+	    errno == ENOENT, "tag_get of a missing tag: ENOENT");
+	check(be->tag_set("lib/links", "v1", d2) == 0 && be->tag_get("lib/links", "v1",
+	    cur, sizeof(cur), &bs) == 0 && strcmp(cur, d2) == 0 &&
+	    bs.mtime > 0, "tag_set, tag_get");
+	check(be->tag_set("lib/links", "v1", d) == 0 && be->tag_get("lib/links", "v1", cur,
+	    sizeof(cur), NULL) == 0 && strcmp(cur, d) == 0, "tag moved");
+	n = 0;
+	be->tag_walk("lib/links", count_each, &n);
+	check(n == 1, "tag_walk: %d tags", n);
+	check(be->tag_del("lib/links", "v1") == 0 && be->tag_get("lib/links", "v1", cur,
+	    sizeof(cur), NULL) == -1, "tag_del");
+	check(be->link_del("lib/links", BE_LAYER, d) == 0 &&
+	    be->link_get("lib/links", BE_LAYER, d, NULL) == -1, "link_del");
+	check(be->link_del("lib/links", BE_LAYER, d) == 0,
+	    "link_del of a missing link: 0");
+	be->repo_remove("lib/links", NULL, NULL);
+}
+
+static void
+t_uploads(void)
+{
+	struct be_upload	*bu;
+	struct be_stat		 bs;
+	unsigned char		*buf = NULL;
+	char			 d[MAX_DIGEST + 1], st[16];
+	size_t			 len;
+	int			 n = 0;
+
+	digest_of("part one, part two", d, sizeof(d));
+	check(be->upload_open("lib/up", UUID, &bu, &bs) == -1 && errno == ENOENT,
+	    "upload_open of a missing upload: ENOENT");
+	check(be->upload_begin("lib/up", UUID) == 0 &&
+	    be->upload_stat("lib/up", UUID, &bs) == 0 && bs.size == 0,
+	    "upload_begin: an empty upload");
+	check(be->repo_exists("lib/up", 1) && !be->repo_exists("lib/up", 0),
+	    "a repository with an upload only");
+	be->upload_walk("lib/up", count_each, &n);
+	check(n == 1, "upload_walk: %d", n);
+	if (be->upload_open("lib/up", UUID, &bu, &bs) == -1) {
+		check(0, "upload_open: %s", strerror(errno));
+		return;
+	}
+	check(be->upload_append(bu, "part one, ", 10) == 0 &&
+	    be->upload_append(bu, "part XXX", 8) == 0 &&
+	    be->upload_truncate(bu, 15) == 0 &&
+	    be->upload_append(bu, "two", 3) == 0, "append, truncate, append");
+	check(be->upload_read(bu, st, 4, 10) == 4 && memcmp(st, "part", 4) ==
+	    0, "upload_read at an offset");
+	be->upload_state_put("lib/up", UUID, "state!", 6);
+	check(be->upload_state_get("lib/up", UUID, st, sizeof(st)) == 6 &&
+	    memcmp(st, "state!", 6) == 0, "upload state kept");
+	check(be->upload_commit(bu, d) == 1, "upload_commit: a new blob");
+	be->upload_close(bu);
+	check(be->upload_stat("lib/up", UUID, &bs) == -1 && errno == ENOENT,
+	    "the session ended with the commit");
+	check(be->blob_read(d, 100, &buf, &len) == 0 && len == 18 &&
+	    memcmp(buf, "part one, part two", 18) == 0, "the blob's bytes");
+	free(buf);
+
+	/* The same bytes again: onto the existing blob. */
+	be->upload_begin("lib/up", UUID2);
+	if (be->upload_open("lib/up", UUID2, &bu, &bs) == 0) {
+		be->upload_append(bu, "part one, part two", 18);
+		check(be->upload_commit(bu, d) == 0,
+		    "upload_commit onto an existing blob: 0");
+		be->upload_close(bu);
+		check(be->upload_stat("lib/up", UUID2, &bs) == -1,
+		    "that upload ended too");
+	} else
+		check(0, "second upload_open: %s", strerror(errno));
+	be->upload_begin("lib/up", UUID);
+	check(be->upload_abort("lib/up", UUID) == 0 &&
+	    be->upload_stat("lib/up", UUID, &bs) == -1, "upload_abort");
+	check(be->upload_abort("lib/up", UUID) == 0,
+	    "upload_abort of a missing upload: 0");
+	be->blob_remove(d);
+	be->repo_remove("lib/up", NULL, NULL);
+}
+
+/* Aborted while open (a cancel during a write): the handle still works. */
+static void
+t_upload_abort_open(void)
+{
+	struct be_upload	*bu;
+	struct be_stat		 bs;
+
+	be->upload_begin("lib/up", UUID);
+	if (be->upload_open("lib/up", UUID, &bu, &bs) == -1) {
+		check(0, "upload_open: %s", strerror(errno));
+		return;
+	}
+	be->upload_abort("lib/up", UUID);
+	check(be->upload_append(bu, "late", 4) == 0,
+	    "an append after the abort goes nowhere, harmlessly");
+	be->upload_close(bu);
+	check(be->upload_stat("lib/up", UUID, &bs) == -1, "the upload is gone");
+	be->repo_remove("lib/up", NULL, NULL);
+}
+
+static void
+t_walks(void)
+{
+	char	 d[MAX_DIGEST + 1], s[32];
+	int	 i, n = 0, ok = 1;
+
+	for (i = 0; i < NMANY; i++) {
+		snprintf(s, sizeof(s), "blob %d", i);
+		digest_of(s, d, sizeof(d));
+		if (be->blob_write(d, s, strlen(s)) != 1 ||
+		    be->link_put("many", BE_LAYER, d) != 1)
+			ok = 0;
+	}
+	check(ok, "%d blobs written and linked", NMANY);
+	be->blob_walk(count_each, &n);
+	check(n == NMANY, "blob_walk: %d", n);
+	n = 0;
+	be->link_walk("many", BE_LAYER, count_each, &n);
+	check(n == NMANY, "link_walk: %d", n);
+	n = 0;
+	check(be->blob_walk(stop_each, &n) == -1 && n == 1,
+	    "a walk stops when told");
+	be->link_put("many/nested", BE_LAYER, d);
+	n = 0;
+	be->repo_walk(0, count_each, &n);
+	check(n == 2, "repo_walk: %d repositories", n);
+	check(be->repo_remove("many", NULL, NULL) == 0 &&
+	    !be->repo_exists("many", 1) && be->repo_exists("many/nested", 1),
+	    "repo_remove leaves nested repositories");
+	be->repo_remove("many/nested", NULL, NULL);
+	n = 0;
+	be->repo_walk(1, count_each, &n);
+	check(n == 0, "repo_walk after the removals: %d", n);
+}
+
+struct seen {
+	int	 links, bad;
+	char	 where[PATH_MAX];
+};
+
+static int
+check_each(void *arg, const char *where, const char *dg, const char *expect,
+    int layer)
+{
+	struct seen	*s = arg;
+
+	s->links++;
+	if (dg == NULL || (expect != NULL && strcmp(dg, expect) != 0)) {
+		s->bad++;
+		strlcpy(s->where, where, sizeof(s->where));
+	}
+	return (0);
+}
+
+static void
+t_link_check(int fs)
+{
+	struct seen	 s;
+	char		 d[MAX_DIGEST + 1], to[PATH_MAX], path[PATH_MAX];
+	int		 fd;
+
+	digest_of("checked", d, sizeof(d));
+	be->link_put(REPO, BE_LAYER, d);
+	be->tag_set(REPO, "latest", d);
+	memset(&s, 0, sizeof(s));
+	be->link_check(check_each, &s);
+	/* fs: the layer link, the tag's current and index links. */
+	check(s.links == (fs ? 3 : 2) && s.bad == 0,
+	    "link_check of sound links: %d links, %d bad", s.links, s.bad);
+	if (fs) {
+		/* A link forged with something that is no digest. */
+		snprintf(path, sizeof(path), "%s/repositories/%s/_layers/"
+		    "sha256/%s/link", ST_V2, REPO, d + 7);
+		if ((fd = open(path, O_WRONLY | O_TRUNC)) == -1)
+			err(2, "%s", path);
+		if (write(fd, "../../etc/passwd", 16) != 16)
+			err(2, "write");
+		close(fd);
+		memset(&s, 0, sizeof(s));
+		be->link_check(check_each, &s);
+		check(s.bad == 1 && strcmp(s.where, path) == 0,
+		    "link_check finds a forged link: %s", s.where);
+		check(be->link_quarantine(s.where, "quarantine/test", to,
+		    sizeof(to)) == 0 && access(path, F_OK) == -1 &&
+		    access(to, F_OK) == 0, "link_quarantine moves it to %s",
+		    to);
+		check(be->link_quarantine("../outside/link", "q", to,
+		    sizeof(to)) == -1 && errno == EINVAL,
+		    "link_quarantine of a place outside the links: EINVAL");
+	}
+	be->repo_remove(REPO, NULL, NULL);
+}
+
+static void
+conformance(const char *name, const struct store_backend *b, int fs)
+{
+	label = name;
+	be = b;
+	if (be->init() == -1)
+		err(2, "%s: init", name);
+	t_blobs();
+	t_links_tags();
+	t_uploads();
+	t_upload_abort_open();
+	t_walks();
+	t_link_check(fs);
+}
+
+/* The registry over the memory backend: a PUT, a GET, the hooks. */
+static int	 nevents[SC_REPO_REMOVED + 1];
+
+static void
+count_hook(const struct st_event *ev, void *arg)
+{
+	nevents[ev->what]++;
+}
+
+static void
+put_manifest(const char *body, const char *ref, struct st_res *res)
+{
+	struct st_stream	*s;
+	struct st_req		 req;
+	int			 answer;
+
+	memset(&req, 0, sizeof(req));
+	memset(res, 0, sizeof(*res));
+	strlcpy(req.repo, REPO, sizeof(req.repo));
+	strlcpy(req.ref, ref, sizeof(req.ref));
+	strlcpy(req.mediatype, MT_OCI_MANIFEST, sizeof(req.mediatype));
+	req.len = strlen(body);
+	if ((s = store_stream_begin(ST_MANIFEST_PUT, &req, res,
+	    &answer)) == NULL || answer)
+		return;
+	store_stream_data(s, body, strlen(body), res);
+	store_stream_end(s, res);
+}
+
+static void
+t_registry(void)
+{
+	struct st_req	 req;
+	struct st_res	 res;
+	const void	*inl = NULL;
+	char		 cfg[MAX_DIGEST + 1], lay[MAX_DIGEST + 1];
+	char		 body[1024];
+	int		 fd = -1;
+
+	label = "reg";
+	be = &store_mem_backend;
+	if (store_init() == -1)
+		errx(2, "store_init");
+	store_hook_add(count_hook, NULL);
+	digest_of("{}", cfg, sizeof(cfg));
+	digest_of("layer", lay, sizeof(lay));
+	reg_blob_write(cfg, "{}", 2);
+	reg_blob_write(lay, "layer", 5);
+	reg_link_put(REPO, BE_LAYER, cfg, 2);
+	reg_link_put(REPO, BE_LAYER, lay, 5);
+	snprintf(body, sizeof(body), "{\"schemaVersion\":2,\"mediaType\":"
+	    "\"%s\",\"config\":{\"mediaType\":\"a\",\"digest\":\"%s\","
+	    "\"size\":2},\"layers\":[{\"mediaType\":\"b\",\"digest\":\"%s\","
+	    "\"size\":5}]}", MT_OCI_MANIFEST, cfg, lay);
+	memset(nevents, 0, sizeof(nevents));
+	put_manifest(body, "v1", &res);
+	check(res.status == 201, "manifest PUT: %d %s", res.status,
+	    res.message);
+	check(nevents[SC_BLOB_ADDED] == 1 && nevents[SC_LINKED] == 1 &&
+	    nevents[SC_TAGGED] == 1, "hooks told: blob added, linked, tagged");
+
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	strlcpy(req.repo, REPO, sizeof(req.repo));
+	strlcpy(req.ref, "v1", sizeof(req.ref));
+	store_manifest_get(&req, &res, &fd, &inl);
+	check(res.status == 200 && inl != NULL && res.size ==
+	    (int64_t)strlen(body) && memcmp(inl, body, res.size) == 0 &&
+	    strcmp(res.mediatype, MT_OCI_MANIFEST) == 0,
+	    "manifest GET by tag: %d", res.status);
+	if (fd != -1)
+		close(fd);
+
+	snprintf(body, sizeof(body), "{\"schemaVersion\":2,\"mediaType\":"
+	    "\"%s\",\"config\":{\"mediaType\":\"a\",\"digest\":\"%s\","
+	    "\"size\":2},\"layers\":[{\"mediaType\":\"b\",\"digest\":\"%s\","
+	    "\"size\":5}]}", MT_OCI_MANIFEST, cfg, cfg + 1);
+	memset(nevents, 0, sizeof(nevents));
+	put_manifest(body, "v2", &res);
+	check(res.status == 400 && nevents[SC_BLOB_ADDED] == 0 &&
+	    nevents[SC_TAGGED] == 0,
+	    "a bad manifest: 400 %s, and no change told", res.code);
+
+	memset(&res, 0, sizeof(res));
+	strlcpy(req.ref, "v1", sizeof(req.ref));
+	memset(nevents, 0, sizeof(nevents));
+	store_manifest_delete(&req, &res, &fd);
+	check(res.status == 202 && nevents[SC_UNTAGGED] == 1,
+	    "tag DELETE: %d, untagged told", res.status);
+	memset(&res, 0, sizeof(res));
+	fd = -1;
+	inl = NULL;
+	store_manifest_get(&req, &res, &fd, &inl);
+	check(res.status == 404, "manifest GET of the deleted tag: %d",
+	    res.status);
+}
+
+/* The JSON of a tags list, or "" when it could not be had. */
+static const char *
+tags_of(const char *repo)
+{
+	static char	 buf[4096];
+	struct st_req	 req;
+	struct st_res	 res;
+	ssize_t		 n = 0;
+	int		 fd = -1;
+
+	memset(&req, 0, sizeof(req));
+	memset(&res, 0, sizeof(res));
+	strlcpy(req.repo, repo, sizeof(req.repo));
+	req.n = -1;
+	store_tags_list(&req, &res, &fd);
+	buf[0] = '\0';
+	if (fd != -1) {
+		if ((n = read(fd, buf, sizeof(buf) - 1)) < 0)
+			n = 0;
+		buf[n] = '\0';
+		close(fd);
+	}
+	return (buf);
+}
+
+/*
+ * Caches follow the hooks per repository: a push to B keeps A's tag
+ * list cached (a tag slipped into A's backend unseen stays unseen), a
+ * tag pushed to A refreshes it.
+ */
+static void
+t_cache_per_repo(void)
+{
+	char	 d[MAX_DIGEST + 1];
+
+	label = "reg";
+	digest_of("per repo", d, sizeof(d));
+	reg_blob_write(d, "per repo", 8);
+	reg_link_put("cache/a", BE_REVISION, d, 8);
+	reg_tag_set("cache/a", "v1", d);
+	check(strstr(tags_of("cache/a"), "\"v1\"") != NULL,
+	    "tags of A: %s", tags_of("cache/a"));
+	be->tag_set("cache/a", "unseen", d);
+	reg_link_put("cache/b", BE_REVISION, d, 8);
+	reg_tag_set("cache/b", "x", d);
+	check(strstr(tags_of("cache/a"), "unseen") == NULL,
+	    "a push to B leaves A's tag list cached: %s", tags_of("cache/a"));
+	reg_tag_set("cache/a", "v2", d);
+	check(strstr(tags_of("cache/a"), "unseen") != NULL &&
+	    strstr(tags_of("cache/a"), "\"v2\"") != NULL,
+	    "a tag pushed to A refreshes it: %s", tags_of("cache/a"));
+}
+
+int
+main(void)
+{
+	char	 tmpl[] = "/tmp/test_backend.XXXXXX", cmd[PATH_MAX + 16];
+
+	if (mkdtemp(tmpl) == NULL || chdir(tmpl) == -1)
+		err(2, "%s", tmpl);
+	conformance("fs", &store_fs_backend, 1);
+	conformance("mem", &store_mem_backend, 0);
+	t_registry();
+	t_cache_per_repo();
+	if (chdir("/") == 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+		if (system(cmd) != 0)
+			warnx("cannot remove %s", tmpl);
+	}
+	printf("%d passed, %d failed\n", npass, nfail);
+	return (nfail == 0 ? 0 : 1);
+}

@@ -3,10 +3,16 @@
  * retention rules, repository removal, usage and fsck.
  *
  * The storage process is single-threaded, so a long job never runs in
- * one go: marking only reads links and manifests and is done at once,
- * sweeping and hashing go in small batches from an event timer, and
- * requests are served in between.  A blob a request touched during the
- * grace period is never swept, whatever the mark phase saw.
+ * one go: a GC run is a state machine (repositories, blobs, candidates,
+ * sweep) stepped from a 0 timeout event timer, a step stopping after
+ * STEP_USEC, and fsck hashes in small batches the same way; requests
+ * are served in between.  Only the main thread changes the tree, so a
+ * step sees the tree between two requests, never in the middle of one.
+ * A blob a request touched during the grace period is never swept,
+ * whatever the mark phase saw.  While a run exists, a write barrier
+ * (gc_changed) records every digest linked, added, tagged or used, and
+ * nothing so recorded is dropped or swept in that run, whatever the
+ * grace: what changed under the marks is kept.
  */
 
 #include <sys/types.h>
@@ -29,9 +35,11 @@
 #include "regd.h"
 #include "store.h"
 
-#define SWEEP_BATCH	32		/* blobs removed per timer tick */
 #define HASH_BUDGET	(8 * 1024 * 1024)	/* fsck bytes per tick */
 #define TOUCH_MAX	(64 * 1024)	/* digests remembered as used */
+#define BORN_MAX	(64 * 1024)	/* digests a run's barrier holds */
+#define STEP_USEC	2000		/* a GC step stops after this */
+#define STEP_CLOCK	16		/* items between two clock reads */
 #define QUARANTINE	"quarantine"
 
 struct dnode {
@@ -64,12 +72,28 @@ struct cand {
 	int64_t		 size;
 };
 
+enum gc_state {
+	GS_REPOS,			/* list the repositories */
+	GS_REPO,			/* uploads, retention, marks of one */
+	GS_BLOBS,			/* list the blobs */
+	GS_CANDS,			/* the unmarked ones, stat'ed */
+	GS_SWEEP			/* remove the candidates */
+};
+
 struct gc_run {
 	uint32_t	 id;
 	int		 ctl;		/* asked by the control socket */
 	int		 flags;
+	enum gc_state	 state;
 	time_t		 start;
 	struct names	 repos;
+	size_t		 nrepo;		/* GS_REPO: the next repository */
+	struct dtree	 marks;		/* referenced by a revision */
+	struct names	 blobs;		/* GS_CANDS: every blob */
+	size_t		 nblob;
+	struct dtree	 born;		/* the write barrier */
+	size_t		 nborn;
+	int		 bornfull;	/* the barrier lost a digest */
 	struct cand	*cands;
 	size_t		 ncands;
 	size_t		 next;
@@ -232,13 +256,43 @@ gc_sched(int fd, short event, void *arg)
 	gc_arm();
 }
 
-/* What changed in the tree: uses, for the grace. */
+/*
+ * The write barrier of the run in progress: a digest linked, added,
+ * tagged or used is kept by this run.  A full barrier ends the run
+ * without sweeping (gc_step).
+ */
+static void
+gc_born(struct gc_run *r, const char *digest)
+{
+	if (digest == NULL || r->bornfull ||
+	    dnode_get(&r->born, digest, 0) != NULL)
+		return;
+	if (r->nborn >= BORN_MAX || dnode_get(&r->born, digest, 1) == NULL) {
+		r->bornfull = 1;
+		return;
+	}
+	r->nborn++;
+}
+
+static int
+gc_is_born(struct gc_run *r, const char *digest)
+{
+	return (r->bornfull || dnode_get(&r->born, digest, 0) != NULL);
+}
+
+/* What changed in the tree: uses, for the grace; the write barrier. */
 static void
 gc_changed(const struct st_event *ev, void *arg)
 {
 	switch (ev->what) {
 	case SC_USED:
 		gc_touch(ev->digest);
+		/* FALLTHROUGH */
+	case SC_BLOB_ADDED:
+	case SC_LINKED:
+	case SC_TAGGED:
+		if (gcrun != NULL)
+			gc_born(gcrun, ev->digest);
 		break;
 	default:
 		break;
@@ -629,6 +683,8 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 		for (i = 0; i < n; i++) {
 			if (revs[i].reach)
 				continue;
+			if (gc_is_born(r, revs[i].digest))
+				continue;
 			if (!names_has(&orphans, revs[i].digest)) {
 				if (!(r->flags & GCF_UNTAGGED) ||
 				    recently_touched(revs[i].digest, now))
@@ -676,63 +732,105 @@ all_blobs(struct names *sv)
 	return (0);
 }
 
+/* Whether the step begun at t0 has had its time; the clock is read rarely. */
 static int
-gc_mark(struct gc_run *r)
+gc_step_over(const struct timespec *t0, size_t n)
 {
-	struct dtree	 marks = RB_INITIALIZER(&marks);
-	struct names	 blobs;
-	struct cand	*c;
-	time_t		 now = time(NULL), mtime;
-	int64_t		 size;
-	size_t		 i;
+	struct timespec	 now;
+	long		 us;
 
-	memset(&blobs, 0, sizeof(blobs));
-	if (store_all_repos(&r->repos, 1) == -1) {
-		fprintf(r->out, "error: cannot list repositories\n");
-		return (-1);
+	if (n == 0 || n % STEP_CLOCK != 0)
+		return (0);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (now.tv_sec - t0->tv_sec) * 1000000L +
+	    (now.tv_nsec - t0->tv_nsec) / 1000;
+	return (us >= STEP_USEC);
+}
+
+/* GS_CANDS: whether blob i is a candidate, and if so it is added. */
+static void
+gc_cand(struct gc_run *r, const char *digest, time_t now)
+{
+	struct cand	*c;
+	time_t		 mtime;
+	int64_t		 size;
+
+	if (dnode_get(&r->marks, digest, 0) != NULL || gc_is_born(r, digest))
+		return;
+	if ((size = blob_size(digest, &mtime)) == -1) {
+		/* Gone meanwhile is fine; unreadable is a failure. */
+		if (errno == ENOENT)
+			return;
+		fprintf(r->out, "error: cannot read blob %s: %s\n", digest,
+		    strerror(errno));
+		log_warn("gc: blob %s", digest);
+		r->nfailed++;
+		return;
 	}
-	for (i = 0; i < r->repos.n; i++)
-		if (gc_repo(r, r->repos.v[i], &marks, now) == -1) {
-			fprintf(r->out, "error: marking failed, no blob "
-			    "removed\n");
-			dtree_free(&marks);
+	if (now - mtime < sc.gc_grace || recently_touched(digest, now))
+		return;
+	c = &r->cands[r->ncands++];
+	strlcpy(c->digest, digest, sizeof(c->digest));
+	c->size = size;
+}
+
+/*
+ * One step of marking: 0 go on, 1 marking is over (GS_SWEEP), -1 it
+ * failed (why is in r->out).  Each repository is one item; the lists
+ * of repositories and blobs are read in one call each.
+ */
+static int
+gc_mark_step(struct gc_run *r, const struct timespec *t0)
+{
+	size_t	 n;
+
+	switch (r->state) {
+	case GS_REPOS:
+		if (store_all_repos(&r->repos, 1) == -1) {
+			fprintf(r->out, "error: cannot list repositories\n");
 			return (-1);
 		}
-	if (all_blobs(&blobs) == -1) {
-		fprintf(r->out, "error: cannot list blobs\n");
-		dtree_free(&marks);
-		return (-1);
-	}
-	if (blobs.n > 0 && (r->cands = calloc(blobs.n,
-	    sizeof(*r->cands))) == NULL) {
-		fprintf(r->out, "error: out of memory\n");
-		dtree_free(&marks);
-		names_free(&blobs);
-		return (-1);
-	}
-	for (i = 0; i < blobs.n; i++) {
-		if (dnode_get(&marks, blobs.v[i], 0) != NULL)
-			continue;
-		if ((size = blob_size(blobs.v[i], &mtime)) == -1) {
-			/* Gone meanwhile is fine; unreadable is a failure. */
-			if (errno == ENOENT)
-				continue;
-			fprintf(r->out, "error: cannot read blob %s: %s\n",
-			    blobs.v[i], strerror(errno));
-			log_warn("gc: blob %s", blobs.v[i]);
-			r->nfailed++;
-			continue;
+		r->state = GS_REPO;
+		return (0);
+	case GS_REPO:
+		for (n = 1; r->nrepo < r->repos.n; n++) {
+			if (gc_repo(r, r->repos.v[r->nrepo++], &r->marks,
+			    r->start) == -1) {
+				fprintf(r->out, "error: marking failed, no "
+				    "blob removed\n");
+				return (-1);
+			}
+			if (gc_step_over(t0, n * STEP_CLOCK))
+				return (0);
 		}
-		if (now - mtime < sc.gc_grace ||
-		    recently_touched(blobs.v[i], now))
-			continue;
-		c = &r->cands[r->ncands++];
-		strlcpy(c->digest, blobs.v[i], sizeof(c->digest));
-		c->size = size;
+		r->state = GS_BLOBS;
+		return (0);
+	case GS_BLOBS:
+		if (all_blobs(&r->blobs) == -1) {
+			fprintf(r->out, "error: cannot list blobs\n");
+			return (-1);
+		}
+		if (r->blobs.n > 0 && (r->cands = calloc(r->blobs.n,
+		    sizeof(*r->cands))) == NULL) {
+			fprintf(r->out, "error: out of memory\n");
+			return (-1);
+		}
+		r->state = GS_CANDS;
+		return (0);
+	case GS_CANDS:
+		for (n = 1; r->nblob < r->blobs.n; n++) {
+			gc_cand(r, r->blobs.v[r->nblob++], r->start);
+			if (gc_step_over(t0, n))
+				return (0);
+		}
+		names_free(&r->blobs);
+		dtree_free(&r->marks);
+		r->state = GS_SWEEP;
+		return (1);
+	case GS_SWEEP:
+		break;
 	}
-	dtree_free(&marks);
-	names_free(&blobs);
-	return (0);
+	return (1);
 }
 
 static void
@@ -758,6 +856,9 @@ gc_finish(struct gc_run *r, int status)
 	free(r->outbuf);
 	free(r->cands);
 	names_free(&r->repos);
+	names_free(&r->blobs);
+	dtree_free(&r->marks);
+	dtree_free(&r->born);
 	if (gcrun == r)
 		gcrun = NULL;
 	free(r);
@@ -771,7 +872,7 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	size_t	 i;
 	int	 rv;
 
-	if (recently_touched(c->digest, now) ||
+	if (gc_is_born(r, c->digest) || recently_touched(c->digest, now) ||
 	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
 		return (0);
 	if ((rv = reg_blob_remove(c->digest, c->size)) == -1) {
@@ -794,29 +895,63 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	return (1);
 }
 
-static void
-gc_step(int fd, short event, void *arg)
+/* GS_SWEEP: 1 when every candidate was seen (a dry run only lists). */
+static int
+gc_sweep_step(struct gc_run *r, const struct timespec *t0)
 {
-	struct gc_run	*r = arg;
-	struct timeval	 tv = { 0, 0 };
 	time_t		 now = time(NULL);
-	size_t		 n;
 	struct cand	*c;
+	size_t		 n;
 
-	for (n = 0; n < SWEEP_BATCH && r->next < r->ncands; n++) {
+	for (n = 1; r->next < r->ncands; n++) {
 		c = &r->cands[r->next++];
-		if (gc_sweep_one(r, c, now)) {
+		if ((r->flags & GCF_DRYRUN) ? !gc_is_born(r, c->digest) :
+		    gc_sweep_one(r, c, now)) {
 			fprintf(r->out, "blob %s %lld\n", c->digest,
 			    (long long)c->size);
 			r->nblobs++;
 			r->bytes += c->size;
 		}
+		if (gc_step_over(t0, (r->flags & GCF_DRYRUN) ? n :
+		    n * STEP_CLOCK / 4))
+			return (0);
 	}
-	if (r->next < r->ncands) {
-		evtimer_add(&r->ev, &tv);
-		return;
-	}
-	gc_finish(r, 0);
+	return (1);
+}
+
+/* A step of the run, from the timer; the next is armed unless it ended. */
+static void
+gc_step(int fd, short event, void *arg)
+{
+	struct gc_run	*r = arg;
+	struct timeval	 tv = { 0, 0 };
+	struct timespec	 t0;
+	int		 rv;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (r->bornfull) {
+			fprintf(r->out, "error: more than %d digests changed "
+			    "during the run, no blob removed\n", BORN_MAX);
+			log_warnx("gc: more than %d digests changed during "
+			    "the run, stopped without sweeping", BORN_MAX);
+			gc_finish(r, 1);
+			return;
+		}
+		if (r->state != GS_SWEEP)
+			rv = gc_mark_step(r, &t0);
+		else
+			rv = gc_sweep_step(r, &t0);
+		if (rv == -1) {
+			gc_finish(r, 1);
+			return;
+		}
+		if (rv == 1 && r->state == GS_SWEEP && r->next >= r->ncands) {
+			gc_finish(r, 0);
+			return;
+		}
+	} while (!gc_step_over(&t0, STEP_CLOCK));
+	evtimer_add(&r->ev, &tv);
 }
 
 static void
@@ -824,7 +959,6 @@ gc_start(uint32_t id, int ctl, int flags)
 {
 	struct gc_run	*r;
 	struct timeval	 tv = { 0, 0 };
-	size_t		 i;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL ||
 	    (r->out = open_memstream(&r->outbuf, &r->outlen)) == NULL) {
@@ -839,21 +973,10 @@ gc_start(uint32_t id, int ctl, int flags)
 	r->ctl = ctl;
 	r->flags = flags;
 	r->start = time(NULL);
+	r->state = GS_REPOS;
+	RB_INIT(&r->marks);
+	RB_INIT(&r->born);
 	gcrun = r;
-	if (gc_mark(r) == -1) {
-		gc_finish(r, 1);
-		return;
-	}
-	if (flags & GCF_DRYRUN) {
-		for (i = 0; i < r->ncands; i++) {
-			fprintf(r->out, "blob %s %lld\n", r->cands[i].digest,
-			    (long long)r->cands[i].size);
-			r->nblobs++;
-			r->bytes += r->cands[i].size;
-		}
-		gc_finish(r, 0);
-		return;
-	}
 	evtimer_set(&r->ev, gc_step, r);
 	evtimer_add(&r->ev, &tv);
 }

@@ -16,6 +16,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1474,14 +1475,12 @@ t_deletes(void)
 }
 
 /* A housekeeping request: text chunks ended by ST_CTL_END's status. */
+static char	*ctl_run_id(uint32_t, int *);
+
 static char *
 ctl_run(uint32_t type, const void *data, size_t dlen, int *status)
 {
-	struct msg	 m;
-	char		*text = NULL, *nt;
-	size_t		 len = 0;
 	uint32_t	 id = nextid++;
-	int32_t		 v;
 
 	*status = -1;
 	if (chan_compose(&pc, type, id, -1, data, dlen) == -1 ||
@@ -1489,6 +1488,19 @@ ctl_run(uint32_t type, const void *data, size_t dlen, int *status)
 		fail("send ctl: %s", strerror(errno));
 		return (NULL);
 	}
+	return (ctl_run_id(id, status));
+}
+
+/* The answer to control request id. */
+static char *
+ctl_run_id(uint32_t id, int *status)
+{
+	struct msg	 m;
+	char		*text = NULL, *nt;
+	size_t		 len = 0;
+	int32_t		 v;
+
+	*status = -1;
 	for (;;) {
 		if (chan_recv_one(&pc, &m, TIMEOUT) != 1) {
 			fail("no control answer");
@@ -1665,6 +1677,87 @@ t_housekeeping(void)
 	free(sc);
 }
 
+#define NSEEDED		10000
+
+/* Seeded blobs, young, named in order; the data is not their hash. */
+static void
+seed_blob(int i, int make)
+{
+	char	 path[PATH_MAX * 2], dir[PATH_MAX * 2];
+	int	 fd;
+
+	snprintf(dir, sizeof(dir), "%s/%s/blobs/sha256/%02x", root, V2,
+	    i % 256);
+	if (make)
+		mkdir(dir, 0755);
+	snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir),
+	    "/%02x%062x", i % 256, i);
+	snprintf(path, sizeof(path), "%s/data", dir);
+	if (!make) {
+		unlink(path);
+		rmdir(dir);
+		return;
+	}
+	if (mkdir(dir, 0755) == -1 ||
+	    (fd = open(path, O_WRONLY | O_CREAT, 0644)) == -1)
+		err(1, "seed %s", path);
+	if (write(fd, "x", 1) != 1)
+		err(1, "write %s", path);
+	close(fd);
+}
+
+/*
+ * GC runs in steps between requests: a tags list sent after a "gc -n"
+ * over 10,000 blobs is answered while the run goes on, before its
+ * ST_CTL_END.
+ */
+static void
+t_gc_steps(void)
+{
+	struct store_conf	*sc;
+	struct st_req		 r;
+	struct st_res		 res;
+	struct pollfd		 pfd;
+	struct timespec		 ts = { 0, 1000000 };
+	char			*text;
+	uint32_t		 id, tid;
+	int32_t			 flags = GCF_DRYRUN;
+	int			 i, fd, status;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		err(1, "calloc");
+	sc->gc_grace = 3600;
+	send_conf(sc);
+	for (i = 0; i < NSEEDED; i++)
+		seed_blob(i, 1);
+	id = nextid++;
+	if (chan_compose(&pc, ST_CTL_GC, id, -1, &flags, sizeof(flags)) ==
+	    -1 || chan_flush(&pc) == -1)
+		fail("send ctl: %s", strerror(errno));
+	nanosleep(&ts, NULL);
+	mkreq(&r, REPO, "");
+	tid = send_req(&fc[0], ST_TAGS_LIST, &r);
+	fd = -1;
+	if (recv_res(&fc[0], tid, &res, &fd) == 0)
+		want_status(&res, 200, NULL);
+	if (fd != -1)
+		close(fd);
+	pfd.fd = pc.fd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 0)
+		fail("the tags list was answered after the gc's end");
+	text = ctl_run_id(id, &status);
+	if (status != 0 || text == NULL || strstr(text, "dry run: ") == NULL)
+		fail("gc -n over seeded blobs: %d %s", status, text);
+	free(text);
+	for (i = 0; i < NSEEDED; i++)
+		seed_blob(i, 0);
+	memset(sc, 0, sizeof(*sc));
+	send_conf(sc);
+	free(sc);
+	result("gc: a tags list is answered between the steps of a run");
+}
+
 static void
 t_hostile(void)
 {
@@ -1817,6 +1910,7 @@ main(int argc, char *argv[], char *envp[])
 	t_ctl();
 	t_deletes();
 	t_housekeeping();
+	t_gc_steps();
 	t_hostile();
 	t_exit();
 

@@ -1,21 +1,187 @@
 /*
  * Storage: quotas.  The bytes of all blobs, counted once and then kept
- * by the change hook; the bytes a repository links, counted when a
- * quota for it is checked; and the checks before a blob or manifest is
- * linked or an upload's bytes are taken.
+ * by the change hook; the bytes a repository links, counted once when
+ * first asked and then kept by the change hook too (running totals,
+ * with their digest sets, for up to TRACK_MAX links over all
+ * repositories; beyond that a repository is counted at each ask); and
+ * the checks before a blob or manifest is linked or an upload's bytes
+ * are taken.
  */
 
 #include <sys/types.h>
+#include <sys/tree.h>
 
 #include <fnmatch.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "regd.h"
 #include "store.h"
 
-static int64_t	 disk_total = -1;
+#define TRACK_MAX	(256 * 1024)	/* links kept in running totals */
+
+/* A distinct digest a repository links, and whether its blob is there. */
+struct qlink {
+	RB_ENTRY(qlink)	 entry;
+	char		 digest[MAX_DIGEST + 1];
+	int64_t		 size;
+	int		 present;
+};
+RB_HEAD(qlinks, qlink);
+
+/* A repository's running total: the sizes of its present blobs. */
+struct qrepo {
+	RB_ENTRY(qrepo)	 entry;
+	char		 name[MAX_NAME + 1];
+	struct qlinks	 links;
+	int64_t		 bytes;
+};
+RB_HEAD(qrepos, qrepo);
+
+static int	qlink_cmp(struct qlink *, struct qlink *);
+static int	qrepo_cmp(struct qrepo *, struct qrepo *);
+RB_PROTOTYPE(qlinks, qlink, entry, qlink_cmp)
+RB_GENERATE(qlinks, qlink, entry, qlink_cmp)
+RB_PROTOTYPE(qrepos, qrepo, entry, qrepo_cmp)
+RB_GENERATE(qrepos, qrepo, entry, qrepo_cmp)
+
+static int64_t		 disk_total = -1;
+static struct qrepos	 tracked = RB_INITIALIZER(&tracked);
+static size_t		 ntracked;	/* qlinks over all repositories */
+
+static int
+qlink_cmp(struct qlink *a, struct qlink *b)
+{
+	return (strcmp(a->digest, b->digest));
+}
+
+static int
+qrepo_cmp(struct qrepo *a, struct qrepo *b)
+{
+	return (strcmp(a->name, b->name));
+}
+
+static struct qrepo *
+qrepo_find(const char *repo)
+{
+	struct qrepo	 key;
+
+	if (repo == NULL || strlcpy(key.name, repo, sizeof(key.name)) >=
+	    sizeof(key.name))
+		return (NULL);
+	return (RB_FIND(qrepos, &tracked, &key));
+}
+
+static struct qlink *
+qlink_find(struct qrepo *q, const char *digest)
+{
+	struct qlink	 key;
+
+	if (digest == NULL || strlcpy(key.digest, digest,
+	    sizeof(key.digest)) >= sizeof(key.digest))
+		return (NULL);
+	return (RB_FIND(qlinks, &q->links, &key));
+}
+
+static void
+qrepo_forget(struct qrepo *q)
+{
+	struct qlink	*l, *next;
+
+	RB_FOREACH_SAFE(l, qlinks, &q->links, next) {
+		RB_REMOVE(qlinks, &q->links, l);
+		free(l);
+		ntracked--;
+	}
+	RB_REMOVE(qrepos, &tracked, q);
+	free(q);
+}
+
+static void
+qrepo_forget_all(void)
+{
+	struct qrepo	*q, *next;
+
+	RB_FOREACH_SAFE(q, qrepos, &tracked, next)
+		qrepo_forget(q);
+}
+
+/* A digest joins q's set: 0, or -1 when the bound is reached. */
+static int
+qlink_add(struct qrepo *q, const char *digest, int64_t size, int present)
+{
+	struct qlink	*l;
+
+	if (ntracked >= TRACK_MAX || (l = calloc(1, sizeof(*l))) == NULL)
+		return (-1);
+	strlcpy(l->digest, digest, sizeof(l->digest));
+	l->size = size;
+	l->present = present;
+	RB_INSERT(qlinks, &q->links, l);
+	ntracked++;
+	if (present)
+		q->bytes += size;
+	return (0);
+}
+
+/* A blob came or went: the totals of the repositories linking it. */
+static void
+qrepo_blob(const char *digest, int64_t size, int present)
+{
+	struct qrepo	*q;
+	struct qlink	*l;
+
+	RB_FOREACH(q, qrepos, &tracked) {
+		if ((l = qlink_find(q, digest)) == NULL ||
+		    l->present == present)
+			continue;
+		if (present && size > 0)
+			l->size = size;
+		l->present = present;
+		q->bytes += present ? l->size : -l->size;
+	}
+}
+
+/* The distinct-blob rule: a digest counts while either kind links it. */
+static void
+qrepo_changed(const struct st_event *ev)
+{
+	struct qrepo	*q;
+	struct qlink	*l;
+	enum be_link	 other;
+
+	if (ev->what == SC_UNLINKED && ev->repo == NULL) {
+		qrepo_forget_all();	/* fsck: links moved aside */
+		return;
+	}
+	if ((q = qrepo_find(ev->repo)) == NULL)
+		return;
+	switch (ev->what) {
+	case SC_LINKED:
+		if (qlink_find(q, ev->digest) == NULL &&
+		    qlink_add(q, ev->digest, ev->size, 1) == -1)
+			qrepo_forget(q);
+		break;
+	case SC_UNLINKED:
+		other = ev->kind == BE_LAYER ? BE_REVISION : BE_LAYER;
+		if ((l = qlink_find(q, ev->digest)) == NULL ||
+		    be->link_get(ev->repo, other, ev->digest, NULL) == 0)
+			break;
+		if (l->present)
+			q->bytes -= l->size;
+		RB_REMOVE(qlinks, &q->links, l);
+		free(l);
+		ntracked--;
+		break;
+	case SC_REPO_REMOVED:
+		qrepo_forget(q);
+		break;
+	default:
+		break;
+	}
+}
 
 static void
 disk_add(int64_t n)
@@ -30,10 +196,14 @@ disk_add(int64_t n)
 static void
 quota_changed(const struct st_event *ev, void *arg)
 {
-	if (ev->what == SC_BLOB_ADDED)
+	if (ev->what == SC_BLOB_ADDED) {
 		disk_add(ev->size);
-	else if (ev->what == SC_BLOB_REMOVED)
+		qrepo_blob(ev->digest, ev->size, 1);
+	} else if (ev->what == SC_BLOB_REMOVED) {
 		disk_add(-ev->size);
+		qrepo_blob(ev->digest, 0, 0);
+	} else
+		qrepo_changed(ev);
 }
 
 void
@@ -47,6 +217,7 @@ void
 quota_forget_disk(void)
 {
 	disk_total = -1;
+	qrepo_forget_all();
 }
 
 /*
@@ -76,22 +247,42 @@ quota_disk_usage(int recount)
 	return (sum);
 }
 
-/* Sum of the sizes of the distinct blobs a repository links. */
+/*
+ * Sum of the sizes of the distinct blobs a repository links: its
+ * running total, or counted and from then on kept by the hooks.
+ */
 int64_t
 quota_repo_bytes(const char *repo)
 {
 	struct names	 ns;
 	struct be_stat	 bs;
+	struct qrepo	*q;
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	if ((q = qrepo_find(repo)) != NULL)
+		return (q->bytes);
 	memset(&ns, 0, sizeof(ns));
 	store_repo_digests(repo, BE_LAYER, &ns);
 	store_repo_digests(repo, BE_REVISION, &ns);
 	names_uniq(&ns);
-	for (i = 0; i < ns.n; i++)
+	if (valid_name(repo) && ntracked + ns.n <= TRACK_MAX &&
+	    (q = calloc(1, sizeof(*q))) != NULL) {
+		strlcpy(q->name, repo, sizeof(q->name));
+		RB_INIT(&q->links);
+		RB_INSERT(qrepos, &tracked, q);
+	}
+	for (i = 0; i < ns.n; i++) {
 		if (be->blob_stat(ns.v[i], &bs) == 0)
 			sum += bs.size;
+		else
+			bs.size = 0;
+		if (q != NULL && qlink_add(q, ns.v[i], bs.size,
+		    bs.size > 0 || be->blob_stat(ns.v[i], NULL) == 0) == -1) {
+			qrepo_forget(q);
+			q = NULL;
+		}
+	}
 	names_free(&ns);
 	return (sum);
 }

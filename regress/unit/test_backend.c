@@ -485,6 +485,84 @@ t_cache_per_repo(void)
 	    "a tag pushed to A refreshes it: %s", tags_of("cache/a"));
 }
 
+/* What a repository's links hold, counted afresh (the distinct rule). */
+static int64_t
+fresh_bytes(const char *repo)
+{
+	struct names	 ns;
+	struct be_stat	 bs;
+	int64_t		 sum = 0;
+	size_t		 i;
+
+	memset(&ns, 0, sizeof(ns));
+	be->link_walk(repo, BE_LAYER, names_each, &ns);
+	be->link_walk(repo, BE_REVISION, names_each, &ns);
+	names_uniq(&ns);
+	for (i = 0; i < ns.n; i++)
+		if (be->blob_stat(ns.v[i], &bs) == 0)
+			sum += bs.size;
+	names_free(&ns);
+	return (sum);
+}
+
+static void
+totals_agree(const char *step)
+{
+	const char	*repos[] = { "q/a", "q/b" };
+	size_t		 i;
+
+	for (i = 0; i < 2; i++)
+		check(quota_repo_bytes(repos[i]) == fresh_bytes(repos[i]),
+		    "%s: %s kept %lld, counted %lld", step, repos[i],
+		    (long long)quota_repo_bytes(repos[i]),
+		    (long long)fresh_bytes(repos[i]));
+}
+
+static void
+rm_quiet(void *arg, const char *where, int err)
+{
+}
+
+/*
+ * Quota running totals follow the hooks: after a push, a blob linked
+ * as both kinds, a mount, deletes, a sweep, the blob's return and a
+ * repository's removal they equal a fresh count.
+ */
+static void
+t_quota_totals(void)
+{
+	char	 d1[MAX_DIGEST + 1], d2[MAX_DIGEST + 1];
+
+	label = "quota";
+	digest_of("quota one", d1, sizeof(d1));
+	digest_of("quota two!", d2, sizeof(d2));
+	totals_agree("empty");		/* both are tracked from here */
+	reg_blob_write(d1, "quota one", 9);
+	reg_link_put("q/a", BE_LAYER, d1, 9);
+	totals_agree("push");
+	reg_blob_write(d2, "quota two!", 10);
+	reg_link_put("q/a", BE_REVISION, d2, 10);
+	reg_link_put("q/a", BE_LAYER, d2, 10);
+	totals_agree("a digest linked as both kinds");
+	check(quota_repo_bytes("q/a") == 19, "q/a holds 19: %lld",
+	    (long long)quota_repo_bytes("q/a"));
+	reg_link_put("q/b", BE_LAYER, d1, 9);
+	totals_agree("mount of a shared blob");
+	reg_link_del("q/a", BE_REVISION, d2);
+	totals_agree("one kind deleted");
+	reg_link_del("q/a", BE_LAYER, d2);
+	totals_agree("both kinds deleted");
+	reg_blob_remove(d1, 9);
+	totals_agree("sweep under dangling links");
+	check(quota_repo_bytes("q/b") == 0, "q/b holds 0 after the sweep");
+	reg_blob_write(d1, "quota one", 9);
+	totals_agree("the blob back");
+	reg_repo_remove("q/b", rm_quiet, NULL);
+	totals_agree("rm");
+	reg_link_put("q/b", BE_LAYER, d1, 9);
+	totals_agree("a link after rm");
+}
+
 int
 main(void)
 {
@@ -496,6 +574,7 @@ main(void)
 	conformance("mem", &store_mem_backend, 0);
 	t_registry();
 	t_cache_per_repo();
+	t_quota_totals();
 	if (chdir("/") == 0) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
 		if (system(cmd) != 0)

@@ -386,7 +386,8 @@ check_storage(struct regd_conf *conf)
 		    FTW_CONTINUE) {
 			if (unwritable[0] == '\0')
 				strlcpy(unwritable, ".", sizeof(unwritable));
-			(void)write(p[1], unwritable, strlen(unwritable));
+			if (write(p[1], unwritable, strlen(unwritable)) == -1)
+				_exit(2);
 			_exit(1);
 		}
 		_exit(0);

@@ -545,7 +545,7 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	if (store_digest_buf("sha256", "", 0, probe, sizeof(probe)) == -1 ||
 	    store_digest_buf("sha512", "", 0, probe, sizeof(probe)) == -1)
 		fatalx("storage: no sha256/sha512 digests");
-	(void)arc4random();
+	arc4random_buf(probe, sizeof(probe));
 	qsort_prime();
 
 	/*

@@ -715,8 +715,10 @@ fs_upload_state_put(const char *repo, const char *uuid, const void *buf,
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0666)) == -1)
 		return;
-	if (write_all(fd, buf, len) == -1)
-		(void)ftruncate(fd, 0);
+	/* A state that cannot be emptied is still caught by its check. */
+	if (write_all(fd, buf, len) == -1 && ftruncate(fd, 0) == -1)
+		log_debug("%s: %s: ftruncate: %s", __func__, path,
+		    strerror(errno));
 	close(fd);
 }
 

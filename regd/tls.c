@@ -436,7 +436,9 @@ plain_http_400(BIO *next)
 	len = snprintf(buf, sizeof(buf), "HTTP/1.1 400 Bad Request\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
 	    "Connection: close\r\n\r\n%s", strlen(PLAIN_BODY), PLAIN_BODY);
-	(void)write(fd, buf, len);
+	/* The handshake fails either way; a client gone early misses it. */
+	if (write(fd, buf, len) == -1)
+		return;
 	shutdown(fd, SHUT_WR);
 	/* Read what came with it, so the close is no reset. */
 	for (i = 0; i < 16 && recv(fd, buf, sizeof(buf), 0) > 0; i++)

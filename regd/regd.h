@@ -714,5 +714,6 @@ int	 parse_range(const char *, int64_t, int64_t *, int64_t *);
 #define LOGESC_QUOTE	0x01	/* escape '"' and '\\' too */
 #define LOGESC_SPACE	0x02	/* and spaces */
 size_t	 log_escape(char *, size_t, const char *, size_t, int);
+int	 read_fd_all(int, size_t, int, unsigned char **, size_t *);
 
 #endif /* REGD_H */

@@ -5,9 +5,11 @@
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "regd.h"
 
@@ -321,4 +323,67 @@ log_escape(char *dst, size_t len, const char *src, size_t slen, int flags)
 	}
 	dst[o] = '\0';
 	return (o);
+}
+
+/*
+ * Read a whole file from offset 0 (pread: the file offset is left alone)
+ * into a new buffer, NUL-terminated, of at most max bytes.  Returns 0
+ * with *bufp and *lenp set, or -1 with errno (EFBIG: longer than max);
+ * with secret, every buffer given up is cleared before it is freed.
+ */
+int
+read_fd_all(int fd, size_t max, int secret, unsigned char **bufp,
+    size_t *lenp)
+{
+	unsigned char	*buf = NULL, *nbuf;
+	size_t		 size = 0, off = 0, want;
+	ssize_t		 n;
+	int		 serrno;
+
+	for (;;) {
+		if (off + 1 >= size) {
+			if (size > max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			want = size == 0 ? 4096 : size * 2;
+			if (want > max + 2)
+				want = max + 2;	/* one byte over shows more */
+			if ((nbuf = malloc(want)) == NULL)
+				goto fail;
+			if (buf != NULL) {
+				memcpy(nbuf, buf, off);
+				if (secret)
+					freezero(buf, size);
+				else
+					free(buf);
+			}
+			buf = nbuf;
+			size = want;
+		}
+		n = pread(fd, buf + off, size - off - 1, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		off += n;
+		if (off > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	buf[off] = '\0';
+	*bufp = buf;
+	*lenp = off;
+	return (0);
+fail:
+	serrno = errno;
+	if (buf != NULL && secret)
+		freezero(buf, size);
+	else
+		free(buf);
+	errno = serrno;
+	return (-1);
 }

@@ -162,7 +162,7 @@ control_closed(struct chan *c, void *arg)
 }
 
 static void
-ctl_text(struct ctl_conn *cc, const char *text, size_t len)
+control_text(struct ctl_conn *cc, const char *text, size_t len)
 {
 	while (len > 0) {
 		size_t	 n = len > 60000 ? 60000 : len;
@@ -174,7 +174,7 @@ ctl_text(struct ctl_conn *cc, const char *text, size_t len)
 }
 
 static void
-ctl_end(struct ctl_conn *cc, int32_t status)
+control_end(struct ctl_conn *cc, int32_t status)
 {
 	chan_send(&cc->chan, CTL_END, 0, -1, &status, sizeof(status));
 	cc->busy = 0;
@@ -255,7 +255,7 @@ control_status_send(struct ctl_conn *cc)
 	uint64_t	 reqs = 0, conns = 0;
 
 	if ((fp = open_memstream(&buf, &len)) == NULL) {
-		ctl_end(cc, 1);
+		control_end(cc, 1);
 		return;
 	}
 	fmt_uptime(up, sizeof(up), now - env->started);
@@ -284,9 +284,9 @@ control_status_send(struct ctl_conn *cc)
 	fprintf(fp, "total: %llu requests served, %llu open connections\n",
 	    (unsigned long long)reqs, (unsigned long long)conns);
 	fclose(fp);
-	ctl_text(cc, buf, len);
+	control_text(cc, buf, len);
 	free(buf);
-	ctl_end(cc, 0);
+	control_end(cc, 0);
 }
 
 /* A chunk of storage's answer to a control request; ST_CTL_END ends it. */
@@ -297,7 +297,7 @@ control_storage_res(uint32_t id, const void *data, size_t len)
 
 	if ((cc = ctl_find(id)) == NULL || len == 0)
 		return;
-	ctl_text(cc, data, len);
+	control_text(cc, data, len);
 }
 
 void
@@ -306,7 +306,7 @@ control_storage_end(uint32_t id, int32_t status)
 	struct ctl_conn	*cc;
 
 	if ((cc = ctl_find(id)) != NULL)
-		ctl_end(cc, status);
+		control_end(cc, status);
 }
 
 /* Housekeeping requests go to storage, which answers in text. */
@@ -336,8 +336,8 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 	default:
 		if (m->len > MAX_NAME || (m->hdr.type == CTL_RM &&
 		    m->len == 0)) {
-			ctl_text(cc, "bad repository name\n", 20);
-			ctl_end(cc, 1);
+			control_text(cc, "bad repository name\n", 20);
+			control_end(cc, 1);
 			return;
 		}
 		if (m->len > 0)
@@ -348,8 +348,8 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 	}
 	if ((storage = proc_storage()) == NULL ||
 	    chan_send(&storage->chan, type, cc->id, -1, data, len) == -1) {
-		ctl_text(cc, "storage is unavailable\n", 23);
-		ctl_end(cc, 1);
+		control_text(cc, "storage is unavailable\n", 23);
+		control_end(cc, 1);
 	}
 }
 
@@ -379,8 +379,8 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		memset(&sr, 0, sizeof(sr));
 		if (m->hdr.type == CTL_SHOW_TAGS) {
 			if (m->len == 0 || m->len > MAX_NAME) {
-				ctl_text(cc, "bad repository name\n", 20);
-				ctl_end(cc, 1);
+				control_text(cc, "bad repository name\n", 20);
+				control_end(cc, 1);
 				break;
 			}
 			memcpy(name, m->data, m->len);
@@ -391,8 +391,8 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		    chan_send(&storage->chan, m->hdr.type == CTL_SHOW_REPOS ?
 		    ST_CTL_REPOS : ST_CTL_TAGS, cc->id, -1, &sr,
 		    sizeof(sr)) == -1) {
-			ctl_text(cc, "storage is unavailable\n", 23);
-			ctl_end(cc, 1);
+			control_text(cc, "storage is unavailable\n", 23);
+			control_end(cc, 1);
 		}
 		break;
 	case CTL_RELOAD:
@@ -401,11 +401,11 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 			if (errbuf[0] == '\0')
 				strlcpy(errbuf, "reload failed\n",
 				    sizeof(errbuf));
-			ctl_text(cc, errbuf, strlen(errbuf));
-			ctl_end(cc, 1);
+			control_text(cc, errbuf, strlen(errbuf));
+			control_end(cc, 1);
 		} else {
-			ctl_text(cc, "reloaded\n", 9);
-			ctl_end(cc, 0);
+			control_text(cc, "reloaded\n", 9);
+			control_end(cc, 0);
 		}
 		break;
 	case CTL_LOG_VERBOSE:
@@ -415,9 +415,9 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		}
 		memcpy(&v, m->data, sizeof(v));
 		parent_verbose(v);
-		ctl_text(cc, v ? "logging verbose\n" : "logging brief\n",
+		control_text(cc, v ? "logging verbose\n" : "logging brief\n",
 		    v ? 16 : 14);
-		ctl_end(cc, 0);
+		control_end(cc, 0);
 		break;
 	case CTL_GC:
 	case CTL_FSCK:

@@ -87,7 +87,7 @@ static void	 conn_timeouts(struct conn *, int, int);
 static void	 st_dispatch(struct chan *, struct msg *, void *);
 static void	 st_closed(struct chan *, void *);
 static void	 st_drained(struct chan *, void *);
-static void	 parent_dispatch(struct chan *, struct msg *, void *);
+static void	 front_parent_dispatch(struct chan *, struct msg *, void *);
 static void	 parent_closed(struct chan *, void *);
 static void	 log_closed(struct chan *, void *);
 static void	 log_dispatch(struct chan *, struct msg *, void *);
@@ -130,7 +130,7 @@ frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
 	chan_event_set(&log_chan, log_dispatch, log_closed, NULL);
 	log_setchan(&log_chan, MSG_LOG);
 	chan_init(&parent_chan, parentfd);
-	chan_event_set(&parent_chan, parent_dispatch, parent_closed, NULL);
+	chan_event_set(&parent_chan, front_parent_dispatch, parent_closed, NULL);
 	chan_init(&st_chan, storagefd);
 	st_chan.id = -2;
 	st_chan.lowat = CHAN_LOWAT;
@@ -1012,7 +1012,7 @@ st_closed(struct chan *ch, void *arg)
 }
 
 static void
-parent_dispatch(struct chan *ch, struct msg *m, void *arg)
+front_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	int32_t	 v;
 

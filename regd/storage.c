@@ -398,7 +398,7 @@ ctl_send(uint32_t id, char *text, size_t len)
 }
 
 static void
-parent_dispatch(struct peer *p, struct msg *m)
+st_parent_dispatch(struct peer *p, struct msg *m)
 {
 	struct store_conf	*scp;
 	struct st_req	 req;
@@ -488,7 +488,7 @@ peer_dispatch(struct chan *c, struct msg *m, void *arg)
 	}
 	switch (p->kind) {
 	case PEER_PARENT:
-		parent_dispatch(p, m);
+		st_parent_dispatch(p, m);
 		break;
 	case PEER_FRONT:
 		front_dispatch(p, m);

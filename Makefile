@@ -18,7 +18,7 @@ PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
 		regd/store_list.c regd/store_gc.c regd/logger.c regd/control.c regd/util.c \
-		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c
+		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c regd/proc.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -69,9 +69,9 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
 		regd/store_list.o regd/store_gc.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
-    ${PRIVSEP_OBJS}
+    regd/proc.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
-	    ${PRIVSEP_OBJS} ${LDLIBS}
+	    regd/proc.o ${PRIVSEP_OBJS} ${LDLIBS}
 
 regd/sigv4.o: regd/sigv4.h
 

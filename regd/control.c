@@ -346,7 +346,7 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 		type = m->hdr.type == CTL_RM ? ST_CTL_RM : ST_CTL_USAGE;
 		break;
 	}
-	if ((storage = proc_storage()) == NULL ||
+	if ((storage = proc_find(PROC_STORAGE)) == NULL ||
 	    chan_send(&storage->chan, type, cc->id, -1, data, len) == -1) {
 		control_text(cc, "storage is unavailable\n", 23);
 		control_end(cc, 1);
@@ -387,7 +387,7 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 			name[m->len] = '\0';
 			strlcpy(sr.repo, name, sizeof(sr.repo));
 		}
-		if ((storage = proc_storage()) == NULL ||
+		if ((storage = proc_find(PROC_STORAGE)) == NULL ||
 		    chan_send(&storage->chan, m->hdr.type == CTL_SHOW_REPOS ?
 		    ST_CTL_REPOS : ST_CTL_TAGS, cc->id, -1, &sr,
 		    sizeof(sr)) == -1) {

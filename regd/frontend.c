@@ -87,10 +87,12 @@ static void	 conn_timeouts(struct conn *, int, int);
 static void	 st_dispatch(struct chan *, struct msg *, void *);
 static void	 st_closed(struct chan *, void *);
 static void	 st_drained(struct chan *, void *);
-static void	 front_parent_dispatch(struct chan *, struct msg *, void *);
+static void	 front_stats_req(struct chan *, struct msg *, void *);
+static void	 front_drain_msg(struct chan *, struct msg *, void *);
+static void	 front_tickets(struct chan *, struct msg *, void *);
+static int	 front_peer(enum proc_kind, int, int);
 static void	 parent_closed(struct chan *, void *);
 static void	 log_closed(struct chan *, void *);
-static void	 log_dispatch(struct chan *, struct msg *, void *);
 static void	 front_sig(int, short, void *);
 static void	 front_drain(void);
 static void	 access_log(struct conn *);
@@ -119,31 +121,59 @@ pend_find(uint32_t reqid)
 	return (NULL);
 }
 
+/* What a frontend takes: orders from the parent, answers from storage. */
+static const struct msg_rule	 front_rules[] = {
+	MR_EMPTY(MSG_STATS_REQ, PEER(PROC_PARENT), front_stats_req),
+	MR_EMPTY(MSG_FRONT_DRAIN, PEER(PROC_PARENT), front_drain_msg),
+	MR_FIXED(MSG_TLS_TICKETS, PEER(PROC_PARENT), struct tls_ticket_keys,
+	    MR_NONE, front_tickets),
+	MR_RANGE(ST_RES, PEER(PROC_STORAGE), sizeof(struct st_res),
+	    MSG_MAXPAYLOAD, MR_MAY, st_dispatch),
+};
+
+/* Its channels: the parent, storage and the logger, all at start-up. */
+static int
+front_peer(enum proc_kind k, int instance, int fd)
+{
+	switch (k) {
+	case PROC_PARENT:
+		if (parent_chan.evset)
+			return (-1);
+		proc_chan(&parent_chan, k, instance, fd, NULL, parent_closed);
+		return (0);
+	case PROC_LOGGER:
+		if (log_chan.evset)
+			return (-1);
+		proc_chan(&log_chan, k, instance, fd, NULL, log_closed);
+		log_setchan(&log_chan, MSG_LOG);
+		return (0);
+	case PROC_STORAGE:
+		if (st_chan.evset)
+			return (-1);
+		proc_chan(&st_chan, k, instance, fd, NULL, st_closed);
+		st_chan.lowat = CHAN_LOWAT;
+		st_chan.drained = st_drained;
+		return (0);
+	default:
+		return (-1);
+	}
+}
+
 void
-frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
+frontend_main(struct proc_boot *boot)
 {
 	struct server_conf	*srv;
 	struct listen_addr	*la;
 	struct flisten		*fl;
+	int			 slot = boot->instance;
 
-	chan_init(&log_chan, loggerfd);
-	chan_event_set(&log_chan, log_dispatch, log_closed, NULL);
-	log_setchan(&log_chan, MSG_LOG);
-	chan_init(&parent_chan, parentfd);
-	chan_event_set(&parent_chan, front_parent_dispatch, parent_closed, NULL);
-	chan_init(&st_chan, storagefd);
-	st_chan.id = -2;
-	st_chan.lowat = CHAN_LOWAT;
-	st_chan.drained = st_drained;
-	chan_event_set(&st_chan, st_dispatch, st_closed, NULL);
-	st_chan.drained = st_drained;
+	proc_listen(boot, front_rules, sizeof(front_rules) /
+	    sizeof(front_rules[0]), front_peer);
+	if (!st_chan.evset || !log_chan.evset)
+		fatalx("frontend: no channel to storage or the logger");
 
 	sandbox_rlimits(0);
-	if (sandbox_drop(env->conf->user, env->conf->chroot,
-	    env->unpriv) == -1)
-		fatalx("frontend: cannot drop privileges");
-	if (sandbox_seccomp(SANDBOX_FRONTEND) == -1)
-		fatalx("frontend: cannot install the sandbox");
+	proc_sandbox(boot, env->conf->user);
 
 	signal_set(&ev_sigterm, SIGTERM, front_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, front_sig, NULL);
@@ -975,15 +1005,16 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 	struct conn	*c;
 	struct st_res	 res;
 	size_t		 blen;
+	int		 fd;
 
-	if (m->hdr.type != ST_RES || m->len < sizeof(res))
-		fatalx("frontend: bad message %u from storage", m->hdr.type);
 	memcpy(&res, m->data, sizeof(res));
 	/* A small body may follow the answer: exactly res.size bytes. */
 	blen = m->len - sizeof(res);
 	if (blen > 0 && (m->fd != -1 || res.size < 0 ||
-	    (uint64_t)res.size != blen))
-		fatalx("frontend: bad body of %zu bytes from storage", blen);
+	    (uint64_t)res.size != blen)) {
+		proc_peer_fail(ch, m, "bad inline body");
+		return;
+	}
 	res.code[sizeof(res.code) - 1] = '\0';
 	res.message[sizeof(res.message) - 1] = '\0';
 	res.digest[sizeof(res.digest) - 1] = '\0';
@@ -991,14 +1022,12 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 	res.mediatype[sizeof(res.mediatype) - 1] = '\0';
 	res.uuid[sizeof(res.uuid) - 1] = '\0';
 	res.last[sizeof(res.last) - 1] = '\0';
-	if ((c = pend_find(m->hdr.peerid)) == NULL) {
-		/* The client left before the answer came. */
-		if (m->fd != -1)
-			close(m->fd);
-		return;
-	}
+	if ((c = pend_find(m->hdr.peerid)) == NULL)
+		return;		/* the client left before the answer came */
 	pend_remove(c);
-	api_storage_res(c, &res, m->fd, blen > 0 ?
+	fd = m->fd;
+	m->fd = -1;
+	api_storage_res(c, &res, fd, blen > 0 ?
 	    (const unsigned char *)m->data + sizeof(res) :
 	    NULL, blen);
 }
@@ -1012,35 +1041,24 @@ st_closed(struct chan *ch, void *arg)
 }
 
 static void
-front_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
+front_stats_req(struct chan *ch, struct msg *m, void *arg)
 {
-	int32_t	 v;
+	stats.conns = nconns;
+	chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
+	    sizeof(stats));
+}
 
-	switch (m->hdr.type) {
-	case MSG_STATS_REQ:
-		stats.conns = nconns;
-		chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
-		    sizeof(stats));
-		break;
-	case MSG_FRONT_DRAIN:
-		front_drain();
-		break;
-	case MSG_TLS_TICKETS:
-		if (tls_ticket_set(m->data, m->len) == -1)
-			fatalx("frontend: bad ticket keys message");
-		break;
-	case MSG_CTL_VERBOSE:
-		if (m->len != sizeof(v))
-			fatalx("frontend: bad verbose message");
-		memcpy(&v, m->data, sizeof(v));
-		log_setverbose(v);
-		break;
-	default:
-		fatalx("frontend: bad message %u from the parent",
-		    m->hdr.type);
-	}
-	if (m->fd != -1)
-		close(m->fd);
+static void
+front_drain_msg(struct chan *ch, struct msg *m, void *arg)
+{
+	front_drain();
+}
+
+static void
+front_tickets(struct chan *ch, struct msg *m, void *arg)
+{
+	if (tls_ticket_set(m->data, m->len) == -1)
+		proc_peer_fail(ch, m, "bad ticket keys");
 }
 
 /* A newer generation took over: finish what is open and leave. */
@@ -1075,12 +1093,6 @@ static void
 parent_closed(struct chan *ch, void *arg)
 {
 	exit(0);
-}
-
-static void
-log_dispatch(struct chan *ch, struct msg *m, void *arg)
-{
-	fatalx("frontend: unexpected message from the logger");
 }
 
 static void

@@ -67,17 +67,17 @@
 enum msg_type {
 	MSG_NONE,
 	/* parent -> children */
-	MSG_CTL_VERBOSE,	/* int verbose */
+	MSG_CTL_VERBOSE,	/* struct msg_verbose */
 	MSG_FRONT_DRAIN,	/* frontend: stop accepting, exit when idle */
-	MSG_PEER_FRONTEND,	/* storage/logger: fd of a new frontend, peerid
-				   = its slot */
-	MSG_LOG_REOPEN,		/* logger: fd of the access log (or none) */
+	MSG_PEER_ADD,		/* struct msg_peer + fd: a channel to a new
+				   process of another kind */
+	MSG_LOG_REOPEN,		/* struct msg_log_reopen + fd of the access
+				   log (or none) */
 	MSG_STATS_REQ,		/* frontend: answer with MSG_STATS */
 	/* children -> parent */
 	MSG_STATS,		/* struct front_stats */
-	MSG_READY,		/* child finished start-up */
 	/* any -> logger */
-	MSG_LOG,		/* int priority, then text */
+	MSG_LOG,		/* struct msg_log, then text */
 	MSG_ACCESS,		/* one access log line (text, no newline) */
 	/* frontend -> storage requests; peerid = request id */
 	ST_BLOB_GET,		/* struct st_req: repo, ref=digest; HEAD flag */
@@ -166,6 +166,33 @@ struct st_res {
 	int64_t		 size;		/* body or blob size */
 	int64_t		 off;		/* upload: bytes received so far */
 	uint32_t	 flags;
+};
+
+/* Payloads of the messages between processes (not storage's own). */
+struct msg_verbose {
+	int32_t		 verbose;
+};
+struct msg_peer {			/* MSG_PEER_ADD, with the descriptor */
+	int32_t		 kind;		/* enum proc_kind */
+	int32_t		 instance;	/* frontend slot, else 0 */
+};
+#define LOGR_OFF	0
+#define LOGR_FILE	1		/* the descriptor comes with it */
+#define LOGR_SYSLOG	2
+struct msg_log_reopen {
+	int32_t		 mode;		/* LOGR_* */
+};
+struct msg_log {			/* then the text, no newline */
+	int32_t		 priority;
+};
+struct st_ctl_repo {			/* ST_CTL_TAGS, RM, USAGE */
+	char		 repo[MAX_NAME + 1];	/* may be empty: all */
+};
+struct st_ctl_flags {			/* ST_CTL_GC, ST_CTL_FSCK */
+	int32_t		 flags;
+};
+struct st_ctl_end {			/* ST_CTL_END, CTL_END */
+	int32_t		 status;
 };
 
 struct front_stats {
@@ -297,19 +324,54 @@ struct regd {
 };
 extern struct regd	*env;
 
-/* regd.c: the parent */
+/*
+ * The process table (rows in regd.c, machinery in proc.c).  Children
+ * start in the order of the rows, and each is given a channel to the
+ * parent and to every running process of the kinds in its peers; the
+ * ones already running get theirs in MSG_PEER_ADD.
+ */
 enum proc_kind {
 	PROC_PARENT,
 	PROC_FRONTEND,
 	PROC_STORAGE,
-	PROC_LOGGER
+	PROC_LOGGER,
+	PROC_NKINDS
+};
+#define PROC_CHROOT_EMPTY	0	/* the configuration's chroot */
+#define PROC_CHROOT_STORAGE	1	/* the storage directory */
+
+struct proc_fd {			/* a channel a child starts with */
+	enum proc_kind	 kind;
+	int		 instance;
+	int		 fd;
+};
+#define PROC_MAXFDS		(REGD_MAXSLOTS + PROC_NKINDS)
+struct proc_boot {
+	enum proc_kind	 kind;
+	int		 instance;	/* frontend slot, else 0 */
+	int		 parentfd;
+	const char	*chroot;	/* where sandbox_drop puts it */
+	enum sandbox_kind sandbox;
+	int		 nfds;
+	struct proc_fd	 fds[PROC_MAXFDS];
+};
+
+struct proc_type {
+	enum proc_kind	 kind;
+	const char	*title;
+	int		 chroot;	/* PROC_CHROOT_* */
+	enum sandbox_kind sandbox;
+	int		 many;		/* "prefork" of them, else one */
+	int		 listeners;	/* keeps the listening sockets */
+	uint32_t	 peers;		/* PEER() of the kinds it talks to */
+	void		(*main)(struct proc_boot *);	/* never returns */
 };
 
 struct proc {
 	TAILQ_ENTRY(proc)	 entry;
 	enum proc_kind		 kind;
 	pid_t			 pid;
-	int			 slot;
+	int			 slot;		/* instance */
 	int			 draining;
 	time_t			 drain_deadline;	/* 0: drain not sent */
 	time_t			 started;
@@ -318,9 +380,28 @@ struct proc {
 };
 TAILQ_HEAD(proclist, proc);
 
-extern struct proclist	 procs;
+/* The children's side: every channel of a child goes through these. */
+typedef int	(*proc_peer_cb)(enum proc_kind, int, int);
+void		 proc_listen(struct proc_boot *, const struct msg_rule *,
+		    size_t, proc_peer_cb);
+void		 proc_chan(struct chan *, enum proc_kind, int, int, void *,
+		    chan_event_cb);
+void		 proc_dispatch(struct chan *, struct msg *, void *);
+void		 proc_peer_fail(struct chan *, struct msg *, const char *);
+void		 proc_sandbox(const struct proc_boot *, const char *);
 const char	*proc_name(enum proc_kind);
-struct proc	*proc_storage(void);
+/* The parent's side. */
+extern struct proclist	 procs;
+void		 proc_table(const struct proc_type *, size_t,
+		    const struct msg_rule *, size_t);
+const struct proc_type *proc_type(enum proc_kind);
+struct proc	*proc_start(enum proc_kind, int);
+struct proc	*proc_find(enum proc_kind);
+void		 proc_free(struct proc *);
+void		 proc_broadcast(enum proc_kind, uint32_t, const void *,
+		    size_t);
+
+/* regd.c: the parent */
 int		 parent_reload(char *, size_t);
 void		 parent_verbose(int);
 
@@ -595,15 +676,13 @@ int	 auth_pick_pullable(struct conn *, char *const *, size_t);
 int	 auth_mount_source(struct conn *, int, int64_t, char *, size_t);
 int	 auth_from_proxy(struct conn *);
 
-/* frontend.c */
+/* The children's mains, rows of proc_types (regd.c). */
 __attribute__((__noreturn__)) void
-	 frontend_main(int, int, int, int);
-/* storage.c */
+	 frontend_main(struct proc_boot *);
 __attribute__((__noreturn__)) void
-	 storage_main(int, int, int *, int);
-/* logger.c */
+	 storage_main(struct proc_boot *);
 __attribute__((__noreturn__)) void
-	 logger_main(int, int, int *, int);
+	 logger_main(struct proc_boot *);
 
 /* storage.c, store_*.c */
 #define ST_V2		"docker/registry/v2"	/* under the storage root */

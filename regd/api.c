@@ -247,7 +247,7 @@ mount_start(struct conn *c, struct st_req *sr)
 
 	if (http_query_get(r->query, "mount", mount, sizeof(mount)) == NULL ||
 	    !valid_digest(mount)) {
-		st_request(c, ST_UPLOAD_START, sr);
+		conn_request(c, ST_UPLOAD_START, sr);
 		return;
 	}
 	if (query_has(r->query, "from")) {
@@ -258,7 +258,7 @@ mount_start(struct conn *c, struct st_req *sr)
 			strlcpy(sr->arg, mount, sizeof(sr->arg));
 			strlcpy(sr->arg2, from, sizeof(sr->arg2));
 		}
-		st_request(c, ST_UPLOAD_START, sr);
+		conn_request(c, ST_UPLOAD_START, sr);
 		return;
 	}
 	if (c->srv->mount_nofrom) {
@@ -266,7 +266,7 @@ mount_start(struct conn *c, struct st_req *sr)
 		sr->flags |= STF_MOUNT_WHERE;
 		r->mountwhere = 1;
 	}
-	st_request(c, ST_UPLOAD_START, sr);
+	conn_request(c, ST_UPLOAD_START, sr);
 }
 
 /* Storage said which repositories link the blob: mount from one, or not. */
@@ -289,7 +289,7 @@ mount_found(struct conn *c, struct st_res *res, int fd)
 		strlcpy(sr.arg2, src, sizeof(sr.arg2));
 	} else if (res->status != 200 && fd != -1)
 		close(fd);
-	st_request(c, ST_UPLOAD_START, &sr);
+	conn_request(c, ST_UPLOAD_START, &sr);
 }
 
 /*
@@ -317,7 +317,7 @@ api_read(struct conn *c, uint32_t type, struct st_req *sr)
 		return;
 	if (is_method(&c->req, "HEAD"))
 		sr->flags |= STF_HEAD;
-	st_request(c, type, sr);
+	conn_request(c, type, sr);
 }
 
 static void
@@ -332,7 +332,7 @@ api_delete(struct conn *c, uint32_t type, struct st_req *sr)
 	}
 	if (tag_unknown(c, type))
 		return;
-	st_request(c, type, sr);
+	conn_request(c, type, sr);
 }
 
 /* Tag list or catalog: a page of n entries after "last". */
@@ -351,23 +351,7 @@ api_list(struct conn *c, const char *action, uint32_t type,
 		sr->n = -1;
 	if (http_query_get(c->req.query, "last", buf, sizeof(buf)) != NULL)
 		strlcpy(sr->arg, buf, sizeof(sr->arg));
-	st_request(c, type, sr);
-}
-
-static void
-set_stream(struct conn *c, uint32_t type, struct st_req *sr)
-{
-	struct req	*r = &c->req;
-
-	r->streaming = 1;
-	if (st_request(c, type, sr) == -1)
-		return;
-	c->state = CS_BODY;
-	if (r->expect100) {
-		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n");
-		conn_write_now(c);
-	}
+	conn_request(c, type, sr);
 }
 
 /* Called with a complete request head. */
@@ -396,7 +380,7 @@ api_dispatch(struct conn *c)
 			break;
 		}
 		if (!takes) {
-			c->state = CS_DISCARD;
+			conn_discard_body(c);
 			return;
 		}
 	}
@@ -464,9 +448,7 @@ api_start(struct conn *c)
 				    sizeof(sr.mediatype));
 			/* Storage counts a chunked body against it too. */
 			sr.n = c->srv->max_manifest;
-			set_stream(c, ST_MANIFEST_PUT, &sr);
-			if (!has_body(r) && c->state == CS_BODY)
-				api_body_done(c);
+			conn_stream_request(c, ST_MANIFEST_PUT, &sr);
 		} else if (is_method(r, "DELETE"))
 			api_delete(c, ST_MANIFEST_DELETE, &sr);
 		else
@@ -488,7 +470,7 @@ api_start(struct conn *c)
 		if (query_has(r->query, "mount")) {
 			/* A body with a mount request is not wanted. */
 			if (has_body(r)) {
-				c->state = CS_DISCARD;
+				conn_discard_body(c);
 				r->query = NULL;
 				return;
 			}
@@ -503,15 +485,13 @@ api_start(struct conn *c)
 			}
 			strlcpy(sr.ref, digest, sizeof(sr.ref));
 			sr.flags = STF_NEWSESSION | STF_FINAL;
-			set_stream(c, ST_UPLOAD_WRITE, &sr);
-			if (!has_body(r) && c->state == CS_BODY)
-				api_body_done(c);
+			conn_stream_request(c, ST_UPLOAD_WRITE, &sr);
 		} else {
 			if (has_body(r)) {
-				c->state = CS_DISCARD;
+				conn_discard_body(c);
 				return;
 			}
-			st_request(c, ST_UPLOAD_START, &sr);
+			conn_request(c, ST_UPLOAD_START, &sr);
 		}
 		break;
 	case RT_UPLOAD:
@@ -520,11 +500,11 @@ api_start(struct conn *c)
 		if (is_method(r, "GET")) {
 			if (api_authorize(c, "push") == -1)
 				return;
-			st_request(c, ST_UPLOAD_STATUS, &sr);
+			conn_request(c, ST_UPLOAD_STATUS, &sr);
 		} else if (is_method(r, "DELETE")) {
 			if (api_authorize(c, "push") == -1)
 				return;
-			st_request(c, ST_UPLOAD_CANCEL, &sr);
+			conn_request(c, ST_UPLOAD_CANCEL, &sr);
 		} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
 			if (api_authorize(c, "push") == -1)
 				return;
@@ -563,9 +543,7 @@ api_start(struct conn *c)
 				strlcpy(sr.ref, digest, sizeof(sr.ref));
 				sr.flags |= STF_FINAL;
 			}
-			set_stream(c, ST_UPLOAD_WRITE, &sr);
-			if (!has_body(r) && c->state == CS_BODY)
-				api_body_done(c);
+			conn_stream_request(c, ST_UPLOAD_WRITE, &sr);
 		} else
 			goto notallowed;
 		break;
@@ -577,32 +555,15 @@ api_start(struct conn *c)
 		if (http_query_get(r->query, "artifactType", buf,
 		    sizeof(buf)) != NULL)
 			strlcpy(sr.mediatype, buf, sizeof(sr.mediatype));
-		st_request(c, ST_REFERRERS, &sr);
+		conn_request(c, ST_REFERRERS, &sr);
 		break;
 	default:
 		http_error(c, 404, "NOT_FOUND", "no such endpoint");
 		return;
 	}
-	if (c->state == CS_HEADERS)
-		c->state = CS_WAIT;
 	return;
 notallowed:
 	method_not_allowed(c);
-}
-
-/* The whole body went to storage: it may answer now. */
-void
-api_body_done(struct conn *c)
-{
-	struct req	*r = &c->req;
-
-	if (r->answered)
-		return;
-	if (chan_send(&st_chan, ST_DATA_END, r->reqid, -1, NULL, 0) == -1) {
-		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
-		return;
-	}
-	c->state = CS_WAIT;
 }
 
 static void
@@ -724,13 +685,8 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 		mount_found(c, res, fd);
 		return;
 	}
-	if (c->state == CS_BODY) {
-		/* An early answer: the rest of the body is not wanted. */
-		r->answered = 1;
-		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
-		r->keepalive = 0;
-		c->close_after = 1;
-	}
+	/* An early answer: the rest of the body is not wanted. */
+	conn_cut_body(c);
 	if (res->code[0] != '\0' || res->status >= 400) {
 		if (fd != -1)
 			close(fd);

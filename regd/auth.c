@@ -532,7 +532,7 @@ login_result(struct conn *c, const unsigned char *a, const char *user,
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	c->req.authdelay = 1;
-	c->state = CS_WAIT;
+	conn_hold(c);
 	evtimer_set(&c->ev_auth, delayed_401, c);
 	evtimer_add(&c->ev_auth, &tv);
 }

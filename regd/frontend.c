@@ -63,8 +63,7 @@ LIST_HEAD(pendlist, conn);
 static TAILQ_HEAD(, flisten)	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct pendlist		 pending[PEND_BUCKETS];
-struct chan			 st_chan;
-static struct chan		 parent_chan, log_chan;
+static struct chan		 st_chan, parent_chan, log_chan;
 static struct front_stats	 stats;
 static uint32_t			 next_reqid;
 static int			 nconns, draining, fd_maxconns, fd_paused;
@@ -499,7 +498,7 @@ conn_close(struct conn *c)
 	}
 }
 
-void
+static void
 conn_pending(struct conn *c, uint32_t reqid)
 {
 	pend_remove(c);
@@ -509,8 +508,8 @@ conn_pending(struct conn *c, uint32_t reqid)
 }
 
 /* Send a request to storage on behalf of c; storage answers by id. */
-int
-st_request(struct conn *c, uint32_t type, struct st_req *sr)
+static int
+st_send(struct conn *c, uint32_t type, struct st_req *sr)
 {
 	if (++next_reqid == 0)
 		next_reqid = 1;
@@ -523,6 +522,84 @@ st_request(struct conn *c, uint32_t type, struct st_req *sr)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * The states a request goes through are set here only: api.c and auth.c
+ * ask for them with these.
+ */
+
+/* A request without a body: c waits for storage's answer. */
+int
+conn_request(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	if (st_send(c, type, sr) == -1)
+		return (-1);
+	c->state = CS_WAIT;
+	return (0);
+}
+
+/* A request whose body follows it to storage, as the client sends it. */
+int
+conn_stream_request(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+
+	r->streaming = 1;
+	if (st_send(c, type, sr) == -1)
+		return (-1);
+	c->state = CS_BODY;
+	if (r->expect100) {
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+		conn_write_now(c);
+	}
+	if (!r->chunked && r->clen <= 0)
+		conn_body_done(c);
+	return (0);
+}
+
+/* The whole body went to storage: it may answer now. */
+void
+conn_body_done(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	if (r->answered)
+		return;
+	if (chan_send(&st_chan, ST_DATA_END, r->reqid, -1, NULL, 0) == -1) {
+		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
+		return;
+	}
+	c->state = CS_WAIT;
+}
+
+/* Storage answered before the end of the body: the rest is not wanted. */
+void
+conn_cut_body(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	if (c->state != CS_BODY)
+		return;
+	r->answered = 1;
+	chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
+	r->keepalive = 0;
+	c->close_after = 1;
+}
+
+/* The body of this request is read and dropped, then it goes on. */
+void
+conn_discard_body(struct conn *c)
+{
+	c->state = CS_DISCARD;
+}
+
+/* Nothing is read while an answer is held back (auth's slowed 401). */
+void
+conn_hold(struct conn *c)
+{
+	c->state = CS_WAIT;
 }
 
 /* The response is queued: finish when the output has drained. */
@@ -868,7 +945,7 @@ conn_process(struct conn *c)
 			}
 			if (rv == 1) {
 				conn_timeouts(c, 0, 0);
-				api_body_done(c);
+				conn_body_done(c);
 				if (c->state == CS_WAIT)
 					conn_readmode(c, RM_HOLD);
 				break;

@@ -509,12 +509,14 @@ struct conn {
 	int			 shm_idx;	/* auth.c: counted address + 1 */
 };
 
-extern struct chan	 st_chan;
-
 /* frontend.c */
 void	 conn_close(struct conn *);
-void	 conn_pending(struct conn *, uint32_t);
-int	 st_request(struct conn *, uint32_t, struct st_req *);
+int	 conn_request(struct conn *, uint32_t, struct st_req *);
+int	 conn_stream_request(struct conn *, uint32_t, struct st_req *);
+void	 conn_body_done(struct conn *);
+void	 conn_cut_body(struct conn *);
+void	 conn_discard_body(struct conn *);
+void	 conn_hold(struct conn *);
 void	 conn_respond_done(struct conn *);
 void	 conn_write_now(struct conn *);
 void	 conn_cork(struct conn *, int);
@@ -540,7 +542,6 @@ char	*http_query_get(const char *, const char *, char *, size_t);
 void	 api_dispatch(struct conn *);
 void	 api_storage_res(struct conn *, struct st_res *, int, const void *,
 	    size_t);
-void	 api_body_done(struct conn *);
 
 /* tls.c: the parent loads, the frontend wraps accepted sockets. */
 #define TLS_DEF_PROTOCOLS	"tlsv1.2,tlsv1.3"

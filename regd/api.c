@@ -387,13 +387,141 @@ api_dispatch(struct conn *c)
 	api_start(c);
 }
 
+/* A manifest: GET, HEAD, PUT with its body, DELETE. */
+static void
+api_manifest(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+
+	if (is_method(r, "GET") || is_method(r, "HEAD"))
+		api_read(c, ST_MANIFEST_GET, sr);
+	else if (is_method(r, "PUT")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		if (r->clen > (int64_t)c->srv->max_manifest) {
+			r->keepalive = 0;
+			http_error(c, 413, "SIZE_INVALID",
+			    "manifest too large");
+			return;
+		}
+		if (r->ctype != NULL)
+			strlcpy(sr->mediatype, r->ctype,
+			    sizeof(sr->mediatype));
+		/* Storage counts a chunked body against it too. */
+		sr->n = c->srv->max_manifest;
+		conn_stream_request(c, ST_MANIFEST_PUT, sr);
+	} else if (is_method(r, "DELETE"))
+		api_delete(c, ST_MANIFEST_DELETE, sr);
+	else
+		method_not_allowed(c);
+}
+
+/* POST of a new upload: a mount, a monolithic upload or a session. */
+static void
+api_uploads(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+	char		 digest[MAX_REF + 2];
+
+	if (!is_method(r, "POST"))
+		method_not_allowed(c);
+	if (api_authorize(c, "push") == -1)
+		return;
+	if (query_has(r->query, "mount")) {
+		/* A body with a mount request is not wanted. */
+		if (has_body(r)) {
+			conn_discard_body(c);
+			r->query = NULL;
+			return;
+		}
+		mount_start(c, sr);
+	} else if (http_query_get(r->query, "digest", digest,
+	    sizeof(digest)) != NULL) {
+		if (!valid_digest(digest)) {
+			r->keepalive = has_body(r) ? 0 : r->keepalive;
+			http_error(c, 400, "DIGEST_INVALID",
+			    "invalid digest");
+			return;
+		}
+		strlcpy(sr->ref, digest, sizeof(sr->ref));
+		sr->flags = STF_NEWSESSION | STF_FINAL;
+		conn_stream_request(c, ST_UPLOAD_WRITE, sr);
+	} else {
+		if (has_body(r)) {
+			conn_discard_body(c);
+			return;
+		}
+		conn_request(c, ST_UPLOAD_START, sr);
+	}
+}
+
+/* An upload session: status, cancel, a chunk or the last one. */
+static void
+api_upload(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+	char		 digest[MAX_REF + 2];
+	int64_t		 start, end;
+
+	strlcpy(sr->arg, r->ref, sizeof(sr->arg));
+	sr->ref[0] = '\0';
+	if (is_method(r, "GET")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		conn_request(c, ST_UPLOAD_STATUS, sr);
+	} else if (is_method(r, "DELETE")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		conn_request(c, ST_UPLOAD_CANCEL, sr);
+	} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		if (r->crange != NULL) {
+			if (parse_content_range(r->crange, &start,
+			    &end) == -1) {
+				r->keepalive = 0;
+				http_error(c, 416,
+				    "BLOB_UPLOAD_INVALID",
+				    "invalid Content-Range");
+				return;
+			}
+			/* end - start + 1 could overflow; this not. */
+			if (!r->chunked && r->clen != -1 &&
+			    end - start != r->clen - 1) {
+				r->keepalive = 0;
+				http_error(c, 416,
+				    "BLOB_UPLOAD_INVALID",
+				    "Content-Range does not match "
+				    "Content-Length");
+				return;
+			}
+			sr->off = start;
+			sr->flags |= STF_HAVE_OFF;
+		}
+		if (is_method(r, "PUT")) {
+			if (http_query_get(r->query, "digest", digest,
+			    sizeof(digest)) == NULL ||
+			    !valid_digest(digest)) {
+				r->keepalive = has_body(r) ? 0 :
+				    r->keepalive;
+				http_error(c, 400, "DIGEST_INVALID",
+				    "missing or invalid digest");
+				return;
+			}
+			strlcpy(sr->ref, digest, sizeof(sr->ref));
+			sr->flags |= STF_FINAL;
+		}
+		conn_stream_request(c, ST_UPLOAD_WRITE, sr);
+	} else
+		method_not_allowed(c);
+}
+
 static void
 api_start(struct conn *c)
 {
 	struct req	*r = &c->req;
 	struct st_req	 sr;
-	char		 digest[MAX_REF + 2], buf[MAX_NAME + 2];
-	int64_t		 start, end;
+	char		 buf[MAX_NAME + 2];
 
 	memset(&sr, 0, sizeof(sr));
 	strlcpy(sr.repo, r->name, sizeof(sr.repo));
@@ -432,27 +560,7 @@ api_start(struct conn *c)
 		api_list(c, "pull", ST_TAGS_LIST, &sr);
 		break;
 	case RT_MANIFEST:
-		if (is_method(r, "GET") || is_method(r, "HEAD"))
-			api_read(c, ST_MANIFEST_GET, &sr);
-		else if (is_method(r, "PUT")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			if (r->clen > (int64_t)c->srv->max_manifest) {
-				r->keepalive = 0;
-				http_error(c, 413, "SIZE_INVALID",
-				    "manifest too large");
-				return;
-			}
-			if (r->ctype != NULL)
-				strlcpy(sr.mediatype, r->ctype,
-				    sizeof(sr.mediatype));
-			/* Storage counts a chunked body against it too. */
-			sr.n = c->srv->max_manifest;
-			conn_stream_request(c, ST_MANIFEST_PUT, &sr);
-		} else if (is_method(r, "DELETE"))
-			api_delete(c, ST_MANIFEST_DELETE, &sr);
-		else
-			goto notallowed;
+		api_manifest(c, &sr);
 		break;
 	case RT_BLOB:
 		if (is_method(r, "GET") || is_method(r, "HEAD"))
@@ -463,89 +571,10 @@ api_start(struct conn *c)
 			goto notallowed;
 		break;
 	case RT_UPLOADS:
-		if (!is_method(r, "POST"))
-			goto notallowed;
-		if (api_authorize(c, "push") == -1)
-			return;
-		if (query_has(r->query, "mount")) {
-			/* A body with a mount request is not wanted. */
-			if (has_body(r)) {
-				conn_discard_body(c);
-				r->query = NULL;
-				return;
-			}
-			mount_start(c, &sr);
-		} else if (http_query_get(r->query, "digest", digest,
-		    sizeof(digest)) != NULL) {
-			if (!valid_digest(digest)) {
-				r->keepalive = has_body(r) ? 0 : r->keepalive;
-				http_error(c, 400, "DIGEST_INVALID",
-				    "invalid digest");
-				return;
-			}
-			strlcpy(sr.ref, digest, sizeof(sr.ref));
-			sr.flags = STF_NEWSESSION | STF_FINAL;
-			conn_stream_request(c, ST_UPLOAD_WRITE, &sr);
-		} else {
-			if (has_body(r)) {
-				conn_discard_body(c);
-				return;
-			}
-			conn_request(c, ST_UPLOAD_START, &sr);
-		}
+		api_uploads(c, &sr);
 		break;
 	case RT_UPLOAD:
-		strlcpy(sr.arg, r->ref, sizeof(sr.arg));
-		sr.ref[0] = '\0';
-		if (is_method(r, "GET")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			conn_request(c, ST_UPLOAD_STATUS, &sr);
-		} else if (is_method(r, "DELETE")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			conn_request(c, ST_UPLOAD_CANCEL, &sr);
-		} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			if (r->crange != NULL) {
-				if (parse_content_range(r->crange, &start,
-				    &end) == -1) {
-					r->keepalive = 0;
-					http_error(c, 416,
-					    "BLOB_UPLOAD_INVALID",
-					    "invalid Content-Range");
-					return;
-				}
-				/* end - start + 1 could overflow; this not. */
-				if (!r->chunked && r->clen != -1 &&
-				    end - start != r->clen - 1) {
-					r->keepalive = 0;
-					http_error(c, 416,
-					    "BLOB_UPLOAD_INVALID",
-					    "Content-Range does not match "
-					    "Content-Length");
-					return;
-				}
-				sr.off = start;
-				sr.flags |= STF_HAVE_OFF;
-			}
-			if (is_method(r, "PUT")) {
-				if (http_query_get(r->query, "digest", digest,
-				    sizeof(digest)) == NULL ||
-				    !valid_digest(digest)) {
-					r->keepalive = has_body(r) ? 0 :
-					    r->keepalive;
-					http_error(c, 400, "DIGEST_INVALID",
-					    "missing or invalid digest");
-					return;
-				}
-				strlcpy(sr.ref, digest, sizeof(sr.ref));
-				sr.flags |= STF_FINAL;
-			}
-			conn_stream_request(c, ST_UPLOAD_WRITE, &sr);
-		} else
-			goto notallowed;
+		api_upload(c, &sr);
 		break;
 	case RT_REFERRERS:
 		if (!is_method(r, "GET"))
@@ -671,14 +700,77 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 	}
 }
 
+/* Storage refused: its status and error code, as the client gets them. */
+static void
+respond_error(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+
+	if (fd != -1)
+		close(fd);
+	if (res->status == 416 && r->route == RT_UPLOAD &&
+	    res->uuid[0] != '\0') {
+		/* Tell the client where the upload really is. */
+		char	 extra[512];
+
+		snprintf(extra, sizeof(extra), "Location: /v2/%s/blobs/"
+		    "uploads/%s\r\nRange: 0-%lld\r\n"
+		    "Docker-Upload-UUID: %s\r\n", r->name, res->uuid,
+		    (long long)(res->off > 0 ? res->off - 1 : 0),
+		    res->uuid);
+		http_error_ext(c, 416, res->code, res->message, extra);
+		return;
+	}
+	http_error(c, res->status, res->code[0] != '\0' ? res->code :
+	    "UNKNOWN", res->message[0] != '\0' ? res->message :
+	    "storage error");
+}
+
+/* A blob, whole or the range asked for. */
+static void
+respond_blob(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+	int64_t		 start, end;
+	int		 rv;
+
+	if (r->range != NULL && fd != -1 && (rv = parse_range(r->range,
+	    res->size, &start, &end)) != 1) {
+		if (rv == -1) {
+			close(fd);
+			http_start_response(c, 416, NULL, 0);
+			http_header(c, "Content-Range", "bytes */%lld",
+			    (long long)res->size);
+			http_end_headers(c);
+			return;
+		}
+		http_start_response(c, 206, MT_OCTET,
+		    end - start + 1);
+		http_header(c, "Content-Range", "bytes %lld-%lld/%lld",
+		    (long long)start, (long long)end,
+		    (long long)res->size);
+		http_header(c, "Docker-Content-Digest", "%s",
+		    res->digest);
+		http_header(c, "Accept-Ranges", "bytes");
+		http_end_headers(c);
+		send_body_fd(c, fd, start, end - start + 1);
+		return;
+	}
+	http_start_response(c, 200, MT_OCTET, res->size);
+	http_header(c, "Docker-Content-Digest", "%s", res->digest);
+	http_header(c, "ETag", "\"%s\"", res->digest);
+	http_header(c, "Accept-Ranges", "bytes");
+	http_end_headers(c);
+	if (fd != -1)
+		send_body_fd(c, fd, 0, res->size);
+}
+
 /* Storage answered the request in flight on c. */
 void
 api_storage_res(struct conn *c, struct st_res *res, int fd,
     const void *body, size_t blen)
 {
 	struct req	*r = &c->req;
-	int64_t		 start, end;
-	int		 rv;
 
 	if (r->mountwhere && r->st_type == ST_UPLOAD_START) {
 		r->mountwhere = 0;
@@ -688,58 +780,13 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 	/* An early answer: the rest of the body is not wanted. */
 	conn_cut_body(c);
 	if (res->code[0] != '\0' || res->status >= 400) {
-		if (fd != -1)
-			close(fd);
-		if (res->status == 416 && r->route == RT_UPLOAD &&
-		    res->uuid[0] != '\0') {
-			/* Tell the client where the upload really is. */
-			char	 extra[512];
-
-			snprintf(extra, sizeof(extra), "Location: /v2/%s/blobs/"
-			    "uploads/%s\r\nRange: 0-%lld\r\n"
-			    "Docker-Upload-UUID: %s\r\n", r->name, res->uuid,
-			    (long long)(res->off > 0 ? res->off - 1 : 0),
-			    res->uuid);
-			http_error_ext(c, 416, res->code, res->message, extra);
-			return;
-		}
-		http_error(c, res->status, res->code[0] != '\0' ? res->code :
-		    "UNKNOWN", res->message[0] != '\0' ? res->message :
-		    "storage error");
+		respond_error(c, res, fd);
 		return;
 	}
 
 	switch (r->st_type) {
 	case ST_BLOB_GET:
-		if (r->range != NULL && fd != -1 && (rv = parse_range(r->range,
-		    res->size, &start, &end)) != 1) {
-			if (rv == -1) {
-				close(fd);
-				http_start_response(c, 416, NULL, 0);
-				http_header(c, "Content-Range", "bytes */%lld",
-				    (long long)res->size);
-				http_end_headers(c);
-				break;
-			}
-			http_start_response(c, 206, MT_OCTET,
-			    end - start + 1);
-			http_header(c, "Content-Range", "bytes %lld-%lld/%lld",
-			    (long long)start, (long long)end,
-			    (long long)res->size);
-			http_header(c, "Docker-Content-Digest", "%s",
-			    res->digest);
-			http_header(c, "Accept-Ranges", "bytes");
-			http_end_headers(c);
-			send_body_fd(c, fd, start, end - start + 1);
-			break;
-		}
-		http_start_response(c, 200, MT_OCTET, res->size);
-		http_header(c, "Docker-Content-Digest", "%s", res->digest);
-		http_header(c, "ETag", "\"%s\"", res->digest);
-		http_header(c, "Accept-Ranges", "bytes");
-		http_end_headers(c);
-		if (fd != -1)
-			send_body_fd(c, fd, 0, res->size);
+		respond_blob(c, res, fd);
 		break;
 	case ST_MANIFEST_GET:
 		http_start_response(c, 200, res->mediatype, res->size);

@@ -869,11 +869,107 @@ body_forward(struct conn *c, size_t *got)
 	return (c->req.body_left == 0);
 }
 
+/* Body bytes to storage: 1 to go on with c, 0 to wait for more. */
+static int
+conn_read_body(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	static unsigned char	 buf[DATA_CHUNK];
+	size_t			 got;
+	int			 rv;
+
+	if (c->paused)
+		return (0);
+	/*
+	 * Wait for a full message's worth unless the body
+	 * ends sooner: small messages cost a system call each
+	 * on both sides.
+	 */
+	if (!c->req.chunked && (int64_t)evbuffer_get_length(in) <
+	    c->req.body_left && evbuffer_get_length(in) <
+	    sizeof(buf))
+		return (0);
+	if (!c->req.chunked)
+		rv = body_forward(c, &got);
+	else if ((rv = http_body_pump(c, buf, sizeof(buf),
+	    &got)) != -1 && got > 0 && chan_send(&st_chan,
+	    ST_DATA, c->req.reqid, -1, buf, got) == -1)
+		rv = -2;
+	if (rv == -2) {
+		http_error(c, 503, "UNAVAILABLE",
+		    "storage is unavailable");
+		return (0);
+	}
+	stats.bytes_in += got;
+	if (rv == -1) {
+		chan_send(&st_chan, ST_DATA_ABORT,
+		    c->req.reqid, -1, NULL, 0);
+		c->req.answered = 1;
+		c->req.keepalive = 0;
+		http_error(c, 400, "BLOB_UPLOAD_INVALID",
+		    "malformed chunked body");
+		return (0);
+	}
+	if (rv == 1) {
+		conn_timeouts(c, 0, 0);
+		conn_body_done(c);
+		if (c->state == CS_WAIT)
+			conn_readmode(c, RM_HOLD);
+		return (1);
+	}
+	if (st_chan.queued > CHAN_HIWAT) {
+		conn_pause_for_storage(c);
+		return (0);
+	}
+	if (got == 0)
+		return (0);
+	return (1);
+}
+
+/* An unwanted body read and dropped: 1 to go on with c, 0 to wait. */
+static int
+conn_read_discard(struct conn *c)
+{
+	size_t	 got;
+	int	 rv;
+
+	/* Unwanted bytes are read only so many. */
+	if ((!c->req.chunked && c->req.body_left >
+	    DISCARD_MAX) || c->req.body_seen > DISCARD_MAX) {
+		c->req.keepalive = 0;
+		http_error(c, 413, "SIZE_INVALID",
+		    "this endpoint takes no body");
+		return (0);
+	}
+	rv = http_body_pump(c, NULL, SIZE_MAX, &got);
+	if (rv == -1) {
+		c->req.keepalive = 0;
+		http_error(c, 400, "UNSUPPORTED",
+		    "malformed chunked body");
+		return (0);
+	}
+	if (rv == 0)
+		return (0);
+	conn_timeouts(c, 0, 0);
+	c->req.chunked = 0;
+	c->req.clen = -1;
+	c->req.body_left = 0;
+	/*
+	 * Dispatch again as a head without a body: a request
+	 * sent to storage must leave CS_DISCARD for CS_WAIT,
+	 * or this loop sends it again and again.
+	 */
+	c->state = CS_HEADERS;
+	api_dispatch(c);
+	if (c->state == CS_WAIT)
+		conn_readmode(c, RM_HOLD);
+	return (1);
+}
+
 static void
 conn_process(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	static unsigned char buf[DATA_CHUNK];
 	size_t		 got;
 	int		 rv;
 
@@ -911,83 +1007,12 @@ conn_process(struct conn *c)
 				conn_readmode(c, RM_HOLD);
 			break;
 		case CS_BODY:
-			if (c->paused)
-				return;
-			/*
-			 * Wait for a full message's worth unless the body
-			 * ends sooner: small messages cost a system call each
-			 * on both sides.
-			 */
-			if (!c->req.chunked && (int64_t)evbuffer_get_length(in) <
-			    c->req.body_left && evbuffer_get_length(in) <
-			    sizeof(buf))
-				return;
-			if (!c->req.chunked)
-				rv = body_forward(c, &got);
-			else if ((rv = http_body_pump(c, buf, sizeof(buf),
-			    &got)) != -1 && got > 0 && chan_send(&st_chan,
-			    ST_DATA, c->req.reqid, -1, buf, got) == -1)
-				rv = -2;
-			if (rv == -2) {
-				http_error(c, 503, "UNAVAILABLE",
-				    "storage is unavailable");
-				return;
-			}
-			stats.bytes_in += got;
-			if (rv == -1) {
-				chan_send(&st_chan, ST_DATA_ABORT,
-				    c->req.reqid, -1, NULL, 0);
-				c->req.answered = 1;
-				c->req.keepalive = 0;
-				http_error(c, 400, "BLOB_UPLOAD_INVALID",
-				    "malformed chunked body");
-				return;
-			}
-			if (rv == 1) {
-				conn_timeouts(c, 0, 0);
-				conn_body_done(c);
-				if (c->state == CS_WAIT)
-					conn_readmode(c, RM_HOLD);
-				break;
-			}
-			if (st_chan.queued > CHAN_HIWAT) {
-				conn_pause_for_storage(c);
-				return;
-			}
-			if (got == 0)
+			if (!conn_read_body(c))
 				return;
 			break;
 		case CS_DISCARD:
-			/* Unwanted bytes are read only so many. */
-			if ((!c->req.chunked && c->req.body_left >
-			    DISCARD_MAX) || c->req.body_seen > DISCARD_MAX) {
-				c->req.keepalive = 0;
-				http_error(c, 413, "SIZE_INVALID",
-				    "this endpoint takes no body");
+			if (!conn_read_discard(c))
 				return;
-			}
-			rv = http_body_pump(c, NULL, SIZE_MAX, &got);
-			if (rv == -1) {
-				c->req.keepalive = 0;
-				http_error(c, 400, "UNSUPPORTED",
-				    "malformed chunked body");
-				return;
-			}
-			if (rv == 0)
-				return;
-			conn_timeouts(c, 0, 0);
-			c->req.chunked = 0;
-			c->req.clen = -1;
-			c->req.body_left = 0;
-			/*
-			 * Dispatch again as a head without a body: a request
-			 * sent to storage must leave CS_DISCARD for CS_WAIT,
-			 * or this loop sends it again and again.
-			 */
-			c->state = CS_HEADERS;
-			api_dispatch(c);
-			if (c->state == CS_WAIT)
-				conn_readmode(c, RM_HOLD);
 			break;
 		case CS_LINGER:
 			got = evbuffer_get_length(in);

@@ -61,6 +61,7 @@ static void	 start_children(void);
 static int	 start_child(enum proc_kind, int);
 static int	 free_slot(void);
 static int	 count_frontends(int);
+static void	 parent_events(void);
 static void	 parent_tick(int, short, void *);
 static void	 parent_rekey(int, short, void *);
 static void	 parent_stats(struct chan *, struct msg *, void *);
@@ -101,6 +102,33 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-dnv] [-f file]\n", getprogname());
 	exit(1);
+}
+
+/* The parent's event loop: signals, its children, control, timers. */
+static void
+parent_events(void)
+{
+	struct proc	*p;
+
+	env->base = event_init();
+	chan_base(env->base);
+	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
+	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
+	signal_set(&ev_sigpipe, SIGPIPE, parent_sig, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal_add(&ev_sigchld, NULL);
+	signal_add(&ev_sigpipe, NULL);
+	TAILQ_FOREACH(p, &procs, entry)
+		chan_event_set(&p->chan, proc_dispatch, parent_chan_closed, p);
+	control_listen();
+	evtimer_set(&ev_tick, parent_tick, NULL);
+	parent_tick(-1, 0, NULL);
+	evtimer_set(&ev_rekey, parent_rekey, NULL);
+	parent_rekey(-1, 0, NULL);
 }
 
 int
@@ -199,30 +227,7 @@ main(int argc, char *argv[])
 	start_children();
 
 	proc_title("%s", "parent");
-	env->base = event_init();
-	chan_base(env->base);
-	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
-	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
-	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
-	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
-	signal_set(&ev_sigpipe, SIGPIPE, parent_sig, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sighup, NULL);
-	signal_add(&ev_sigchld, NULL);
-	signal_add(&ev_sigpipe, NULL);
-	{
-		struct proc	*p;
-
-		TAILQ_FOREACH(p, &procs, entry)
-			chan_event_set(&p->chan, proc_dispatch,
-			    parent_chan_closed, p);
-	}
-	control_listen();
-	evtimer_set(&ev_tick, parent_tick, NULL);
-	parent_tick(-1, 0, NULL);
-	evtimer_set(&ev_rekey, parent_rekey, NULL);
-	parent_rekey(-1, 0, NULL);
+	parent_events();
 	log_info("started, %d frontends, storage %s", conf->prefork,
 	    conf->storage);
 	/* Children may have died before the loop could see SIGCHLD. */

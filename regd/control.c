@@ -176,7 +176,10 @@ control_text(struct ctl_conn *cc, const char *text, size_t len)
 static void
 control_end(struct ctl_conn *cc, int32_t status)
 {
-	chan_send(&cc->chan, CTL_END, 0, -1, &status, sizeof(status));
+	struct st_ctl_end	 e;
+
+	e.status = status;
+	chan_send(&cc->chan, CTL_END, 0, -1, &e, sizeof(e));
 	cc->busy = 0;
 }
 
@@ -313,25 +316,24 @@ control_storage_end(uint32_t id, int32_t status)
 static void
 control_store_req(struct ctl_conn *cc, struct msg *m)
 {
-	struct proc	*storage;
-	struct st_req	 sr;
-	const void	*data = &sr;
-	size_t		 len = sizeof(sr);
-	uint32_t	 type;
-	int32_t		 v;
+	struct proc		*storage;
+	struct st_req		 sr;
+	struct st_ctl_flags	 fl;
+	const void		*data = &sr;
+	size_t			 len = sizeof(sr);
+	uint32_t		 type;
 
 	memset(&sr, 0, sizeof(sr));
 	switch (m->hdr.type) {
 	case CTL_GC:
 	case CTL_FSCK:
-		if (m->len != sizeof(v)) {
+		if (MSG_GET(m, &fl) == -1) {
 			ctl_kill(cc);
 			return;
 		}
-		memcpy(&v, m->data, sizeof(v));
 		type = m->hdr.type == CTL_GC ? ST_CTL_GC : ST_CTL_FSCK;
-		data = &v;
-		len = sizeof(v);
+		data = &fl;
+		len = sizeof(fl);
 		break;
 	default:
 		if (m->len > MAX_NAME || (m->hdr.type == CTL_RM &&
@@ -356,11 +358,11 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 static void
 control_dispatch(struct chan *c, struct msg *m, void *arg)
 {
-	struct ctl_conn	*cc = arg;
-	struct proc	*storage;
-	struct st_req	 sr;
-	char		 errbuf[4096], name[MAX_NAME + 1];
-	int32_t		 v;
+	struct ctl_conn		*cc = arg;
+	struct proc		*storage;
+	struct st_req		 sr;
+	struct msg_verbose	 mv;
+	char			 errbuf[4096], name[MAX_NAME + 1];
 
 	if (m->fd != -1)
 		close(m->fd);
@@ -409,14 +411,13 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		}
 		break;
 	case CTL_LOG_VERBOSE:
-		if (m->len != sizeof(v)) {
+		if (MSG_GET(m, &mv) == -1) {
 			ctl_kill(cc);
 			return;
 		}
-		memcpy(&v, m->data, sizeof(v));
-		parent_verbose(v);
-		control_text(cc, v ? "logging verbose\n" : "logging brief\n",
-		    v ? 16 : 14);
+		parent_verbose(mv.verbose);
+		control_text(cc, mv.verbose ? "logging verbose\n" :
+		    "logging brief\n", mv.verbose ? 16 : 14);
 		control_end(cc, 0);
 		break;
 	case CTL_GC:

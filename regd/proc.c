@@ -125,9 +125,9 @@ proc_peer_fail(struct chan *c, struct msg *m, const char *why)
 		m->fd = -1;
 	}
 	if (c->kind == PROC_PARENT)
-		fatalx("%s: bad message %u from the parent: %s",
+		fatalx("%s: bad message %#x from the parent: %s",
 		    proc_name(self), type, why);
-	log_warnx("%s %d: protocol error (%s, message %u), closing it",
+	log_warnx("%s %d: protocol error (%s, message %#x), closing it",
 	    proc_name(c->kind), c->id, why, type);
 	if (self == PROC_PARENT)
 		TAILQ_FOREACH(p, &procs, entry)

@@ -61,26 +61,29 @@
 #define ST_MAXQFDS		256
 
 /*
- * Message types. The dispatch table of each process names which of
- * these it accepts from which peer; anything else is fatal for the peer.
+ * Message types, numbered in ranges so that a new type appends to its
+ * own (regctl and regd come from the same build).  The rules of each
+ * process (struct msg_rule) name which of these it accepts from which
+ * kind of peer, with what payload; anything else is a protocol error of
+ * that peer (proc_peer_fail).
  */
 enum msg_type {
 	MSG_NONE,
-	/* parent -> children */
-	MSG_CTL_VERBOSE,	/* struct msg_verbose */
+	/* 0x100: between the parent and its children */
+	MSG_CTL_VERBOSE = 0x100, /* struct msg_verbose */
 	MSG_FRONT_DRAIN,	/* frontend: stop accepting, exit when idle */
 	MSG_PEER_ADD,		/* struct msg_peer + fd: a channel to a new
 				   process of another kind */
 	MSG_LOG_REOPEN,		/* struct msg_log_reopen + fd of the access
 				   log (or none) */
 	MSG_STATS_REQ,		/* frontend: answer with MSG_STATS */
-	/* children -> parent */
-	MSG_STATS,		/* struct front_stats */
-	/* any -> logger */
-	MSG_LOG,		/* struct msg_log, then text */
+	MSG_STATS,		/* frontend -> parent: struct front_stats */
+	MSG_LOG,		/* any -> logger: struct msg_log, then text */
 	MSG_ACCESS,		/* one access log line (text, no newline) */
-	/* frontend -> storage requests; peerid = request id */
-	ST_BLOB_GET,		/* struct st_req: repo, ref=digest; HEAD flag */
+	ST_CONF,		/* parent -> storage: struct store_conf */
+	MSG_TLS_TICKETS,	/* parent -> frontend: struct tls_ticket_keys */
+	/* 0x200: frontend -> storage requests; peerid = request id */
+	ST_BLOB_GET = 0x200,	/* struct st_req: repo, ref=digest; HEAD flag */
 	ST_BLOB_DELETE,		/* repo, ref=digest */
 	ST_MANIFEST_GET,	/* repo, ref=tag or digest; HEAD flag */
 	ST_MANIFEST_PUT,	/* repo, ref, mediatype, len; then ST_DATA* */
@@ -97,33 +100,30 @@ enum msg_type {
 	ST_DATA,		/* raw body bytes of the stream peerid */
 	ST_DATA_END,		/* body complete: storage answers now */
 	ST_DATA_ABORT,		/* client went away: undo this request */
-	/* storage -> frontend */
-	ST_RES,			/* struct st_res, maybe an fd with the body */
-	/* parent <-> storage for the control socket; peerid = ctl conn */
-	ST_CTL_REPOS,		/* -> text lines back in ST_CTL_RES */
+	/* 0x280: storage -> frontend */
+	ST_RES = 0x280,		/* struct st_res, maybe an fd with the body */
+	/* 0x300: parent <-> storage for the control socket; peerid = ctl
+	   conn; store_gc.c and store_list.c do the work */
+	ST_CTL_REPOS = 0x300,	/* -> text lines back in ST_CTL_RES */
 	ST_CTL_TAGS,		/* struct st_req with repo */
 	ST_CTL_RES,		/* text chunk; ST_CTL_END ends the answer */
-	/* regctl <-> parent */
-	CTL_SHOW_STATUS,
+	ST_CTL_GC,		/* struct st_ctl_flags: GCF_* */
+	ST_CTL_FSCK,		/* struct st_ctl_flags: 1 = repair */
+	ST_CTL_RM,		/* struct st_req with repo */
+	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
+	ST_CTL_END,		/* storage -> parent: struct st_ctl_end */
+	/* 0x380: regctl <-> parent */
+	CTL_SHOW_STATUS = 0x380,
 	CTL_SHOW_REPOS,
 	CTL_SHOW_TAGS,		/* repository name */
 	CTL_RELOAD,
-	CTL_LOG_VERBOSE,	/* int verbose */
-	CTL_GC,			/* int flags */
-	CTL_FSCK,		/* int flags */
+	CTL_LOG_VERBOSE,	/* struct msg_verbose */
+	CTL_GC,			/* struct st_ctl_flags: GCF_* */
+	CTL_FSCK,		/* struct st_ctl_flags: 1 = repair */
 	CTL_TEXT,		/* a chunk of answer text */
-	CTL_END,		/* answer complete: int status (0 ok) */
-	/* store_gc.c: housekeeping asked for by the control socket */
+	CTL_END,		/* answer complete: struct st_ctl_end (0 ok) */
 	CTL_RM,			/* repository name */
-	CTL_SHOW_USAGE,		/* repository name or nothing */
-	ST_CTL_GC,		/* int32 GCF_* flags */
-	ST_CTL_FSCK,		/* int32 flags: 1 = repair */
-	ST_CTL_RM,		/* struct st_req with repo */
-	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
-	ST_CTL_END,		/* storage -> parent: int32 status, ends */
-	ST_CONF,		/* parent -> storage: struct store_conf */
-	MSG_TLS_TICKETS,	/* parent -> frontend: tls_ticket_keys */
-	MSG_TYPE_MAX
+	CTL_SHOW_USAGE		/* repository name or nothing */
 };
 
 /* struct st_req flags */
@@ -184,9 +184,6 @@ struct msg_log_reopen {
 };
 struct msg_log {			/* then the text, no newline */
 	int32_t		 priority;
-};
-struct st_ctl_repo {			/* ST_CTL_TAGS, RM, USAGE */
-	char		 repo[MAX_NAME + 1];	/* may be empty: all */
 };
 struct st_ctl_flags {			/* ST_CTL_GC, ST_CTL_FSCK */
 	int32_t		 flags;

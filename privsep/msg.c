@@ -590,6 +590,17 @@ chan_shut(struct chan *c)
 		c->closed(c, c->arg);
 }
 
+/* The peer sent what no honest peer sends. */
+static void
+chan_broken(struct chan *c, const char *why)
+{
+	if (c->broken != NULL)
+		c->broken(c, why);
+	else
+		log_warnx("channel %d: %s", c->id, why);
+	chan_shut(c);
+}
+
 /* Too much waits for the peer: it must read before it may send more. */
 static int
 chan_overfull(struct chan *c)
@@ -614,9 +625,7 @@ chan_dispatch_pending(struct chan *c)
 		if ((r = chan_get(c, &m)) == 0)
 			return;
 		if (r == -1) {
-			log_warnx("channel %d: malformed message from peer",
-			    c->id);
-			chan_shut(c);
+			chan_broken(c, "malformed message");
 			return;
 		}
 		c->dispatch(c, &m, c->arg);
@@ -632,9 +641,10 @@ chan_read_cb(int fd, short event, void *arg)
 	if ((n = chan_read(c)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		if (errno == EBADMSG)
-			log_warnx("channel %d: bad descriptors from peer",
-			    c->id);
+		if (errno == EBADMSG) {
+			chan_broken(c, "bad descriptors");
+			return;
+		}
 		chan_shut(c);
 		return;
 	}

@@ -47,6 +47,7 @@ struct obuf {
 struct chan;
 typedef void	(*chan_dispatch_cb)(struct chan *, struct msg *, void *);
 typedef void	(*chan_event_cb)(struct chan *, void *);
+typedef void	(*chan_broken_cb)(struct chan *, const char *);
 
 struct chan {
 	int		 fd;
@@ -81,6 +82,12 @@ struct chan {
 	chan_dispatch_cb dispatch;
 	chan_event_cb	 closed;
 	chan_event_cb	 drained;
+	/*
+	 * The peer broke the framing (a bad header, descriptors where none
+	 * were announced): told why, before the channel is shut.  NULL:
+	 * the channel is shut with a warning.
+	 */
+	chan_broken_cb	 broken;
 	void		*arg;
 };
 

@@ -31,6 +31,7 @@ static size_t			 nrules;
 static proc_peer_cb		 peer_cb;
 
 static void	 proc_verbose(struct chan *, struct msg *, void *);
+static void	 proc_broken(struct chan *, const char *);
 static void	 proc_peer_add(struct chan *, struct msg *, void *);
 
 /* What every child takes from the parent, whatever its kind. */
@@ -70,6 +71,7 @@ proc_chan(struct chan *c, enum proc_kind k, int instance, int fd, void *arg,
 	chan_init(c, fd);
 	c->kind = k;
 	c->id = instance;
+	c->broken = proc_broken;
 	chan_event_set(c, proc_dispatch, closed, arg);
 }
 
@@ -127,13 +129,24 @@ proc_peer_fail(struct chan *c, struct msg *m, const char *why)
 	if (c->kind == PROC_PARENT)
 		fatalx("%s: bad message %#x from the parent: %s",
 		    proc_name(self), type, why);
-	log_warnx("%s %d: protocol error (%s, message %#x), closing it",
-	    proc_name(c->kind), c->id, why, type);
+	if (m != NULL)
+		log_warnx("%s %d: protocol error (%s, message %#x), closing it",
+		    proc_name(c->kind), c->id, why, type);
+	else
+		log_warnx("%s %d: protocol error (%s), closing it",
+		    proc_name(c->kind), c->id, why);
 	if (self == PROC_PARENT)
 		TAILQ_FOREACH(p, &procs, entry)
 			if (&p->chan == c && p->pid > 0)
 				kill(p->pid, SIGKILL);
 	chan_shut(c);
+}
+
+/* The framing itself is broken: the same answer. */
+static void
+proc_broken(struct chan *c, const char *why)
+{
+	proc_peer_fail(c, NULL, why);
 }
 
 /* Every message of every channel: checked against the rules, then run. */
@@ -443,6 +456,7 @@ proc_start(enum proc_kind k, int instance)
 	chan_init(&p->chan, pp[0]);
 	p->chan.id = instance;
 	p->chan.kind = k;
+	p->chan.broken = proc_broken;
 	p->stats.slot = instance;
 	p->stats.pid = pid;
 	TAILQ_INSERT_TAIL(&procs, p, entry);

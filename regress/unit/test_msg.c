@@ -1115,6 +1115,66 @@ t_rules(void)
 	result("rule: MSG_GET and MSG_STR_OK", why[0] == '\0');
 }
 
+/* A peer that breaks the framing: broken is told why, then closed. */
+static int	 broken_calls, closed_calls, broken_before;
+static char	 broken_why[64];
+
+static void
+br_broken(struct chan *c, const char *w)
+{
+	broken_calls++;
+	broken_before = closed_calls == 0;
+	strlcpy(broken_why, w, sizeof(broken_why));
+}
+
+static void
+br_closed(struct chan *c, void *arg)
+{
+	closed_calls++;
+}
+
+static void
+br_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	setwhy("a message was dispatched");
+}
+
+static void
+t_broken(void)
+{
+	struct event_base	*base;
+	struct chan		 a, b;
+	struct msg_hdr		 hdr;
+	int			 i;
+
+	broken_calls = closed_calls = 0;
+	if ((base = event_base_new()) == NULL || pair(&a, &b) == -1) {
+		result("broken: callback before closed", 0);
+		return;
+	}
+	chan_base(base);
+	chan_event_set(&b, br_dispatch, br_closed, NULL);
+	b.broken = br_broken;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = 1;
+	hdr.len = MSG_MAXPAYLOAD + 1;		/* no honest peer says this */
+	if (write(a.fd, &hdr, sizeof(hdr)) != sizeof(hdr))
+		setwhy("write: %s", strerror(errno));
+	for (i = 0; i < 100 && closed_calls == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	if (why[0] == '\0' && (broken_calls != 1 || closed_calls != 1 ||
+	    !broken_before || strcmp(broken_why, "malformed message") != 0))
+		setwhy("broken %d (\"%s\"), closed %d, broken first %d",
+		    broken_calls, broken_why, closed_calls, broken_before);
+	if (why[0] == '\0' && !b.dead)
+		setwhy("channel not shut");
+	result("broken: callback told why, then closed", why[0] == '\0');
+	chan_clear(&a);
+	chan_clear(&b);
+	event_base_free(base);
+	chan_base(NULL);
+}
+
 int
 main(void)
 {
@@ -1132,6 +1192,7 @@ main(void)
 	t_bounded_queue(0);
 	t_bounded_queue(1);
 	t_rules();
+	t_broken();
 
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);

@@ -42,22 +42,17 @@ static const struct msg_rule	 common_rules[] = {
 	    MR_MUST, proc_peer_add),
 };
 
+/* A kind's title from its row (children inherit the table). */
 const char *
 proc_name(enum proc_kind k)
 {
-	switch (k) {
-	case PROC_PARENT:
+	const struct proc_type	*t;
+
+	if (k == PROC_PARENT)
 		return ("parent");
-	case PROC_FRONTEND:
-		return ("frontend");
-	case PROC_STORAGE:
-		return ("storage");
-	case PROC_LOGGER:
-		return ("logger");
-	default:
-		break;
-	}
-	return ("unknown");
+	if ((t = proc_type(k)) != NULL)
+		return (t->title);
+	return ("peer");
 }
 
 /*

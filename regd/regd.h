@@ -26,7 +26,7 @@
 #define REGD_MAXPREFORK		64
 /*
  * Frontend slots: a reload starts a new generation of frontends while the
- * old one drains, so slot numbers (the peerid of MSG_PEER_FRONTEND) run up
+ * old one drains, so slot numbers (the instance in MSG_PEER_ADD) run up
  * to twice the pool size.
  */
 #define REGD_MAXSLOTS		(2 * REGD_MAXPREFORK)

@@ -40,6 +40,24 @@ static void	 control_dispatch(struct chan *, struct msg *, void *);
 static void	 control_closed(struct chan *, void *);
 static void	 control_status_send(struct ctl_conn *);
 
+/*
+ * What a control client may ask, each with its payload: a repository
+ * name is its bytes without a NUL.  Anything else ends the connection.
+ */
+#define CTL_CLIENT	PEER(PROC_NKINDS)
+static const struct msg_rule	 ctl_rules[] = {
+	MR_EMPTY(CTL_SHOW_STATUS, CTL_CLIENT, NULL),
+	MR_EMPTY(CTL_SHOW_REPOS, CTL_CLIENT, NULL),
+	MR_RANGE(CTL_SHOW_TAGS, CTL_CLIENT, 1, MAX_NAME, MR_NONE, NULL),
+	MR_EMPTY(CTL_RELOAD, CTL_CLIENT, NULL),
+	MR_FIXED(CTL_LOG_VERBOSE, CTL_CLIENT, struct msg_verbose, MR_NONE,
+	    NULL),
+	MR_FIXED(CTL_GC, CTL_CLIENT, struct st_ctl_flags, MR_NONE, NULL),
+	MR_FIXED(CTL_FSCK, CTL_CLIENT, struct st_ctl_flags, MR_NONE, NULL),
+	MR_RANGE(CTL_RM, CTL_CLIENT, 1, MAX_NAME, MR_NONE, NULL),
+	MR_RANGE(CTL_SHOW_USAGE, CTL_CLIENT, 0, MAX_NAME, MR_NONE, NULL),
+};
+
 int
 control_init(const char *path)
 {
@@ -116,6 +134,7 @@ control_accept(int fd, short event, void *arg)
 		return;
 	}
 	chan_init(&cc->chan, s);
+	cc->chan.kind = PROC_NKINDS;
 	if (++ctl_next_id == 0)
 		ctl_next_id = 1;
 	cc->id = ctl_next_id;
@@ -327,21 +346,12 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 	switch (m->hdr.type) {
 	case CTL_GC:
 	case CTL_FSCK:
-		if (MSG_GET(m, &fl) == -1) {
-			ctl_kill(cc);
-			return;
-		}
+		MSG_COPY(m, &fl);
 		type = m->hdr.type == CTL_GC ? ST_CTL_GC : ST_CTL_FSCK;
 		data = &fl;
 		len = sizeof(fl);
 		break;
 	default:
-		if (m->len > MAX_NAME || (m->hdr.type == CTL_RM &&
-		    m->len == 0)) {
-			control_text(cc, "bad repository name\n", 20);
-			control_end(cc, 1);
-			return;
-		}
 		if (m->len > 0)
 			memcpy(sr.repo, m->data, m->len);
 		sr.repo[m->len] = '\0';
@@ -362,10 +372,17 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 	struct proc		*storage;
 	struct st_req		 sr;
 	struct msg_verbose	 mv;
+	const char		*why;
 	char			 errbuf[4096], name[MAX_NAME + 1];
 
-	if (m->fd != -1)
-		close(m->fd);
+	if (msg_rule_check(msg_rule_find(ctl_rules, sizeof(ctl_rules) /
+	    sizeof(ctl_rules[0]), m->hdr.type), c, m, &why) == -1) {
+		log_warnx("control: %s (request %#x)", why, m->hdr.type);
+		if (m->fd != -1)
+			close(m->fd);
+		ctl_kill(cc);
+		return;
+	}
 	if (cc->busy) {
 		log_warnx("control: request while one is in progress");
 		ctl_kill(cc);
@@ -380,11 +397,6 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 	case CTL_SHOW_TAGS:
 		memset(&sr, 0, sizeof(sr));
 		if (m->hdr.type == CTL_SHOW_TAGS) {
-			if (m->len == 0 || m->len > MAX_NAME) {
-				control_text(cc, "bad repository name\n", 20);
-				control_end(cc, 1);
-				break;
-			}
 			memcpy(name, m->data, m->len);
 			name[m->len] = '\0';
 			strlcpy(sr.repo, name, sizeof(sr.repo));
@@ -411,10 +423,7 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		}
 		break;
 	case CTL_LOG_VERBOSE:
-		if (MSG_GET(m, &mv) == -1) {
-			ctl_kill(cc);
-			return;
-		}
+		MSG_COPY(m, &mv);
 		parent_verbose(mv.verbose);
 		control_text(cc, mv.verbose ? "logging verbose\n" :
 		    "logging brief\n", mv.verbose ? 16 : 14);
@@ -427,8 +436,6 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		control_store_req(cc, m);
 		break;
 	default:
-		log_warnx("control: unknown request %u", m->hdr.type);
-		ctl_kill(cc);
-		break;
+		break;		/* the rules let nothing else through */
 	}
 }

@@ -27,7 +27,6 @@ static struct event_base *chan_evbase;
 
 static void	chan_read_cb(int, short, void *);
 static void	chan_write_cb(int, short, void *);
-static void	chan_shut(struct chan *);
 static void	chan_dispatch_pending(struct chan *);
 
 void
@@ -37,6 +36,7 @@ chan_init(struct chan *c, int fd)
 	c->fd = fd;
 	c->pid = getpid();
 	c->id = -1;
+	c->kind = -1;
 	TAILQ_INIT(&c->outq);
 }
 
@@ -354,6 +354,42 @@ chan_get(struct chan *c, struct msg *m)
 	return (1);
 }
 
+/* The rule for a message type in a table of n, or NULL. */
+const struct msg_rule *
+msg_rule_find(const struct msg_rule *rules, size_t n, uint32_t type)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (rules[i].type == type)
+			return (&rules[i]);
+	return (NULL);
+}
+
+/*
+ * Does m, read from c, keep to rule r (NULL: its type has none)?  0 if
+ * so, else -1 with *why saying what is wrong.
+ */
+int
+msg_rule_check(const struct msg_rule *r, const struct chan *c,
+    const struct msg *m, const char **why)
+{
+	if (r == NULL)
+		*why = "unexpected message";
+	else if (c->kind < 0 || c->kind >= 32 ||
+	    (r->from & PEER(c->kind)) == 0)
+		*why = "not from that kind of peer";
+	else if (m->len < r->min || m->len > r->max)
+		*why = "wrong size";
+	else if (r->fd == MR_NONE && m->fd != -1)
+		*why = "unexpected descriptor";
+	else if (r->fd == MR_MUST && m->fd == -1)
+		*why = "descriptor missing";
+	else
+		return (0);
+	return (-1);
+}
+
 /*
  * Blocking receive for tools and tests: 1 with a message, 0 at end of
  * file, -1 on error or when timeout_ms (if not negative) runs out.
@@ -543,7 +579,7 @@ chan_send(struct chan *c, uint32_t type, uint32_t peerid, int fd,
 }
 
 /* The peer is gone or misbehaved: stop its events and tell the owner. */
-static void
+void
 chan_shut(struct chan *c)
 {
 	if (c->dead)
@@ -552,6 +588,17 @@ chan_shut(struct chan *c)
 	chan_event_del(c);
 	if (c->closed != NULL)
 		c->closed(c, c->arg);
+}
+
+/* The peer sent what no honest peer sends. */
+static void
+chan_broken(struct chan *c, const char *why)
+{
+	if (c->broken != NULL)
+		c->broken(c, why);
+	else
+		log_warnx("channel %d: %s", c->id, why);
+	chan_shut(c);
 }
 
 /* Too much waits for the peer: it must read before it may send more. */
@@ -578,9 +625,7 @@ chan_dispatch_pending(struct chan *c)
 		if ((r = chan_get(c, &m)) == 0)
 			return;
 		if (r == -1) {
-			log_warnx("channel %d: malformed message from peer",
-			    c->id);
-			chan_shut(c);
+			chan_broken(c, "malformed message");
 			return;
 		}
 		c->dispatch(c, &m, c->arg);
@@ -596,9 +641,10 @@ chan_read_cb(int fd, short event, void *arg)
 	if ((n = chan_read(c)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		if (errno == EBADMSG)
-			log_warnx("channel %d: bad descriptors from peer",
-			    c->id);
+		if (errno == EBADMSG) {
+			chan_broken(c, "bad descriptors");
+			return;
+		}
 		chan_shut(c);
 		return;
 	}

@@ -47,11 +47,13 @@ struct obuf {
 struct chan;
 typedef void	(*chan_dispatch_cb)(struct chan *, struct msg *, void *);
 typedef void	(*chan_event_cb)(struct chan *, void *);
+typedef void	(*chan_broken_cb)(struct chan *, const char *);
 
 struct chan {
 	int		 fd;
 	pid_t		 pid;		/* written into each header */
 	int		 id;		/* the owner's name for this peer */
+	int		 kind;		/* what the peer is (msg_rule), or -1 */
 	int		 dead;
 
 	unsigned char	*rbuf;
@@ -80,8 +82,46 @@ struct chan {
 	chan_dispatch_cb dispatch;
 	chan_event_cb	 closed;
 	chan_event_cb	 drained;
+	/*
+	 * The peer broke the framing (a bad header, descriptors where none
+	 * were announced): told why, before the channel is shut.  NULL:
+	 * the channel is shut with a warning.
+	 */
+	chan_broken_cb	 broken;
 	void		*arg;
 };
+
+/*
+ * What a process takes on its channels: each message type it accepts,
+ * from which kinds of peer (PEER() bits of chan.kind), with how many
+ * payload bytes and whether a descriptor comes with it.  Anything else
+ * is a protocol error of the peer.
+ */
+#define PEER(k)		(1U << (k))
+#define MR_NONE		0		/* no descriptor */
+#define MR_MUST		1		/* exactly one descriptor */
+#define MR_MAY		2		/* one or none */
+struct msg_rule {
+	uint32_t	 type;
+	uint32_t	 from;
+	size_t		 min, max;
+	int		 fd;
+	chan_dispatch_cb fn;
+};
+#define MR_FIXED(t, from, s, fd, fn) \
+	{ (t), (from), sizeof(s), sizeof(s), (fd), (fn) }
+#define MR_EMPTY(t, from, fn) \
+	{ (t), (from), 0, 0, MR_NONE, (fn) }
+#define MR_RANGE(t, from, lo, hi, fd, fn) \
+	{ (t), (from), (lo), (hi), (fd), (fn) }
+/* A fixed-size payload into *p; -1 if the size is not that of *p. */
+#define MSG_SIZE_CHECK(m, p)	((m)->len == sizeof(*(p)))
+#define MSG_GET(m, p)		(MSG_SIZE_CHECK(m, p) ?			\
+	(memcpy((p), (m)->data, sizeof(*(p))), 0) : -1)
+/* The same once a rule checked the size. */
+#define MSG_COPY(m, p)		memcpy((p), (m)->data, sizeof(*(p)))
+/* A string field ends inside its array. */
+#define MSG_STR_OK(a)		(memchr((a), '\0', sizeof(a)) != NULL)
 
 /* msg.c: framing, no event loop needed (used by regctl and tests). */
 void	 chan_init(struct chan *, int);
@@ -95,6 +135,10 @@ int	 chan_get(struct chan *, struct msg *);
 int	 chan_write(struct chan *);
 int	 chan_flush(struct chan *);
 int	 chan_recv_one(struct chan *, struct msg *, int);
+const struct msg_rule *msg_rule_find(const struct msg_rule *, size_t,
+	    uint32_t);
+int	 msg_rule_check(const struct msg_rule *, const struct chan *,
+	    const struct msg *, const char **);
 
 /* msg.c: libevent glue; events go on the base given to chan_base(). */
 void	 chan_base(struct event_base *);
@@ -106,6 +150,7 @@ int	 chan_send(struct chan *, uint32_t, uint32_t, int, const void *,
 	    size_t);
 int	 chan_sendv(struct chan *, uint32_t, uint32_t, int,
 	    const struct iovec *, int);
+void	 chan_shut(struct chan *);
 
 /* log.c */
 #define LOG_TO_STDERR	0x1

@@ -29,18 +29,45 @@ usage(void)
 	exit(1);
 }
 
+/* Connect to regd's control socket, or exit saying why not. */
+static int
+ctl_connect(const char *sock)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "%s: socket path too long", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			errx(1, "%s: regd is not running (%s)", sock,
+			    strerror(errno));
+		if (errno == EACCES)
+			errx(1, "%s: permission denied (the control socket "
+			    "is for root)", sock);
+		err(1, "%s", sock);
+	}
+	return (fd);
+}
+
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
 	struct chan		 c;
 	struct msg		 m;
 	const char		*sock = REGD_SOCKET;
 	const void		*data = NULL;
 	size_t			 len = 0;
+	struct msg_verbose	 mv;
+	struct st_ctl_flags	 fl;
+	struct st_ctl_end	 e;
 	uint32_t		 type;
-	int32_t			 v = 0, status;
-	int			 ch, fd, r, i, wait = 30000;
+	int			 ch, r, i, wait = 30000;
 
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
@@ -75,9 +102,9 @@ main(int argc, char *argv[])
 	    (strcmp(argv[1], "verbose") == 0 ||
 	    strcmp(argv[1], "brief") == 0)) {
 		type = CTL_LOG_VERBOSE;
-		v = strcmp(argv[1], "verbose") == 0;
-		data = &v;
-		len = sizeof(v);
+		mv.verbose = strcmp(argv[1], "verbose") == 0;
+		data = &mv;
+		len = sizeof(mv);
 	} else if (strcmp(argv[0], "show") == 0 && (argc == 2 ||
 	    argc == 3) && strcmp(argv[1], "usage") == 0) {
 		type = CTL_SHOW_USAGE;
@@ -96,46 +123,31 @@ main(int argc, char *argv[])
 			errx(1, "bad repository name");
 	} else if (strcmp(argv[0], "gc") == 0) {
 		type = CTL_GC;
+		fl.flags = 0;
 		for (i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "-n") == 0)
-				v |= GCF_DRYRUN;
+				fl.flags |= GCF_DRYRUN;
 			else if (strcmp(argv[i], "--untagged") == 0 ||
 			    strcmp(argv[i], "-u") == 0)
-				v |= GCF_UNTAGGED;
+				fl.flags |= GCF_UNTAGGED;
 			else
 				usage();
 		}
-		data = &v;
-		len = sizeof(v);
+		data = &fl;
+		len = sizeof(fl);
 		/* Marking a large tree takes a while before any answer. */
 		wait = 600000;
 	} else if (strcmp(argv[0], "fsck") == 0 && (argc == 1 ||
 	    (argc == 2 && strcmp(argv[1], "-r") == 0))) {
 		type = CTL_FSCK;
-		v = argc == 2;
-		data = &v;
-		len = sizeof(v);
+		fl.flags = argc == 2;
+		data = &fl;
+		len = sizeof(fl);
 		wait = -1;
 	} else
 		usage();
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "%s: socket path too long", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
-			errx(1, "%s: regd is not running (%s)", sock,
-			    strerror(errno));
-		if (errno == EACCES)
-			errx(1, "%s: permission denied (the control socket "
-			    "is for root)", sock);
-		err(1, "%s", sock);
-	}
-	chan_init(&c, fd);
+	chan_init(&c, ctl_connect(sock));
 	if (chan_compose(&c, type, 0, -1, data, len) == -1 ||
 	    chan_flush(&c) == -1)
 		err(1, "write to %s", sock);
@@ -147,9 +159,8 @@ main(int argc, char *argv[])
 		if (m.hdr.type == CTL_TEXT)
 			fwrite(m.data, 1, m.len, stdout);
 		else if (m.hdr.type == CTL_END) {
-			if (m.len != sizeof(status))
+			if (MSG_GET(&m, &e) == -1)
 				errx(1, "bad answer from regd");
-			memcpy(&status, m.data, sizeof(status));
 			break;
 		} else
 			errx(1, "unexpected answer %u from regd", m.hdr.type);
@@ -157,5 +168,5 @@ main(int argc, char *argv[])
 			close(m.fd);
 	}
 	chan_clear(&c);
-	return (status);
+	return (e.status);
 }

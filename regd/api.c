@@ -247,7 +247,7 @@ mount_start(struct conn *c, struct st_req *sr)
 
 	if (http_query_get(r->query, "mount", mount, sizeof(mount)) == NULL ||
 	    !valid_digest(mount)) {
-		st_request(c, ST_UPLOAD_START, sr);
+		conn_request(c, ST_UPLOAD_START, sr);
 		return;
 	}
 	if (query_has(r->query, "from")) {
@@ -258,7 +258,7 @@ mount_start(struct conn *c, struct st_req *sr)
 			strlcpy(sr->arg, mount, sizeof(sr->arg));
 			strlcpy(sr->arg2, from, sizeof(sr->arg2));
 		}
-		st_request(c, ST_UPLOAD_START, sr);
+		conn_request(c, ST_UPLOAD_START, sr);
 		return;
 	}
 	if (c->srv->mount_nofrom) {
@@ -266,7 +266,7 @@ mount_start(struct conn *c, struct st_req *sr)
 		sr->flags |= STF_MOUNT_WHERE;
 		r->mountwhere = 1;
 	}
-	st_request(c, ST_UPLOAD_START, sr);
+	conn_request(c, ST_UPLOAD_START, sr);
 }
 
 /* Storage said which repositories link the blob: mount from one, or not. */
@@ -289,7 +289,7 @@ mount_found(struct conn *c, struct st_res *res, int fd)
 		strlcpy(sr.arg2, src, sizeof(sr.arg2));
 	} else if (res->status != 200 && fd != -1)
 		close(fd);
-	st_request(c, ST_UPLOAD_START, &sr);
+	conn_request(c, ST_UPLOAD_START, &sr);
 }
 
 /*
@@ -317,7 +317,7 @@ api_read(struct conn *c, uint32_t type, struct st_req *sr)
 		return;
 	if (is_method(&c->req, "HEAD"))
 		sr->flags |= STF_HEAD;
-	st_request(c, type, sr);
+	conn_request(c, type, sr);
 }
 
 static void
@@ -332,7 +332,7 @@ api_delete(struct conn *c, uint32_t type, struct st_req *sr)
 	}
 	if (tag_unknown(c, type))
 		return;
-	st_request(c, type, sr);
+	conn_request(c, type, sr);
 }
 
 /* Tag list or catalog: a page of n entries after "last". */
@@ -351,23 +351,7 @@ api_list(struct conn *c, const char *action, uint32_t type,
 		sr->n = -1;
 	if (http_query_get(c->req.query, "last", buf, sizeof(buf)) != NULL)
 		strlcpy(sr->arg, buf, sizeof(sr->arg));
-	st_request(c, type, sr);
-}
-
-static void
-set_stream(struct conn *c, uint32_t type, struct st_req *sr)
-{
-	struct req	*r = &c->req;
-
-	r->streaming = 1;
-	if (st_request(c, type, sr) == -1)
-		return;
-	c->state = CS_BODY;
-	if (r->expect100) {
-		evbuffer_add_printf(bufferevent_get_output(c->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n");
-		conn_write_now(c);
-	}
+	conn_request(c, type, sr);
 }
 
 /* Called with a complete request head. */
@@ -396,11 +380,140 @@ api_dispatch(struct conn *c)
 			break;
 		}
 		if (!takes) {
-			c->state = CS_DISCARD;
+			conn_discard_body(c);
 			return;
 		}
 	}
 	api_start(c);
+}
+
+/* A manifest: GET, HEAD, PUT with its body, DELETE. */
+static void
+api_manifest(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+
+	if (is_method(r, "GET") || is_method(r, "HEAD"))
+		api_read(c, ST_MANIFEST_GET, sr);
+	else if (is_method(r, "PUT")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		if (r->clen > (int64_t)c->srv->max_manifest) {
+			r->keepalive = 0;
+			http_error(c, 413, "SIZE_INVALID",
+			    "manifest too large");
+			return;
+		}
+		if (r->ctype != NULL)
+			strlcpy(sr->mediatype, r->ctype,
+			    sizeof(sr->mediatype));
+		/* Storage counts a chunked body against it too. */
+		sr->n = c->srv->max_manifest;
+		conn_stream_request(c, ST_MANIFEST_PUT, sr);
+	} else if (is_method(r, "DELETE"))
+		api_delete(c, ST_MANIFEST_DELETE, sr);
+	else
+		method_not_allowed(c);
+}
+
+/* POST of a new upload: a mount, a monolithic upload or a session. */
+static void
+api_uploads(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+	char		 digest[MAX_REF + 2];
+
+	if (!is_method(r, "POST"))
+		method_not_allowed(c);
+	if (api_authorize(c, "push") == -1)
+		return;
+	if (query_has(r->query, "mount")) {
+		/* A body with a mount request is not wanted. */
+		if (has_body(r)) {
+			conn_discard_body(c);
+			r->query = NULL;
+			return;
+		}
+		mount_start(c, sr);
+	} else if (http_query_get(r->query, "digest", digest,
+	    sizeof(digest)) != NULL) {
+		if (!valid_digest(digest)) {
+			r->keepalive = has_body(r) ? 0 : r->keepalive;
+			http_error(c, 400, "DIGEST_INVALID",
+			    "invalid digest");
+			return;
+		}
+		strlcpy(sr->ref, digest, sizeof(sr->ref));
+		sr->flags = STF_NEWSESSION | STF_FINAL;
+		conn_stream_request(c, ST_UPLOAD_WRITE, sr);
+	} else {
+		if (has_body(r)) {
+			conn_discard_body(c);
+			return;
+		}
+		conn_request(c, ST_UPLOAD_START, sr);
+	}
+}
+
+/* An upload session: status, cancel, a chunk or the last one. */
+static void
+api_upload(struct conn *c, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+	char		 digest[MAX_REF + 2];
+	int64_t		 start, end;
+
+	strlcpy(sr->arg, r->ref, sizeof(sr->arg));
+	sr->ref[0] = '\0';
+	if (is_method(r, "GET")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		conn_request(c, ST_UPLOAD_STATUS, sr);
+	} else if (is_method(r, "DELETE")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		conn_request(c, ST_UPLOAD_CANCEL, sr);
+	} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
+		if (api_authorize(c, "push") == -1)
+			return;
+		if (r->crange != NULL) {
+			if (parse_content_range(r->crange, &start,
+			    &end) == -1) {
+				r->keepalive = 0;
+				http_error(c, 416,
+				    "BLOB_UPLOAD_INVALID",
+				    "invalid Content-Range");
+				return;
+			}
+			/* end - start + 1 could overflow; this not. */
+			if (!r->chunked && r->clen != -1 &&
+			    end - start != r->clen - 1) {
+				r->keepalive = 0;
+				http_error(c, 416,
+				    "BLOB_UPLOAD_INVALID",
+				    "Content-Range does not match "
+				    "Content-Length");
+				return;
+			}
+			sr->off = start;
+			sr->flags |= STF_HAVE_OFF;
+		}
+		if (is_method(r, "PUT")) {
+			if (http_query_get(r->query, "digest", digest,
+			    sizeof(digest)) == NULL ||
+			    !valid_digest(digest)) {
+				r->keepalive = has_body(r) ? 0 :
+				    r->keepalive;
+				http_error(c, 400, "DIGEST_INVALID",
+				    "missing or invalid digest");
+				return;
+			}
+			strlcpy(sr->ref, digest, sizeof(sr->ref));
+			sr->flags |= STF_FINAL;
+		}
+		conn_stream_request(c, ST_UPLOAD_WRITE, sr);
+	} else
+		method_not_allowed(c);
 }
 
 static void
@@ -408,8 +521,7 @@ api_start(struct conn *c)
 {
 	struct req	*r = &c->req;
 	struct st_req	 sr;
-	char		 digest[MAX_REF + 2], buf[MAX_NAME + 2];
-	int64_t		 start, end;
+	char		 buf[MAX_NAME + 2];
 
 	memset(&sr, 0, sizeof(sr));
 	strlcpy(sr.repo, r->name, sizeof(sr.repo));
@@ -448,29 +560,7 @@ api_start(struct conn *c)
 		api_list(c, "pull", ST_TAGS_LIST, &sr);
 		break;
 	case RT_MANIFEST:
-		if (is_method(r, "GET") || is_method(r, "HEAD"))
-			api_read(c, ST_MANIFEST_GET, &sr);
-		else if (is_method(r, "PUT")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			if (r->clen > (int64_t)c->srv->max_manifest) {
-				r->keepalive = 0;
-				http_error(c, 413, "SIZE_INVALID",
-				    "manifest too large");
-				return;
-			}
-			if (r->ctype != NULL)
-				strlcpy(sr.mediatype, r->ctype,
-				    sizeof(sr.mediatype));
-			/* Storage counts a chunked body against it too. */
-			sr.n = c->srv->max_manifest;
-			set_stream(c, ST_MANIFEST_PUT, &sr);
-			if (!has_body(r) && c->state == CS_BODY)
-				api_body_done(c);
-		} else if (is_method(r, "DELETE"))
-			api_delete(c, ST_MANIFEST_DELETE, &sr);
-		else
-			goto notallowed;
+		api_manifest(c, &sr);
 		break;
 	case RT_BLOB:
 		if (is_method(r, "GET") || is_method(r, "HEAD"))
@@ -481,93 +571,10 @@ api_start(struct conn *c)
 			goto notallowed;
 		break;
 	case RT_UPLOADS:
-		if (!is_method(r, "POST"))
-			goto notallowed;
-		if (api_authorize(c, "push") == -1)
-			return;
-		if (query_has(r->query, "mount")) {
-			/* A body with a mount request is not wanted. */
-			if (has_body(r)) {
-				c->state = CS_DISCARD;
-				r->query = NULL;
-				return;
-			}
-			mount_start(c, &sr);
-		} else if (http_query_get(r->query, "digest", digest,
-		    sizeof(digest)) != NULL) {
-			if (!valid_digest(digest)) {
-				r->keepalive = has_body(r) ? 0 : r->keepalive;
-				http_error(c, 400, "DIGEST_INVALID",
-				    "invalid digest");
-				return;
-			}
-			strlcpy(sr.ref, digest, sizeof(sr.ref));
-			sr.flags = STF_NEWSESSION | STF_FINAL;
-			set_stream(c, ST_UPLOAD_WRITE, &sr);
-			if (!has_body(r) && c->state == CS_BODY)
-				api_body_done(c);
-		} else {
-			if (has_body(r)) {
-				c->state = CS_DISCARD;
-				return;
-			}
-			st_request(c, ST_UPLOAD_START, &sr);
-		}
+		api_uploads(c, &sr);
 		break;
 	case RT_UPLOAD:
-		strlcpy(sr.arg, r->ref, sizeof(sr.arg));
-		sr.ref[0] = '\0';
-		if (is_method(r, "GET")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			st_request(c, ST_UPLOAD_STATUS, &sr);
-		} else if (is_method(r, "DELETE")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			st_request(c, ST_UPLOAD_CANCEL, &sr);
-		} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
-			if (api_authorize(c, "push") == -1)
-				return;
-			if (r->crange != NULL) {
-				if (parse_content_range(r->crange, &start,
-				    &end) == -1) {
-					r->keepalive = 0;
-					http_error(c, 416,
-					    "BLOB_UPLOAD_INVALID",
-					    "invalid Content-Range");
-					return;
-				}
-				/* end - start + 1 could overflow; this not. */
-				if (!r->chunked && r->clen != -1 &&
-				    end - start != r->clen - 1) {
-					r->keepalive = 0;
-					http_error(c, 416,
-					    "BLOB_UPLOAD_INVALID",
-					    "Content-Range does not match "
-					    "Content-Length");
-					return;
-				}
-				sr.off = start;
-				sr.flags |= STF_HAVE_OFF;
-			}
-			if (is_method(r, "PUT")) {
-				if (http_query_get(r->query, "digest", digest,
-				    sizeof(digest)) == NULL ||
-				    !valid_digest(digest)) {
-					r->keepalive = has_body(r) ? 0 :
-					    r->keepalive;
-					http_error(c, 400, "DIGEST_INVALID",
-					    "missing or invalid digest");
-					return;
-				}
-				strlcpy(sr.ref, digest, sizeof(sr.ref));
-				sr.flags |= STF_FINAL;
-			}
-			set_stream(c, ST_UPLOAD_WRITE, &sr);
-			if (!has_body(r) && c->state == CS_BODY)
-				api_body_done(c);
-		} else
-			goto notallowed;
+		api_upload(c, &sr);
 		break;
 	case RT_REFERRERS:
 		if (!is_method(r, "GET"))
@@ -577,32 +584,15 @@ api_start(struct conn *c)
 		if (http_query_get(r->query, "artifactType", buf,
 		    sizeof(buf)) != NULL)
 			strlcpy(sr.mediatype, buf, sizeof(sr.mediatype));
-		st_request(c, ST_REFERRERS, &sr);
+		conn_request(c, ST_REFERRERS, &sr);
 		break;
 	default:
 		http_error(c, 404, "NOT_FOUND", "no such endpoint");
 		return;
 	}
-	if (c->state == CS_HEADERS)
-		c->state = CS_WAIT;
 	return;
 notallowed:
 	method_not_allowed(c);
-}
-
-/* The whole body went to storage: it may answer now. */
-void
-api_body_done(struct conn *c)
-{
-	struct req	*r = &c->req;
-
-	if (r->answered)
-		return;
-	if (chan_send(&st_chan, ST_DATA_END, r->reqid, -1, NULL, 0) == -1) {
-		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
-		return;
-	}
-	c->state = CS_WAIT;
 }
 
 static void
@@ -710,80 +700,93 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 	}
 }
 
+/* Storage refused: its status and error code, as the client gets them. */
+static void
+respond_error(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+
+	if (fd != -1)
+		close(fd);
+	if (res->status == 416 && r->route == RT_UPLOAD &&
+	    res->uuid[0] != '\0') {
+		/* Tell the client where the upload really is. */
+		char	 extra[512];
+
+		snprintf(extra, sizeof(extra), "Location: /v2/%s/blobs/"
+		    "uploads/%s\r\nRange: 0-%lld\r\n"
+		    "Docker-Upload-UUID: %s\r\n", r->name, res->uuid,
+		    (long long)(res->off > 0 ? res->off - 1 : 0),
+		    res->uuid);
+		http_error_ext(c, 416, res->code, res->message, extra);
+		return;
+	}
+	http_error(c, res->status, res->code[0] != '\0' ? res->code :
+	    "UNKNOWN", res->message[0] != '\0' ? res->message :
+	    "storage error");
+}
+
+/* A blob, whole or the range asked for. */
+static void
+respond_blob(struct conn *c, struct st_res *res, int fd)
+{
+	struct req	*r = &c->req;
+	int64_t		 start, end;
+	int		 rv;
+
+	if (r->range != NULL && fd != -1 && (rv = parse_range(r->range,
+	    res->size, &start, &end)) != 1) {
+		if (rv == -1) {
+			close(fd);
+			http_start_response(c, 416, NULL, 0);
+			http_header(c, "Content-Range", "bytes */%lld",
+			    (long long)res->size);
+			http_end_headers(c);
+			return;
+		}
+		http_start_response(c, 206, MT_OCTET,
+		    end - start + 1);
+		http_header(c, "Content-Range", "bytes %lld-%lld/%lld",
+		    (long long)start, (long long)end,
+		    (long long)res->size);
+		http_header(c, "Docker-Content-Digest", "%s",
+		    res->digest);
+		http_header(c, "Accept-Ranges", "bytes");
+		http_end_headers(c);
+		send_body_fd(c, fd, start, end - start + 1);
+		return;
+	}
+	http_start_response(c, 200, MT_OCTET, res->size);
+	http_header(c, "Docker-Content-Digest", "%s", res->digest);
+	http_header(c, "ETag", "\"%s\"", res->digest);
+	http_header(c, "Accept-Ranges", "bytes");
+	http_end_headers(c);
+	if (fd != -1)
+		send_body_fd(c, fd, 0, res->size);
+}
+
 /* Storage answered the request in flight on c. */
 void
 api_storage_res(struct conn *c, struct st_res *res, int fd,
     const void *body, size_t blen)
 {
 	struct req	*r = &c->req;
-	int64_t		 start, end;
-	int		 rv;
 
 	if (r->mountwhere && r->st_type == ST_UPLOAD_START) {
 		r->mountwhere = 0;
 		mount_found(c, res, fd);
 		return;
 	}
-	if (c->state == CS_BODY) {
-		/* An early answer: the rest of the body is not wanted. */
-		r->answered = 1;
-		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
-		r->keepalive = 0;
-		c->close_after = 1;
-	}
+	/* An early answer: the rest of the body is not wanted. */
+	conn_cut_body(c);
 	if (res->code[0] != '\0' || res->status >= 400) {
-		if (fd != -1)
-			close(fd);
-		if (res->status == 416 && r->route == RT_UPLOAD &&
-		    res->uuid[0] != '\0') {
-			/* Tell the client where the upload really is. */
-			char	 extra[512];
-
-			snprintf(extra, sizeof(extra), "Location: /v2/%s/blobs/"
-			    "uploads/%s\r\nRange: 0-%lld\r\n"
-			    "Docker-Upload-UUID: %s\r\n", r->name, res->uuid,
-			    (long long)(res->off > 0 ? res->off - 1 : 0),
-			    res->uuid);
-			http_error_ext(c, 416, res->code, res->message, extra);
-			return;
-		}
-		http_error(c, res->status, res->code[0] != '\0' ? res->code :
-		    "UNKNOWN", res->message[0] != '\0' ? res->message :
-		    "storage error");
+		respond_error(c, res, fd);
 		return;
 	}
 
 	switch (r->st_type) {
 	case ST_BLOB_GET:
-		if (r->range != NULL && fd != -1 && (rv = parse_range(r->range,
-		    res->size, &start, &end)) != 1) {
-			if (rv == -1) {
-				close(fd);
-				http_start_response(c, 416, NULL, 0);
-				http_header(c, "Content-Range", "bytes */%lld",
-				    (long long)res->size);
-				http_end_headers(c);
-				break;
-			}
-			http_start_response(c, 206, MT_OCTET,
-			    end - start + 1);
-			http_header(c, "Content-Range", "bytes %lld-%lld/%lld",
-			    (long long)start, (long long)end,
-			    (long long)res->size);
-			http_header(c, "Docker-Content-Digest", "%s",
-			    res->digest);
-			http_header(c, "Accept-Ranges", "bytes");
-			http_end_headers(c);
-			send_body_fd(c, fd, start, end - start + 1);
-			break;
-		}
-		http_start_response(c, 200, MT_OCTET, res->size);
-		http_header(c, "Docker-Content-Digest", "%s", res->digest);
-		http_header(c, "ETag", "\"%s\"", res->digest);
-		http_header(c, "Accept-Ranges", "bytes");
-		http_end_headers(c);
-		if (fd != -1)
-			send_body_fd(c, fd, 0, res->size);
+		respond_blob(c, res, fd);
 		break;
 	case ST_MANIFEST_GET:
 		http_start_response(c, 200, res->mediatype, res->size);

@@ -532,7 +532,7 @@ login_result(struct conn *c, const unsigned char *a, const char *user,
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	c->req.authdelay = 1;
-	c->state = CS_WAIT;
+	conn_hold(c);
 	evtimer_set(&c->ev_auth, delayed_401, c);
 	evtimer_add(&c->ev_auth, &tv);
 }
@@ -800,28 +800,21 @@ auth_pick_pullable(struct conn *c, char *const *repos, size_t n)
 	return (-1);
 }
 
+/* A listing storage sent in a memfd: size bytes, as it said. */
 static int
-read_all(int fd, int64_t size, char **bufp)
+read_list(int fd, int64_t size, char **bufp)
 {
-	char	*buf;
-	ssize_t	 n;
-	int64_t	 off = 0;
+	unsigned char	*buf;
+	size_t		 len;
 
-	if (size < 0 || size > MAX_LISTBODY || (buf = malloc(size + 1)) ==
-	    NULL)
+	if (size < 0 || size > MAX_LISTBODY ||
+	    read_fd_all(fd, MAX_LISTBODY, 0, &buf, &len) == -1)
 		return (-1);
-	while (off < size) {
-		n = pread(fd, buf + off, size - off, off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return (-1);
-		}
-		off += n;
+	if (len != (size_t)size) {
+		free(buf);
+		return (-1);
 	}
-	buf[off] = '\0';
-	*bufp = buf;
+	*bufp = (char *)buf;
 	return (0);
 }
 
@@ -842,7 +835,7 @@ auth_mount_source(struct conn *c, int fd, int64_t size, char *src,
 	if (fd == -1)
 		return (-1);
 	auth_json_seed();
-	if (read_all(fd, size, &buf) == -1 ||
+	if (read_list(fd, size, &buf) == -1 ||
 	    (root = json_loadb(buf, size, 0, NULL)) == NULL ||
 	    !json_is_array(repos = json_object_get(root, "repositories")) ||
 	    json_array_size(repos) == 0 ||
@@ -888,7 +881,7 @@ auth_filter_list(struct conn *c, int fd, int64_t size, int64_t n,
 	if (a == NULL || a->type == AUTH_TOKEN)
 		return (0);
 	auth_json_seed();
-	if (read_all(fd, size, &buf) == -1)
+	if (read_list(fd, size, &buf) == -1)
 		goto done;
 	if ((root = json_loadb(buf, size, 0, NULL)) == NULL ||
 	    !json_is_array(repos = json_object_get(root, "repositories")) ||

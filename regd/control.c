@@ -40,6 +40,24 @@ static void	 control_dispatch(struct chan *, struct msg *, void *);
 static void	 control_closed(struct chan *, void *);
 static void	 control_status_send(struct ctl_conn *);
 
+/*
+ * What a control client may ask, each with its payload: a repository
+ * name is its bytes without a NUL.  Anything else ends the connection.
+ */
+#define CTL_CLIENT	PEER(PROC_NKINDS)
+static const struct msg_rule	 ctl_rules[] = {
+	MR_EMPTY(CTL_SHOW_STATUS, CTL_CLIENT, NULL),
+	MR_EMPTY(CTL_SHOW_REPOS, CTL_CLIENT, NULL),
+	MR_RANGE(CTL_SHOW_TAGS, CTL_CLIENT, 1, MAX_NAME, MR_NONE, NULL),
+	MR_EMPTY(CTL_RELOAD, CTL_CLIENT, NULL),
+	MR_FIXED(CTL_LOG_VERBOSE, CTL_CLIENT, struct msg_verbose, MR_NONE,
+	    NULL),
+	MR_FIXED(CTL_GC, CTL_CLIENT, struct st_ctl_flags, MR_NONE, NULL),
+	MR_FIXED(CTL_FSCK, CTL_CLIENT, struct st_ctl_flags, MR_NONE, NULL),
+	MR_RANGE(CTL_RM, CTL_CLIENT, 1, MAX_NAME, MR_NONE, NULL),
+	MR_RANGE(CTL_SHOW_USAGE, CTL_CLIENT, 0, MAX_NAME, MR_NONE, NULL),
+};
+
 int
 control_init(const char *path)
 {
@@ -116,6 +134,7 @@ control_accept(int fd, short event, void *arg)
 		return;
 	}
 	chan_init(&cc->chan, s);
+	cc->chan.kind = PROC_NKINDS;
 	if (++ctl_next_id == 0)
 		ctl_next_id = 1;
 	cc->id = ctl_next_id;
@@ -162,7 +181,7 @@ control_closed(struct chan *c, void *arg)
 }
 
 static void
-ctl_text(struct ctl_conn *cc, const char *text, size_t len)
+control_text(struct ctl_conn *cc, const char *text, size_t len)
 {
 	while (len > 0) {
 		size_t	 n = len > 60000 ? 60000 : len;
@@ -174,9 +193,12 @@ ctl_text(struct ctl_conn *cc, const char *text, size_t len)
 }
 
 static void
-ctl_end(struct ctl_conn *cc, int32_t status)
+control_end(struct ctl_conn *cc, int32_t status)
 {
-	chan_send(&cc->chan, CTL_END, 0, -1, &status, sizeof(status));
+	struct st_ctl_end	 e;
+
+	e.status = status;
+	chan_send(&cc->chan, CTL_END, 0, -1, &e, sizeof(e));
 	cc->busy = 0;
 }
 
@@ -255,7 +277,7 @@ control_status_send(struct ctl_conn *cc)
 	uint64_t	 reqs = 0, conns = 0;
 
 	if ((fp = open_memstream(&buf, &len)) == NULL) {
-		ctl_end(cc, 1);
+		control_end(cc, 1);
 		return;
 	}
 	fmt_uptime(up, sizeof(up), now - env->started);
@@ -284,9 +306,9 @@ control_status_send(struct ctl_conn *cc)
 	fprintf(fp, "total: %llu requests served, %llu open connections\n",
 	    (unsigned long long)reqs, (unsigned long long)conns);
 	fclose(fp);
-	ctl_text(cc, buf, len);
+	control_text(cc, buf, len);
 	free(buf);
-	ctl_end(cc, 0);
+	control_end(cc, 0);
 }
 
 /* A chunk of storage's answer to a control request; ST_CTL_END ends it. */
@@ -297,7 +319,7 @@ control_storage_res(uint32_t id, const void *data, size_t len)
 
 	if ((cc = ctl_find(id)) == NULL || len == 0)
 		return;
-	ctl_text(cc, data, len);
+	control_text(cc, data, len);
 }
 
 void
@@ -306,64 +328,61 @@ control_storage_end(uint32_t id, int32_t status)
 	struct ctl_conn	*cc;
 
 	if ((cc = ctl_find(id)) != NULL)
-		ctl_end(cc, status);
+		control_end(cc, status);
 }
 
 /* Housekeeping requests go to storage, which answers in text. */
 static void
 control_store_req(struct ctl_conn *cc, struct msg *m)
 {
-	struct proc	*storage;
-	struct st_req	 sr;
-	const void	*data = &sr;
-	size_t		 len = sizeof(sr);
-	uint32_t	 type;
-	int32_t		 v;
+	struct proc		*storage;
+	struct st_req		 sr;
+	struct st_ctl_flags	 fl;
+	const void		*data = &sr;
+	size_t			 len = sizeof(sr);
+	uint32_t		 type;
 
 	memset(&sr, 0, sizeof(sr));
 	switch (m->hdr.type) {
 	case CTL_GC:
 	case CTL_FSCK:
-		if (m->len != sizeof(v)) {
-			ctl_kill(cc);
-			return;
-		}
-		memcpy(&v, m->data, sizeof(v));
+		MSG_COPY(m, &fl);
 		type = m->hdr.type == CTL_GC ? ST_CTL_GC : ST_CTL_FSCK;
-		data = &v;
-		len = sizeof(v);
+		data = &fl;
+		len = sizeof(fl);
 		break;
 	default:
-		if (m->len > MAX_NAME || (m->hdr.type == CTL_RM &&
-		    m->len == 0)) {
-			ctl_text(cc, "bad repository name\n", 20);
-			ctl_end(cc, 1);
-			return;
-		}
 		if (m->len > 0)
 			memcpy(sr.repo, m->data, m->len);
 		sr.repo[m->len] = '\0';
 		type = m->hdr.type == CTL_RM ? ST_CTL_RM : ST_CTL_USAGE;
 		break;
 	}
-	if ((storage = proc_storage()) == NULL ||
+	if ((storage = proc_find(PROC_STORAGE)) == NULL ||
 	    chan_send(&storage->chan, type, cc->id, -1, data, len) == -1) {
-		ctl_text(cc, "storage is unavailable\n", 23);
-		ctl_end(cc, 1);
+		control_text(cc, "storage is unavailable\n", 23);
+		control_end(cc, 1);
 	}
 }
 
 static void
 control_dispatch(struct chan *c, struct msg *m, void *arg)
 {
-	struct ctl_conn	*cc = arg;
-	struct proc	*storage;
-	struct st_req	 sr;
-	char		 errbuf[4096], name[MAX_NAME + 1];
-	int32_t		 v;
+	struct ctl_conn		*cc = arg;
+	struct proc		*storage;
+	struct st_req		 sr;
+	struct msg_verbose	 mv;
+	const char		*why;
+	char			 errbuf[4096], name[MAX_NAME + 1];
 
-	if (m->fd != -1)
-		close(m->fd);
+	if (msg_rule_check(msg_rule_find(ctl_rules, sizeof(ctl_rules) /
+	    sizeof(ctl_rules[0]), m->hdr.type), c, m, &why) == -1) {
+		log_warnx("control: %s (request %#x)", why, m->hdr.type);
+		if (m->fd != -1)
+			close(m->fd);
+		ctl_kill(cc);
+		return;
+	}
 	if (cc->busy) {
 		log_warnx("control: request while one is in progress");
 		ctl_kill(cc);
@@ -378,21 +397,16 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 	case CTL_SHOW_TAGS:
 		memset(&sr, 0, sizeof(sr));
 		if (m->hdr.type == CTL_SHOW_TAGS) {
-			if (m->len == 0 || m->len > MAX_NAME) {
-				ctl_text(cc, "bad repository name\n", 20);
-				ctl_end(cc, 1);
-				break;
-			}
 			memcpy(name, m->data, m->len);
 			name[m->len] = '\0';
 			strlcpy(sr.repo, name, sizeof(sr.repo));
 		}
-		if ((storage = proc_storage()) == NULL ||
+		if ((storage = proc_find(PROC_STORAGE)) == NULL ||
 		    chan_send(&storage->chan, m->hdr.type == CTL_SHOW_REPOS ?
 		    ST_CTL_REPOS : ST_CTL_TAGS, cc->id, -1, &sr,
 		    sizeof(sr)) == -1) {
-			ctl_text(cc, "storage is unavailable\n", 23);
-			ctl_end(cc, 1);
+			control_text(cc, "storage is unavailable\n", 23);
+			control_end(cc, 1);
 		}
 		break;
 	case CTL_RELOAD:
@@ -401,23 +415,19 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 			if (errbuf[0] == '\0')
 				strlcpy(errbuf, "reload failed\n",
 				    sizeof(errbuf));
-			ctl_text(cc, errbuf, strlen(errbuf));
-			ctl_end(cc, 1);
+			control_text(cc, errbuf, strlen(errbuf));
+			control_end(cc, 1);
 		} else {
-			ctl_text(cc, "reloaded\n", 9);
-			ctl_end(cc, 0);
+			control_text(cc, "reloaded\n", 9);
+			control_end(cc, 0);
 		}
 		break;
 	case CTL_LOG_VERBOSE:
-		if (m->len != sizeof(v)) {
-			ctl_kill(cc);
-			return;
-		}
-		memcpy(&v, m->data, sizeof(v));
-		parent_verbose(v);
-		ctl_text(cc, v ? "logging verbose\n" : "logging brief\n",
-		    v ? 16 : 14);
-		ctl_end(cc, 0);
+		MSG_COPY(m, &mv);
+		parent_verbose(mv.verbose);
+		control_text(cc, mv.verbose ? "logging verbose\n" :
+		    "logging brief\n", mv.verbose ? 16 : 14);
+		control_end(cc, 0);
 		break;
 	case CTL_GC:
 	case CTL_FSCK:
@@ -426,8 +436,6 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		control_store_req(cc, m);
 		break;
 	default:
-		log_warnx("control: unknown request %u", m->hdr.type);
-		ctl_kill(cc);
-		break;
+		break;		/* the rules let nothing else through */
 	}
 }

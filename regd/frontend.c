@@ -63,8 +63,7 @@ LIST_HEAD(pendlist, conn);
 static TAILQ_HEAD(, flisten)	 listeners = TAILQ_HEAD_INITIALIZER(listeners);
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static struct pendlist		 pending[PEND_BUCKETS];
-struct chan			 st_chan;
-static struct chan		 parent_chan, log_chan;
+static struct chan		 st_chan, parent_chan, log_chan;
 static struct front_stats	 stats;
 static uint32_t			 next_reqid;
 static int			 nconns, draining, fd_maxconns, fd_paused;
@@ -87,10 +86,12 @@ static void	 conn_timeouts(struct conn *, int, int);
 static void	 st_dispatch(struct chan *, struct msg *, void *);
 static void	 st_closed(struct chan *, void *);
 static void	 st_drained(struct chan *, void *);
-static void	 parent_dispatch(struct chan *, struct msg *, void *);
+static void	 front_stats_req(struct chan *, struct msg *, void *);
+static void	 front_drain_msg(struct chan *, struct msg *, void *);
+static void	 front_tickets(struct chan *, struct msg *, void *);
+static int	 front_peer(enum proc_kind, int, int);
 static void	 parent_closed(struct chan *, void *);
 static void	 log_closed(struct chan *, void *);
-static void	 log_dispatch(struct chan *, struct msg *, void *);
 static void	 front_sig(int, short, void *);
 static void	 front_drain(void);
 static void	 access_log(struct conn *);
@@ -119,31 +120,59 @@ pend_find(uint32_t reqid)
 	return (NULL);
 }
 
+/* What a frontend takes: orders from the parent, answers from storage. */
+static const struct msg_rule	 front_rules[] = {
+	MR_EMPTY(MSG_STATS_REQ, PEER(PROC_PARENT), front_stats_req),
+	MR_EMPTY(MSG_FRONT_DRAIN, PEER(PROC_PARENT), front_drain_msg),
+	MR_FIXED(MSG_TLS_TICKETS, PEER(PROC_PARENT), struct tls_ticket_keys,
+	    MR_NONE, front_tickets),
+	MR_RANGE(ST_RES, PEER(PROC_STORAGE), sizeof(struct st_res),
+	    MSG_MAXPAYLOAD, MR_MAY, st_dispatch),
+};
+
+/* Its channels: the parent, storage and the logger, all at start-up. */
+static int
+front_peer(enum proc_kind k, int instance, int fd)
+{
+	switch (k) {
+	case PROC_PARENT:
+		if (parent_chan.evset)
+			return (-1);
+		proc_chan(&parent_chan, k, instance, fd, NULL, parent_closed);
+		return (0);
+	case PROC_LOGGER:
+		if (log_chan.evset)
+			return (-1);
+		proc_chan(&log_chan, k, instance, fd, NULL, log_closed);
+		log_setchan(&log_chan, MSG_LOG);
+		return (0);
+	case PROC_STORAGE:
+		if (st_chan.evset)
+			return (-1);
+		proc_chan(&st_chan, k, instance, fd, NULL, st_closed);
+		st_chan.lowat = CHAN_LOWAT;
+		st_chan.drained = st_drained;
+		return (0);
+	default:
+		return (-1);
+	}
+}
+
 void
-frontend_main(int slot, int parentfd, int storagefd, int loggerfd)
+frontend_main(struct proc_boot *boot)
 {
 	struct server_conf	*srv;
 	struct listen_addr	*la;
 	struct flisten		*fl;
+	int			 slot = boot->instance;
 
-	chan_init(&log_chan, loggerfd);
-	chan_event_set(&log_chan, log_dispatch, log_closed, NULL);
-	log_setchan(&log_chan, MSG_LOG);
-	chan_init(&parent_chan, parentfd);
-	chan_event_set(&parent_chan, parent_dispatch, parent_closed, NULL);
-	chan_init(&st_chan, storagefd);
-	st_chan.id = -2;
-	st_chan.lowat = CHAN_LOWAT;
-	st_chan.drained = st_drained;
-	chan_event_set(&st_chan, st_dispatch, st_closed, NULL);
-	st_chan.drained = st_drained;
+	proc_listen(boot, front_rules, sizeof(front_rules) /
+	    sizeof(front_rules[0]), front_peer);
+	if (!st_chan.evset || !log_chan.evset)
+		fatalx("frontend: no channel to storage or the logger");
 
 	sandbox_rlimits(0);
-	if (sandbox_drop(env->conf->user, env->conf->chroot,
-	    env->unpriv) == -1)
-		fatalx("frontend: cannot drop privileges");
-	if (sandbox_seccomp(SANDBOX_FRONTEND) == -1)
-		fatalx("frontend: cannot install the sandbox");
+	proc_sandbox(boot, env->conf->user);
 
 	signal_set(&ev_sigterm, SIGTERM, front_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, front_sig, NULL);
@@ -470,7 +499,7 @@ conn_close(struct conn *c)
 	}
 }
 
-void
+static void
 conn_pending(struct conn *c, uint32_t reqid)
 {
 	pend_remove(c);
@@ -480,8 +509,8 @@ conn_pending(struct conn *c, uint32_t reqid)
 }
 
 /* Send a request to storage on behalf of c; storage answers by id. */
-int
-st_request(struct conn *c, uint32_t type, struct st_req *sr)
+static int
+st_send(struct conn *c, uint32_t type, struct st_req *sr)
 {
 	if (++next_reqid == 0)
 		next_reqid = 1;
@@ -494,6 +523,84 @@ st_request(struct conn *c, uint32_t type, struct st_req *sr)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * The states a request goes through are set here only: api.c and auth.c
+ * ask for them with these.
+ */
+
+/* A request without a body: c waits for storage's answer. */
+int
+conn_request(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	if (st_send(c, type, sr) == -1)
+		return (-1);
+	c->state = CS_WAIT;
+	return (0);
+}
+
+/* A request whose body follows it to storage, as the client sends it. */
+int
+conn_stream_request(struct conn *c, uint32_t type, struct st_req *sr)
+{
+	struct req	*r = &c->req;
+
+	r->streaming = 1;
+	if (st_send(c, type, sr) == -1)
+		return (-1);
+	c->state = CS_BODY;
+	if (r->expect100) {
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n");
+		conn_write_now(c);
+	}
+	if (!r->chunked && r->clen <= 0)
+		conn_body_done(c);
+	return (0);
+}
+
+/* The whole body went to storage: it may answer now. */
+void
+conn_body_done(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	if (r->answered)
+		return;
+	if (chan_send(&st_chan, ST_DATA_END, r->reqid, -1, NULL, 0) == -1) {
+		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
+		return;
+	}
+	c->state = CS_WAIT;
+}
+
+/* Storage answered before the end of the body: the rest is not wanted. */
+void
+conn_cut_body(struct conn *c)
+{
+	struct req	*r = &c->req;
+
+	if (c->state != CS_BODY)
+		return;
+	r->answered = 1;
+	chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
+	r->keepalive = 0;
+	c->close_after = 1;
+}
+
+/* The body of this request is read and dropped, then it goes on. */
+void
+conn_discard_body(struct conn *c)
+{
+	c->state = CS_DISCARD;
+}
+
+/* Nothing is read while an answer is held back (auth's slowed 401). */
+void
+conn_hold(struct conn *c)
+{
+	c->state = CS_WAIT;
 }
 
 /* The response is queued: finish when the output has drained. */
@@ -770,11 +877,107 @@ body_forward(struct conn *c, size_t *got)
 	return (c->req.body_left == 0);
 }
 
+/* Body bytes to storage: 1 to go on with c, 0 to wait for more. */
+static int
+conn_read_body(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	static unsigned char	 buf[DATA_CHUNK];
+	size_t			 got;
+	int			 rv;
+
+	if (c->paused)
+		return (0);
+	/*
+	 * Wait for a full message's worth unless the body
+	 * ends sooner: small messages cost a system call each
+	 * on both sides.
+	 */
+	if (!c->req.chunked && (int64_t)evbuffer_get_length(in) <
+	    c->req.body_left && evbuffer_get_length(in) <
+	    sizeof(buf))
+		return (0);
+	if (!c->req.chunked)
+		rv = body_forward(c, &got);
+	else if ((rv = http_body_pump(c, buf, sizeof(buf),
+	    &got)) != -1 && got > 0 && chan_send(&st_chan,
+	    ST_DATA, c->req.reqid, -1, buf, got) == -1)
+		rv = -2;
+	if (rv == -2) {
+		http_error(c, 503, "UNAVAILABLE",
+		    "storage is unavailable");
+		return (0);
+	}
+	stats.bytes_in += got;
+	if (rv == -1) {
+		chan_send(&st_chan, ST_DATA_ABORT,
+		    c->req.reqid, -1, NULL, 0);
+		c->req.answered = 1;
+		c->req.keepalive = 0;
+		http_error(c, 400, "BLOB_UPLOAD_INVALID",
+		    "malformed chunked body");
+		return (0);
+	}
+	if (rv == 1) {
+		conn_timeouts(c, 0, 0);
+		conn_body_done(c);
+		if (c->state == CS_WAIT)
+			conn_readmode(c, RM_HOLD);
+		return (1);
+	}
+	if (st_chan.queued > CHAN_HIWAT) {
+		conn_pause_for_storage(c);
+		return (0);
+	}
+	if (got == 0)
+		return (0);
+	return (1);
+}
+
+/* An unwanted body read and dropped: 1 to go on with c, 0 to wait. */
+static int
+conn_read_discard(struct conn *c)
+{
+	size_t	 got;
+	int	 rv;
+
+	/* Unwanted bytes are read only so many. */
+	if ((!c->req.chunked && c->req.body_left >
+	    DISCARD_MAX) || c->req.body_seen > DISCARD_MAX) {
+		c->req.keepalive = 0;
+		http_error(c, 413, "SIZE_INVALID",
+		    "this endpoint takes no body");
+		return (0);
+	}
+	rv = http_body_pump(c, NULL, SIZE_MAX, &got);
+	if (rv == -1) {
+		c->req.keepalive = 0;
+		http_error(c, 400, "UNSUPPORTED",
+		    "malformed chunked body");
+		return (0);
+	}
+	if (rv == 0)
+		return (0);
+	conn_timeouts(c, 0, 0);
+	c->req.chunked = 0;
+	c->req.clen = -1;
+	c->req.body_left = 0;
+	/*
+	 * Dispatch again as a head without a body: a request
+	 * sent to storage must leave CS_DISCARD for CS_WAIT,
+	 * or this loop sends it again and again.
+	 */
+	c->state = CS_HEADERS;
+	api_dispatch(c);
+	if (c->state == CS_WAIT)
+		conn_readmode(c, RM_HOLD);
+	return (1);
+}
+
 static void
 conn_process(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
-	static unsigned char buf[DATA_CHUNK];
 	size_t		 got;
 	int		 rv;
 
@@ -812,83 +1015,12 @@ conn_process(struct conn *c)
 				conn_readmode(c, RM_HOLD);
 			break;
 		case CS_BODY:
-			if (c->paused)
-				return;
-			/*
-			 * Wait for a full message's worth unless the body
-			 * ends sooner: small messages cost a system call each
-			 * on both sides.
-			 */
-			if (!c->req.chunked && (int64_t)evbuffer_get_length(in) <
-			    c->req.body_left && evbuffer_get_length(in) <
-			    sizeof(buf))
-				return;
-			if (!c->req.chunked)
-				rv = body_forward(c, &got);
-			else if ((rv = http_body_pump(c, buf, sizeof(buf),
-			    &got)) != -1 && got > 0 && chan_send(&st_chan,
-			    ST_DATA, c->req.reqid, -1, buf, got) == -1)
-				rv = -2;
-			if (rv == -2) {
-				http_error(c, 503, "UNAVAILABLE",
-				    "storage is unavailable");
-				return;
-			}
-			stats.bytes_in += got;
-			if (rv == -1) {
-				chan_send(&st_chan, ST_DATA_ABORT,
-				    c->req.reqid, -1, NULL, 0);
-				c->req.answered = 1;
-				c->req.keepalive = 0;
-				http_error(c, 400, "BLOB_UPLOAD_INVALID",
-				    "malformed chunked body");
-				return;
-			}
-			if (rv == 1) {
-				conn_timeouts(c, 0, 0);
-				api_body_done(c);
-				if (c->state == CS_WAIT)
-					conn_readmode(c, RM_HOLD);
-				break;
-			}
-			if (st_chan.queued > CHAN_HIWAT) {
-				conn_pause_for_storage(c);
-				return;
-			}
-			if (got == 0)
+			if (!conn_read_body(c))
 				return;
 			break;
 		case CS_DISCARD:
-			/* Unwanted bytes are read only so many. */
-			if ((!c->req.chunked && c->req.body_left >
-			    DISCARD_MAX) || c->req.body_seen > DISCARD_MAX) {
-				c->req.keepalive = 0;
-				http_error(c, 413, "SIZE_INVALID",
-				    "this endpoint takes no body");
+			if (!conn_read_discard(c))
 				return;
-			}
-			rv = http_body_pump(c, NULL, SIZE_MAX, &got);
-			if (rv == -1) {
-				c->req.keepalive = 0;
-				http_error(c, 400, "UNSUPPORTED",
-				    "malformed chunked body");
-				return;
-			}
-			if (rv == 0)
-				return;
-			conn_timeouts(c, 0, 0);
-			c->req.chunked = 0;
-			c->req.clen = -1;
-			c->req.body_left = 0;
-			/*
-			 * Dispatch again as a head without a body: a request
-			 * sent to storage must leave CS_DISCARD for CS_WAIT,
-			 * or this loop sends it again and again.
-			 */
-			c->state = CS_HEADERS;
-			api_dispatch(c);
-			if (c->state == CS_WAIT)
-				conn_readmode(c, RM_HOLD);
 			break;
 		case CS_LINGER:
 			got = evbuffer_get_length(in);
@@ -983,15 +1115,16 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 	struct conn	*c;
 	struct st_res	 res;
 	size_t		 blen;
+	int		 fd;
 
-	if (m->hdr.type != ST_RES || m->len < sizeof(res))
-		fatalx("frontend: bad message %u from storage", m->hdr.type);
 	memcpy(&res, m->data, sizeof(res));
 	/* A small body may follow the answer: exactly res.size bytes. */
 	blen = m->len - sizeof(res);
 	if (blen > 0 && (m->fd != -1 || res.size < 0 ||
-	    (uint64_t)res.size != blen))
-		fatalx("frontend: bad body of %zu bytes from storage", blen);
+	    (uint64_t)res.size != blen)) {
+		proc_peer_fail(ch, m, "bad inline body");
+		return;
+	}
 	res.code[sizeof(res.code) - 1] = '\0';
 	res.message[sizeof(res.message) - 1] = '\0';
 	res.digest[sizeof(res.digest) - 1] = '\0';
@@ -999,14 +1132,12 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 	res.mediatype[sizeof(res.mediatype) - 1] = '\0';
 	res.uuid[sizeof(res.uuid) - 1] = '\0';
 	res.last[sizeof(res.last) - 1] = '\0';
-	if ((c = pend_find(m->hdr.peerid)) == NULL) {
-		/* The client left before the answer came. */
-		if (m->fd != -1)
-			close(m->fd);
-		return;
-	}
+	if ((c = pend_find(m->hdr.peerid)) == NULL)
+		return;		/* the client left before the answer came */
 	pend_remove(c);
-	api_storage_res(c, &res, m->fd, blen > 0 ?
+	fd = m->fd;
+	m->fd = -1;
+	api_storage_res(c, &res, fd, blen > 0 ?
 	    (const unsigned char *)m->data + sizeof(res) :
 	    NULL, blen);
 }
@@ -1020,35 +1151,24 @@ st_closed(struct chan *ch, void *arg)
 }
 
 static void
-parent_dispatch(struct chan *ch, struct msg *m, void *arg)
+front_stats_req(struct chan *ch, struct msg *m, void *arg)
 {
-	int32_t	 v;
+	stats.conns = nconns;
+	chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
+	    sizeof(stats));
+}
 
-	switch (m->hdr.type) {
-	case MSG_STATS_REQ:
-		stats.conns = nconns;
-		chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
-		    sizeof(stats));
-		break;
-	case MSG_FRONT_DRAIN:
-		front_drain();
-		break;
-	case MSG_TLS_TICKETS:
-		if (tls_ticket_set(m->data, m->len) == -1)
-			fatalx("frontend: bad ticket keys message");
-		break;
-	case MSG_CTL_VERBOSE:
-		if (m->len != sizeof(v))
-			fatalx("frontend: bad verbose message");
-		memcpy(&v, m->data, sizeof(v));
-		log_setverbose(v);
-		break;
-	default:
-		fatalx("frontend: bad message %u from the parent",
-		    m->hdr.type);
-	}
-	if (m->fd != -1)
-		close(m->fd);
+static void
+front_drain_msg(struct chan *ch, struct msg *m, void *arg)
+{
+	front_drain();
+}
+
+static void
+front_tickets(struct chan *ch, struct msg *m, void *arg)
+{
+	if (tls_ticket_set(m->data, m->len) == -1)
+		proc_peer_fail(ch, m, "bad ticket keys");
 }
 
 /* A newer generation took over: finish what is open and leave. */
@@ -1083,12 +1203,6 @@ static void
 parent_closed(struct chan *ch, void *arg)
 {
 	exit(0);
-}
-
-static void
-log_dispatch(struct chan *ch, struct msg *m, void *arg)
-{
-	fatalx("frontend: unexpected message from the logger");
 }
 
 static void

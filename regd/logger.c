@@ -21,6 +21,7 @@
 
 struct lpeer {
 	struct chan	 chan;
+	enum proc_kind	 kind;
 	int		 slot;
 	int		 used;
 };
@@ -28,7 +29,7 @@ struct lpeer {
 static struct lpeer	 parent, storage;
 static struct lpeer	 fronts[REGD_MAXSLOTS];
 static int		 access_fd = -1;
-static int		 access_mode;	/* 0 off, 1 file, 2 syslog */
+static int		 access_mode;	/* LOGR_* */
 static int		 syslog_fd = -1;
 static struct event	 ev_sigterm, ev_sigint;
 static struct event	 ev_aflush;
@@ -36,7 +37,10 @@ static char		 abuf[64 * 1024];	/* access lines to write */
 static size_t		 alen;
 static int		 aflush_pending;
 
-static void	 logger_dispatch(struct chan *, struct msg *, void *);
+static void	 logger_log(struct chan *, struct msg *, void *);
+static void	 logger_access(struct chan *, struct msg *, void *);
+static void	 logger_reopen(struct chan *, struct msg *, void *);
+static int	 logger_peer(enum proc_kind, int, int);
 static void	 logger_closed(struct chan *, void *);
 static void	 logger_sig(int, short, void *);
 static void	 access_flush(void);
@@ -80,31 +84,56 @@ logger_syslog(int pri, const char *tag, pid_t pid, const char *text,
 		    sizeof(buf) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-static void
-peer_add(struct lpeer *lp, int fd, int slot, struct chan *parentchan)
+/* Error lines from everybody, access lines from the frontends. */
+static const struct msg_rule	 logger_rules[] = {
+	MR_RANGE(MSG_LOG, PEER(PROC_PARENT) | PEER(PROC_STORAGE) |
+	    PEER(PROC_FRONTEND), sizeof(struct msg_log), MSG_MAXPAYLOAD,
+	    MR_NONE, logger_log),
+	MR_RANGE(MSG_ACCESS, PEER(PROC_FRONTEND), 0, MSG_MAXPAYLOAD, MR_NONE,
+	    logger_access),
+	MR_FIXED(MSG_LOG_REOPEN, PEER(PROC_PARENT), struct msg_log_reopen,
+	    MR_MAY, logger_reopen),
+};
+
+/* A channel to the parent, storage or a frontend (a new one replaces). */
+static int
+logger_peer(enum proc_kind k, int slot, int fd)
 {
-	chan_init(&lp->chan, fd);
-	lp->chan.id = slot;
+	struct lpeer	*lp;
+
+	switch (k) {
+	case PROC_PARENT:
+		lp = &parent;
+		break;
+	case PROC_STORAGE:
+		lp = &storage;
+		break;
+	case PROC_FRONTEND:
+		if (slot < 0 || slot >= REGD_MAXSLOTS)
+			return (-1);
+		lp = &fronts[slot];
+		break;
+	default:
+		return (-1);
+	}
+	if (lp->used)
+		chan_clear(&lp->chan);
+	lp->kind = k;
 	lp->slot = slot;
 	lp->used = 1;
-	chan_event_set(&lp->chan, logger_dispatch, logger_closed, lp);
+	proc_chan(&lp->chan, k, slot, fd, lp, logger_closed);
+	return (0);
 }
 
 void
-logger_main(int parentfd, int storagefd, int *frontfds, int nfront)
+logger_main(struct proc_boot *boot)
 {
-	int	 i;
-
 	if (!env->debug) {
 		syslog_open();
 		/* glibc's syslog(3) would reconnect: not in this sandbox. */
 		log_init(LOG_TO_STDERR, env->verbose, "logger");
 	}
-	if (sandbox_drop(env->conf->user, env->conf->chroot,
-	    env->unpriv) == -1)
-		fatalx("logger: cannot drop privileges");
-	if (sandbox_seccomp(SANDBOX_LOGGER) == -1)
-		fatalx("logger: cannot install the sandbox");
+	proc_sandbox(boot, env->conf->user);
 
 	event_assign(&ev_aflush, env->base, -1, 0, access_flush_cb, NULL);
 	atexit(access_flush);
@@ -113,12 +142,9 @@ logger_main(int parentfd, int storagefd, int *frontfds, int nfront)
 	signal_add(&ev_sigterm, NULL);
 	signal_add(&ev_sigint, NULL);
 
-	peer_add(&parent, parentfd, -1, NULL);
-	peer_add(&storage, storagefd, -1, NULL);
-	for (i = 0; i < nfront && i < REGD_MAXSLOTS; i++)
-		peer_add(&fronts[i], frontfds[i], i, NULL);
+	proc_listen(boot, logger_rules, sizeof(logger_rules) /
+	    sizeof(logger_rules[0]), logger_peer);
 	chan_send(&parent.chan, MSG_READY, 0, -1, NULL, 0);
-
 	event_dispatch();
 	exit(0);
 }
@@ -175,7 +201,7 @@ write_access(const char *text, size_t len)
 	struct iovec	 iov[2];
 
 	switch (access_mode) {
-	case 1:
+	case LOGR_FILE:
 		if (alen + len + 1 > sizeof(abuf))
 			access_flush();
 		if (len + 1 <= sizeof(abuf)) {
@@ -195,7 +221,7 @@ write_access(const char *text, size_t len)
 		if (writev(access_fd, iov, 2) == -1 && errno != EAGAIN)
 			log_warn("access log");
 		break;
-	case 2:
+	case LOGR_SYSLOG:
 		if (env->debug)
 			fprintf(stderr, "access: %.*s\n", (int)len, text);
 		else
@@ -207,84 +233,49 @@ write_access(const char *text, size_t len)
 }
 
 static void
-logger_dispatch(struct chan *c, struct msg *m, void *arg)
+logger_log(struct chan *c, struct msg *m, void *arg)
 {
 	struct lpeer	*lp = arg;
-	const char	*tag;
+	struct msg_log	 ml;
 	char		 clean[8192];
 	size_t		 n;
-	int32_t		 pri, mode;
-	int		 slot;
 
-	switch (m->hdr.type) {
-	case MSG_LOG:
-		if (m->len < sizeof(pri))
-			goto bad;
-		memcpy(&pri, m->data, sizeof(pri));
-		if (pri == LOG_DEBUG && !log_getverbose())
-			break;
-		tag = lp == &storage ? "storage" : lp == &parent ? "parent" :
-		    "frontend";
-		n = log_escape(clean, sizeof(clean), (char *)m->data +
-		    sizeof(pri), m->len - sizeof(pri), 0);
-		if (env->debug || syslog_fd == -1)
-			fprintf(stderr, "%s[%u]: %s\n", tag, m->hdr.pid,
-			    clean);
-		else
-			logger_syslog(pri, tag, m->hdr.pid, clean, n);
-		break;
-	case MSG_ACCESS:
-		if (lp == &parent || lp == &storage)
-			goto bad;
-		/* Whatever a frontend sends stays one line. */
-		n = log_escape(clean, sizeof(clean), m->data, m->len, 0);
-		write_access(clean, n);
-		break;
-	case MSG_LOG_REOPEN:
-		if (lp != &parent || m->len != sizeof(mode))
-			goto bad;
-		memcpy(&mode, m->data, sizeof(mode));
-		access_flush();
-		if (access_fd != -1)
-			close(access_fd);
-		access_fd = m->fd;
-		m->fd = -1;
-		access_mode = mode;
-		if (mode == 1 && access_fd == -1)
-			access_mode = 0;
-		break;
-	case MSG_PEER_FRONTEND:
-		if (lp != &parent || m->fd == -1)
-			goto bad;
-		slot = m->hdr.peerid;
-		if (slot < 0 || slot >= REGD_MAXSLOTS)
-			goto bad;
-		if (fronts[slot].used)
-			chan_clear(&fronts[slot].chan);
-		peer_add(&fronts[slot], m->fd, slot, NULL);
-		m->fd = -1;
-		break;
-	case MSG_CTL_VERBOSE:
-		if (lp != &parent || m->len != sizeof(int32_t))
-			goto bad;
-		memcpy(&pri, m->data, sizeof(pri));
-		log_setverbose(pri);
-		break;
-	default:
-		goto bad;
-	}
-	if (m->fd != -1)
-		close(m->fd);
-	return;
-bad:
-	if (m->fd != -1)
-		close(m->fd);
-	if (lp == &parent)
-		fatalx("logger: bad message %u from the parent", m->hdr.type);
-	log_warnx("logger: bad message %u from peer %d, closing it",
-	    m->hdr.type, c->id);
-	/* dead stops the read loop that called us; the socket goes now. */
-	chan_clear(c);
-	c->dead = 1;
-	lp->used = 0;
+	memcpy(&ml, m->data, sizeof(ml));
+	if (ml.priority == LOG_DEBUG && !log_getverbose())
+		return;
+	n = log_escape(clean, sizeof(clean), (char *)m->data + sizeof(ml),
+	    m->len - sizeof(ml), 0);
+	if (env->debug || syslog_fd == -1)
+		fprintf(stderr, "%s[%u]: %s\n", proc_name(lp->kind),
+		    m->hdr.pid, clean);
+	else
+		logger_syslog(ml.priority, proc_name(lp->kind), m->hdr.pid,
+		    clean, n);
+}
+
+static void
+logger_access(struct chan *c, struct msg *m, void *arg)
+{
+	char	 clean[8192];
+	size_t	 n;
+
+	/* Whatever a frontend sends stays one line. */
+	n = log_escape(clean, sizeof(clean), m->data, m->len, 0);
+	write_access(clean, n);
+}
+
+static void
+logger_reopen(struct chan *c, struct msg *m, void *arg)
+{
+	struct msg_log_reopen	 lr;
+
+	MSG_COPY(m, &lr);
+	access_flush();
+	if (access_fd != -1)
+		close(access_fd);
+	access_fd = m->fd;
+	m->fd = -1;
+	access_mode = lr.mode;
+	if (lr.mode == LOGR_FILE && access_fd == -1)
+		access_mode = LOGR_OFF;
 }

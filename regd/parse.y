@@ -106,6 +106,9 @@ static int	 lookup(const char *);
 static int	 lgetc(void);
 static void	 lungetc(int);
 static int	 word_char(int);
+static int	 lex_string(int);
+static int	 lex_word(int);
+static void	 dump_store(const struct store_conf *);
 static int	 next_is_equal(void);
 static int	 expand_macro(void);
 static int	 macro_set(char *, char *);
@@ -840,13 +843,108 @@ expand_macro(void)
 	return (0);
 }
 
+/* A quoted string, its opening quote read: STRING or ERROR. */
+static int
+lex_string(int quote)
+{
+	char	 buf[LEX_BUFSIZE];
+	size_t	 n = 0;
+	int	 c, start_line = file->lineno, overflow = 0;
+
+	for (;;) {
+		c = lgetc();
+		if (c == EOF || c == '\n') {
+			lineerror(start_line, "unterminated string");
+			lungetc(c);
+			lexerr = 1;
+			return (ERROR);
+		}
+		if (c == quote)
+			break;
+		if (c == '\\') {
+			c = lgetc();
+			if (c == EOF || c == '\n') {
+				lungetc(c);
+				continue;
+			}
+		}
+		if (n + 1 >= sizeof(buf)) {
+			overflow = 1;
+			continue;
+		}
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	strlcpy(tok_text, buf, sizeof(tok_text));
+	if (overflow) {
+		lineerror(start_line, "string too long");
+		lexerr = 1;
+		return (ERROR);
+	}
+	if ((yylval.v.string = strdup(buf)) == NULL) {
+		lineerror(start_line, "%s", strerror(errno));
+		lexerr = 1;
+		return (ERROR);
+	}
+	return (STRING);
+}
+
+/*
+ * A word from its first character: NUMBER, a keyword, VARNAME (a macro
+ * being defined), a bare STRING or ERROR.
+ */
+static int
+lex_word(int c)
+{
+	char		 buf[LEX_BUFSIZE];
+	const char	*errstr;
+	size_t		 n = 0;
+	int		 tok, overflow = 0;
+
+	do {
+		if (n + 1 >= sizeof(buf))
+			overflow = 1;
+		else
+			buf[n++] = c;
+	} while (word_char(c = lgetc()));
+	lungetc(c);
+	buf[n] = '\0';
+	strlcpy(tok_text, buf, sizeof(tok_text));
+	if (overflow) {
+		yyerror("word too long");
+		lexerr = 1;
+		return (ERROR);
+	}
+	if (strspn(buf + (buf[0] == '-'), "0123456789") ==
+	    n - (buf[0] == '-') && n > (size_t)(buf[0] == '-')) {
+		yylval.v.number = strtonum(buf, LLONG_MIN, LLONG_MAX, &errstr);
+		if (errstr != NULL) {
+			yyerror("number %s is %s", buf, errstr);
+			lexerr = 1;
+			return (ERROR);
+		}
+		return (NUMBER);
+	}
+	tok_bare = 1;
+	if ((tok = lookup(buf)) != STRING)
+		return (tok);
+	if (depth == 0 && (tok_prev == 0 || tok_prev == '\n') &&
+	    strspn(buf, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n &&
+	    next_is_equal())
+		tok = VARNAME;
+	if ((yylval.v.string = strdup(buf)) == NULL) {
+		yyerror("%s", strerror(errno));
+		lexerr = 1;
+		tok = ERROR;
+	}
+	return (tok);
+}
+
 int
 yylex(void)
 {
-	char	 buf[LEX_BUFSIZE];
-	size_t	 n;
-	int	 c, quote, tok, start_line, bumped = 0, overflow;
-	const char *errstr;
+	int	 c, tok, bumped = 0;
 
 	lexerr = 0;
 	if (file->nl_pending) {
@@ -903,96 +1001,12 @@ top:
 		goto done;
 	case '"':
 	case '\'':
-		quote = c;
-		start_line = file->lineno;
-		n = 0;
-		overflow = 0;
-		for (;;) {
-			c = lgetc();
-			if (c == EOF || c == '\n') {
-				lineerror(start_line, "unterminated string");
-				lungetc(c);
-				lexerr = 1;
-				tok = ERROR;
-				goto done;
-			}
-			if (c == quote)
-				break;
-			if (c == '\\') {
-				c = lgetc();
-				if (c == EOF || c == '\n') {
-					lungetc(c);
-					continue;
-				}
-			}
-			if (n + 1 >= sizeof(buf)) {
-				overflow = 1;
-				continue;
-			}
-			buf[n++] = c;
-		}
-		buf[n] = '\0';
-		strlcpy(tok_text, buf, sizeof(tok_text));
-		if (overflow) {
-			lineerror(start_line, "string too long");
-			lexerr = 1;
-			tok = ERROR;
-			goto done;
-		}
-		if ((yylval.v.string = strdup(buf)) == NULL) {
-			lineerror(start_line, "%s", strerror(errno));
-			lexerr = 1;
-			tok = ERROR;
-			goto done;
-		}
-		tok = STRING;
+		tok = lex_string(c);
 		goto done;
 	}
 
 	if (word_char(c)) {
-		n = 0;
-		overflow = 0;
-		do {
-			if (n + 1 >= sizeof(buf))
-				overflow = 1;
-			else
-				buf[n++] = c;
-		} while (word_char(c = lgetc()));
-		lungetc(c);
-		buf[n] = '\0';
-		strlcpy(tok_text, buf, sizeof(tok_text));
-		if (overflow) {
-			yyerror("word too long");
-			lexerr = 1;
-			tok = ERROR;
-			goto done;
-		}
-		if (strspn(buf + (buf[0] == '-'), "0123456789") ==
-		    n - (buf[0] == '-') && n > (size_t)(buf[0] == '-')) {
-			yylval.v.number = strtonum(buf, LLONG_MIN, LLONG_MAX,
-			    &errstr);
-			if (errstr != NULL) {
-				yyerror("number %s is %s", buf, errstr);
-				lexerr = 1;
-				tok = ERROR;
-				goto done;
-			}
-			tok = NUMBER;
-			goto done;
-		}
-		tok_bare = 1;
-		if ((tok = lookup(buf)) != STRING)
-			goto done;
-		if (depth == 0 && (tok_prev == 0 || tok_prev == '\n') &&
-		    strspn(buf, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == n &&
-		    next_is_equal())
-			tok = VARNAME;
-		if ((yylval.v.string = strdup(buf)) == NULL) {
-			yyerror("%s", strerror(errno));
-			lexerr = 1;
-			tok = ERROR;
-		}
+		tok = lex_word(c);
 		goto done;
 	}
 
@@ -1589,13 +1603,65 @@ dump_size(size_t n)
 }
 
 /* The effective configuration, written so that it parses back the same. */
+/* Storage housekeeping: GC, uploads, quotas and retention rules. */
+static void
+dump_store(const struct store_conf *sc)
+{
+	int	 i, j;
+
+	printf("gc grace ");
+	dump_duration(sc->gc_grace);
+	printf("\ngc uploads max age ");
+	dump_duration(sc->upload_maxage);
+	printf("\nupload timeout ");
+	dump_duration(sc->upload_timeout);
+	printf("\nmax uploads %d\nmax uploads per client %d\n",
+	    sc->max_uploads, sc->max_uploads_client);
+	printf("storage mode %03o\n", sc->mode);
+	if (sc->gc_schedule > 0) {
+		printf("gc schedule ");
+		dump_duration(sc->gc_schedule);
+		printf("%s\n", sc->gc_untagged ? " untagged" : "");
+	}
+	if (sc->quota > 0) {
+		printf("quota ");
+		dump_size(sc->quota);
+		printf("\n");
+	}
+	for (i = 0; i < sc->nquotas; i++) {
+		printf("quota ");
+		dump_size(sc->quotas[i].size);
+		printf(" on ");
+		dump_string(sc->quotas[i].pattern);
+		printf("\n");
+	}
+	for (i = 0; i < sc->nretains; i++) {
+		printf("retention ");
+		dump_string(sc->retains[i].pattern);
+		printf(" {\n");
+		if (sc->retains[i].keep_last >= 0)
+			printf("\tkeep last %d\n",
+			    sc->retains[i].keep_last);
+		for (j = 0; j < sc->retains[i].nglobs; j++) {
+			printf("\tkeep tags matching ");
+			dump_string(sc->retains[i].globs[j]);
+			printf("\n");
+		}
+		if (sc->retains[i].older_than >= 0) {
+			printf("\tdelete tags older than ");
+			dump_duration(sc->retains[i].older_than);
+			printf("\n");
+		}
+		printf("}\n");
+	}
+}
+
 void
 config_dump(struct regd_conf *c)
 {
 	struct server_conf	*s;
 	struct listen_addr	*la;
 	char			 host[NI_MAXHOST];
-	int			 i, j;
 
 	printf("user ");
 	dump_string(c->user);
@@ -1619,51 +1685,7 @@ config_dump(struct regd_conf *c)
 	dump_duration(c->drain_timeout);
 	printf("\n");
 	auth_dump(c, NULL);
-	printf("gc grace ");
-	dump_duration(c->store.gc_grace);
-	printf("\ngc uploads max age ");
-	dump_duration(c->store.upload_maxage);
-	printf("\nupload timeout ");
-	dump_duration(c->store.upload_timeout);
-	printf("\nmax uploads %d\nmax uploads per client %d\n",
-	    c->store.max_uploads, c->store.max_uploads_client);
-	printf("storage mode %03o\n", c->store.mode);
-	if (c->store.gc_schedule > 0) {
-		printf("gc schedule ");
-		dump_duration(c->store.gc_schedule);
-		printf("%s\n", c->store.gc_untagged ? " untagged" : "");
-	}
-	if (c->store.quota > 0) {
-		printf("quota ");
-		dump_size(c->store.quota);
-		printf("\n");
-	}
-	for (i = 0; i < c->store.nquotas; i++) {
-		printf("quota ");
-		dump_size(c->store.quotas[i].size);
-		printf(" on ");
-		dump_string(c->store.quotas[i].pattern);
-		printf("\n");
-	}
-	for (i = 0; i < c->store.nretains; i++) {
-		printf("retention ");
-		dump_string(c->store.retains[i].pattern);
-		printf(" {\n");
-		if (c->store.retains[i].keep_last >= 0)
-			printf("\tkeep last %d\n",
-			    c->store.retains[i].keep_last);
-		for (j = 0; j < c->store.retains[i].nglobs; j++) {
-			printf("\tkeep tags matching ");
-			dump_string(c->store.retains[i].globs[j]);
-			printf("\n");
-		}
-		if (c->store.retains[i].older_than >= 0) {
-			printf("\tdelete tags older than ");
-			dump_duration(c->store.retains[i].older_than);
-			printf("\n");
-		}
-		printf("}\n");
-	}
+	dump_store(&c->store);
 
 	TAILQ_FOREACH(s, &c->servers, entry) {
 		printf("\nserver ");

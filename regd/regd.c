@@ -33,7 +33,19 @@
 #include "sdnotify.h"
 
 struct regd		*env;
-struct proclist		 procs = TAILQ_HEAD_INITIALIZER(procs);
+
+/*
+ * The children, started in this order.  A new kind of child is a row
+ * here and a file with its main.
+ */
+static const struct proc_type	 proc_types[] = {
+	{ PROC_LOGGER, "logger", PROC_CHROOT_EMPTY, SANDBOX_LOGGER, 0, 0,
+	    PEER(PROC_STORAGE) | PEER(PROC_FRONTEND), logger_main },
+	{ PROC_STORAGE, "storage", PROC_CHROOT_STORAGE, SANDBOX_STORAGE, 0, 0,
+	    PEER(PROC_LOGGER) | PEER(PROC_FRONTEND), storage_main },
+	{ PROC_FRONTEND, "frontend", PROC_CHROOT_EMPTY, SANDBOX_FRONTEND, 1, 1,
+	    PEER(PROC_LOGGER) | PEER(PROC_STORAGE), frontend_main },
+};
 
 static struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
 static struct event	 ev_sigpipe, ev_tick, ev_rekey;
@@ -47,22 +59,38 @@ static void	 prepare_storage(struct regd_conf *);
 static void	 check_storage(struct regd_conf *);
 static int	 check_access_log(struct regd_conf *);
 static void	 start_children(void);
-static int	 start_frontend(int);
-static int	 start_frontend_fds(int, int, int);
+static int	 start_child(enum proc_kind, int);
 static int	 free_slot(void);
 static int	 count_frontends(int);
+static void	 parent_events(void);
 static void	 parent_tick(int, short, void *);
 static void	 parent_rekey(int, short, void *);
-static void	 parent_dispatch(struct chan *, struct msg *, void *);
+static void	 parent_stats(struct chan *, struct msg *, void *);
+static void	 parent_ctl_res(struct chan *, struct msg *, void *);
+static void	 parent_ctl_end(struct chan *, struct msg *, void *);
+static void	 parent_log(struct chan *, struct msg *, void *);
+static void	 parent_ready(struct chan *, struct msg *, void *);
 static void	 parent_chan_closed(struct chan *, void *);
 static void	 parent_sig(int, short, void *);
 static void	 reap_children(void);
 static void	 parent_shutdown(int) __attribute__((__noreturn__));
-static void	 child_prepare(const char *);
 static int	 reload_config(char *, size_t);
-static void	 proc_free(struct proc *);
-static struct proc *proc_new(enum proc_kind, int);
 static struct regd_conf *load_config(const char *, int, char *, size_t);
+
+/* What the parent takes from its children. */
+static const struct msg_rule	 parent_rules[] = {
+	MR_FIXED(MSG_STATS, PEER(PROC_FRONTEND), struct front_stats, MR_NONE,
+	    parent_stats),
+	MR_RANGE(ST_CTL_RES, PEER(PROC_STORAGE), 0, MSG_MAXPAYLOAD, MR_NONE,
+	    parent_ctl_res),
+	MR_FIXED(ST_CTL_END, PEER(PROC_STORAGE), struct st_ctl_end, MR_NONE,
+	    parent_ctl_end),
+	MR_RANGE(MSG_LOG, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
+	    PEER(PROC_LOGGER), sizeof(struct msg_log), MSG_MAXPAYLOAD, MR_NONE,
+	    parent_log),
+	MR_EMPTY(MSG_READY, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
+	    PEER(PROC_LOGGER), parent_ready),
+};
 
 /*
  * libevent's own messages: a forked child taking over signal handling
@@ -81,20 +109,31 @@ usage(void)
 	exit(1);
 }
 
-const char *
-proc_name(enum proc_kind k)
+/* The parent's event loop: signals, its children, control, timers. */
+static void
+parent_events(void)
 {
-	switch (k) {
-	case PROC_PARENT:
-		return ("parent");
-	case PROC_FRONTEND:
-		return ("frontend");
-	case PROC_STORAGE:
-		return ("storage");
-	case PROC_LOGGER:
-		return ("logger");
-	}
-	return ("unknown");
+	struct proc	*p;
+
+	env->base = event_init();
+	chan_base(env->base);
+	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
+	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
+	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
+	signal_set(&ev_sigpipe, SIGPIPE, parent_sig, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal_add(&ev_sigchld, NULL);
+	signal_add(&ev_sigpipe, NULL);
+	TAILQ_FOREACH(p, &procs, entry)
+		chan_event_set(&p->chan, proc_dispatch, parent_chan_closed, p);
+	control_listen();
+	evtimer_set(&ev_tick, parent_tick, NULL);
+	parent_tick(-1, 0, NULL);
+	evtimer_set(&ev_rekey, parent_rekey, NULL);
+	parent_rekey(-1, 0, NULL);
 }
 
 int
@@ -190,33 +229,12 @@ main(int argc, char *argv[])
 	tls_ticket_rotate();	/* inherited by the frontends */
 	sdnotify_open();
 	sdnotify_expect(2 + conf->prefork);
+	proc_table(proc_types, sizeof(proc_types) / sizeof(proc_types[0]),
+	    parent_rules, sizeof(parent_rules) / sizeof(parent_rules[0]));
 	start_children();
 
 	proc_title("%s", "parent");
-	env->base = event_init();
-	chan_base(env->base);
-	signal_set(&ev_sigint, SIGINT, parent_sig, NULL);
-	signal_set(&ev_sigterm, SIGTERM, parent_sig, NULL);
-	signal_set(&ev_sighup, SIGHUP, parent_sig, NULL);
-	signal_set(&ev_sigchld, SIGCHLD, parent_sig, NULL);
-	signal_set(&ev_sigpipe, SIGPIPE, parent_sig, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sighup, NULL);
-	signal_add(&ev_sigchld, NULL);
-	signal_add(&ev_sigpipe, NULL);
-	{
-		struct proc	*p;
-
-		TAILQ_FOREACH(p, &procs, entry)
-			chan_event_set(&p->chan, parent_dispatch,
-			    parent_chan_closed, p);
-	}
-	control_listen();
-	evtimer_set(&ev_tick, parent_tick, NULL);
-	parent_tick(-1, 0, NULL);
-	evtimer_set(&ev_rekey, parent_rekey, NULL);
-	parent_rekey(-1, 0, NULL);
+	parent_events();
 	log_info("started, %d frontends, storage %s", conf->prefork,
 	    conf->storage);
 	/* Children may have died before the loop could see SIGCHLD. */
@@ -541,264 +559,53 @@ open_access_log(struct regd_conf *conf)
 static void
 send_access_log(struct chan *c)
 {
-	int32_t	 mode;
+	struct msg_log_reopen	 lr;
 
 	if (access_fd != -1)
-		mode = 1;
+		lr.mode = LOGR_FILE;
 	else if (env->conf->access_off)
-		mode = 0;
+		lr.mode = LOGR_OFF;
 	else
-		mode = 2;
+		lr.mode = LOGR_SYSLOG;
 	if (chan_compose(c, MSG_LOG_REOPEN, 0,
-	    access_fd == -1 ? -1 : dup(access_fd), &mode, sizeof(mode)) == -1)
+	    access_fd == -1 ? -1 : dup(access_fd), &lr, sizeof(lr)) == -1)
 		log_warn("%s", __func__);
 	chan_write(c);
 }
 
-static struct proc *
-proc_new(enum proc_kind kind, int slot)
-{
-	struct proc	*p;
-
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		fatal("%s", __func__);
-	p->kind = kind;
-	p->slot = slot;
-	p->started = time(NULL);
-	chan_init(&p->chan, -1);
-	p->chan.id = slot;
-	TAILQ_INSERT_TAIL(&procs, p, entry);
-	return (p);
-}
-
-struct proc *
-proc_storage(void)
-{
-	struct proc	*p;
-
-	TAILQ_FOREACH(p, &procs, entry)
-		if (p->kind == PROC_STORAGE)
-			return (p);
-	return (NULL);
-}
-
-static struct proc *
-proc_logger(void)
-{
-	struct proc	*p;
-
-	TAILQ_FOREACH(p, &procs, entry)
-		if (p->kind == PROC_LOGGER)
-			return (p);
-	return (NULL);
-}
-
+/* Start a child; once the parent's loop runs, listen to it at once. */
 static int
-fd_cmp(const void *a, const void *b)
+start_child(enum proc_kind k, int instance)
 {
-	int	 x = *(const int *)a, y = *(const int *)b;
+	struct proc	*p;
 
-	return (x < y ? -1 : x > y);
+	if ((p = proc_start(k, instance)) == NULL)
+		return (-1);
+	if (env->base != NULL)
+		chan_event_set(&p->chan, proc_dispatch, parent_chan_closed, p);
+	return (0);
 }
 
-/* Close every descriptor from lo to hi (inclusive). */
-static void
-close_fds(unsigned int lo, unsigned int hi)
-{
-	struct rlimit	 rl;
-	unsigned int	 fd;
-
-	if (lo > hi || close_range(lo, hi, 0) == 0)
-		return;
-	/* No close_range(2): up to the descriptor limit, one by one. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max < hi)
-		hi = rl.rlim_max;
-	for (fd = lo; fd <= hi && fd < 1024 * 1024; fd++)
-		close(fd);
-}
-
-/*
- * In a new child: close every descriptor it was not given, whatever its
- * number, keeping only keep[] and (for frontends) the listeners.
- */
-static void
-child_prepare_fds(const int *keep, int nkeep, int listeners)
-{
-	struct server_conf	*srv;
-	struct listen_addr	*la;
-	int			*k;
-	int			 i, n = 0, nk = nkeep;
-	unsigned int		 lo = STDERR_FILENO + 1;
-
-	if (listeners)
-		TAILQ_FOREACH(srv, &env->conf->servers, entry)
-			TAILQ_FOREACH(la, &srv->listens, entry)
-				nk++;
-	if ((k = reallocarray(NULL, nk, sizeof(int))) == NULL)
-		fatal("%s", __func__);
-	for (i = 0; i < nkeep; i++)
-		k[n++] = keep[i];
-	if (listeners)
-		TAILQ_FOREACH(srv, &env->conf->servers, entry)
-			TAILQ_FOREACH(la, &srv->listens, entry)
-				if (la->fd != -1)
-					k[n++] = la->fd;
-	qsort(k, n, sizeof(int), fd_cmp);
-	for (i = 0; i < n; i++) {
-		if (k[i] < (int)lo)
-			continue;
-		close_fds(lo, k[i] - 1);
-		lo = k[i] + 1;
-	}
-	close_fds(lo, ~0U);
-	free(k);
-}
-
-static void
-child_prepare(const char *title)
-{
-	struct sigaction	 sa;
-	int			 sigs[] = { SIGHUP, SIGINT, SIGTERM, SIGCHLD,
-				    SIGPIPE };
-	size_t			 i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	proc_title("%s", title);
-	log_procname(title);
-	env->base = event_init();
-	chan_base(env->base);
-}
-
-static void
-socketpair_or_die(int sp[2])
-{
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
-		fatal("socketpair");
-}
-
+/* Every row in order: the logger, storage, then prefork frontends. */
 static void
 start_children(void)
 {
-	struct proc	*logger, *storage;
-	int		 pl[2], ps[2], sl[2];
-	int		 fs[REGD_MAXPREFORK][2], fl[REGD_MAXPREFORK][2];
-	int		 keep[3 * REGD_MAXPREFORK + 4];
-	int		 i, n = env->conf->prefork, nk;
-	pid_t		 pid;
+	const struct proc_type	*t;
+	size_t			 i;
+	int			 n, j;
 
-	socketpair_or_die(pl);
-	socketpair_or_die(ps);
-	socketpair_or_die(sl);
-	for (i = 0; i < n; i++) {
-		socketpair_or_die(fs[i]);
-		socketpair_or_die(fl[i]);
-	}
-
-	/* logger: pl[1], sl[1], fl[i][1] */
-	logger = proc_new(PROC_LOGGER, -1);
-	switch (pid = fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		nk = 0;
-		keep[nk++] = pl[1];
-		keep[nk++] = sl[1];
-		{
-			int	 ffd[REGD_MAXPREFORK];
-
-			for (i = 0; i < n; i++)
-				keep[nk++] = ffd[i] = fl[i][1];
-			child_prepare_fds(keep, nk, 0);
-			child_prepare("logger");
-			logger_main(pl[1], sl[1], ffd, n);
+	for (i = 0; i < sizeof(proc_types) / sizeof(proc_types[0]); i++) {
+		t = &proc_types[i];
+		n = t->many ? env->conf->prefork : 1;
+		for (j = 0; j < n; j++)
+			if (start_child(t->kind, j) == -1)
+				fatalx("cannot start %s %d", t->title, j);
+		if (t->kind == PROC_LOGGER) {
+			send_access_log(&proc_find(PROC_LOGGER)->chan);
+			if (chan_flush(&proc_find(PROC_LOGGER)->chan) == -1)
+				fatal("logger");
 		}
 	}
-	logger->pid = pid;
-	logger->chan.fd = pl[0];
-	close(pl[1]);
-	close(sl[1]);
-	for (i = 0; i < n; i++)
-		close(fl[i][1]);
-
-	/* storage: ps[1], sl[0], fs[i][1] */
-	storage = proc_new(PROC_STORAGE, -1);
-	switch (pid = fork()) {
-	case -1:
-		fatal("fork");
-	case 0:
-		nk = 0;
-		keep[nk++] = ps[1];
-		keep[nk++] = sl[0];
-		{
-			int	 ffd[REGD_MAXPREFORK];
-
-			for (i = 0; i < n; i++)
-				keep[nk++] = ffd[i] = fs[i][1];
-			child_prepare_fds(keep, nk, 0);
-			child_prepare("storage");
-			storage_main(ps[1], sl[0], ffd, n);
-		}
-	}
-	storage->pid = pid;
-	storage->chan.fd = ps[0];
-	close(ps[1]);
-	close(sl[0]);
-	for (i = 0; i < n; i++)
-		close(fs[i][1]);
-
-	send_access_log(&logger->chan);
-	if (chan_flush(&logger->chan) == -1)
-		fatal("logger");
-
-	for (i = 0; i < n; i++) {
-		if (start_frontend_fds(i, fs[i][0], fl[i][0]) == -1)
-			fatal("cannot start frontend %d", i);
-	}
-}
-
-/* Fork a frontend that talks to storage and logger over the given fds. */
-static int
-start_frontend_fds(int slot, int sfd, int lfd)
-{
-	struct proc	*p;
-	int		 fp[2], keep[3];
-	pid_t		 pid;
-
-	socketpair_or_die(fp);
-	p = proc_new(PROC_FRONTEND, slot);
-	switch (pid = fork()) {
-	case -1:
-		log_warn("fork");
-		close(fp[0]);
-		close(fp[1]);
-		close(sfd);
-		close(lfd);
-		TAILQ_REMOVE(&procs, p, entry);
-		free(p);
-		return (-1);
-	case 0:
-		keep[0] = fp[1];
-		keep[1] = sfd;
-		keep[2] = lfd;
-		child_prepare_fds(keep, 3, 1);
-		child_prepare("frontend");
-		env->slot = slot;
-		frontend_main(slot, fp[1], sfd, lfd);
-	}
-	p->pid = pid;
-	p->chan.fd = fp[0];
-	p->stats.slot = slot;
-	p->stats.pid = pid;
-	close(fp[1]);
-	close(sfd);
-	close(lfd);
-	if (env->base != NULL)
-		chan_event_set(&p->chan, parent_dispatch, parent_chan_closed, p);
-	return (0);
 }
 
 static int
@@ -857,7 +664,7 @@ parent_tick(int fd, short event, void *arg)
 	while (!shutting_down &&
 	    count_frontends(0) < env->conf->prefork) {
 		if ((slot = free_slot()) == -1 ||
-		    start_frontend(slot) == -1) {
+		    start_child(PROC_FRONTEND, slot) == -1) {
 			log_warnx("only %d of %d frontends running, no free "
 			    "slot or cannot start one", count_frontends(0),
 			    env->conf->prefork);
@@ -877,110 +684,75 @@ parent_rekey(int fd, short event, void *arg)
 {
 	static int	 armed;
 	struct timeval	 tv = { TLS_TICKET_ROTATE, 0 };
-	struct proc	*p;
 
 	if (armed) {
 		tls_ticket_rotate();
-		TAILQ_FOREACH(p, &procs, entry)
-			if (p->kind == PROC_FRONTEND)
-				chan_send(&p->chan, MSG_TLS_TICKETS, 0, -1,
-				    tls_ticket_get(),
-				    sizeof(struct tls_ticket_keys));
+		proc_broadcast(PROC_FRONTEND, MSG_TLS_TICKETS,
+		    tls_ticket_get(), sizeof(struct tls_ticket_keys));
 		log_debug("new TLS session-ticket key");
 	}
 	armed = 1;
 	evtimer_add(&ev_rekey, &tv);
 }
 
-/* Start a frontend after start-up: storage and logger get new peers. */
-static int
-start_frontend(int slot)
+/*
+ * A child is sandboxed and serving.  Each counts once toward telling the
+ * service manager, so a child cannot make the service look ready early.
+ */
+static void
+parent_ready(struct chan *c, struct msg *m, void *arg)
 {
-	struct proc	*storage = proc_storage(), *logger = proc_logger();
-	int		 fs[2], fl[2];
+	struct proc	*p = arg;
 
-	if (slot == -1 || storage == NULL || logger == NULL)
-		return (-1);
-	socketpair_or_die(fs);
-	socketpair_or_die(fl);
-	if (chan_send(&storage->chan, MSG_PEER_FRONTEND, slot, fs[1],
-	    NULL, 0) == -1 ||
-	    chan_send(&logger->chan, MSG_PEER_FRONTEND, slot, fl[1],
-	    NULL, 0) == -1) {
-		close(fs[0]);
-		close(fl[0]);
-		return (-1);
-	}
-	return (start_frontend_fds(slot, fs[0], fl[0]));
+	if (p->ready)
+		return;
+	p->ready = 1;
+	if (!p->draining)
+		sdnotify_child_ready(count_frontends(0));
 }
 
 static void
-parent_dispatch(struct chan *c, struct msg *m, void *arg)
+parent_stats(struct chan *c, struct msg *m, void *arg)
 {
 	struct proc		*p = arg;
 	struct front_stats	 fst;
 
-	switch (m->hdr.type) {
-	case MSG_STATS:
-		if (p->kind != PROC_FRONTEND || m->len != sizeof(fst))
-			goto bad;
-		memcpy(&fst, m->data, sizeof(fst));
-		fst.slot = p->slot;
-		fst.pid = p->pid;
-		p->stats = fst;
-		control_stats(m->hdr.peerid);
-		break;
-	case ST_CTL_RES:
-		if (p->kind != PROC_STORAGE)
-			goto bad;
-		control_storage_res(m->hdr.peerid, m->data, m->len);
-		break;
-	case ST_CTL_END:
-		if (p->kind != PROC_STORAGE || m->len != sizeof(int32_t))
-			goto bad;
-		control_storage_end(m->hdr.peerid, *(int32_t *)m->data);
-		break;
-	case MSG_READY:
-		if (m->len != 0)
-			goto bad;
-		if (!p->draining)
-			sdnotify_child_ready(count_frontends(0));
-		break;
-	case MSG_LOG:
-		if (m->len < sizeof(int32_t))
-			goto bad;
-		logit(*(int32_t *)m->data, "%.*s",
-		    (int)(m->len - sizeof(int32_t)),
-		    (char *)m->data + sizeof(int32_t));
-		break;
-	default:
-		goto bad;
-	}
-	if (m->fd != -1)
-		close(m->fd);
-	return;
-bad:
-	if (m->fd != -1)
-		close(m->fd);
-	log_warnx("%s %d: unexpected message %u", proc_name(p->kind),
-	    (int)p->pid, m->hdr.type);
-	kill(p->pid, SIGKILL);
-	chan_event_del(c);
-	c->dead = 1;
+	MSG_COPY(m, &fst);
+	fst.slot = p->slot;
+	fst.pid = p->pid;
+	p->stats = fst;
+	control_stats(m->hdr.peerid);
+}
+
+static void
+parent_ctl_res(struct chan *c, struct msg *m, void *arg)
+{
+	control_storage_res(m->hdr.peerid, m->data, m->len);
+}
+
+static void
+parent_ctl_end(struct chan *c, struct msg *m, void *arg)
+{
+	struct st_ctl_end	 e;
+
+	MSG_COPY(m, &e);
+	control_storage_end(m->hdr.peerid, e.status);
+}
+
+static void
+parent_log(struct chan *c, struct msg *m, void *arg)
+{
+	struct msg_log	 ml;
+
+	memcpy(&ml, m->data, sizeof(ml));
+	logit(ml.priority, "%.*s", (int)(m->len - sizeof(ml)),
+	    (char *)m->data + sizeof(ml));
 }
 
 static void
 parent_chan_closed(struct chan *c, void *arg)
 {
 	/* The child is gone or going; SIGCHLD does the bookkeeping. */
-}
-
-static void
-proc_free(struct proc *p)
-{
-	TAILQ_REMOVE(&procs, p, entry);
-	chan_clear(&p->chan);
-	free(p);
 }
 
 static void
@@ -1019,7 +791,7 @@ reap_children(void)
 			log_warnx("frontend %d (slot %d) %s, restarting",
 			    (int)pid, slot, how);
 			proc_free(p);
-			if (start_frontend(slot) == -1)
+			if (start_child(PROC_FRONTEND, slot) == -1)
 				log_warnx("cannot restart frontend %d", slot);
 			break;
 		case PROC_STORAGE:
@@ -1086,13 +858,12 @@ parent_shutdown(int status)
 void
 parent_verbose(int v)
 {
-	struct proc	*p;
-	int32_t		 iv = v;
+	struct msg_verbose	 mv;
 
+	mv.verbose = v;
 	env->verbose = v;
 	log_setverbose(v);
-	TAILQ_FOREACH(p, &procs, entry)
-		chan_send(&p->chan, MSG_CTL_VERBOSE, 0, -1, &iv, sizeof(iv));
+	proc_broadcast(PROC_NKINDS, MSG_CTL_VERBOSE, &mv, sizeof(mv));
 }
 
 /*
@@ -1156,7 +927,7 @@ reload_config(char *errbuf, size_t errlen)
 	}
 	if (open_access_log(conf) == -1)
 		log_warnx("keeping the old access log");
-	else if ((p = proc_logger()) != NULL) {
+	else if ((p = proc_find(PROC_LOGGER)) != NULL) {
 		send_access_log(&p->chan);
 		chan_event_update(&p->chan);
 	}
@@ -1168,7 +939,7 @@ reload_config(char *errbuf, size_t errlen)
 			p->drain_deadline = 0;
 		}
 	env->conf = conf;
-	if ((p = proc_storage()) != NULL)
+	if ((p = proc_find(PROC_STORAGE)) != NULL)
 		chan_send(&p->chan, ST_CONF, 0, -1, &conf->store,
 		    sizeof(conf->store));
 	if (conf->verbose > env->verbose)
@@ -1176,7 +947,7 @@ reload_config(char *errbuf, size_t errlen)
 	/* ...the new one starts, and only then does the old one drain. */
 	for (i = 0; i < conf->prefork; i++) {
 		slot = free_slot();
-		if (start_frontend(slot) == -1)
+		if (start_child(PROC_FRONTEND, slot) == -1)
 			log_warnx("cannot start frontend %d, retrying", slot);
 	}
 	TAILQ_FOREACH(p, &procs, entry) {

@@ -26,7 +26,7 @@
 #define REGD_MAXPREFORK		64
 /*
  * Frontend slots: a reload starts a new generation of frontends while the
- * old one drains, so slot numbers (the peerid of MSG_PEER_FRONTEND) run up
+ * old one drains, so slot numbers (the instance in MSG_PEER_ADD) run up
  * to twice the pool size.
  */
 #define REGD_MAXSLOTS		(2 * REGD_MAXPREFORK)
@@ -61,26 +61,30 @@
 #define ST_MAXQFDS		256
 
 /*
- * Message types. The dispatch table of each process names which of
- * these it accepts from which peer; anything else is fatal for the peer.
+ * Message types, numbered in ranges so that a new type appends to its
+ * own (regctl and regd come from the same build).  The rules of each
+ * process (struct msg_rule) name which of these it accepts from which
+ * kind of peer, with what payload; anything else is a protocol error of
+ * that peer (proc_peer_fail).
  */
 enum msg_type {
 	MSG_NONE,
-	/* parent -> children */
-	MSG_CTL_VERBOSE,	/* int verbose */
+	/* 0x100: between the parent and its children */
+	MSG_CTL_VERBOSE = 0x100, /* struct msg_verbose */
 	MSG_FRONT_DRAIN,	/* frontend: stop accepting, exit when idle */
-	MSG_PEER_FRONTEND,	/* storage/logger: fd of a new frontend, peerid
-				   = its slot */
-	MSG_LOG_REOPEN,		/* logger: fd of the access log (or none) */
+	MSG_PEER_ADD,		/* struct msg_peer + fd: a channel to a new
+				   process of another kind */
+	MSG_LOG_REOPEN,		/* struct msg_log_reopen + fd of the access
+				   log (or none) */
 	MSG_STATS_REQ,		/* frontend: answer with MSG_STATS */
-	/* children -> parent */
-	MSG_STATS,		/* struct front_stats */
-	MSG_READY,		/* child finished start-up */
-	/* any -> logger */
-	MSG_LOG,		/* int priority, then text */
+	MSG_STATS,		/* frontend -> parent: struct front_stats */
+	MSG_LOG,		/* any -> logger: struct msg_log, then text */
 	MSG_ACCESS,		/* one access log line (text, no newline) */
-	/* frontend -> storage requests; peerid = request id */
-	ST_BLOB_GET,		/* struct st_req: repo, ref=digest; HEAD flag */
+	ST_CONF,		/* parent -> storage: struct store_conf */
+	MSG_TLS_TICKETS,	/* parent -> frontend: struct tls_ticket_keys */
+	MSG_READY,		/* child -> parent: sandboxed, serving */
+	/* 0x200: frontend -> storage requests; peerid = request id */
+	ST_BLOB_GET = 0x200,	/* struct st_req: repo, ref=digest; HEAD flag */
 	ST_BLOB_DELETE,		/* repo, ref=digest */
 	ST_MANIFEST_GET,	/* repo, ref=tag or digest; HEAD flag */
 	ST_MANIFEST_PUT,	/* repo, ref, mediatype, len; then ST_DATA* */
@@ -97,33 +101,30 @@ enum msg_type {
 	ST_DATA,		/* raw body bytes of the stream peerid */
 	ST_DATA_END,		/* body complete: storage answers now */
 	ST_DATA_ABORT,		/* client went away: undo this request */
-	/* storage -> frontend */
-	ST_RES,			/* struct st_res, maybe an fd with the body */
-	/* parent <-> storage for the control socket; peerid = ctl conn */
-	ST_CTL_REPOS,		/* -> text lines back in ST_CTL_RES */
+	/* 0x280: storage -> frontend */
+	ST_RES = 0x280,		/* struct st_res, maybe an fd with the body */
+	/* 0x300: parent <-> storage for the control socket; peerid = ctl
+	   conn; store_gc.c and store_list.c do the work */
+	ST_CTL_REPOS = 0x300,	/* -> text lines back in ST_CTL_RES */
 	ST_CTL_TAGS,		/* struct st_req with repo */
 	ST_CTL_RES,		/* text chunk; ST_CTL_END ends the answer */
-	/* regctl <-> parent */
-	CTL_SHOW_STATUS,
+	ST_CTL_GC,		/* struct st_ctl_flags: GCF_* */
+	ST_CTL_FSCK,		/* struct st_ctl_flags: 1 = repair */
+	ST_CTL_RM,		/* struct st_req with repo */
+	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
+	ST_CTL_END,		/* storage -> parent: struct st_ctl_end */
+	/* 0x380: regctl <-> parent */
+	CTL_SHOW_STATUS = 0x380,
 	CTL_SHOW_REPOS,
 	CTL_SHOW_TAGS,		/* repository name */
 	CTL_RELOAD,
-	CTL_LOG_VERBOSE,	/* int verbose */
-	CTL_GC,			/* int flags */
-	CTL_FSCK,		/* int flags */
+	CTL_LOG_VERBOSE,	/* struct msg_verbose */
+	CTL_GC,			/* struct st_ctl_flags: GCF_* */
+	CTL_FSCK,		/* struct st_ctl_flags: 1 = repair */
 	CTL_TEXT,		/* a chunk of answer text */
-	CTL_END,		/* answer complete: int status (0 ok) */
-	/* store_gc.c: housekeeping asked for by the control socket */
+	CTL_END,		/* answer complete: struct st_ctl_end (0 ok) */
 	CTL_RM,			/* repository name */
-	CTL_SHOW_USAGE,		/* repository name or nothing */
-	ST_CTL_GC,		/* int32 GCF_* flags */
-	ST_CTL_FSCK,		/* int32 flags: 1 = repair */
-	ST_CTL_RM,		/* struct st_req with repo */
-	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
-	ST_CTL_END,		/* storage -> parent: int32 status, ends */
-	ST_CONF,		/* parent -> storage: struct store_conf */
-	MSG_TLS_TICKETS,	/* parent -> frontend: tls_ticket_keys */
-	MSG_TYPE_MAX
+	CTL_SHOW_USAGE		/* repository name or nothing */
 };
 
 /* struct st_req flags */
@@ -166,6 +167,30 @@ struct st_res {
 	int64_t		 size;		/* body or blob size */
 	int64_t		 off;		/* upload: bytes received so far */
 	uint32_t	 flags;
+};
+
+/* Payloads of the messages between processes (not storage's own). */
+struct msg_verbose {
+	int32_t		 verbose;
+};
+struct msg_peer {			/* MSG_PEER_ADD, with the descriptor */
+	int32_t		 kind;		/* enum proc_kind */
+	int32_t		 instance;	/* frontend slot, else 0 */
+};
+#define LOGR_OFF	0
+#define LOGR_FILE	1		/* the descriptor comes with it */
+#define LOGR_SYSLOG	2
+struct msg_log_reopen {
+	int32_t		 mode;		/* LOGR_* */
+};
+struct msg_log {			/* then the text, no newline */
+	int32_t		 priority;
+};
+struct st_ctl_flags {			/* ST_CTL_GC, ST_CTL_FSCK */
+	int32_t		 flags;
+};
+struct st_ctl_end {			/* ST_CTL_END, CTL_END */
+	int32_t		 status;
 };
 
 struct front_stats {
@@ -297,20 +322,56 @@ struct regd {
 };
 extern struct regd	*env;
 
-/* regd.c: the parent */
+/*
+ * The process table (rows in regd.c, machinery in proc.c).  Children
+ * start in the order of the rows, and each is given a channel to the
+ * parent and to every running process of the kinds in its peers; the
+ * ones already running get theirs in MSG_PEER_ADD.
+ */
 enum proc_kind {
 	PROC_PARENT,
 	PROC_FRONTEND,
 	PROC_STORAGE,
-	PROC_LOGGER
+	PROC_LOGGER,
+	PROC_NKINDS
+};
+#define PROC_CHROOT_EMPTY	0	/* the configuration's chroot */
+#define PROC_CHROOT_STORAGE	1	/* the storage directory */
+
+struct proc_fd {			/* a channel a child starts with */
+	enum proc_kind	 kind;
+	int		 instance;
+	int		 fd;
+};
+#define PROC_MAXFDS		(REGD_MAXSLOTS + PROC_NKINDS)
+struct proc_boot {
+	enum proc_kind	 kind;
+	int		 instance;	/* frontend slot, else 0 */
+	int		 parentfd;
+	const char	*chroot;	/* where sandbox_drop puts it */
+	enum sandbox_kind sandbox;
+	int		 nfds;
+	struct proc_fd	 fds[PROC_MAXFDS];
+};
+
+struct proc_type {
+	enum proc_kind	 kind;
+	const char	*title;
+	int		 chroot;	/* PROC_CHROOT_* */
+	enum sandbox_kind sandbox;
+	int		 many;		/* "prefork" of them, else one */
+	int		 listeners;	/* keeps the listening sockets */
+	uint32_t	 peers;		/* PEER() of the kinds it talks to */
+	void		(*main)(struct proc_boot *);	/* never returns */
 };
 
 struct proc {
 	TAILQ_ENTRY(proc)	 entry;
 	enum proc_kind		 kind;
 	pid_t			 pid;
-	int			 slot;
+	int			 slot;		/* instance */
 	int			 draining;
+	int			 ready;		/* sent MSG_READY */
 	time_t			 drain_deadline;	/* 0: drain not sent */
 	time_t			 started;
 	struct chan		 chan;
@@ -318,9 +379,28 @@ struct proc {
 };
 TAILQ_HEAD(proclist, proc);
 
-extern struct proclist	 procs;
+/* The children's side: every channel of a child goes through these. */
+typedef int	(*proc_peer_cb)(enum proc_kind, int, int);
+void		 proc_listen(struct proc_boot *, const struct msg_rule *,
+		    size_t, proc_peer_cb);
+void		 proc_chan(struct chan *, enum proc_kind, int, int, void *,
+		    chan_event_cb);
+void		 proc_dispatch(struct chan *, struct msg *, void *);
+void		 proc_peer_fail(struct chan *, struct msg *, const char *);
+void		 proc_sandbox(const struct proc_boot *, const char *);
 const char	*proc_name(enum proc_kind);
-struct proc	*proc_storage(void);
+/* The parent's side. */
+extern struct proclist	 procs;
+void		 proc_table(const struct proc_type *, size_t,
+		    const struct msg_rule *, size_t);
+const struct proc_type *proc_type(enum proc_kind);
+struct proc	*proc_start(enum proc_kind, int);
+struct proc	*proc_find(enum proc_kind);
+void		 proc_free(struct proc *);
+void		 proc_broadcast(enum proc_kind, uint32_t, const void *,
+		    size_t);
+
+/* regd.c: the parent */
 int		 parent_reload(char *, size_t);
 void		 parent_verbose(int);
 
@@ -428,12 +508,14 @@ struct conn {
 	int			 shm_idx;	/* auth.c: counted address + 1 */
 };
 
-extern struct chan	 st_chan;
-
 /* frontend.c */
 void	 conn_close(struct conn *);
-void	 conn_pending(struct conn *, uint32_t);
-int	 st_request(struct conn *, uint32_t, struct st_req *);
+int	 conn_request(struct conn *, uint32_t, struct st_req *);
+int	 conn_stream_request(struct conn *, uint32_t, struct st_req *);
+void	 conn_body_done(struct conn *);
+void	 conn_cut_body(struct conn *);
+void	 conn_discard_body(struct conn *);
+void	 conn_hold(struct conn *);
 void	 conn_respond_done(struct conn *);
 void	 conn_write_now(struct conn *);
 void	 conn_cork(struct conn *, int);
@@ -459,7 +541,6 @@ char	*http_query_get(const char *, const char *, char *, size_t);
 void	 api_dispatch(struct conn *);
 void	 api_storage_res(struct conn *, struct st_res *, int, const void *,
 	    size_t);
-void	 api_body_done(struct conn *);
 
 /* tls.c: the parent loads, the frontend wraps accepted sockets. */
 #define TLS_DEF_PROTOCOLS	"tlsv1.2,tlsv1.3"
@@ -595,15 +676,13 @@ int	 auth_pick_pullable(struct conn *, char *const *, size_t);
 int	 auth_mount_source(struct conn *, int, int64_t, char *, size_t);
 int	 auth_from_proxy(struct conn *);
 
-/* frontend.c */
+/* The children's mains, rows of proc_types (regd.c). */
 __attribute__((__noreturn__)) void
-	 frontend_main(int, int, int, int);
-/* storage.c */
+	 frontend_main(struct proc_boot *);
 __attribute__((__noreturn__)) void
-	 storage_main(int, int, int *, int);
-/* logger.c */
+	 storage_main(struct proc_boot *);
 __attribute__((__noreturn__)) void
-	 logger_main(int, int, int *, int);
+	 logger_main(struct proc_boot *);
 
 /* storage.c, store_*.c */
 #define ST_V2		"docker/registry/v2"	/* under the storage root */

@@ -109,9 +109,9 @@ static size_t	 header_cb(char *, size_t, size_t, void *);
 static size_t	 write_cb(char *, size_t, size_t, void *);
 static size_t	 read_cb(char *, size_t, size_t, void *);
 static int	 seek_cb(void *, curl_off_t, int);
-static int	 write_all(int, const char *, size_t, long);
+static int	 fd_write_wait(int, const char *, size_t, long);
 static int	 attempt(struct req *, struct s3_err *);
-static int	 answer(struct req *, CURLcode, struct s3_err *);
+static int	 req_answer(struct req *, CURLcode, struct s3_err *);
 static int	 perform(struct req *, struct s3_err *);
 static void	 backoff(struct s3_conn *, int);
 
@@ -344,7 +344,7 @@ build(struct req *r, char *path, size_t pathsz, char *host, size_t hostsz,
 
 /* "Wed, 12 Oct 2009 17:50:00 GMT" */
 static int
-http_date(const char *s, time_t *out)
+parse_http_date(const char *s, time_t *out)
 {
 	struct tm	 tm;
 	const char	*e;
@@ -395,13 +395,13 @@ header_cb(char *p, size_t size, size_t n, void *arg)
 		cl = strtonum(v, 0, LLONG_MAX / 2, &errstr);
 		r->clen = errstr == NULL ? cl : -1;
 	} else if (strcasecmp(line, "Last-Modified") == 0)
-		(void)http_date(v, &r->mtime);
+		(void)parse_http_date(v, &r->mtime);
 	return (len);
 }
 
 /* Write all of p to fd, waiting up to ms at a time when it is full. */
 static int
-write_all(int fd, const char *p, size_t len, long ms)
+fd_write_wait(int fd, const char *p, size_t len, long ms)
 {
 	struct pollfd	 pfd;
 	ssize_t		 w;
@@ -448,7 +448,8 @@ write_cb(char *p, size_t size, size_t n, void *arg)
 			r->outlen += len;
 			return (len);
 		}
-		if (write_all(r->outfd, p, len, c->low_speed_s * 1000) == -1) {
+		if (fd_write_wait(r->outfd, p, len,
+		    c->low_speed_s * 1000) == -1) {
 			r->ioerr = errno;
 			return (0);
 		}
@@ -685,7 +686,7 @@ attempt(struct req *r, struct s3_err *err)
 		c->connects += nc;
 	curl_slist_free_all(hl);
 	explicit_bzero(&s, sizeof(s));
-	return (answer(r, res, err));
+	return (req_answer(r, res, err));
 }
 
 static int
@@ -740,7 +741,7 @@ status_errnum(int status)
  * again.
  */
 static int
-answer(struct req *r, CURLcode res, struct s3_err *err)
+req_answer(struct req *r, CURLcode res, struct s3_err *err)
 {
 	struct s3_conn	*c = r->c;
 	char		 code[64];

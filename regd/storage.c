@@ -57,6 +57,7 @@ static void	 peer_dispatch(struct chan *, struct msg *, void *);
 static void	 peer_closed(struct chan *, void *);
 static void	 front_add(int, int);
 static void	 front_free(struct peer *);
+static int	 storage_peer(enum proc_kind, int, int);
 
 static int
 stream_cmp(struct stream *a, struct stream *b)
@@ -143,22 +144,6 @@ peer_closed(struct chan *c, void *arg)
 }
 
 static void
-peer_fail(struct peer *p, struct msg *m, const char *why)
-{
-	if (m->fd != -1) {
-		close(m->fd);
-		m->fd = -1;
-	}
-	if (p->kind == PEER_PARENT)
-		fatalx("bad message %u from the parent: %s", m->hdr.type,
-		    why);
-	log_warnx("%s %d: protocol error (%s, message %u), closing it",
-	    p->kind == PEER_FRONT ? "frontend" : "logger", p->slot, why,
-	    m->hdr.type);
-	peer_shut(p);
-}
-
-static void
 front_free(struct peer *p)
 {
 	if (p->gcset) {
@@ -181,23 +166,38 @@ front_add(int slot, int fd)
 		front_free(fronts[slot]);
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		fatal("%s", __func__);
-	chan_init(&p->c, fd);
-	p->c.id = slot;
-	p->c.maxqueue = ST_MAXQUEUE;
-	p->c.maxqfds = ST_MAXQFDS;
 	p->kind = PEER_FRONT;
 	p->slot = slot;
 	fronts[slot] = p;
-	chan_event_set(&p->c, peer_dispatch, peer_closed, p);
+	proc_chan(&p->c, PROC_FRONTEND, slot, fd, p, peer_closed);
+	p->c.maxqueue = ST_MAXQUEUE;
+	p->c.maxqfds = ST_MAXQFDS;
 }
 
-static void
-peer_init(struct peer *p, enum peer_kind kind, int fd)
+/* The parent and the logger at start-up; frontends then or later. */
+static int
+storage_peer(enum proc_kind k, int instance, int fd)
 {
-	chan_init(&p->c, fd);
-	p->kind = kind;
-	p->slot = -1;
-	chan_event_set(&p->c, peer_dispatch, peer_closed, p);
+	struct peer	*p;
+
+	switch (k) {
+	case PROC_PARENT:
+	case PROC_LOGGER:
+		if (k == PROC_PARENT ? parent.c.evset : logger.c.evset)
+			return (-1);
+		p = k == PROC_PARENT ? &parent : &logger;
+		p->kind = k == PROC_PARENT ? PEER_PARENT : PEER_LOGGER;
+		p->slot = -1;
+		proc_chan(&p->c, k, -1, fd, p, peer_closed);
+		if (k == PROC_LOGGER)
+			log_setchan(&logger.c, MSG_LOG);
+		return (0);
+	case PROC_FRONTEND:
+		front_add(instance, fd);
+		return (0);
+	default:
+		return (-1);
+	}
 }
 
 /* Every string of a request must end inside its array. */
@@ -240,12 +240,12 @@ front_request(struct peer *p, struct msg *m)
 	int		 fd = -1, now;
 
 	if (m->len != sizeof(req)) {
-		peer_fail(p, m, "wrong request size");
+		proc_peer_fail(&p->c, m, "wrong request size");
 		return;
 	}
 	memcpy(&req, m->data, sizeof(req));
 	if (!req_strings_ok(&req)) {
-		peer_fail(p, m, "unterminated string");
+		proc_peer_fail(&p->c, m, "unterminated string");
 		return;
 	}
 	memset(&res, 0, sizeof(res));
@@ -316,7 +316,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	uint32_t	 id = m->hdr.peerid;
 
 	if (m->fd != -1) {
-		peer_fail(p, m, "unexpected descriptor");
+		proc_peer_fail(&p->c, m, "unexpected descriptor");
 		return;
 	}
 	switch (m->hdr.type) {
@@ -333,7 +333,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	case ST_DATA_END:
 	case ST_DATA_ABORT:
 		if (m->len != 0) {
-			peer_fail(p, m, "payload on end of body");
+			proc_peer_fail(&p->c, m, "payload on end of body");
 			return;
 		}
 		if ((s = stream_find(p->slot, id)) == NULL) {
@@ -365,7 +365,7 @@ front_dispatch(struct peer *p, struct msg *m)
 		front_request(p, m);
 		return;
 	default:
-		peer_fail(p, m, "unexpected message");
+		proc_peer_fail(&p->c, m, "unexpected message");
 		return;
 	}
 }
@@ -397,33 +397,15 @@ ctl_send(uint32_t id, char *text, size_t len)
 }
 
 static void
-parent_dispatch(struct peer *p, struct msg *m)
+st_parent_dispatch(struct peer *p, struct msg *m)
 {
 	struct store_conf	*scp;
 	struct st_req	 req;
 	char		*text;
 	size_t		 len = 0;
 	int32_t		 v;
-	int		 slot;
 
 	switch (m->hdr.type) {
-	case MSG_PEER_FRONTEND:
-		slot = m->hdr.peerid;
-		if (m->fd == -1 || m->len != 0 || slot < 0 ||
-		    slot >= REGD_MAXSLOTS) {
-			peer_fail(p, m, "bad frontend peer");
-			return;
-		}
-		front_add(slot, m->fd);
-		log_debug("frontend %d: new channel", slot);
-		return;
-	case MSG_CTL_VERBOSE:
-		if (m->len != sizeof(v))
-			break;
-		memcpy(&v, m->data, sizeof(v));
-		log_setverbose(v);
-		env->verbose = v;
-		return;
 	case ST_CTL_REPOS:
 		if (m->len != 0 && m->len != sizeof(req))
 			break;
@@ -472,7 +454,7 @@ parent_dispatch(struct peer *p, struct msg *m)
 	default:
 		break;
 	}
-	peer_fail(p, m, "unexpected message");
+	proc_peer_fail(&p->c, m, "unexpected message");
 }
 
 static void
@@ -480,23 +462,52 @@ peer_dispatch(struct chan *c, struct msg *m, void *arg)
 {
 	struct peer	*p = arg;
 
-	if (p->c.dead) {
-		if (m->fd != -1)
-			close(m->fd);
-		return;
-	}
 	switch (p->kind) {
 	case PEER_PARENT:
-		parent_dispatch(p, m);
+		st_parent_dispatch(p, m);
 		break;
 	case PEER_FRONT:
 		front_dispatch(p, m);
 		break;
 	case PEER_LOGGER:
-		peer_fail(p, m, "the logger sends nothing");
+		proc_peer_fail(&p->c, m, "the logger sends nothing");
 		break;
 	}
 }
+
+#define FRONT_REQ(t) \
+	MR_FIXED((t), PEER(PROC_FRONTEND), struct st_req, MR_NONE, \
+	    peer_dispatch)
+#define CTL_REQ(t, s) \
+	MR_FIXED((t), PEER(PROC_PARENT), s, MR_NONE, peer_dispatch)
+
+/* Requests and bodies from the frontends, housekeeping from the parent. */
+static const struct msg_rule	 storage_rules[] = {
+	FRONT_REQ(ST_BLOB_GET),
+	FRONT_REQ(ST_BLOB_DELETE),
+	FRONT_REQ(ST_MANIFEST_GET),
+	FRONT_REQ(ST_MANIFEST_PUT),
+	FRONT_REQ(ST_MANIFEST_DELETE),
+	FRONT_REQ(ST_UPLOAD_START),
+	FRONT_REQ(ST_UPLOAD_WRITE),
+	FRONT_REQ(ST_UPLOAD_STATUS),
+	FRONT_REQ(ST_UPLOAD_CANCEL),
+	FRONT_REQ(ST_TAGS_LIST),
+	FRONT_REQ(ST_CATALOG),
+	FRONT_REQ(ST_REFERRERS),
+	MR_RANGE(ST_DATA, PEER(PROC_FRONTEND), 0, MSG_MAXPAYLOAD, MR_NONE,
+	    peer_dispatch),
+	MR_EMPTY(ST_DATA_END, PEER(PROC_FRONTEND), peer_dispatch),
+	MR_EMPTY(ST_DATA_ABORT, PEER(PROC_FRONTEND), peer_dispatch),
+	MR_RANGE(ST_CTL_REPOS, PEER(PROC_PARENT), 0, sizeof(struct st_req),
+	    MR_NONE, peer_dispatch),
+	CTL_REQ(ST_CTL_TAGS, struct st_req),
+	CTL_REQ(ST_CTL_RM, struct st_req),
+	CTL_REQ(ST_CTL_USAGE, struct st_req),
+	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
+	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
+	CTL_REQ(ST_CONF, struct store_conf),
+};
 
 static void
 storage_sig(int sig, short event, void *arg)
@@ -530,12 +541,11 @@ qsort_prime(void)
 }
 
 void
-storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
+storage_main(struct proc_boot *boot)
 {
 	struct event	 ev_term, ev_int;
 	char		 probe[MAX_DIGEST + 1];
 	long		 ncpu;
-	int		 i;
 
 	proc_title("storage");
 	log_procname("storage");
@@ -583,22 +593,15 @@ storage_main(int parentfd, int loggerfd, int *frontfds, int nfront)
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	mallopt(M_ARENA_MAX, 2);
 
-	if (sandbox_drop(env->conf->user, env->conf->storage,
-	    env->unpriv) == -1)
-		fatalx("storage: cannot drop privileges");
-	if (sandbox_seccomp(SANDBOX_STORAGE) == -1)
-		fatalx("storage: cannot install the sandbox");
+	proc_sandbox(boot, env->conf->user);
 	if (store_init() == -1)
 		fatal("storage: cannot create %s", ST_V2);
 
-	peer_init(&logger, PEER_LOGGER, loggerfd);
-	log_setchan(&logger.c, MSG_LOG);
-	peer_init(&parent, PEER_PARENT, parentfd);
+	proc_listen(boot, storage_rules, sizeof(storage_rules) /
+	    sizeof(storage_rules[0]), storage_peer);
 	gc_init(&parent.c);
-	for (i = 0; i < nfront && i < REGD_MAXSLOTS; i++)
-		front_add(i, frontfds[i]);
 
-	log_debug("storage ready, %d frontends", nfront);
+	log_debug("storage ready");
 	chan_send(&parent.c, MSG_READY, 0, -1, NULL, 0);
 	event_dispatch();
 	exit(0);

@@ -131,12 +131,10 @@ tls_ticket_set(const void *data, size_t len)
 
 /* Read a whole small file into memory; the caller frees with freezero. */
 static unsigned char *
-read_file(const char *path, size_t *lenp, char *err, size_t errlen)
+tls_read_file(const char *path, size_t *lenp, char *err, size_t errlen)
 {
 	struct stat	 st;
-	unsigned char	*buf = NULL;
-	size_t		 off = 0;
-	ssize_t		 n;
+	unsigned char	*buf;
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -147,31 +145,17 @@ read_file(const char *path, size_t *lenp, char *err, size_t errlen)
 	    st.st_size > TLS_MAXFILE) {
 		snprintf(err, errlen, "%s: not a regular file of at most "
 		    "%d bytes", path, TLS_MAXFILE);
-		goto fail;
+		close(fd);
+		return (NULL);
 	}
-	if ((buf = malloc(st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: short read", path);
-			goto fail;
-		}
-		off += n;
+	if (read_fd_all(fd, TLS_MAXFILE, 1, &buf, lenp) == -1) {
+		snprintf(err, errlen, "%s: %s", path, errno == EFBIG ?
+		    "grew while read" : strerror(errno));
+		close(fd);
+		return (NULL);
 	}
 	close(fd);
-	buf[off] = '\0';
-	*lenp = off;
 	return (buf);
-fail:
-	if (buf != NULL)
-		freezero(buf, st.st_size + 1);
-	close(fd);
-	return (NULL);
 }
 
 /*
@@ -346,9 +330,11 @@ tls_server_load(struct server_conf *srv, char *err, size_t errlen)
 	    (mask & PROTO_TLS12) ? TLS1_2_VERSION :
 	    (mask & PROTO_TLS11) ? TLS1_1_VERSION : TLS1_VERSION;
 
-	if ((cert = read_file(srv->tls_cert, &certlen, err, errlen)) == NULL)
+	if ((cert = tls_read_file(srv->tls_cert, &certlen, err,
+	    errlen)) == NULL)
 		goto fail;
-	if ((key = read_file(srv->tls_key, &keylen, err, errlen)) == NULL)
+	if ((key = tls_read_file(srv->tls_key, &keylen, err, errlen)) ==
+	    NULL)
 		goto fail;
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		ssl_error(err, errlen, "SSL_CTX_new");

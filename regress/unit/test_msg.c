@@ -985,6 +985,196 @@ t_bounded_queue(int withfd)
 	event_base_free(base);
 }
 
+/* Rules: a test process takes 1 from kind 1, 2 from 1 or 2, 3 from 0. */
+static void
+nop_cb(struct chan *c, struct msg *m, void *arg)
+{
+}
+
+static const struct msg_rule	 test_rules[] = {
+	MR_RANGE(1, PEER(1), 8, 8, MR_NONE, nop_cb),
+	MR_RANGE(2, PEER(1) | PEER(2), 0, 100, MR_MUST, nop_cb),
+	MR_EMPTY(3, PEER(0), nop_cb),
+	MR_RANGE(4, PEER(1), 4, 200, MR_MAY, nop_cb),
+};
+
+/*
+ * Send one message of type, len bytes (and a descriptor if withfd) to a
+ * channel whose peer is of kind, and check it as a process would.
+ * Returns why it was refused, or NULL.
+ */
+static const char *
+rule_case(int kind, uint32_t type, size_t len, int withfd, int *err)
+{
+	const struct msg_rule	*r;
+	struct chan		 a, b;
+	struct msg		 m;
+	unsigned char		 buf[300];
+	const char		*rwhy = NULL;
+	int			 fd = -1;
+
+	*err = 1;
+	if (pair(&a, &b) == -1)
+		return (NULL);
+	b.kind = kind;
+	memset(buf, 'x', sizeof(buf));
+	if (withfd && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
+		goto done;
+	if (chan_compose(&a, type, 0, fd, buf, len) == -1 ||
+	    pump(&a, &b, &m) != 1)
+		goto done;
+	*err = 0;
+	r = msg_rule_find(test_rules, sizeof(test_rules) /
+	    sizeof(test_rules[0]), type);
+	if (msg_rule_check(r, &b, &m, &rwhy) == 0)
+		rwhy = NULL;
+	if (m.fd != -1)
+		close(m.fd);
+done:
+	chan_clear(&a);
+	chan_clear(&b);
+	return (rwhy);
+}
+
+static void
+t_rules(void)
+{
+	static const struct {
+		const char	*name;
+		int		 kind;
+		uint32_t	 type;
+		size_t		 len;
+		int		 fd;
+		const char	*want;		/* NULL: accepted */
+	} cases[] = {
+		{ "rule: fixed size", 1, 1, 8, 0, NULL },
+		{ "rule: one byte short", 1, 1, 7, 0, "wrong size" },
+		{ "rule: one byte over", 1, 1, 9, 0, "wrong size" },
+		{ "rule: empty where 8 bytes", 1, 1, 0, 0, "wrong size" },
+		{ "rule: unexpected descriptor", 1, 1, 8, 1,
+		    "unexpected descriptor" },
+		{ "rule: descriptor missing", 1, 2, 10, 0,
+		    "descriptor missing" },
+		{ "rule: descriptor given", 2, 2, 10, 1, NULL },
+		{ "rule: descriptor optional, none", 1, 4, 4, 0, NULL },
+		{ "rule: descriptor optional, one", 1, 4, 200, 1, NULL },
+		{ "rule: over the range", 1, 4, 201, 0, "wrong size" },
+		{ "rule: wrong sender kind", 1, 3, 0, 0,
+		    "not from that kind of peer" },
+		{ "rule: wrong sender kind, any size", 2, 1, 8, 0,
+		    "not from that kind of peer" },
+		{ "rule: peer of no kind", -1, 1, 8, 0,
+		    "not from that kind of peer" },
+		{ "rule: kind beyond the bits", 40, 1, 8, 0,
+		    "not from that kind of peer" },
+		{ "rule: allowed sender", 0, 3, 0, 0, NULL },
+		{ "rule: type without a rule", 1, 9, 0, 0,
+		    "unexpected message" },
+	};
+	const char	*got;
+	size_t		 i;
+	int		 err, before;
+	struct {
+		char	 s[4];
+		int32_t	 v;
+	}		 st;
+	struct msg	 m;
+
+	before = count_fds();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = rule_case(cases[i].kind, cases[i].type, cases[i].len,
+		    cases[i].fd, &err);
+		if (err)
+			setwhy("could not send the message");
+		else if ((got == NULL) != (cases[i].want == NULL) ||
+		    (got != NULL && strcmp(got, cases[i].want) != 0))
+			setwhy("got \"%s\", want \"%s\"",
+			    got ? got : "accepted",
+			    cases[i].want ? cases[i].want : "accepted");
+		result(cases[i].name, !err && why[0] == '\0');
+	}
+	if (count_fds() != before)
+		setwhy("%d descriptors left open", count_fds() - before);
+	result("rule: no descriptor leaked", why[0] == '\0');
+
+	/* MSG_GET takes exactly its size; MSG_STR_OK wants a NUL inside. */
+	memset(&m, 0, sizeof(m));
+	memset(&st, 'a', sizeof(st));
+	m.data = &st;
+	m.len = sizeof(st) - 1;
+	if (MSG_GET(&m, &st) != -1)
+		setwhy("MSG_GET took a short payload");
+	m.len = sizeof(st);
+	if (MSG_GET(&m, &st) != 0)
+		setwhy("MSG_GET refused its own size");
+	if (MSG_STR_OK(st.s))
+		setwhy("MSG_STR_OK passed an unterminated string");
+	st.s[3] = '\0';
+	if (!MSG_STR_OK(st.s))
+		setwhy("MSG_STR_OK refused a terminated string");
+	result("rule: MSG_GET and MSG_STR_OK", why[0] == '\0');
+}
+
+/* A peer that breaks the framing: broken is told why, then closed. */
+static int	 broken_calls, closed_calls, broken_before;
+static char	 broken_why[64];
+
+static void
+br_broken(struct chan *c, const char *w)
+{
+	broken_calls++;
+	broken_before = closed_calls == 0;
+	strlcpy(broken_why, w, sizeof(broken_why));
+}
+
+static void
+br_closed(struct chan *c, void *arg)
+{
+	closed_calls++;
+}
+
+static void
+br_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	setwhy("a message was dispatched");
+}
+
+static void
+t_broken(void)
+{
+	struct event_base	*base;
+	struct chan		 a, b;
+	struct msg_hdr		 hdr;
+	int			 i;
+
+	broken_calls = closed_calls = 0;
+	if ((base = event_base_new()) == NULL || pair(&a, &b) == -1) {
+		result("broken: callback before closed", 0);
+		return;
+	}
+	chan_base(base);
+	chan_event_set(&b, br_dispatch, br_closed, NULL);
+	b.broken = br_broken;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.type = 1;
+	hdr.len = MSG_MAXPAYLOAD + 1;		/* no honest peer says this */
+	if (write(a.fd, &hdr, sizeof(hdr)) != sizeof(hdr))
+		setwhy("write: %s", strerror(errno));
+	for (i = 0; i < 100 && closed_calls == 0; i++)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	if (why[0] == '\0' && (broken_calls != 1 || closed_calls != 1 ||
+	    !broken_before || strcmp(broken_why, "malformed message") != 0))
+		setwhy("broken %d (\"%s\"), closed %d, broken first %d",
+		    broken_calls, broken_why, closed_calls, broken_before);
+	if (why[0] == '\0' && !b.dead)
+		setwhy("channel not shut");
+	result("broken: callback told why, then closed", why[0] == '\0');
+	chan_clear(&a);
+	chan_clear(&b);
+	event_base_free(base);
+	chan_base(NULL);
+}
+
 int
 main(void)
 {
@@ -1001,6 +1191,8 @@ main(void)
 	t_recv_one();
 	t_bounded_queue(0);
 	t_bounded_queue(1);
+	t_rules();
+	t_broken();
 
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);

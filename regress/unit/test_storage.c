@@ -381,8 +381,9 @@ tracked_bytes(const char *repo)
 static void
 start_storage(void)
 {
-	struct msg	 m;
-	int		 ps[2], ls[2], fs[NFRONT][2], ffd[NFRONT], i;
+	struct proc_boot	 boot;
+	struct msg		 m;
+	int			 ps[2], ls[2], fs[NFRONT][2], i;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, ps) == -1 ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, ls) == -1)
@@ -397,11 +398,21 @@ start_storage(void)
 	case 0:
 		close(ps[0]);
 		close(ls[0]);
+		/* As the parent's proc_start makes it. */
+		memset(&boot, 0, sizeof(boot));
+		boot.kind = PROC_STORAGE;
+		boot.parentfd = ps[1];
+		boot.chroot = env->conf->storage;
+		boot.sandbox = SANDBOX_STORAGE;
+		boot.fds[boot.nfds].kind = PROC_LOGGER;
+		boot.fds[boot.nfds++].fd = ls[1];
 		for (i = 0; i < NFRONT; i++) {
 			close(fs[i][0]);
-			ffd[i] = fs[i][1];
+			boot.fds[boot.nfds].kind = PROC_FRONTEND;
+			boot.fds[boot.nfds].instance = i;
+			boot.fds[boot.nfds++].fd = fs[i][1];
 		}
-		storage_main(ps[1], ls[1], ffd, NFRONT);
+		storage_main(&boot);
 	}
 	close(ps[1]);
 	close(ls[1]);
@@ -423,13 +434,16 @@ start_storage(void)
 static void
 new_frontend(int slot)
 {
-	int	 sp[2];
+	struct msg_peer	 mp;
+	int		 sp[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == -1)
 		err(1, "socketpair");
 	chan_clear(&fc[slot]);
 	chan_init(&fc[slot], sp[0]);
-	if (chan_compose(&pc, MSG_PEER_FRONTEND, slot, sp[1], NULL, 0) ==
+	mp.kind = PROC_FRONTEND;
+	mp.instance = slot;
+	if (chan_compose(&pc, MSG_PEER_ADD, 0, sp[1], &mp, sizeof(mp)) ==
 	    -1 || chan_flush(&pc) == -1)
 		fail("send peer: %s", strerror(errno));
 }
@@ -1763,7 +1777,7 @@ t_hostile(void)
 {
 	struct st_req	 r;
 	struct st_res	 res;
-	char		 junk[64];
+	char		 junk[64], *text;
 	uint32_t	 id;
 
 	/* A bad name in a body request: answered at once, body swallowed. */
@@ -1801,10 +1815,21 @@ t_hostile(void)
 
 	/* A message type a frontend may not send, then raw garbage. */
 	new_frontend(0);
-	chan_compose(&fc[0], MSG_PEER_FRONTEND, 0, -1, NULL, 0);
+	chan_compose(&fc[0], MSG_PEER_ADD, 0, -1, NULL, 0);
 	chan_flush(&fc[0]);
 	if (!wait_closed(&fc[0]))
 		fail("frontend channel not closed");
+	/* The parent's own request, well formed, from a frontend. */
+	new_frontend(0);
+	mkreq(&r, REPO2, "");
+	chan_compose(&fc[0], ST_CTL_RM, nextid++, -1, &r, sizeof(r));
+	chan_flush(&fc[0]);
+	if (!wait_closed(&fc[0]))
+		fail("frontend channel not closed after ST_CTL_RM");
+	if ((text = ctl_text(ST_CTL_TAGS, &r, sizeof(r))) == NULL ||
+	    strstr(text, "latest") == NULL)
+		fail("the repository went after a frontend's ST_CTL_RM");
+	free(text);
 	new_frontend(0);
 	memset(junk, 0xff, sizeof(junk));
 	if (write(fc[0].fd, junk, sizeof(junk)) != sizeof(junk))

@@ -34,6 +34,7 @@ static void	check_one(const char *, int (*)(const char *), const char *,
 		    const char *, int);
 static char	*repeat(const char *, const char *, size_t, const char *);
 static void	 check_read_fd_all(void);
+static void	check_read_all(void);
 
 static const struct vcase names[] = {
 	{ "a", 1 },
@@ -263,6 +264,52 @@ check_escapes(void)
 	check_escape("abc", 3, 0, 1, "");
 }
 
+static void
+read_case(const char *name, size_t fsize, off_t seek, size_t max, int want,
+    int werrno)
+{
+	unsigned char	*buf = NULL;
+	size_t		 len = 0, i;
+	FILE		*fp;
+	int		 fd, rv, ok;
+
+	if ((fp = tmpfile()) == NULL) {
+		perror("tmpfile");
+		exit(2);
+	}
+	for (i = 0; i < fsize; i++)
+		fputc('a' + i % 26, fp);
+	fflush(fp);
+	fd = fileno(fp);
+	lseek(fd, seek, SEEK_SET);
+	errno = 0;
+	rv = read_fd_all(fd, max, (int)(fsize & 1), &buf, &len);
+	ok = rv == want && (rv == -1 ? errno == werrno : len == fsize &&
+	    buf[len] == '\0' && (fsize == 0 || (buf[0] == 'a' &&
+	    buf[len - 1] == 'a' + (len - 1) % 26))) &&
+	    lseek(fd, 0, SEEK_CUR) == seek;
+	if (ok)
+		npass++;
+	else
+		nfail++;
+	printf("%s read_fd_all(%s) = %d, %zu\n", ok ? "ok  " : "FAIL", name,
+	    rv, len);
+	free(buf);
+	fclose(fp);
+}
+
+/* From offset 0 whatever the file offset, whole, NUL-ended, bounded. */
+static void
+check_read_all(void)
+{
+	read_case("empty", 0, 0, 100, 0, 0);
+	read_case("small", 10, 5, 100, 0, 0);
+	read_case("exactly max", 5000, 0, 5000, 0, 0);
+	read_case("one over max", 5001, 0, 5000, -1, EFBIG);
+	read_case("several growths", 300001, 7, 1000000, 0, 0);
+	read_case("max 0", 1, 0, 0, -1, EFBIG);
+}
+
 /* head + n copies of unit + tail, in a new string. */
 static char *
 repeat(const char *head, const char *unit, size_t n, const char *tail)
@@ -432,6 +479,7 @@ main(void)
 
 	check_escapes();
 	check_read_fd_all();
+	check_read_all();
 	printf("%d passed, %d failed\n", npass, nfail);
 	return (nfail == 0 ? 0 : 1);
 }

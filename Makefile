@@ -199,10 +199,12 @@ fuzz-replay-asan:
 # The sanitizer build lives in .asan/ so the normal build stays as it is.
 ASAN_FLAGS=	-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		-fno-sanitize-recover=all
+# The whole tree: tests also read README, etc/, man/, debian/ and ./dev.
 asan: deps
 	rm -rf .asan
 	mkdir -p .asan
-	cp -R Makefile privsep regd regctl regress .asan/
+	cp -R Makefile README dev privsep regd regctl regress etc man debian \
+	    .asan/
 	${MAKE} -C .asan clean
 	${MAKE} -C .asan all units COPTS="${ASAN_FLAGS}" \
 	    LDFLAGS="-fsanitize=address,undefined"

@@ -1697,7 +1697,7 @@ t_housekeeping(void)
 static void
 seed_blob(int i, int make)
 {
-	char	 path[PATH_MAX * 2], dir[PATH_MAX * 2];
+	char	 path[PATH_MAX * 2 + 16], dir[PATH_MAX * 2];
 	int	 fd;
 
 	snprintf(dir, sizeof(dir), "%s/%s/blobs/sha256/%02x", root, V2,

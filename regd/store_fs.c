@@ -742,22 +742,12 @@ static int
 fs_link_get(const char *repo, enum be_link kind, const char *digest,
     struct be_stat *bs)
 {
-	struct stat	 st;
-	char		 path[PATH_MAX];
+	char	 path[PATH_MAX];
 
 	if (store_link_path(path, sizeof(path), repo, link_kind(kind),
 	    digest) == -1)
 		return (-1);
-	if (stat(path, &st) == -1) {
-		if (errno == ENOTDIR)
-			errno = ENOENT;
-		return (-1);
-	}
-	if (bs != NULL) {
-		bs->size = st.st_size;
-		bs->mtime = st.st_mtime;
-	}
-	return (0);
+	return (stat_reg(path, bs));
 }
 
 static int

@@ -399,21 +399,30 @@ store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
 	res->off = 0;
 }
 
+/* The session a status or cancel request names, or the error answer. */
+static int
+upload_known(const struct st_req *req, struct st_res *res, struct be_stat *bs)
+{
+	if (!valid_name(req->repo)) {
+		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+		return (-1);
+	}
+	if (upload_stat(req->repo, req->arg, bs) == -1) {
+		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
+		return (-1);
+	}
+	return (0);
+}
+
 void
 store_upload_status(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct upload	*up;
 	struct be_stat	 bs;
 
-	if (!valid_name(req->repo)) {
-		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+	if (upload_known(req, res, &bs) == -1)
 		return;
-	}
-	if (upload_stat(req->repo, req->arg, &bs) == -1) {
-		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
-		    "blob upload unknown to registry");
-		return;
-	}
 	if ((up = upload_find(req->repo, req->arg)) != NULL)
 		up->active = now_mono();
 	res->status = 204;
@@ -426,15 +435,8 @@ store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
 {
 	struct be_stat	 bs;
 
-	if (!valid_name(req->repo)) {
-		store_err(res, 400, "NAME_INVALID", "invalid repository name");
+	if (upload_known(req, res, &bs) == -1)
 		return;
-	}
-	if (upload_stat(req->repo, req->arg, &bs) == -1) {
-		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
-		    "blob upload unknown to registry");
-		return;
-	}
 	upload_remove(req->repo, req->arg);
 	upload_forget(req->repo, req->arg);
 	res->status = 204;

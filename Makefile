@@ -22,7 +22,7 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
-		regd/sdnotify.c regd/proc.c
+		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -74,7 +74,8 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
-		regd/store_upload.o regd/store_quota.o regd/util.o
+		regd/store_upload.o regd/store_quota.o regd/util.o \
+		regd/store_stats.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     regd/proc.o ${PRIVSEP_OBJS}

@@ -254,7 +254,13 @@ bench-smoke: deps all
 bench-stall: deps all
 	timeout 600 bash regress/bench/stall.sh
 
-.PHONY: bench bench-smoke bench-stall
+# Manifest GET rate and CPU per request with and without a scrape of the
+# metrics listener every 100 ms (regress/bench/README).
+bench-metrics: deps all
+	@sh regress/bench/deps.sh
+	timeout 600 bash regress/bench/metrics.sh
+
+.PHONY: bench bench-smoke bench-stall bench-metrics
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

@@ -36,6 +36,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	    systemctl is-enabled --quiet docker-registry 2>/dev/null; }; then
 		systemctl disable --now docker-registry >/dev/null 2>&1
 	fi
+	# Likewise Prometheus on 9090: the metrics tests run their own.
+	if [ -d /run/systemd/system ] &&
+	    { systemctl is-active --quiet prometheus 2>/dev/null ||
+	    systemctl is-enabled --quiet prometheus 2>/dev/null; }; then
+		systemctl disable --now prometheus >/dev/null 2>&1
+	fi
 	if [ -x /etc/init.d/docker-registry ] &&
 	    /etc/init.d/docker-registry status >/dev/null 2>&1; then
 		/etc/init.d/docker-registry stop >/dev/null 2>&1

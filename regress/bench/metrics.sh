@@ -6,7 +6,8 @@
 # connections) for the given seconds, alternately with nothing else and
 # with a GET /metrics every 100 ms, reps times each, and prints per run
 # the rate, the p99 latency and the CPU time regd's processes (parent,
-# frontends, storage, logger) spent per request.  Not part of make test:
+# frontends, storage, logger) spent per request; then the CPU time of
+# one scrape with nothing else going on.  Not part of make test:
 # timing belongs to no test.
 
 . ./regress/lib.sh
@@ -90,6 +91,15 @@ for r in $(seq 1 "$REPS"); do
 		run none
 	fi
 done
+# What one scrape costs regd by itself, with no other load: 200 scrapes.
+c0=$(cpu)
+for i in $(seq 1 200); do
+	curl -s -o /dev/null "$MURL/metrics"
+done
+c1=$(cpu)
+echo "$c0 $c1" | awk '{ printf "idle: %.0f us of regd CPU per scrape " \
+    "(%d bytes)\n", ($2 - $1) * 1e6 / 200, n }' \
+    n="$(curl -s "$MURL/metrics" | wc -c)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 regd_stop
 exit 0

@@ -605,6 +605,7 @@ mx_render_store(FILE *fp, const struct store_stats *s)
 static int
 mx_proc_stat(pid_t pid, double *cpu, int64_t *rss)
 {
+	static long	 tick, page;
 	char		 path[64], buf[1024], *p, *tok, *last;
 	unsigned long long utime = 0, stime = 0;
 	long long	 pages = 0;
@@ -634,47 +635,60 @@ mx_proc_stat(pid_t pid, double *cpu, int64_t *rss)
 	}
 	if (i != 24)
 		return (-1);
-	*cpu = (double)(utime + stime) / sysconf(_SC_CLK_TCK);
-	*rss = pages * sysconf(_SC_PAGESIZE);
+	if (tick <= 0) {
+		tick = sysconf(_SC_CLK_TCK);
+		page = sysconf(_SC_PAGESIZE);
+	}
+	*cpu = (double)(utime + stime) / (tick > 0 ? tick : 100);
+	*rss = pages * page;
 	return (0);
 }
+
+/* One /proc read per process: its CPU time and resident memory. */
+struct mx_pstat {
+	enum proc_kind	 kind;
+	int		 slot;
+	pid_t		 pid;
+	double		 cpu;
+	int64_t		 rss;
+};
 
 static void
 mx_render_procs(FILE *fp)
 {
-	struct proc	*p;
-	double		 cpu, kind[PROC_NKINDS];
-	int64_t		 rss;
-	int		 k;
-	char		 lbl[128];
+	static struct mx_pstat	 ps[REGD_MAXSLOTS + PROC_NKINDS + 1];
+	struct proc		*p;
+	double			 kind[PROC_NKINDS];
+	size_t			 n = 0, i;
+	int			 k;
 
 	memcpy(kind, cpu_gone, sizeof(kind));
-	mx_head(fp, MXI_CPU);
-	if (mx_proc_stat(getpid(), &cpu, &rss) == 0) {
-		fprintf(fp, "%s{process=\"parent\",slot=\"0\",pid=\"%d\"} "
-		    "%.2f\n", mx_defs[MXI_CPU].name, (int)getpid(), cpu);
-		kind[PROC_PARENT] += cpu;
-	}
+	ps[n].kind = PROC_PARENT;
+	ps[n].slot = 0;
+	ps[n].pid = getpid();
+	if (mx_proc_stat(ps[n].pid, &ps[n].cpu, &ps[n].rss) == 0)
+		n++;
 	TAILQ_FOREACH(p, &procs, entry) {
-		if (mx_proc_stat(p->pid, &cpu, &rss) == -1)
-			continue;
+		if (n == sizeof(ps) / sizeof(ps[0]))
+			break;
+		ps[n].kind = p->kind;
+		ps[n].slot = p->slot;
+		ps[n].pid = p->pid;
+		if (mx_proc_stat(p->pid, &ps[n].cpu, &ps[n].rss) == 0)
+			n++;
+	}
+	mx_head(fp, MXI_CPU);
+	for (i = 0; i < n; i++) {
 		fprintf(fp, "%s{process=\"%s\",slot=\"%d\",pid=\"%d\"} %.2f\n",
-		    mx_defs[MXI_CPU].name, proc_name(p->kind), p->slot,
-		    (int)p->pid, cpu);
-		kind[p->kind] += cpu;
+		    mx_defs[MXI_CPU].name, proc_name(ps[i].kind), ps[i].slot,
+		    (int)ps[i].pid, ps[i].cpu);
+		kind[ps[i].kind] += ps[i].cpu;
 	}
 	mx_head(fp, MXI_RSS);
-	if (mx_proc_stat(getpid(), &cpu, &rss) == 0)
-		fprintf(fp, "%s{process=\"parent\",slot=\"0\",pid=\"%d\"} "
-		    "%lld\n", mx_defs[MXI_RSS].name, (int)getpid(),
-		    (long long)rss);
-	TAILQ_FOREACH(p, &procs, entry) {
-		snprintf(lbl, sizeof(lbl), "process=\"%s\",slot=\"%d\","
-		    "pid=\"%d\"", proc_name(p->kind), p->slot, (int)p->pid);
-		if (mx_proc_stat(p->pid, &cpu, &rss) == 0)
-			fprintf(fp, "%s{%s} %lld\n", mx_defs[MXI_RSS].name,
-			    lbl, (long long)rss);
-	}
+	for (i = 0; i < n; i++)
+		fprintf(fp, "%s{process=\"%s\",slot=\"%d\",pid=\"%d\"} %lld\n",
+		    mx_defs[MXI_RSS].name, proc_name(ps[i].kind), ps[i].slot,
+		    (int)ps[i].pid, (long long)ps[i].rss);
 	mx_head(fp, MXI_CPU_KIND);
 	for (k = 0; k < PROC_NKINDS; k++)
 		fprintf(fp, "%s{process=\"%s\"} %.2f\n",

@@ -1206,6 +1206,8 @@ static void
 front_stats_req(struct chan *ch, struct msg *m, void *arg)
 {
 	stats.conns = nconns;
+	if (m->hdr.peerid & MX_COLLECT_BIT)
+		metrics_send_repos(&parent_chan, m->hdr.peerid);
 	chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
 	    sizeof(stats));
 }

@@ -70,7 +70,7 @@ enum mx_id {
 	MXI_DISK_TOTAL, MXI_GC_RUNS, MXI_GC_BLOBS, MXI_GC_BYTES,
 	MXI_GC_LAST, MXI_FSCK_RUNS, MXI_FSCK_FINDINGS, MXI_QUOTA,
 	MXI_RSS, MXI_CPU, MXI_CPU_KIND, MXI_RESTARTS, MXI_START,
-	MXI_FRONTENDS_REPORTED, MXI_NIDS
+	MXI_FRONTENDS_REPORTED, MXI_REPO_REQUESTS, MXI_NIDS
 };
 static const struct mx_def {
 	enum mx_id	 id;
@@ -138,6 +138,9 @@ static const struct mx_def {
 	    "When regd started, seconds since the epoch." },
 	{ MXI_FRONTENDS_REPORTED, "regd_metrics_frontends_reporting", "gauge",
 	    "Frontends that answered this scrape in time." },
+	{ MXI_REPO_REQUESTS, "regd_http_repository_requests_total", "counter",
+	    "Requests answered by repository and route (per repository "
+	    "labels); _other holds those past the limit." },
 };
 
 /* The frontend's side. */
@@ -190,6 +193,54 @@ mx_status_index(int status)
 	return (MX_NSTATUS - 1);
 }
 
+/*
+ * Requests by repository, when "per repository labels" asks for them:
+ * a table of at most that many names with an open-addressed index; the
+ * requests of any name past the limit go to the entry named "".
+ */
+#define MX_REPO_SLOTS	1024	/* index size, more than 2 x MX_MAXREPOS */
+static struct mx_repo	*fr_repos;
+static size_t		 fr_nrepos;
+static uint16_t		 fr_index[MX_REPO_SLOTS];	/* entry + 1 */
+
+static void
+mx_repo_count(const char *name, int rt)
+{
+	uint32_t	 h = 2166136261u;
+	const char	*p;
+	size_t		 i, max = env->conf->metrics_repos;
+
+	if (fr_repos == NULL) {
+		if ((fr_repos = calloc(max + 1, sizeof(*fr_repos))) == NULL)
+			return;
+		fr_nrepos = 1;		/* entry 0: past the limit */
+	}
+	for (p = name; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = h % MX_REPO_SLOTS; fr_index[i] != 0;
+	    i = (i + 1) % MX_REPO_SLOTS)
+		if (strcmp(fr_repos[fr_index[i] - 1].name, name) == 0) {
+			fr_repos[fr_index[i] - 1].requests[rt]++;
+			return;
+		}
+	if (fr_nrepos > max) {
+		fr_repos[0].requests[rt]++;
+		return;
+	}
+	strlcpy(fr_repos[fr_nrepos].name, name, sizeof(fr_repos[0].name));
+	fr_repos[fr_nrepos].requests[rt]++;
+	fr_index[i] = ++fr_nrepos;	/* the entry + 1 */
+}
+
+/* Before the MSG_STATS of a scrape: the table, if there is one. */
+void
+metrics_send_repos(struct chan *c, uint32_t id)
+{
+	if (fr_repos != NULL)
+		chan_send(c, MSG_STATS_REPOS, id, -1, fr_repos,
+		    fr_nrepos * sizeof(*fr_repos));
+}
+
 /* A request of c was answered: count it.  The request path's only cost. */
 void
 metrics_request_done(struct conn *c, struct front_metrics *m)
@@ -217,6 +268,8 @@ metrics_request_done(struct conn *c, struct front_metrics *m)
 	m->route_out[rt] += r->bytes_out;
 	if (r->status == 429)
 		m->throttled++;
+	if (env->conf->metrics_repos > 0 && r->name[0] != '\0')
+		mx_repo_count(r->name, rt);
 }
 
 static void
@@ -385,6 +438,8 @@ static struct front_metrics	 sum;
 static struct store_stats	 store_last = { .disk_used = -1,
 	.disk_free = -1, .disk_total = -1, .gc_last_usec = -1,
 	.fsck_findings = -1 };
+static struct mx_repo		*ret_repos;	/* of dead frontends */
+static size_t			 ret_nrepos;
 static double			 cpu_gone[PROC_NKINDS];
 static uint64_t			 restarts[PROC_NKINDS];
 
@@ -468,6 +523,50 @@ mx_add(struct front_metrics *a, const struct front_metrics *b)
 		d[i] += s[i];
 }
 
+/* A frontend's table by repository, kept until the next one. */
+void
+metrics_parent_repos(struct proc *p, const void *data, size_t len)
+{
+	struct mx_repo	*r;
+	size_t		 i, n = len / sizeof(*r);
+
+	if ((r = reallocarray(NULL, n, sizeof(*r))) == NULL && n > 0)
+		return;
+	memcpy(r, data, n * sizeof(*r));
+	for (i = 0; i < n; i++)
+		r[i].name[sizeof(r[i].name) - 1] = '\0';
+	free(p->repos);
+	p->repos = r;
+	p->nrepos = n;
+}
+
+/*
+ * Add the counts of b to table t of *n entries (room for MX_MAXREPOS + 1,
+ * entry 0 for the names past the limit, or not valid names at all).
+ */
+static void
+mx_repo_merge(struct mx_repo *t, size_t *n, const struct mx_repo *b)
+{
+	size_t	 i;
+	int	 r;
+
+	for (i = 1; i < *n; i++)
+		if (strcmp(t[i].name, b->name) == 0)
+			break;
+	if (i == *n) {
+		if (b->name[0] == '\0' || !valid_name(b->name) ||
+		    *n > MX_MAXREPOS)
+			i = 0;
+		else {
+			memset(&t[i], 0, sizeof(t[i]));
+			strlcpy(t[i].name, b->name, sizeof(t[i].name));
+			(*n)++;
+		}
+	}
+	for (r = 0; r < MX_NROUTES; r++)
+		t[i].requests[r] += b->requests[r];
+}
+
 /*
  * Frontend or child p is gone: its last figures join the retired ones,
  * and its CPU time (from wait4) the total of its kind.
@@ -475,12 +574,24 @@ mx_add(struct front_metrics *a, const struct front_metrics *b)
 void
 metrics_retire(struct proc *p, const struct rusage *ru)
 {
+	size_t	 i;
+
 	if (ru != NULL && p->kind < PROC_NKINDS)
 		cpu_gone[p->kind] += ru->ru_utime.tv_sec +
 		    ru->ru_utime.tv_usec / 1e6 + ru->ru_stime.tv_sec +
 		    ru->ru_stime.tv_usec / 1e6;
 	if (p->kind != PROC_FRONTEND)
 		return;
+	if (p->nrepos > 0 && (ret_repos != NULL || (ret_repos =
+	    calloc(MX_MAXREPOS + 1, sizeof(*ret_repos))) != NULL)) {
+		if (ret_nrepos == 0)
+			ret_nrepos = 1;
+		for (i = 0; i < p->nrepos; i++)
+			mx_repo_merge(ret_repos, &ret_nrepos, &p->repos[i]);
+	}
+	free(p->repos);
+	p->repos = NULL;
+	p->nrepos = 0;
 	retired.requests += p->stats.requests;
 	retired.bytes_in += p->stats.bytes_in;
 	retired.bytes_out += p->stats.bytes_out;
@@ -706,6 +817,36 @@ mx_render_procs(FILE *fp)
 			    (unsigned long long)p->stats.conns);
 }
 
+static void
+mx_render_repos(FILE *fp)
+{
+	static struct mx_repo	*t;
+	struct proc		*p;
+	size_t			 n = 1, i;
+	int			 r;
+
+	if (ret_repos == NULL && env->conf->metrics_repos == 0)
+		return;
+	if (t == NULL && (t = calloc(MX_MAXREPOS + 1, sizeof(*t))) == NULL)
+		return;
+	memset(&t[0], 0, sizeof(t[0]));
+	for (i = 1; i < ret_nrepos; i++)
+		mx_repo_merge(t, &n, &ret_repos[i]);
+	if (ret_repos != NULL)
+		mx_repo_merge(t, &n, &ret_repos[0]);
+	TAILQ_FOREACH(p, &procs, entry)
+		for (i = 0; i < p->nrepos; i++)
+			mx_repo_merge(t, &n, &p->repos[i]);
+	mx_head(fp, MXI_REPO_REQUESTS);
+	for (i = 0; i < n; i++)
+		for (r = 0; r < MX_NROUTES; r++)
+			if (t[i].requests[r] != 0)
+				fprintf(fp, "%s{repository=\"%s\",route=\"%s\"} "
+				    "%llu\n", mx_defs[MXI_REPO_REQUESTS].name,
+				    i == 0 ? "_other" : t[i].name, mx_routes[r],
+				    (unsigned long long)t[i].requests[r]);
+}
+
 static char *
 mx_render(size_t *lenp)
 {
@@ -721,6 +862,7 @@ mx_render(size_t *lenp)
 		if (p->kind == PROC_FRONTEND)
 			mx_add(&sum, &p->stats.m);
 	mx_render_requests(fp, &sum);
+	mx_render_repos(fp);
 	mx_render_store(fp, &store_last);
 	mx_render_procs(fp);
 	mx_i(fp, MXI_START, env->started);

@@ -145,7 +145,7 @@ static void	 dump_size(size_t);
 %token	TRUSTED WITH MOUNT WITHOUT
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
 %token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE
-%token	METRICS HEALTH FREE SPACE
+%token	METRICS HEALTH FREE SPACE REPOSITORY LABELS
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
@@ -624,6 +624,11 @@ metopt		: LISTEN ON STRING optport {
 			if ($4 >= 0)
 				conf->health_free = $4;
 		}
+		| PER REPOSITORY LABELS NUMBER {
+			if (check_range($4, 1, MX_MAXREPOS,
+			    "per repository labels") == 0)
+				conf->metrics_repos = $4;
+		}
 		;
 
 optuntagged	: /* empty */			{ $$ = 0; }
@@ -689,6 +694,7 @@ static const struct keyword keywords[] = {
 	{ "issuer",		ISSUER },
 	{ "keep",		KEEP },
 	{ "key",		KEY },
+	{ "labels",		LABELS },
 	{ "last",		LAST },
 	{ "line",		LINE },
 	{ "listen",		LISTEN },
@@ -713,6 +719,7 @@ static const struct keyword keywords[] = {
 	{ "push",		PUSH },
 	{ "quota",		QUOTA },
 	{ "realm",		REALM },
+	{ "repository",		REPOSITORY },
 	{ "request",		REQUEST },
 	{ "retention",		RETENTION },
 	{ "schedule",		SCHEDULE },
@@ -1682,7 +1689,10 @@ dump_metrics(struct regd_conf *c)
 	dump_duration(c->health_timeout);
 	printf("\n\thealth free space ");
 	dump_size(c->health_free);
-	printf("\n}\n");
+	printf("\n");
+	if (c->metrics_repos > 0)
+		printf("\tper repository labels %d\n", c->metrics_repos);
+	printf("}\n");
 }
 
 static void

@@ -71,6 +71,7 @@ static void	 parent_ctl_end(struct chan *, struct msg *, void *);
 static void	 parent_log(struct chan *, struct msg *, void *);
 static void	 parent_ready(struct chan *, struct msg *, void *);
 static void	 parent_metrics(struct chan *, struct msg *, void *);
+static void	 parent_stats_repos(struct chan *, struct msg *, void *);
 static void	 parent_store_stats(struct chan *, struct msg *, void *);
 static void	 parent_chan_closed(struct chan *, void *);
 static void	 parent_sig(int, short, void *);
@@ -93,6 +94,8 @@ static const struct msg_rule	 parent_rules[] = {
 	MR_EMPTY(MSG_READY, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
 	    PEER(PROC_LOGGER), parent_ready),
 	MR_EMPTY(MSG_METRICS_REQ, PEER(PROC_FRONTEND), parent_metrics),
+	MR_RANGE(MSG_STATS_REPOS, PEER(PROC_FRONTEND), 0,
+	    MX_MAXREPOS * sizeof(struct mx_repo), MR_NONE, parent_stats_repos),
 	MR_FIXED(ST_STATS, PEER(PROC_STORAGE), struct store_stats, MR_NONE,
 	    parent_store_stats),
 };
@@ -738,6 +741,16 @@ static void
 parent_metrics(struct chan *c, struct msg *m, void *arg)
 {
 	metrics_parent_req(arg, m->hdr.peerid);
+}
+
+static void
+parent_stats_repos(struct chan *c, struct msg *m, void *arg)
+{
+	if (m->len % sizeof(struct mx_repo) != 0) {
+		proc_peer_fail(c, m, "bad repository figures");
+		return;
+	}
+	metrics_parent_repos(arg, m->data, m->len);
 }
 
 static void

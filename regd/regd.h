@@ -86,6 +86,8 @@ enum msg_type {
 	MSG_METRICS_REQ,	/* frontend -> parent: figures for a scrape;
 				   peerid = the frontend's request id */
 	MSG_METRICS_RES,	/* parent -> frontend: the exposition text */
+	MSG_STATS_REPOS,	/* frontend -> parent, before MSG_STATS of a
+				   scrape: struct mx_repo[] */
 	/* 0x200: frontend -> storage requests; peerid = request id */
 	ST_BLOB_GET = 0x200,	/* struct st_req: repo, ref=digest; HEAD flag */
 	ST_BLOB_DELETE,		/* repo, ref=digest */
@@ -222,6 +224,13 @@ struct front_metrics {
 	uint64_t	 scrapes;		/* on the metrics listener */
 };
 
+/* "per repository labels": requests by repository, at most so many. */
+#define MX_MAXREPOS	500
+struct mx_repo {
+	char		 name[MAX_NAME + 1];	/* "": the ones past the cap */
+	uint64_t	 requests[MX_NROUTES];
+};
+
 struct front_stats {
 	int32_t		 slot;
 	int32_t		 pid;
@@ -353,6 +362,7 @@ struct regd_conf {
 	struct server_conf	*metrics;	/* in servers too; or NULL */
 	int64_t			 health_timeout;	/* seconds */
 	int64_t			 health_free;	/* bytes free at least */
+	int32_t			 metrics_repos;	/* per repository labels */
 };
 #define DEF_HEALTH_TIMEOUT	2
 
@@ -430,6 +440,8 @@ struct proc {
 	time_t			 started;
 	struct chan		 chan;
 	struct front_stats	 stats;
+	struct mx_repo		*repos;		/* its last MSG_STATS_REPOS */
+	size_t			 nrepos;
 };
 TAILQ_HEAD(proclist, proc);
 
@@ -480,6 +492,8 @@ void	 metrics_parent_stats(uint32_t);
 void	 metrics_parent_store(uint32_t, const struct store_stats *);
 void	 metrics_retire(struct proc *, const struct rusage *);
 void	 metrics_restarted(enum proc_kind);
+void	 metrics_send_repos(struct chan *, uint32_t);
+void	 metrics_parent_repos(struct proc *, const void *, size_t);
 
 /* frontend.c, http.c, api.c */
 enum conn_state {

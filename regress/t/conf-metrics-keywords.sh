@@ -82,6 +82,21 @@ metrics {
 	listen on 127.0.0.1 port 9101
 	health free space
 }"
+bad 6 "$srv
+metrics {
+	listen on 127.0.0.1 port 9101
+	per repository labels 0
+}"
+bad 6 "$srv
+metrics {
+	listen on 127.0.0.1 port 9101
+	per repository labels 501
+}"
+bad 6 "$srv
+metrics {
+	listen on 127.0.0.1 port 9101
+	per repository labels many
+}"
 
 # A good block: shown by -n -v, and what is shown reads back the same.
 f=$T/good.conf
@@ -95,6 +110,7 @@ metrics {
 	deny from any
 	health timeout 3s
 	health free space 1G
+	per repository labels 50
 }
 EOF2
 mkdir -p "$T/storage"
@@ -109,6 +125,7 @@ want='metrics {
 	deny from any
 	health timeout 3
 	health free space 1G
+	per repository labels 50
 }'
 check_eq "$block" "$want" "the metrics block of regd -n -v"
 echo "$out" | grep -q '^server "metrics"' &&

@@ -268,7 +268,8 @@ metrics_request_done(struct conn *c, struct front_metrics *m)
 	m->route_out[rt] += r->bytes_out;
 	if (r->status == 429)
 		m->throttled++;
-	if (env->conf->metrics_repos > 0 && r->name[0] != '\0')
+	if (env->conf->metrics_repos > 0 && r->name[0] != '\0' &&
+	    valid_name(r->name))
 		mx_repo_count(r->name, rt);
 }
 
@@ -296,7 +297,7 @@ mx_plain(struct conn *c, int status, const char *text)
 
 /* The answer of /health and /ready: 200, or 503 and why. */
 static void
-mx_health(struct conn *c, const char *why, int64_t free, int64_t total)
+mx_health(struct conn *c, const char *why, int64_t avail, int64_t total)
 {
 	char	 body[512];
 	int	 n;
@@ -304,7 +305,7 @@ mx_health(struct conn *c, const char *why, int64_t free, int64_t total)
 	if (why == NULL)
 		n = snprintf(body, sizeof(body), "{\"status\":\"ok\","
 		    "\"free_bytes\":%lld,\"size_bytes\":%lld,"
-		    "\"free_floor_bytes\":%lld}\n", (long long)free,
+		    "\"free_floor_bytes\":%lld}\n", (long long)avail,
 		    (long long)total, (long long)env->conf->health_free);
 	else
 		n = snprintf(body, sizeof(body), "{\"status\":\"unavailable\","

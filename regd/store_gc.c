@@ -86,6 +86,7 @@ struct gc_run {
 	int		 flags;
 	enum gc_state	 state;
 	time_t		 start;
+	struct timespec	 t0;		/* for the metrics */
 	struct names	 repos;
 	size_t		 nrepo;		/* GS_REPO: the next repository */
 	struct dtree	 marks;		/* referenced by a revision */
@@ -836,6 +837,16 @@ gc_mark_step(struct gc_run *r, const struct timespec *t0)
 static void
 gc_finish(struct gc_run *r, int status)
 {
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	store_stats.gc_runs++;
+	store_stats.gc_last_usec = (now.tv_sec - r->t0.tv_sec) * 1000000 +
+	    (now.tv_nsec - r->t0.tv_nsec) / 1000;
+	if (!(r->flags & GCF_DRYRUN)) {
+		store_stats.gc_swept_blobs += r->nblobs;
+		store_stats.gc_swept_bytes += r->bytes;
+	}
 	fprintf(r->out, "%s%lld blobs, %lld bytes%s\n",
 	    (r->flags & GCF_DRYRUN) ? "dry run: " : "removed ",
 	    (long long)r->nblobs, (long long)r->bytes,
@@ -973,6 +984,7 @@ gc_start(uint32_t id, int ctl, int flags)
 	r->ctl = ctl;
 	r->flags = flags;
 	r->start = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->state = GS_REPOS;
 	RB_INIT(&r->marks);
 	RB_INIT(&r->born);
@@ -1302,6 +1314,8 @@ fsck_finish(struct fsck_run *f)
 	fclose(f->out);
 	status = (f->nproblems > 0 && f->nmoved < f->nproblems) ||
 	    f->nfailed > 0;
+	store_stats.fsck_runs++;
+	store_stats.fsck_findings = f->nproblems;
 	gc_ctl_text(f->id, f->outbuf, f->outlen);
 	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)

@@ -349,6 +349,13 @@ upload_expire(int fd, short event, void *arg)
 	store_upload_arm();
 }
 
+/* Upload sessions open now, for the metrics. */
+int
+store_upload_count(void)
+{
+	return (nuploads);
+}
+
 /* (Re)start the timer that ends idle upload sessions. */
 void
 store_upload_arm(void)
@@ -878,6 +885,7 @@ upload_data(struct st_stream *s, const void *data, size_t len,
 	if (s->werr != 0 || up->cancelled)
 		return (0);
 	s->got += len;
+	store_stats.upload_bytes += len;
 	if (s->got > s->room) {
 		/* Over quota: nothing of this upload is kept. */
 		store_err(res, 403, "DENIED", "%s", s->qmsg);

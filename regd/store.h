@@ -185,6 +185,8 @@ char	*store_ctl_tags(const char *, size_t *);
 void	 quota_init(void);
 void	 quota_forget_disk(void);
 int64_t	 quota_disk_usage(int);
+uint64_t quota_disk_changes(void);
+void	 quota_disk_counted(int64_t, uint64_t);
 int64_t	 quota_disk_known(void);
 int64_t	 quota_repo_bytes(const char *);
 void	 quota_fmt_bytes(char *, size_t, int64_t);

@@ -1088,6 +1088,7 @@ struct usage_run {
 	int64_t		*refd;
 	int64_t		*excl;
 	int64_t		 total;
+	uint64_t	 since;		/* quota_disk_changes() at the start */
 	size_t		 next;		/* repository, then blob */
 	int		 phase;		/* 0 repositories, 1 blobs */
 	struct dtree	 t;
@@ -1168,6 +1169,7 @@ usage_step(int fd, short event, void *arg)
 		    bs.size > 0)
 			u->total += bs.size;
 	}
+	quota_disk_counted(u->total, u->since);
 	usage_report(u);
 	usage_free(u);
 	return;
@@ -1187,6 +1189,7 @@ gc_ctl_usage(uint32_t id, const char *only)
 		return;
 	}
 	u->id = id;
+	u->since = quota_disk_changes();
 	RB_INIT(&u->t);
 	strlcpy(u->only, only, sizeof(u->only));
 	if (only[0] != '\0' && (!valid_name(only) ||

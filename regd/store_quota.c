@@ -48,6 +48,7 @@ RB_PROTOTYPE(qrepos, qrepo, entry, qrepo_cmp)
 RB_GENERATE(qrepos, qrepo, entry, qrepo_cmp)
 
 static int64_t		 disk_total = -1;
+static uint64_t		 disk_changes;	/* blobs added or removed */
 static struct qrepos	 tracked = RB_INITIALIZER(&tracked);
 static size_t		 ntracked;	/* qlinks over all repositories */
 
@@ -196,6 +197,8 @@ disk_add(int64_t n)
 static void
 quota_changed(const struct st_event *ev, void *arg)
 {
+	if (ev->what == SC_BLOB_ADDED || ev->what == SC_BLOB_REMOVED)
+		disk_changes++;
 	if (ev->what == SC_BLOB_ADDED) {
 		disk_add(ev->size);
 		qrepo_blob(ev->digest, ev->size, 1);
@@ -229,6 +232,23 @@ int64_t
 quota_disk_known(void)
 {
 	return (disk_total);
+}
+
+/*
+ * A count made in steps (show usage) becomes the total if no blob came
+ * or went since it began (quota_disk_changes then).
+ */
+uint64_t
+quota_disk_changes(void)
+{
+	return (disk_changes);
+}
+
+void
+quota_disk_counted(int64_t sum, uint64_t since)
+{
+	if (since == disk_changes)
+		disk_total = sum;
 }
 
 int64_t

@@ -40,6 +40,8 @@
 #define BE_WANT_FD	0x01		/* blob_open: a descriptor */
 #define BE_WANT_URL	0x02		/* blob_open: a redirect will do */
 
+#define BE_SHARED	0x01		/* flags: other instances write too */
+
 enum be_link {
 	BE_LAYER,			/* the repository may serve a blob */
 	BE_REVISION			/* the repository holds a manifest */
@@ -140,6 +142,34 @@ struct store_backend {
 	int	(*link_check)(be_linkfn, void *);
 	int	(*link_quarantine)(const char *, const char *, char *, size_t);
 	int	(*link_remove)(const char *);	/* where, as link_check said */
+
+	/*
+	 * Leases: small named objects (name: [a-z]+) that instances
+	 * sharing a store use to agree on who runs something (GC).
+	 * lease_get: the bytes read (at most the size given) and bs->mtime
+	 * the time of the last put, in this host's clock; -1 ENOENT when
+	 * there is none.  lease_put: written whole, atomically; with excl
+	 * (int not 0) only if there is none, else -1 EEXIST.  lease_del:
+	 * 0, also when there was none.  Nothing here judges expiry: the
+	 * layer above compares mtime with its clock.
+	 *
+	 * S3 (key <rootdirectory>/docker/registry/v2/_regd/<name>.lease,
+	 * beside Distribution's tree and never listed by it):
+	 * lease_get is GetObject; mtime is LastModified, which is the
+	 * object store's clock, moved into this host's by adding
+	 * (local time at the answer - the answer's Date header), so that
+	 * a skewed host still judges age right.  lease_put is PutObject,
+	 * with "If-None-Match: *" when excl: 412 Precondition Failed (or
+	 * 409 ConditionalRequestConflict) is EEXIST.  lease_del is
+	 * DeleteObject (204 also when there was none).  S3 is strongly
+	 * consistent for these (read-after-write, list-after-write), which
+	 * the GC protocol in regd(8) needs.
+	 */
+	ssize_t	(*lease_get)(const char *, void *, size_t, struct be_stat *);
+	int	(*lease_put)(const char *, const void *, size_t, int);
+	int	(*lease_del)(const char *);
+
+	unsigned	 flags;			/* BE_SHARED */
 };
 
 extern const struct store_backend	 store_fs_backend, store_mem_backend;

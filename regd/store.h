@@ -166,6 +166,8 @@ int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
 void	 gc_init(struct chan *);
 void	 gc_conf(const struct store_conf *);
 const struct store_conf *gc_store_conf(void);
+int	 store_shared(void);
+int	 gc_shared_settle(void);
 void	 gc_ctl_gc(uint32_t, int);
 void	 gc_ctl_fsck(uint32_t, int);
 void	 gc_ctl_rm(uint32_t, const char *);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "regd.h"
 #include "store.h"
@@ -224,6 +225,28 @@ quota_forget_disk(void)
  * Bytes stored of all blobs, counted once (again when recount is set)
  * and then kept up to date by the change hook.
  */
+/*
+ * Running totals only see this instance's changes: in a shared store
+ * they are counted again when older than SHARED_RECOUNT seconds.
+ */
+#define SHARED_RECOUNT	30
+
+static void
+quota_shared_expire(void)
+{
+	static time_t	 counted;
+	time_t		 now;
+
+	if (!store_shared())
+		return;
+	now = time(NULL);
+	if (counted != 0 && now - counted < SHARED_RECOUNT)
+		return;
+	if (counted != 0)
+		quota_forget_disk();
+	counted = now;
+}
+
 int64_t
 quota_disk_usage(int recount)
 {
@@ -232,6 +255,7 @@ quota_disk_usage(int recount)
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	quota_shared_expire();
 	if (disk_total >= 0 && !recount)
 		return (disk_total);
 	memset(&blobs, 0, sizeof(blobs));
@@ -260,6 +284,7 @@ quota_repo_bytes(const char *repo)
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	quota_shared_expire();
 	if ((q = qrepo_find(repo)) != NULL)
 		return (q->bytes);
 	memset(&ns, 0, sizeof(ns));

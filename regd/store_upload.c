@@ -317,6 +317,24 @@ upload_pending(const char *repo, int64_t *all, int64_t *inrepo)
 	}
 }
 
+/*
+ * Whether a session idle here is idle in every instance: always with a
+ * store of our own; in a shared one only when its data was not written
+ * for the timeout either (another instance may have taken it over after
+ * a PATCH, which a load balancer may send anywhere).
+ */
+static int
+upload_idle_everywhere(struct upload *up, int64_t timeout)
+{
+	struct be_stat	 bs;
+
+	if (!store_shared())
+		return (1);
+	if (be->upload_stat(up->repo, up->uuid, &bs) == -1)
+		return (errno == ENOENT ? 0 : 1);
+	return (time(NULL) - bs.mtime >= timeout);
+}
+
 /* Idle sessions end after "upload timeout". */
 static struct event	 ev_expire;
 static int		 expire_set;
@@ -333,6 +351,11 @@ upload_expire(int fd, short event, void *arg)
 	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
 		if (up->busy || now - up->active < c->upload_timeout)
 			continue;
+		if (!upload_idle_everywhere(up, c->upload_timeout)) {
+			/* Another instance goes on with it: forget it here. */
+			upload_free(up);
+			continue;
+		}
 		upload_remove(up->repo, up->uuid);
 		upload_free(up);
 		n++;
@@ -455,6 +478,12 @@ upload_hash_ready(struct upload *up, struct be_upload *bu, int64_t size)
 	ssize_t		 n;
 	off_t		 off = 0;
 
+	/*
+	 * In a shared store the state saved with the upload is the one
+	 * to trust: another instance may have written since this one.
+	 */
+	if (store_shared() && hashstate_load(up, size) == 0)
+		return (0);
 	if (up->off == size || hashstate_load(up, size) == 0)
 		return (0);
 	up->off = -1;

@@ -657,6 +657,11 @@ fs_upload_commit(struct be_upload *bu, const char *digest)
 	    -1 || store_blob_path(blob, sizeof(blob), digest) == -1)
 		return (-1);
 	if (!store_exists(blob)) {
+		/*
+		 * The blob's mtime is its commit, not its last PATCH: the
+		 * GC grace of an instance sharing the store counts from it.
+		 */
+		(void)futimens(bu->fd, NULL);
 		strlcpy(dir, blob, sizeof(dir));
 		if ((slash = strrchr(dir, '/')) != NULL)
 			*slash = '\0';

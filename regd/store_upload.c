@@ -487,6 +487,12 @@ upload_hash_ready(struct upload *up, struct be_upload *bu, int64_t size)
 	if (up->off == size || hashstate_load(up, size) == 0)
 		return (0);
 	up->off = -1;
+	if (size == 0) {
+		/* Begun, never written (here or elsewhere): nothing to read. */
+		SHA256_Init(&up->ctx);
+		up->off = 0;
+		return (0);
+	}
 	if ((buf = malloc(DATA_CHUNK)) == NULL)
 		return (-1);
 	log_info("upload %s: no saved hash state, reading %lld bytes",

@@ -1,8 +1,10 @@
 # Two regd on one shared store: online gc runs back to back on instance 1
 # for 30 s (the issue asks for a minute; 30 s keeps make test short)
-# while 3 clients push, re-push and delete images through instance 2,
-# their layers drawn from a shared pool (so a pool layer is garbage at
-# times, old enough to sweep, and then pushed and referenced again).
+# while 3 clients push images through instance 2, each checking the
+# image before whole on instance 1 and then deleting it; the layers of
+# each client's images are drawn from its own small pool, so a pool
+# layer is garbage at times, old enough to sweep, and then pushed and
+# referenced again.
 # Instance 1's write barrier sees none of instance 2's pushes: the lease,
 # the sweep phase and the writers' wait (regd(8), GARBAGE COLLECTION)
 # must keep every acknowledged image whole.  A manifest PUT that lost
@@ -22,8 +24,33 @@ REGCTL1="$REGCTL_BIN -s $T/r1/regd.sock"
 REPO=gc/replicas
 mtype=application/vnd.oci.image.manifest.v1+json
 
+# A slower mark phase, a wider window for the race this test looks for:
+# 400 more repositories, each holding one small image (written straight
+# into the filesystem layout; skipped for other backends).
+if [ "${REGD_BACKEND:-fs}" = fs ]; then
+	v2=$T/storage/docker/registry/v2
+	printf '{"os":"linux"}' > "$T/seedcfg"
+	sc=$(sha "$T/seedcfg")
+	jq -cn --arg c "$sc" --arg mt "$mtype" '{ schemaVersion: 2,
+	    mediaType: $mt, config: { mediaType:
+	    "application/vnd.oci.image.config.v1+json", digest: $c, size: 14 },
+	    layers: [] }' > "$T/seedman"
+	sm=$(sha "$T/seedman")
+	for f in seedcfg seedman; do
+		h=$(sha "$T/$f" | cut -c8-)
+		mkdir -p "$v2/blobs/sha256/${h:0:2}/$h"
+		cp "$T/$f" "$v2/blobs/sha256/${h:0:2}/$h/data"
+	done
+	for r in $(seq 1 400); do
+		l=$v2/repositories/seed/r$r/_manifests/revisions/sha256/${sm#sha256:}
+		mkdir -p "$l"
+		printf '%s' "$sm" > "$l/link"
+	done
+	[ "$REGD_ROOT" -eq 1 ] && chown -R _regd "$T/storage"
+fi
+
 mkdir -p "$T/pool"
-for p in 0 1 2 3 4 5 6 7; do
+for p in $(seq 0 23); do
 	make_blob $((2000 + p * 100)) "$T/pool/$p"
 done
 
@@ -54,6 +81,21 @@ put_image()
 	fail "PUT $2: refused 5 times"
 }
 
+# check_image DIR URL: the image's manifest and blobs are all there.
+check_image()
+{
+	local f
+
+	http GET "$2/v2/$REPO/manifests/$(sha "$1/manifest")" \
+	    -H "Accept: $mtype"
+	check_eq "$STATUS" 200 "manifest of $1 on $2"
+	for f in config own pa pb; do
+		http HEAD "$2/v2/$REPO/blobs/$(sha "$1/$f")"
+		check_eq "$STATUS" 200 "blob $f of acknowledged image $1 on $2"
+	done
+	echo checked >> "$T/checked"
+}
+
 client()
 {
 	local c=$1 i=0 d prev= a b end=$((SECONDS + SECS))
@@ -67,8 +109,8 @@ client()
 		mkdir -p "$d"
 		printf '{"os":"linux","client":%d,"n":%d}' "$c" "$i" > "$d/config"
 		make_blob $((100 + RANDOM % 500)) "$d/own"
-		a=$((RANDOM % 8))
-		b=$(((a + 1 + RANDOM % 7) % 8))
+		a=$((c * 6 + RANDOM % 6))
+		b=$((c * 6 + (a - c * 6 + 1 + RANDOM % 5) % 6))
 		cp "$T/pool/$a" "$d/pa"
 		cp "$T/pool/$b" "$d/pb"
 		jq -cn --arg c "$(sha "$d/config")" \
@@ -79,15 +121,18 @@ client()
 		    config: { mediaType: "application/vnd.oci.image.config.v1+json",
 			digest: $c, size: $cs },
 		    layers: [ $l1, $l2, $l3 ] }' > "$d/manifest"
-		put_image "$d" "c$c-$i"
+		# The image before, whole on instance 1 after gc ran (nothing
+		# of this client touched it since), then deleted: its pool
+		# layers may become garbage.
 		if [ -n "$prev" ]; then
+			sleep 0.5
+			check_image "$prev" "${RURL[1]}"
 			http DELETE "$URL/v2/$REPO/manifests/$(sha "$prev/manifest")"
 			[ "$STATUS" = 202 ] || fail "client $c: DELETE: $STATUS"
 			touch "$prev/deleted"
-			prev=
-		else
-			prev=$d
 		fi
+		put_image "$d" "c$c-$i"
+		prev=$d
 		# Now and then a pause: pool layers age past the grace.
 		[ $((i % 4)) -eq 0 ] && sleep $((GRACE + 1))
 	done
@@ -139,6 +184,6 @@ for d in "$T"/c?/*; do
 	done
 	checked=$((checked + 1))
 done
-[ "$checked" -ge 5 ] || fail "only $checked images left to check"
-note "$checked images pulled back byte for byte from both instances"
+[ "$checked" -ge 3 ] || fail "only $checked images left to check"
+note "$(wc -l < "$T/checked") images checked whole before their delete, the last $checked pulled back byte for byte from both instances"
 exit 0

@@ -699,6 +699,7 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 	struct tagtime			*tt = NULL;
 	char				 dg[MAX_DIGEST + 1];
 	size_t				 i, n = 0;
+	time_t				 mtime;
 	int				 g, keep;
 
 	if ((rr = retain_rule_for(repo)) == NULL ||
@@ -732,6 +733,10 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 		names_add(dropped, tt[i].tag);
 		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
 		if (r->flags & GCF_DRYRUN)
+			continue;
+		/* Shared store: pushed again meanwhile by another instance. */
+		if (store_shared() && (tag_current(repo, tt[i].tag, dg,
+		    sizeof(dg), &mtime) == -1 || mtime != tt[i].mtime))
 			continue;
 		if (reg_tag_del(repo, tt[i].tag) == -1)
 			log_warn("%s: %s: tag %s", __func__, repo, tt[i].tag);

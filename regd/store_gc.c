@@ -728,15 +728,14 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 			keep = 1;
 		if (keep)
 			continue;
-		if (tag_current(repo, tt[i].tag, dg, sizeof(dg), NULL) == 0)
-			names_add(orphans, dg);
+		/* Shared store: pushed again meanwhile by another instance. */
+		if (tag_current(repo, tt[i].tag, dg, sizeof(dg), &mtime) ==
+		    -1 || (store_shared() && mtime != tt[i].mtime))
+			continue;
+		names_add(orphans, dg);
 		names_add(dropped, tt[i].tag);
 		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
 		if (r->flags & GCF_DRYRUN)
-			continue;
-		/* Shared store: pushed again meanwhile by another instance. */
-		if (store_shared() && (tag_current(repo, tt[i].tag, dg,
-		    sizeof(dg), &mtime) == -1 || mtime != tt[i].mtime))
 			continue;
 		if (reg_tag_del(repo, tt[i].tag) == -1)
 			log_warn("%s: %s: tag %s", __func__, repo, tt[i].tag);

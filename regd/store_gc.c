@@ -278,6 +278,10 @@ lease_read(char *nonce, size_t nlen, char *phase, size_t plen)
 	char		 buf[128], *p, *q;
 	ssize_t		 n;
 
+	if (be->lease_get == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
 	if ((n = be->lease_get(LEASE_NAME, buf, sizeof(buf) - 1, &bs)) ==
 	    -1)
 		return (errno == ENOENT ? 0 : -1);
@@ -316,6 +320,12 @@ gc_lease_take(struct gc_run *r)
 
 	if (!store_shared())
 		return (0);
+	if (be->lease_get == NULL || be->lease_put == NULL ||
+	    be->lease_del == NULL) {
+		fprintf(r->out, "error: the %s backend has no leases: no gc "
+		    "in a shared store\n", be->name);
+		return (-1);
+	}
 	arc4random_buf(b, sizeof(b));
 	for (i = 0; i < 16; i++)
 		snprintf(r->nonce + 2 * i, 3, "%02x", b[i]);
@@ -372,7 +382,8 @@ gc_shared_settle(void)
 	time_t		 start = time(NULL);
 	int		 held;
 
-	if (!store_shared())
+	/* Without leases no instance collects garbage: nothing to wait. */
+	if (!store_shared() || be->lease_get == NULL)
 		return (0);
 	for (;;) {
 		if ((held = lease_read(nonce, sizeof(nonce), phase,

@@ -884,6 +884,9 @@ gc_sweep_begin(struct gc_run *r)
 {
 	if (!store_shared() || (r->flags & GCF_DRYRUN))
 		return (0);
+	/* Nothing to remove: no sweep phase, nobody waits. */
+	if (r->ncands == 0 && r->drops.n == 0)
+		return (0);
 	if (gc_lease_renew(r, "sweep") == -1)
 		return (-1);
 	r->sweep_since = time(NULL);

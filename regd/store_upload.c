@@ -197,22 +197,59 @@ new_uuid(char *out, size_t len)
 }
 
 /*
+ * Shared store: forget the idle sessions of repo or client that ended
+ * in another instance (a load balancer sent their last request there).
+ */
+static void
+upload_prune(const char *repo, const char *client)
+{
+	struct upload	*up, *next;
+	struct be_stat	 bs;
+
+	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
+		if (up->busy || (strcmp(up->repo, repo) != 0 &&
+		    (client[0] == '\0' || strcmp(up->client, client) != 0)))
+			continue;
+		if (be->upload_stat(up->repo, up->uuid, &bs) == -1 &&
+		    errno == ENOENT)
+			upload_free(up);
+	}
+}
+
+/* Sessions this process knows in repo and of client. */
+static void
+upload_count(const char *repo, const char *client, int *inrepo,
+    int *byclient)
+{
+	struct upload	*up;
+
+	*inrepo = *byclient = 0;
+	RB_FOREACH(up, st_upload_tree, &uploads) {
+		if (strcmp(up->repo, repo) == 0)
+			(*inrepo)++;
+		if (client[0] != '\0' && strcmp(up->client, client) == 0)
+			(*byclient)++;
+	}
+}
+
+/*
  * May a new session start in repo for client?  0, or -1 with a 429
  * answer: sessions are bounded per repository, per client (user or
- * address) and in all.
+ * address) and in all, each instance of a shared store for itself.
  */
 static int
 upload_admit(const char *repo, const char *client, struct st_res *res)
 {
 	const struct store_conf	*c = gc_store_conf();
-	struct upload		*up;
-	int			 inrepo = 0, byclient = 0;
+	int			 inrepo, byclient;
 
-	RB_FOREACH(up, st_upload_tree, &uploads) {
-		if (strcmp(up->repo, repo) == 0)
-			inrepo++;
-		if (client[0] != '\0' && strcmp(up->client, client) == 0)
-			byclient++;
+	upload_count(repo, client, &inrepo, &byclient);
+	if (store_shared() && (nuploads >= MAX_UPLOADS_LIMIT ||
+	    (c->max_uploads > 0 && inrepo >= c->max_uploads) ||
+	    (c->max_uploads_client > 0 &&
+	    byclient >= c->max_uploads_client))) {
+		upload_prune(repo, client);
+		upload_count(repo, client, &inrepo, &byclient);
 	}
 	if (nuploads >= MAX_UPLOADS_LIMIT ||
 	    (c->max_uploads > 0 && inrepo >= c->max_uploads)) {

@@ -27,6 +27,17 @@
  * Calls are synchronous: a backend on a slow medium is driven from
  * worker threads or parked requests above this interface.
  *
+ * Shared stores: a backend other instances write to at the same time (an
+ * object store) sets BE_SHARED in flags; the filesystem one is shared
+ * when regd.conf says "storage shared yes".  The layers above then keep
+ * nothing cached for more than a second, take up upload sessions from
+ * upload_stat and upload_state_get, and run GC under a lease (regd(8),
+ * GARBAGE COLLECTION).  What they need from such a backend: a change is
+ * seen by every instance's next call (read-after-write, also for
+ * walks: a walk lists everything written before it began); a blob's
+ * mtime is when it was committed (GC's grace counts from it); lease_put
+ * with excl is atomic across instances.
+ *
  * Results: 0 done (or what the comment says); -1 with errno: ENOENT no
  * such thing, EINVAL a stored item is malformed, EFBIG over a bound,
  * ENOTSUP not offered (blob_open of a medium without descriptors or

@@ -32,7 +32,7 @@
  * when regd.conf says "storage shared yes".  The layers above then keep
  * nothing cached for more than a second, take up upload sessions from
  * upload_stat and upload_state_get, and run GC under a lease (regd(8),
- * GARBAGE COLLECTION).  What they need from such a backend: a change is
+ * Housekeeping).  What they need from such a backend: a change is
  * seen by every instance's next call (read-after-write, also for
  * walks: a walk lists everything written before it began); a blob's
  * mtime is when it was committed (GC's grace counts from it); lease_put

@@ -42,7 +42,7 @@
 #define STEP_CLOCK	16		/* items between two clock reads */
 #define QUARANTINE	"quarantine"
 
-/* The GC lease of a shared store: see regd(8), GARBAGE COLLECTION. */
+/* The GC lease of a shared store: see regd(8), Housekeeping. */
 #define LEASE_NAME	"gc"
 #define LEASE_TTL	30	/* s: not written for this long, it is free */
 #define LEASE_RENEW	5	/* s: its holder writes it this often */
@@ -112,7 +112,7 @@ struct gc_run {
 	int64_t		 bytes;
 	int64_t		 nfailed;	/* removals that failed */
 	struct event	 ev;
-	/* A shared store (regd(8), GARBAGE COLLECTION): the lease. */
+	/* A shared store (regd(8), Housekeeping): the lease. */
 	char		 nonce[33];	/* this run's, in the lease */
 	time_t		 renewed;	/* last written by this run */
 	time_t		 sweep_since;

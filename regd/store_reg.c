@@ -536,7 +536,7 @@ fail:
  * Shared store: after the revision link is written, and before the tag
  * and the answer, wait out another instance's GC sweep and check that
  * the manifest, what it references and its link are still there (see
- * regd(8), GARBAGE COLLECTION).  0, or -1 with res filled; a link this
+ * regd(8), Housekeeping).  0, or -1 with res filled; a link this
  * request made is taken back then.
  */
 static int

@@ -6,7 +6,7 @@
 # layer is garbage at times, old enough to sweep, and then pushed and
 # referenced again.
 # Instance 1's write barrier sees none of instance 2's pushes: the lease,
-# the sweep phase and the writers' wait (regd(8), GARBAGE COLLECTION)
+# the sweep phase and the writers' wait (regd(8), Housekeeping)
 # must keep every acknowledged image whole.  A manifest PUT that lost
 # the race is refused (MANIFEST_BLOB_UNKNOWN) and pushed again, as a
 # client does.  Afterwards every image still tagged pulls back byte for

@@ -1,6 +1,6 @@
 # Two regd on one shared store: a tag pushed (and then moved) through
 # instance A is served by instance B within the documented bound, 1 s
-# (regd(8), SHARED STORAGE: cached tags and listings are revalidated
+# (regd(8), Shared storage: cached tags and listings are revalidated
 # after 1 s), though B had the old answer in its caches.  The measured
 # delays are printed.  By digest, B answers at once.
 . regress/lib.sh

@@ -94,6 +94,15 @@ replicas_cleanup()
 	done
 	[ -f "$T/nginx/nginx.pid" ] &&
 	    kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
+	# Sanitizer reports of either instance fail the test.
+	for i in 1 2; do
+		[ "$rc" -ne 77 ] && [ -f "$T/r$i/regd.log" ] &&
+		    grep -Eq 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:' \
+		    "$T/r$i/regd.log" && {
+			echo "FAIL: sanitizer report in instance $i's regd.log" >&2
+			[ "$rc" -eq 0 ] && rc=1
+		}
+	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for i in 1 2; do
 			[ -f "$T/r$i/regd.log" ] || continue

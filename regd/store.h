@@ -203,6 +203,8 @@ void	 store_stats_fill(struct store_stats *);
 void	 gc_init(struct chan *);
 void	 gc_conf(const struct store_conf *);
 const struct store_conf *gc_store_conf(void);
+int	 store_shared(void);
+int	 gc_shared_settle(void);
 void	 gc_ctl_gc(uint32_t, int);
 void	 gc_ctl_fsck(uint32_t, int);
 void	 gc_ctl_rm(uint32_t, const char *);

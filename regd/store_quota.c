@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "regd.h"
 #include "store.h"
@@ -223,10 +224,6 @@ quota_forget_disk(void)
 	qrepo_forget_all();
 }
 
-/*
- * Bytes stored of all blobs, counted once (again when recount is set)
- * and then kept up to date by the change hook.
- */
 /* The blob bytes if counted already, else -1: never a walk. */
 int64_t
 quota_disk_known(void)
@@ -251,6 +248,32 @@ quota_disk_counted(int64_t sum, uint64_t since)
 		disk_total = sum;
 }
 
+/*
+ * Running totals only see this instance's changes: in a shared store
+ * they are counted again when older than SHARED_RECOUNT seconds.
+ */
+#define SHARED_RECOUNT	30
+
+static void
+quota_shared_expire(void)
+{
+	static time_t	 counted;
+	time_t		 now;
+
+	if (!store_shared())
+		return;
+	now = time(NULL);
+	if (counted != 0 && now - counted < SHARED_RECOUNT)
+		return;
+	if (counted != 0)
+		quota_forget_disk();
+	counted = now;
+}
+
+/*
+ * Bytes stored of all blobs, counted once (again when recount is set)
+ * and then kept up to date by the change hook.
+ */
 int64_t
 quota_disk_usage(int recount)
 {
@@ -259,6 +282,7 @@ quota_disk_usage(int recount)
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	quota_shared_expire();
 	if (disk_total >= 0 && !recount)
 		return (disk_total);
 	memset(&blobs, 0, sizeof(blobs));
@@ -287,6 +311,7 @@ quota_repo_bytes(const char *repo)
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	quota_shared_expire();
 	if ((q = qrepo_find(repo)) != NULL)
 		return (q->bytes);
 	memset(&ns, 0, sizeof(ns));

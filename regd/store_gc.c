@@ -48,7 +48,6 @@
 #define LEASE_RENEW	5	/* s: its holder writes it this often */
 #define LEASE_MARGIN	10	/* s: no removal this close to its expiry */
 #define SWEEP_MAX	3	/* s: the longest a sweep phase may last */
-#define SETTLE_POLL_MS	20	/* a writer's look at a sweeping lease */
 
 struct dnode {
 	RB_ENTRY(dnode)		 entry;
@@ -370,7 +369,39 @@ gc_lease_drop(struct gc_run *r)
 }
 
 /*
+ * One look at the lease: 1 while another instance's GC sweeps, 0 when
+ * a writer may go on, -1 when the lease cannot be read.
+ */
+int
+gc_shared_sweeping(void)
+{
+	char		 nonce[64], phase[16];
+	int		 held;
+
+	/* Without leases no instance collects garbage: nothing to wait. */
+	if (!store_shared() || be->lease_get == NULL)
+		return (0);
+	if ((held = lease_read(nonce, sizeof(nonce), phase,
+	    sizeof(phase))) == -1)
+		return (-1);
+	if (held == 0 || strcmp(phase, "sweep") != 0)
+		return (0);
+	/* This process's own sweep: its write barrier covers it. */
+	if (gcrun != NULL && strcmp(nonce, gcrun->nonce) == 0)
+		return (0);
+	return (1);
+}
+
+/* How long a writer waits for another instance's sweep, in seconds. */
+int
+gc_shared_patience(void)
+{
+	return (SWEEP_MAX + LEASE_MARGIN);
+}
+
+/*
  * A writer of a shared store, about to answer for what it linked: wait
+ * (blocking: storage parks its requests instead, manifest_commit)
  * while another instance's GC is in its sweep phase, so that what the
  * writer checks next (its blobs are there) is seen after that sweep's
  * removals.  0, or -1 when the sweep did not end in time.
@@ -379,28 +410,17 @@ int
 gc_shared_settle(void)
 {
 	struct timespec	 ts = { 0, SETTLE_POLL_MS * 1000000L };
-	char		 nonce[64], phase[16];
 	time_t		 start = time(NULL);
-	int		 held;
+	int		 rv;
 
-	/* Without leases no instance collects garbage: nothing to wait. */
-	if (!store_shared() || be->lease_get == NULL)
-		return (0);
-	for (;;) {
-		if ((held = lease_read(nonce, sizeof(nonce), phase,
-		    sizeof(phase))) == -1)
-			return (-1);
-		if (held == 0 || strcmp(phase, "sweep") != 0)
-			return (0);
-		/* This process's own sweep: its write barrier covers it. */
-		if (gcrun != NULL && strcmp(nonce, gcrun->nonce) == 0)
-			return (0);
-		if (time(NULL) - start > SWEEP_MAX + LEASE_MARGIN) {
+	while ((rv = gc_shared_sweeping()) == 1) {
+		if (time(NULL) - start > gc_shared_patience()) {
 			errno = EBUSY;
 			return (-1);
 		}
 		nanosleep(&ts, NULL);
 	}
+	return (rv);
 }
 
 /* (Re)start the schedule timer. */

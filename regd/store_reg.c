@@ -5,6 +5,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event.h>
 #include <jansson.h>
 
 #include "regd.h"
@@ -575,6 +577,99 @@ undo:
 	return (-1);
 }
 
+/* The manifest is stored and settled: its tag, its cache, the answer. */
+static void
+manifest_finish(const struct st_req *req, struct mfst *m, size_t len,
+    struct st_res *res)
+{
+	if (strchr(req->ref, ':') == NULL &&
+	    reg_tag_set(req->repo, req->ref, m->digest) == -1) {
+		log_warn("%s: %s: tag %s", __func__, req->repo, req->ref);
+		store_err(res, 500, "UNKNOWN", "cannot store manifest");
+		return;
+	}
+	meta_set(m->digest, m->root, len);
+	res->status = 201;
+	strlcpy(res->subject, m->subject, sizeof(res->subject));
+	res->size = len;
+	strlcpy(res->digest, m->digest, sizeof(res->digest));
+	strlcpy(res->mediatype, m->mediatype, sizeof(res->mediatype));
+}
+
+/*
+ * A manifest PUT waiting, parked, for another instance's GC sweep to
+ * end (shared store): the lease is looked at every SETTLE_POLL_MS.
+ */
+struct settle {
+	struct st_req	 req;
+	struct mfst	 m;
+	unsigned char	*buf;
+	size_t		 len;
+	int		 made;
+	uint64_t	 park;
+	time_t		 start;
+	struct event	 ev;
+};
+
+static void
+settle_poll(int fd, short event, void *arg)
+{
+	struct settle	*st = arg;
+	struct timeval	 tv = { 0, SETTLE_POLL_MS * 1000 };
+	struct st_res	 res;
+
+	if (gc_shared_sweeping() == 1 &&
+	    time(NULL) - st->start <= gc_shared_patience()) {
+		evtimer_add(&st->ev, &tv);
+		return;
+	}
+	memset(&res, 0, sizeof(res));
+	if (gc_shared_sweeping() == 1) {
+		/* Waited its fill: as manifest_settle would answer. */
+		store_err(&res, 503, "UNAVAILABLE", "garbage collection in "
+		    "progress, try again");
+		if (st->made == 1 && reg_link_del(st->req.repo, BE_REVISION,
+		    st->m.digest) == -1)
+			log_warn("%s: %s@%s", __func__, st->req.repo,
+			    st->m.digest);
+	} else if (manifest_settle(st->req.repo, st->m.digest, st->made,
+	    st->buf, st->len, &res) == 0)
+		manifest_finish(&st->req, &st->m, st->len, &res);
+	store_resume(st->park, &res, -1, NULL);
+	json_decref(st->m.root);
+	free(st->buf);
+	free(st);
+}
+
+/* Park the PUT until the sweep ends: 1 parked, 0 settle now. */
+static int
+manifest_park(const struct st_req *req, struct mfst *m,
+    const unsigned char *buf, size_t len, int made)
+{
+	struct settle	*st;
+	struct timeval	 tv = { 0, SETTLE_POLL_MS * 1000 };
+
+	if (gc_shared_sweeping() != 1 || (st = calloc(1, sizeof(*st))) ==
+	    NULL)
+		return (0);
+	if ((st->buf = malloc(len > 0 ? len : 1)) == NULL ||
+	    (st->park = store_park()) == 0) {
+		free(st->buf);
+		free(st);
+		return (0);
+	}
+	memcpy(st->buf, buf, len);
+	st->req = *req;
+	st->m = *m;
+	m->root = NULL;			/* the parked PUT's now */
+	st->len = len;
+	st->made = made;
+	st->start = time(NULL);
+	evtimer_set(&st->ev, settle_poll, st);
+	evtimer_add(&st->ev, &tv);
+	return (1);
+}
+
 /* A checked manifest stored: quota, blob, revision link, tag. */
 void
 manifest_commit(const struct st_req *req, const unsigned char *buf,
@@ -593,17 +688,11 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 	    (made = reg_link_put(req->repo, BE_REVISION, m.digest, len)) ==
 	    -1)
 		goto fail;
+	if (store_shared() && manifest_park(req, &m, buf, len, made))
+		goto done;
 	if (manifest_settle(req->repo, m.digest, made, buf, len, res) == -1)
 		goto done;
-	if (strchr(req->ref, ':') == NULL &&
-	    reg_tag_set(req->repo, req->ref, m.digest) == -1)
-		goto fail;
-	meta_set(m.digest, m.root, len);
-	res->status = 201;
-	strlcpy(res->subject, m.subject, sizeof(res->subject));
-	res->size = len;
-	strlcpy(res->digest, m.digest, sizeof(res->digest));
-	strlcpy(res->mediatype, m.mediatype, sizeof(res->mediatype));
+	manifest_finish(req, &m, len, res);
 	goto done;
 fail:
 	log_warn("%s: %s: store %s", __func__, req->repo, m.digest);

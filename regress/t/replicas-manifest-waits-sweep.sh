@@ -5,7 +5,8 @@
 # (the blob's files taken away by the test, as a sweep would): the PUT
 # is refused with MANIFEST_BLOB_UNKNOWN and its link taken back, so no
 # acknowledged manifest lacks a blob.  With the layer there, the PUT
-# waits for the sweep's end and then succeeds.
+# waits for the sweep's end and then succeeds.  The waiting PUT is
+# parked, not a stall: the instance answers other requests meanwhile.
 . regress/lib.sh
 . regress/authlib.sh
 . regress/replicas.sh
@@ -52,7 +53,13 @@ curl -s -o "$T/put1" -w '%{http_code}' -X PUT -H "Content-Type: $mtype" \
     --data-binary "@$T/one/manifest" "$URL/v2/lib/wait/manifests/one" \
     > "$T/code1" &
 cpid=$!
-sleep 1
+# The waiting PUT is parked: the same instance serves others meanwhile.
+sleep 0.3
+http HEAD "$URL/v2/lib/wait/blobs/$(sha "$T/one/config")"
+check_eq "$STATUS" 200 "a blob HEAD while the PUT waits"
+kill -0 "$cpid" 2>/dev/null ||
+    fail "the PUT ended before the sweep did, or the HEAD waited for it"
+sleep 0.7
 rm -rf "$v2/blobs/sha256/${l:0:2}/$l"
 rm -f "$lease"
 wait $cpid

@@ -72,7 +72,8 @@ job_thread(void *unused)
 		pthread_mutex_lock(&job_mtx);
 		TAILQ_INSERT_TAIL(&job_fin, j, entry);
 		/* A full pipe already holds a wake-up: the byte may go. */
-		(void)write(job_wake[1], &c, 1);
+		if (write(job_wake[1], &c, 1) == -1)
+			continue;
 	}
 	return (NULL);
 }

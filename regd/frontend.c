@@ -153,6 +153,8 @@ front_peer(enum proc_kind k, int instance, int fd)
 		st_chan.lowat = CHAN_LOWAT;
 		st_chan.drained = st_drained;
 		return (0);
+	case PROC_NOTIFY:
+		return (front_notify_peer(instance, fd));
 	default:
 		return (-1);
 	}

@@ -277,10 +277,11 @@ main		: USER STRING {
 			free($4);
 		}
 		| RETENTION STRING {
+			/* $2 is freed at the end: on an error, by bison. */
 			cur_retain = retain_add(conf, $2);
-			free($2);
 		} '{' optnl retlines retlast '}' {
 			cur_retain = NULL;
+			free($2);
 		}
 		| GROUP STRING {
 			cur_group = $2;
@@ -300,12 +301,13 @@ notify		: NOTIFY QUEUE STRING {
 			free($3);
 		}
 		| NOTIFY STRING {
+			/* $2 is freed at the end: on an error, by bison. */
 			if ((cur_ep = notify_conf_add(conf, $2, file->lineno,
 			    autherr, sizeof(autherr))) == NULL)
 				yyerror("%s", autherr);
-			free($2);
 		} '{' optnl eplines eplast '}' {
 			cur_ep = NULL;
+			free($2);
 		}
 		;
 

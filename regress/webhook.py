@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# regress/webhook.py PORT OUT [SLEEP] [STATUS]: a webhook receiver for the
+# regress/webhook.py PORT [SLEEP [STATUS]] OUT: a webhook receiver for the
 # notify tests.  Each POST becomes one line of OUT, a JSON object
 # {"path", "ctype", "headers", "body"} (body parsed as JSON, or null),
 # written and flushed before the answer, so what OUT holds was received.
@@ -12,9 +12,9 @@ import os
 import sys
 import time
 
-port, out = int(sys.argv[1]), sys.argv[2]
-delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
-status = int(sys.argv[4]) if len(sys.argv) > 4 else 200
+port, out = int(sys.argv[1]), sys.argv[-1]
+delay = float(sys.argv[2]) if len(sys.argv) > 3 else 0.0
+status = int(sys.argv[3]) if len(sys.argv) > 4 else 200
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

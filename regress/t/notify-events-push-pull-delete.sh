@@ -5,13 +5,10 @@
 # header, and for each event the action, repository, digest, media type,
 # size, tag, url and the request's method, address and user agent.
 . regress/lib.sh
+. regress/notifylib.sh
 
 WPORT=$(free_port)
-python3 regress/webhook.py "$WPORT" "$T/events" &
-WPID=$!
-for i in $(seq 1 50); do [ -f "$T/events.up" ] && break; sleep 0.1; done
-[ -f "$T/events.up" ] || fail "webhook receiver did not start"
-trap 'kill $WPID 2>/dev/null; regd_cleanup' EXIT
+webhook_start "$WPORT"
 
 regd_start "notify queue \"$T/queue\"
 notify \"hook\" {
@@ -54,15 +51,9 @@ check_eq "$STATUS" 202 "manifest delete"
 http DELETE "$URL/v2/$R/blobs/$C"
 check_eq "$STATUS" 202 "blob delete"
 
-want=8
-for i in $(seq 1 100); do
-	n=$(jq -s '[.[].body.events[]] | length' "$T/events" 2>/dev/null)
-	[ "${n:-0}" -ge "$want" ] && break
-	sleep 0.1
-done
+wait_events 8 || fail "only $(events_count) of 8 events"
 sleep 0.5
-n=$(jq -s '[.[].body.events[]] | length' "$T/events")
-check_eq "$n" "$want" "events received"
+check_eq "$(events_count)" 8 "events received"
 
 # Every request carried the envelope's media type and the header.
 jq -r '.ctype' "$T/events" | sort -u > "$T/ctypes"

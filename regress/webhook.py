@@ -4,17 +4,20 @@
 # {"path", "ctype", "headers", "body"} (body parsed as JSON, or null),
 # written and flushed before the answer, so what OUT holds was received.
 # SLEEP seconds are slept before each answer (a slow receiver), STATUS
-# is the answer's status (default 200).  Writes OUT.up with its pid when
+# is the answer's status (default 200).  One thread a connection: regd
+# sends one request at a time per endpoint, so order is regd's.  Writes OUT.up with its pid when
 # it listens.
 import http.server
 import json
 import os
 import sys
+import threading
 import time
 
 port, out = int(sys.argv[1]), sys.argv[-1]
 delay = float(sys.argv[2]) if len(sys.argv) > 3 else 0.0
 status = int(sys.argv[3]) if len(sys.argv) > 4 else 200
+lock = threading.Lock()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -34,7 +37,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                    "ctype": self.headers.get("Content-Type"),
                    "headers": {k.lower(): v for k, v in self.headers.items()},
                    "body": body}
-            with open(out, "a") as f:
+            with lock, open(out, "a") as f:
                 f.write(json.dumps(rec) + "\n")
                 f.flush()
         self.send_response(status)
@@ -45,7 +48,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-srv = http.server.HTTPServer(("127.0.0.1", port), Handler)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
 with open(out + ".up", "w") as f:
     f.write("%d\n" % os.getpid())
 srv.serve_forever()

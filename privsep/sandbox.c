@@ -129,6 +129,7 @@ static const int sc_notify[] = {
 	SCMP_SYS(getpeername), SCMP_SYS(ioctl), SCMP_SYS(select),
 	SCMP_SYS(pselect6), SCMP_SYS(socketpair), SCMP_SYS(pipe2),
 	SCMP_SYS(eventfd2), SCMP_SYS(statx), SCMP_SYS(stat),
+	SCMP_SYS(newfstatat),	/* OpenSSL looks for a CA directory */
 };
 
 static int

@@ -317,11 +317,31 @@ ep_wants(const struct notify_endpoint *c, const struct notify_event *ev)
 	return (0);
 }
 
+/*
+ * A JSON string of v; bytes that are not UTF-8 (a client's User-Agent or
+ * Host may have them) become '?', so the field is never left out.
+ */
+static json_t *
+jstr(const char *v)
+{
+	json_t	*j;
+	char	 buf[1024];
+	size_t	 i;
+
+	if ((j = json_string(v)) != NULL)
+		return (j);
+	strlcpy(buf, v, sizeof(buf));
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] >= 0x80)
+			buf[i] = '?';
+	return (json_string(buf));
+}
+
 static void
 jset(json_t *o, const char *k, const char *v)
 {
 	if (v[0] != '\0')
-		json_object_set_new(o, k, json_string(v));
+		json_object_set_new(o, k, jstr(v));
 }
 
 /* One event in Distribution's form, as one line of JSON. */
@@ -370,11 +390,11 @@ event_json(const struct notify_event *ev)
 	jset(t, "url", url);
 	jset(t, "tag", ev->tag);
 	json_object_set_new(o, "target", t);
-	json_object_set_new(r, "id", json_string(ev->reqid));
+	json_object_set_new(r, "id", jstr(ev->reqid));
 	jset(r, "addr", ev->addr);
 	jset(r, "host", ev->host);
-	json_object_set_new(r, "method", json_string(ev->method));
-	json_object_set_new(r, "useragent", json_string(ev->useragent));
+	json_object_set_new(r, "method", jstr(ev->method));
+	json_object_set_new(r, "useragent", jstr(ev->useragent));
 	json_object_set_new(o, "request", r);
 	jset(a, "name", ev->actor);
 	json_object_set_new(o, "actor", a);

@@ -108,5 +108,24 @@ out=$($REGD -nv -f "$T/regd.conf" 2>&1)
 echo "$out" | grep -q 's3cret' && fail "regd -nv shows the header's secret"
 echo "$out" | grep -q "url \"http://127.0.0.1:$WPORT/events\"" ||
     fail "regd -nv does not show the endpoint: $out"
+
+# A User-Agent that is not UTF-8 is still a string in the event.
+printf 'GET /v2/%s/blobs/%s HTTP/1.1\r\nHost: x\r\nUser-Agent: bad\377\376ua\r\nConnection: close\r\n\r\n' \
+    "$R" "$L" > "$T/req"
+python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(open(sys.argv[2],"rb").read()); s.recv(100)' \
+    "$PORT" "$T/req"
+wait_events 9 || fail "no event for the request with a bad User-Agent"
+check_eq "$(jq -r -s '[.[].body.events[]][8].request.useragent' \
+    "$T/events")" "bad??ua" "a User-Agent that is not UTF-8"
+
+# A reload that changes the endpoints keeps the running ones and says so;
+# the new frontends report to the same events process.
+sed -i -e 's/backoff 1s max 4s/backoff 2s max 4s/' "$T/regd.conf"
+$REGCTL reload > /dev/null || fail "reload"
+grep -q 'notify changes need a restart' "$T/regd.log" ||
+    fail "the reload does not say that notify changes need a restart"
+sleep 0.5
+push_blob "$R" "$T/layer"
+wait_events 10 || fail "no event after the reload"
 alive "$REGD_PID" || fail "regd died"
 exit 0

@@ -30,7 +30,11 @@ webhook_stop()
 # events_count: events received so far (duplicates counted).
 events_count()
 {
-	jq -s '[.[].body.events[]] | length' "$T/events" 2>/dev/null || echo 0
+	local n
+
+	n=$(jq -s '[.[].body.events[]] | length' "$T/events" 2>/dev/null |
+	    tail -n 1)
+	echo "${n:-0}"
 }
 
 # wait_events N [SECONDS]: until N events were received.

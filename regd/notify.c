@@ -289,6 +289,9 @@ queue_compact(struct nep *ep)
 	free(buf);
 	close(ep->qfd);
 	ep->qfd = fd;
+	log_debug("notify %s: queue compacted, %lld of %lld bytes kept",
+	    ep->conf->name, (long long)(ep->size - ep->head),
+	    (long long)ep->size);
 	ep->size -= ep->head;
 	ep->head = 0;
 	return (0);

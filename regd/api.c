@@ -785,7 +785,9 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 		respond_error(c, res, fd);
 		return;
 	}
-	front_notify(c, res);
+	/* A push or delete is answered once its event is on disk. */
+	if (front_notify(c, res) == 1)
+		return;
 
 	switch (r->st_type) {
 	case ST_BLOB_GET:

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +23,109 @@
 #define MT_OCTET	"application/octet-stream"
 #define NOTIFY_MAXQUEUE	(4 * 1024 * 1024)	/* bytes unread by it */
 
+/* An answer held until its event is on disk. */
+struct nwait {
+	TAILQ_ENTRY(nwait)	 entry;
+	struct conn		*c;
+	uint32_t		 token;
+	struct timespec		 since;
+	struct st_res		 res;
+};
+
 static struct chan	 notify_chan;
 static int		 notify_on = -1;
-static uint64_t		 notify_dropped;
+static uint64_t		 notify_dropped, notify_late;
+static TAILQ_HEAD(, nwait) waits = TAILQ_HEAD_INITIALIZER(waits);
+static uint32_t		 next_token;
+static struct conn	*releasing;
+static struct event	 ev_wait;
+
+static void	 notify_ack(struct chan *, struct msg *, void *);
+
+static const struct msg_rule	 notify_rules[] = {
+	MR_EMPTY(MSG_NOTIFY_ACK, PEER(PROC_NOTIFY), notify_ack),
+};
+
+/* Answer what w held: the rest of api_storage_res, without an event. */
+static void
+release(struct nwait *w)
+{
+	TAILQ_REMOVE(&waits, w, entry);
+	releasing = w->c;
+	api_storage_res(w->c, &w->res, -1, NULL, 0);
+	releasing = NULL;
+	free(w);
+}
+
+static void
+release_all(void)
+{
+	struct nwait	*w;
+
+	while ((w = TAILQ_FIRST(&waits)) != NULL)
+		release(w);
+}
 
 static void
 notify_closed(struct chan *c, void *arg)
 {
 	chan_clear(&notify_chan);
 	notify_chan.evset = 0;
+	release_all();
+}
+
+static void
+notify_dispatch(struct chan *c, struct msg *m, void *arg)
+{
+	const struct msg_rule	*r;
+	const char		*why;
+
+	r = msg_rule_find(notify_rules, sizeof(notify_rules) /
+	    sizeof(notify_rules[0]), m->hdr.type);
+	if (msg_rule_check(r, c, m, &why) == -1) {
+		proc_peer_fail(c, m, why);
+		return;
+	}
+	r->fn(c, m, arg);
+	if (m->fd != -1)
+		close(m->fd);
+}
+
+static void
+notify_ack(struct chan *c, struct msg *m, void *arg)
+{
+	struct nwait	*w;
+
+	TAILQ_FOREACH(w, &waits, entry)
+		if (w->token == m->hdr.peerid) {
+			release(w);
+			return;
+		}
+}
+
+/* Answers held longer than NOTIFY_SYNC_WAIT go without their ack. */
+static void
+wait_timer(int fd, short event, void *arg)
+{
+	struct nwait	*w;
+	struct timespec	 now;
+	struct timeval	 tv = { 0, 100 * 1000 };
+	int64_t		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while ((w = TAILQ_FIRST(&waits)) != NULL) {
+		ms = (now.tv_sec - w->since.tv_sec) * 1000 +
+		    (now.tv_nsec - w->since.tv_nsec) / 1000000;
+		if (ms < NOTIFY_SYNC_WAIT)
+			break;
+		if (notify_late++ % 100 == 0)
+			log_warnx("events process slow to queue events, %llu "
+			    "answers sent before their event was on disk",
+			    (unsigned long long)notify_late);
+		release(w);
+	}
+	if (!TAILQ_EMPTY(&waits))
+		evtimer_add(&ev_wait, &tv);
 }
 
 /* The channel to the events process, at start-up or after its restart. */
@@ -39,9 +134,25 @@ front_notify_peer(int instance, int fd)
 {
 	if (notify_chan.evset)
 		chan_clear(&notify_chan);
+	/* proc_chan's framing checks, with this file's own rules. */
 	proc_chan(&notify_chan, PROC_NOTIFY, instance, fd, NULL,
 	    notify_closed);
+	chan_event_del(&notify_chan);
+	chan_event_set(&notify_chan, notify_dispatch, notify_closed, NULL);
 	return (0);
+}
+
+/* c is closing: an answer it held has nobody to go to. */
+void
+front_notify_forget(struct conn *c)
+{
+	struct nwait	*w, *t;
+
+	TAILQ_FOREACH_SAFE(w, &waits, entry, t)
+		if (w->c == c) {
+			TAILQ_REMOVE(&waits, w, entry);
+			free(w);
+		}
 }
 
 static int
@@ -117,30 +228,39 @@ event_kind(struct conn *c, const struct st_res *res, struct notify_event *ev)
 	}
 }
 
-/* Storage answered c with success (res): tell the events process. */
-void
+/*
+ * Storage answered c with success (res): tell the events process.
+ * Returns 1 when the answer waits for the event to be on disk (it is
+ * given later through api_storage_res), 0 to answer now.
+ */
+int
 front_notify(struct conn *c, const struct st_res *res)
 {
 	struct req		*r = &c->req;
 	struct notify_event	 ev;
 	struct timespec		 ts;
+	struct timeval		 tv = { 0, 100 * 1000 };
+	struct nwait		*w = NULL;
+	uint32_t		 token = 0;
 
-	if (notify_on == -1)
+	if (notify_on == -1) {
 		notify_on = env->conf->notify != NULL &&
 		    env->conf->notify->nep > 0;
-	if (!notify_on)
-		return;
+		evtimer_set(&ev_wait, wait_timer, NULL);
+	}
+	if (!notify_on || c == releasing)
+		return (0);
 	memset(&ev, 0, sizeof(ev));
 	ev.size = res->size;
 	strlcpy(ev.digest, res->digest, sizeof(ev.digest));
 	if ((ev.action = event_kind(c, res, &ev)) == 0)
-		return;
+		return (0);
 	if (notify_chan.fd == -1 || !notify_chan.evset || notify_chan.dead ||
 	    notify_chan.queued > NOTIFY_MAXQUEUE) {
 		if (notify_dropped++ % 1000 == 0)
 			log_warnx("events process unavailable, %llu events "
 			    "dropped", (unsigned long long)notify_dropped);
-		return;
+		return (0);
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ev.when_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -154,5 +274,23 @@ front_notify(struct conn *c, const struct st_res *res)
 	if (r->ua != NULL)
 		strlcpy(ev.useragent, r->ua, sizeof(ev.useragent));
 	strlcpy(ev.actor, r->user, sizeof(ev.actor));
-	chan_send(&notify_chan, MSG_NOTIFY_EVENT, 0, -1, &ev, sizeof(ev));
+	/* Only answers without a body to send can wait: not the pulls. */
+	if (ev.action != NACT_PULL && (w = calloc(1, sizeof(*w))) != NULL) {
+		if (++next_token == 0)
+			next_token = 1;
+		token = next_token;
+	}
+	if (chan_send(&notify_chan, MSG_NOTIFY_EVENT, token, -1, &ev,
+	    sizeof(ev)) == -1 || w == NULL) {
+		free(w);
+		return (0);
+	}
+	w->c = c;
+	w->token = token;
+	w->res = *res;
+	clock_gettime(CLOCK_MONOTONIC, &w->since);
+	TAILQ_INSERT_TAIL(&waits, w, entry);
+	if (!evtimer_pending(&ev_wait, NULL))
+		evtimer_add(&ev_wait, &tv);
+	return (1);
 }

@@ -474,6 +474,7 @@ conn_close(struct conn *c)
 	struct req	*r = &c->req;
 
 	pend_remove(c);
+	front_notify_forget(c);
 	if (c->state == CS_BODY && r->streaming && !r->answered)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);

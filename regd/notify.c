@@ -85,6 +85,8 @@ struct npeer {
 struct pending {
 	struct notify_event	 ev;
 	uint64_t		 order;
+	struct npeer		*from;
+	uint32_t		 token;		/* an answer waits: ack it */
 };
 
 static struct nep		 eps[NOTIFY_MAXEP];
@@ -480,7 +482,6 @@ commit(void)
 		}
 		free(json);
 	}
-	npend = 0;
 	for (j = 0; j < neps; j++) {
 		if (!eps[j].dirty)
 			continue;
@@ -489,6 +490,13 @@ commit(void)
 		eps[j].dirty = 0;
 		deliver(&eps[j]);
 	}
+	/* On disk (or dropped, counted): the held answers may go. */
+	for (i = 0; i < npend; i++)
+		if (pend[i].token != 0 && pend[i].from->used &&
+		    !pend[i].from->chan.dead)
+			chan_send(&pend[i].from->chan, MSG_NOTIFY_ACK,
+			    pend[i].token, -1, NULL, 0);
+	npend = 0;
 }
 
 static void
@@ -515,12 +523,12 @@ notify_event_msg(struct chan *c, struct msg *m, void *arg)
 		proc_peer_fail(c, m, "bad event");
 		return;
 	}
-	if (neps == 0)
-		return;
 	if (npend == MAX_PENDING)
 		commit();
 	pend[npend].ev = ev;
 	pend[npend].order = pend_order++;
+	pend[npend].from = arg;
+	pend[npend].token = m->hdr.peerid;
 	npend++;
 	if (!commit_armed) {
 		commit_armed = 1;

@@ -130,7 +130,9 @@ enum msg_type {
 	MSG_NOTIFY_SHOW,	/* parent -> notify; peerid = ctl conn */
 	MSG_NOTIFY_TEXT,	/* notify -> parent: text of the answer */
 	MSG_NOTIFY_END,		/* notify -> parent: struct st_ctl_end */
-	CTL_SHOW_NOTIFY		/* regctl -> parent */
+	CTL_SHOW_NOTIFY,	/* regctl -> parent */
+	MSG_NOTIFY_ACK		/* notify -> frontend: the event peerid is
+				   on disk */
 };
 
 /* struct st_req flags */
@@ -383,8 +385,10 @@ int	 notify_url_split(const char *, char *, size_t, int *, int *);
 /* front_notify.c */
 struct conn;
 struct st_res;
+#define NOTIFY_SYNC_WAIT	1000	/* ms an answer waits for its event */
 int	 front_notify_peer(int, int);
-void	 front_notify(struct conn *, const struct st_res *);
+int	 front_notify(struct conn *, const struct st_res *);
+void	 front_notify_forget(struct conn *);
 
 /* parse.y */
 struct regd_conf	*parse_config(const char *, int);

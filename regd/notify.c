@@ -56,6 +56,7 @@ struct nep {
 	uint64_t		 depth;		/* lines not delivered */
 	int			 dirty;		/* appended, not synced */
 	int			 broken;	/* queue unusable: drops */
+	int			 unresolved;	/* no address for the host */
 	/* the request in flight */
 	CURL			*easy;
 	int			 busy;
@@ -771,6 +772,11 @@ deliver(struct nep *ep)
 
 	if (ep->busy || ep->retrying || ep->broken || parent_gone)
 		return;
+	if (ep->unresolved && ep->head < ep->size) {
+		batch_failed(ep, "host name not resolved at start-up; "
+		    "restart regd once it resolves");
+		return;
+	}
 	while ((n = batch_build(ep)) <= 0) {
 		if (n == -1) {
 			batch_failed(ep, "cannot read the queue");
@@ -975,6 +981,8 @@ notify_prepare(struct nep *ep)
 			log_warnx("notify %s: cannot resolve %s; events wait "
 			    "in the queue until a restart resolves it",
 			    ep->conf->name, host);
+			/* libcurl may not look it up in the sandbox. */
+			ep->unresolved = 1;
 			return;
 		}
 		used = snprintf(entry, sizeof(entry), "%s:%d:", host, port);

@@ -35,6 +35,11 @@ notify \"tls\" {
 	url \"https://127.0.0.1:$SPORT/\"
 	backoff 1s max 1s
 	events push
+}
+notify \"nohost\" {
+	url \"http://no-such-host.invalid/\"
+	backoff 1s max 1s
+	events push
 }"
 old=$(pids_titled notify)
 [ -n "$old" ] || fail "no notify process"
@@ -73,6 +78,11 @@ note "$out"
 echo "$out" | grep -qi 'last error.*\(certificate\|SSL\)' ||
     fail "no certificate error for the https endpoint: $out"
 check_eq "$(pids_titled notify)" "$new" "notify pid after the https attempts"
+# A host that did not resolve before the chroot: an error, never a lookup
+# from inside the sandbox (libcurl's resolver thread would be killed).
+echo "$out" | grep -q 'last error.*not resolved' ||
+    fail "no resolution error for the unknown host: $out"
+check_eq "$(notify_col nohost 2)" 2 "events queued for the unknown host"
 grep -q 'died of signal' "$T/regd.log" &&
     [ "$(grep -c 'notify .* died of signal' "$T/regd.log")" -gt 1 ] &&
     fail "notify died more than once: $(grep 'died' "$T/regd.log")"

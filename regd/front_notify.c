@@ -67,7 +67,7 @@ release_all(void)
 }
 
 static void
-notify_closed(struct chan *c, void *arg)
+front_notify_closed(struct chan *c, void *arg)
 {
 	chan_clear(&notify_chan);
 	notify_chan.evset = 0;
@@ -136,9 +136,10 @@ front_notify_peer(int instance, int fd)
 		chan_clear(&notify_chan);
 	/* proc_chan's framing checks, with this file's own rules. */
 	proc_chan(&notify_chan, PROC_NOTIFY, instance, fd, NULL,
-	    notify_closed);
+	    front_notify_closed);
 	chan_event_del(&notify_chan);
-	chan_event_set(&notify_chan, notify_dispatch, notify_closed, NULL);
+	chan_event_set(&notify_chan, notify_dispatch, front_notify_closed,
+	    NULL);
 	return (0);
 }
 

@@ -344,7 +344,7 @@ struct notify_endpoint {
 	int			 line;
 };
 struct notify_conf {
-	char			 queue[PATH_MAX];	/* the spool directory */
+	char			 queue[PATH_MAX];	/* spool directory */
 	int			 queue_line;
 	int			 nep;
 	struct notify_endpoint	 ep[NOTIFY_MAXEP];

@@ -128,4 +128,6 @@ sleep 0.5
 push_blob "$R" "$T/layer"
 wait_events 10 || fail "no event after the reload"
 alive "$REGD_PID" || fail "regd died"
+# SIGTERM ends every process, the events process included, within 5 s.
+regd_stop
 exit 0

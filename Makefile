@@ -17,12 +17,13 @@ LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
+		regd/store_job.c \
 		regd/store_list.c regd/store_gc.c regd/store_reg.c \
 		regd/store_digest.c regd/store_cache.c regd/store_manifest.c \
 		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
-		regd/sdnotify.c regd/proc.c
+		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c
 REGD_SRCS+=	regd/notify.c regd/notify_conf.c regd/front_notify.c
 REGCTL_SRCS=	regctl/regctl.c
 
@@ -74,10 +75,11 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/sandbox_kill.c ${PRIVSEP_OBJS} \
 	    ${LDLIBS}
 
-STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
+STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
-		regd/store_upload.o regd/store_quota.o regd/util.o
+		regd/store_upload.o regd/store_quota.o regd/util.o \
+		regd/store_stats.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     regd/proc.o ${PRIVSEP_OBJS}
@@ -259,7 +261,13 @@ bench-smoke: deps all
 bench-stall: deps all
 	timeout 600 bash regress/bench/stall.sh
 
-.PHONY: bench bench-smoke bench-stall
+# Manifest GET rate and CPU per request with and without a scrape of the
+# metrics listener every 100 ms (regress/bench/README).
+bench-metrics: deps all
+	@sh regress/bench/deps.sh
+	timeout 600 bash regress/bench/metrics.sh
+
+.PHONY: bench bench-smoke bench-stall bench-metrics
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

@@ -32,6 +32,7 @@ struct peer {
 	struct chan	 c;
 	enum peer_kind	 kind;
 	int		 slot;
+	uint64_t	 gen;		/* this channel, for parked answers */
 	struct event	 ev_gc;
 	int		 gcset;
 };
@@ -52,6 +53,7 @@ RB_GENERATE(st_stream_tree, stream, entry, stream_cmp)
 static struct st_stream_tree	 streams = RB_INITIALIZER(&streams);
 static struct peer		 parent, logger;
 static struct peer		*fronts[REGD_MAXSLOTS];
+static uint64_t			 front_gen;
 
 static void	 peer_dispatch(struct chan *, struct msg *, void *);
 static void	 peer_closed(struct chan *, void *);
@@ -152,8 +154,10 @@ front_free(struct peer *p)
 	}
 	streams_abort_slot(p->slot);
 	chan_clear(&p->c);
-	if (fronts[p->slot] == p)
+	if (fronts[p->slot] == p) {
 		fronts[p->slot] = NULL;
+		park_forget(p->slot);
+	}
 	free(p);
 }
 
@@ -168,6 +172,7 @@ front_add(int slot, int fd)
 		fatal("%s", __func__);
 	p->kind = PEER_FRONT;
 	p->slot = slot;
+	p->gen = ++front_gen;
 	fronts[slot] = p;
 	proc_chan(&p->c, PROC_FRONTEND, slot, fd, p, peer_closed);
 	p->c.maxqueue = ST_MAXQUEUE;
@@ -219,6 +224,8 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
 {
 	struct iovec	 iov[2];
 
+	if (res->status == 403 && strcmp(res->code, "DENIED") == 0)
+		store_stats.quota_refusals++;
 	iov[0].iov_base = res;
 	iov[0].iov_len = sizeof(*res);
 	iov[1].iov_base = (void *)body;
@@ -227,6 +234,23 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
 	    -1)
 		log_debug("frontend %d: cannot answer request %u", p->slot,
 		    id);
+}
+
+/* A parked request's answer, if the frontend that asked is still there. */
+static int
+park_answer(int slot, uint64_t gen, uint32_t id, struct st_res *res, int fd,
+    const void *body)
+{
+	struct peer	*p;
+
+	if (slot < 0 || slot >= REGD_MAXSLOTS || (p = fronts[slot]) == NULL ||
+	    p->gen != gen || p->c.dead) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	answer(p, id, res, fd, body);
+	return (0);
 }
 
 static void
@@ -249,6 +273,7 @@ front_request(struct peer *p, struct msg *m)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
+	park_begin(p->slot, p->gen, id);
 
 	switch (m->hdr.type) {
 	case ST_MANIFEST_PUT:
@@ -262,6 +287,7 @@ front_request(struct peer *p, struct msg *m)
 		    (s->st = store_stream_begin(m->hdr.type, &req, &res,
 		    &now)) == NULL) {
 			free(s);
+			park_end();
 			store_err(&res, 500, "UNKNOWN", "out of memory");
 			answer(p, id, &res, -1, NULL);
 			return;
@@ -269,7 +295,7 @@ front_request(struct peer *p, struct msg *m)
 		s->slot = p->slot;
 		s->id = id;
 		RB_INSERT(st_stream_tree, &streams, s);
-		if (now)
+		if (!park_end() && now)
 			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_BLOB_GET:
@@ -302,10 +328,20 @@ front_request(struct peer *p, struct msg *m)
 	case ST_REFERRERS:
 		store_referrers(&req, &res, &fd);
 		break;
+	case ST_HEALTH:
+		/* An answer at all says this loop runs; the space, how full. */
+		if (store_stats_space(&res.size, &res.off) == -1)
+			store_err(&res, 500, "UNKNOWN", "cannot read the file "
+			    "system");
+		else
+			res.status = 200;
+		break;
 	default:
+		park_end();
 		return;
 	}
-	answer(p, id, &res, fd, body);
+	if (!park_end())
+		answer(p, id, &res, fd, body);
 }
 
 static void
@@ -314,6 +350,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	struct st_res	 res;
 	struct stream	*s;
 	uint32_t	 id = m->hdr.peerid;
+	int		 now;
 
 	if (m->fd != -1) {
 		proc_peer_fail(&p->c, m, "unexpected descriptor");
@@ -346,7 +383,9 @@ front_dispatch(struct peer *p, struct msg *m)
 			return;
 		}
 		memset(&res, 0, sizeof(res));
-		if (store_stream_end(s->st, &res))
+		park_begin(p->slot, p->gen, id);
+		now = store_stream_end(s->st, &res);
+		if (!park_end() && now)
 			answer(p, id, &res, -1, NULL);
 		stream_drop(s, 0);
 		return;
@@ -362,6 +401,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	case ST_TAGS_LIST:
 	case ST_CATALOG:
 	case ST_REFERRERS:
+	case ST_HEALTH:
 		front_request(p, m);
 		return;
 	default:
@@ -400,6 +440,7 @@ static void
 st_parent_dispatch(struct peer *p, struct msg *m)
 {
 	struct store_conf	*scp;
+	struct store_stats	 stats;
 	struct st_req	 req;
 	char		*text;
 	size_t		 len = 0;
@@ -442,6 +483,11 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 			gc_ctl_rm(m->hdr.peerid, req.repo);
 		else
 			gc_ctl_usage(m->hdr.peerid, req.repo);
+		return;
+	case ST_STATS_REQ:
+		store_stats_fill(&stats);
+		chan_send(&parent.c, ST_STATS, m->hdr.peerid, -1, &stats,
+		    sizeof(stats));
 		return;
 	case ST_CONF:
 		if (m->len != sizeof(*scp) || (scp = malloc(sizeof(*scp))) ==
@@ -495,6 +541,7 @@ static const struct msg_rule	 storage_rules[] = {
 	FRONT_REQ(ST_TAGS_LIST),
 	FRONT_REQ(ST_CATALOG),
 	FRONT_REQ(ST_REFERRERS),
+	FRONT_REQ(ST_HEALTH),
 	MR_RANGE(ST_DATA, PEER(PROC_FRONTEND), 0, MSG_MAXPAYLOAD, MR_NONE,
 	    peer_dispatch),
 	MR_EMPTY(ST_DATA_END, PEER(PROC_FRONTEND), peer_dispatch),
@@ -507,6 +554,7 @@ static const struct msg_rule	 storage_rules[] = {
 	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
 	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
 	CTL_REQ(ST_CONF, struct store_conf),
+	MR_EMPTY(ST_STATS_REQ, PEER(PROC_PARENT), peer_dispatch),
 };
 
 static void
@@ -572,6 +620,9 @@ storage_main(struct proc_boot *boot)
 		ncpu = env->iothreads;
 	if (ncpu > 0 && io_start((int)ncpu) == -1)
 		log_warnx("storage: not every upload thread started");
+	if (job_start(JOB_THREADS) == -1)
+		log_warnx("storage: not every job thread started");
+	park_init(park_answer);
 
 	if (env->base == NULL) {
 		env->base = event_init();
@@ -600,6 +651,7 @@ storage_main(struct proc_boot *boot)
 	proc_listen(boot, storage_rules, sizeof(storage_rules) /
 	    sizeof(storage_rules[0]), storage_peer);
 	gc_init(&parent.c);
+	store_stats_init();
 
 	log_debug("storage ready");
 	chan_send(&parent.c, MSG_READY, 0, -1, NULL, 0);

@@ -224,6 +224,13 @@ quota_forget_disk(void)
  * Bytes stored of all blobs, counted once (again when recount is set)
  * and then kept up to date by the change hook.
  */
+/* The blob bytes if counted already, else -1: never a walk. */
+int64_t
+quota_disk_known(void)
+{
+	return (disk_total);
+}
+
 int64_t
 quota_disk_usage(int recount)
 {

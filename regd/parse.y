@@ -146,7 +146,7 @@ static void	 dump_size(size_t);
 %token	GROUP ISSUER LOGIN PER PROTOCOLS PROXY PULL PUSH REALM SERVICE TOKEN
 %token	TRUSTED WITH MOUNT WITHOUT
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
-%token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE
+%token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE SHARED
 %token	METRICS HEALTH FREE SPACE REPOSITORY LABELS
 %token	NOTIFY QUEUE URL BACKOFF EVENTS
 %token	<v.string>	STRING VARNAME
@@ -214,6 +214,9 @@ main		: USER STRING {
 				    "700 to 777", (long long)$3);
 			else
 				conf->store.mode = m;
+		}
+		| STORAGE SHARED yesno {
+			conf->store.shared = $3;
 		}
 		| SOCKET STRING {
 			set_path(conf->socket, sizeof(conf->socket), $2,
@@ -826,6 +829,7 @@ static const struct keyword keywords[] = {
 	{ "schedule",		SCHEDULE },
 	{ "server",		SERVER },
 	{ "service",		SERVICE },
+	{ "shared",		SHARED },
 	{ "size",		SIZE },
 	{ "socket",		SOCKET },
 	{ "space",		SPACE },
@@ -1851,6 +1855,8 @@ dump_store(const struct store_conf *sc)
 	printf("\nmax uploads %d\nmax uploads per client %d\n",
 	    sc->max_uploads, sc->max_uploads_client);
 	printf("storage mode %03o\n", sc->mode);
+	if (sc->shared)
+		printf("storage shared yes\n");
 	if (sc->gc_schedule > 0) {
 		printf("gc schedule ");
 		dump_duration(sc->gc_schedule);

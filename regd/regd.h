@@ -345,6 +345,7 @@ struct store_conf {
 	int32_t			 max_uploads;	/* per repository */
 	int32_t			 max_uploads_client;
 	int32_t			 mode;		/* of new directories */
+	int32_t			 shared;	/* other instances use it too */
 	int64_t			 quota;		/* bytes on disk, 0: none */
 	int32_t			 nquotas;
 	struct quota_rule	 quotas[MAX_QUOTAS];

@@ -24,6 +24,7 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
 		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c
+REGD_SRCS+=	regd/notify.c regd/notify_conf.c regd/front_notify.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -40,7 +41,8 @@ UNIT_PROGS+=	regress/unit/test_s3xml
 all: ${PROGS}
 
 regd/regd: ${REGD_OBJS} ${PRIVSEP_OBJS}
-	${CC} ${LDFLAGS} -o $@ ${REGD_OBJS} ${PRIVSEP_OBJS} ${LDLIBS}
+	${CC} ${LDFLAGS} -o $@ ${REGD_OBJS} ${PRIVSEP_OBJS} ${CURL_LIBS} \
+	    ${LDLIBS}
 
 regctl/regctl: ${REGCTL_OBJS} ${PRIVSEP_OBJS}
 	${CC} ${LDFLAGS} -o $@ ${REGCTL_OBJS} ${PRIVSEP_OBJS} ${LDLIBS}
@@ -60,9 +62,10 @@ regress/unit/test_msg: regress/unit/test_msg.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_msg.c ${PRIVSEP_OBJS} ${LDLIBS}
 
 regress/unit/test_parse: regress/unit/test_parse.c regd/parse.o regd/util.o \
-    regd/tls.o regd/authconf.o ${PRIVSEP_OBJS}
+    regd/tls.o regd/authconf.o regd/notify_conf.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_parse.c regd/parse.o \
-	    regd/util.o regd/tls.o regd/authconf.o ${PRIVSEP_OBJS} ${LDLIBS}
+	    regd/util.o regd/tls.o regd/authconf.o regd/notify_conf.o \
+	    ${PRIVSEP_OBJS} ${LDLIBS}
 
 regress/unit/test_util: regress/unit/test_util.c regd/util.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_util.c regd/util.o \
@@ -108,6 +111,9 @@ regd/s3.o: regd/s3.c regd/s3.h regd/sigv4.h
 
 regd/s3xml.o: regd/s3.h
 
+regd/notify.o: regd/notify.c
+	${CC} ${CFLAGS} ${CURL_CFLAGS} -c -o $@ regd/notify.c
+
 regress/unit/test_s3xml: regress/unit/test_s3xml.c regd/s3xml.o
 	${CC} ${CFLAGS} -o $@ regress/unit/test_s3xml.c regd/s3xml.o ${LDLIBS}
 
@@ -136,7 +142,7 @@ FUZZ_OBJS_http=	regd/http.o
 FUZZ_OBJS_msg=	privsep/msg.o privsep/log.o
 FUZZ_OBJS_manifest= ${STORAGE_OBJS:regd/storage.o=} privsep/msg.o privsep/log.o
 FUZZ_OBJS_conf=	regd/parse.o regd/util.o regd/tls.o regd/authconf.o \
-		privsep/msg.o privsep/log.o regress/fuzz/tmpfile.o
+		regd/notify_conf.o privsep/msg.o privsep/log.o regress/fuzz/tmpfile.o
 FUZZ_OBJS_util=	regd/util.o
 FUZZ_OBJS_htpasswd= regd/authconf.o regress/fuzz/tmpfile.o
 FUZZ_OBJS_jwt=	regd/jwt.o

@@ -117,6 +117,40 @@ static const int sc_storage[] = {
 };
 
 /*
+ * The events process: files in its queue directory (it is chrooted
+ * there), and TCP connections out to the webhooks (socket(2) only for
+ * AF_INET and AF_INET6, see sc_notify_socket).
+ */
+static const int sc_notify[] = {
+	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(rename),
+	SCMP_SYS(renameat), SCMP_SYS(renameat2), SCMP_SYS(unlink),
+	SCMP_SYS(unlinkat), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(ftruncate), SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+	SCMP_SYS(flock), SCMP_SYS(connect), SCMP_SYS(getsockname),
+	SCMP_SYS(getpeername), SCMP_SYS(ioctl), SCMP_SYS(select),
+	SCMP_SYS(pselect6), SCMP_SYS(socketpair), SCMP_SYS(pipe2),
+	SCMP_SYS(eventfd2), SCMP_SYS(statx), SCMP_SYS(stat),
+	SCMP_SYS(newfstatat),	/* OpenSSL looks for a CA directory */
+};
+
+static int
+sc_notify_socket(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp	 fam;
+	int			 f[] = { AF_INET, AF_INET6 };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		fam = (struct scmp_arg_cmp){ .arg = 0, .op = SCMP_CMP_EQ,
+		    .datum_a = f[i], .datum_b = 0 };
+		if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+		    SCMP_SYS(socket), 1, &fam) < 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
  * Signals and limits only for the process itself: raise(3) and abort(3)
  * are tgkill(getpid(), tid, sig) in glibc, getrlimit(3) and sysconf(3)
  * are prlimit64(0, res, NULL, old).  kill(2) is for the own pid only
@@ -199,6 +233,12 @@ sandbox_seccomp(enum sandbox_kind kind)
 			goto done;
 		break;
 	case SANDBOX_LOGGER:
+		break;
+	case SANDBOX_NOTIFY:
+		if (sc_add(ctx, sc_notify,
+		    sizeof(sc_notify) / sizeof(int)) == -1 ||
+		    sc_notify_socket(ctx) == -1)
+			goto done;
 		break;
 	}
 	if (seccomp_load(ctx) < 0) {

@@ -24,7 +24,8 @@ usage(void)
 	fprintf(stderr, "usage: %s [-s socket] command [argument ...]\n"
 	    "commands: show status | show repos | show tags REPO | reload |\n"
 	    "          log verbose | log brief | gc [-n] [--untagged] |\n"
-	    "          fsck [-r] | rm REPO | show usage [REPO]\n",
+	    "          fsck [-r] | rm REPO | show usage [REPO] |\n"
+	    "          show notify\n",
 	    getprogname());
 	exit(1);
 }
@@ -89,6 +90,9 @@ main(int argc, char *argv[])
 	else if (strcmp(argv[0], "show") == 0 && argc == 2 &&
 	    strcmp(argv[1], "repos") == 0)
 		type = CTL_SHOW_REPOS;
+	else if (strcmp(argv[0], "show") == 0 && argc == 2 &&
+	    strcmp(argv[1], "notify") == 0)
+		type = CTL_SHOW_NOTIFY;
 	else if (strcmp(argv[0], "show") == 0 && argc == 3 &&
 	    strcmp(argv[1], "tags") == 0) {
 		type = CTL_SHOW_TAGS;

@@ -257,6 +257,7 @@ mount_start(struct conn *c, struct st_req *sr)
 		    auth_pick_pullable(c, &src, 1) == 0) {
 			strlcpy(sr->arg, mount, sizeof(sr->arg));
 			strlcpy(sr->arg2, from, sizeof(sr->arg2));
+			strlcpy(r->mountfrom, from, sizeof(r->mountfrom));
 		}
 		conn_request(c, ST_UPLOAD_START, sr);
 		return;
@@ -287,6 +288,7 @@ mount_found(struct conn *c, struct st_res *res, int fd)
 	    sizeof(mount)) != NULL) {
 		strlcpy(sr.arg, mount, sizeof(sr.arg));
 		strlcpy(sr.arg2, src, sizeof(sr.arg2));
+		strlcpy(r->mountfrom, src, sizeof(r->mountfrom));
 	} else if (res->status != 200 && fd != -1)
 		close(fd);
 	conn_request(c, ST_UPLOAD_START, &sr);
@@ -787,6 +789,9 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 		respond_error(c, res, fd);
 		return;
 	}
+	/* A push or delete is answered once its event is on disk. */
+	if (front_notify(c, res) == 1)
+		return;
 
 	switch (r->st_type) {
 	case ST_BLOB_GET:

@@ -56,6 +56,7 @@ static const struct msg_rule	 ctl_rules[] = {
 	MR_FIXED(CTL_FSCK, CTL_CLIENT, struct st_ctl_flags, MR_NONE, NULL),
 	MR_RANGE(CTL_RM, CTL_CLIENT, 1, MAX_NAME, MR_NONE, NULL),
 	MR_RANGE(CTL_SHOW_USAGE, CTL_CLIENT, 0, MAX_NAME, MR_NONE, NULL),
+	MR_EMPTY(CTL_SHOW_NOTIFY, CTL_CLIENT, NULL),
 };
 
 int
@@ -434,6 +435,20 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 	case CTL_RM:
 	case CTL_SHOW_USAGE:
 		control_store_req(cc, m);
+		break;
+	case CTL_SHOW_NOTIFY:
+		/* The events process answers like storage does. */
+		if (env->conf->notify == NULL ||
+		    env->conf->notify->nep == 0) {
+			control_text(cc, "no notify endpoints\n", 20);
+			control_end(cc, 0);
+		} else if ((storage = proc_find(PROC_NOTIFY)) == NULL ||
+		    chan_send(&storage->chan, MSG_NOTIFY_SHOW, cc->id, -1,
+		    NULL, 0) == -1) {
+			control_text(cc, "the events process is not running "
+			    "(restarting?)\n", 48);
+			control_end(cc, 1);
+		}
 		break;
 	default:
 		break;		/* the rules let nothing else through */

@@ -155,6 +155,8 @@ front_peer(enum proc_kind k, int instance, int fd)
 		st_chan.lowat = CHAN_LOWAT;
 		st_chan.drained = st_drained;
 		return (0);
+	case PROC_NOTIFY:
+		return (front_notify_peer(instance, fd));
 	default:
 		return (-1);
 	}
@@ -481,6 +483,7 @@ conn_close(struct conn *c)
 	struct req	*r = &c->req;
 
 	pend_remove(c);
+	front_notify_forget(c);
 	if (c->state == CS_BODY && r->streaming && !r->answered)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);

@@ -77,6 +77,7 @@ http_reset(struct req *r)
 	free(r->xff);
 	free(r->xfproto);
 	free(r->xfhost);
+	free(r->ua);
 	memset(r, 0, sizeof(*r));
 	r->clen = -1;
 	r->n = -1;
@@ -375,6 +376,10 @@ parse_header(struct conn *c, char *line)
 	} else if (strcasecmp(name, "X-Forwarded-Host") == 0) {
 		free(r->xfhost);
 		if ((r->xfhost = strdup(value)) == NULL)
+			goto bad;
+	} else if (strcasecmp(name, "User-Agent") == 0) {
+		free(r->ua);
+		if ((r->ua = strdup(value)) == NULL)
 			goto bad;
 	} else if (strcasecmp(name, "Expect") == 0) {
 		if (strcasecmp(value, "100-continue") == 0)

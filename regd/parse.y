@@ -132,6 +132,8 @@ static struct retain_rule	*cur_retain;	/* retention being defined */
 static int	 metrics_line;		/* where "metrics {" began */
 static void	 metrics_rule(int, int);
 static void	 dump_metrics(struct regd_conf *);
+static struct notify_endpoint	*cur_ep;	/* notify being defined */
+static void	 notify_err(int);
 static void	 dump_string(const char *);
 static void	 dump_size(size_t);
 %}
@@ -146,11 +148,13 @@ static void	 dump_size(size_t);
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
 %token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE SHARED
 %token	METRICS HEALTH FREE SPACE REPOSITORY LABELS
+%token	NOTIFY QUEUE URL BACKOFF EVENTS
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
 %type	<v.number>	size yesno optport opttls actions action who
 %type	<v.string>	optrepo
+%type	<v.number>	nactions naction
 %destructor	{ free($$); } <v.string>
 %%
 
@@ -159,6 +163,7 @@ grammar		: /* empty */
 		| grammar varset '\n'
 		| grammar main '\n'
 		| grammar server '\n'
+		| grammar notify '\n'
 		| grammar error '\n'		{ yyerrok; }
 		;
 
@@ -279,10 +284,11 @@ main		: USER STRING {
 			free($4);
 		}
 		| RETENTION STRING {
+			/* $2 is freed at the end: on an error, by bison. */
 			cur_retain = retain_add(conf, $2);
-			free($2);
 		} '{' optnl retlines retlast '}' {
 			cur_retain = NULL;
+			free($2);
 		}
 		| METRICS {
 			if (conf->metrics != NULL)
@@ -309,6 +315,97 @@ main		: USER STRING {
 			cur_group = NULL;
 			free($2);
 		}
+		;
+
+notify		: NOTIFY QUEUE STRING {
+			if (notify_conf_queue(conf, $3, file->lineno, autherr,
+			    sizeof(autherr)) == -1)
+				yyerror("%s", autherr);
+			free($3);
+		}
+		| NOTIFY STRING {
+			/* $2 is freed at the end: on an error, by bison. */
+			if ((cur_ep = notify_conf_add(conf, $2, file->lineno,
+			    autherr, sizeof(autherr))) == NULL)
+				yyerror("%s", autherr);
+		} '{' optnl eplines eplast '}' {
+			cur_ep = NULL;
+			free($2);
+		}
+		;
+
+eplines		: /* empty */
+		| eplines epopt '\n' optnl
+		;
+
+eplast		: /* empty */
+		| epopt
+		;
+
+epopt		: URL STRING {
+			if (cur_ep != NULL)
+				notify_err(notify_conf_url(cur_ep, $2, autherr,
+				    sizeof(autherr)));
+			free($2);
+		}
+		| HEADER STRING STRING {
+			if (cur_ep != NULL)
+				notify_err(notify_conf_header(cur_ep, $2, $3,
+				    autherr, sizeof(autherr)));
+			free($2);
+			free($3);
+		}
+		| TIMEOUT duration {
+			if ($2 >= 0 && check_range($2, 1, 600,
+			    "notify timeout") == 0 && cur_ep != NULL)
+				cur_ep->timeout = $2;
+		}
+		| BACKOFF duration {
+			if ($2 >= 0 && check_range($2, 1, MAX_TIMEOUT,
+			    "notify backoff") == 0 && cur_ep != NULL)
+				cur_ep->backoff = $2;
+		}
+		| BACKOFF duration MAX duration {
+			if ($2 < 0 || $4 < 0 || check_range($2, 1,
+			    MAX_TIMEOUT, "notify backoff") == -1 ||
+			    check_range($4, 1, MAX_TIMEOUT,
+			    "notify backoff max") == -1)
+				;
+			else if ($4 < $2)
+				yyerror("notify backoff max %llds is below "
+				    "the first backoff %llds", (long long)$4,
+				    (long long)$2);
+			else if (cur_ep != NULL) {
+				cur_ep->backoff = $2;
+				cur_ep->backoff_max = $4;
+			}
+		}
+		| EVENTS nactions {
+			if (cur_ep != NULL)
+				cur_ep->actions = $2;
+		}
+		| REPOSITORY STRING {
+			if (cur_ep != NULL)
+				notify_err(notify_conf_repo(cur_ep, $2, autherr,
+				    sizeof(autherr)));
+			free($2);
+		}
+		| QUEUE SIZE size {
+			if ($3 != -1 && check_range($3, 64 * 1024,
+			    (int64_t)64 * 1024 * 1024 * 1024,
+			    "notify queue size") == 0 && cur_ep != NULL)
+				cur_ep->queue_max = $3;
+		}
+		;
+
+nactions	: naction			{ $$ = $1; }
+		| nactions ',' naction		{ $$ = $1 | $3; }
+		;
+
+naction		: PUSH				{ $$ = NACT_PUSH; }
+		| PULL				{ $$ = NACT_PULL; }
+		| DELETE			{ $$ = NACT_DELETE; }
+		| MOUNT				{ $$ = NACT_MOUNT; }
 		;
 
 members		: /* empty */
@@ -673,6 +770,7 @@ static const struct keyword keywords[] = {
 	{ "allow",		ALLOW },
 	{ "any",		ANY },
 	{ "authenticate",	AUTHENTICATE },
+	{ "backoff",		BACKOFF },
 	{ "block",		BLOCK },
 	{ "body",		BODY },
 	{ "certificate",	CERTIFICATE },
@@ -684,6 +782,7 @@ static const struct keyword keywords[] = {
 	{ "delete",		DELETE },
 	{ "deny",		DENY },
 	{ "drain",		DRAIN },
+	{ "events",		EVENTS },
 	{ "failures",		FAILURES },
 	{ "free",		FREE },
 	{ "from",		FROM },
@@ -710,6 +809,7 @@ static const struct keyword keywords[] = {
 	{ "mode",		MODE },
 	{ "mount",		MOUNT },
 	{ "no",			NO },
+	{ "notify",		NOTIFY },
 	{ "off",		OFF },
 	{ "older",		OLDER },
 	{ "on",			ON },
@@ -720,6 +820,7 @@ static const struct keyword keywords[] = {
 	{ "proxy",		PROXY },
 	{ "pull",		PULL },
 	{ "push",		PUSH },
+	{ "queue",		QUEUE },
 	{ "quota",		QUOTA },
 	{ "realm",		REALM },
 	{ "repository",		REPOSITORY },
@@ -743,6 +844,7 @@ static const struct keyword keywords[] = {
 	{ "untagged",		UNTAGGED },
 	{ "upload",		UPLOAD },
 	{ "uploads",		UPLOADS },
+	{ "url",		URL },
 	{ "user",		USER },
 	{ "verbose",		VERBOSE },
 	{ "with",		WITH },
@@ -1093,6 +1195,14 @@ done:
 	    tok_prev == ',' || (conn_depth != 0 && tok_prev == NUMBER);
 	tok_cur = tok;
 	return (tok);
+}
+
+/* A notify_conf_*() refused: its message at this line. */
+static void
+notify_err(int rv)
+{
+	if (rv == -1)
+		yyerror("%s", autherr);
 }
 
 static int
@@ -1585,6 +1695,7 @@ parse_config(const char *filename, int verbose)
 			f.errors++;
 	}
 
+	f.errors += notify_conf_check(c, filename);
 	file = NULL;
 	conf = NULL;
 	srv = NULL;
@@ -1645,6 +1756,10 @@ config_free(struct regd_conf *c)
 		free(s);
 	}
 	auth_conf_free(c);
+	if (c->notify != NULL) {
+		explicit_bzero(c->notify, sizeof(*c->notify));
+		free(c->notify);
+	}
 	free(c);
 }
 
@@ -1811,6 +1926,7 @@ config_dump(struct regd_conf *c)
 	auth_dump(c, NULL);
 	dump_store(&c->store);
 	dump_metrics(c);
+	notify_conf_dump(c);
 
 	TAILQ_FOREACH(s, &c->servers, entry) {
 		if (s->metrics)

@@ -417,6 +417,9 @@ proc_start(enum proc_kind k, int instance)
 	boot.instance = instance;
 	boot.chroot = t->chroot == PROC_CHROOT_STORAGE ?
 	    env->conf->storage : env->conf->chroot;
+	if (t->chroot == PROC_CHROOT_NOTIFY && env->conf->notify != NULL &&
+	    env->conf->notify->nep > 0)
+		boot.chroot = env->conf->notify->queue;
 	boot.sandbox = t->sandbox;
 	boot.parentfd = -1;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pp) == -1) {

@@ -41,16 +41,20 @@ struct regd		*env;
 static const struct proc_type	 proc_types[] = {
 	{ PROC_LOGGER, "logger", PROC_CHROOT_EMPTY, SANDBOX_LOGGER, 0, 0,
 	    PEER(PROC_STORAGE) | PEER(PROC_FRONTEND), logger_main },
+	{ PROC_NOTIFY, "notify", PROC_CHROOT_NOTIFY, SANDBOX_NOTIFY, 0, 0,
+	    PEER(PROC_FRONTEND), notify_main },
 	{ PROC_STORAGE, "storage", PROC_CHROOT_STORAGE, SANDBOX_STORAGE, 0, 0,
 	    PEER(PROC_LOGGER) | PEER(PROC_FRONTEND), storage_main },
 	{ PROC_FRONTEND, "frontend", PROC_CHROOT_EMPTY, SANDBOX_FRONTEND, 1, 1,
-	    PEER(PROC_LOGGER) | PEER(PROC_STORAGE), frontend_main },
+	    PEER(PROC_LOGGER) | PEER(PROC_STORAGE) | PEER(PROC_NOTIFY),
+	    frontend_main },
 };
 
 static struct event	 ev_sigint, ev_sigterm, ev_sighup, ev_sigchld;
 static struct event	 ev_sigpipe, ev_tick, ev_rekey;
 static int		 access_fd = -1;
 static int		 shutting_down;
+static time_t		 notify_restart;	/* 0: none due */
 
 static void	 usage(void) __attribute__((__noreturn__));
 static int	 open_listeners(struct regd_conf *, struct regd_conf *);
@@ -89,8 +93,12 @@ static const struct msg_rule	 parent_rules[] = {
 	MR_FIXED(ST_CTL_END, PEER(PROC_STORAGE), struct st_ctl_end, MR_NONE,
 	    parent_ctl_end),
 	MR_RANGE(MSG_LOG, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
-	    PEER(PROC_LOGGER), sizeof(struct msg_log), MSG_MAXPAYLOAD, MR_NONE,
-	    parent_log),
+	    PEER(PROC_LOGGER) | PEER(PROC_NOTIFY), sizeof(struct msg_log),
+	    MSG_MAXPAYLOAD, MR_NONE, parent_log),
+	MR_RANGE(MSG_NOTIFY_TEXT, PEER(PROC_NOTIFY), 0, MSG_MAXPAYLOAD, MR_NONE,
+	    parent_ctl_res),
+	MR_FIXED(MSG_NOTIFY_END, PEER(PROC_NOTIFY), struct st_ctl_end, MR_NONE,
+	    parent_ctl_end),
 	MR_EMPTY(MSG_READY, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
 	    PEER(PROC_LOGGER), parent_ready),
 	MR_EMPTY(MSG_METRICS_REQ, PEER(PROC_FRONTEND), parent_metrics),
@@ -215,6 +223,8 @@ main(int argc, char *argv[])
 	if (check_access_log(conf) == -1)
 		exit(1);
 	prepare_storage(conf);
+	if (notify_queue_prepare(conf, env->unpriv) == -1)
+		exit(1);
 	if (open_listeners(conf, NULL) == -1)
 		exit(1);
 	if (control_init(conf->socket) == -1)
@@ -605,6 +615,10 @@ start_children(void)
 	for (i = 0; i < sizeof(proc_types) / sizeof(proc_types[0]); i++) {
 		t = &proc_types[i];
 		n = t->many ? env->conf->prefork : 1;
+		/* No endpoint, no events process. */
+		if (t->kind == PROC_NOTIFY && (env->conf->notify == NULL ||
+		    env->conf->notify->nep == 0))
+			n = 0;
 		for (j = 0; j < n; j++)
 			if (start_child(t->kind, j) == -1)
 				fatalx("cannot start %s %d", t->title, j);
@@ -668,6 +682,11 @@ parent_tick(int fd, short event, void *arg)
 		    env->conf->drain_timeout);
 		kill(p->pid, SIGKILL);
 		p->drain_deadline = -1;	/* once; SIGCHLD frees it */
+	}
+	if (notify_restart != 0 && now >= notify_restart && !shutting_down) {
+		notify_restart = 0;
+		if (start_child(PROC_NOTIFY, 0) == -1)
+			notify_restart = now + 1;
 	}
 	while (!shutting_down &&
 	    count_frontends(0) < env->conf->prefork) {
@@ -835,6 +854,13 @@ reap_children(void)
 			if (start_child(PROC_FRONTEND, slot) == -1)
 				log_warnx("cannot restart frontend %d", slot);
 			break;
+		case PROC_NOTIFY:
+			/* Its queue is on disk: a new one takes it over. */
+			log_warnx("notify %d %s, restarting in a second",
+			    (int)pid, how);
+			proc_free(p);
+			notify_restart = time(NULL) + 1;
+			break;
 		case PROC_STORAGE:
 		case PROC_LOGGER:
 			log_warnx("%s %d %s, shutting down", proc_name(p->kind),
@@ -942,6 +968,7 @@ reload_config(char *errbuf, size_t errlen)
 		strlcpy(conf->chroot, old->chroot, sizeof(conf->chroot));
 		strlcpy(conf->socket, old->socket, sizeof(conf->socket));
 	}
+	notify_conf_keep(conf, old);
 	/*
 	 * The new generation needs prefork slots while the old one drains:
 	 * without them, refuse rather than leave nothing accepting.

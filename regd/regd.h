@@ -133,7 +133,15 @@ enum msg_type {
 	CTL_TEXT,		/* a chunk of answer text */
 	CTL_END,		/* answer complete: struct st_ctl_end (0 ok) */
 	CTL_RM,			/* repository name */
-	CTL_SHOW_USAGE		/* repository name or nothing */
+	CTL_SHOW_USAGE,		/* repository name or nothing */
+	/* 0x400: event notifications (notify.c, front_notify.c) */
+	MSG_NOTIFY_EVENT = 0x400, /* frontend -> notify: struct notify_event */
+	MSG_NOTIFY_SHOW,	/* parent -> notify; peerid = ctl conn */
+	MSG_NOTIFY_TEXT,	/* notify -> parent: text of the answer */
+	MSG_NOTIFY_END,		/* notify -> parent: struct st_ctl_end */
+	CTL_SHOW_NOTIFY,	/* regctl -> parent */
+	MSG_NOTIFY_ACK		/* notify -> frontend: the event peerid is
+				   on disk */
 };
 
 /* struct st_req flags */
@@ -364,8 +372,88 @@ struct regd_conf {
 	int64_t			 health_timeout;	/* seconds */
 	int64_t			 health_free;	/* bytes free at least */
 	int32_t			 metrics_repos;	/* per repository labels */
+	struct notify_conf	*notify;	/* notify_conf.c */
 };
 #define DEF_HEALTH_TIMEOUT	2
+
+/*
+ * Event notifications: webhook endpoints (notify_conf.c), the events
+ * process that queues and posts them (notify.c) and the frontends'
+ * side that reports what happened (front_notify.c).
+ */
+#define NOTIFY_QUEUE		"/var/spool/regd"
+#define NOTIFY_MAXEP		16
+#define NOTIFY_MAXHDRS		16
+#define NOTIFY_MAXREPOS		16
+#define NOTIFY_DEF_TIMEOUT	5	/* seconds */
+#define NOTIFY_DEF_BACKOFF	1
+#define NOTIFY_DEF_BACKOFF_MAX	300
+#define NOTIFY_DEF_QUEUE	(64 * 1024 * 1024)
+#define NACT_PUSH		0x01
+#define NACT_PULL		0x02
+#define NACT_DELETE		0x04
+#define NACT_MOUNT		0x08
+#define NACT_ALL		0x0f
+struct notify_endpoint {
+	char			 name[64];
+	char			 url[1024];
+	char			 headers[NOTIFY_MAXHDRS][512];	/* "N: v" */
+	int			 nheaders;
+	int			 timeout;	/* seconds, whole request */
+	int			 backoff;	/* first retry after, s */
+	int			 backoff_max;
+	int			 actions;	/* NACT_* */
+	char			 repos[NOTIFY_MAXREPOS][MAX_NAME + 1];
+	int			 nrepos;	/* fnmatch patterns; 0: all */
+	int64_t			 queue_max;	/* bytes of its queue file */
+	int			 line;
+};
+struct notify_conf {
+	char			 queue[PATH_MAX];	/* spool directory */
+	int			 queue_line;
+	int			 nep;
+	struct notify_endpoint	 ep[NOTIFY_MAXEP];
+};
+/* What a frontend saw happen (MSG_NOTIFY_EVENT). */
+struct notify_event {
+	int32_t			 action;	/* NACT_* */
+	int32_t			 tls;		/* for the target's url */
+	int64_t			 size;		/* -1: none */
+	int64_t			 when_ns;	/* epoch nanoseconds */
+	char			 repo[MAX_NAME + 1];
+	char			 from[MAX_NAME + 1];	/* mount source */
+	char			 digest[MAX_DIGEST + 1];
+	char			 tag[MAX_TAG + 1];
+	char			 mediatype[MAX_MEDIATYPE + 1];
+	char			 reqid[40];
+	char			 method[16];
+	char			 addr[64];
+	char			 host[256];
+	char			 useragent[256];
+	char			 actor[64];
+};
+struct notify_endpoint *notify_conf_add(struct regd_conf *, const char *,
+	    int, char *, size_t);
+int	 notify_conf_url(struct notify_endpoint *, const char *, char *,
+	    size_t);
+int	 notify_conf_header(struct notify_endpoint *, const char *,
+	    const char *, char *, size_t);
+int	 notify_conf_repo(struct notify_endpoint *, const char *, char *,
+	    size_t);
+int	 notify_conf_queue(struct regd_conf *, const char *, int, char *,
+	    size_t);
+int	 notify_conf_check(struct regd_conf *, const char *);
+void	 notify_conf_keep(struct regd_conf *, struct regd_conf *);
+void	 notify_conf_dump(struct regd_conf *);
+int	 notify_queue_prepare(struct regd_conf *, int);
+int	 notify_url_split(const char *, char *, size_t, int *, int *);
+/* front_notify.c */
+struct conn;
+struct st_res;
+#define NOTIFY_SYNC_WAIT	1000	/* ms an answer waits for its event */
+int	 front_notify_peer(int, int);
+int	 front_notify(struct conn *, const struct st_res *);
+void	 front_notify_forget(struct conn *);
 
 /* parse.y */
 struct regd_conf	*parse_config(const char *, int);
@@ -398,10 +486,12 @@ enum proc_kind {
 	PROC_FRONTEND,
 	PROC_STORAGE,
 	PROC_LOGGER,
+	PROC_NOTIFY,
 	PROC_NKINDS
 };
 #define PROC_CHROOT_EMPTY	0	/* the configuration's chroot */
 #define PROC_CHROOT_STORAGE	1	/* the storage directory */
+#define PROC_CHROOT_NOTIFY	2	/* the notification queue */
 
 struct proc_fd {			/* a channel a child starts with */
 	enum proc_kind	 kind;
@@ -547,6 +637,8 @@ struct req {
 	char		*xff;		/* X-Forwarded-For, -Proto, -Host */
 	char		*xfproto;
 	char		*xfhost;
+	char		*ua;		/* User-Agent, for events */
+	char		 mountfrom[MAX_NAME + 1];	/* for events */
 	int		 authdelay;	/* auth.c: a slowed failure is pending */
 	int		 mountwhere;	/* api.c: asked where a blob is */
 
@@ -771,6 +863,8 @@ __attribute__((__noreturn__)) void
 	 storage_main(struct proc_boot *);
 __attribute__((__noreturn__)) void
 	 logger_main(struct proc_boot *);
+__attribute__((__noreturn__)) void
+	 notify_main(struct proc_boot *);
 
 /* storage.c, store_*.c */
 #define ST_V2		"docker/registry/v2"	/* under the storage root */

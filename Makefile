@@ -22,7 +22,7 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
-		regd/sdnotify.c regd/proc.c
+		regd/sdnotify.c regd/proc.c regd/fetcher.c regd/mirror.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -77,9 +77,9 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
 		regd/store_upload.o regd/store_quota.o regd/util.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
-    regd/proc.o ${PRIVSEP_OBJS}
+    regd/mirror.o regd/proc.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
-	    regd/proc.o ${PRIVSEP_OBJS} ${LDLIBS}
+	    regd/mirror.o regd/proc.o ${PRIVSEP_OBJS} ${LDLIBS}
 
 regd/regd.o regd/sdnotify.o: regd/sdnotify.h
 

@@ -190,6 +190,7 @@ enum sandbox_kind {
 	SANDBOX_FRONTEND,
 	SANDBOX_STORAGE,
 	SANDBOX_LOGGER,
+	SANDBOX_FETCHER,	/* outbound TCP and DNS, no files */
 	SANDBOX_TEST_OPEN	/* regress: like frontend, used to prove kills */
 };
 int	 sandbox_drop(const char *, const char *, int);

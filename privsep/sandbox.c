@@ -113,7 +113,28 @@ static const int sc_storage[] = {
 	SCMP_SYS(faccessat2), SCMP_SYS(fallocate), SCMP_SYS(sync_file_range),
 	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
 	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
+	SCMP_SYS(pipe2),	/* mirror.c: a blob streamed while fetched */
 };
+
+/*
+ * The mirror's fetcher: outbound connections (TCP, and UDP for DNS) of
+ * IPv4 and IPv6 only; no file is opened after the sandbox.
+ */
+static const int sc_fetcher[] = {
+	SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(bind), SCMP_SYS(ioctl), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+};
+
+static int
+sc_sockets(scmp_filter_ctx ctx)
+{
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) < 0)
+		return (-1);
+	return (0);
+}
 
 /*
  * Signals and limits only for the process itself: raise(3) and abort(3)
@@ -198,6 +219,12 @@ sandbox_seccomp(enum sandbox_kind kind)
 			goto done;
 		break;
 	case SANDBOX_LOGGER:
+		break;
+	case SANDBOX_FETCHER:
+		if (sc_add(ctx, sc_fetcher,
+		    sizeof(sc_fetcher) / sizeof(int)) == -1 ||
+		    sc_sockets(ctx) == -1)
+			goto done;
 		break;
 	}
 	if (seccomp_load(ctx) < 0) {

@@ -21,11 +21,13 @@
 
 #include "regd.h"
 #include "store.h"
+#include "mirror.h"
 
 enum peer_kind {
 	PEER_PARENT,
 	PEER_LOGGER,
-	PEER_FRONT
+	PEER_FRONT,
+	PEER_FETCHER
 };
 
 struct peer {
@@ -50,7 +52,7 @@ RB_PROTOTYPE(st_stream_tree, stream, entry, stream_cmp)
 RB_GENERATE(st_stream_tree, stream, entry, stream_cmp)
 
 static struct st_stream_tree	 streams = RB_INITIALIZER(&streams);
-static struct peer		 parent, logger;
+static struct peer		 parent, logger, fetcher;
 static struct peer		*fronts[REGD_MAXSLOTS];
 
 static void	 peer_dispatch(struct chan *, struct msg *, void *);
@@ -109,6 +111,8 @@ peer_gc(int fd, short event, void *arg)
 		front_free(p);
 	else
 		chan_clear(&p->c);
+	if (p->kind == PEER_FETCHER)
+		memset(&p->c, 0, sizeof(p->c));
 }
 
 /*
@@ -140,6 +144,8 @@ peer_closed(struct chan *c, void *arg)
 
 	if (p->kind == PEER_FRONT)
 		log_debug("frontend %d: channel closed", p->slot);
+	if (p->kind == PEER_FETCHER)
+		mirror_fetcher_gone();
 	peer_shut(p);
 }
 
@@ -151,6 +157,7 @@ front_free(struct peer *p)
 		p->gcset = 0;
 	}
 	streams_abort_slot(p->slot);
+	mirror_front_gone(p->slot);
 	chan_clear(&p->c);
 	if (fronts[p->slot] == p)
 		fronts[p->slot] = NULL;
@@ -195,6 +202,21 @@ storage_peer(enum proc_kind k, int instance, int fd)
 	case PROC_FRONTEND:
 		front_add(instance, fd);
 		return (0);
+	case PROC_FETCHER:
+		/* A restarted fetcher replaces the one that died. */
+		if (fetcher.c.evset && !fetcher.c.dead)
+			return (-1);
+		if (fetcher.gcset) {
+			evtimer_del(&fetcher.ev_gc);
+			fetcher.gcset = 0;
+			chan_clear(&fetcher.c);
+		}
+		memset(&fetcher, 0, sizeof(fetcher));
+		fetcher.kind = PEER_FETCHER;
+		fetcher.slot = -1;
+		proc_chan(&fetcher.c, k, 0, fd, &fetcher, peer_closed);
+		mirror_set_fetcher(&fetcher.c);
+		return (0);
 	default:
 		return (-1);
 	}
@@ -229,6 +251,19 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
 		    id);
 }
 
+void
+storage_answer(int slot, uint32_t id, struct st_res *res, int fd,
+    const void *body)
+{
+	if (slot < 0 || slot >= REGD_MAXSLOTS || fronts[slot] == NULL ||
+	    fronts[slot]->c.dead) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	answer(fronts[slot], id, res, fd, body);
+}
+
 static void
 front_request(struct peer *p, struct msg *m)
 {
@@ -249,6 +284,13 @@ front_request(struct peer *p, struct msg *m)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
+	/* Only a read may be a mirror's, and go upstream. */
+	if ((req.flags & STF_MIRROR) && m->hdr.type != ST_BLOB_GET &&
+	    m->hdr.type != ST_MANIFEST_GET)
+		req.flags &= ~STF_MIRROR;
+	if ((req.flags & STF_MIRROR) && mirror_get(p->slot, id, m->hdr.type,
+	    &req))
+		return;
 
 	switch (m->hdr.type) {
 	case ST_MANIFEST_PUT:
@@ -472,6 +514,9 @@ peer_dispatch(struct chan *c, struct msg *m, void *arg)
 	case PEER_LOGGER:
 		proc_peer_fail(&p->c, m, "the logger sends nothing");
 		break;
+	case PEER_FETCHER:
+		mirror_dispatch(c, m);
+		break;
 	}
 }
 
@@ -507,6 +552,12 @@ static const struct msg_rule	 storage_rules[] = {
 	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
 	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
 	CTL_REQ(ST_CONF, struct store_conf),
+	MR_FIXED(MIR_HEAD, PEER(PROC_FETCHER), struct mir_head, MR_NONE,
+	    peer_dispatch),
+	MR_RANGE(MIR_DATA, PEER(PROC_FETCHER), 1, MSG_MAXPAYLOAD, MR_NONE,
+	    peer_dispatch),
+	MR_FIXED(MIR_END, PEER(PROC_FETCHER), struct mir_end, MR_NONE,
+	    peer_dispatch),
 };
 
 static void

@@ -43,8 +43,7 @@
 struct mwait {
 	TAILQ_ENTRY(mwait)	 entry;
 	struct mfetch		*mf;
-	int			 slot;
-	uint32_t		 id;
+	uint64_t		 token;		/* store_park's */
 	struct st_req		 req;
 	int			 pfd;		/* pipe's write end, or -1 */
 	int64_t			 off;		/* bytes written to it */
@@ -146,7 +145,7 @@ answer_err(struct mwait *w, int status, const char *code, const char *msg)
 
 	memset(&res, 0, sizeof(res));
 	store_err(&res, status, code, "%s", msg);
-	storage_answer(w->slot, w->id, &res, -1, NULL);
+	store_resume(w->token, &res, -1, NULL);
 }
 
 /* A parked request answered from the store, as if it came now. */
@@ -162,7 +161,7 @@ answer_store(struct mwait *w)
 		store_manifest_get(&w->req, &res, &fd, &body);
 	else
 		store_blob_get(&w->req, &res, &fd);
-	storage_answer(w->slot, w->id, &res, fd, body);
+	store_resume(w->token, &res, fd, body);
 }
 
 static struct mfetch *
@@ -228,7 +227,7 @@ blob_attach(struct mwait *w)
 	res.size = mf->head.size;
 	strlcpy(res.digest, mf->ref, sizeof(res.digest));
 	if (w->req.flags & STF_HEAD) {
-		storage_answer(w->slot, w->id, &res, -1, NULL);
+		store_resume(w->token, &res, -1, NULL);
 		waiter_free(w);
 		return;
 	}
@@ -241,24 +240,25 @@ blob_attach(struct mwait *w)
 	(void)fcntl(p[1], F_SETPIPE_SZ, MIR_PIPE_SIZE);
 	res.flags |= STR_PIPE;
 	w->pfd = p[1];
-	storage_answer(w->slot, w->id, &res, p[0], NULL);
+	store_resume(w->token, &res, p[0], NULL);
 	pump(w);
 }
 
 /*
- * A manifest or blob GET with STF_MIRROR: 1 when it is answered or
+ * A manifest or blob GET with STF_MIRROR, inside storage's park_begin
+ * and park_end: 1 when it is answered (res, fdp and bodyp set) or
  * parked here, 0 when the store answers it as usual.
  */
 int
-mirror_get(int slot, uint32_t id, uint32_t type, const struct st_req *req)
+mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
+    int *fdp, const void **bodyp)
 {
-	struct st_res	 res;
 	struct mfetch	*mf;
 	struct mwait	*w;
 	struct seen	*s;
 	char		 known[MAX_DIGEST + 1];
 	int		 kind = type == ST_BLOB_GET ? MIRK_BLOB : MIRK_MANIFEST;
-	int		 fd = -1;
+	uint64_t	 token;
 
 	known[0] = '\0';
 	if (!valid_name(req->repo) || !valid_name(req->arg2) ||
@@ -267,26 +267,14 @@ mirror_get(int slot, uint32_t id, uint32_t type, const struct st_req *req)
 		return (0);
 	if (strchr(req->ref, ':') != NULL) {
 		/* By digest: immutable, cached for good. */
-		memset(&res, 0, sizeof(res));
 		if (kind == MIRK_BLOB)
-			store_blob_get(req, &res, &fd);
-		else {
-			const void	*body = NULL;
-
-			store_manifest_get(req, &res, &fd, &body);
-			if (res.status == 200) {
-				storage_answer(slot, id, &res, fd, body);
-				return (1);
-			}
-		}
-		if (res.status == 200) {
-			storage_answer(slot, id, &res, fd, NULL);
+			store_blob_get(req, res, fdp);
+		else
+			store_manifest_get(req, res, fdp, bodyp);
+		if (res->status != 404)
 			return (1);
-		}
-		if (fd != -1)
-			close(fd);
-		if (res.status != 404)
-			return (0);
+		memset(res, 0, sizeof(*res));
+		*bodyp = NULL;
 	} else if (be->tag_get(req->repo, req->ref, known, sizeof(known),
 	    NULL) == 0 && store_linked(req->repo, BE_REVISION, known)) {
 		s = seen_get(&validated, req->repo, req->ref, 0);
@@ -299,17 +287,19 @@ mirror_get(int slot, uint32_t id, uint32_t type, const struct st_req *req)
 	    (mf = fetch_new(kind, req, known)) == NULL) {
 		if (known[0] != '\0')
 			return (0);
-		memset(&res, 0, sizeof(res));
-		store_err(&res, 503, "UNAVAILABLE", "mirror fetcher not "
+		store_err(res, 503, "UNAVAILABLE", "mirror fetcher not "
 		    "running");
-		storage_answer(slot, id, &res, -1, NULL);
+		return (1);
+	}
+	if ((token = store_park()) == 0) {
+		store_err(res, 429, "TOOMANYREQUESTS", "too many requests "
+		    "waiting for the upstream");
 		return (1);
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("%s", __func__);
 	w->mf = mf;
-	w->slot = slot;
-	w->id = id;
+	w->token = token;
 	w->req = *req;
 	w->pfd = -1;
 	TAILQ_INSERT_TAIL(&mf->waiters, w, entry);
@@ -678,19 +668,4 @@ mirror_fetcher_gone(void)
 	TAILQ_FOREACH_SAFE(mf, &fetches, entry, next)
 		if (!mf->done)
 			fetch_end(mf, 502);
-}
-
-/* A frontend went away: its parked requests go too. */
-void
-mirror_front_gone(int slot)
-{
-	struct mfetch	*mf, *nmf;
-	struct mwait	*w, *next;
-
-	TAILQ_FOREACH_SAFE(mf, &fetches, entry, nmf) {
-		TAILQ_FOREACH_SAFE(w, &mf->waiters, entry, next)
-			if (w->slot == slot)
-				waiter_free(w);
-		fetch_free_if_idle(mf);
-	}
 }

@@ -34,6 +34,7 @@ struct peer {
 	struct chan	 c;
 	enum peer_kind	 kind;
 	int		 slot;
+	uint64_t	 gen;		/* this channel, for parked answers */
 	struct event	 ev_gc;
 	int		 gcset;
 };
@@ -54,6 +55,7 @@ RB_GENERATE(st_stream_tree, stream, entry, stream_cmp)
 static struct st_stream_tree	 streams = RB_INITIALIZER(&streams);
 static struct peer		 parent, logger, fetcher;
 static struct peer		*fronts[REGD_MAXSLOTS];
+static uint64_t			 front_gen;
 
 static void	 peer_dispatch(struct chan *, struct msg *, void *);
 static void	 peer_closed(struct chan *, void *);
@@ -157,10 +159,11 @@ front_free(struct peer *p)
 		p->gcset = 0;
 	}
 	streams_abort_slot(p->slot);
-	mirror_front_gone(p->slot);
 	chan_clear(&p->c);
-	if (fronts[p->slot] == p)
+	if (fronts[p->slot] == p) {
 		fronts[p->slot] = NULL;
+		park_forget(p->slot);
+	}
 	free(p);
 }
 
@@ -175,6 +178,7 @@ front_add(int slot, int fd)
 		fatal("%s", __func__);
 	p->kind = PEER_FRONT;
 	p->slot = slot;
+	p->gen = ++front_gen;
 	fronts[slot] = p;
 	proc_chan(&p->c, PROC_FRONTEND, slot, fd, p, peer_closed);
 	p->c.maxqueue = ST_MAXQUEUE;
@@ -251,17 +255,21 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
 		    id);
 }
 
-void
-storage_answer(int slot, uint32_t id, struct st_res *res, int fd,
+/* A parked request's answer, if the frontend that asked is still there. */
+static int
+park_answer(int slot, uint64_t gen, uint32_t id, struct st_res *res, int fd,
     const void *body)
 {
-	if (slot < 0 || slot >= REGD_MAXSLOTS || fronts[slot] == NULL ||
-	    fronts[slot]->c.dead) {
+	struct peer	*p;
+
+	if (slot < 0 || slot >= REGD_MAXSLOTS || (p = fronts[slot]) == NULL ||
+	    p->gen != gen || p->c.dead) {
 		if (fd != -1)
 			close(fd);
-		return;
+		return (-1);
 	}
-	answer(fronts[slot], id, res, fd, body);
+	answer(p, id, res, fd, body);
+	return (0);
 }
 
 static void
@@ -284,13 +292,17 @@ front_request(struct peer *p, struct msg *m)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
+	park_begin(p->slot, p->gen, id);
 	/* Only a read may be a mirror's, and go upstream. */
 	if ((req.flags & STF_MIRROR) && m->hdr.type != ST_BLOB_GET &&
 	    m->hdr.type != ST_MANIFEST_GET)
 		req.flags &= ~STF_MIRROR;
-	if ((req.flags & STF_MIRROR) && mirror_get(p->slot, id, m->hdr.type,
-	    &req))
+	if ((req.flags & STF_MIRROR) && mirror_get(m->hdr.type, &req, &res,
+	    &fd, &body)) {
+		if (!park_end())
+			answer(p, id, &res, fd, body);
 		return;
+	}
 
 	switch (m->hdr.type) {
 	case ST_MANIFEST_PUT:
@@ -304,6 +316,7 @@ front_request(struct peer *p, struct msg *m)
 		    (s->st = store_stream_begin(m->hdr.type, &req, &res,
 		    &now)) == NULL) {
 			free(s);
+			park_end();
 			store_err(&res, 500, "UNKNOWN", "out of memory");
 			answer(p, id, &res, -1, NULL);
 			return;
@@ -311,7 +324,7 @@ front_request(struct peer *p, struct msg *m)
 		s->slot = p->slot;
 		s->id = id;
 		RB_INSERT(st_stream_tree, &streams, s);
-		if (now)
+		if (!park_end() && now)
 			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_BLOB_GET:
@@ -345,9 +358,11 @@ front_request(struct peer *p, struct msg *m)
 		store_referrers(&req, &res, &fd);
 		break;
 	default:
+		park_end();
 		return;
 	}
-	answer(p, id, &res, fd, body);
+	if (!park_end())
+		answer(p, id, &res, fd, body);
 }
 
 static void
@@ -356,6 +371,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	struct st_res	 res;
 	struct stream	*s;
 	uint32_t	 id = m->hdr.peerid;
+	int		 now;
 
 	if (m->fd != -1) {
 		proc_peer_fail(&p->c, m, "unexpected descriptor");
@@ -388,7 +404,9 @@ front_dispatch(struct peer *p, struct msg *m)
 			return;
 		}
 		memset(&res, 0, sizeof(res));
-		if (store_stream_end(s->st, &res))
+		park_begin(p->slot, p->gen, id);
+		now = store_stream_end(s->st, &res);
+		if (!park_end() && now)
 			answer(p, id, &res, -1, NULL);
 		stream_drop(s, 0);
 		return;
@@ -623,6 +641,9 @@ storage_main(struct proc_boot *boot)
 		ncpu = env->iothreads;
 	if (ncpu > 0 && io_start((int)ncpu) == -1)
 		log_warnx("storage: not every upload thread started");
+	if (job_start(JOB_THREADS) == -1)
+		log_warnx("storage: not every job thread started");
+	park_init(park_answer);
 
 	if (env->base == NULL) {
 		env->base = event_init();

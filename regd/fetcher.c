@@ -37,6 +37,7 @@
 
 #define FETCH_REDIRECTS	5
 #define FETCH_RETRIES	2	/* on connection errors, with backoff */
+#define FETCH_BACKOFF	250000	/* microseconds before the first retry */
 #define FETCH_HIWAT	(8 * 1024 * 1024)	/* storage behind: pause */
 #define FETCH_LOWAT	(1024 * 1024)
 #define NTOKENS		8
@@ -547,7 +548,7 @@ static void
 fetch_done(struct evhttp_request *req, void *arg)
 {
 	struct fetch	*f = arg;
-	struct timeval	 tv = { 1, 0 };
+	struct timeval	 tv = { 0, 0 };
 	const char	*loc, *d;
 	char		 msg[128];
 	int		 code;
@@ -556,7 +557,8 @@ fetch_done(struct evhttp_request *req, void *arg)
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	if (code == 0) {
 		if (!f->sent_head && f->retries++ < FETCH_RETRIES) {
-			tv.tv_sec <<= f->retries - 1;
+			/* 250 ms, then 500 ms: a restart, not an outage. */
+			tv.tv_usec = FETCH_BACKOFF << (f->retries - 1);
 			evtimer_set(&f->ev_retry, fetch_retry_cb, f);
 			evtimer_add(&f->ev_retry, &tv);
 			return;

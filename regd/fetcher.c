@@ -59,6 +59,7 @@ struct upstream {
 	TAILQ_HEAD(, fetch)	 queue;
 	struct token		 tokens[NTOKENS];
 	int			 ntok;
+	int			 basic;		/* it took Basic: send it */
 };
 
 struct fetch {
@@ -405,6 +406,8 @@ fetch_go(struct fetch *f)
 		port = u->port;
 		snprintf(path, sizeof(path), "/v2/%s/%s/%s", f->f.repo,
 		    f->f.kind == MIRK_BLOB ? "blobs" : "manifests", f->f.ref);
+		if (f->auth == NULL && u->basic && u->c.user[0] != '\0')
+			f->auth = basic_auth(u);
 		if (f->auth == NULL) {
 			char	 scope[MAX_NAME + 32];
 
@@ -505,7 +508,13 @@ fetch_auth(struct fetch *f, struct evhttp_request *req)
 	}
 	free(f->auth);
 	f->auth = NULL;
-	if (strncasecmp(www, "Basic", 5) == 0 && f->up->c.user[0] != '\0') {
+	if (strncasecmp(www, "Basic", 5) == 0) {
+		if (f->up->c.user[0] == '\0') {
+			fetch_end(f, 401, "upstream asks for credentials and "
+			    "none are configured");
+			return;
+		}
+		f->up->basic = 1;
 		f->auth = basic_auth(f->up);
 		fetch_go(f);
 		return;

@@ -91,6 +91,34 @@ static struct seen_tree	 stale_logged = RB_INITIALIZER(&stale_logged);
 static struct chan	*fetcher;
 static uint32_t		 next_id;
 
+/* What regctl show mirror prints, per upstream, since storage started. */
+struct mstats {
+	char		 name[MIR_NAMELEN];
+	uint64_t	 hits;		/* answered from the store */
+	uint64_t	 misses;	/* fetches begun */
+	uint64_t	 errors;	/* fetches failed or refused */
+	uint64_t	 fetched;	/* bytes from the upstream */
+	uint64_t	 served;	/* blob bytes answered from the store */
+	uint64_t	 stored;	/* blob bytes new in the store */
+};
+static struct mstats	 stats[MAX_UPSTREAMS];
+static int		 nstats;
+
+static struct mstats *
+mstats(const char *name)
+{
+	static struct mstats	 other;
+	int			 i;
+
+	for (i = 0; i < nstats; i++)
+		if (strcmp(stats[i].name, name) == 0)
+			return (&stats[i]);
+	if (nstats == MAX_UPSTREAMS)
+		return (&other);
+	strlcpy(stats[nstats].name, name, sizeof(stats[nstats].name));
+	return (&stats[nstats++]);
+}
+
 static void	 waiter_free(struct mwait *);
 static void	 fetch_free_if_idle(struct mfetch *);
 static void	 pump(struct mwait *);
@@ -208,6 +236,7 @@ fetch_new(int kind, const struct st_req *req, const char *known)
 		return (NULL);
 	}
 	TAILQ_INSERT_TAIL(&fetches, mf, entry);
+	mstats(req->arg)->misses++;
 	log_debug("mirror: fetch %u %s %s@%s from %s", mf->id,
 	    kind == MIRK_BLOB ? "blob" : "manifest", req->arg2, req->ref,
 	    req->arg);
@@ -271,6 +300,11 @@ mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
 			store_blob_get(req, res, fdp);
 		else
 			store_manifest_get(req, res, fdp, bodyp);
+		if (res->status == 200) {
+			mstats(req->arg)->hits++;
+			if (kind == MIRK_BLOB && !(req->flags & STF_HEAD))
+				mstats(req->arg)->served += res->size;
+		}
 		if (res->status != 404)
 			return (1);
 		memset(res, 0, sizeof(*res));
@@ -278,8 +312,10 @@ mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
 	} else if (be->tag_get(req->repo, req->ref, known, sizeof(known),
 	    NULL) == 0 && store_linked(req->repo, BE_REVISION, known)) {
 		s = seen_get(&validated, req->repo, req->ref, 0);
-		if (s != NULL && time(NULL) - s->when < req->n)
+		if (s != NULL && time(NULL) - s->when < req->n) {
+			mstats(req->arg)->hits++;
 			return (0);
+		}
 	} else
 		known[0] = '\0';
 
@@ -459,6 +495,7 @@ blob_data(struct mfetch *mf, const void *data, size_t len)
 		return;
 	}
 	mf->got += len;
+	mstats(mf->upstream)->fetched += len;
 	TAILQ_FOREACH_SAFE(w, &mf->waiters, entry, next)
 		pump(w);
 }
@@ -471,6 +508,7 @@ blob_end(struct mfetch *mf, int status)
 	struct be_body	 body;
 	char		 digest[MAX_DIGEST + 1], alg[8];
 	const char	*hex;
+	int		 made;
 
 	digest_split(mf->ref, alg, sizeof(alg), &hex);
 	if (status == 0 && mf->bu != NULL && mf->head.status == 200 &&
@@ -480,10 +518,12 @@ blob_end(struct mfetch *mf, int status)
 			log_warnx("mirror: upstream %s sent bytes of %s for "
 			    "%s@%s: not stored", mf->upstream, digest,
 			    mf->repo, mf->ref);
-		} else if (reg_upload_commit(mf->bu, mf->repo, mf->uuid,
-		    digest, mf->got) == -1)
+		} else if ((made = reg_upload_commit(mf->bu, mf->repo,
+		    mf->uuid, digest, mf->got)) == -1)
 			log_warn("mirror: commit %s", digest);
 		else {
+			if (made)
+				mstats(mf->upstream)->stored += mf->got;
 			be->upload_close(mf->bu);
 			mf->bu = NULL;
 			reg_used(digest);
@@ -491,6 +531,7 @@ blob_end(struct mfetch *mf, int status)
 		}
 	}
 	if (!mf->committed) {
+		mstats(mf->upstream)->errors++;
 		blob_abort(mf);
 		/* Pipes close short; the rest get the upstream's error. */
 		TAILQ_FOREACH_SAFE(w, &mf->waiters, entry, next) {
@@ -551,6 +592,10 @@ manifest_end(struct mfetch *mf, int status)
 			    "refused: %s", mf->upstream, mf->repo, mf->ref,
 			    res.message);
 	}
+	if (!ok)
+		mstats(mf->upstream)->errors++;
+	else
+		mstats(mf->upstream)->fetched += mf->blen;
 	if (ok || (mf->known[0] != '\0' && mf->head.status != 404)) {
 		if (!ok && seen_get(&stale_logged, mf->upstream, mf->repo,
 		    0) == NULL) {
@@ -668,4 +713,37 @@ mirror_fetcher_gone(void)
 	TAILQ_FOREACH_SAFE(mf, &fetches, entry, next)
 		if (!mf->done)
 			fetch_end(mf, 502);
+}
+
+/* The counters as regctl show mirror prints them. */
+char *
+mirror_ctl_text(size_t *lenp)
+{
+	struct mstats	*m;
+	char		*text = NULL;
+	size_t		 size = 0;
+	FILE		*fp;
+	int		 i;
+
+	if ((fp = open_memstream(&text, &size)) == NULL)
+		return (NULL);
+	fprintf(fp, "%-16s %10s %10s %8s %14s %14s %14s\n", "upstream",
+	    "hits", "misses", "errors", "bytes fetched", "bytes served",
+	    "bytes stored");
+	for (i = 0; i < nstats; i++) {
+		m = &stats[i];
+		fprintf(fp, "%-16s %10llu %10llu %8llu %14llu %14llu %14llu\n",
+		    m->name, (unsigned long long)m->hits,
+		    (unsigned long long)m->misses,
+		    (unsigned long long)m->errors,
+		    (unsigned long long)m->fetched,
+		    (unsigned long long)m->served,
+		    (unsigned long long)m->stored);
+	}
+	if (fclose(fp) != 0) {
+		free(text);
+		return (NULL);
+	}
+	*lenp = size;
+	return (text);
 }

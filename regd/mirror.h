@@ -12,5 +12,6 @@ int	 mirror_get(uint32_t, const struct st_req *, struct st_res *, int *,
 	    const void **);
 void	 mirror_dispatch(struct chan *, struct msg *);
 void	 mirror_fetcher_gone(void);
+char	*mirror_ctl_text(size_t *);
 
 #endif /* MIRROR_H */

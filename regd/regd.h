@@ -133,7 +133,10 @@ enum msg_type {
 				   peerid = fetch id */
 	MIR_HEAD,		/* fetcher -> storage: struct mir_head */
 	MIR_DATA,		/* fetcher -> storage: body bytes */
-	MIR_END			/* fetcher -> storage: struct mir_end */
+	MIR_END,		/* fetcher -> storage: struct mir_end */
+	CTL_SHOW_MIRROR,	/* regctl -> parent: no payload */
+	ST_CTL_MIRROR		/* parent -> storage: answered in
+				   ST_CTL_RES text, then ST_CTL_END */
 };
 
 /* struct st_req flags */

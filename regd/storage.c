@@ -503,6 +503,10 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 		else
 			gc_ctl_usage(m->hdr.peerid, req.repo);
 		return;
+	case ST_CTL_MIRROR:
+		text = mirror_ctl_text(&len);
+		ctl_send(m->hdr.peerid, text, len);
+		return;
 	case ST_CONF:
 		if (m->len != sizeof(*scp) || (scp = malloc(sizeof(*scp))) ==
 		    NULL)
@@ -570,6 +574,7 @@ static const struct msg_rule	 storage_rules[] = {
 	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
 	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
 	CTL_REQ(ST_CONF, struct store_conf),
+	MR_EMPTY(ST_CTL_MIRROR, PEER(PROC_PARENT), peer_dispatch),
 	MR_FIXED(MIR_HEAD, PEER(PROC_FETCHER), struct mir_head, MR_NONE,
 	    peer_dispatch),
 	MR_RANGE(MIR_DATA, PEER(PROC_FETCHER), 1, MSG_MAXPAYLOAD, MR_NONE,

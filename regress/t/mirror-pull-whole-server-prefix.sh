@@ -5,7 +5,7 @@
 # index through both with the upstream's digests; manifests and blobs
 # have the upstream's bytes; a warm pull asks the upstream nothing;
 # pushes are refused with 405 UNSUPPORTED; an unknown tag is the spec's
-# 404 MANIFEST_UNKNOWN.
+# 404 MANIFEST_UNKNOWN; regctl show mirror counts it all.
 . regress/lib.sh
 
 printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$T/policy.json"
@@ -70,11 +70,19 @@ http PUT "$URL/v2/hub/library/alpine/manifests/x" \
     -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
     --data-binary "@$T/up-index"
 expect_error 405 UNSUPPORTED
-# A local repository beside the mirror's prefix is not one.
+# A name beside the prefix is the whole-server mirror's: hubx upstream.
 http GET "$URL/v2/hubx/manifests/1"
-check_eq "$STATUS" 404 "hubx"
+expect_error 404 MANIFEST_UNKNOWN
 
 # Unknown upstream tag: the spec's error, not a hang.
 http GET "$URL/v2/library/alpine/manifests/nope" --max-time 10
 expect_error 404 MANIFEST_UNKNOWN
+
+# regctl show mirror: hits, misses, errors and bytes of the upstream.
+out=$($REGCTL show mirror) || fail "regctl show mirror: $out"
+note "$out"
+set -- $(echo "$out" | awk '$1 == "up"')
+check_eq "$1" up "regctl show mirror names the upstream"
+[ "$2" -gt 0 ] && [ "$3" -gt 0 ] && [ "$4" -eq 2 ] && [ "$5" -gt 0 ] &&
+    [ "$6" -gt 0 ] && [ "$7" -gt 0 ] || fail "counters: $out"
 regd_stop

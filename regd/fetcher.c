@@ -40,6 +40,7 @@
 #define FETCH_BACKOFF	250000	/* microseconds before the first retry */
 #define FETCH_HIWAT	(8 * 1024 * 1024)	/* storage behind: pause */
 #define FETCH_LOWAT	(1024 * 1024)
+#define FETCH_MAXHEADERS	(64 * 1024)
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
@@ -315,6 +316,14 @@ fetch_body(struct evhttp_request *req, void *arg)
 	}
 }
 
+static void
+fetch_drop(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 static int
 fetch_header(struct evhttp_request *req, void *arg)
 {
@@ -322,9 +331,13 @@ fetch_header(struct evhttp_request *req, void *arg)
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
 	const char	*cl, *errstr;
 
-	if (f->tokenreq || f->head || evhttp_request_get_response_code(req) !=
-	    200)
+	if (f->tokenreq)
+		return (0);	/* bounded by the connection's body limit */
+	if (f->head || evhttp_request_get_response_code(req) != 200) {
+		/* An error's or a redirect's body is not wanted. */
+		evhttp_request_set_chunked_cb(req, fetch_drop);
 		return (0);
+	}
 	f->size = -1;
 	if ((cl = evhttp_find_header(h, "Content-Length")) != NULL) {
 		f->size = strtonum(cl, 0, INT64_MAX, &errstr);
@@ -376,6 +389,9 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 	    bev, host, port)) == NULL)
 		return (NULL);
 	evhttp_connection_set_timeout(evcon, f->up->c.timeout);
+	evhttp_connection_set_max_headers_size(evcon, FETCH_MAXHEADERS);
+	if (f->tokenreq)
+		evhttp_connection_set_max_body_size(evcon, TOKEN_MAX);
 	evhttp_connection_free_on_completion(evcon);
 	return (evcon);
 }
@@ -587,9 +603,11 @@ fetch_done(struct evhttp_request *req, void *arg)
 	    code == 308) {
 		loc = evhttp_find_header(evhttp_request_get_input_headers(req),
 		    "Location");
+		/* Never from TLS to plain text. */
 		if (loc == NULL || f->redirects++ >= FETCH_REDIRECTS ||
 		    (strncmp(loc, "https://", 8) != 0 &&
-		    strncmp(loc, "http://", 7) != 0)) {
+		    (strncmp(loc, "http://", 7) != 0 || f->up->tls ||
+		    (f->url != NULL && strncmp(f->url, "https:", 6) == 0)))) {
 			fetch_end(f, 502, "bad redirect from upstream");
 			return;
 		}

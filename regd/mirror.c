@@ -443,6 +443,7 @@ blob_head(struct mfetch *mf)
 {
 	struct mwait	*w, *next;
 	struct be_stat	 bs;
+	struct st_res	 qres;
 	unsigned char	 b[16];
 
 	if (mf->head.status != 200)
@@ -450,6 +451,14 @@ blob_head(struct mfetch *mf)
 	if (mf->head.size < 0) {
 		mf->head.status = 502;
 		strlcpy(mf->head.message, "upstream gave no size",
+		    sizeof(mf->head.message));
+		return;
+	}
+	/* Quotas bound what an upstream may add, as they bound a push. */
+	memset(&qres, 0, sizeof(qres));
+	if (quota_check(mf->repo, mf->ref, mf->head.size, &qres) == -1) {
+		mf->head.status = qres.status;
+		strlcpy(mf->head.message, qres.message,
 		    sizeof(mf->head.message));
 		return;
 	}

@@ -41,6 +41,7 @@
 #define FETCH_HIWAT	(8 * 1024 * 1024)	/* storage behind: pause */
 #define FETCH_LOWAT	(1024 * 1024)
 #define FETCH_MAXHEADERS	(64 * 1024)
+#define FETCH_READ	(512 * 1024)	/* bytes per read of a body */
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
@@ -80,6 +81,7 @@ struct fetch {
 	char			*scope;		/* of the token being fetched */
 	int			 tokenreq;	/* the request gets a token */
 	struct evhttp_connection *evcon;
+	struct evbuffer		*pending;	/* body not sent yet */
 	int64_t			 size;
 	int64_t			 got;
 	struct event		 ev_retry;
@@ -293,21 +295,36 @@ send_head(struct fetch *f, int status, int64_t size, const char *digest,
 	chan_send(&storage_chan, MIR_HEAD, f->id, -1, &h, sizeof(h));
 }
 
-/* A 200 GET: its head to storage, and its body as it comes. */
+/* Body bytes to storage in DATA_CHUNK pieces; all that is left at end. */
+static void
+fetch_flush(struct fetch *f, int all)
+{
+	unsigned char	 buf[DATA_CHUNK];
+	size_t		 n;
+
+	while ((n = evbuffer_get_length(f->pending)) >= DATA_CHUNK ||
+	    (all && n > 0)) {
+		if (n > sizeof(buf))
+			n = sizeof(buf);
+		evbuffer_remove(f->pending, buf, n);
+		chan_send(&storage_chan, MIR_DATA, f->id, -1, buf, n);
+	}
+}
+
+/* A 200 GET: its body as it comes (libevent drains what we leave). */
 static void
 fetch_body(struct evhttp_request *req, void *arg)
 {
 	struct fetch	*f = arg;
 	struct evbuffer	*in = evhttp_request_get_input_buffer(req);
-	unsigned char	 buf[DATA_CHUNK];
-	int		 n;
+	size_t		 n = evbuffer_get_length(in);
 
-	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
-		f->got += n;
-		if (f->f.max >= 0 && f->got > f->f.max)
-			continue;	/* fetch_done fails it */
-		chan_send(&storage_chan, MIR_DATA, f->id, -1, buf, n);
-	}
+	f->got += n;
+	if (f->f.max >= 0 && f->got > f->f.max)
+		evbuffer_drain(in, n);	/* fetch_done fails it */
+	else
+		evbuffer_remove_buffer(in, f->pending, n);
+	fetch_flush(f, 0);
 	if (storage_chan.queued > FETCH_HIWAT && !f->paused &&
 	    f->evcon != NULL) {
 		f->paused = 1;
@@ -389,6 +406,7 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 	    bev, host, port)) == NULL)
 		return (NULL);
 	evhttp_connection_set_timeout(evcon, f->up->c.timeout);
+	bufferevent_set_max_single_read(bev, FETCH_READ);
 	evhttp_connection_set_max_headers_size(evcon, FETCH_MAXHEADERS);
 	if (f->tokenreq)
 		evhttp_connection_set_max_body_size(evcon, TOKEN_MAX);
@@ -641,6 +659,7 @@ fetch_done(struct evhttp_request *req, void *arg)
 		fetch_end(f, 502, "upstream body of the wrong size");
 		return;
 	}
+	fetch_flush(f, 1);
 	fetch_end(f, 0, NULL);
 }
 
@@ -670,6 +689,7 @@ fetch_end(struct fetch *f, int status, const char *msg)
 	free(f->auth);
 	free(f->url);
 	free(f->scope);
+	evbuffer_free(f->pending);
 	free(f);
 	fetch_next(u);
 }
@@ -700,6 +720,8 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 		fatal("%s", __func__);
 	MSG_COPY(m, &f->f);
 	f->id = m->hdr.peerid;
+	if ((f->pending = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
 	if (memchr(f->f.upstream, '\0', sizeof(f->f.upstream)) == NULL ||
 	    memchr(f->f.ref, '\0', sizeof(f->f.ref)) == NULL ||
 	    memchr(f->f.known, '\0', sizeof(f->f.known)) == NULL ||

@@ -38,7 +38,7 @@
 
 #define MIR_MAX_MANIFEST	DEF_MAX_MANIFEST
 #define MIR_PIPE_SIZE		(1024 * 1024)
-#define MIR_PUMP		(64 * 1024)
+#define MIR_PUMP		(256 * 1024)
 
 struct mwait {
 	TAILQ_ENTRY(mwait)	 entry;
@@ -361,22 +361,26 @@ static void
 pump_cb(int fd, short ev, void *arg)
 {
 	struct mwait	*w = arg;
+	struct mfetch	*mf = w->mf;
 
 	w->evset = 0;
-	pump(w);
-	fetch_free_if_idle(w->mf);
+	pump(w);		/* may free w */
+	fetch_free_if_idle(mf);
 }
 
 /*
  * Feed a waiter's pipe from the upload (or the committed blob) up to
  * what may be shown: all once the digest is proven, else all that came
- * less the last byte.
+ * less the last byte.  Bytes that just came (mem, at offset mbase) are
+ * written from memory when the waiter is at them.
  */
 static void
-pump(struct mwait *w)
+pump_from(struct mwait *w, const unsigned char *mem, int64_t mbase,
+    size_t mlen)
 {
 	static unsigned char	 buf[MIR_PUMP];
 	struct mfetch		*mf = w->mf;
+	const unsigned char	*src;
 	int64_t			 limit;
 	ssize_t			 n, m;
 	size_t			 want;
@@ -387,13 +391,23 @@ pump(struct mwait *w)
 	    mf->got : mf->head.size - 1;
 	while (w->off < limit) {
 		want = limit - w->off > MIR_PUMP ? MIR_PUMP : limit - w->off;
-		if (mf->committed)
-			n = pread(mf->bfd, buf, want, w->off);
-		else
-			n = be->upload_read(mf->bu, buf, want, w->off);
-		if (n <= 0)
-			goto drop;
-		if ((m = write(w->pfd, buf, n)) == -1) {
+		if (mem != NULL && w->off >= mbase &&
+		    w->off < mbase + (int64_t)mlen) {
+			src = mem + (w->off - mbase);
+			n = mbase + mlen - w->off;
+			if ((size_t)n > want)
+				n = want;
+		} else {
+			src = buf;
+			if (mf->committed)
+				n = pread(mf->bfd, buf, want, w->off);
+			else
+				n = be->upload_read(mf->bu, buf, want,
+				    w->off);
+			if (n <= 0)
+				goto drop;
+		}
+		if ((m = write(w->pfd, src, n)) == -1) {
 			if (errno == EAGAIN) {
 				event_set(&w->ev, w->pfd, EV_WRITE, pump_cb,
 				    w);
@@ -410,6 +424,12 @@ pump(struct mwait *w)
 	return;
 drop:
 	waiter_free(w);
+}
+
+static void
+pump(struct mwait *w)
+{
+	pump_from(w, NULL, 0, 0);
 }
 
 static void
@@ -506,7 +526,7 @@ blob_data(struct mfetch *mf, const void *data, size_t len)
 	mf->got += len;
 	mstats(mf->upstream)->fetched += len;
 	TAILQ_FOREACH_SAFE(w, &mf->waiters, entry, next)
-		pump(w);
+		pump_from(w, data, mf->got - len, len);
 }
 
 /* The blob came whole: proven, committed and linked, or thrown away. */

@@ -207,14 +207,16 @@ storage_peer(enum proc_kind k, int instance, int fd)
 		front_add(instance, fd);
 		return (0);
 	case PROC_FETCHER:
-		/* A restarted fetcher replaces the one that died. */
+		/*
+		 * A restarted fetcher replaces the one that died, even if
+		 * the old channel's end has not been read yet.
+		 */
 		if (fetcher.c.evset && !fetcher.c.dead)
-			return (-1);
-		if (fetcher.gcset) {
+			mirror_fetcher_gone();
+		if (fetcher.gcset)
 			evtimer_del(&fetcher.ev_gc);
-			fetcher.gcset = 0;
+		if (fetcher.c.evset || fetcher.gcset)
 			chan_clear(&fetcher.c);
-		}
 		memset(&fetcher, 0, sizeof(fetcher));
 		fetcher.kind = PEER_FETCHER;
 		fetcher.slot = -1;

@@ -758,8 +758,12 @@ conn_pipe_cb(int fd, short event, void *arg)
 
 	if (c->sfd == -1)
 		return;
-	if (conn_stream_fill(c) == -1)
+	if (conn_stream_fill(c) == -1) {
 		conn_close(c);
+		return;
+	}
+	/* Plain HTTP stops writing between answers: write this now. */
+	conn_write_now(c);
 }
 
 /*

@@ -601,7 +601,7 @@ manifest_end(struct mfetch *mf, int status)
 	struct st_req	 r;
 	struct st_res	 res;
 	struct seen	*s;
-	int		 ok = 0;
+	int		 ok = 0, local;
 
 	memset(&res, 0, sizeof(res));
 	if (mf->head.status == 304)
@@ -621,13 +621,18 @@ manifest_end(struct mfetch *mf, int status)
 			    "refused: %s", mf->upstream, mf->repo, mf->ref,
 			    res.message);
 	}
-	if (!ok)
-		mstats(mf->upstream)->errors++;
-	else
+	/*
+	 * A tag here the upstream does not know was pushed here (allow
+	 * push) or removed there: the copy here is served.
+	 */
+	local = !ok && mf->known[0] != '\0' && mf->head.status == 404;
+	if (ok)
 		mstats(mf->upstream)->fetched += mf->blen;
-	if (ok || (mf->known[0] != '\0' && mf->head.status != 404)) {
-		if (!ok && seen_get(&stale_logged, mf->upstream, mf->repo,
-		    0) == NULL) {
+	else if (!local)
+		mstats(mf->upstream)->errors++;
+	if (ok || mf->known[0] != '\0') {
+		if (!ok && !local && seen_get(&stale_logged, mf->upstream,
+		    mf->repo, 0) == NULL) {
 			log_warnx("mirror: upstream %s: %s (%d): serving the "
 			    "cached %s", mf->upstream, mf->head.message,
 			    mf->head.status, mf->repo);

@@ -37,7 +37,7 @@
 
 #define FETCH_REDIRECTS	5
 #define FETCH_RETRIES	2	/* on connection errors, with backoff */
-#define FETCH_BACKOFF	250000	/* microseconds before the first retry */
+#define FETCH_BACKOFF	250000	/* us before the first retry */
 #define FETCH_HIWAT	(8 * 1024 * 1024)	/* storage behind: pause */
 #define FETCH_LOWAT	(1024 * 1024)
 #define FETCH_MAXHEADERS	(64 * 1024)
@@ -61,7 +61,7 @@ struct upstream {
 	TAILQ_HEAD(, fetch)	 queue;
 	struct token		 tokens[NTOKENS];
 	int			 ntok;
-	int			 basic;		/* it took Basic: send it */
+	int			 basic;		/* it takes Basic */
 };
 
 struct fetch {
@@ -70,16 +70,16 @@ struct fetch {
 	struct mir_fetch	 f;
 	struct upstream		*up;
 	int			 running;
-	int			 head;		/* the HEAD before a GET */
+	int			 head;		/* HEAD before GET */
 	int			 redirects;
 	int			 authtries;
 	int			 retries;
 	int			 sent_head;	/* MIR_HEAD went out */
 	int			 paused;
-	char			*auth;		/* Authorization value */
+	char			*auth;		/* Authorization */
 	char			*url;		/* after a redirect */
-	char			*scope;		/* of the token being fetched */
-	int			 tokenreq;	/* the request gets a token */
+	char			*scope;		/* of the token */
+	int			 tokenreq;	/* getting a token */
 	struct evhttp_connection *evcon;
 	struct evbuffer		*pending;	/* body not sent yet */
 	int64_t			 size;
@@ -181,8 +181,8 @@ upstreams_set(void)
 		    &u->port, NULL) == -1)
 			log_warnx("upstream %s: bad url", u->c.name);
 		if (u->ctx == NULL && u->c.ca[0] != '\0')
-			log_warnx("upstream %s: its ca file is read at start-up "
-			    "only; restart regd", u->c.name);
+			log_warnx("upstream %s: its ca file is read at "
+			    "start-up only; restart regd", u->c.name);
 	}
 	nups_new = 0;
 }
@@ -734,9 +734,9 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 		return;
 	}
 	if ((u = upstream_find(f->f.upstream)) == NULL) {
-		chan_send(&storage_chan, MIR_HEAD, f->id, -1, &(struct mir_head)
-		    { .status = 502, .size = -1, .message = "no such upstream" },
-		    sizeof(struct mir_head));
+		chan_send(&storage_chan, MIR_HEAD, f->id, -1,
+		    &(struct mir_head){ .status = 502, .size = -1,
+		    .message = "no such upstream" }, sizeof(struct mir_head));
 		chan_send(&storage_chan, MIR_END, f->id, -1,
 		    &(struct mir_end){ 502 }, sizeof(struct mir_end));
 		free(f);

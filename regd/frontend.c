@@ -706,7 +706,7 @@ conn_stream_fill(struct conn *c)
 		if (evbuffer_reserve_space(out, want, &vec, 1) < 1)
 			return (-1);
 		if (c->spipe) {
-			/* A mirror's pipe: more comes later, or it ends short. */
+			/* A mirror's pipe: more later, or it ends short. */
 			n = read(c->sfd, vec.iov_base, want);
 			if (n == -1 && errno == EAGAIN) {
 				event_add(&c->ev_pipe, NULL);

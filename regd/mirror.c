@@ -45,8 +45,8 @@ struct mwait {
 	struct mfetch		*mf;
 	uint64_t		 token;		/* store_park's */
 	struct st_req		 req;
-	int			 pfd;		/* pipe's write end, or -1 */
-	int64_t			 off;		/* bytes written to it */
+	int			 pfd;		/* pipe's write end */
+	int64_t			 off;		/* bytes written */
 	struct event		 ev;
 	int			 evset;
 };
@@ -71,7 +71,7 @@ struct mfetch {
 	struct be_upload	*bu;
 	EVP_MD_CTX		*md;
 	int			 committed;
-	int			 bfd;		/* the blob once committed */
+	int			 bfd;		/* committed blob */
 };
 static TAILQ_HEAD(, mfetch)	 fetches = TAILQ_HEAD_INITIALIZER(fetches);
 
@@ -286,10 +286,11 @@ mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
 	struct mwait	*w;
 	struct seen	*s;
 	char		 known[MAX_DIGEST + 1];
-	int		 kind = type == ST_BLOB_GET ? MIRK_BLOB : MIRK_MANIFEST;
+	int		 kind;
 	uint64_t	 token;
 
 	known[0] = '\0';
+	kind = type == ST_BLOB_GET ? MIRK_BLOB : MIRK_MANIFEST;
 	if (!valid_name(req->repo) || !valid_name(req->arg2) ||
 	    (!store_digest_ok(req->ref) && (kind == MIRK_BLOB ||
 	    !valid_tag(req->ref))))

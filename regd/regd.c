@@ -608,7 +608,10 @@ start_child(enum proc_kind k, int instance)
 	return (0);
 }
 
-/* Every row in order: the logger, storage, then prefork frontends. */
+/*
+ * Every row in order: the logger, storage, the fetcher if there are
+ * upstreams, then prefork frontends.
+ */
 static void
 start_children(void)
 {
@@ -619,6 +622,9 @@ start_children(void)
 	for (i = 0; i < sizeof(proc_types) / sizeof(proc_types[0]); i++) {
 		t = &proc_types[i];
 		n = t->many ? env->conf->prefork : 1;
+		/* No upstream, no process with network access. */
+		if (t->kind == PROC_FETCHER && env->conf->nupstreams == 0)
+			continue;
 		for (j = 0; j < n; j++)
 			if (start_child(t->kind, j) == -1)
 				fatalx("cannot start %s %d", t->title, j);
@@ -975,6 +981,9 @@ reload_config(char *errbuf, size_t errlen)
 	if ((p = proc_find(PROC_STORAGE)) != NULL)
 		chan_send(&p->chan, ST_CONF, 0, -1, &conf->store,
 		    sizeof(conf->store));
+	if (conf->nupstreams > 0 && proc_find(PROC_FETCHER) == NULL &&
+	    start_child(PROC_FETCHER, 0) == -1)
+		log_warnx("cannot start the fetcher");
 	send_upstreams(proc_find(PROC_FETCHER));
 	if (conf->verbose > env->verbose)
 		parent_verbose(conf->verbose);

@@ -254,7 +254,11 @@ bench-smoke: deps all
 bench-stall: deps all
 	timeout 600 bash regress/bench/stall.sh
 
-.PHONY: bench bench-smoke bench-stall
+# Mirror mode against Distribution: cold, warm, 32 clients on one blob.
+bench-mirror: deps all
+	timeout 900 bash regress/bench/mirror.sh
+
+.PHONY: bench bench-smoke bench-stall bench-mirror
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

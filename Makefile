@@ -23,7 +23,8 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
-		regd/sdnotify.c regd/proc.c regd/fetcher.c regd/mirror.c
+		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c \
+		regd/fetcher.c regd/mirror.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -75,7 +76,8 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
-		regd/store_upload.o regd/store_quota.o regd/util.o
+		regd/store_upload.o regd/store_quota.o regd/util.o \
+		regd/store_stats.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     regd/mirror.o regd/proc.o ${PRIVSEP_OBJS}
@@ -258,7 +260,13 @@ bench-stall: deps all
 bench-mirror: deps all
 	timeout 900 bash regress/bench/mirror.sh
 
-.PHONY: bench bench-smoke bench-stall bench-mirror
+# Manifest GET rate and CPU per request with and without a scrape of the
+# metrics listener every 100 ms (regress/bench/README).
+bench-metrics: deps all
+	@sh regress/bench/deps.sh
+	timeout 600 bash regress/bench/metrics.sh
+
+.PHONY: bench bench-smoke bench-stall bench-mirror bench-metrics
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

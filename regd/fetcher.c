@@ -582,7 +582,9 @@ fetch_auth(struct fetch *f, struct evhttp_request *req)
 	if ((f->scope = strdup(scope)) == NULL)
 		fatal("%s", __func__);
 	f->tokenreq = 1;
-	if (f->up->c.user[0] != '\0')
+	/* Credentials never leave over plain text from a TLS upstream. */
+	if (f->up->c.user[0] != '\0' && (!f->up->tls ||
+	    strncmp(realm, "https://", 8) == 0))
 		f->auth = basic_auth(f->up);
 	fetch_go(f);
 }

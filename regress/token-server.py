@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-# regress/token-server.py PORT KEY USER:PASS LOG: a small registry token
-# service for the mirror tests.  GET /token?service=S&scope=repository:
+# regress/token-server.py PORT KEY USER:PASS LOG [CERT CERTKEY]: a small
+# registry token service for the mirror tests, over TLS with CERT.  GET /token?service=S&scope=repository:
 # NAME:pull with Basic USER:PASS answers {"token": an RS256 JWT signed
 # with KEY (issuer "test-issuer", audience S, pull on NAME), "expires_in":
 # 300}; anything else is 401.  Each request's line goes to LOG.
-import base64, json, sys, time
+import base64, json, ssl, sys, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import urlparse, parse_qs
 from cryptography.hazmat.primitives import hashes, serialization
@@ -50,4 +50,9 @@ class H(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-HTTPServer(('127.0.0.1', port), H).serve_forever()
+srv = HTTPServer(('127.0.0.1', port), H)
+if len(sys.argv) > 6:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[5], sys.argv[6])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()

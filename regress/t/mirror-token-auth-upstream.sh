@@ -1,6 +1,7 @@
 #!/bin/bash
 # The upstream is another regd over TLS taking bearer tokens, from a
-# token service (regress/token-server.py) that wants Basic credentials.
+# token service over TLS (regress/token-server.py) that wants Basic
+# credentials.
 # The mirror follows the challenge (realm, service, scope), gets a token
 # with its "credentials", pulls an image with the upstream's digests,
 # and reuses the token: one token request for the whole image.
@@ -12,7 +13,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=issuer rsa" \
     -keyout "$T/rsa.key" -out "$T/rsa.crt" >/dev/null 2>&1 || fail "issuer"
 tkport=$(free_port)
 python3 regress/token-server.py "$tkport" "$T/rsa.key" mirror:tok-secret \
-    "$T/token.log" 2> "$T/token.err" &
+    "$T/token.log" "$T/server.crt" "$T/server.key" 2> "$T/token.err" &
 TK_PID=$!
 uport=$(free_port)
 mkdir -p "$T/upstore"
@@ -26,7 +27,7 @@ server "up" {
 	listen on 127.0.0.1 port $uport tls
 	tls certificate "$T/server.crt"
 	tls key "$T/server.key"
-	authenticate with token realm "http://127.0.0.1:$tkport/token" service "regd.test" issuer "test-issuer" certificate "$T/rsa.crt"
+	authenticate with token realm "https://127.0.0.1:$tkport/token" service "regd.test" issuer "test-issuer" certificate "$T/rsa.crt"
 }
 EOD
 "$REGD" -d -f "$T/up.conf" >> "$T/up.log" 2>&1 &

@@ -74,6 +74,7 @@ struct fetch {
 	int			 redirects;
 	int			 authtries;
 	int			 retries;
+	int			 timedout;	/* no retry then */
 	int			 sent_head;	/* MIR_HEAD went out */
 	int			 paused;
 	char			*auth;		/* Authorization */
@@ -97,6 +98,7 @@ static struct evdns_base	*dns;
 static SSL_CTX			*default_ctx;
 
 static void	 fetch_go(struct fetch *);
+static void	 fetch_error(enum evhttp_request_error, void *);
 static void	 fetch_done(struct evhttp_request *, void *);
 static void	 fetch_end(struct fetch *, int, const char *);
 static void	 fetch_next(struct upstream *);
@@ -459,6 +461,7 @@ fetch_go(struct fetch *f)
 	if ((req = evhttp_request_new(fetch_done, f)) == NULL)
 		fatal("%s", __func__);
 	evhttp_request_set_header_cb(req, fetch_header);
+	evhttp_request_set_error_cb(req, fetch_error);
 	h = evhttp_request_get_output_headers(req);
 	if ((tls && port == 443) || (!tls && port == 80))
 		strlcpy(hosthdr, host, sizeof(hosthdr));
@@ -475,6 +478,15 @@ fetch_go(struct fetch *f)
 	if (evhttp_make_request(f->evcon, req, f->head ? EVHTTP_REQ_HEAD :
 	    EVHTTP_REQ_GET, path) == -1)
 		fetch_end(f, 502, "cannot send to upstream");
+}
+
+static void
+fetch_error(enum evhttp_request_error err, void *arg)
+{
+	struct fetch	*f = arg;
+
+	if (err == EVREQ_HTTP_TIMEOUT)
+		f->timedout = 1;
 }
 
 static void
@@ -601,14 +613,17 @@ fetch_done(struct evhttp_request *req, void *arg)
 	f->evcon = NULL;	/* freed on completion */
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
 	if (code == 0) {
-		if (!f->sent_head && f->retries++ < FETCH_RETRIES) {
+		/* A refused or reset connection is retried, a timeout not. */
+		if (!f->sent_head && !f->timedout &&
+		    f->retries++ < FETCH_RETRIES) {
 			/* 250 ms, then 500 ms: a restart, not an outage. */
 			tv.tv_usec = FETCH_BACKOFF << (f->retries - 1);
 			evtimer_set(&f->ev_retry, fetch_retry_cb, f);
 			evtimer_add(&f->ev_retry, &tv);
 			return;
 		}
-		fetch_end(f, 502, "upstream unreachable");
+		fetch_end(f, 502, f->timedout ? "upstream timed out" :
+		    "upstream unreachable");
 		return;
 	}
 	if (f->tokenreq) {

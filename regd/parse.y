@@ -1738,6 +1738,8 @@ config_free(struct regd_conf *c)
 		free(s);
 	}
 	auth_conf_free(c);
+	/* Upstream passwords do not linger in memory children inherit. */
+	explicit_bzero(c->upstreams, sizeof(c->upstreams));
 	free(c);
 }
 

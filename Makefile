@@ -23,7 +23,8 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
-		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c
+		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c \
+		regd/fetcher.c regd/mirror.c
 REGD_SRCS+=	regd/notify.c regd/notify_conf.c regd/front_notify.c
 REGCTL_SRCS=	regctl/regctl.c
 
@@ -82,9 +83,9 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_stats.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
-    regd/proc.o ${PRIVSEP_OBJS}
+    regd/mirror.o regd/proc.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \
-	    regd/proc.o ${PRIVSEP_OBJS} ${LDLIBS}
+	    regd/mirror.o regd/proc.o ${PRIVSEP_OBJS} ${LDLIBS}
 
 regd/regd.o regd/sdnotify.o: regd/sdnotify.h
 
@@ -261,13 +262,17 @@ bench-smoke: deps all
 bench-stall: deps all
 	timeout 600 bash regress/bench/stall.sh
 
+# Mirror mode against Distribution: cold, warm, 32 clients on one blob.
+bench-mirror: deps all
+	timeout 900 bash regress/bench/mirror.sh
+
 # Manifest GET rate and CPU per request with and without a scrape of the
 # metrics listener every 100 ms (regress/bench/README).
 bench-metrics: deps all
 	@sh regress/bench/deps.sh
 	timeout 600 bash regress/bench/metrics.sh
 
-.PHONY: bench bench-smoke bench-stall bench-metrics
+.PHONY: bench bench-smoke bench-stall bench-mirror bench-metrics
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

@@ -191,7 +191,8 @@ enum sandbox_kind {
 	SANDBOX_STORAGE,
 	SANDBOX_LOGGER,
 	SANDBOX_NOTIFY,
-	SANDBOX_TEST_OPEN	/* regress: like frontend, used to prove kills */
+	SANDBOX_TEST_OPEN,	/* regress: like frontend, used to prove kills */
+	SANDBOX_FETCHER		/* outbound TCP and DNS, no files */
 };
 int	 sandbox_drop(const char *, const char *, int);
 int	 sandbox_seccomp(enum sandbox_kind);

@@ -113,13 +113,14 @@ static const int sc_storage[] = {
 	SCMP_SYS(faccessat2), SCMP_SYS(fallocate), SCMP_SYS(sync_file_range),
 	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
 	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
+	SCMP_SYS(pipe2),	/* mirror.c: a blob streamed while fetched */
 	SCMP_SYS(link), SCMP_SYS(linkat),	/* store_fs.c: fs_lease_put */
 };
 
 /*
  * The events process: files in its queue directory (it is chrooted
  * there), and TCP connections out to the webhooks (socket(2) only for
- * AF_INET and AF_INET6, see sc_notify_socket).
+ * AF_INET and AF_INET6, see sc_sockets).
  */
 static const int sc_notify[] = {
 	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(rename),
@@ -133,20 +134,23 @@ static const int sc_notify[] = {
 	SCMP_SYS(newfstatat),	/* OpenSSL looks for a CA directory */
 };
 
-static int
-sc_notify_socket(scmp_filter_ctx ctx)
-{
-	struct scmp_arg_cmp	 fam;
-	int			 f[] = { AF_INET, AF_INET6 };
-	size_t			 i;
+/*
+ * The mirror's fetcher: outbound connections (TCP, and UDP for DNS) of
+ * IPv4 and IPv6 only; no file is opened after the sandbox.
+ */
+static const int sc_fetcher[] = {
+	SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(bind), SCMP_SYS(ioctl), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+};
 
-	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		fam = (struct scmp_arg_cmp){ .arg = 0, .op = SCMP_CMP_EQ,
-		    .datum_a = f[i], .datum_b = 0 };
-		if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
-		    SCMP_SYS(socket), 1, &fam) < 0)
-			return (-1);
-	}
+static int
+sc_sockets(scmp_filter_ctx ctx)
+{
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) < 0)
+		return (-1);
 	return (0);
 }
 
@@ -237,7 +241,13 @@ sandbox_seccomp(enum sandbox_kind kind)
 	case SANDBOX_NOTIFY:
 		if (sc_add(ctx, sc_notify,
 		    sizeof(sc_notify) / sizeof(int)) == -1 ||
-		    sc_notify_socket(ctx) == -1)
+		    sc_sockets(ctx) == -1)
+			goto done;
+		break;
+	case SANDBOX_FETCHER:
+		if (sc_add(ctx, sc_fetcher,
+		    sizeof(sc_fetcher) / sizeof(int)) == -1 ||
+		    sc_sockets(ctx) == -1)
 			goto done;
 		break;
 	}

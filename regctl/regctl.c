@@ -24,7 +24,7 @@ usage(void)
 	fprintf(stderr, "usage: %s [-s socket] command [argument ...]\n"
 	    "commands: show status | show repos | show tags REPO | reload |\n"
 	    "          log verbose | log brief | gc [-n] [--untagged] |\n"
-	    "          fsck [-r] | rm REPO | show usage [REPO] |\n"
+	    "          fsck [-r] | rm REPO | show usage [REPO] | show mirror |\n"
 	    "          show notify\n",
 	    getprogname());
 	exit(1);
@@ -109,7 +109,10 @@ main(int argc, char *argv[])
 		mv.verbose = strcmp(argv[1], "verbose") == 0;
 		data = &mv;
 		len = sizeof(mv);
-	} else if (strcmp(argv[0], "show") == 0 && (argc == 2 ||
+	} else if (strcmp(argv[0], "show") == 0 && argc == 2 &&
+	    strcmp(argv[1], "mirror") == 0)
+		type = CTL_SHOW_MIRROR;
+	else if (strcmp(argv[0], "show") == 0 && (argc == 2 ||
 	    argc == 3) && strcmp(argv[1], "usage") == 0) {
 		type = CTL_SHOW_USAGE;
 		if (argc == 3) {

@@ -522,6 +522,93 @@ api_upload(struct conn *c, struct st_req *sr)
 		method_not_allowed(c);
 }
 
+/*
+ * Is the request's repository mirrored on this server?  The mirror
+ * line that maps it (a ?ns= host first, then the longest prefix, then
+ * the whole server), with the name here (local) and upstream (remote);
+ * NULL when it is an ordinary repository.
+ */
+const struct mirror_map *
+api_mirror(struct conn *c, char *local, size_t llen, char *remote,
+    size_t rlen)
+{
+	const struct mirror_map	*m, *best = NULL;
+	struct req		*r = &c->req;
+	char			 ns[MAX_NAME + 2];
+	size_t			 klen, blen = 0;
+	int			 i;
+
+	if (c->srv->nmirrors == 0 || r->name[0] == '\0')
+		return (NULL);
+	if (http_query_get(r->query, "ns", ns, sizeof(ns)) != NULL)
+		for (i = 0; i < c->srv->nmirrors; i++) {
+			m = &c->srv->mirrors[i];
+			if (m->mode != MIRM_NS || strcmp(m->key, ns) != 0)
+				continue;
+			if ((size_t)snprintf(local, llen, "%s/%s", ns,
+			    r->name) >= llen || !valid_name(local))
+				return (NULL);
+			strlcpy(remote, r->name, rlen);
+			return (m);
+		}
+	for (i = 0; i < c->srv->nmirrors; i++) {
+		m = &c->srv->mirrors[i];
+		klen = strlen(m->key);
+		if (m->mode == MIRM_PREFIX && klen > blen &&
+		    strncmp(r->name, m->key, klen) == 0 &&
+		    r->name[klen] == '/') {
+			best = m;
+			blen = klen;
+		}
+	}
+	if (best != NULL) {
+		strlcpy(local, r->name, llen);
+		strlcpy(remote, r->name + blen + 1, rlen);
+		return (best);
+	}
+	for (i = 0; i < c->srv->nmirrors; i++)
+		if (c->srv->mirrors[i].mode == MIRM_SERVER) {
+			strlcpy(local, r->name, llen);
+			strlcpy(remote, r->name, rlen);
+			return (&c->srv->mirrors[i]);
+		}
+	return (NULL);
+}
+
+/*
+ * A mirrored repository: reads go upstream when storage misses, and
+ * nothing is written unless the mirror line allows pushes.  Returns -1
+ * when the request is answered here.
+ */
+static int
+api_mirror_req(struct conn *c, struct st_req *sr)
+{
+	const struct mirror_map	*m;
+	const struct mirror_up	*u;
+	struct req		*r = &c->req;
+	char			 local[MAX_NAME + 1], remote[MAX_NAME + 1];
+	int			 read;
+
+	if ((m = api_mirror(c, local, sizeof(local), remote,
+	    sizeof(remote))) == NULL)
+		return (0);
+	read = is_method(r, "GET") || is_method(r, "HEAD");
+	if (!read && !m->push) {
+		http_error(c, 405, "UNSUPPORTED", "this repository is a "
+		    "read-only mirror");
+		return (-1);
+	}
+	strlcpy(sr->repo, local, sizeof(sr->repo));
+	if (!read || (r->route != RT_MANIFEST && r->route != RT_BLOB))
+		return (0);
+	u = &env->conf->upstreams[m->up];
+	sr->flags |= STF_MIRROR;
+	strlcpy(sr->arg, u->name, sizeof(sr->arg));
+	strlcpy(sr->arg2, remote, sizeof(sr->arg2));
+	sr->n = u->tag_ttl;
+	return (0);
+}
+
 static void
 api_start(struct conn *c)
 {
@@ -540,6 +627,8 @@ api_start(struct conn *c)
 		snprintf(sr.client, sizeof(sr.client), "u:%s", r->user);
 	else
 		snprintf(sr.client, sizeof(sr.client), "a:%s", c->addr);
+	if (api_mirror_req(c, &sr) == -1)
+		return;
 
 	switch (r->route) {
 	case RT_BASE:
@@ -740,6 +829,17 @@ respond_blob(struct conn *c, struct st_res *res, int fd)
 	int64_t		 start, end;
 	int		 rv;
 
+	if (res->flags & STR_PIPE) {
+		/* Still being fetched: whole, as it comes. */
+		http_start_response(c, 200, MT_OCTET, res->size);
+		http_header(c, "Docker-Content-Digest", "%s", res->digest);
+		http_end_headers(c);
+		if (fd != -1) {
+			c->req.bytes_out += res->size;
+			conn_stream_pipe(c, fd, res->size);
+		}
+		return;
+	}
 	if (r->range != NULL && fd != -1 && (rv = parse_range(r->range,
 	    res->size, &start, &end)) != 1) {
 		if (rv == -1) {

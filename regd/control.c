@@ -57,6 +57,7 @@ static const struct msg_rule	 ctl_rules[] = {
 	MR_RANGE(CTL_RM, CTL_CLIENT, 1, MAX_NAME, MR_NONE, NULL),
 	MR_RANGE(CTL_SHOW_USAGE, CTL_CLIENT, 0, MAX_NAME, MR_NONE, NULL),
 	MR_EMPTY(CTL_SHOW_NOTIFY, CTL_CLIENT, NULL),
+	MR_EMPTY(CTL_SHOW_MIRROR, CTL_CLIENT, NULL),
 };
 
 int
@@ -358,6 +359,10 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 		sr.repo[m->len] = '\0';
 		type = m->hdr.type == CTL_RM ? ST_CTL_RM : ST_CTL_USAGE;
 		break;
+	case CTL_SHOW_MIRROR:
+		type = ST_CTL_MIRROR;
+		len = 0;
+		break;
 	}
 	if ((storage = proc_find(PROC_STORAGE)) == NULL ||
 	    chan_send(&storage->chan, type, cc->id, -1, data, len) == -1) {
@@ -434,6 +439,7 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 	case CTL_FSCK:
 	case CTL_RM:
 	case CTL_SHOW_USAGE:
+	case CTL_SHOW_MIRROR:
 		control_store_req(cc, m);
 		break;
 	case CTL_SHOW_NOTIFY:

@@ -76,6 +76,7 @@ static void	 accept_cb(int, short, void *);
 static void	 conn_read_cb(struct bufferevent *, void *);
 static void	 conn_write_cb(struct bufferevent *, void *);
 static void	 conn_done_cb(int, short, void *);
+static void	 conn_pipe_cb(int, short, void *);
 static void	 logflush_cb(int, short, void *);
 static void	 logflush_atexit(void);
 static void	 conn_event_cb(struct bufferevent *, short, void *);
@@ -358,6 +359,8 @@ accept_cb(int fd, short event, void *arg)
 		bufferevent_enable(c->bev, c->la->tls ? EV_READ | EV_WRITE :
 		    EV_READ);
 		event_assign(&c->ev_done, env->base, -1, 0, conn_done_cb, c);
+		event_assign(&c->ev_pipe, env->base, -1, EV_READ, conn_pipe_cb,
+		    c);
 		evtimer_set(&c->ev_timer, conn_timer_cb, c);
 		c->state = CS_IDLE;
 		conn_set_timer(c, c->srv->idle_timeout);
@@ -488,6 +491,7 @@ conn_close(struct conn *c)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);
 	event_del(&c->ev_done);
+	event_del(&c->ev_pipe);
 	if (c->sfd != -1)
 		close(c->sfd);
 	auth_conn_closed(c);
@@ -713,7 +717,15 @@ conn_stream_fill(struct conn *c)
 		want = c->sleft < STREAM_CHUNK ? c->sleft : STREAM_CHUNK;
 		if (evbuffer_reserve_space(out, want, &vec, 1) < 1)
 			return (-1);
-		n = pread(c->sfd, vec.iov_base, want, c->soff);
+		if (c->spipe) {
+			/* A mirror's pipe: more later, or it ends short. */
+			n = read(c->sfd, vec.iov_base, want);
+			if (n == -1 && errno == EAGAIN) {
+				event_add(&c->ev_pipe, NULL);
+				return (0);
+			}
+		} else
+			n = pread(c->sfd, vec.iov_base, want, c->soff);
 		if (n <= 0)
 			return (-1);
 		vec.iov_len = n;
@@ -737,8 +749,48 @@ conn_stream_fill(struct conn *c)
 void
 conn_stream_file(struct conn *c, int fd, int64_t off, int64_t len)
 {
+	c->spipe = 0;
 	c->sfd = fd;
 	c->soff = off;
+	c->sleft = len;
+	bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_CHUNK, 0);
+	if (conn_stream_fill(c) == -1) {
+		close(c->sfd);
+		c->sfd = -1;
+		c->sleft = 0;
+		c->close_after = 1;
+	}
+}
+
+/* The pipe has bytes (or ended): on with the body, or cut the client. */
+static void
+conn_pipe_cb(int fd, short event, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->sfd == -1)
+		return;
+	if (conn_stream_fill(c) == -1) {
+		conn_close(c);
+		return;
+	}
+	/* Plain HTTP stops writing between answers: write this now. */
+	conn_write_now(c);
+}
+
+/*
+ * A blob a mirror is still fetching: len bytes will come down the pipe
+ * fd; if it ends before them, the bytes failed their digest and the
+ * client's connection is closed rather than ended cleanly.
+ */
+void
+conn_stream_pipe(struct conn *c, int fd, int64_t len)
+{
+	event_del(&c->ev_pipe);
+	event_assign(&c->ev_pipe, env->base, fd, EV_READ, conn_pipe_cb, c);
+	c->spipe = 1;
+	c->sfd = fd;
+	c->soff = 0;
 	c->sleft = len;
 	bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_CHUNK, 0);
 	if (conn_stream_fill(c) == -1) {

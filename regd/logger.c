@@ -26,7 +26,7 @@ struct lpeer {
 	int		 used;
 };
 
-static struct lpeer	 parent, storage;
+static struct lpeer	 parent, storage, fetcher;
 static struct lpeer	 fronts[REGD_MAXSLOTS];
 static int		 access_fd = -1;
 static int		 access_mode;	/* LOGR_* */
@@ -87,8 +87,8 @@ logger_syslog(int pri, const char *tag, pid_t pid, const char *text,
 /* Error lines from everybody, access lines from the frontends. */
 static const struct msg_rule	 logger_rules[] = {
 	MR_RANGE(MSG_LOG, PEER(PROC_PARENT) | PEER(PROC_STORAGE) |
-	    PEER(PROC_FRONTEND), sizeof(struct msg_log), MSG_MAXPAYLOAD,
-	    MR_NONE, logger_log),
+	    PEER(PROC_FRONTEND) | PEER(PROC_FETCHER), sizeof(struct msg_log),
+	    MSG_MAXPAYLOAD, MR_NONE, logger_log),
 	MR_RANGE(MSG_ACCESS, PEER(PROC_FRONTEND), 0, MSG_MAXPAYLOAD, MR_NONE,
 	    logger_access),
 	MR_FIXED(MSG_LOG_REOPEN, PEER(PROC_PARENT), struct msg_log_reopen,
@@ -107,6 +107,9 @@ logger_peer(enum proc_kind k, int slot, int fd)
 		break;
 	case PROC_STORAGE:
 		lp = &storage;
+		break;
+	case PROC_FETCHER:
+		lp = &fetcher;
 		break;
 	case PROC_FRONTEND:
 		if (slot < 0 || slot >= REGD_MAXSLOTS)

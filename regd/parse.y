@@ -136,6 +136,14 @@ static struct notify_endpoint	*cur_ep;	/* notify being defined */
 static void	 notify_err(int);
 static void	 dump_string(const char *);
 static void	 dump_size(size_t);
+static struct mirror_up *upstream_new(struct regd_conf *, const char *);
+static void	 upstream_end(struct mirror_up *, int);
+static void	 upstream_url(struct mirror_up *, char *);
+static void	 upstream_creds(struct mirror_up *, char *);
+static void	 mirror_add(struct server_conf *, const char *, int, char *,
+		    int);
+static void	 dump_mirrors(struct regd_conf *, struct server_conf *);
+static struct mirror_up		*cur_up;	/* upstream being defined */
 %}
 
 %token	ACCESS BODY CERTIFICATE CHROOT CONNECTION CONNECTIONS DELETE
@@ -149,10 +157,12 @@ static void	 dump_size(size_t);
 %token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE SHARED
 %token	METRICS HEALTH FREE SPACE REPOSITORY LABELS
 %token	NOTIFY QUEUE URL BACKOFF EVENTS
+%token	UPSTREAM CREDENTIALS CA FILE TAG TTL CACHE MIRROR PREFIX NS
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
 %type	<v.number>	size yesno optport opttls actions action who
+%type	<v.number>	optpush
 %type	<v.string>	optrepo
 %type	<v.number>	nactions naction
 %destructor	{ free($$); } <v.string>
@@ -164,6 +174,7 @@ grammar		: /* empty */
 		| grammar main '\n'
 		| grammar server '\n'
 		| grammar notify '\n'
+		| grammar upstream '\n'
 		| grammar error '\n'		{ yyerrok; }
 		;
 
@@ -428,6 +439,65 @@ server		: SERVER STRING {
 		}
 		;
 
+upstream	: UPSTREAM STRING {
+			cur_up = upstream_new(conf, $2);
+			free($2);
+		} '{' uplines uplast '}' {
+			upstream_end(cur_up, file->lineno);
+			cur_up = NULL;
+		}
+		;
+
+uplines		: /* empty */
+		| uplines '\n'
+		| uplines upopt '\n'
+		| uplines error '\n'		{ yyerrok; }
+		;
+
+uplast		: /* empty */
+		| upopt
+		;
+
+upopt		: URL STRING {
+			upstream_url(cur_up, $2);
+		}
+		| CREDENTIALS STRING {
+			upstream_creds(cur_up, $2);
+		}
+		| CA FILE STRING {
+			int	 line;
+
+			if (cur_up != NULL)
+				set_file(cur_up->ca, sizeof(cur_up->ca), $3,
+				    "ca file", &line);
+			else
+				free($3);
+		}
+		| TAG TTL duration {
+			if ($3 >= 0 && check_range($3, 0, 365 * 86400,
+			    "tag ttl") == 0 && cur_up != NULL)
+				cur_up->tag_ttl = $3;
+		}
+		| CACHE SIZE size {
+			if ($3 >= 0 && cur_up != NULL)
+				cur_up->cache_size = $3;
+		}
+		| MAX CONNECTIONS NUMBER {
+			if (check_range($3, 1, 256, "max connections") == 0 &&
+			    cur_up != NULL)
+				cur_up->max_conns = $3;
+		}
+		| TIMEOUT duration {
+			if ($2 >= 0 && check_range($2, 1, MAX_TIMEOUT,
+			    "timeout") == 0 && cur_up != NULL)
+				cur_up->timeout = $2;
+		}
+		;
+
+optpush		: /* empty */			{ $$ = 0; }
+		| ALLOW PUSH			{ $$ = 1; }
+		;
+
 srvlines	: /* empty */
 		| srvlines '\n'
 		| srvlines serveropt '\n'
@@ -438,7 +508,19 @@ srvlast		: /* empty */
 		| serveropt
 		;
 
-serveropt	: LISTEN ON STRING optport opttls {
+serveropt	: MIRROR STRING optpush {
+			mirror_add(srv, $2, MIRM_SERVER, NULL, $3);
+			free($2);
+		}
+		| MIRROR STRING PREFIX STRING optpush {
+			mirror_add(srv, $2, MIRM_PREFIX, $4, $5);
+			free($2);
+		}
+		| MIRROR STRING NS STRING optpush {
+			mirror_add(srv, $2, MIRM_NS, $4, $5);
+			free($2);
+		}
+		| LISTEN ON STRING optport opttls {
 			if ($4 == -1 || (srv != NULL && listen_add(srv, $3, $4,
 			    $5, file->lineno) == -1))
 				srv_listen_err = 1;
@@ -773,17 +855,21 @@ static const struct keyword keywords[] = {
 	{ "backoff",		BACKOFF },
 	{ "block",		BLOCK },
 	{ "body",		BODY },
+	{ "ca",			CA },
+	{ "cache",		CACHE },
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
 	{ "ciphers",		CIPHERS },
 	{ "client",		CLIENT },
 	{ "connection",		CONNECTION },
 	{ "connections",	CONNECTIONS },
+	{ "credentials",	CREDENTIALS },
 	{ "delete",		DELETE },
 	{ "deny",		DENY },
 	{ "drain",		DRAIN },
 	{ "events",		EVENTS },
 	{ "failures",		FAILURES },
+	{ "file",		FILE },
 	{ "free",		FREE },
 	{ "from",		FROM },
 	{ "gc",			GC },
@@ -806,15 +892,18 @@ static const struct keyword keywords[] = {
 	{ "matching",		MATCHING },
 	{ "max",		MAX },
 	{ "metrics",		METRICS },
+	{ "mirror",		MIRROR },
 	{ "mode",		MODE },
 	{ "mount",		MOUNT },
 	{ "no",			NO },
 	{ "notify",		NOTIFY },
+	{ "ns",			NS },
 	{ "off",		OFF },
 	{ "older",		OLDER },
 	{ "on",			ON },
 	{ "per",		PER },
 	{ "port",		PORT },
+	{ "prefix",		PREFIX },
 	{ "prefork",		PREFORK },
 	{ "protocols",		PROTOCOLS },
 	{ "proxy",		PROXY },
@@ -835,15 +924,18 @@ static const struct keyword keywords[] = {
 	{ "space",		SPACE },
 	{ "storage",		STORAGE },
 	{ "syslog",		SYSLOG },
+	{ "tag",		TAG },
 	{ "tags",		TAGS },
 	{ "than",		THAN },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
 	{ "token",		TOKEN },
 	{ "trusted",		TRUSTED },
+	{ "ttl",		TTL },
 	{ "untagged",		UNTAGGED },
 	{ "upload",		UPLOAD },
 	{ "uploads",		UPLOADS },
+	{ "upstream",		UPSTREAM },
 	{ "url",		URL },
 	{ "user",		USER },
 	{ "verbose",		VERBOSE },
@@ -1760,6 +1852,8 @@ config_free(struct regd_conf *c)
 		explicit_bzero(c->notify, sizeof(*c->notify));
 		free(c->notify);
 	}
+	/* Upstream passwords do not linger in memory children inherit. */
+	explicit_bzero(c->upstreams, sizeof(c->upstreams));
 	free(c);
 }
 
@@ -1925,6 +2019,7 @@ config_dump(struct regd_conf *c)
 	printf("\n");
 	auth_dump(c, NULL);
 	dump_store(&c->store);
+	dump_mirrors(c, NULL);
 	dump_metrics(c);
 	notify_conf_dump(c);
 
@@ -1962,6 +2057,7 @@ config_dump(struct regd_conf *c)
 			printf("\n");
 		}
 		auth_dump(c, s);
+		dump_mirrors(c, s);
 		printf("\tdelete %s\n", s->delete_enabled ? "yes" : "no");
 		printf("\tmount without from %s\n", s->mount_nofrom ? "yes" :
 		    "no");
@@ -1980,4 +2076,220 @@ config_dump(struct regd_conf *c)
 		printf("\t}\n}\n");
 	}
 	fflush(stdout);
+}
+
+/* Mirror mode: "upstream NAME { ... }" blocks and "mirror" lines. */
+static struct mirror_up *
+upstream_new(struct regd_conf *c, const char *name)
+{
+	struct mirror_up	*u;
+	int			 i;
+
+	if (name[0] == '\0' || strlen(name) >= sizeof(u->name) ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") !=
+	    strlen(name)) {
+		yyerror("upstream \"%s\": a name of lower case letters, "
+		    "digits, '.', '_' and '-' (at most %zu)", name,
+		    sizeof(u->name) - 1);
+		return (NULL);
+	}
+	for (i = 0; i < c->nupstreams; i++)
+		if (strcmp(c->upstreams[i].name, name) == 0) {
+			yyerror("upstream \"%s\" defined twice", name);
+			return (NULL);
+		}
+	if (c->nupstreams == MAX_UPSTREAMS) {
+		yyerror("too many upstreams (at most %d)", MAX_UPSTREAMS);
+		return (NULL);
+	}
+	u = &c->upstreams[c->nupstreams++];
+	memset(u, 0, sizeof(*u));
+	strlcpy(u->name, name, sizeof(u->name));
+	u->tag_ttl = DEF_TAG_TTL;
+	u->max_conns = DEF_UP_CONNS;
+	u->timeout = DEF_UP_TIMEOUT;
+	return (u);
+}
+
+static void
+upstream_end(struct mirror_up *u, int line)
+{
+	if (u != NULL && u->url[0] == '\0')
+		lineerror(line, "upstream \"%s\" has no url", u->name);
+}
+
+/* http://host[:port] or https://, nothing after the authority. */
+static void
+upstream_url(struct mirror_up *u, char *s)
+{
+	const char	*h;
+	size_t		 n;
+
+	if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else {
+		yyerror("url \"%s\": not http:// or https://", s);
+		free(s);
+		return;
+	}
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '/' && s + n - 1 >= h)
+		s[--n] = '\0';
+	if (*h == '\0' || strchr(h, '/') != NULL || strchr(h, '@') != NULL ||
+	    strcspn(h, " \t?#") != strlen(h)) {
+		yyerror("url \"%s\": a scheme and a host[:port] only", s);
+		free(s);
+		return;
+	}
+	if (u == NULL) {
+		free(s);
+		return;
+	}
+	set_string(u->url, sizeof(u->url), s, "url", 0);
+}
+
+/*
+ * The credentials file holds one line "user:password"; the parent reads
+ * it now and hands it to the fetcher only, in MIR_CONF.
+ */
+static void
+upstream_creds(struct mirror_up *u, char *s)
+{
+	unsigned char	*buf = NULL;
+	size_t		 len = 0;
+	char		*colon;
+	int		 fd;
+
+	if ((fd = open(s, O_RDONLY | O_CLOEXEC)) == -1) {
+		yyerror("credentials \"%s\": %s", s, strerror(errno));
+		goto done;
+	}
+	if (read_fd_all(fd, 4096, 1, &buf, &len) == -1) {
+		yyerror("credentials \"%s\": %s", s, strerror(errno));
+		close(fd);
+		goto done;
+	}
+	close(fd);
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (memchr(buf, '\n', len) != NULL || memchr(buf, '\0', len) != NULL ||
+	    (colon = memchr(buf, ':', len)) == NULL || colon == (char *)buf) {
+		yyerror("credentials \"%s\": not one line user:password", s);
+		goto done;
+	}
+	if (u == NULL)
+		goto done;
+	*colon = '\0';
+	buf[len] = '\0';
+	if (strlen((char *)buf) >= sizeof(u->user) ||
+	    strlen(colon + 1) >= sizeof(u->pass)) {
+		yyerror("credentials \"%s\": too long", s);
+		goto done;
+	}
+	strlcpy(u->user, (char *)buf, sizeof(u->user));
+	strlcpy(u->pass, colon + 1, sizeof(u->pass));
+	strlcpy(u->credfile, s, sizeof(u->credfile));
+done:
+	if (buf != NULL) {
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	free(s);
+}
+
+static void
+mirror_add(struct server_conf *s, const char *name, int mode, char *key,
+    int push)
+{
+	struct mirror_map	*m;
+	int			 i, up = -1;
+
+	for (i = 0; i < conf->nupstreams; i++)
+		if (strcmp(conf->upstreams[i].name, name) == 0)
+			up = i;
+	if (up == -1)
+		yyerror("mirror: unknown upstream \"%s\" (define it before "
+		    "the server)", name);
+	else if (mode == MIRM_PREFIX && !valid_name(key))
+		yyerror("mirror prefix \"%s\": not a repository name", key);
+	else if (mode == MIRM_NS && (key[0] == '\0' || strlen(key) > 253 ||
+	    strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789.-:") !=
+	    strlen(key)))
+		yyerror("mirror ns \"%s\": not a host name", key);
+	else if (s != NULL && s->nmirrors == MAX_SRV_MIRRORS)
+		yyerror("too many mirror lines (at most %d)",
+		    MAX_SRV_MIRRORS);
+	else if (s != NULL) {
+		for (i = 0; i < s->nmirrors; i++)
+			if (s->mirrors[i].mode == mode && (mode ==
+			    MIRM_SERVER || strcmp(s->mirrors[i].key,
+			    key) == 0)) {
+				yyerror("mirror: the same %s twice",
+				    mode == MIRM_SERVER ? "whole-server mirror" :
+				    mode == MIRM_PREFIX ? "prefix" : "ns");
+				free(key);
+				return;
+			}
+		m = &s->mirrors[s->nmirrors++];
+		m->mode = mode;
+		m->up = up;
+		m->push = push;
+		if (key != NULL)
+			strlcpy(m->key, key, sizeof(m->key));
+	}
+	free(key);
+}
+
+static void
+dump_mirrors(struct regd_conf *c, struct server_conf *s)
+{
+	const struct mirror_up	*u;
+	const struct mirror_map	*m;
+	int			 i;
+
+	if (s != NULL) {
+		for (i = 0; i < s->nmirrors; i++) {
+			m = &s->mirrors[i];
+			printf("\tmirror ");
+			dump_string(c->upstreams[m->up].name);
+			if (m->mode != MIRM_SERVER) {
+				printf(m->mode == MIRM_PREFIX ? " prefix " :
+				    " ns ");
+				dump_string(m->key);
+			}
+			printf("%s\n", m->push ? " allow push" : "");
+		}
+		return;
+	}
+	for (i = 0; i < c->nupstreams; i++) {
+		u = &c->upstreams[i];
+		printf("upstream ");
+		dump_string(u->name);
+		printf(" {\n\turl ");
+		dump_string(u->url);
+		printf("\n");
+		if (u->credfile[0] != '\0') {
+			printf("\tcredentials ");
+			dump_string(u->credfile);
+			printf("\n");
+		}
+		if (u->ca[0] != '\0') {
+			printf("\tca file ");
+			dump_string(u->ca);
+			printf("\n");
+		}
+		printf("\ttag ttl ");
+		dump_duration(u->tag_ttl);
+		printf("\n");
+		if (u->cache_size > 0) {
+			printf("\tcache size ");
+			dump_size(u->cache_size);
+			printf("\n");
+		}
+		printf("\tmax connections %d\n\ttimeout ", u->max_conns);
+		dump_duration(u->timeout);
+		printf("\n}\n");
+	}
 }

@@ -338,6 +338,13 @@ child_prepare(const struct proc_type *t, int instance)
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Upstream credentials reach the fetcher in MIR_CONF only. */
+	for (i = 0; i < (size_t)env->conf->nupstreams; i++) {
+		explicit_bzero(env->conf->upstreams[i].user,
+		    sizeof(env->conf->upstreams[i].user));
+		explicit_bzero(env->conf->upstreams[i].pass,
+		    sizeof(env->conf->upstreams[i].pass));
+	}
 	proc_title("%s", t->title);
 	log_procname(t->title);
 	env->slot = t->many ? instance : -1;

@@ -40,11 +40,15 @@ struct regd		*env;
  */
 static const struct proc_type	 proc_types[] = {
 	{ PROC_LOGGER, "logger", PROC_CHROOT_EMPTY, SANDBOX_LOGGER, 0, 0,
-	    PEER(PROC_STORAGE) | PEER(PROC_FRONTEND), logger_main },
+	    PEER(PROC_STORAGE) | PEER(PROC_FRONTEND) | PEER(PROC_FETCHER),
+	    logger_main },
 	{ PROC_NOTIFY, "notify", PROC_CHROOT_NOTIFY, SANDBOX_NOTIFY, 0, 0,
 	    PEER(PROC_FRONTEND), notify_main },
 	{ PROC_STORAGE, "storage", PROC_CHROOT_STORAGE, SANDBOX_STORAGE, 0, 0,
-	    PEER(PROC_LOGGER) | PEER(PROC_FRONTEND), storage_main },
+	    PEER(PROC_LOGGER) | PEER(PROC_FRONTEND) | PEER(PROC_FETCHER),
+	    storage_main },
+	{ PROC_FETCHER, "fetcher", PROC_CHROOT_EMPTY, SANDBOX_FETCHER, 0, 0,
+	    PEER(PROC_LOGGER) | PEER(PROC_STORAGE), fetcher_main },
 	{ PROC_FRONTEND, "frontend", PROC_CHROOT_EMPTY, SANDBOX_FRONTEND, 1, 1,
 	    PEER(PROC_LOGGER) | PEER(PROC_STORAGE) | PEER(PROC_NOTIFY),
 	    frontend_main },
@@ -63,6 +67,7 @@ static void	 prepare_storage(struct regd_conf *);
 static void	 check_storage(struct regd_conf *);
 static int	 check_access_log(struct regd_conf *);
 static void	 start_children(void);
+static void	 send_upstreams(struct proc *);
 static int	 start_child(enum proc_kind, int);
 static int	 free_slot(void);
 static int	 count_frontends(int);
@@ -93,14 +98,14 @@ static const struct msg_rule	 parent_rules[] = {
 	MR_FIXED(ST_CTL_END, PEER(PROC_STORAGE), struct st_ctl_end, MR_NONE,
 	    parent_ctl_end),
 	MR_RANGE(MSG_LOG, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
-	    PEER(PROC_LOGGER) | PEER(PROC_NOTIFY), sizeof(struct msg_log),
-	    MSG_MAXPAYLOAD, MR_NONE, parent_log),
+	    PEER(PROC_LOGGER) | PEER(PROC_NOTIFY) | PEER(PROC_FETCHER),
+	    sizeof(struct msg_log), MSG_MAXPAYLOAD, MR_NONE, parent_log),
 	MR_RANGE(MSG_NOTIFY_TEXT, PEER(PROC_NOTIFY), 0, MSG_MAXPAYLOAD, MR_NONE,
 	    parent_ctl_res),
 	MR_FIXED(MSG_NOTIFY_END, PEER(PROC_NOTIFY), struct st_ctl_end, MR_NONE,
 	    parent_ctl_end),
 	MR_EMPTY(MSG_READY, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
-	    PEER(PROC_LOGGER), parent_ready),
+	    PEER(PROC_LOGGER) | PEER(PROC_FETCHER), parent_ready),
 	MR_EMPTY(MSG_METRICS_REQ, PEER(PROC_FRONTEND), parent_metrics),
 	MR_RANGE(MSG_STATS_REPOS, PEER(PROC_FRONTEND), 0,
 	    MX_MAXREPOS * sizeof(struct mx_repo), MR_NONE, parent_stats_repos),
@@ -591,6 +596,23 @@ send_access_log(struct chan *c)
 	chan_write(c);
 }
 
+/*
+ * The upstreams, credentials included, go to the fetcher in its
+ * configuration push; it never reads a file for them.
+ */
+static void
+send_upstreams(struct proc *p)
+{
+	int	 i;
+
+	if (p == NULL || p->chan.dead)
+		return;
+	for (i = 0; i < env->conf->nupstreams; i++)
+		chan_send(&p->chan, MIR_CONF, 0, -1, &env->conf->upstreams[i],
+		    sizeof(env->conf->upstreams[i]));
+	chan_send(&p->chan, MIR_CONF_END, 0, -1, NULL, 0);
+}
+
 /* Start a child; once the parent's loop runs, listen to it at once. */
 static int
 start_child(enum proc_kind k, int instance)
@@ -604,7 +626,10 @@ start_child(enum proc_kind k, int instance)
 	return (0);
 }
 
-/* Every row in order: the logger, storage, then prefork frontends. */
+/*
+ * Every row in order: the logger, storage, the fetcher if there are
+ * upstreams, then prefork frontends.
+ */
 static void
 start_children(void)
 {
@@ -619,6 +644,9 @@ start_children(void)
 		if (t->kind == PROC_NOTIFY && (env->conf->notify == NULL ||
 		    env->conf->notify->nep == 0))
 			n = 0;
+		/* No upstream, no process with network access. */
+		if (t->kind == PROC_FETCHER && env->conf->nupstreams == 0)
+			continue;
 		for (j = 0; j < n; j++)
 			if (start_child(t->kind, j) == -1)
 				fatalx("cannot start %s %d", t->title, j);
@@ -627,6 +655,8 @@ start_children(void)
 			if (chan_flush(&proc_find(PROC_LOGGER)->chan) == -1)
 				fatal("logger");
 		}
+		if (t->kind == PROC_FETCHER)
+			send_upstreams(proc_find(PROC_FETCHER));
 	}
 }
 
@@ -861,6 +891,15 @@ reap_children(void)
 			proc_free(p);
 			notify_restart = time(NULL) + 1;
 			break;
+		case PROC_FETCHER:
+			/* It holds nothing: storage fails what it fetched. */
+			log_warnx("fetcher %d %s, restarting", (int)pid, how);
+			proc_free(p);
+			if (start_child(PROC_FETCHER, 0) == -1)
+				log_warnx("cannot restart the fetcher");
+			else
+				send_upstreams(proc_find(PROC_FETCHER));
+			break;
 		case PROC_STORAGE:
 		case PROC_LOGGER:
 			log_warnx("%s %d %s, shutting down", proc_name(p->kind),
@@ -1010,6 +1049,10 @@ reload_config(char *errbuf, size_t errlen)
 	if ((p = proc_find(PROC_STORAGE)) != NULL)
 		chan_send(&p->chan, ST_CONF, 0, -1, &conf->store,
 		    sizeof(conf->store));
+	if (conf->nupstreams > 0 && proc_find(PROC_FETCHER) == NULL &&
+	    start_child(PROC_FETCHER, 0) == -1)
+		log_warnx("cannot start the fetcher");
+	send_upstreams(proc_find(PROC_FETCHER));
 	if (conf->verbose > env->verbose)
 		parent_verbose(conf->verbose);
 	/* ...the new one starts, and only then does the old one drain. */

@@ -140,8 +140,20 @@ enum msg_type {
 	MSG_NOTIFY_TEXT,	/* notify -> parent: text of the answer */
 	MSG_NOTIFY_END,		/* notify -> parent: struct st_ctl_end */
 	CTL_SHOW_NOTIFY,	/* regctl -> parent */
-	MSG_NOTIFY_ACK		/* notify -> frontend: the event peerid is
+	MSG_NOTIFY_ACK,		/* notify -> frontend: the event peerid is
 				   on disk */
+	/* 0x500: mirror mode (storage's mirror.c, the fetcher) */
+	MIR_CONF = 0x500,	/* parent -> fetcher: struct mirror_up, one
+				   per upstream, credentials included */
+	MIR_CONF_END,		/* parent -> fetcher: the list is complete */
+	MIR_FETCH,		/* storage -> fetcher: struct mir_fetch;
+				   peerid = fetch id */
+	MIR_HEAD,		/* fetcher -> storage: struct mir_head */
+	MIR_DATA,		/* fetcher -> storage: body bytes */
+	MIR_END,		/* fetcher -> storage: struct mir_end */
+	CTL_SHOW_MIRROR,	/* regctl -> parent: no payload */
+	ST_CTL_MIRROR		/* parent -> storage: answered in
+				   ST_CTL_RES text, then ST_CTL_END */
 };
 
 /* struct st_req flags */
@@ -151,6 +163,9 @@ enum msg_type {
 #define STF_NEWSESSION	0x08	/* upload write: create the session first */
 #define STF_MOUNT_WHERE	0x10	/* upload start: list the repositories
 				   linking blob arg, mount nothing */
+#define STF_MIRROR	0x20	/* manifest or blob get of a mirrored
+				   repository: arg = upstream, arg2 = its
+				   name there, n = tag TTL in seconds */
 
 struct st_req {
 	char		 repo[MAX_NAME + 1];
@@ -171,6 +186,9 @@ struct st_req {
 #define STR_MOUNTED	0x02	/* upload start: blob was mounted (201) */
 #define STR_FILTERED	0x04	/* referrers: artifactType filter applied */
 #define STR_HASBODY	0x08	/* the fd carries the response body */
+#define STR_PIPE	0x10	/* the fd is a pipe of size bytes, fed
+				   while a mirror fetches: EOF early means
+				   the bytes failed their digest */
 
 struct st_res {
 	int32_t		 status;	/* HTTP status to answer */
@@ -208,6 +226,56 @@ struct st_ctl_flags {			/* ST_CTL_GC, ST_CTL_FSCK */
 };
 struct st_ctl_end {			/* ST_CTL_END, CTL_END */
 	int32_t		 status;
+};
+
+/* Mirror mode: upstreams (parse.y), fetches (fetcher.c, mirror.c). */
+#define MAX_UPSTREAMS		16
+#define MAX_SRV_MIRRORS		16
+#define MIR_NAMELEN		64
+#define DEF_TAG_TTL		300
+#define DEF_UP_CONNS		8	/* concurrent connections */
+#define DEF_UP_TIMEOUT		60
+struct mirror_up {			/* MIR_CONF */
+	char		 name[MIR_NAMELEN];
+	char		 url[512];	/* https://host[:port] */
+	char		 ca[PATH_MAX];	/* extra CA file, or "" */
+	char		 credfile[PATH_MAX];
+	char		 user[256];	/* from credfile */
+	char		 pass[256];
+	int64_t		 tag_ttl;
+	int64_t		 cache_size;	/* bytes, 0: no bound */
+	int32_t		 max_conns;
+	int32_t		 timeout;
+};
+#define MIRM_SERVER	0		/* the whole server, names kept */
+#define MIRM_PREFIX	1		/* /v2/PREFIX/name -> name */
+#define MIRM_NS		2		/* ?ns=HOST -> HOST/name here */
+struct mirror_map {
+	int		 mode;		/* MIRM_* */
+	int		 up;		/* index in regd_conf upstreams */
+	char		 key[MAX_NAME + 1];	/* prefix or ns host */
+	int		 push;		/* clients may push here */
+};
+#define MIRK_MANIFEST	1
+#define MIRK_BLOB	2
+struct mir_fetch {			/* MIR_FETCH */
+	int32_t		 kind;		/* MIRK_* */
+	char		 upstream[MIR_NAMELEN];
+	char		 repo[MAX_NAME + 1];	/* its name upstream */
+	char		 ref[MAX_REF + 1];
+	char		 known[MAX_DIGEST + 1];	/* manifest: HEAD first */
+	int64_t		 max;		/* bytes at most, -1: any */
+};
+struct mir_head {			/* MIR_HEAD */
+	int32_t		 status;	/* upstream's, 304 unchanged, 502
+					   unreachable */
+	int64_t		 size;		/* -1: not said */
+	char		 digest[MAX_DIGEST + 1];
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	char		 message[MAX_ERRMSG + 1];
+};
+struct mir_end {			/* MIR_END */
+	int32_t		 status;	/* 0: the body is complete */
 };
 
 /*
@@ -309,6 +377,8 @@ struct server_conf {
 	int			 metrics;	/* the metrics listener */
 	struct sockaddr_storage	 proxies[8];	/* trusted proxies */
 	int			 nproxies;
+	struct mirror_map	 mirrors[MAX_SRV_MIRRORS];
+	int			 nmirrors;
 };
 TAILQ_HEAD(serverlist, server_conf);
 
@@ -368,6 +438,8 @@ struct regd_conf {
 	struct serverlist	 servers;
 	struct auth_group	*groups;	/* auth.c: "group" lists */
 	struct store_conf	 store;		/* store_gc.c */
+	struct mirror_up	 upstreams[MAX_UPSTREAMS];
+	int			 nupstreams;
 	struct server_conf	*metrics;	/* in servers too; or NULL */
 	int64_t			 health_timeout;	/* seconds */
 	int64_t			 health_free;	/* bytes free at least */
@@ -487,6 +559,7 @@ enum proc_kind {
 	PROC_STORAGE,
 	PROC_LOGGER,
 	PROC_NOTIFY,
+	PROC_FETCHER,
 	PROC_NKINDS
 };
 #define PROC_CHROOT_EMPTY	0	/* the configuration's chroot */
@@ -682,6 +755,8 @@ struct conn {
 	char			 peer[64];	/* the socket's peer address */
 	struct event		 ev_auth;	/* auth.c: slowed answers */
 	int			 shm_idx;	/* auth.c: counted address + 1 */
+	int			 spipe;		/* sfd is a mirror's pipe */
+	struct event		 ev_pipe;	/* waiting for it to fill */
 };
 
 /* frontend.c */
@@ -696,6 +771,7 @@ void	 conn_respond_done(struct conn *);
 void	 conn_write_now(struct conn *);
 void	 conn_cork(struct conn *, int);
 void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
+void	 conn_stream_pipe(struct conn *, int, int64_t);
 void	 conn_pause_for_storage(struct conn *);
 void	 front_count_bytes(uint64_t);
 int	 conn_parent_request(struct conn *, uint32_t);
@@ -865,6 +941,12 @@ __attribute__((__noreturn__)) void
 	 logger_main(struct proc_boot *);
 __attribute__((__noreturn__)) void
 	 notify_main(struct proc_boot *);
+__attribute__((__noreturn__)) void
+	 fetcher_main(struct proc_boot *);
+
+/* api.c: mirror mode, name mapping (mirror_map) */
+const struct mirror_map *api_mirror(struct conn *, char *, size_t, char *,
+	    size_t);
 
 /* storage.c, store_*.c */
 #define ST_V2		"docker/registry/v2"	/* under the storage root */

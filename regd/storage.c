@@ -21,11 +21,13 @@
 
 #include "regd.h"
 #include "store.h"
+#include "mirror.h"
 
 enum peer_kind {
 	PEER_PARENT,
 	PEER_LOGGER,
-	PEER_FRONT
+	PEER_FRONT,
+	PEER_FETCHER
 };
 
 struct peer {
@@ -51,7 +53,7 @@ RB_PROTOTYPE(st_stream_tree, stream, entry, stream_cmp)
 RB_GENERATE(st_stream_tree, stream, entry, stream_cmp)
 
 static struct st_stream_tree	 streams = RB_INITIALIZER(&streams);
-static struct peer		 parent, logger;
+static struct peer		 parent, logger, fetcher;
 static struct peer		*fronts[REGD_MAXSLOTS];
 static uint64_t			 front_gen;
 
@@ -111,6 +113,8 @@ peer_gc(int fd, short event, void *arg)
 		front_free(p);
 	else
 		chan_clear(&p->c);
+	if (p->kind == PEER_FETCHER)
+		memset(&p->c, 0, sizeof(p->c));
 }
 
 /*
@@ -142,6 +146,8 @@ peer_closed(struct chan *c, void *arg)
 
 	if (p->kind == PEER_FRONT)
 		log_debug("frontend %d: channel closed", p->slot);
+	if (p->kind == PEER_FETCHER)
+		mirror_fetcher_gone();
 	peer_shut(p);
 }
 
@@ -199,6 +205,23 @@ storage_peer(enum proc_kind k, int instance, int fd)
 		return (0);
 	case PROC_FRONTEND:
 		front_add(instance, fd);
+		return (0);
+	case PROC_FETCHER:
+		/*
+		 * A restarted fetcher replaces the one that died, even if
+		 * the old channel's end has not been read yet.
+		 */
+		if (fetcher.c.evset && !fetcher.c.dead)
+			mirror_fetcher_gone();
+		if (fetcher.gcset)
+			evtimer_del(&fetcher.ev_gc);
+		if (fetcher.c.evset || fetcher.gcset)
+			chan_clear(&fetcher.c);
+		memset(&fetcher, 0, sizeof(fetcher));
+		fetcher.kind = PEER_FETCHER;
+		fetcher.slot = -1;
+		proc_chan(&fetcher.c, k, 0, fd, &fetcher, peer_closed);
+		mirror_set_fetcher(&fetcher.c);
 		return (0);
 	default:
 		return (-1);
@@ -274,6 +297,16 @@ front_request(struct peer *p, struct msg *m)
 	}
 	memset(&res, 0, sizeof(res));
 	park_begin(p->slot, p->gen, id);
+	/* Only a read may be a mirror's, and go upstream. */
+	if ((req.flags & STF_MIRROR) && m->hdr.type != ST_BLOB_GET &&
+	    m->hdr.type != ST_MANIFEST_GET)
+		req.flags &= ~STF_MIRROR;
+	if ((req.flags & STF_MIRROR) && mirror_get(m->hdr.type, &req, &res,
+	    &fd, &body)) {
+		if (!park_end())
+			answer(p, id, &res, fd, body);
+		return;
+	}
 
 	switch (m->hdr.type) {
 	case ST_MANIFEST_PUT:
@@ -484,6 +517,10 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 		else
 			gc_ctl_usage(m->hdr.peerid, req.repo);
 		return;
+	case ST_CTL_MIRROR:
+		text = mirror_ctl_text(&len);
+		ctl_send(m->hdr.peerid, text, len);
+		return;
 	case ST_STATS_REQ:
 		store_stats_fill(&stats);
 		chan_send(&parent.c, ST_STATS, m->hdr.peerid, -1, &stats,
@@ -517,6 +554,9 @@ peer_dispatch(struct chan *c, struct msg *m, void *arg)
 		break;
 	case PEER_LOGGER:
 		proc_peer_fail(&p->c, m, "the logger sends nothing");
+		break;
+	case PEER_FETCHER:
+		mirror_dispatch(c, m);
 		break;
 	}
 }
@@ -554,6 +594,13 @@ static const struct msg_rule	 storage_rules[] = {
 	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
 	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
 	CTL_REQ(ST_CONF, struct store_conf),
+	MR_EMPTY(ST_CTL_MIRROR, PEER(PROC_PARENT), peer_dispatch),
+	MR_FIXED(MIR_HEAD, PEER(PROC_FETCHER), struct mir_head, MR_NONE,
+	    peer_dispatch),
+	MR_RANGE(MIR_DATA, PEER(PROC_FETCHER), 1, MSG_MAXPAYLOAD, MR_NONE,
+	    peer_dispatch),
+	MR_FIXED(MIR_END, PEER(PROC_FETCHER), struct mir_end, MR_NONE,
+	    peer_dispatch),
 	MR_EMPTY(ST_STATS_REQ, PEER(PROC_PARENT), peer_dispatch),
 };
 

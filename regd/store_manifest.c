@@ -201,7 +201,9 @@ manifest_check(const struct st_req *req, const unsigned char *buf,
 		return (-1);
 	}
 	strlcpy(m->mediatype, mt, sizeof(m->mediatype));
-	if (manifest_refs(req->repo, m->root, kind, res) == -1)
+	/* A mirror stores a manifest before the blobs it names. */
+	if (!(req->flags & STF_MIRROR) &&
+	    manifest_refs(req->repo, m->root, kind, res) == -1)
 		return (-1);
 	if ((v = json_object_get(m->root, "subject")) != NULL) {
 		if ((sd = desc_digest(v)) == NULL) {

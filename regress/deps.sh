@@ -10,7 +10,7 @@ ca-certificates"
 if [ "${1:-}" != run ]; then
 	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
 openssl procps psmisc iproute2 util-linux coreutils python3 gdb
-debhelper dpkg-dev lintian prometheus"
+debhelper dpkg-dev lintian prometheus containerd python3-cryptography"
 fi
 
 sh "$(dirname "$0")/pkg-install.sh" deps.sh $PKGS || exit 1

@@ -38,14 +38,15 @@ enum action {
 	DO_KILL_SELF,
 	DO_RAISE,
 	DO_GETRLIMIT,
-	DO_ABORT
+	DO_ABORT,
+	DO_SOCKET_UNIX
 };
 
 static const char *const action_names[] = {
 	"getpid", "open /etc/passwd", "socket", "execve /bin/true", "ptrace",
 	"kill(parent, 0)", "kill(0, 0)", "setrlimit NOFILE 0",
 	"prlimit(parent)", "kill(self, 0)", "raise(SIGUSR1) handled",
-	"getrlimit and sysconf", "abort()"
+	"getrlimit and sysconf", "abort()", "socket AF_UNIX"
 };
 
 static volatile sig_atomic_t	 got_usr1;
@@ -57,7 +58,7 @@ on_usr1(int sig)
 }
 
 static const char *const kind_names[] = {
-	"frontend", "storage", "logger", "test_open"
+	"frontend", "storage", "logger", "test_open", "fetcher"
 };
 
 static int	 nfail;
@@ -121,6 +122,9 @@ child(enum sandbox_kind kind, enum action act)
 		_exit(0);
 	case DO_ABORT:
 		abort();
+	case DO_SOCKET_UNIX:
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		_exit(fd == -1 ? EXIT_SURVIVED + 1 : 0);
 	}
 	_exit(1);
 }
@@ -222,6 +226,15 @@ main(void)
 	run(SANDBOX_FRONTEND, DO_PTRACE, 1);
 	run(SANDBOX_STORAGE, DO_PTRACE, 1);
 	run(SANDBOX_LOGGER, DO_PTRACE, 1);
+	/* The mirror's fetcher: IPv4 and IPv6 sockets, nothing else. */
+	run(SANDBOX_FETCHER, DO_NOTHING, 0);
+	run(SANDBOX_FETCHER, DO_SOCKET, 0);
+	run(SANDBOX_FETCHER, DO_SOCKET_UNIX, 1);
+	run(SANDBOX_FETCHER, DO_OPEN, 1);
+	run(SANDBOX_FETCHER, DO_EXECVE, 1);
+	run(SANDBOX_FETCHER, DO_PTRACE, 1);
+	run(SANDBOX_FETCHER, DO_KILL_OTHER, 1);
+	run(SANDBOX_FETCHER, DO_SETRLIMIT, 1);
 
 	/*
 	 * Signals and limits: a process may signal itself (raise, abort)

@@ -1,0 +1,17 @@
+/*
+ * Mirror mode inside storage (mirror.c): parked GETs of mirrored
+ * repositories and what the fetcher sends back.  Include after store.h.
+ */
+
+#ifndef MIRROR_H
+#define MIRROR_H
+
+/* mirror.c */
+void	 mirror_set_fetcher(struct chan *);
+int	 mirror_get(uint32_t, const struct st_req *, struct st_res *, int *,
+	    const void **);
+void	 mirror_dispatch(struct chan *, struct msg *);
+void	 mirror_fetcher_gone(void);
+char	*mirror_ctl_text(size_t *);
+
+#endif /* MIRROR_H */

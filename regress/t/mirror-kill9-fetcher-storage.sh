@@ -1,0 +1,90 @@
+#!/bin/bash
+# kill -9 mid-fetch.  The fetcher: the client receiving the blob has its
+# connection closed short, the parent starts another fetcher, the upload
+# is gone and the next pull fetches the blob again, whole and verified.
+# Storage: regd stops (as it does when storage dies); started again on
+# the same directory, the next pull fetches again and nothing of the
+# first fetch is served.
+. regress/lib.sh
+. regress/authlib.sh
+
+mkdir -p "$T/up"
+dreg_start "$T/up"
+NPORT=$(free_port)
+nginx_start "
+	server {
+		listen 127.0.0.1:$NPORT;
+		client_max_body_size 0;
+		location / {
+			proxy_pass $DREG_URL;
+			limit_rate 8m;
+		}
+	}"
+trap 'dreg_stop; nginx_stop' EXIT
+
+make_blob $((24 * 1024 * 1024)) "$T/big"
+d=$(sha "$T/big")
+http POST "$DREG_URL/v2/lib/big/blobs/uploads/"
+loc=$(hdr Location)
+case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
+http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/big" \
+    -H 'Content-Type: application/octet-stream'
+check_eq "$STATUS" 201 "seeding the upstream"
+
+regd_start "upstream \"up\" {
+	url \"http://127.0.0.1:$NPORT\"
+}" '	mirror "up"'
+uploads=$T/storage/docker/registry/v2/repositories/lib/big/_uploads
+blobdir=$T/storage/docker/registry/v2/blobs/sha256/${d:7:2}/${d#sha256:}
+
+# pull_cut: a pull interrupted by kill -9 of process WORD after 1 s.
+pull_cut()
+{
+	local pid code=0
+
+	curl -s -o "$T/cut" "$URL/v2/lib/big/blobs/$d" &
+	pid=$!
+	sleep 1
+	kill -KILL $(pids_titled "$1") || fail "no $1 to kill"
+	wait $pid || code=$?
+	[ "$code" -ne 0 ] || fail "kill -9 $1: the client saw a clean end"
+	[ "$(stat -c %s "$T/cut")" -lt $((24 * 1024 * 1024)) ] ||
+	    fail "kill -9 $1: the client got every byte"
+}
+
+pull_cut fetcher
+n=50
+until [ -n "$(pids_titled fetcher)" ]; do
+	n=$((n - 1))
+	[ $n -gt 0 ] || fail "no new fetcher"
+	sleep 0.1
+done
+[ ! -e "$blobdir" ] || fail "a half-fetched blob was stored"
+[ -z "$(ls -A "$uploads" 2>/dev/null)" ] ||
+    fail "the upload of the killed fetch is still there: $(ls "$uploads")"
+http GET "$URL/v2/lib/big/blobs/$d"
+check_eq "$STATUS" 200 "pull after the fetcher's restart"
+check_eq "$(sha "$BODY")" "$d" "bytes after the fetcher's restart"
+
+# Storage this time, on another blob.
+make_blob $((24 * 1024 * 1024)) "$T/big"
+d=$(sha "$T/big")
+blobdir=$T/storage/docker/registry/v2/blobs/sha256/${d:7:2}/${d#sha256:}
+http POST "$DREG_URL/v2/lib/big/blobs/uploads/"
+loc=$(hdr Location)
+case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
+http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/big" \
+    -H 'Content-Type: application/octet-stream'
+check_eq "$STATUS" 201 "seeding the upstream again"
+pull_cut storage
+regd_wait_gone 10 "$REGD_PID" || fail "regd still running without storage"
+wait "$REGD_PID" 2>/dev/null
+REGD_PID=
+[ ! -e "$blobdir" ] || fail "a half-fetched blob was stored"
+regd_launch
+http GET "$URL/v2/lib/big/blobs/$d"
+check_eq "$STATUS" 200 "pull after regd's restart"
+check_eq "$(sha "$BODY")" "$d" "bytes after regd's restart"
+n=$(grep -c "GET /v2/lib/big/blobs/$d" "$T/nginx/access.log")
+check_eq "$n" 2 "upstream GETs: the cut one and the new one"
+regd_stop

@@ -1,0 +1,90 @@
+#!/bin/bash
+# containerd's hosts.toml mirrors send the upstream's host in ?ns=: one
+# regd server mirrors two upstreams that way, keeping each under
+# HOST/NAME here.  The second upstream sends blobs elsewhere with a 307
+# (as Docker Hub does to its CDN), to another host name; the mirror
+# follows it.  Without ?ns= (and no other mirror line) the name is an
+# ordinary local repository.
+. regress/lib.sh
+. regress/authlib.sh
+
+mkdir -p "$T/up"
+dreg_start "$T/up"
+dport=${DREG_URL##*:}
+NPORT=$(free_port)
+nginx_start "
+	server {
+		listen 127.0.0.1:$NPORT;
+		client_max_body_size 0;
+		location ~ /blobs/sha256: {
+			return 307 http://localhost:$dport\$request_uri;
+		}
+		location / {
+			proxy_pass $DREG_URL;
+		}
+	}"
+trap 'dreg_stop; nginx_stop' EXIT
+
+MIRROR=
+URL=$DREG_URL
+push_blob_dist()
+{
+	local loc d
+
+	d=$(sha "$2")
+	http POST "$URL/v2/$1/blobs/uploads/"
+	loc=$(loc_url "$(hdr Location)")
+	http PUT "$(add_query "$loc" "digest=$d")" \
+	    -H 'Content-Type: application/octet-stream' --data-binary "@$2"
+	check_eq "$STATUS" 201 "seeding $1"
+}
+printf '{"architecture":"amd64","os":"linux"}' > "$T/config"
+make_blob 300000 "$T/layer"
+push_blob_dist library/alpine "$T/config"
+push_blob_dist library/alpine "$T/layer"
+jq -cn --arg c "$(sha "$T/config")" --arg l "$(sha "$T/layer")" \
+    --argjson cs "$(stat -c %s "$T/config")" \
+    --argjson ls "$(stat -c %s "$T/layer")" '{schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: {mediaType: "application/vnd.oci.image.config.v1+json",
+    digest: $c, size: $cs}, layers: [{mediaType:
+    "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l,
+    size: $ls}]}' > "$T/manifest"
+http PUT "$URL/v2/library/alpine/manifests/3.20" --data-binary "@$T/manifest" \
+    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json'
+check_eq "$STATUS" 201 "seeding the manifest"
+URL=
+
+regd_start "upstream \"dockerhub\" {
+	url \"http://127.0.0.1:$NPORT\"
+}
+upstream \"quay\" {
+	url \"$DREG_URL\"
+}" '	mirror "dockerhub" ns "docker.io"
+	mirror "quay" ns "quay.io"'
+
+for ns in docker.io quay.io; do
+	http GET "$URL/v2/library/alpine/manifests/3.20?ns=$ns" \
+	    -H 'Accept: application/vnd.oci.image.manifest.v1+json'
+	check_eq "$STATUS" 200 "manifest ns=$ns"
+	check_eq "$(hdr Docker-Content-Digest)" "$(sha "$T/manifest")" \
+	    "manifest digest ns=$ns"
+	for f in config layer; do
+		http GET "$URL/v2/library/alpine/blobs/$(sha "$T/$f")?ns=$ns"
+		check_eq "$STATUS" 200 "$f ns=$ns"
+		cmp -s "$BODY" "$T/$f" || fail "$f ns=$ns: bytes differ"
+	done
+done
+# Both kept apart here, under the upstream's host.
+http GET "$URL/v2/_catalog"
+check_eq "$(json_get '.repositories | join(" ")')" \
+    "docker.io/library/alpine quay.io/library/alpine" "catalog"
+# The redirect was taken: nginx answered 307s, Distribution the GETs.
+n=$(grep -c '/blobs/sha256:.* 307 ' "$T/nginx/access.log")
+check_eq "$n" 2 "307s from the first upstream"
+# No ?ns=: an ordinary (empty) repository.
+http GET "$URL/v2/library/alpine/manifests/3.20"
+expect_error 404 MANIFEST_UNKNOWN
+http GET "$URL/v2/library/alpine/manifests/3.20?ns=ghcr.io"
+expect_error 404 MANIFEST_UNKNOWN
+regd_stop

@@ -1,0 +1,136 @@
+#!/bin/bash
+# An upstream serving bytes that do not match a blob's digest (its data
+# file edited in Distribution's storage) never gets them into regd's
+# store: the client's connection is closed short of the length, not
+# ended cleanly, and the next pull fetches again.  Then the upstream
+# stops: cached tags (revalidated after a 0 s TTL) and digests still
+# pull, logged once per repository; uncached ones get the spec's JSON
+# error at once, not a hang.
+. regress/lib.sh
+
+mkdir -p "$T/up"
+dreg_start "$T/up"
+DURL=$DREG_URL
+MIRROR_URL=
+up_blob()
+{
+	local loc code d
+
+	d=$(sha "$2")
+	loc=$(curl -sf -X POST -D - -o /dev/null \
+	    "$DURL/v2/$1/blobs/uploads/" | tr -d '\r' |
+	    awk -F': ' 'tolower($1) == "location" { print $2 }')
+	[ -n "$loc" ] || fail "no upload location from the upstream"
+	case $loc in
+	http*) ;;
+	*) loc=$DURL$loc ;;
+	esac
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+	    -H 'Content-Type: application/octet-stream' \
+	    --data-binary "@$2" "$(add_query "$loc" "digest=$d")")
+	check_eq "$code" 201 "seeding $1 with $2"
+}
+up_manifest()
+{
+	local code
+
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
+	    -H "Content-Type: application/vnd.oci.image.manifest.v1+json" \
+	    --data-binary "@$3" "$DURL/v2/$1/manifests/$2")
+	check_eq "$code" 201 "seeding $1:$2"
+}
+# image REPO TAG: config + a 3 MiB layer + manifest upstream.
+image()
+{
+	local d=$T/img.$1.$2
+
+	mkdir -p "$d"
+	printf '{"architecture":"amd64","os":"linux","n":%d}' $RANDOM \
+	    > "$d/config"
+	make_blob $((3 * 1024 * 1024)) "$d/layer"
+	up_blob "$1" "$d/config"
+	up_blob "$1" "$d/layer"
+	jq -cn --arg c "$(sha "$d/config")" --arg l "$(sha "$d/layer")" \
+	    --argjson cs "$(stat -c %s "$d/config")" \
+	    --argjson ls "$(stat -c %s "$d/layer")" '{schemaVersion: 2,
+	    mediaType: "application/vnd.oci.image.manifest.v1+json",
+	    config: {mediaType: "application/vnd.oci.image.config.v1+json",
+	    digest: $c, size: $cs}, layers: [{mediaType:
+	    "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l,
+	    size: $ls}]}' > "$d/manifest"
+	up_manifest "$1" "$2" "$d/manifest"
+	LAYER=$(sha "$d/layer")
+	LAYER_FILE=$d/layer
+	MDIGEST=$(sha "$d/manifest")
+}
+
+image lib/good v1
+GOOD_LAYER=$LAYER
+GOOD_M=$MDIGEST
+image lib/bad v1
+BAD_LAYER=$LAYER
+BAD_SIZE=$(stat -c %s "$LAYER_FILE")
+# Flip one byte of the stored blob: same size, other digest.
+hex=${BAD_LAYER#sha256:}
+f=$T/up/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data
+[ -f "$f" ] || fail "no upstream data file $f"
+printf '\xff' | dd of="$f" bs=1 seek=$((BAD_SIZE / 2)) conv=notrunc \
+    status=none
+image lib/cold v1
+
+regd_start "upstream \"up\" {
+	url \"$DURL\"
+	tag ttl 0
+}" '	mirror "up"'
+
+# The corrupted blob: cut short, never stored, fetched again next time.
+for i in 1 2; do
+	code=0
+	curl -s -o "$T/badout" "$URL/v2/lib/bad/blobs/$BAD_LAYER" ||
+	    code=$?
+	[ "$code" -ne 0 ] || fail "corrupted blob: a clean end (try $i)"
+	got=$(stat -c %s "$T/badout")
+	[ "$got" -lt "$BAD_SIZE" ] ||
+	    fail "corrupted blob: the client got all $got bytes (try $i)"
+	[ ! -e "$T/storage/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex" ] ||
+	    fail "corrupted blob stored"
+done
+n=$(grep -c "GET /v2/lib/bad/blobs/$BAD_LAYER" "$T/dreg.log")
+check_eq "$n" 2 "upstream GETs of the corrupted blob"
+grep -q "upstream up sent bytes of sha256:.* for lib/bad@$BAD_LAYER" \
+    "$T/regd.log" || fail "no log line for the corrupted blob"
+# (nothing of it may be linked either)
+[ -z "$(find "$T/storage/docker/registry/v2/repositories/lib/bad/_layers" \
+    -path "*$hex*" 2>/dev/null)" ] || fail "corrupted blob linked"
+
+# Warm up lib/good, then stop the upstream.
+http GET "$URL/v2/lib/good/manifests/v1" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json'
+check_eq "$STATUS" 200 "lib/good:v1"
+check_eq "$(hdr Docker-Content-Digest)" "$GOOD_M" "lib/good:v1 digest"
+http GET "$URL/v2/lib/good/blobs/$GOOD_LAYER"
+check_eq "$STATUS" 200 "lib/good layer"
+dreg_stop
+
+for i in 1 2 3; do
+	http GET "$URL/v2/lib/good/manifests/v1" --max-time 10 \
+	    -H 'Accept: application/vnd.oci.image.manifest.v1+json'
+	check_eq "$STATUS" 200 "cached tag with the upstream down ($i)"
+	check_eq "$(hdr Docker-Content-Digest)" "$GOOD_M" "cached digest"
+done
+http GET "$URL/v2/lib/good/manifests/$GOOD_M" --max-time 10
+check_eq "$STATUS" 200 "cached digest with the upstream down"
+http GET "$URL/v2/lib/good/blobs/$GOOD_LAYER" --max-time 10
+check_eq "$STATUS" 200 "cached blob with the upstream down"
+n=$(grep -c "upstream up: .*serving the cached lib/good" "$T/regd.log")
+check_eq "$n" 1 "log lines about serving lib/good stale"
+
+start=$(date +%s%N)
+http GET "$URL/v2/lib/cold/manifests/v1" --max-time 20
+expect_error 503 UNAVAILABLE
+http GET "$URL/v2/lib/cold/blobs/$GOOD_LAYER" --max-time 20
+expect_error 503 UNAVAILABLE
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+note "two uncached pulls with the upstream down: $ms ms"
+[ "$ms" -lt 5000 ] || fail "uncached pulls took $ms ms"
+regd_stop

@@ -435,6 +435,8 @@ conn_timer_cb(int fd, short event, void *arg)
 	if (c->state == CS_RESPOND || c->state == CS_WAIT)
 		log_debug("%s: no progress in %d seconds", c->addr,
 		    c->srv->body_timeout);
+	if (c->state == CS_IDLE && c->la->tls)
+		tls_close_notify(c->bev);
 	conn_close(c);
 }
 
@@ -793,7 +795,12 @@ conn_linger(struct conn *c)
 {
 	struct evbuffer	*in = bufferevent_get_input(c->bev);
 
-	if (c->la->tls || (c->req.conn_close && !http_body_pending(&c->req) &&
+	if (c->la->tls) {
+		tls_close_notify(c->bev);
+		conn_close(c);
+		return;
+	}
+	if ((c->req.conn_close && !http_body_pending(&c->req) &&
 	    evbuffer_get_length(in) == 0) ||
 	    shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(c);

@@ -563,6 +563,7 @@ const struct tls_ticket_keys *tls_ticket_get(void);
 int	 tls_ticket_set(const void *, size_t);
 struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 	    int);
+void	 tls_close_notify(struct bufferevent *);
 
 /* jwt.c */
 void	 auth_json_seed(void);

@@ -572,3 +572,23 @@ tls_bufferevent(struct event_base *base, struct server_conf *srv, int fd)
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return (bev);
 }
+
+/*
+ * Say close_notify before a clean close (the answer is out, or the
+ * connection was idle), as nginx does: an OpenSSL client takes a close
+ * without it for a truncation and drops the session, so that it could
+ * not resume.  The peer's close_notify is not waited for.
+ */
+void
+tls_close_notify(struct bufferevent *bev)
+{
+	SSL	*ssl;
+
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
+		return;
+	if (SSL_is_init_finished(ssl) &&
+	    (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		SSL_shutdown(ssl);
+	ERR_clear_error();
+}

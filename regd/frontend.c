@@ -904,6 +904,14 @@ conn_read_body(struct conn *c)
 	    c->req.body_left && evbuffer_get_length(in) <
 	    sizeof(buf))
 		return (0);
+	/*
+	 * A chunked body likewise while the input holds only part of a
+	 * chunk's data (it came in a segment, about 4 KiB, at a time and
+	 * left in as many messages and writes).
+	 */
+	if (evbuffer_get_length(in) < sizeof(buf) &&
+	    http_chunk_owed(&c->req, evbuffer_get_length(in)))
+		return (0);
 	if (!c->req.chunked)
 		rv = body_forward(c, &got);
 	else if ((rv = http_body_pump(c, buf, sizeof(buf),

@@ -527,6 +527,7 @@ int	 front_draining(void);
 int	 http_body_pending(struct req *);
 int	 http_parse_head(struct conn *);
 int	 http_body_pump(struct conn *, unsigned char *, size_t, size_t *);
+int	 http_chunk_owed(const struct req *, size_t);
 void	 http_reset(struct req *);
 void	 http_start_response(struct conn *, int, const char *, int64_t);
 void	 http_header(struct conn *, const char *, const char *, ...)

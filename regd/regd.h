@@ -500,6 +500,7 @@ struct conn {
 	int			 rto;		/* read timeout set, seconds */
 	int			 wto;		/* write timeout set, seconds */
 	int			 readmode;	/* frontend.c: input bound set */
+	int			 lowat;		/* SO_RCVLOWAT set, 0 for 1 */
 	int			 sfd;		/* file body read piecewise */
 	int64_t			 soff;
 	int64_t			 sleft;

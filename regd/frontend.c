@@ -980,7 +980,9 @@ conn_read_body(struct conn *c)
 	avail = evbuffer_get_length(in);
 	want = (int64_t)sizeof(buf) < c->req.body_left ? sizeof(buf) :
 	    (size_t)c->req.body_left;
-	if (!c->req.chunked && avail < want && !c->la->tls)
+	if (c->req.chunked)
+		want = sizeof(buf);
+	if (avail < want && !c->la->tls)
 		avail += conn_fill_body(c, want - avail);
 	if (!c->req.chunked && avail < want) {
 		conn_lowat(c, want - avail);
@@ -991,8 +993,7 @@ conn_read_body(struct conn *c)
 	 * chunk's data (it came in a segment, about 4 KiB, at a time and
 	 * left in as many messages and writes).
 	 */
-	if (evbuffer_get_length(in) < sizeof(buf) &&
-	    http_chunk_owed(&c->req, evbuffer_get_length(in)))
+	if (avail < sizeof(buf) && http_chunk_owed(&c->req, avail))
 		return (0);
 	if (!c->req.chunked)
 		rv = body_forward(c, &got);

@@ -665,12 +665,26 @@ void
 conn_write_now(struct conn *c)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	ssize_t		 n;
 	int		 i;
 
 	if (c->la->tls)
 		return;
 	/* bufferevent keeps the start of its output frozen. */
 	evbuffer_unfreeze(out, 1);
+	/*
+	 * The head of a file body leaves with MSG_MORE, so that it shares
+	 * the file's first segment instead of going alone (what nginx's
+	 * tcp_nopush does with two setsockopt calls).
+	 */
+	if (c->hdrlen > 0 && c->hdrlen < evbuffer_get_length(out)) {
+		n = send(bufferevent_getfd(c->bev), evbuffer_pullup(out,
+		    c->hdrlen), c->hdrlen, MSG_MORE | MSG_NOSIGNAL |
+		    MSG_DONTWAIT);
+		if (n > 0)
+			evbuffer_drain(out, n);
+	}
+	c->hdrlen = 0;
 	for (i = 0; i < 4 && evbuffer_get_length(out) > 0; i++)
 		if (evbuffer_write(out, bufferevent_getfd(c->bev)) <= 0)
 			break;

@@ -493,6 +493,7 @@ struct conn {
 	struct event		 ev_timer;
 	struct event		 ev_done;	/* answer written at once */
 	int			 corked;	/* TCP_CORK is on */
+	size_t			 hdrlen;	/* head before a file body */
 	int			 close_after;
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;

@@ -726,6 +726,8 @@ send_body_fd(struct conn *c, int fd, int64_t off, int64_t len)
 	 */
 	if (len >= CORK_MIN)
 		conn_cork(c, 1);
+	else
+		c->hdrlen = evbuffer_get_length(out);
 	if (evbuffer_add_file(out, fd, off, len) == -1) {
 		close(fd);
 		c->close_after = 1;

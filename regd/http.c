@@ -462,6 +462,18 @@ http_body_pending(struct req *r)
 }
 
 /*
+ * Does a chunked body stand inside a chunk's data with fewer than avail
+ * bytes of it in the input?  The client owes the rest of that chunk, so
+ * waiting for more cannot stall.
+ */
+int
+http_chunk_owed(const struct req *r, size_t avail)
+{
+	return (r->chunked && r->chunk_state == CHUNK_DATA &&
+	    (int64_t)avail < r->body_left);
+}
+
+/*
  * Move up to len decoded body bytes from the input into buf.  Returns 1
  * when the whole body has been taken, 0 when more input is needed and -1
  * on a malformed chunked body.

@@ -742,6 +742,7 @@ struct conn {
 	struct event		 ev_timer;
 	struct event		 ev_done;	/* answer written at once */
 	int			 corked;	/* TCP_CORK is on */
+	size_t			 hdrlen;	/* head before a file body */
 	int			 close_after;
 	int			 paused;	/* reading stopped: storage full */
 	int			 nreqs;
@@ -749,6 +750,7 @@ struct conn {
 	int			 rto;		/* read timeout set, seconds */
 	int			 wto;		/* write timeout set, seconds */
 	int			 readmode;	/* frontend.c: input bound set */
+	int			 lowat;		/* SO_RCVLOWAT set, 0 for 1 */
 	int			 sfd;		/* file body read piecewise */
 	int64_t			 soff;
 	int64_t			 sleft;
@@ -782,6 +784,7 @@ int	 front_draining(void);
 int	 http_body_pending(struct req *);
 int	 http_parse_head(struct conn *);
 int	 http_body_pump(struct conn *, unsigned char *, size_t, size_t *);
+int	 http_chunk_owed(const struct req *, size_t);
 void	 http_reset(struct req *);
 void	 http_start_response(struct conn *, int, const char *, int64_t);
 void	 http_header(struct conn *, const char *, const char *, ...)
@@ -818,6 +821,7 @@ const struct tls_ticket_keys *tls_ticket_get(void);
 int	 tls_ticket_set(const void *, size_t);
 struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 	    int);
+void	 tls_close_notify(struct bufferevent *);
 
 /* jwt.c */
 void	 auth_json_seed(void);

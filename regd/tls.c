@@ -34,12 +34,39 @@
 #define TLS_MAXFILE	(1024 * 1024)
 #define TLS_DEF_CIPHERS	"HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES:!SHA1:!CAMELLIA"
 
+/*
+ * The order of preference, as nginx gets it from OpenSSL's clients: the
+ * cheapest strong cipher first, AES-128-GCM where the CPU has AES
+ * instructions, ChaCha20 first where it has none.  The TLS 1.2 lists
+ * hold the same ciphers as TLS_DEF_CIPHERS, only ordered.
+ */
+#define TLS13_AES	"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+			"TLS_CHACHA20_POLY1305_SHA256"
+#define TLS13_CHACHA	"TLS_CHACHA20_POLY1305_SHA256:" \
+			"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384"
+#define TLS12_AES	"ECDHE+AESGCM+AES128:ECDHE+AESGCM+AES256:" \
+			"ECDHE+CHACHA20:" TLS_DEF_CIPHERS
+#define TLS12_CHACHA	"ECDHE+CHACHA20:ECDHE+AESGCM+AES128:" \
+			"ECDHE+AESGCM+AES256:" TLS_DEF_CIPHERS
+
 #define PROTO_TLS10	0x01
 #define PROTO_TLS11	0x02
 #define PROTO_TLS12	0x04
 #define PROTO_TLS13	0x08
 
 static const unsigned char alpn_http11[] = "\x08http/1.1";
+
+/* Does this CPU encrypt AES in hardware?  Assumed elsewhere than x86. */
+static int
+cpu_has_aes(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	return (__builtin_cpu_supports("aes") != 0);
+#else
+	return (1);
+#endif
+}
 
 /*
  * Session-ticket keys, shared by every frontend so that a session resumes
@@ -313,8 +340,8 @@ tls_server_load(struct server_conf *srv, char *err, size_t errlen)
 	SSL_CTX		*ctx = NULL;
 	unsigned char	*cert = NULL, *key = NULL;
 	size_t		 certlen = 0, keylen = 0;
-	const char	*protos;
-	int		 mask, min, max;
+	const char	*protos, *ciphers;
+	int		 mask, min, max, aes;
 
 	tls_server_free(srv);
 	protos = srv->tls_protocols[0] != '\0' ? srv->tls_protocols :
@@ -348,11 +375,26 @@ tls_server_load(struct server_conf *srv, char *err, size_t errlen)
 		ssl_error(err, errlen, "tls protocols");
 		goto fail;
 	}
+	/*
+	 * The server's order decides, except that a client whose first
+	 * choice is ChaCha20 (most likely for want of AES instructions)
+	 * gets it.
+	 */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA |
+	    SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	if (SSL_CTX_set_cipher_list(ctx, srv->tls_ciphers[0] != '\0' ?
-	    srv->tls_ciphers : TLS_DEF_CIPHERS) != 1) {
+	aes = cpu_has_aes();
+	if (SSL_CTX_set_ciphersuites(ctx, aes ? TLS13_AES : TLS13_CHACHA) !=
+	    1) {
+		ssl_error(err, errlen, "tls 1.3 cipher suites");
+		goto fail;
+	}
+	if (srv->tls_ciphers[0] != '\0')
+		ciphers = srv->tls_ciphers;
+	else
+		ciphers = aes ? TLS12_AES : TLS12_CHACHA;
+	if (SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
 		ERR_clear_error();
 		snprintf(err, errlen, "bad tls ciphers \"%s\"",
 		    srv->tls_ciphers);
@@ -529,4 +571,24 @@ tls_bufferevent(struct event_base *base, struct server_conf *srv, int fd)
 	/* Clients often close without a close_notify: that is an EOF. */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return (bev);
+}
+
+/*
+ * Say close_notify before a clean close (the answer is out, or the
+ * connection was idle), as nginx does: an OpenSSL client takes a close
+ * without it for a truncation and drops the session, so that it could
+ * not resume.  The peer's close_notify is not waited for.
+ */
+void
+tls_close_notify(struct bufferevent *bev)
+{
+	SSL	*ssl;
+
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
+		return;
+	if (SSL_is_init_finished(ssl) &&
+	    (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		SSL_shutdown(ssl);
+	ERR_clear_error();
 }

@@ -323,10 +323,14 @@ EOF
 # exist.  /put/ takes PUT bodies (the dav module) as the write reference.
 start_nginx()
 {
-	local s=$B/regd/storage/docker/registry/v2/blobs/sha256 tls=
+	local s=$B/regd/storage/docker/registry/v2/blobs/sha256 tls= user
 
 	mkdir -p "$B/nginx/put" "$B/nginx/tmp"
-	chown www-data "$B/nginx/put" "$B/nginx/tmp"
+	# As root, regd's storage belongs to _regd with 0700 directories:
+	# nginx's workers read it as _regd.
+	user=www-data
+	[ "$(id -u)" -eq 0 ] && user=_regd
+	chown "$user" "$B/nginx/put" "$B/nginx/tmp"
 	if [ "$TLS" -eq 1 ]; then
 		tls="listen 127.0.0.1:$P_NGINX_TLS ssl;
 		ssl_certificate $B/tls/cert.pem;
@@ -334,7 +338,7 @@ start_nginx()
 	fi
 	cat > "$B/nginx/nginx.conf" <<EOF
 daemon off;
-user www-data;
+user $user;
 worker_processes $NCPU;
 pid $B/nginx/nginx.pid;
 error_log $B/nginx/error.log warn;

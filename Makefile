@@ -12,7 +12,8 @@ CFLAGS=		${COPTS} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-param
 CFLAGS+=	-Wmissing-prototypes -Wstrict-prototypes -Wshadow -Wpointer-arith
 CFLAGS+=	-Iprivsep -Iregd $(shell pkg-config --cflags libbsd-overlay)
 LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
-		-lcrypt -pthread $(shell pkg-config --libs libbsd-overlay)
+		-lcrypt -pthread $(shell pkg-config --libs libbsd-overlay) \
+		$(shell pkg-config --libs libcurl)
 
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
@@ -22,7 +23,8 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/store_upload.c regd/store_quota.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
-		regd/sdnotify.c regd/proc.c
+		regd/sdnotify.c regd/proc.c regd/store_s3.c regd/s3.c \
+		regd/s3xml.c regd/sigv4.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -74,7 +76,8 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
-		regd/store_upload.o regd/store_quota.o regd/util.o
+		regd/store_upload.o regd/store_quota.o regd/util.o \
+		regd/store_s3.o regd/s3.o regd/s3xml.o regd/sigv4.o
 
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     regd/proc.o ${PRIVSEP_OBJS}

@@ -285,6 +285,23 @@ struct store_conf {
 	struct retain_rule	 retains[MAX_RETAINS];
 };
 
+/* storage s3 { ... }: the bucket, and the secret read from its file. */
+struct s3_store_conf {
+	int			 on;
+	char			 endpoint[256];
+	char			 region[64];
+	char			 bucket[64];
+	char			 root[256];
+	char			 access_key[128];
+	char			 secret_file[PATH_MAX];
+	char			 secret[256];	/* storage's only */
+	char			 ca_file[PATH_MAX];
+	int			 path_style;
+	int			 redirect;
+	int			 presign_expiry;	/* seconds */
+	int64_t			 cache_size;		/* bytes */
+};
+
 struct regd_conf {
 	char			 user[64];
 	char			 chroot[PATH_MAX];
@@ -300,6 +317,7 @@ struct regd_conf {
 	struct serverlist	 servers;
 	struct auth_group	*groups;	/* auth.c: "group" lists */
 	struct store_conf	 store;		/* store_gc.c */
+	struct s3_store_conf	 s3;		/* storage s3, or off */
 };
 
 /* parse.y */

@@ -14,6 +14,7 @@
  *   ---------------------------- this interface ----------------------------
  *   store_fs.c     the filesystem, in CNCF Distribution's layout
  *   store_mem.c    memory only, for unit tests of the layers above
+ *   store_s3.c     an S3 bucket, in the keys of Distribution's s3 driver
  *
  * A backend stores what it is told and reports what it holds.  It never
  * validates a manifest, counts a quota, marks for GC, drops a cache or
@@ -142,7 +143,8 @@ struct store_backend {
 	int	(*link_remove)(const char *);	/* where, as link_check said */
 };
 
-extern const struct store_backend	 store_fs_backend, store_mem_backend;
+extern const struct store_backend	 store_fs_backend, store_mem_backend,
+					 store_s3_backend;
 extern const struct store_backend	*be;	/* the one in use */
 const struct store_backend *store_backend_find(const char *);
 

@@ -19,7 +19,8 @@
 #include "store.h"
 
 static const struct store_backend *const backends[] = {
-	&store_fs_backend
+	&store_fs_backend,
+	&store_s3_backend
 };
 
 const struct store_backend	*be = &store_fs_backend;

@@ -116,6 +116,32 @@ static const int sc_storage[] = {
 };
 
 /*
+ * Storage on an object store: outbound TCP connections (socket(2) of
+ * AF_INET and AF_INET6 only), and what libcurl waits with.
+ */
+static const int sc_net[] = {
+	SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(socketpair), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+	SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(ioctl),
+};
+
+static int
+sc_socket(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp	 inet, inet6;
+
+	inet = (struct scmp_arg_cmp){ .arg = 0, .op = SCMP_CMP_EQ,
+	    .datum_a = AF_INET, .datum_b = 0 };
+	inet6 = (struct scmp_arg_cmp){ .arg = 0, .op = SCMP_CMP_EQ,
+	    .datum_a = AF_INET6, .datum_b = 0 };
+	if (seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    &inet) < 0 || seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW,
+	    SCMP_SYS(socket), 1, &inet6) < 0)
+		return (-1);
+	return (0);
+}
+
+/*
  * Signals and limits only for the process itself: raise(3) and abort(3)
  * are tgkill(getpid(), tid, sig) in glibc, getrlimit(3) and sysconf(3)
  * are prlimit64(0, res, NULL, old).  kill(2) is for the own pid only
@@ -182,7 +208,8 @@ sandbox_seccomp(enum sandbox_kind kind)
 	    sc_self(ctx) == -1)
 		goto done;
 	/* fstat(2) is newfstatat with an empty path in glibc. */
-	if (kind != SANDBOX_STORAGE && seccomp_rule_add_array(ctx,
+	if (kind != SANDBOX_STORAGE && kind != SANDBOX_STORAGE_NET &&
+	    seccomp_rule_add_array(ctx,
 	    SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1, &empty_path) < 0)
 		goto done;
 	switch (kind) {
@@ -195,6 +222,13 @@ sandbox_seccomp(enum sandbox_kind kind)
 	case SANDBOX_STORAGE:
 		if (sc_add(ctx, sc_storage,
 		    sizeof(sc_storage) / sizeof(int)) == -1)
+			goto done;
+		break;
+	case SANDBOX_STORAGE_NET:
+		if (sc_add(ctx, sc_storage,
+		    sizeof(sc_storage) / sizeof(int)) == -1 ||
+		    sc_add(ctx, sc_net, sizeof(sc_net) / sizeof(int)) == -1 ||
+		    sc_socket(ctx) == -1)
 			goto done;
 		break;
 	case SANDBOX_LOGGER:

@@ -285,6 +285,9 @@ struct store_conf {
 	struct retain_rule	 retains[MAX_RETAINS];
 };
 
+#define DEF_PRESIGN_EXPIRY	300		/* s, a redirect's URL */
+#define DEF_S3_CACHE_SIZE	(1024LL * 1024 * 1024)	/* blob cache */
+
 /* storage s3 { ... }: the bucket, and the secret read from its file. */
 struct s3_store_conf {
 	int			 on;

@@ -166,6 +166,7 @@ int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
 void	 gc_init(struct chan *);
 void	 gc_conf(const struct store_conf *);
 void	 store_s3_conf(const struct s3_store_conf *);	/* store_s3.c */
+int	 store_s3_prepare(void);		/* before the sandbox */
 const struct store_conf *gc_store_conf(void);
 void	 gc_ctl_gc(uint32_t, int);
 void	 gc_ctl_fsck(uint32_t, int);

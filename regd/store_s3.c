@@ -1923,8 +1923,9 @@ pin_endpoint(void)
 	freeaddrinfo(res);
 }
 
-static int
-s3b_init(void)
+/* Before the sandbox: libcurl, the CAs, the endpoint's address. */
+int
+store_s3_prepare(void)
 {
 	unsigned char	*buf;
 	size_t		 len;
@@ -1965,12 +1966,26 @@ s3b_init(void)
 	cfg.resolve = resolve[0] != '\0' ? resolve : NULL;
 	cfg.virtual_host = !s3c.path_style;
 	if (s3c.presign_expiry <= 0)
-		s3c.presign_expiry = 300;
+		s3c.presign_expiry = DEF_PRESIGN_EXPIRY;
+	if (s3c.cache_size <= 0)
+		s3c.cache_size = DEF_S3_CACHE_SIZE;
 	if (s3_init() == -1 || conn() == NULL) {
 		errno = EIO;
 		return (-1);
 	}
+	return (0);
+}
+
+/* In the sandbox: the cache (the current directory) scanned, a probe. */
+static int
+s3b_init(void)
+{
+	if (pfx[0] == '\0' && store_s3_prepare() == -1)
+		return (-1);
 	cache_scan();
+	if (s3b_any(pfx) == -1)
+		log_warnx("s3: bucket %s at %s does not answer yet",
+		    s3c.bucket, s3c.endpoint);
 	return (0);
 }
 

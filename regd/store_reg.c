@@ -302,6 +302,13 @@ store_linked(const char *repo, enum be_link kind, const char *digest)
 	return (link_state(repo, kind, digest) == 1);
 }
 
+/* As store_linked, but -1 (errno) when the store cannot tell. */
+int
+store_link_state(const char *repo, enum be_link kind, const char *digest)
+{
+	return (link_state(repo, kind, digest));
+}
+
 void
 store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 {
@@ -357,7 +364,8 @@ store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
 		return;
 	}
 	if (be->link_get(req->repo, BE_LAYER, req->ref, NULL) == -1) {
-		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+		store_err_errno(res, errno, req->ref, "BLOB_UNKNOWN",
+		    "blob unknown to registry");
 		return;
 	}
 	if (reg_link_del(req->repo, BE_LAYER, req->ref) == -1) {
@@ -502,8 +510,8 @@ store_manifest_delete(const struct st_req *req, struct st_res *res,
 		/* A tag goes alone, even one whose manifest is gone. */
 		if (be->tag_get(req->repo, req->ref, digest, sizeof(digest),
 		    NULL) == -1) {
-			store_err(res, 404, "MANIFEST_UNKNOWN",
-			    "manifest unknown");
+			store_err_errno(res, errno, req->ref,
+			    "MANIFEST_UNKNOWN", "manifest unknown");
 			return;
 		}
 		if (reg_tag_del(req->repo, req->ref) == -1)

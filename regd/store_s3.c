@@ -59,6 +59,10 @@
 #define LINK_MAX	(MAX_DIGEST + 64)	/* a link object's bytes */
 #define STATE_MAX	4096			/* an upload's hash state */
 #define CACHE_MAX	4096			/* files in the blob cache */
+#define S3_LOW_SPEED_S	10			/* s under 1 KiB/s: failed */
+#define S3_RETRIES	2			/* after the first try */
+#define REC_MAX		(64 + S3_UPLOAD_ID_MAX + S3_PARTS_MAX * 64)
+#define REC_EMPTY	"regd upload 1\nsize 0\nid -\n"
 
 struct s3b_part {
 	int		 number;
@@ -72,8 +76,9 @@ struct be_upload {
 	char		 key[S3_KEY_MAX + 1];		/* its data */
 	char		 id[S3_UPLOAD_ID_MAX + 1];	/* "" none */
 	struct s3b_part	*parts;
-	int		 nparts;
-	int64_t		 psize;			/* bytes in the parts */
+	int		 nparts;		/* that count */
+	int		 nlisted;		/* in the store, >= nparts */
+	int64_t		 psize;			/* bytes in those that count */
 	int64_t		 osize;			/* bytes of data (no id) */
 	int64_t		 oreal;			/* data's own, >= osize */
 	unsigned char	*tail;			/* bytes after those */
@@ -212,9 +217,13 @@ s3fail(const char *what, const char *key, struct s3_err *err)
 		log_warnx("s3: %s %s: %d %s %s", what, key, err->http_status,
 		    err->code, err->message);
 	errno = err->errnum != 0 ? err->errnum : EIO;
-	/* No answer from the store: the layers above answer 503. */
-	if (errno == ETIMEDOUT || errno == ECONNREFUSED)
-		errno = EIO;
+	/*
+	 * No answer from the store, or one that says to try later: the
+	 * layers above answer 503, as for a full disk.
+	 */
+	if (err->transient || err->http_status == 0 ||
+	    err->http_status >= 500)
+		errno = EAGAIN;
 	return (-1);
 }
 
@@ -791,11 +800,15 @@ s3b_upload_begin(const char *repo, const char *uuid)
 	if (upload_key(key, sizeof(key), repo, uuid, "data") == -1 ||
 	    s3b_put(key, "", 0) == -1)
 		return (-1);
+	if (upload_key(key, sizeof(key), repo, uuid, "regdstate") == -1 ||
+	    s3b_put(key, REC_EMPTY, strlen(REC_EMPTY)) == -1)
+		return (-1);
 	return (0);
 }
 
 struct mp_find {
 	const char	*key;
+	const char	*want;		/* this id, or NULL: the latest */
 	char		*id;
 	time_t		 initiated;
 	int		 found;
@@ -807,7 +820,8 @@ mp_match(void *arg, const struct s3_upload *u)
 	struct mp_find	*mf = arg;
 
 	/* The latest of those of exactly this key, as Distribution. */
-	if (strcmp(u->key, mf->key) != 0 ||
+	if (strcmp(u->key, mf->key) != 0 || (mf->want != NULL &&
+	    strcmp(u->upload_id, mf->want) != 0) ||
 	    (mf->found && u->initiated < mf->initiated))
 		return (0);
 	strlcpy(mf->id, u->upload_id, S3_UPLOAD_ID_MAX + 1);
@@ -816,9 +830,9 @@ mp_match(void *arg, const struct s3_upload *u)
 	return (0);
 }
 
-/* The unfinished multipart upload of key: 1 found (id), 0, -1. */
+/* A multipart upload of key (want, or the latest): 1 found (id), 0, -1. */
 static int
-mp_find(const char *key, char *id, time_t *initiated)
+mp_find(const char *key, const char *want, char *id, time_t *initiated)
 {
 	struct s3_conn	*c;
 	struct s3_err	 err;
@@ -827,6 +841,7 @@ mp_find(const char *key, char *id, time_t *initiated)
 	C_OR_FAIL(c);
 	memset(&mf, 0, sizeof(mf));
 	mf.key = key;
+	mf.want = want;
 	mf.id = id;
 	if (s3_mp_list_uploads(c, key, mp_match, &mf, &err) == -1)
 		return (s3fail("LIST UPLOADS", key, &err));
@@ -835,22 +850,26 @@ mp_find(const char *key, char *id, time_t *initiated)
 	return (mf.found);
 }
 
+/* Part p at index nparts, over what was listed there. */
 static int
 part_add(void *arg, const struct s3_part *p)
 {
 	struct be_upload	*bu = arg;
 	struct s3b_part		*np;
+	int			 n;
 
 	if (bu->nparts >= S3_PARTS_MAX)
 		return (-1);
-	if ((np = reallocarray(bu->parts, bu->nparts + 1,
-	    sizeof(*np))) == NULL)
+	n = bu->nparts + 1 > bu->nlisted ? bu->nparts + 1 : bu->nlisted;
+	if ((np = reallocarray(bu->parts, n, sizeof(*np))) == NULL)
 		return (-1);
 	bu->parts = np;
 	np[bu->nparts].number = p->number;
 	strlcpy(np[bu->nparts].etag, p->etag, sizeof(np[0].etag));
 	np[bu->nparts].size = p->size;
 	bu->nparts++;
+	if (bu->nparts > bu->nlisted)
+		bu->nlisted = bu->nparts;
 	return (0);
 }
 
@@ -861,10 +880,7 @@ part_cmp(const void *a, const void *b)
 	    ((const struct s3b_part *)b)->number);
 }
 
-/*
- * The parts of the upload found: numbered 1..n in a row (after a gap,
- * nothing counts: those were left by a truncation).
- */
+/* The parts of the upload found, numbered 1..n in a row. */
 static int
 parts_load(struct be_upload *bu)
 {
@@ -873,6 +889,7 @@ parts_load(struct be_upload *bu)
 	int		 i;
 
 	C_OR_FAIL(c);
+	bu->nparts = bu->nlisted = 0;
 	if (s3_mp_list_parts(c, bu->key, bu->id, part_add, bu, &err) == -1)
 		return (s3fail("LIST PARTS", bu->key, &err));
 	qsort(bu->parts, bu->nparts, sizeof(*bu->parts), part_cmp);
@@ -882,8 +899,177 @@ parts_load(struct be_upload *bu)
 			break;
 		bu->psize += bu->parts[i].size;
 	}
-	bu->nparts = i;
+	bu->nparts = bu->nlisted = i;
 	return (0);
+}
+
+/*
+ * The record of what an upload holds, written when a handle closes
+ * after a change ("regdstate" next to Distribution's files): its size,
+ * and the multipart upload and parts that hold it, if any.  Parts or an
+ * object beyond it were left by a request that failed half way; they
+ * never count.  With no record (an upload another registry began),
+ * what the store holds is the upload, as Distribution sees it.
+ */
+
+static int
+rec_put(struct be_upload *bu)
+{
+	char	 key[S3_KEY_MAX], *buf;
+	size_t	 len = 0, size;
+	int	 i, n, rv;
+
+	if (upload_key(key, sizeof(key), bu->repo, bu->uuid,
+	    "regdstate") == -1)
+		return (-1);
+	size = 128 + S3_UPLOAD_ID_MAX + (size_t)bu->nparts * 64;
+	if ((buf = malloc(size)) == NULL)
+		return (-1);
+	n = snprintf(buf, size, "regd upload 1\nsize %lld\nid %s\n",
+	    (long long)(bu->id[0] != '\0' ? bu->psize : bu->osize),
+	    bu->id[0] != '\0' ? bu->id : "-");
+	len = n;
+	for (i = 0; i < bu->nparts && len < size; i++) {
+		n = snprintf(buf + len, size - len, "part %d %s %lld\n",
+		    bu->parts[i].number, bu->parts[i].etag,
+		    (long long)bu->parts[i].size);
+		len += n;
+	}
+	if (len >= size) {
+		free(buf);
+		errno = EFBIG;
+		return (-1);
+	}
+	rv = s3b_put(key, buf, len);
+	free(buf);
+	return (rv);
+}
+
+struct rec {
+	int64_t		 size;
+	char		 id[S3_UPLOAD_ID_MAX + 1];	/* "" none */
+	struct s3b_part	*parts;
+	int		 nparts;
+};
+
+/* 1 with the record, 0 there is none, -1 (EINVAL: malformed). */
+static int
+rec_get(const char *repo, const char *uuid, struct rec *r)
+{
+	struct s3b_part	*np;
+	unsigned char	*buf;
+	char		 key[S3_KEY_MAX], *line, *next, etag[S3_ETAG_MAX + 1];
+	long long	 v;
+	size_t		 len;
+	int		 num, rv = 1;
+
+	memset(r, 0, sizeof(*r));
+	if (upload_key(key, sizeof(key), repo, uuid, "regdstate") == -1)
+		return (-1);
+	if (s3b_read(key, REC_MAX, &buf, &len, NULL) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	line = (char *)buf;
+	if (strncmp(line, "regd upload 1\n", 14) != 0)
+		rv = -1;
+	for (line += 14; rv == 1 && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) == NULL)
+			break;
+		*next++ = '\0';
+		if (sscanf(line, "size %lld", &v) == 1 && v >= 0)
+			r->size = v;
+		else if (strncmp(line, "id ", 3) == 0)
+			strlcpy(r->id, strcmp(line + 3, "-") == 0 ? "" :
+			    line + 3, sizeof(r->id));
+		else if (sscanf(line, "part %d %128s %lld", &num, etag,
+		    &v) == 3 && num == r->nparts + 1 &&
+		    num <= S3_PARTS_MAX && v >= 0 &&
+		    (np = reallocarray(r->parts, r->nparts + 1,
+		    sizeof(*np))) != NULL) {
+			r->parts = np;
+			np[r->nparts].number = num;
+			strlcpy(np[r->nparts].etag, etag, sizeof(np[0].etag));
+			np[r->nparts++].size = v;
+		} else
+			rv = -1;
+	}
+	free(buf);
+	if (rv == -1) {
+		free(r->parts);
+		r->parts = NULL;
+		log_warnx("s3: %s: malformed", key);
+		errno = EINVAL;
+	}
+	return (rv);
+}
+
+/* The listed parts begin with the recorded ones: those count. */
+static int
+rec_parts(struct be_upload *bu, const struct rec *r)
+{
+	int	 i;
+
+	if (r->nparts > bu->nlisted)
+		return (-1);
+	bu->psize = 0;
+	for (i = 0; i < r->nparts; i++) {
+		if (strcmp(bu->parts[i].etag, r->parts[i].etag) != 0 ||
+		    bu->parts[i].size != r->parts[i].size)
+			return (-1);
+		bu->psize += r->parts[i].size;
+	}
+	if (bu->psize != r->size)
+		return (-1);
+	bu->nparts = r->nparts;
+	return (0);
+}
+
+/* The upload in the store as its record (or the store) says. */
+static int
+upload_find(struct be_upload *bu, struct be_stat *bs)
+{
+	struct rec	 r;
+	struct s3_obj	 o;
+	time_t		 initiated;
+	int		 have, rv;
+
+	if ((have = rec_get(bu->repo, bu->uuid, &r)) == -1)
+		return (-1);
+	rv = 0;
+	if (have == 0 || r.id[0] != '\0')
+		rv = mp_find(bu->key, have ? r.id : NULL, bu->id, &initiated);
+	if (rv == 1) {
+		if (parts_load(bu) == -1 || (have && rec_parts(bu, &r) == -1)) {
+			if (errno != EAGAIN)
+				errno = EIO;
+			rv = -1;
+			goto done;
+		}
+		bs->size = bu->psize;
+		bs->mtime = initiated;
+	} else if (rv == 0) {
+		bu->id[0] = '\0';
+		if ((rv = s3b_head(bu->key, &o)) == -1)
+			goto done;
+		bu->osize = bu->oreal = o.size;
+		/*
+		 * A recorded multipart upload that is gone was completed
+		 * into the object by a request that failed later on.
+		 */
+		if (have && r.size > o.size) {
+			log_warnx("s3: upload %s: the store lost some of it",
+			    bu->uuid);
+			errno = EIO;
+			rv = -1;
+			goto done;
+		}
+		if (have)
+			bu->osize = r.size;
+		bs->size = bu->osize;
+		bs->mtime = o.mtime;
+	}
+done:
+	free(r.parts);
+	return (rv);
 }
 
 /* What is kept of an upload: its size, and its handle if bup. */
@@ -893,8 +1079,7 @@ upload_load(const char *repo, const char *uuid, struct be_upload **bup,
 {
 	struct be_upload	*bu;
 	struct s3_obj		 o;
-	time_t			 initiated;
-	int			 rv, saved;
+	int			 saved;
 
 	if ((bu = calloc(1, sizeof(*bu))) == NULL)
 		return (-1);
@@ -905,26 +1090,12 @@ upload_load(const char *repo, const char *uuid, struct be_upload **bup,
 		errno = ENOENT;
 		return (-1);
 	}
-	if ((rv = mp_find(bu->key, bu->id, &initiated)) == -1)
+	if (upload_find(bu, bs) == -1)
 		goto fail;
-	if (rv == 1) {
-		if (parts_load(bu) == -1)
-			goto fail;
-		bs->size = bu->psize;
-		bs->mtime = initiated;
-		/* The state saved after the last request, if any. */
-		if (upload_key(o.key, sizeof(o.key), repo, uuid,
-		    "hashstate") == 0 && s3b_head(o.key, &o) == 0 &&
-		    o.mtime > bs->mtime)
-			bs->mtime = o.mtime;
-	} else {
-		bu->id[0] = '\0';
-		if (s3b_head(bu->key, &o) == -1)
-			goto fail;
-		bu->osize = bu->oreal = o.size;
-		bs->size = o.size;
+	/* The state saved after the last request, if any. */
+	if (upload_key(o.key, sizeof(o.key), repo, uuid, "hashstate") == 0 &&
+	    s3b_head(o.key, &o) == 0 && o.mtime > bs->mtime)
 		bs->mtime = o.mtime;
-	}
 	if (bup != NULL)
 		*bup = bu;
 	else {
@@ -953,17 +1124,21 @@ s3b_upload_stat(const char *repo, const char *uuid, struct be_stat *bs)
 	return (upload_load(repo, uuid, NULL, bs));
 }
 
-/* The multipart upload becomes the data object: its parts, no more. */
+/*
+ * The multipart upload becomes the data object: every part it has,
+ * of which those that count are its first bytes.
+ */
 static int
 mp_finish(struct be_upload *bu)
 {
 	struct s3_conn	*c;
 	struct s3_err	 err;
 	struct s3_part	*p;
+	int64_t		 all = 0;
 	int		 i;
 
 	C_OR_FAIL(c);
-	if (bu->nparts == 0) {
+	if (bu->nlisted == 0) {
 		/* Nothing to complete: an empty object, the upload gone. */
 		if (s3_mp_abort(c, bu->key, bu->id, &err) == -1 &&
 		    err.errnum != ENOENT)
@@ -971,21 +1146,23 @@ mp_finish(struct be_upload *bu)
 		if (s3b_put(bu->key, "", 0) == -1)
 			return (-1);
 	} else {
-		if ((p = calloc(bu->nparts, sizeof(*p))) == NULL)
+		if ((p = calloc(bu->nlisted, sizeof(*p))) == NULL)
 			return (-1);
-		for (i = 0; i < bu->nparts; i++) {
+		for (i = 0; i < bu->nlisted; i++) {
 			p[i].number = bu->parts[i].number;
 			strlcpy(p[i].etag, bu->parts[i].etag,
 			    sizeof(p[i].etag));
+			all += bu->parts[i].size;
 		}
-		i = s3_mp_complete(c, bu->key, bu->id, p, bu->nparts, &err);
+		i = s3_mp_complete(c, bu->key, bu->id, p, bu->nlisted, &err);
 		free(p);
 		if (i == -1)
 			return (s3fail("COMPLETE", bu->key, &err));
 	}
 	bu->id[0] = '\0';
-	bu->osize = bu->oreal = bu->psize;
-	bu->nparts = 0;
+	bu->osize = bu->psize;
+	bu->oreal = all;
+	bu->nparts = bu->nlisted = 0;
 	bu->psize = 0;
 	return (0);
 }
@@ -1003,7 +1180,7 @@ mp_start(struct be_upload *bu)
 	C_OR_FAIL(c);
 	if (s3_mp_create(c, bu->key, bu->id, sizeof(bu->id), &err) == -1)
 		return (s3fail("CREATE", bu->key, &err));
-	bu->nparts = 0;
+	bu->nparts = bu->nlisted = 0;
 	bu->psize = 0;
 	n = (int)(bu->osize / COPY_MAX);
 	if (n == 0 && bu->osize > 0)
@@ -1040,9 +1217,10 @@ upload_ready(struct be_upload *bu)
 	if (bu->ready)
 		return (0);
 	C_OR_FAIL(c);
-	if (bu->id[0] != '\0' && bu->nparts > 0 &&
-	    bu->parts[bu->nparts - 1].size < MIN_PART &&
-	    mp_finish(bu) == -1)
+	/* A short last part, or parts that do not count, end it. */
+	if (bu->id[0] != '\0' && ((bu->nparts > 0 &&
+	    bu->parts[bu->nparts - 1].size < MIN_PART) ||
+	    bu->nlisted > bu->nparts) && mp_finish(bu) == -1)
 		return (-1);
 	if (bu->tail == NULL && (bu->tail = malloc(PART_SIZE)) == NULL)
 		return (-1);
@@ -1180,31 +1358,41 @@ upload_alive(struct be_upload *bu)
 	if (upload_key(key, sizeof(key), bu->repo, bu->uuid,
 	    "startedat") == -1)
 		return (0);
-	return (s3b_head(key, &o) == 0);
+	if (s3b_head(key, &o) == -1)
+		return (errno == ENOENT ? 0 : -1);
+	return (1);
 }
 
+/*
+ * Leave the upload in the bucket as it is now: the tail as a last part
+ * (or, with no parts at all, as the data object), then the record of
+ * what counts.  Until the record is written, what this handle sent
+ * does not count: a failure leaves the upload as it was.
+ */
 static int
 upload_save(struct be_upload *bu)
 {
+	struct s3_err	 err;
+	int		 alive;
+
 	if (bu->gone || !bu->dirty)
 		return (0);
-	if (!upload_alive(bu)) {
+	if ((alive = upload_alive(bu)) == -1)
+		return (-1);
+	if (alive == 0) {
 		bu->gone = 1;
-		if (bu->id[0] != '\0') {
-			struct s3_err	 err;
-
+		if (bu->id[0] != '\0')
 			(void)s3_mp_abort(conn(), bu->key, bu->id, &err);
-		}
 		return (0);
 	}
-	if (upload_exact(bu) == -1)
-		return (-1);
 	if (bu->id[0] == '\0' && bu->osize == 0) {
 		if (s3b_put(bu->key, bu->tail, bu->tlen) == -1)
 			return (-1);
 		bu->osize = bu->oreal = bu->tlen;
 		bu->tlen = 0;
 	} else if (bu->tlen > 0 && tail_flush(bu) == -1)
+		return (-1);
+	if (rec_put(bu) == -1)
 		return (-1);
 	bu->dirty = 0;
 	bu->ready = 0;
@@ -1249,7 +1437,7 @@ upload_remove(const char *repo, const char *uuid)
 	C_OR_FAIL(c);
 	if (upload_key(key, sizeof(key), repo, uuid, "data") == -1)
 		return (-1);
-	while ((rv = mp_find(key, id, NULL)) == 1)
+	while ((rv = mp_find(key, NULL, id, NULL)) == 1)
 		if (s3_mp_abort(c, key, id, &err) == -1 &&
 		    err.errnum != ENOENT)
 			return (s3fail("ABORT", key, &err));
@@ -1965,6 +2153,9 @@ store_s3_prepare(void)
 	cfg.ca_pemlen = ca_pemlen;
 	cfg.resolve = resolve[0] != '\0' ? resolve : NULL;
 	cfg.virtual_host = !s3c.path_style;
+	/* Storage waits for each request: a store that stalls fails soon. */
+	cfg.low_speed_time = S3_LOW_SPEED_S;
+	cfg.retries = S3_RETRIES;
 	if (s3c.presign_expiry <= 0)
 		s3c.presign_expiry = DEF_PRESIGN_EXPIRY;
 	if (s3c.cache_size <= 0)

@@ -664,8 +664,10 @@ upload_end(struct st_stream *s, struct st_res *res)
 		return;
 	}
 	if (s->werr != 0) {
-		store_err(res, 500, "UNKNOWN", "write failed: %s",
-		    strerror(s->werr));
+		/* A store that is away for now (S3: no answer) is a 503. */
+		store_err(res, s->werr == EAGAIN ? 503 : 500,
+		    s->werr == EAGAIN ? "UNAVAILABLE" : "UNKNOWN",
+		    "write failed: %s", strerror(s->werr));
 		upload_rollback(s);
 		return;
 	}

@@ -439,6 +439,21 @@ t_s3_big_upload(void)
 	check(be->upload_stat("lib/big", UUID, &bs) == 0 &&
 	    bs.size == (int64_t)(9 * MiB), "big: the bucket says 9 MiB: %lld",
 	    (long long)bs.size);
+	/* An instance killed in a request: its handle never closes. */
+	{
+		struct be_upload	*lost;
+		unsigned char		*junk;
+
+		if ((junk = calloc(1, 10 * MiB)) == NULL)
+			err(2, NULL);
+		ok = be->upload_open("lib/big", UUID, &lost, &bs) == 0 &&
+		    be->upload_append(lost, junk, 10 * MiB) == 0;
+		free(junk);
+		check(ok, "big: 10 MiB sent by a request that dies");
+	}
+	check(be->upload_stat("lib/big", UUID, &bs) == 0 &&
+	    bs.size == (int64_t)(9 * MiB), "big: what it sent does not count: "
+	    "%lld", (long long)bs.size);
 	check(big_session(UUID, 9 * MiB, 12 * MiB + 5, -1),
 	    "big: +12 MiB and 5 bytes");
 	check(big_session(UUID, 21 * MiB + 5, 1000, -1), "big: +1000 bytes");

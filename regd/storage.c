@@ -273,7 +273,7 @@ front_request(struct peer *p, struct msg *m)
 			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_BLOB_GET:
-		store_blob_get(&req, &res, &fd);
+		store_blob_get(&req, &res, &fd, &body);
 		break;
 	case ST_BLOB_DELETE:
 		store_blob_delete(&req, &res, &fd);

@@ -96,7 +96,8 @@ void	 store_err_errno(struct st_res *, int, const char *, const char *,
 	    const char *);
 int	 store_link_state(const char *, enum be_link, const char *);
 int	 store_linked(const char *, enum be_link, const char *);
-void	 store_blob_get(const struct st_req *, struct st_res *, int *);
+void	 store_blob_get(const struct st_req *, struct st_res *, int *,
+	    const void **);
 void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
 void	 store_manifest_get(const struct st_req *, struct st_res *, int *,
 	    const void **);

@@ -309,12 +309,17 @@ store_link_state(const char *repo, enum be_link kind, const char *digest)
 	return (link_state(repo, kind, digest));
 }
 
+/*
+ * A blob GET: a descriptor, or, from a backend that offers redirects
+ * (S3 with "redirect yes"), a 307 whose inline body is the URL.
+ */
 void
-store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
+store_blob_get(const struct st_req *req, struct st_res *res, int *fdp,
+    const void **urlp)
 {
-	struct be_stat	 bs;
-	struct be_body	 body;
-	int		 l, err = ENOENT;
+	static struct be_body	 body;
+	struct be_stat		 bs;
+	int			 l, err = ENOENT;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -337,9 +342,17 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 		}
 		res->size = bs.size;
 	} else {
-		if (be->blob_open(req->ref, BE_WANT_FD, &body) == -1) {
+		if (be->blob_open(req->ref, BE_WANT_FD | BE_WANT_URL,
+		    &body) == -1) {
 			err = errno;
 			goto fail;
+		}
+		if (body.fd == -1 && body.url[0] != '\0') {
+			res->status = 307;
+			res->size = strlen(body.url);
+			strlcpy(res->digest, req->ref, sizeof(res->digest));
+			*urlp = body.url;
+			return;
 		}
 		res->size = body.size;
 		*fdp = body.fd;

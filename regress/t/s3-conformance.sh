@@ -75,6 +75,37 @@ for t in $TESTS; do
 done
 note "$n passed on S3${skipped:+, skipped:$skipped}"
 [ -z "$failed" ] || fail "failed on S3:$failed"
+# With "redirect yes", a blob GET is a 307 to a presigned URL of the
+# bucket that curl follows, Range and all; HEAD stays a 200.
+S3_REDIRECT=yes regd_conf
+regd_launch
+make_blob 300000 "$T/blob"
+push_blob lib/redir "$T/blob"
+D=$(sha "$T/blob")
+http GET "$URL/v2/lib/redir/blobs/$D"
+check_eq "$STATUS" 307 "blob GET with redirect yes"
+loc=$(hdr Location)
+case $loc in
+"$S3_ENDPOINT/$S3_BUCKET/regress/"*X-Amz-Signature=*)
+	;;
+*)
+	fail "not a presigned URL of the bucket: $loc"
+	;;
+esac
+check_eq "$(hdr Docker-Content-Digest)" "$D" "digest of the redirect"
+http GET "$URL/v2/lib/redir/blobs/$D" -L
+check_eq "$STATUS" 200 "the redirect followed"
+cmp -s "$BODY" "$T/blob" || fail "the redirect: other bytes"
+http GET "$URL/v2/lib/redir/blobs/$D" -L -H 'Range: bytes=10-19'
+check_eq "$STATUS" 206 "a Range through the redirect"
+cmp -s "$BODY" <(tail -c +11 "$T/blob" | head -c 10) ||
+    fail "the Range through the redirect: other bytes"
+http HEAD "$URL/v2/lib/redir/blobs/$D"
+check_eq "$STATUS" 200 "HEAD with redirect yes"
+http GET "$URL/v2/lib/redir/blobs/sha256:$(printf '%064d' 0)"
+expect_error 404 BLOB_UNKNOWN
+regd_stop
+
 # Every test's regd wrote under its own root, in Distribution's keys.
 "$S3REQ" GET "/$S3_BUCKET?list-type=2&delimiter=/" -- -s -o "$T/top.xml"
 grep -q '<Prefix>regress/</Prefix>' "$T/top.xml" ||

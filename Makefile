@@ -18,6 +18,7 @@ LDLIBS=		-levent -levent_openssl -lssl -lcrypto -ljansson -lseccomp \
 PRIVSEP_SRCS=	privsep/msg.c privsep/log.c privsep/sandbox.c privsep/title.c
 REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/api.c regd/storage.c regd/store_fs.c regd/store_io.c \
+		regd/store_job.c \
 		regd/store_list.c regd/store_gc.c regd/store_reg.c \
 		regd/store_digest.c regd/store_cache.c regd/store_manifest.c \
 		regd/store_upload.c regd/store_quota.c \
@@ -73,7 +74,7 @@ regress/unit/sandbox_kill: regress/unit/sandbox_kill.c ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/sandbox_kill.c ${PRIVSEP_OBJS} \
 	    ${LDLIBS}
 
-STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o \
+STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
 		regd/store_upload.o regd/store_quota.o regd/util.o \

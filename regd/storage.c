@@ -32,6 +32,7 @@ struct peer {
 	struct chan	 c;
 	enum peer_kind	 kind;
 	int		 slot;
+	uint64_t	 gen;		/* this channel, for parked answers */
 	struct event	 ev_gc;
 	int		 gcset;
 };
@@ -52,6 +53,7 @@ RB_GENERATE(st_stream_tree, stream, entry, stream_cmp)
 static struct st_stream_tree	 streams = RB_INITIALIZER(&streams);
 static struct peer		 parent, logger;
 static struct peer		*fronts[REGD_MAXSLOTS];
+static uint64_t			 front_gen;
 
 static void	 peer_dispatch(struct chan *, struct msg *, void *);
 static void	 peer_closed(struct chan *, void *);
@@ -152,8 +154,10 @@ front_free(struct peer *p)
 	}
 	streams_abort_slot(p->slot);
 	chan_clear(&p->c);
-	if (fronts[p->slot] == p)
+	if (fronts[p->slot] == p) {
 		fronts[p->slot] = NULL;
+		park_forget(p->slot);
+	}
 	free(p);
 }
 
@@ -168,6 +172,7 @@ front_add(int slot, int fd)
 		fatal("%s", __func__);
 	p->kind = PEER_FRONT;
 	p->slot = slot;
+	p->gen = ++front_gen;
 	fronts[slot] = p;
 	proc_chan(&p->c, PROC_FRONTEND, slot, fd, p, peer_closed);
 	p->c.maxqueue = ST_MAXQUEUE;
@@ -229,6 +234,23 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
 		    id);
 }
 
+/* A parked request's answer, if the frontend that asked is still there. */
+static int
+park_answer(int slot, uint64_t gen, uint32_t id, struct st_res *res, int fd,
+    const void *body)
+{
+	struct peer	*p;
+
+	if (slot < 0 || slot >= REGD_MAXSLOTS || (p = fronts[slot]) == NULL ||
+	    p->gen != gen || p->c.dead) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	answer(p, id, res, fd, body);
+	return (0);
+}
+
 static void
 front_request(struct peer *p, struct msg *m)
 {
@@ -249,6 +271,7 @@ front_request(struct peer *p, struct msg *m)
 		return;
 	}
 	memset(&res, 0, sizeof(res));
+	park_begin(p->slot, p->gen, id);
 
 	switch (m->hdr.type) {
 	case ST_MANIFEST_PUT:
@@ -262,6 +285,7 @@ front_request(struct peer *p, struct msg *m)
 		    (s->st = store_stream_begin(m->hdr.type, &req, &res,
 		    &now)) == NULL) {
 			free(s);
+			park_end();
 			store_err(&res, 500, "UNKNOWN", "out of memory");
 			answer(p, id, &res, -1, NULL);
 			return;
@@ -269,7 +293,7 @@ front_request(struct peer *p, struct msg *m)
 		s->slot = p->slot;
 		s->id = id;
 		RB_INSERT(st_stream_tree, &streams, s);
-		if (now)
+		if (!park_end() && now)
 			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_BLOB_GET:
@@ -303,9 +327,11 @@ front_request(struct peer *p, struct msg *m)
 		store_referrers(&req, &res, &fd);
 		break;
 	default:
+		park_end();
 		return;
 	}
-	answer(p, id, &res, fd, body);
+	if (!park_end())
+		answer(p, id, &res, fd, body);
 }
 
 static void
@@ -314,6 +340,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	struct st_res	 res;
 	struct stream	*s;
 	uint32_t	 id = m->hdr.peerid;
+	int		 now;
 
 	if (m->fd != -1) {
 		proc_peer_fail(&p->c, m, "unexpected descriptor");
@@ -346,7 +373,9 @@ front_dispatch(struct peer *p, struct msg *m)
 			return;
 		}
 		memset(&res, 0, sizeof(res));
-		if (store_stream_end(s->st, &res))
+		park_begin(p->slot, p->gen, id);
+		now = store_stream_end(s->st, &res);
+		if (!park_end() && now)
 			answer(p, id, &res, -1, NULL);
 		stream_drop(s, 0);
 		return;
@@ -572,6 +601,9 @@ storage_main(struct proc_boot *boot)
 		ncpu = env->iothreads;
 	if (ncpu > 0 && io_start((int)ncpu) == -1)
 		log_warnx("storage: not every upload thread started");
+	if (job_start(JOB_THREADS) == -1)
+		log_warnx("storage: not every job thread started");
+	park_init(park_answer);
 
 	if (env->base == NULL) {
 		env->base = event_init();

@@ -145,6 +145,33 @@ int	 io_data(struct io_stream *, const void *, size_t);
 int64_t	 io_drain(struct io_stream *, int *);
 void	 io_close(struct io_stream *);
 
+/* store_job.c: work for threads, completions on the main thread */
+typedef void	(*job_fn)(void *);
+typedef void	(*job_done)(void *);
+#define JOB_THREADS	4	/* threads of the pool */
+int	 job_start(int);
+int	 job_ready(void);
+int	 job_run(job_fn, job_done, void *);
+
+/*
+ * Parked requests (store_job.c): a request answered later.  A handler
+ * that calls store_park leaves res alone and is not answered on return;
+ * whoever finishes the work answers with store_resume, once (-1 when
+ * the frontend that asked is gone: fd is then closed).  store_park
+ * returns 0 when that frontend has too many requests parked already.
+ * storage.c brackets each handler with park_begin/park_end and says
+ * how an answer is sent (park_init) and when a frontend goes away.
+ */
+#define PARK_MAX	1024	/* parked requests per frontend */
+typedef int	(*park_send)(int, uint64_t, uint32_t, struct st_res *, int,
+		    const void *);
+void	 park_init(park_send);
+void	 park_begin(int, uint64_t, uint32_t);
+int	 park_end(void);
+void	 park_forget(int);
+uint64_t store_park(void);
+int	 store_resume(uint64_t, struct st_res *, int, const void *);
+
 /* store_list.c */
 int	 store_all_repos(struct names *, int);
 int	 store_repo_digests(const char *, enum be_link, struct names *);

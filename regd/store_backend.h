@@ -26,7 +26,9 @@
  * except those marked "worker": a store_io.c thread makes them for an
  * upload the main thread handed over, never two at once for one upload.
  * Calls are synchronous: a backend on a slow medium is driven from
- * worker threads or parked requests above this interface.
+ * worker threads or parked requests above this interface (store_job.c:
+ * job_run runs work on a thread pool and its completion on the main
+ * thread; store_park/store_resume hold a frontend's request meanwhile).
  *
  * Results: 0 done (or what the comment says); -1 with errno: ENOENT no
  * such thing, EINVAL a stored item is malformed, EFBIG over a bound,

@@ -1064,71 +1064,136 @@ repo_usage(const char *repo, struct dtree *t, size_t idx)
 /*
  * Usage: bytes each repository references (its layer links and
  * manifests) and bytes only it references; the total counts each blob
- * on disk once.
+ * on disk once.  It runs in steps like GC, a few repositories or blob
+ * sizes at a time, so a large tree never holds up requests; what
+ * changes meanwhile shows or not, as in a listing.
  */
-void
-gc_ctl_usage(uint32_t id, const char *only)
-{
-	struct dtree	 t = RB_INITIALIZER(&t);
+struct usage_run {
+	uint32_t	 id;
+	char		 only[MAX_NAME + 1];
 	struct names	 repos;
+	struct names	 blobs;
+	int64_t		*refd;
+	int64_t		*excl;
+	int64_t		 total;
+	size_t		 next;		/* repository, then blob */
+	int		 phase;		/* 0 repositories, 1 blobs */
+	struct dtree	 t;
+	struct event	 ev;
+};
+
+static void
+usage_free(struct usage_run *u)
+{
+	free(u->refd);
+	free(u->excl);
+	names_free(&u->repos);
+	names_free(&u->blobs);
+	dtree_free(&u->t);
+	free(u);
+}
+
+static void
+usage_report(struct usage_run *u)
+{
 	struct dnode	*n;
-	int64_t		*refd = NULL, *excl = NULL, total;
 	char		*buf = NULL, b1[32];
 	size_t		 len = 0, i;
 	FILE		*fp;
-	int		 status = 0, found = 0;
+	int		 found = 0;
 
-	memset(&repos, 0, sizeof(repos));
 	if ((fp = open_memstream(&buf, &len)) == NULL) {
+		gc_ctl_end(u->id, 1);
+		return;
+	}
+	RB_FOREACH(n, dtree, &u->t)
+		if (n->nrepos == 1)
+			u->excl[n->lastrepo] += n->size;
+	fprintf(fp, "%-40s %15s %15s\n", "REPOSITORY", "REFERENCED",
+	    "EXCLUSIVE");
+	for (i = 0; i < u->repos.n; i++) {
+		if (u->only[0] != '\0' && strcmp(u->only, u->repos.v[i]) != 0)
+			continue;
+		found = 1;
+		fprintf(fp, "%-40s %15lld %15lld\n", u->repos.v[i],
+		    (long long)u->refd[i], (long long)u->excl[i]);
+	}
+	if (u->only[0] != '\0' && !found)
+		fprintf(fp, "%-40s %15d %15d\n", u->only, 0, 0);
+	quota_fmt_bytes(b1, sizeof(b1), u->total);
+	fprintf(fp, "total on disk: %lld bytes (%s)\n", (long long)u->total,
+	    b1);
+	fclose(fp);
+	gc_ctl_text(u->id, buf, len);
+	gc_ctl_end(u->id, 0);
+	free(buf);
+}
+
+static void
+usage_step(int fd, short event, void *arg)
+{
+	struct usage_run	*u = arg;
+	struct timeval		 tv = { 0, 0 };
+	struct timespec		 t0;
+	struct be_stat		 bs;
+	size_t			 n = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (; u->phase == 0 && u->next < u->repos.n; u->next++, n++) {
+		if (gc_step_over(&t0, n * STEP_CLOCK))
+			goto later;
+		u->refd[u->next] = repo_usage(u->repos.v[u->next], &u->t,
+		    u->next);
+	}
+	if (u->phase == 0) {
+		u->phase = 1;
+		u->next = 0;
+	}
+	for (; u->next < u->blobs.n; u->next++, n++) {
+		if (gc_step_over(&t0, n))
+			goto later;
+		if (be->blob_stat(u->blobs.v[u->next], &bs) == 0 &&
+		    bs.size > 0)
+			u->total += bs.size;
+	}
+	usage_report(u);
+	usage_free(u);
+	return;
+later:
+	evtimer_add(&u->ev, &tv);
+}
+
+void
+gc_ctl_usage(uint32_t id, const char *only)
+{
+	struct usage_run	*u;
+	struct timeval		 tv = { 0, 0 };
+	const char		*err = NULL;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
 		gc_ctl_end(id, 1);
 		return;
 	}
+	u->id = id;
+	RB_INIT(&u->t);
+	strlcpy(u->only, only, sizeof(u->only));
 	if (only[0] != '\0' && (!valid_name(only) ||
-	    !be->repo_exists(only, 1))) {
-		fprintf(fp, "error: no such repository\n");
-		status = 1;
-		goto done;
+	    !be->repo_exists(only, 1)))
+		err = "error: no such repository\n";
+	else if (store_all_repos(&u->repos, 1) == -1 || (u->repos.n > 0 &&
+	    ((u->refd = calloc(u->repos.n, sizeof(*u->refd))) == NULL ||
+	    (u->excl = calloc(u->repos.n, sizeof(*u->excl))) == NULL)))
+		err = "error: cannot list repositories\n";
+	else if (be->blob_walk(names_each, &u->blobs) == -1)
+		err = "error: cannot list blobs\n";
+	if (err != NULL) {
+		gc_ctl_text(id, err, strlen(err));
+		gc_ctl_end(id, 1);
+		usage_free(u);
+		return;
 	}
-	if (store_all_repos(&repos, 1) == -1 || (repos.n > 0 &&
-	    ((refd = calloc(repos.n, sizeof(*refd))) == NULL ||
-	    (excl = calloc(repos.n, sizeof(*excl))) == NULL))) {
-		fprintf(fp, "error: cannot list repositories\n");
-		status = 1;
-		goto done;
-	}
-	for (i = 0; i < repos.n; i++)
-		refd[i] = repo_usage(repos.v[i], &t, i);
-	RB_FOREACH(n, dtree, &t)
-		if (n->nrepos == 1)
-			excl[n->lastrepo] += n->size;
-	fprintf(fp, "%-40s %15s %15s\n", "REPOSITORY", "REFERENCED",
-	    "EXCLUSIVE");
-	for (i = 0; i < repos.n; i++) {
-		if (only[0] != '\0' && strcmp(only, repos.v[i]) != 0)
-			continue;
-		found = 1;
-		fprintf(fp, "%-40s %15lld %15lld\n", repos.v[i],
-		    (long long)refd[i], (long long)excl[i]);
-	}
-	if (only[0] != '\0' && !found)
-		fprintf(fp, "%-40s %15d %15d\n", only, 0, 0);
-	if ((total = quota_disk_usage(1)) == -1) {
-		fprintf(fp, "error: cannot list blobs\n");
-		status = 1;
-	} else {
-		quota_fmt_bytes(b1, sizeof(b1), total);
-		fprintf(fp, "total on disk: %lld bytes (%s)\n",
-		    (long long)total, b1);
-	}
-done:
-	fclose(fp);
-	gc_ctl_text(id, buf, len);
-	gc_ctl_end(id, status);
-	free(buf);
-	free(refd);
-	free(excl);
-	names_free(&repos);
-	dtree_free(&t);
+	evtimer_set(&u->ev, usage_step, u);
+	evtimer_add(&u->ev, &tv);
 }
 
 /* fsck: hash every blob in small steps, then check every link. */

@@ -64,7 +64,14 @@ struct st_stream {
 	struct io_stream	*io;		/* writes and hashes the bytes */
 	int			 werr;
 	int			 created;
+	/* a digest computed by a job while the request is parked */
+	uint64_t		 park;
+	int			 parked;
+	int			 vrv;
+	char			 vdigest[MAX_DIGEST + 1];
 };
+
+static void	stream_free(struct st_stream *);
 
 static int	manifest_hold(struct st_stream *, size_t, struct st_res *);
 static int	upload_cmp(struct upload *, struct upload *);
@@ -650,11 +657,58 @@ upload_verify(struct st_stream *s, char *digest, size_t len)
 	return (rv);
 }
 
+static void	upload_verified(struct st_stream *, struct st_res *);
+
+/* The digest of the whole upload; a job's work for sha512. */
+static void
+verify_work(void *arg)
+{
+	struct st_stream	*s = arg;
+
+	s->vrv = upload_verify(s, s->vdigest, sizeof(s->vdigest));
+}
+
+static void
+verify_done(void *arg)
+{
+	struct st_stream	*s = arg;
+	struct st_res		 res;
+
+	memset(&res, 0, sizeof(res));
+	upload_verified(s, &res);
+	store_resume(s->park, &res, -1, NULL);
+	stream_free(s);
+}
+
+/*
+ * A digest other than sha256 means reading the whole upload again
+ * (the running hash is sha256 only): a job does it while the request
+ * is parked, and verify_done answers.  0 when it is to be done here.
+ */
+static int
+upload_verify_later(struct st_stream *s)
+{
+	struct st_res	 res;
+
+	if (strncmp(s->req.ref, "sha256:", 7) == 0 || !job_ready() ||
+	    (s->park = store_park()) == 0)
+		return (0);
+	if (job_run(verify_work, verify_done, s) == 0) {
+		s->parked = 1;
+		return (1);
+	}
+	/* Parked but no job: do it now and answer as the job would. */
+	verify_work(s);
+	memset(&res, 0, sizeof(res));
+	upload_verified(s, &res);
+	store_resume(s->park, &res, -1, NULL);
+	return (1);
+}
+
 static void
 upload_end(struct st_stream *s, struct st_res *res)
 {
 	struct upload	*up = s->up;
-	char		 digest[MAX_DIGEST + 1];
 
 	upload_drain(s);
 	if (up->cancelled) {
@@ -681,7 +735,26 @@ upload_end(struct st_stream *s, struct st_res *res)
 		s->up = NULL;
 		return;
 	}
-	if (upload_verify(s, digest, sizeof(digest)) == -1) {
+	if (upload_verify_later(s))
+		return;
+	verify_work(s);
+	upload_verified(s, res);
+}
+
+/* The digest is known (s->vrv, s->vdigest): commit if it matches. */
+static void
+upload_verified(struct st_stream *s, struct st_res *res)
+{
+	struct upload	*up = s->up;
+	const char	*digest = s->vdigest;
+
+	if (up->cancelled) {
+		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
+		    "blob upload unknown to registry");
+		upload_rollback(s);
+		return;
+	}
+	if (s->vrv == -1) {
 		store_err(res, 500, "UNKNOWN", "cannot compute digest");
 		upload_rollback(s);
 		return;
@@ -881,9 +954,11 @@ store_stream_end(struct st_stream *s, struct st_res *res)
 
 	if (s->ignore)
 		answer = 0;
-	else if (s->type == ST_UPLOAD_WRITE)
+	else if (s->type == ST_UPLOAD_WRITE) {
 		upload_end(s, res);
-	else if (s->req.len >= 0 && (uint64_t)s->req.len != s->len)
+		if (s->parked)
+			return (0);	/* verify_done answers and frees */
+	} else if (s->req.len >= 0 && (uint64_t)s->req.len != s->len)
 		store_err(res, 400, "SIZE_INVALID",
 		    "body length does not match Content-Length");
 	else

@@ -80,6 +80,9 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_upload.o regd/store_quota.o regd/util.o \
 		regd/store_s3.o regd/s3.o regd/s3xml.o regd/sigv4.o
 
+# After STORAGE_OBJS is set: the objects follow the interface's changes.
+${STORAGE_OBJS} regd/store_mem.o: regd/store.h regd/store_backend.h
+
 regress/unit/test_storage: regress/unit/test_storage.c ${STORAGE_OBJS} \
     regd/proc.o ${PRIVSEP_OBJS}
 	${CC} ${CFLAGS} -o $@ regress/unit/test_storage.c ${STORAGE_OBJS} \

@@ -75,6 +75,12 @@ typedef int	(*be_linkfn)(void *, const char *, const char *, const char *,
 
 struct store_backend {
 	const char	*name;
+	/*
+	 * 1: blob_open may wait on the network (a cache filled from an
+	 * object store); it is then a "worker" call, which the layers
+	 * above make from a job while the request is parked.
+	 */
+	int		 open_slow;
 	int	(*init)(void);			/* before the sandbox */
 
 	/* Blobs: content-addressed, immutable once there. */

@@ -105,6 +105,8 @@ static struct cache_ent		*cache;
 static size_t			 ncache;
 static int64_t			 cache_bytes;
 static uint64_t			 cache_clock;
+/* blob_open runs in jobs: the cache's table is shared. */
+static pthread_mutex_t		 cache_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 static int	upload_exact(struct be_upload *);
 static int	key_fmt(char *, size_t, const char *, ...)
@@ -662,16 +664,20 @@ cache_fill(const char *digest, const char *key, const char *name,
 	}
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		goto fail;
-	if (st.st_size <= s3c.cache_size && cache_add(name, st.st_size) ==
-	    0) {
+	pthread_mutex_lock(&cache_mtx);
+	/* Another job may have filled it meanwhile: the same bytes. */
+	if (cache_find(name) == NULL && st.st_size <= s3c.cache_size &&
+	    cache_add(name, st.st_size) == 0) {
 		if (rename(tmp, name) == -1) {
 			saved = errno;
 			cache_drop(cache_find(name));
+			pthread_mutex_unlock(&cache_mtx);
 			errno = saved;
 			goto fail;
 		}
 	} else
 		(void)unlink(tmp);
+	pthread_mutex_unlock(&cache_mtx);
 	body->fd = fd;
 	body->size = st.st_size;
 	return (0);
@@ -713,10 +719,12 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 		return (-1);
 	}
 	cache_name(digest, name, sizeof(name));
+	pthread_mutex_lock(&cache_mtx);
 	if ((ce = cache_find(name)) != NULL) {
 		if ((fd = open(name, O_RDONLY | O_CLOEXEC)) != -1 &&
 		    fstat(fd, &st) == 0 && st.st_size == ce->size) {
 			ce->used = ++cache_clock;
+			pthread_mutex_unlock(&cache_mtx);
 			body->fd = fd;
 			body->size = st.st_size;
 			return (0);
@@ -725,6 +733,7 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 			close(fd);
 		cache_drop(ce);
 	}
+	pthread_mutex_unlock(&cache_mtx);
 	return (cache_fill(digest, key, name, body));
 }
 
@@ -739,8 +748,10 @@ s3b_blob_remove(const char *digest)
 	    s3b_head(key, &o) == -1 || s3b_delete(key) == -1)
 		return (-1);
 	cache_name(digest, name, sizeof(name));
+	pthread_mutex_lock(&cache_mtx);
 	if ((ce = cache_find(name)) != NULL)
 		cache_drop(ce);
+	pthread_mutex_unlock(&cache_mtx);
 	return (0);
 }
 
@@ -2182,6 +2193,7 @@ s3b_init(void)
 
 const struct store_backend store_s3_backend = {
 	.name = "s3",
+	.open_slow = 1,
 	.init = s3b_init,
 	.blob_stat = s3b_blob_stat,
 	.blob_open = s3b_blob_open,

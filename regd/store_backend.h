@@ -111,6 +111,12 @@ struct store_backend {
 	 */
 	int	(*upload_commit)(struct be_upload *, const char *);
 	void	(*upload_close)(struct be_upload *);
+	/*
+	 * Optional (NULL: upload_append made it durable): what the
+	 * handle received made durable, before it is acknowledged.  On
+	 * failure the upload is as it was before this handle's appends.
+	 */
+	int	(*upload_sync)(struct be_upload *);
 	int	(*upload_abort)(const char *, const char *);
 	int	(*upload_stat)(const char *, const char *, struct be_stat *);
 	/*

@@ -1425,6 +1425,17 @@ upload_exact(struct be_upload *bu)
 		return (-1);
 	return (0);
 }
+static int
+s3b_upload_sync(struct be_upload *bu)
+{
+	if (bu->gone || upload_save(bu) == -1 || bu->gone) {
+		if (bu->gone)
+			errno = ENOENT;
+		return (-1);
+	}
+	return (0);
+}
+
 static void
 s3b_upload_close(struct be_upload *bu)
 {
@@ -2208,6 +2219,7 @@ const struct store_backend store_s3_backend = {
 	.upload_truncate = s3b_upload_truncate,
 	.upload_commit = s3b_upload_commit,
 	.upload_close = s3b_upload_close,
+	.upload_sync = s3b_upload_sync,
 	.upload_abort = s3b_upload_abort,
 	.upload_stat = s3b_upload_stat,
 	.upload_state_put = s3b_upload_state_put,

@@ -725,6 +725,13 @@ upload_end(struct st_stream *s, struct st_res *res)
 		upload_rollback(s);
 		return;
 	}
+	if (!(s->req.flags & STF_FINAL) && be->upload_sync != NULL &&
+	    be->upload_sync(s->bu) == -1) {
+		store_err_errno(res, errno, up->uuid, "BLOB_UPLOAD_UNKNOWN",
+		    "cannot keep the upload");
+		upload_rollback(s);
+		return;
+	}
 	if (!(s->req.flags & STF_FINAL)) {
 		res->status = 202;
 		res->off = up->off;

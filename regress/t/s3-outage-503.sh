@@ -44,6 +44,34 @@ push_image lib/app v1
 V1=$IMG_DIGEST
 LAYER=$IMG_LAYER
 
+rgw()
+{
+	awk '$2 == "rgw" { print $1 }' "$CEPH_DIR/pids"
+}
+
+# A PATCH whose bytes all came while radosgw was up, but which ends
+# after it died: not acknowledged (503), and nothing of it counts.
+make_blob $((2 * 1048576)) "$T/slow"
+upload_start lib/app
+LOC0=$LOC
+curl -s -o "$T/slow.body" -D "$T/slow.hdrs" -w '%{http_code}' -X PATCH \
+    --limit-rate 1M -H 'Content-Type: application/octet-stream' \
+    --data-binary "@$T/slow" "$LOC0" > "$T/slow.status" &
+cpid=$!
+sleep 1
+kill -KILL "$(rgw)"
+wait "$cpid"
+STATUS=$(cat "$T/slow.status")
+cp "$T/slow.body" "$BODY"
+cp "$T/slow.hdrs" "$HDRS"
+expect_error 503 UNAVAILABLE
+bash regress/s3/ceph.sh restart-rgw "$CEPH_DIR" > "$T/restart.out" 2>&1 ||
+    fail "restart-rgw: $(tail -n 5 "$T/restart.out")"
+http GET "$LOC0"
+check_eq "$STATUS" 204 "status of the upload whose PATCH failed"
+[ "$(hdr Range)" != "0-$((2 * 1048576 - 1))" ] ||
+    fail "the bytes of the failed PATCH count: $(hdr Range)"
+
 # A chunked upload: 6 MiB acknowledged before the outage.
 make_blob $((6 * 1048576)) "$T/c1"
 make_blob $((24 * 1048576)) "$T/c2"
@@ -53,11 +81,6 @@ http PATCH "$LOC" -H 'Content-Type: application/octet-stream' \
     -H "Content-Range: 0-$((6 * 1048576 - 1))" --data-binary "@$T/c1"
 check_eq "$STATUS" 202 "first PATCH"
 LOC=$(loc_url "$(hdr Location)")
-
-rgw()
-{
-	awk '$2 == "rgw" { print $1 }' "$CEPH_DIR/pids"
-}
 
 # radosgw killed while the next 24 MiB PATCH is on its way.
 curl -s -o "$T/mid.body" -D "$T/mid.hdrs" -w '%{http_code}' -X PATCH \

@@ -158,7 +158,7 @@ storage s3 {
 	endpoint "$S3_ENDPOINT"
 	region "${S3_REGION:-us-east-1}"
 	bucket "$S3_BUCKET"
-	root "/regress/${T##*/}"
+	root "${S3_ROOT:-/regress/${T##*/}}"
 	path style yes
 	access key "$S3_ACCESS_KEY"
 	secret file "$T/s3.secret"

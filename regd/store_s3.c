@@ -1318,15 +1318,12 @@ s3b_upload_read(struct be_upload *bu, void *buf, size_t len, int64_t off)
 		memcpy(buf, bu->tail + (off - base), len);
 		return (len);
 	}
-	/* Parts cannot be read: make them the object first. */
-	if (bu->id[0] != '\0') {
-		if (mp_finish(bu) == -1)
-			return (-1);
-		bu->ready = 0;
-		if (upload_ready(bu) == -1)
-			return (-1);
-		return (s3b_upload_read(bu, buf, len, off));
-	}
+	/*
+	 * Parts cannot be read: they become the object first (of which
+	 * the first base bytes count; the next part sent copies them).
+	 */
+	if (bu->id[0] != '\0' && mp_finish(bu) == -1)
+		return (-1);
 	if ((int64_t)len > base - off)
 		len = base - off;
 	if (s3_get_range(c, bu->key, off, len, buf, &got, NULL, &err) == -1)
@@ -1490,15 +1487,15 @@ s3b_upload_commit(struct be_upload *bu, const char *digest)
 		goto done;
 	if (errno != ENOENT)
 		return (-1);
-	if (upload_exact(bu) == -1)
+	/* No short last part, no part or byte that does not count. */
+	if (upload_ready(bu) == -1 || upload_exact(bu) == -1)
 		return (-1);
 	if (bu->id[0] == '\0' && bu->osize == 0) {
 		/* All of it is in memory: straight to its place. */
 		if (s3b_put(key, bu->tail, bu->tlen) == -1)
 			return (-1);
 	} else {
-		if (upload_exact(bu) == -1 ||
-		    (bu->tlen > 0 && tail_flush(bu) == -1))
+		if (bu->tlen > 0 && tail_flush(bu) == -1)
 			return (-1);
 		if (bu->id[0] != '\0' && mp_finish(bu) == -1)
 			return (-1);

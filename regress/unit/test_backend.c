@@ -501,6 +501,34 @@ t_s3_big_upload(void)
 	}
 	check(ok, "big: blob_open (bigger than the cache) reads it all");
 	free(want);
+
+	/* A commit with no bytes of its own after a request that died. */
+	check(be->upload_begin("lib/big", UUID2) == 0 &&
+	    big_session(UUID2, 0, 8 * MiB, -1),
+	    "big: 8 MiB again, one whole part");
+	{
+		struct be_upload	*bu;
+		unsigned char		*junk;
+
+		if ((junk = calloc(1, 9 * MiB)) == NULL)
+			err(2, NULL);
+		if (be->upload_open("lib/big", UUID2, &bu, &bs) == 0)
+			be->upload_append(bu, junk, 9 * MiB);	/* lost */
+		big_fill(junk, 8 * MiB, 0);
+		if (store_digest_buf("sha256", junk, 8 * MiB, d,
+		    sizeof(d)) == -1)
+			errx(2, "digest");
+		free(junk);
+		ok = be->upload_open("lib/big", UUID2, &bu, &bs) == 0 &&
+		    bs.size == (int64_t)(8 * MiB) &&
+		    be->upload_commit(bu, d) == 1;
+		if (ok)
+			be->upload_close(bu);
+	}
+	check(ok && be->blob_stat(d, &bs) == 0 &&
+	    bs.size == (int64_t)(8 * MiB),
+	    "big: its commit holds what counted, no more");
+	be->blob_remove(d);
 	be->blob_remove(d);
 	be->repo_remove("lib/big", NULL, NULL);
 }

@@ -185,6 +185,11 @@ run: deps-run all
 test: deps all units fuzz-replay-asan
 	@set -f; echo sh regress/run.sh ${TESTS}; sh regress/run.sh ${TESTS}
 
+# The S3 backend's tests, each on a throw-away Ceph radosgw (also in
+# "make test"; they skip where Ceph is not installed).
+test-s3: deps all units
+	sh regress/run.sh 's3-*' test_backend
+
 # A Debian 12 root made by debootstrap, where the README's two commands
 # run as written (regress/fresh.sh); slow, not part of "make test".
 test-fresh:
@@ -310,5 +315,5 @@ clean:
 	rm -f ${PROGS} ${UNIT_PROGS} ${S3_PROGS} regd/parse.c */*.o regress/unit/*.o \
 	    regress/fuzz/*.o
 
-.PHONY: all deps deps-run run test test-fresh asan install lint clean deb units fuzz-replay-asan fuzz fuzz-build \
+.PHONY: all deps deps-run run test test-s3 test-fresh asan install lint clean deb units fuzz-replay-asan fuzz fuzz-build \
 	 fuzz-replay soak

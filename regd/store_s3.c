@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,6 +112,59 @@ static pthread_mutex_t		 cache_mtx = PTHREAD_MUTEX_INITIALIZER;
 static int	upload_exact(struct be_upload *);
 static int	key_fmt(char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
+
+/*
+ * Logging goes through a channel only the main thread may use: the
+ * threads that append uploads and fill the cache leave their messages
+ * here, and the main thread logs them at its next call.
+ */
+#define S3LOG_MAX	8
+static pthread_mutex_t		 s3log_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t		 s3log_main;
+static int			 s3log_have_main;
+static char			 s3log_held[S3LOG_MAX][256];
+static int			 s3log_n, s3log_lost;
+
+static void	s3log(const char *, ...)
+		    __attribute__((__format__ (printf, 1, 2)));
+
+static void
+s3log_flush(void)
+{
+	int	 i, lost;
+
+	pthread_mutex_lock(&s3log_mtx);
+	for (i = 0; i < s3log_n; i++)
+		log_warnx("%s", s3log_held[i]);
+	lost = s3log_lost;
+	s3log_n = s3log_lost = 0;
+	pthread_mutex_unlock(&s3log_mtx);
+	if (lost > 0)
+		log_warnx("s3: %d more messages of worker threads lost", lost);
+}
+
+static void
+s3log(const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	if (!s3log_have_main || pthread_equal(pthread_self(), s3log_main)) {
+		s3log_flush();
+		vlog(LOG_ERR, fmt, ap);
+	} else {
+		pthread_mutex_lock(&s3log_mtx);
+		if (s3log_n < S3LOG_MAX)
+			vsnprintf(s3log_held[s3log_n++], sizeof(s3log_held[0]),
+			    fmt, ap);
+		else
+			s3log_lost++;
+		pthread_mutex_unlock(&s3log_mtx);
+	}
+	va_end(ap);
+	errno = saved;
+}
 
 /* The configuration, copied before init (the secret with it). */
 void
@@ -206,8 +260,11 @@ conn(void)
 {
 	struct s3_err	 err;
 
+	if (s3log_n > 0 && s3log_have_main &&
+	    pthread_equal(pthread_self(), s3log_main))
+		s3log_flush();
 	if (tconn == NULL && (tconn = s3_conn_new(&cfg, &err)) == NULL)
-		log_warnx("s3: %s: %s", err.code, err.message);
+		s3log("s3: %s: %s", err.code, err.message);
 	return (tconn);
 }
 
@@ -216,7 +273,7 @@ static int
 s3fail(const char *what, const char *key, struct s3_err *err)
 {
 	if (err->errnum != ENOENT && err->errnum != EEXIST)
-		log_warnx("s3: %s %s: %d %s %s", what, key, err->http_status,
+		s3log("s3: %s %s: %d %s %s", what, key, err->http_status,
 		    err->code, err->message);
 	errno = err->errnum != 0 ? err->errnum : EIO;
 	/*
@@ -533,7 +590,7 @@ static void
 cache_drop(struct cache_ent *ce)
 {
 	if (unlink(ce->name) == -1 && errno != ENOENT)
-		log_warn("s3 cache: unlink %s", ce->name);
+		s3log("s3 cache: unlink %s: %s", ce->name, strerror(errno));
 	cache_bytes -= ce->size;
 	*ce = cache[--ncache];
 }
@@ -658,7 +715,7 @@ cache_fill(const char *digest, const char *key, const char *name,
 	if (lseek(fd, 0, SEEK_SET) == -1 || fstat(fd, &st) == -1)
 		goto fail;
 	if (!fd_digest_ok(fd, digest)) {
-		log_warnx("s3: %s does not hold %s: not served", key, digest);
+		s3log("s3: %s does not hold %s: not served", key, digest);
 		errno = EIO;
 		goto fail;
 	}
@@ -1007,7 +1064,7 @@ rec_get(const char *repo, const char *uuid, struct rec *r)
 	if (rv == -1) {
 		free(r->parts);
 		r->parts = NULL;
-		log_warnx("s3: %s: malformed", key);
+		s3log("s3: %s: malformed", key);
 		errno = EINVAL;
 	}
 	return (rv);
@@ -1067,7 +1124,7 @@ upload_find(struct be_upload *bu, struct be_stat *bs)
 		 * into the object by a request that failed later on.
 		 */
 		if (have && r.size > o.size) {
-			log_warnx("s3: upload %s: the store lost some of it",
+			s3log("s3: upload %s: the store lost some of it",
 			    bu->uuid);
 			errno = EIO;
 			rv = -1;
@@ -1209,7 +1266,7 @@ mp_start(struct be_upload *bu)
 	if (n > 0 && parts_load(bu) == -1)
 		return (-1);
 	if (bu->psize != bu->osize) {
-		log_warnx("s3: %s: copied %lld bytes of %lld", bu->key,
+		s3log("s3: %s: copied %lld bytes of %lld", bu->key,
 		    (long long)bu->psize, (long long)bu->osize);
 		errno = EIO;
 		return (-1);
@@ -1439,7 +1496,7 @@ s3b_upload_close(struct be_upload *bu)
 	if (bu == NULL)
 		return;
 	if (upload_save(bu) == -1)
-		log_warnx("s3: upload %s: cannot save its state", bu->uuid);
+		s3log("s3: upload %s: cannot save its state", bu->uuid);
 	free(bu->parts);
 	free(bu->tail);
 	free(bu);
@@ -1505,7 +1562,7 @@ s3b_upload_commit(struct be_upload *bu, const char *digest)
 	if (s3b_head(key, &o) == -1)
 		return (-1);
 	if (o.size != size) {
-		log_warnx("s3: %s: %lld bytes, not %lld", key,
+		s3log("s3: %s: %lld bytes, not %lld", key,
 		    (long long)o.size, (long long)size);
 		(void)s3b_delete(key);
 		errno = EIO;
@@ -1515,7 +1572,8 @@ s3b_upload_commit(struct be_upload *bu, const char *digest)
 done:
 	bu->gone = 1;
 	if (upload_remove(bu->repo, bu->uuid) == -1)
-		log_warn("s3: upload %s: cannot remove", bu->uuid);
+		s3log("s3: upload %s: cannot remove: %s", bu->uuid,
+		    strerror(errno));
 	return (made);
 }
 
@@ -2162,6 +2220,8 @@ store_s3_prepare(void)
 		ca_pemlen = len;
 	}
 	pin_endpoint();
+	s3log_main = pthread_self();
+	s3log_have_main = 1;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.endpoint = s3c.endpoint;
 	cfg.region = s3c.region[0] != '\0' ? s3c.region : "us-east-1";
@@ -2194,7 +2254,7 @@ s3b_init(void)
 		return (-1);
 	cache_scan();
 	if (s3b_any(pfx) == -1)
-		log_warnx("s3: bucket %s at %s does not answer yet",
+		s3log("s3: bucket %s at %s does not answer yet",
 		    s3c.bucket, s3c.endpoint);
 	return (0);
 }

@@ -25,7 +25,7 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
 		regd/sdnotify.c regd/proc.c regd/store_s3.c regd/s3.c \
-		regd/s3xml.c regd/sigv4.c
+		regd/s3xml.c regd/sigv4.c regd/metrics.c regd/store_stats.c
 REGCTL_SRCS=	regctl/regctl.c
 
 PRIVSEP_OBJS=	${PRIVSEP_SRCS:.c=.o}
@@ -78,7 +78,8 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_list.o regd/store_gc.o regd/store_reg.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
 		regd/store_upload.o regd/store_quota.o regd/util.o \
-		regd/store_s3.o regd/s3.o regd/s3xml.o regd/sigv4.o
+		regd/store_s3.o regd/s3.o regd/s3xml.o regd/sigv4.o \
+		regd/store_stats.o
 
 # After STORAGE_OBJS is set: the objects follow the interface's changes.
 ${STORAGE_OBJS} regd/store_mem.o: regd/store.h regd/store_backend.h
@@ -265,7 +266,13 @@ bench-smoke: deps all
 bench-stall: deps all
 	timeout 600 bash regress/bench/stall.sh
 
-.PHONY: bench bench-smoke bench-stall
+# Manifest GET rate and CPU per request with and without a scrape of the
+# metrics listener every 100 ms (regress/bench/README).
+bench-metrics: deps all
+	@sh regress/bench/deps.sh
+	timeout 600 bash regress/bench/metrics.sh
+
+.PHONY: bench bench-smoke bench-stall bench-metrics
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

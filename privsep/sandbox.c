@@ -113,6 +113,7 @@ static const int sc_storage[] = {
 	SCMP_SYS(faccessat2), SCMP_SYS(fallocate), SCMP_SYS(sync_file_range),
 	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
 	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
+	SCMP_SYS(link), SCMP_SYS(linkat),	/* store_fs.c: fs_lease_put */
 };
 
 /*

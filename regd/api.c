@@ -360,6 +360,10 @@ api_dispatch(struct conn *c)
 {
 	struct req	*r = &c->req;
 
+	if (c->srv->metrics) {
+		metrics_dispatch(c);
+		return;
+	}
 	if (api_route(c) == -1)
 		return;
 	/* A body is read only where the endpoint takes one. */

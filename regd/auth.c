@@ -327,6 +327,21 @@ rules_allow(struct auth_conf *a, const char *user, int act, const char *repo,
 	return (0);
 }
 
+/*
+ * May the peer of c use the metrics listener?  Its "allow from" and
+ * "deny from" rules, first match wins; without rules, anybody who can
+ * reach the address.  The socket's peer counts, never a forwarded one.
+ */
+int
+auth_metrics_allowed(struct conn *c)
+{
+	struct auth_conf	*a = c->srv->auth;
+
+	if (a == NULL || TAILQ_EMPTY(&a->rules))
+		return (1);
+	return (rules_allow(a, NULL, AUTH_PULL, "", c->peer));
+}
+
 /* Could the rules give the anonymous client anything to pull at all? */
 static int
 anon_may_pull(struct auth_conf *a, const char *addr)
@@ -520,6 +535,7 @@ login_result(struct conn *c, const unsigned char *a, const char *user,
 	}
 	if (ok)
 		return;
+	front_metrics()->login_failures++;
 	log_info("%s: failed login", c->addr);
 	if (n <= SLOW_AFTER) {
 		send_challenge(c, NULL, "authentication required");

@@ -81,7 +81,6 @@ static void	 logflush_atexit(void);
 static void	 conn_event_cb(struct bufferevent *, short, void *);
 static void	 conn_timer_cb(int, short, void *);
 static void	 conn_process(struct conn *);
-static void	 conn_set_timer(struct conn *, int);
 static void	 conn_timeouts(struct conn *, int, int);
 static void	 st_dispatch(struct chan *, struct msg *, void *);
 static void	 st_closed(struct chan *, void *);
@@ -89,6 +88,7 @@ static void	 st_drained(struct chan *, void *);
 static void	 front_stats_req(struct chan *, struct msg *, void *);
 static void	 front_drain_msg(struct chan *, struct msg *, void *);
 static void	 front_tickets(struct chan *, struct msg *, void *);
+static void	 front_metrics_res(struct chan *, struct msg *, void *);
 static int	 front_peer(enum proc_kind, int, int);
 static void	 parent_closed(struct chan *, void *);
 static void	 log_closed(struct chan *, void *);
@@ -126,6 +126,8 @@ static const struct msg_rule	 front_rules[] = {
 	MR_EMPTY(MSG_FRONT_DRAIN, PEER(PROC_PARENT), front_drain_msg),
 	MR_FIXED(MSG_TLS_TICKETS, PEER(PROC_PARENT), struct tls_ticket_keys,
 	    MR_NONE, front_tickets),
+	MR_RANGE(MSG_METRICS_RES, PEER(PROC_PARENT), 0, MSG_MAXPAYLOAD,
+	    MR_NONE, front_metrics_res),
 	MR_RANGE(ST_RES, PEER(PROC_STORAGE), sizeof(struct st_res),
 	    MSG_MAXPAYLOAD, MR_MAY, st_dispatch),
 };
@@ -360,6 +362,7 @@ accept_cb(int fd, short event, void *arg)
 		TAILQ_INSERT_TAIL(&conns, c, entry);
 		nconns++;
 		stats.conns = nconns;
+		stats.m.conns_accepted++;
 	}
 }
 
@@ -410,7 +413,7 @@ conn_readmode(struct conn *c, int mode)
 	}
 }
 
-static void
+void
 conn_set_timer(struct conn *c, int secs)
 {
 	struct timeval	 tv;
@@ -428,6 +431,12 @@ conn_timer_cb(int fd, short event, void *arg)
 {
 	struct conn	*c = arg;
 
+	/* The metrics listener's own deadline (health, a scrape). */
+	if (c->state == CS_WAIT && c->srv->metrics) {
+		pend_remove(c);
+		if (metrics_timeout(c))
+			return;
+	}
 	if (c->state == CS_HEADERS) {
 		log_debug("%s: header timeout", c->addr);
 		/* Nothing is written: the client may be half-way anything. */
@@ -762,6 +771,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 		conn_cork(c, 0);
 	access_log(c);
 	stats.requests++;
+	metrics_request_done(c, &stats.m);
 	if (c->close_after) {
 		conn_linger(c);
 		return;
@@ -1109,6 +1119,42 @@ front_count_bytes(uint64_t n)
 	stats.bytes_out += n;
 }
 
+struct front_metrics *
+front_metrics(void)
+{
+	return (&stats.m);
+}
+
+/*
+ * A request c makes of the parent (the metrics listener's figures): the
+ * answer comes back under the same request id as storage's do.
+ */
+int
+conn_parent_request(struct conn *c, uint32_t type)
+{
+	if (++next_reqid == 0)
+		next_reqid = 1;
+	conn_pending(c, next_reqid);
+	if (chan_send(&parent_chan, type, next_reqid, -1, NULL, 0) == -1) {
+		pend_remove(c);
+		c->req.reqid = 0;
+		return (-1);
+	}
+	c->state = CS_WAIT;
+	return (0);
+}
+
+static void
+front_metrics_res(struct chan *ch, struct msg *m, void *arg)
+{
+	struct conn	*c;
+
+	if ((c = pend_find(m->hdr.peerid)) == NULL)
+		return;		/* the client left, or the deadline passed */
+	pend_remove(c);
+	metrics_text(c, m->data, m->len);
+}
+
 static void
 st_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
@@ -1137,6 +1183,12 @@ st_dispatch(struct chan *ch, struct msg *m, void *arg)
 	pend_remove(c);
 	fd = m->fd;
 	m->fd = -1;
+	if (c->srv->metrics) {
+		if (fd != -1)
+			close(fd);
+		metrics_storage_res(c, &res);
+		return;
+	}
 	api_storage_res(c, &res, fd, blen > 0 ?
 	    (const unsigned char *)m->data + sizeof(res) :
 	    NULL, blen);
@@ -1154,6 +1206,8 @@ static void
 front_stats_req(struct chan *ch, struct msg *m, void *arg)
 {
 	stats.conns = nconns;
+	if (m->hdr.peerid & MX_COLLECT_BIT)
+		metrics_send_repos(&parent_chan, m->hdr.peerid);
 	chan_send(&parent_chan, MSG_STATS, m->hdr.peerid, -1, &stats,
 	    sizeof(stats));
 }

@@ -132,6 +132,9 @@ static void	 quota_add(struct regd_conf *, int64_t, const char *);
 static struct retain_rule *retain_add(struct regd_conf *, const char *);
 static void	 dump_duration(int64_t);
 static struct retain_rule	*cur_retain;	/* retention being defined */
+static int	 metrics_line;		/* where "metrics {" began */
+static void	 metrics_rule(int, int);
+static void	 dump_metrics(struct regd_conf *);
 static void	 dump_string(const char *);
 static void	 dump_size(size_t);
 %}
@@ -144,7 +147,8 @@ static void	 dump_size(size_t);
 %token	GROUP ISSUER LOGIN PER PROTOCOLS PROXY PULL PUSH REALM SERVICE TOKEN
 %token	TRUSTED WITH MOUNT WITHOUT
 %token	AGE GC GRACE KEEP LAST MATCHING OLDER QUOTA RETENTION SCHEDULE TAGS
-%token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE
+%token	THAN UNTAGGED UPLOADS UPLOAD CLIENT MODE SHARED
+%token	METRICS HEALTH FREE SPACE REPOSITORY LABELS
 %token	S3 ENDPOINT REGION BUCKET ROOT PATH STYLE SECRET FILE CA CACHE
 %token	REDIRECT PRESIGN EXPIRY
 %token	<v.string>	STRING VARNAME
@@ -220,6 +224,9 @@ main		: USER STRING {
 			else
 				conf->store.mode = m;
 		}
+		| STORAGE SHARED yesno {
+			conf->store.shared = $3;
+		}
 		| SOCKET STRING {
 			set_path(conf->socket, sizeof(conf->socket), $2,
 			    "socket");
@@ -290,6 +297,22 @@ main		: USER STRING {
 			free($2);
 		} '{' optnl retlines retlast '}' {
 			cur_retain = NULL;
+		}
+		| METRICS {
+			if (conf->metrics != NULL)
+				yyerror("metrics defined twice");
+			else if ((srv = server_new(conf, "metrics")) != NULL) {
+				srv->metrics = 1;
+				conf->metrics = srv;
+			}
+			srv_listen_err = 0;
+			metrics_line = file->lineno;
+		} '{' optnl metlines metlast '}' {
+			if (srv != NULL && TAILQ_EMPTY(&srv->listens) &&
+			    !srv_listen_err)
+				lineerror(metrics_line, "metrics has no listen "
+				    "on");
+			srv = NULL;
 		}
 		| GROUP STRING {
 			cur_group = $2;
@@ -661,6 +684,42 @@ retopt		: KEEP LAST NUMBER {
 		}
 		;
 
+metlines	: /* empty */
+		| metlines metopt '\n' optnl
+		;
+
+metlast		: /* empty */
+		| metopt
+		;
+
+metopt		: LISTEN ON STRING optport {
+			if ($4 == -1 || (srv != NULL && listen_add(srv, $3, $4,
+			    0, file->lineno) == -1))
+				srv_listen_err = 1;
+			free($3);
+		}
+		| ALLOW FROM who {
+			metrics_rule(0, $3);
+		}
+		| DENY FROM who {
+			metrics_rule(1, $3);
+		}
+		| HEALTH TIMEOUT duration {
+			if ($3 >= 0 && check_range($3, 1, 3600,
+			    "health timeout") == 0)
+				conf->health_timeout = $3;
+		}
+		| HEALTH FREE SPACE size {
+			if ($4 >= 0)
+				conf->health_free = $4;
+		}
+		| PER REPOSITORY LABELS NUMBER {
+			if (check_range($4, 1, MX_MAXREPOS,
+			    "per repository labels") == 0)
+				conf->metrics_repos = $4;
+		}
+		;
+
 optuntagged	: /* empty */			{ $$ = 0; }
 		| UNTAGGED			{ $$ = 1; }
 		;
@@ -718,16 +777,19 @@ static const struct keyword keywords[] = {
 	{ "expiry",		EXPIRY },
 	{ "failures",		FAILURES },
 	{ "file",		FILE },
+	{ "free",		FREE },
 	{ "from",		FROM },
 	{ "gc",			GC },
 	{ "grace",		GRACE },
 	{ "group",		GROUP },
 	{ "header",		HEADER },
 	{ "headers",		HEADERS },
+	{ "health",		HEALTH },
 	{ "idle",		IDLE },
 	{ "issuer",		ISSUER },
 	{ "keep",		KEEP },
 	{ "key",		KEY },
+	{ "labels",		LABELS },
 	{ "last",		LAST },
 	{ "line",		LINE },
 	{ "listen",		LISTEN },
@@ -736,6 +798,7 @@ static const struct keyword keywords[] = {
 	{ "manifest",		MANIFEST },
 	{ "matching",		MATCHING },
 	{ "max",		MAX },
+	{ "metrics",		METRICS },
 	{ "mode",		MODE },
 	{ "mount",		MOUNT },
 	{ "no",			NO },
@@ -755,6 +818,7 @@ static const struct keyword keywords[] = {
 	{ "realm",		REALM },
 	{ "redirect",		REDIRECT },
 	{ "region",		REGION },
+	{ "repository",		REPOSITORY },
 	{ "request",		REQUEST },
 	{ "retention",		RETENTION },
 	{ "root",		ROOT },
@@ -763,8 +827,10 @@ static const struct keyword keywords[] = {
 	{ "secret",		SECRET },
 	{ "server",		SERVER },
 	{ "service",		SERVICE },
+	{ "shared",		SHARED },
 	{ "size",		SIZE },
 	{ "socket",		SOCKET },
+	{ "space",		SPACE },
 	{ "storage",		STORAGE },
 	{ "style",		STYLE },
 	{ "syslog",		SYSLOG },
@@ -1332,6 +1398,7 @@ conf_new(void)
 	c->store.max_uploads = DEF_MAX_UPLOADS;
 	c->store.max_uploads_client = DEF_MAX_UPLOADS_CLIENT;
 	c->store.mode = DEF_STORAGE_MODE;
+	c->health_timeout = DEF_HEALTH_TIMEOUT;
 	TAILQ_INIT(&c->servers);
 	return (c);
 }
@@ -1674,10 +1741,14 @@ parse_config(const char *filename, int verbose)
 	fclose(f.stream);
 	macros_free();
 
-	if (TAILQ_EMPTY(&c->servers) && f.errors == 0) {
-		if (server_new(c, "default") == NULL ||
-		    listen_add(TAILQ_FIRST(&c->servers), "127.0.0.1",
-		    REGD_PORT, 0, f.lineno) == -1)
+	/* The metrics block alone serves no registry: add the default. */
+	if ((TAILQ_EMPTY(&c->servers) || (TAILQ_FIRST(&c->servers) ==
+	    c->metrics && TAILQ_NEXT(c->metrics, entry) == NULL)) &&
+	    f.errors == 0) {
+		struct server_conf	*ds;
+
+		if ((ds = server_new(c, "default")) == NULL ||
+		    listen_add(ds, "127.0.0.1", REGD_PORT, 0, f.lineno) == -1)
 			f.errors++;
 	}
 
@@ -1742,6 +1813,57 @@ config_free(struct regd_conf *c)
 	}
 	auth_conf_free(c);
 	free(c);
+}
+
+/* An access rule of the metrics listener: addresses or anybody. */
+static void
+metrics_rule(int deny, int who)
+{
+	if (who != WHO_ANY && who != WHO_ADDR)
+		yyerror("metrics rules name an address or any, not a user "
+		    "or group");
+	else if (srv != NULL && auth_rule(srv, deny, AUTH_PULL, NULL, who,
+	    cur_group, autherr, sizeof(autherr)) == -1)
+		yyerror("%s", autherr);
+	free(cur_group);
+	cur_group = NULL;
+}
+
+static void
+dump_metrics(struct regd_conf *c)
+{
+	struct server_conf	*s = c->metrics;
+	struct listen_addr	*la;
+	struct auth_rule	*r;
+	char			 host[NI_MAXHOST];
+
+	if (s == NULL)
+		return;
+	printf("metrics {\n");
+	TAILQ_FOREACH(la, &s->listens, entry) {
+		if (getnameinfo((struct sockaddr *)&la->ss, la->sslen,
+		    host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0)
+			strlcpy(host, "?", sizeof(host));
+		printf("\tlisten on %s port %u\n", host, la->port);
+	}
+	if (s->auth != NULL)
+		TAILQ_FOREACH(r, &s->auth->rules, entry) {
+			printf("\t%s from ", r->deny ? "deny" : "allow");
+			if (r->who == WHO_ADDR) {
+				printf("address ");
+				dump_string(r->name);
+			} else
+				printf("any");
+			printf("\n");
+		}
+	printf("\thealth timeout ");
+	dump_duration(c->health_timeout);
+	printf("\n\thealth free space ");
+	dump_size(c->health_free);
+	printf("\n");
+	if (c->metrics_repos > 0)
+		printf("\tper repository labels %d\n", c->metrics_repos);
+	printf("}\n");
 }
 
 static void
@@ -1818,6 +1940,8 @@ dump_store(const struct store_conf *sc)
 	printf("\nmax uploads %d\nmax uploads per client %d\n",
 	    sc->max_uploads, sc->max_uploads_client);
 	printf("storage mode %03o\n", sc->mode);
+	if (sc->shared)
+		printf("storage shared yes\n");
 	if (sc->gc_schedule > 0) {
 		printf("gc schedule ");
 		dump_duration(sc->gc_schedule);
@@ -1888,8 +2012,11 @@ config_dump(struct regd_conf *c)
 	dump_store(&c->store);
 	if (c->s3.on)
 		dump_s3(c);
+	dump_metrics(c);
 
 	TAILQ_FOREACH(s, &c->servers, entry) {
+		if (s->metrics)
+			continue;
 		printf("\nserver ");
 		dump_string(s->name);
 		printf(" {\n");

@@ -70,6 +70,9 @@ static void	 parent_ctl_res(struct chan *, struct msg *, void *);
 static void	 parent_ctl_end(struct chan *, struct msg *, void *);
 static void	 parent_log(struct chan *, struct msg *, void *);
 static void	 parent_ready(struct chan *, struct msg *, void *);
+static void	 parent_metrics(struct chan *, struct msg *, void *);
+static void	 parent_stats_repos(struct chan *, struct msg *, void *);
+static void	 parent_store_stats(struct chan *, struct msg *, void *);
 static void	 parent_chan_closed(struct chan *, void *);
 static void	 parent_sig(int, short, void *);
 static void	 reap_children(void);
@@ -90,6 +93,11 @@ static const struct msg_rule	 parent_rules[] = {
 	    parent_log),
 	MR_EMPTY(MSG_READY, PEER(PROC_FRONTEND) | PEER(PROC_STORAGE) |
 	    PEER(PROC_LOGGER), parent_ready),
+	MR_EMPTY(MSG_METRICS_REQ, PEER(PROC_FRONTEND), parent_metrics),
+	MR_RANGE(MSG_STATS_REPOS, PEER(PROC_FRONTEND), 0,
+	    MX_MAXREPOS * sizeof(struct mx_repo), MR_NONE, parent_stats_repos),
+	MR_FIXED(ST_STATS, PEER(PROC_STORAGE), struct store_stats, MR_NONE,
+	    parent_store_stats),
 };
 
 /*
@@ -721,7 +729,37 @@ parent_stats(struct chan *c, struct msg *m, void *arg)
 	fst.slot = p->slot;
 	fst.pid = p->pid;
 	p->stats = fst;
-	control_stats(m->hdr.peerid);
+	/* The same answer serves regctl's "show status" and a scrape. */
+	if (m->hdr.peerid & MX_COLLECT_BIT)
+		metrics_parent_stats(m->hdr.peerid);
+	else
+		control_stats(m->hdr.peerid);
+}
+
+/* A frontend's client scraped the metrics listener. */
+static void
+parent_metrics(struct chan *c, struct msg *m, void *arg)
+{
+	metrics_parent_req(arg, m->hdr.peerid);
+}
+
+static void
+parent_stats_repos(struct chan *c, struct msg *m, void *arg)
+{
+	if (m->len % sizeof(struct mx_repo) != 0) {
+		proc_peer_fail(c, m, "bad repository figures");
+		return;
+	}
+	metrics_parent_repos(arg, m->data, m->len);
+}
+
+static void
+parent_store_stats(struct chan *c, struct msg *m, void *arg)
+{
+	struct store_stats	 st;
+
+	MSG_COPY(m, &st);
+	metrics_parent_store(m->hdr.peerid, &st);
 }
 
 static void
@@ -759,16 +797,18 @@ static void
 reap_children(void)
 {
 	struct proc	*p;
+	struct rusage	 ru;
 	pid_t		 pid;
 	int		 status, slot;
 	char		 how[64];
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
 		TAILQ_FOREACH(p, &procs, entry)
 			if (p->pid == pid)
 				break;
 		if (p == NULL)
 			continue;
+		metrics_retire(p, &ru);
 		if (WIFSIGNALED(status))
 			snprintf(how, sizeof(how), "died of signal %d",
 			    WTERMSIG(status));
@@ -790,6 +830,7 @@ reap_children(void)
 			slot = p->slot;
 			log_warnx("frontend %d (slot %d) %s, restarting",
 			    (int)pid, slot, how);
+			metrics_restarted(PROC_FRONTEND);
 			proc_free(p);
 			if (start_child(PROC_FRONTEND, slot) == -1)
 				log_warnx("cannot restart frontend %d", slot);

@@ -83,6 +83,11 @@ enum msg_type {
 	ST_CONF,		/* parent -> storage: struct store_conf */
 	MSG_TLS_TICKETS,	/* parent -> frontend: struct tls_ticket_keys */
 	MSG_READY,		/* child -> parent: sandboxed, serving */
+	MSG_METRICS_REQ,	/* frontend -> parent: figures for a scrape;
+				   peerid = the frontend's request id */
+	MSG_METRICS_RES,	/* parent -> frontend: the exposition text */
+	MSG_STATS_REPOS,	/* frontend -> parent, before MSG_STATS of a
+				   scrape: struct mx_repo[] */
 	/* 0x200: frontend -> storage requests; peerid = request id */
 	ST_BLOB_GET = 0x200,	/* struct st_req: repo, ref=digest; HEAD flag */
 	ST_BLOB_DELETE,		/* repo, ref=digest */
@@ -101,6 +106,8 @@ enum msg_type {
 	ST_DATA,		/* raw body bytes of the stream peerid */
 	ST_DATA_END,		/* body complete: storage answers now */
 	ST_DATA_ABORT,		/* client went away: undo this request */
+	ST_HEALTH,		/* metrics listener: answer with the free
+				   space (res.size) and total (res.off) */
 	/* 0x280: storage -> frontend */
 	ST_RES = 0x280,		/* struct st_res, maybe an fd with the body */
 	/* 0x300: parent <-> storage for the control socket; peerid = ctl
@@ -113,6 +120,8 @@ enum msg_type {
 	ST_CTL_RM,		/* struct st_req with repo */
 	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
 	ST_CTL_END,		/* storage -> parent: struct st_ctl_end */
+	ST_STATS_REQ,		/* parent -> storage: figures for metrics */
+	ST_STATS,		/* storage -> parent: struct store_stats */
 	/* 0x380: regctl <-> parent */
 	CTL_SHOW_STATUS = 0x380,
 	CTL_SHOW_REPOS,
@@ -193,6 +202,35 @@ struct st_ctl_end {			/* ST_CTL_END, CTL_END */
 	int32_t		 status;
 };
 
+/*
+ * What a frontend counts for the metrics listener (metrics.c): a few
+ * increments per request, by route, method and status.  Only uint64_t,
+ * so that the parent can add a dead frontend's last figures to the
+ * retired ones member by member.
+ */
+#define MX_NROUTES	8	/* metrics.c: mx_routes[] */
+#define MX_NMETHODS	7	/* GET HEAD POST PUT PATCH DELETE other */
+#define MX_NSTATUS	30	/* metrics.c: mx_status[] */
+#define MX_NBUCKETS	14	/* metrics.c: mx_buckets[], then +Inf */
+struct front_metrics {
+	uint64_t	 requests[MX_NROUTES][MX_NMETHODS][MX_NSTATUS];
+	uint64_t	 dur_bucket[MX_NROUTES][MX_NBUCKETS + 1];
+	uint64_t	 dur_usec[MX_NROUTES];	/* sum, microseconds */
+	uint64_t	 route_in[MX_NROUTES];	/* body bytes received */
+	uint64_t	 route_out[MX_NROUTES];	/* bytes answered */
+	uint64_t	 login_failures;
+	uint64_t	 throttled;		/* 429 answers */
+	uint64_t	 conns_accepted;
+	uint64_t	 scrapes;		/* on the metrics listener */
+};
+
+/* "per repository labels": requests by repository, at most so many. */
+#define MX_MAXREPOS	500
+struct mx_repo {
+	char		 name[MAX_NAME + 1];	/* "": the ones past the cap */
+	uint64_t	 requests[MX_NROUTES];
+};
+
 struct front_stats {
 	int32_t		 slot;
 	int32_t		 pid;
@@ -200,6 +238,26 @@ struct front_stats {
 	uint64_t	 conns;
 	uint64_t	 bytes_in;
 	uint64_t	 bytes_out;
+	struct front_metrics m;
+};
+
+/* Storage's figures (store_stats.c); gauges are int64_t, -1: unknown. */
+struct store_stats {
+	int64_t		 uploads_active;
+	uint64_t	 upload_bytes;
+	uint64_t	 blobs_added;
+	uint64_t	 blobs_removed;
+	uint64_t	 manifests_added;
+	int64_t		 disk_used;	/* blob bytes, -1 until counted */
+	int64_t		 disk_free;	/* of the file system under it */
+	int64_t		 disk_total;
+	uint64_t	 gc_runs;
+	uint64_t	 gc_swept_blobs;
+	uint64_t	 gc_swept_bytes;
+	int64_t		 gc_last_usec;	/* -1: none yet */
+	uint64_t	 fsck_runs;
+	int64_t		 fsck_findings;	/* of the last run, -1: none yet */
+	uint64_t	 quota_refusals;
 };
 
 /* Configuration. */
@@ -240,6 +298,7 @@ struct server_conf {
 	int			 max_login_failures;
 	int			 login_block;
 	int			 max_conns_addr;	/* per address, 0: none */
+	int			 metrics;	/* the metrics listener */
 	struct sockaddr_storage	 proxies[8];	/* trusted proxies */
 	int			 nproxies;
 };
@@ -278,6 +337,7 @@ struct store_conf {
 	int32_t			 max_uploads;	/* per repository */
 	int32_t			 max_uploads_client;
 	int32_t			 mode;		/* of new directories */
+	int32_t			 shared;	/* other instances use it too */
 	int64_t			 quota;		/* bytes on disk, 0: none */
 	int32_t			 nquotas;
 	struct quota_rule	 quotas[MAX_QUOTAS];
@@ -321,7 +381,12 @@ struct regd_conf {
 	struct auth_group	*groups;	/* auth.c: "group" lists */
 	struct store_conf	 store;		/* store_gc.c */
 	struct s3_store_conf	 s3;		/* storage s3, or off */
+	struct server_conf	*metrics;	/* in servers too; or NULL */
+	int64_t			 health_timeout;	/* seconds */
+	int64_t			 health_free;	/* bytes free at least */
+	int32_t			 metrics_repos;	/* per repository labels */
 };
+#define DEF_HEALTH_TIMEOUT	2
 
 /* parse.y */
 struct regd_conf	*parse_config(const char *, int);
@@ -397,6 +462,8 @@ struct proc {
 	time_t			 started;
 	struct chan		 chan;
 	struct front_stats	 stats;
+	struct mx_repo		*repos;		/* its last MSG_STATS_REPOS */
+	size_t			 nrepos;
 };
 TAILQ_HEAD(proclist, proc);
 
@@ -432,6 +499,23 @@ void	 control_close(void);
 void	 control_stats(uint32_t);
 void	 control_storage_res(uint32_t, const void *, size_t);
 void	 control_storage_end(uint32_t, int32_t);
+
+/* metrics.c: the frontend's counting and serving, the parent's figures */
+struct conn;
+struct rusage;
+#define MX_COLLECT_BIT	0x80000000U	/* MSG_STATS peerid: a scrape's */
+void	 metrics_request_done(struct conn *, struct front_metrics *);
+void	 metrics_dispatch(struct conn *);
+int	 metrics_timeout(struct conn *);
+void	 metrics_storage_res(struct conn *, struct st_res *);
+void	 metrics_text(struct conn *, const void *, size_t);
+void	 metrics_parent_req(struct proc *, uint32_t);
+void	 metrics_parent_stats(uint32_t);
+void	 metrics_parent_store(uint32_t, const struct store_stats *);
+void	 metrics_retire(struct proc *, const struct rusage *);
+void	 metrics_restarted(enum proc_kind);
+void	 metrics_send_repos(struct chan *, uint32_t);
+void	 metrics_parent_repos(struct proc *, const void *, size_t);
 
 /* frontend.c, http.c, api.c */
 enum conn_state {
@@ -543,6 +627,9 @@ void	 conn_cork(struct conn *, int);
 void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
 void	 conn_pause_for_storage(struct conn *);
 void	 front_count_bytes(uint64_t);
+int	 conn_parent_request(struct conn *, uint32_t);
+void	 conn_set_timer(struct conn *, int);
+struct front_metrics *front_metrics(void);
 int	 front_draining(void);
 /* http.c */
 int	 http_body_pending(struct req *);
@@ -696,6 +783,7 @@ int	 auth_filter_list(struct conn *, int, int64_t, int64_t,
 int	 auth_pick_pullable(struct conn *, char *const *, size_t);
 int	 auth_mount_source(struct conn *, int, int64_t, char *, size_t);
 int	 auth_from_proxy(struct conn *);
+int	 auth_metrics_allowed(struct conn *);
 
 /* The children's mains, rows of proc_types (regd.c). */
 __attribute__((__noreturn__)) void

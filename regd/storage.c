@@ -224,6 +224,8 @@ answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
 {
 	struct iovec	 iov[2];
 
+	if (res->status == 403 && strcmp(res->code, "DENIED") == 0)
+		store_stats.quota_refusals++;
 	iov[0].iov_base = res;
 	iov[0].iov_len = sizeof(*res);
 	iov[1].iov_base = (void *)body;
@@ -326,6 +328,14 @@ front_request(struct peer *p, struct msg *m)
 	case ST_REFERRERS:
 		store_referrers(&req, &res, &fd);
 		break;
+	case ST_HEALTH:
+		/* An answer at all says this loop runs; the space, how full. */
+		if (store_stats_space(&res.size, &res.off) == -1)
+			store_err(&res, 500, "UNKNOWN", "cannot read the file "
+			    "system");
+		else
+			res.status = 200;
+		break;
 	default:
 		park_end();
 		return;
@@ -391,6 +401,7 @@ front_dispatch(struct peer *p, struct msg *m)
 	case ST_TAGS_LIST:
 	case ST_CATALOG:
 	case ST_REFERRERS:
+	case ST_HEALTH:
 		front_request(p, m);
 		return;
 	default:
@@ -429,6 +440,7 @@ static void
 st_parent_dispatch(struct peer *p, struct msg *m)
 {
 	struct store_conf	*scp;
+	struct store_stats	 stats;
 	struct st_req	 req;
 	char		*text;
 	size_t		 len = 0;
@@ -471,6 +483,11 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 			gc_ctl_rm(m->hdr.peerid, req.repo);
 		else
 			gc_ctl_usage(m->hdr.peerid, req.repo);
+		return;
+	case ST_STATS_REQ:
+		store_stats_fill(&stats);
+		chan_send(&parent.c, ST_STATS, m->hdr.peerid, -1, &stats,
+		    sizeof(stats));
 		return;
 	case ST_CONF:
 		if (m->len != sizeof(*scp) || (scp = malloc(sizeof(*scp))) ==
@@ -524,6 +541,7 @@ static const struct msg_rule	 storage_rules[] = {
 	FRONT_REQ(ST_TAGS_LIST),
 	FRONT_REQ(ST_CATALOG),
 	FRONT_REQ(ST_REFERRERS),
+	FRONT_REQ(ST_HEALTH),
 	MR_RANGE(ST_DATA, PEER(PROC_FRONTEND), 0, MSG_MAXPAYLOAD, MR_NONE,
 	    peer_dispatch),
 	MR_EMPTY(ST_DATA_END, PEER(PROC_FRONTEND), peer_dispatch),
@@ -536,6 +554,7 @@ static const struct msg_rule	 storage_rules[] = {
 	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
 	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
 	CTL_REQ(ST_CONF, struct store_conf),
+	MR_EMPTY(ST_STATS_REQ, PEER(PROC_PARENT), peer_dispatch),
 };
 
 static void
@@ -643,6 +662,7 @@ storage_main(struct proc_boot *boot)
 	proc_listen(boot, storage_rules, sizeof(storage_rules) /
 	    sizeof(storage_rules[0]), storage_peer);
 	gc_init(&parent.c);
+	store_stats_init();
 
 	log_debug("storage ready");
 	chan_send(&parent.c, MSG_READY, 0, -1, NULL, 0);

@@ -136,6 +136,7 @@ void	 store_stream_abort(struct st_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
 void	 store_upload_arm(void);
+int	 store_upload_count(void);
 
 /* store_io.c */
 #define IO_MINCPUS	4	/* upload threads from this many CPUs on */
@@ -186,10 +187,19 @@ char	*store_ctl_tags(const char *, size_t *);
 void	 quota_init(void);
 void	 quota_forget_disk(void);
 int64_t	 quota_disk_usage(int);
+uint64_t quota_disk_changes(void);
+void	 quota_disk_counted(int64_t, uint64_t);
+int64_t	 quota_disk_known(void);
 int64_t	 quota_repo_bytes(const char *);
 void	 quota_fmt_bytes(char *, size_t, int64_t);
 int	 quota_check(const char *, const char *, int64_t, struct st_res *);
 int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
+
+/* store_stats.c */
+extern struct store_stats	 store_stats;
+void	 store_stats_init(void);
+int	 store_stats_space(int64_t *, int64_t *);
+void	 store_stats_fill(struct store_stats *);
 
 /* store_gc.c */
 void	 gc_init(struct chan *);
@@ -197,6 +207,8 @@ void	 gc_conf(const struct store_conf *);
 void	 store_s3_conf(const struct s3_store_conf *);	/* store_s3.c */
 int	 store_s3_prepare(void);		/* before the sandbox */
 const struct store_conf *gc_store_conf(void);
+int	 store_shared(void);
+int	 gc_shared_settle(void);
 void	 gc_ctl_gc(uint32_t, int);
 void	 gc_ctl_fsck(uint32_t, int);
 void	 gc_ctl_rm(uint32_t, const char *);

@@ -30,6 +30,17 @@
  * job_run runs work on a thread pool and its completion on the main
  * thread; store_park/store_resume hold a frontend's request meanwhile).
  *
+ * Shared stores: a backend other instances write to at the same time (an
+ * object store) sets BE_SHARED in flags; the filesystem one is shared
+ * when regd.conf says "storage shared yes".  The layers above then keep
+ * nothing cached for more than a second, take up upload sessions from
+ * upload_stat and upload_state_get, and run GC under a lease (regd(8),
+ * Housekeeping).  What they need from such a backend: a change is
+ * seen by every instance's next call (read-after-write, also for
+ * walks: a walk lists everything written before it began); a blob's
+ * mtime is when it was committed (GC's grace counts from it); lease_put
+ * with excl is atomic across instances.
+ *
  * Results: 0 done (or what the comment says); -1 with errno: ENOENT no
  * such thing, EINVAL a stored item is malformed, EFBIG over a bound,
  * ENOTSUP not offered (blob_open of a medium without descriptors or
@@ -42,6 +53,8 @@
 
 #define BE_WANT_FD	0x01		/* blob_open: a descriptor */
 #define BE_WANT_URL	0x02		/* blob_open: a redirect will do */
+
+#define BE_SHARED	0x01		/* flags: other instances write too */
 
 enum be_link {
 	BE_LAYER,			/* the repository may serve a blob */
@@ -155,6 +168,34 @@ struct store_backend {
 	int	(*link_check)(be_linkfn, void *);
 	int	(*link_quarantine)(const char *, const char *, char *, size_t);
 	int	(*link_remove)(const char *);	/* where, as link_check said */
+
+	/*
+	 * Leases: small named objects (name: [a-z]+) that instances
+	 * sharing a store use to agree on who runs something (GC).
+	 * lease_get: the bytes read (at most the size given) and bs->mtime
+	 * the time of the last put, in this host's clock; -1 ENOENT when
+	 * there is none.  lease_put: written whole, atomically; with excl
+	 * (int not 0) only if there is none, else -1 EEXIST.  lease_del:
+	 * 0, also when there was none.  Nothing here judges expiry: the
+	 * layer above compares mtime with its clock.
+	 *
+	 * S3 (key <rootdirectory>/docker/registry/v2/_regd/<name>.lease,
+	 * beside Distribution's tree and never listed by it):
+	 * lease_get is GetObject; mtime is LastModified, which is the
+	 * object store's clock, moved into this host's by adding
+	 * (local time at the answer - the answer's Date header), so that
+	 * a skewed host still judges age right.  lease_put is PutObject,
+	 * with "If-None-Match: *" when excl: 412 Precondition Failed (or
+	 * 409 ConditionalRequestConflict) is EEXIST.  lease_del is
+	 * DeleteObject (204 also when there was none).  S3 is strongly
+	 * consistent for these (read-after-write, list-after-write), which
+	 * the GC protocol in regd(8) needs.
+	 */
+	ssize_t	(*lease_get)(const char *, void *, size_t, struct be_stat *);
+	int	(*lease_put)(const char *, const void *, size_t, int);
+	int	(*lease_del)(const char *);
+
+	unsigned	 flags;			/* BE_SHARED */
 };
 
 extern const struct store_backend	 store_fs_backend, store_mem_backend,

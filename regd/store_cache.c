@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <malloc.h>
 
@@ -59,11 +60,41 @@ static uint64_t	 catgen = 1;		/* "/": the catalog */
 static uint64_t	 allgen = 1;		/* "//": with uploads too */
 static uint64_t	 store_gen = 1;		/* blobs: inline bodies */
 
+/*
+ * A shared store ("storage shared", or a backend that is always shared)
+ * changes under this process: every cache of what the tree holds is
+ * dropped once SHARED_TTL_MS has passed since the last drop, so an entry
+ * is never used more than that after it was filled.  The time is read
+ * only when a cache is looked at; content by digest (manifest facts)
+ * never changes and stays.
+ */
+#define SHARED_TTL_MS	1000
+
+static void
+cache_shared_expire(void)
+{
+	static struct timespec	 last;
+	struct timespec		 now;
+	long			 ms;
+
+	if (!store_shared())
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	ms = (now.tv_sec - last.tv_sec) * 1000L +
+	    (now.tv_nsec - last.tv_nsec) / 1000000L;
+	if (ms < SHARED_TTL_MS && last.tv_sec != 0)
+		return;
+	last = now;
+	epoch = store_gen = ++tick;
+}
+
 /* The generation of a repository's caches, or of "/" or "//". */
 uint64_t
 cache_gen(const char *key)
 {
 	uint64_t	 g;
+
+	cache_shared_expire();
 
 	if (strcmp(key, "/") == 0)
 		g = catgen;
@@ -294,6 +325,7 @@ manifest_body(const char *digest, size_t *lenp)
 	unsigned char		*buf;
 	size_t			 len;
 
+	cache_shared_expire();
 	b = &bodies[store_hash(STORE_HASH_INIT, digest) % BODY_SLOTS];
 	if (b->data == NULL || b->gen != store_gen ||
 	    strcmp(b->digest, digest) != 0) {

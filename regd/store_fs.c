@@ -657,6 +657,11 @@ fs_upload_commit(struct be_upload *bu, const char *digest)
 	    -1 || store_blob_path(blob, sizeof(blob), digest) == -1)
 		return (-1);
 	if (!store_exists(blob)) {
+		/*
+		 * The blob's mtime is its commit, not its last PATCH: the
+		 * GC grace of an instance sharing the store counts from it.
+		 */
+		(void)futimens(bu->fd, NULL);
 		strlcpy(dir, blob, sizeof(dir));
 		if ((slash = strrchr(dir, '/')) != NULL)
 			*slash = '\0';
@@ -1223,6 +1228,96 @@ fs_link_check(be_linkfn fn, void *arg)
 	return (0);
 }
 
+/* A lease's file, beside Distribution's tree. */
+static int
+lease_path(char *buf, size_t len, const char *name)
+{
+	const char	*p;
+
+	for (p = name; *p != '\0'; p++)
+		if (*p < 'a' || *p > 'z') {
+			errno = EINVAL;
+			return (-1);
+		}
+	return (store_path(buf, len, "%s/_regd/%s.lease", ST_V2, name));
+}
+
+static ssize_t
+fs_lease_get(const char *name, void *buf, size_t len, struct be_stat *bs)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	ssize_t		 n;
+	int		 fd, saved;
+
+	if (lease_path(path, sizeof(path), name) == -1 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (fstat(fd, &st) == -1 || (n = read(fd, buf, len)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
+	close(fd);
+	if (bs != NULL) {
+		bs->size = st.st_size;
+		bs->mtime = st.st_mtime;
+	}
+	return (n);
+}
+
+/*
+ * Written to a temporary file first; excl links it in place (link(2)
+ * fails with EEXIST, also over NFS), else it is renamed over.
+ */
+static int
+fs_lease_put(const char *name, const void *buf, size_t len, int excl)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX];
+	int	 fd, saved, rv;
+
+	if (lease_path(path, sizeof(path), name) == -1 ||
+	    store_path(dir, sizeof(dir), "%s/_regd", ST_V2) == -1 ||
+	    store_path(tmp, sizeof(tmp), "%s.tmp%08x", path,
+	    arc4random()) == -1 || store_mkdirs(dir) == -1)
+		return (-1);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0666)) == -1)
+		return (-1);
+	rv = write_all(fd, buf, len) == -1 || fsync(fd) == -1 ? -1 : 0;
+	saved = errno;
+	if (close(fd) == -1 && rv == 0) {
+		rv = -1;
+		saved = errno;
+	}
+	if (rv == -1) {
+		unlink(tmp);
+		errno = saved;
+		return (-1);
+	}
+	rv = excl ? link(tmp, path) : rename(tmp, path);
+	saved = errno;
+	if (excl || rv == -1)
+		unlink(tmp);
+	errno = saved;
+	if (rv == 0)
+		fsync_dir(path);
+	return (rv);
+}
+
+static int
+fs_lease_del(const char *name)
+{
+	char	 path[PATH_MAX];
+
+	if (lease_path(path, sizeof(path), name) == -1)
+		return (-1);
+	if (unlink(path) == -1 && errno != ENOENT)
+		return (-1);
+	return (0);
+}
+
 const struct store_backend store_fs_backend = {
 	.name = "fs",
 	.init = fs_init,
@@ -1258,5 +1353,9 @@ const struct store_backend store_fs_backend = {
 	.blob_walk = fs_blob_walk,
 	.link_check = fs_link_check,
 	.link_quarantine = fs_link_quarantine,
-	.link_remove = fs_link_remove
+	.link_remove = fs_link_remove,
+	.lease_get = fs_lease_get,
+	.lease_put = fs_lease_put,
+	.lease_del = fs_lease_del,
+	.flags = 0
 };

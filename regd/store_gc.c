@@ -42,6 +42,14 @@
 #define STEP_CLOCK	16		/* items between two clock reads */
 #define QUARANTINE	"quarantine"
 
+/* The GC lease of a shared store: see regd(8), Housekeeping. */
+#define LEASE_NAME	"gc"
+#define LEASE_TTL	30	/* s: not written for this long, it is free */
+#define LEASE_RENEW	5	/* s: its holder writes it this often */
+#define LEASE_MARGIN	10	/* s: no removal this close to its expiry */
+#define SWEEP_MAX	3	/* s: the longest a sweep phase may last */
+#define SETTLE_POLL_MS	20	/* a writer's look at a sweeping lease */
+
 struct dnode {
 	RB_ENTRY(dnode)		 entry;
 	char			 digest[MAX_DIGEST + 1];
@@ -86,6 +94,7 @@ struct gc_run {
 	int		 flags;
 	enum gc_state	 state;
 	time_t		 start;
+	struct timespec	 t0;		/* for the metrics */
 	struct names	 repos;
 	size_t		 nrepo;		/* GS_REPO: the next repository */
 	struct dtree	 marks;		/* referenced by a revision */
@@ -104,6 +113,12 @@ struct gc_run {
 	int64_t		 bytes;
 	int64_t		 nfailed;	/* removals that failed */
 	struct event	 ev;
+	/* A shared store (regd(8), Housekeeping): the lease. */
+	char		 nonce[33];	/* this run's, in the lease */
+	time_t		 renewed;	/* last written by this run */
+	time_t		 sweep_since;
+	struct names	 drops;		/* repo@digest, left for the sweep */
+	int64_t		 nleft;		/* candidates left for a next run */
 };
 
 struct fsck_run {
@@ -227,6 +242,165 @@ const struct store_conf *
 gc_store_conf(void)
 {
 	return (&sc);
+}
+
+/* Whether other instances write to the store too ("storage shared"). */
+int
+store_shared(void)
+{
+	return ((be->flags & BE_SHARED) != 0 || sc.shared != 0);
+}
+
+/*
+ * The GC lease of a shared store: "regd-gc <nonce> <phase> <pid>", its
+ * mtime the time of its last write.  Only the run whose nonce it holds
+ * may remove anything; writers wait while it says "sweep".
+ */
+static int
+lease_write(struct gc_run *r, const char *phase, int excl)
+{
+	char	 buf[128];
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "regd-gc %s %s %ld\n", r->nonce,
+	    phase, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(buf) ||
+	    be->lease_put(LEASE_NAME, buf, n, excl) == -1)
+		return (-1);
+	r->renewed = time(NULL);
+	return (0);
+}
+
+/* What the lease holds: 1 and its phase, 0 none or expired, -1 error. */
+static int
+lease_read(char *nonce, size_t nlen, char *phase, size_t plen)
+{
+	struct be_stat	 bs;
+	char		 buf[128], *p, *q;
+	ssize_t		 n;
+
+	if (be->lease_get == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	if ((n = be->lease_get(LEASE_NAME, buf, sizeof(buf) - 1, &bs)) ==
+	    -1)
+		return (errno == ENOENT ? 0 : -1);
+	if (time(NULL) - bs.mtime >= LEASE_TTL)
+		return (0);
+	buf[n] = '\0';
+	nonce[0] = phase[0] = '\0';
+	if (strncmp(buf, "regd-gc ", 8) != 0)
+		return (1);	/* held, by something unknown */
+	p = buf + 8;
+	if ((q = strchr(p, ' ')) == NULL)
+		return (1);
+	*q++ = '\0';
+	strlcpy(nonce, p, nlen);
+	q[strcspn(q, " \n")] = '\0';
+	strlcpy(phase, q, plen);
+	return (1);
+}
+
+static int
+lease_ours(struct gc_run *r)
+{
+	char	 nonce[64], phase[16];
+
+	return (lease_read(nonce, sizeof(nonce), phase, sizeof(phase)) == 1 &&
+	    strcmp(nonce, r->nonce) == 0);
+}
+
+/* Take the lease for run r: 0, or -1 with why written to r->out. */
+static int
+gc_lease_take(struct gc_run *r)
+{
+	unsigned char	 b[16];
+	char		 nonce[64], phase[16];
+	int		 i, held;
+
+	if (!store_shared())
+		return (0);
+	if (be->lease_get == NULL || be->lease_put == NULL ||
+	    be->lease_del == NULL) {
+		fprintf(r->out, "error: the %s backend has no leases: no gc "
+		    "in a shared store\n", be->name);
+		return (-1);
+	}
+	arc4random_buf(b, sizeof(b));
+	for (i = 0; i < 16; i++)
+		snprintf(r->nonce + 2 * i, 3, "%02x", b[i]);
+	if ((held = lease_read(nonce, sizeof(nonce), phase,
+	    sizeof(phase))) == 1) {
+		fprintf(r->out, "error: gc is running on another instance "
+		    "(lease %s, %s)\n", nonce, phase);
+		return (-1);
+	}
+	/* None, or expired: its holder stopped removing long ago. */
+	if ((held == 0 && be->lease_del(LEASE_NAME) == -1) ||
+	    lease_write(r, "mark", 1) == -1 || !lease_ours(r)) {
+		fprintf(r->out, "error: cannot take the gc lease: %s\n",
+		    errno == EEXIST ? "another instance took it" :
+		    strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
+/* Write the lease again, with phase: 0, or -1 when it is not ours. */
+static int
+gc_lease_renew(struct gc_run *r, const char *phase)
+{
+	if (!store_shared())
+		return (0);
+	if (!lease_ours(r) || lease_write(r, phase, 0) == -1) {
+		fprintf(r->out, "error: lost the gc lease, nothing more "
+		    "removed\n");
+		log_warnx("gc: lost the lease, stopped");
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+gc_lease_drop(struct gc_run *r)
+{
+	if (store_shared() && r->nonce[0] != '\0' && lease_ours(r))
+		be->lease_del(LEASE_NAME);
+}
+
+/*
+ * A writer of a shared store, about to answer for what it linked: wait
+ * while another instance's GC is in its sweep phase, so that what the
+ * writer checks next (its blobs are there) is seen after that sweep's
+ * removals.  0, or -1 when the sweep did not end in time.
+ */
+int
+gc_shared_settle(void)
+{
+	struct timespec	 ts = { 0, SETTLE_POLL_MS * 1000000L };
+	char		 nonce[64], phase[16];
+	time_t		 start = time(NULL);
+	int		 held;
+
+	/* Without leases no instance collects garbage: nothing to wait. */
+	if (!store_shared() || be->lease_get == NULL)
+		return (0);
+	for (;;) {
+		if ((held = lease_read(nonce, sizeof(nonce), phase,
+		    sizeof(phase))) == -1)
+			return (-1);
+		if (held == 0 || strcmp(phase, "sweep") != 0)
+			return (0);
+		/* This process's own sweep: its write barrier covers it. */
+		if (gcrun != NULL && strcmp(nonce, gcrun->nonce) == 0)
+			return (0);
+		if (time(NULL) - start > SWEEP_MAX + LEASE_MARGIN) {
+			errno = EBUSY;
+			return (-1);
+		}
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* (Re)start the schedule timer. */
@@ -537,6 +711,7 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 	struct tagtime			*tt = NULL;
 	char				 dg[MAX_DIGEST + 1];
 	size_t				 i, n = 0;
+	time_t				 mtime;
 	int				 g, keep;
 
 	if ((rr = retain_rule_for(repo)) == NULL ||
@@ -565,8 +740,11 @@ gc_retain(struct gc_run *r, const char *repo, struct names *dropped,
 			keep = 1;
 		if (keep)
 			continue;
-		if (tag_current(repo, tt[i].tag, dg, sizeof(dg), NULL) == 0)
-			names_add(orphans, dg);
+		/* Shared store: pushed again meanwhile by another instance. */
+		if (tag_current(repo, tt[i].tag, dg, sizeof(dg), &mtime) ==
+		    -1 || (store_shared() && mtime != tt[i].mtime))
+			continue;
+		names_add(orphans, dg);
 		names_add(dropped, tt[i].tag);
 		fprintf(r->out, "tag %s:%s\n", repo, tt[i].tag);
 		if (r->flags & GCF_DRYRUN)
@@ -596,6 +774,145 @@ rev_find(struct rev *revs, size_t n, const char *digest)
 	    sizeof(key.digest))
 		return (NULL);
 	return (bsearch(&key, revs, n, sizeof(*revs), rev_cmp));
+}
+
+/*
+ * In a shared store a manifest is unlinked only in the sweep phase,
+ * when writers wait for it (gc_shared_settle): 1 when it was left for
+ * then.
+ */
+static int
+gc_drop_later(struct gc_run *r, const char *repo, const char *digest)
+{
+	char	 rd[MAX_NAME + MAX_DIGEST + 2];
+
+	if (!store_shared() || (r->flags & GCF_DRYRUN))
+		return (0);
+	snprintf(rd, sizeof(rd), "%s@%s", repo, digest);
+	if (names_add(&r->drops, rd) == -1)
+		r->nfailed++;	/* kept: a failure, not a loss */
+	return (1);
+}
+
+/*
+ * The manifests left for the sweep phase, each unlinked only if no tag
+ * points at it now and its link was not written again since the run
+ * began (a push of the same manifest by another instance).
+ */
+static void
+gc_drops(struct gc_run *r)
+{
+	struct names	 tags;
+	struct be_stat	 bs;
+	char		 rd[MAX_NAME + MAX_DIGEST + 2], dg[MAX_DIGEST + 1];
+	char		*at;
+	size_t		 i, j;
+	int		 tagged;
+
+	for (i = 0; i < r->drops.n; i++) {
+		strlcpy(rd, r->drops.v[i], sizeof(rd));
+		if ((at = strchr(rd, '@')) == NULL)
+			continue;
+		*at++ = '\0';
+		memset(&tags, 0, sizeof(tags));
+		tagged = be->tag_walk(rd, names_each, &tags) == -1;
+		for (j = 0; j < tags.n && !tagged; j++)
+			if (tag_current(rd, tags.v[j], dg, sizeof(dg),
+			    NULL) == 0 && strcmp(dg, at) == 0)
+				tagged = 1;
+		names_free(&tags);
+		if (tagged || be->link_get(rd, BE_REVISION, at, &bs) == -1 ||
+		    bs.mtime >= r->start)
+			continue;
+		fprintf(r->out, "manifest %s@%s\n", rd, at);
+		if (rm_link_dir(r->out, rd, BE_REVISION, at) == -1)
+			r->nfailed++;
+	}
+}
+
+/*
+ * Shared store, sweep phase: what other instances linked since the
+ * mark phase read the tree is marked too.  Every manifest linked now
+ * and not marked yet is read (the repositories listed afresh, never
+ * from a cache); -1 when one cannot be, and then nothing is swept.
+ */
+static int
+gc_rescan(struct gc_run *r)
+{
+	struct names	 repos, digests, refs;
+	const char	*why;
+	size_t		 i, j, k;
+	int		 rc = 0;
+
+	memset(&repos, 0, sizeof(repos));
+	if (be->repo_walk(0, names_each, &repos) == -1) {
+		fprintf(r->out, "error: cannot list repositories again\n");
+		return (-1);
+	}
+	for (i = 0; i < repos.n && rc == 0; i++) {
+		memset(&digests, 0, sizeof(digests));
+		if (store_repo_digests(repos.v[i], BE_REVISION,
+		    &digests) == -1)
+			rc = -1;
+		for (j = 0; j < digests.n && rc == 0; j++) {
+			if (dnode_get(&r->marks, digests.v[j], 0) != NULL)
+				continue;
+			memset(&refs, 0, sizeof(refs));
+			if (gc_manifest_refs(digests.v[j], &refs, NULL, 0,
+			    &why) == -1) {
+				fprintf(r->out, "error: manifest %s@%s: %s\n",
+				    repos.v[i], digests.v[j], why);
+				rc = -1;
+			}
+			dnode_get(&r->marks, digests.v[j], 1);
+			for (k = 0; k < refs.n; k++)
+				dnode_get(&r->marks, refs.v[k], 1);
+			names_free(&refs);
+		}
+		names_free(&digests);
+	}
+	names_free(&repos);
+	return (rc);
+}
+
+/*
+ * Shared store: the sweep phase begins.  The lease says "sweep" before
+ * anything is read again, so a writer that linked after the reading
+ * below waits for the removals and then sees them.
+ */
+static int
+gc_sweep_begin(struct gc_run *r)
+{
+	if (!store_shared() || (r->flags & GCF_DRYRUN))
+		return (0);
+	/* Nothing to remove: no sweep phase, nobody waits. */
+	if (r->ncands == 0 && r->drops.n == 0)
+		return (0);
+	if (gc_lease_renew(r, "sweep") == -1)
+		return (-1);
+	r->sweep_since = time(NULL);
+	gc_drops(r);
+	if (gc_rescan(r) == -1) {
+		fprintf(r->out, "error: marking failed, no blob removed\n");
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Shared store: whether this run may still remove.  Not when its lease
+ * is near expiry (another instance could take it) nor after SWEEP_MAX
+ * (writers wait that long); what is left goes to a next run.
+ */
+static int
+gc_sweep_open(struct gc_run *r)
+{
+	time_t	 now = time(NULL);
+
+	if (!store_shared())
+		return (1);
+	return (now - r->renewed < LEASE_TTL - LEASE_MARGIN &&
+	    now - r->sweep_since < SWEEP_MAX);
 }
 
 /*
@@ -695,6 +1012,8 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 					continue;
 			}
 			revs[i].drop = 1;
+			if (gc_drop_later(r, repo, revs[i].digest))
+				continue;
 			fprintf(r->out, "manifest %s@%s\n", repo,
 			    revs[i].digest);
 			if (!(r->flags & GCF_DRYRUN) && rm_link_dir(r->out,
@@ -824,7 +1143,10 @@ gc_mark_step(struct gc_run *r, const struct timespec *t0)
 				return (0);
 		}
 		names_free(&r->blobs);
-		dtree_free(&r->marks);
+		if (gc_sweep_begin(r) == -1)
+			return (-1);
+		if (!store_shared())
+			dtree_free(&r->marks);
 		r->state = GS_SWEEP;
 		return (1);
 	case GS_SWEEP:
@@ -836,10 +1158,25 @@ gc_mark_step(struct gc_run *r, const struct timespec *t0)
 static void
 gc_finish(struct gc_run *r, int status)
 {
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	store_stats.gc_runs++;
+	store_stats.gc_last_usec = (now.tv_sec - r->t0.tv_sec) * 1000000 +
+	    (now.tv_nsec - r->t0.tv_nsec) / 1000;
+	if (!(r->flags & GCF_DRYRUN)) {
+		store_stats.gc_swept_blobs += r->nblobs;
+		store_stats.gc_swept_bytes += r->bytes;
+	}
 	fprintf(r->out, "%s%lld blobs, %lld bytes%s\n",
 	    (r->flags & GCF_DRYRUN) ? "dry run: " : "removed ",
 	    (long long)r->nblobs, (long long)r->bytes,
 	    (r->flags & GCF_DRYRUN) ? " would be freed" : " freed");
+	if (r->nleft > 0)
+		fprintf(r->out, "%lld candidates left for the next run (the "
+		    "sweep phase is bounded)\n", (long long)r->nleft);
+	gc_lease_drop(r);
+	names_free(&r->drops);
 	if (r->nfailed > 0) {
 		fprintf(r->out, "error: %lld removals failed\n",
 		    (long long)r->nfailed);
@@ -872,7 +1209,12 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	size_t	 i;
 	int	 rv;
 
-	if (gc_is_born(r, c->digest) || recently_touched(c->digest, now) ||
+	if (!gc_sweep_open(r)) {
+		r->nleft++;
+		return (0);
+	}
+	if (dnode_get(&r->marks, c->digest, 0) != NULL ||
+	    gc_is_born(r, c->digest) || recently_touched(c->digest, now) ||
 	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
 		return (0);
 	if ((rv = reg_blob_remove(c->digest, c->size)) == -1) {
@@ -929,6 +1271,12 @@ gc_step(int fd, short event, void *arg)
 	int		 rv;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (store_shared() && time(NULL) - r->renewed >= LEASE_RENEW &&
+	    gc_lease_renew(r, r->state == GS_SWEEP ? "sweep" : "mark") ==
+	    -1) {
+		gc_finish(r, 1);
+		return;
+	}
 	do {
 		if (r->bornfull) {
 			fprintf(r->out, "error: more than %d digests changed "
@@ -973,9 +1321,14 @@ gc_start(uint32_t id, int ctl, int flags)
 	r->ctl = ctl;
 	r->flags = flags;
 	r->start = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->state = GS_REPOS;
 	RB_INIT(&r->marks);
 	RB_INIT(&r->born);
+	if (gc_lease_take(r) == -1) {
+		gc_finish(r, 1);
+		return;
+	}
 	gcrun = r;
 	evtimer_set(&r->ev, gc_step, r);
 	evtimer_add(&r->ev, &tv);
@@ -1076,6 +1429,7 @@ struct usage_run {
 	int64_t		*refd;
 	int64_t		*excl;
 	int64_t		 total;
+	uint64_t	 since;		/* quota_disk_changes() at the start */
 	size_t		 next;		/* repository, then blob */
 	int		 phase;		/* 0 repositories, 1 blobs */
 	struct dtree	 t;
@@ -1156,6 +1510,7 @@ usage_step(int fd, short event, void *arg)
 		    bs.size > 0)
 			u->total += bs.size;
 	}
+	quota_disk_counted(u->total, u->since);
 	usage_report(u);
 	usage_free(u);
 	return;
@@ -1175,6 +1530,7 @@ gc_ctl_usage(uint32_t id, const char *only)
 		return;
 	}
 	u->id = id;
+	u->since = quota_disk_changes();
 	RB_INIT(&u->t);
 	strlcpy(u->only, only, sizeof(u->only));
 	if (only[0] != '\0' && (!valid_name(only) ||
@@ -1302,6 +1658,8 @@ fsck_finish(struct fsck_run *f)
 	fclose(f->out);
 	status = (f->nproblems > 0 && f->nmoved < f->nproblems) ||
 	    f->nfailed > 0;
+	store_stats.fsck_runs++;
+	store_stats.fsck_findings = f->nproblems;
 	gc_ctl_text(f->id, f->outbuf, f->outlen);
 	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)

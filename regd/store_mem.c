@@ -771,6 +771,94 @@ mem_link_remove(const char *where)
 	return (0);
 }
 
+/* Leases: a few slots, enough for the names in use. */
+#define MEM_LEASES	4
+#define MEM_LEASE_MAX	256
+
+static struct mem_lease {
+	char		 name[32];
+	unsigned char	 data[MEM_LEASE_MAX];
+	size_t		 len;
+	time_t		 mtime;
+} mem_leases[MEM_LEASES];
+
+static struct mem_lease *
+mem_lease_find(const char *name, int create)
+{
+	int	 i;
+
+	for (i = 0; i < MEM_LEASES; i++)
+		if (strcmp(mem_leases[i].name, name) == 0)
+			return (&mem_leases[i]);
+	if (!create)
+		return (NULL);
+	for (i = 0; i < MEM_LEASES; i++)
+		if (mem_leases[i].name[0] == '\0') {
+			strlcpy(mem_leases[i].name, name,
+			    sizeof(mem_leases[i].name));
+			return (&mem_leases[i]);
+		}
+	return (NULL);
+}
+
+static ssize_t
+mem_lease_get(const char *name, void *buf, size_t len, struct be_stat *bs)
+{
+	struct mem_lease	*l;
+	size_t			 n;
+
+	if ((l = mem_lease_find(name, 0)) == NULL) {
+		errno = ENOENT;
+		return (-1);
+	}
+	n = l->len < len ? l->len : len;
+	memcpy(buf, l->data, n);
+	if (bs != NULL) {
+		bs->size = l->len;
+		bs->mtime = l->mtime;
+	}
+	return (n);
+}
+
+static int
+mem_lease_put(const char *name, const void *buf, size_t len, int excl)
+{
+	struct mem_lease	*l;
+	const char		*p;
+
+	for (p = name; *p != '\0'; p++)
+		if (*p < 'a' || *p > 'z') {
+			errno = EINVAL;
+			return (-1);
+		}
+	if (strlen(name) >= sizeof(l->name) || len > sizeof(l->data)) {
+		errno = EFBIG;
+		return (-1);
+	}
+	if (excl && mem_lease_find(name, 0) != NULL) {
+		errno = EEXIST;
+		return (-1);
+	}
+	if ((l = mem_lease_find(name, 1)) == NULL) {
+		errno = ENOSPC;
+		return (-1);
+	}
+	memcpy(l->data, buf, len);
+	l->len = len;
+	l->mtime = time(NULL);
+	return (0);
+}
+
+static int
+mem_lease_del(const char *name)
+{
+	struct mem_lease	*l;
+
+	if ((l = mem_lease_find(name, 0)) != NULL)
+		memset(l, 0, sizeof(*l));
+	return (0);
+}
+
 const struct store_backend store_mem_backend = {
 	.name = "mem",
 	.init = mem_init,
@@ -806,5 +894,9 @@ const struct store_backend store_mem_backend = {
 	.blob_walk = mem_blob_walk,
 	.link_check = mem_link_check,
 	.link_quarantine = mem_link_quarantine,
-	.link_remove = mem_link_remove
+	.link_remove = mem_link_remove,
+	.lease_get = mem_lease_get,
+	.lease_put = mem_lease_put,
+	.lease_del = mem_lease_del,
+	.flags = 0
 };

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "regd.h"
 #include "store.h"
@@ -48,6 +49,7 @@ RB_PROTOTYPE(qrepos, qrepo, entry, qrepo_cmp)
 RB_GENERATE(qrepos, qrepo, entry, qrepo_cmp)
 
 static int64_t		 disk_total = -1;
+static uint64_t		 disk_changes;	/* blobs added or removed */
 static struct qrepos	 tracked = RB_INITIALIZER(&tracked);
 static size_t		 ntracked;	/* qlinks over all repositories */
 
@@ -196,6 +198,8 @@ disk_add(int64_t n)
 static void
 quota_changed(const struct st_event *ev, void *arg)
 {
+	if (ev->what == SC_BLOB_ADDED || ev->what == SC_BLOB_REMOVED)
+		disk_changes++;
 	if (ev->what == SC_BLOB_ADDED) {
 		disk_add(ev->size);
 		qrepo_blob(ev->digest, ev->size, 1);
@@ -220,6 +224,52 @@ quota_forget_disk(void)
 	qrepo_forget_all();
 }
 
+/* The blob bytes if counted already, else -1: never a walk. */
+int64_t
+quota_disk_known(void)
+{
+	return (disk_total);
+}
+
+/*
+ * A count made in steps (show usage) becomes the total if no blob came
+ * or went since it began (quota_disk_changes then).
+ */
+uint64_t
+quota_disk_changes(void)
+{
+	return (disk_changes);
+}
+
+void
+quota_disk_counted(int64_t sum, uint64_t since)
+{
+	if (since == disk_changes)
+		disk_total = sum;
+}
+
+/*
+ * Running totals only see this instance's changes: in a shared store
+ * they are counted again when older than SHARED_RECOUNT seconds.
+ */
+#define SHARED_RECOUNT	30
+
+static void
+quota_shared_expire(void)
+{
+	static time_t	 counted;
+	time_t		 now;
+
+	if (!store_shared())
+		return;
+	now = time(NULL);
+	if (counted != 0 && now - counted < SHARED_RECOUNT)
+		return;
+	if (counted != 0)
+		quota_forget_disk();
+	counted = now;
+}
+
 /*
  * Bytes stored of all blobs, counted once (again when recount is set)
  * and then kept up to date by the change hook.
@@ -232,6 +282,7 @@ quota_disk_usage(int recount)
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	quota_shared_expire();
 	if (disk_total >= 0 && !recount)
 		return (disk_total);
 	memset(&blobs, 0, sizeof(blobs));
@@ -260,6 +311,7 @@ quota_repo_bytes(const char *repo)
 	int64_t		 sum = 0;
 	size_t		 i;
 
+	quota_shared_expire();
 	if ((q = qrepo_find(repo)) != NULL)
 		return (q->bytes);
 	memset(&ns, 0, sizeof(ns));

@@ -620,12 +620,56 @@ fail:
 	store_err(res, 500, "UNKNOWN", "cannot delete manifest");
 }
 
+/*
+ * Shared store: after the revision link is written, and before the tag
+ * and the answer, wait out another instance's GC sweep and check that
+ * the manifest, what it references and its link are still there (see
+ * regd(8), Housekeeping).  0, or -1 with res filled; a link this
+ * request made is taken back then.
+ */
+static int
+manifest_settle(const char *repo, const char *digest, int made,
+    const unsigned char *buf, size_t len, struct st_res *res)
+{
+	struct names	 refs;
+	size_t		 i;
+	const char	*gone = NULL;
+
+	if (!store_shared())
+		return (0);
+	if (gc_shared_settle() == -1) {
+		store_err(res, 503, "UNAVAILABLE", "garbage collection in "
+		    "progress, try again");
+		goto undo;
+	}
+	memset(&refs, 0, sizeof(refs));
+	manifest_refs_all(buf, len, &refs, NULL, 0);
+	if (be->blob_stat(digest, NULL) == -1 ||
+	    be->link_get(repo, BE_REVISION, digest, NULL) == -1)
+		gone = digest;
+	for (i = 0; i < refs.n && gone == NULL; i++)
+		if (be->blob_stat(refs.v[i], NULL) == -1)
+			gone = refs.v[i];
+	if (gone == NULL) {
+		names_free(&refs);
+		return (0);
+	}
+	store_err(res, 400, "MANIFEST_BLOB_UNKNOWN", "blob unknown to "
+	    "registry: %s was removed by garbage collection", gone);
+	names_free(&refs);
+undo:
+	if (made == 1 && reg_link_del(repo, BE_REVISION, digest) == -1)
+		log_warn("%s: %s@%s", __func__, repo, digest);
+	return (-1);
+}
+
 /* A checked manifest stored: quota, blob, revision link, tag. */
 void
 manifest_commit(const struct st_req *req, const unsigned char *buf,
     size_t len, struct st_res *res)
 {
 	struct mfst	 m;
+	int		 made;
 
 	memset(&m, 0, sizeof(m));
 	if (manifest_check(req, buf, len, &m, res) == -1)
@@ -634,8 +678,11 @@ manifest_commit(const struct st_req *req, const unsigned char *buf,
 		goto done;
 	reg_used(m.digest);
 	if (reg_blob_write(m.digest, buf, len) == -1 ||
-	    reg_link_put(req->repo, BE_REVISION, m.digest, len) == -1)
+	    (made = reg_link_put(req->repo, BE_REVISION, m.digest, len)) ==
+	    -1)
 		goto fail;
+	if (manifest_settle(req->repo, m.digest, made, buf, len, res) == -1)
+		goto done;
 	if (strchr(req->ref, ':') == NULL &&
 	    reg_tag_set(req->repo, req->ref, m.digest) == -1)
 		goto fail;

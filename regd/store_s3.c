@@ -2151,6 +2151,77 @@ s3b_link_remove(const char *where)
 	return (s3b_delete(key));
 }
 
+/* Leases (store_backend.h): "_regd/<name>.lease" beside the tree. */
+static int
+lease_key(char *buf, size_t len, const char *name)
+{
+	if (name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz") !=
+	    strlen(name)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (key_fmt(buf, len, "_regd/%s.lease", name));
+}
+
+/*
+ * The object's LastModified is the store's clock; on one host with the
+ * store, or with clocks in step (NTP), that is this host's.
+ */
+static ssize_t
+s3b_lease_get(const char *name, void *buf, size_t len, struct be_stat *bs)
+{
+	unsigned char	*p;
+	size_t		 n;
+	time_t		 mtime = 0;
+	char		 key[S3_KEY_MAX];
+
+	if (lease_key(key, sizeof(key), name) == -1 ||
+	    s3b_read(key, STATE_MAX, &p, &n, &mtime) == -1)
+		return (-1);
+	if (n > len)
+		n = len;
+	memcpy(buf, p, n);
+	free(p);
+	if (bs != NULL) {
+		bs->size = n;
+		bs->mtime = mtime;
+	}
+	return (n);
+}
+
+static int
+s3b_lease_put(const char *name, const void *buf, size_t len, int excl)
+{
+	struct s3_conn	*c;
+	struct s3_err	 err;
+	char		 key[S3_KEY_MAX];
+
+	if (lease_key(key, sizeof(key), name) == -1)
+		return (-1);
+	if (!excl)
+		return (s3b_put(key, buf, len));
+	C_OR_FAIL(c);
+	if (s3_put_if_absent(c, key, buf, len, &err) == -1) {
+		/* 409 ConditionalRequestConflict: another put won. */
+		if (err.errnum == EEXIST || err.http_status == 409) {
+			errno = EEXIST;
+			return (-1);
+		}
+		return (s3fail("PUT", key, &err));
+	}
+	return (0);
+}
+
+static int
+s3b_lease_del(const char *name)
+{
+	char	 key[S3_KEY_MAX];
+
+	if (lease_key(key, sizeof(key), name) == -1)
+		return (-1);
+	return (s3b_delete(key));
+}
+
 /*
  * Before the sandbox: the CAs read, the endpoint's host resolved and
  * pinned, the first connection made, the cache scanned.
@@ -2296,5 +2367,9 @@ const struct store_backend store_s3_backend = {
 	.blob_walk = s3b_blob_walk,
 	.link_check = s3b_link_check,
 	.link_quarantine = s3b_link_quarantine,
-	.link_remove = s3b_link_remove
+	.link_remove = s3b_link_remove,
+	.lease_get = s3b_lease_get,
+	.lease_put = s3b_lease_put,
+	.lease_del = s3b_lease_del,
+	.flags = BE_SHARED
 };

@@ -204,22 +204,59 @@ new_uuid(char *out, size_t len)
 }
 
 /*
+ * Shared store: forget the idle sessions of repo or client that ended
+ * in another instance (a load balancer sent their last request there).
+ */
+static void
+upload_prune(const char *repo, const char *client)
+{
+	struct upload	*up, *next;
+	struct be_stat	 bs;
+
+	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
+		if (up->busy || (strcmp(up->repo, repo) != 0 &&
+		    (client[0] == '\0' || strcmp(up->client, client) != 0)))
+			continue;
+		if (be->upload_stat(up->repo, up->uuid, &bs) == -1 &&
+		    errno == ENOENT)
+			upload_free(up);
+	}
+}
+
+/* Sessions this process knows in repo and of client. */
+static void
+upload_count(const char *repo, const char *client, int *inrepo,
+    int *byclient)
+{
+	struct upload	*up;
+
+	*inrepo = *byclient = 0;
+	RB_FOREACH(up, st_upload_tree, &uploads) {
+		if (strcmp(up->repo, repo) == 0)
+			(*inrepo)++;
+		if (client[0] != '\0' && strcmp(up->client, client) == 0)
+			(*byclient)++;
+	}
+}
+
+/*
  * May a new session start in repo for client?  0, or -1 with a 429
  * answer: sessions are bounded per repository, per client (user or
- * address) and in all.
+ * address) and in all, each instance of a shared store for itself.
  */
 static int
 upload_admit(const char *repo, const char *client, struct st_res *res)
 {
 	const struct store_conf	*c = gc_store_conf();
-	struct upload		*up;
-	int			 inrepo = 0, byclient = 0;
+	int			 inrepo, byclient;
 
-	RB_FOREACH(up, st_upload_tree, &uploads) {
-		if (strcmp(up->repo, repo) == 0)
-			inrepo++;
-		if (client[0] != '\0' && strcmp(up->client, client) == 0)
-			byclient++;
+	upload_count(repo, client, &inrepo, &byclient);
+	if (store_shared() && (nuploads >= MAX_UPLOADS_LIMIT ||
+	    (c->max_uploads > 0 && inrepo >= c->max_uploads) ||
+	    (c->max_uploads_client > 0 &&
+	    byclient >= c->max_uploads_client))) {
+		upload_prune(repo, client);
+		upload_count(repo, client, &inrepo, &byclient);
 	}
 	if (nuploads >= MAX_UPLOADS_LIMIT ||
 	    (c->max_uploads > 0 && inrepo >= c->max_uploads)) {
@@ -324,6 +361,24 @@ upload_pending(const char *repo, int64_t *all, int64_t *inrepo)
 	}
 }
 
+/*
+ * Whether a session idle here is idle in every instance: always with a
+ * store of our own; in a shared one only when its data was not written
+ * for the timeout either (another instance may have taken it over after
+ * a PATCH, which a load balancer may send anywhere).
+ */
+static int
+upload_idle_everywhere(struct upload *up, int64_t timeout)
+{
+	struct be_stat	 bs;
+
+	if (!store_shared())
+		return (1);
+	if (be->upload_stat(up->repo, up->uuid, &bs) == -1)
+		return (errno == ENOENT ? 0 : 1);
+	return (time(NULL) - bs.mtime >= timeout);
+}
+
 /* Idle sessions end after "upload timeout". */
 static struct event	 ev_expire;
 static int		 expire_set;
@@ -340,6 +395,11 @@ upload_expire(int fd, short event, void *arg)
 	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
 		if (up->busy || now - up->active < c->upload_timeout)
 			continue;
+		if (!upload_idle_everywhere(up, c->upload_timeout)) {
+			/* Another instance goes on with it: forget it here. */
+			upload_free(up);
+			continue;
+		}
 		upload_remove(up->repo, up->uuid);
 		upload_free(up);
 		n++;
@@ -347,6 +407,13 @@ upload_expire(int fd, short event, void *arg)
 	if (n > 0)
 		log_debug("%d idle uploads expired", n);
 	store_upload_arm();
+}
+
+/* Upload sessions open now, for the metrics. */
+int
+store_upload_count(void)
+{
+	return (nuploads);
 }
 
 /* (Re)start the timer that ends idle upload sessions. */
@@ -462,9 +529,21 @@ upload_hash_ready(struct upload *up, struct be_upload *bu, int64_t size)
 	ssize_t		 n;
 	off_t		 off = 0;
 
+	/*
+	 * In a shared store the state saved with the upload is the one
+	 * to trust: another instance may have written since this one.
+	 */
+	if (store_shared() && hashstate_load(up, size) == 0)
+		return (0);
 	if (up->off == size || hashstate_load(up, size) == 0)
 		return (0);
 	up->off = -1;
+	if (size == 0) {
+		/* Begun, never written (here or elsewhere): nothing to read. */
+		SHA256_Init(&up->ctx);
+		up->off = 0;
+		return (0);
+	}
 	if ((buf = malloc(DATA_CHUNK)) == NULL)
 		return (-1);
 	log_info("upload %s: no saved hash state, reading %lld bytes",
@@ -887,6 +966,7 @@ upload_data(struct st_stream *s, const void *data, size_t len,
 	if (s->werr != 0 || up->cancelled)
 		return (0);
 	s->got += len;
+	store_stats.upload_bytes += len;
 	if (s->got > s->room) {
 		/* Over quota: nothing of this upload is kept. */
 		store_err(res, 403, "DENIED", "%s", s->qmsg);

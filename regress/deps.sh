@@ -10,7 +10,7 @@ ca-certificates"
 if [ "${1:-}" != run ]; then
 	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
 openssl procps psmisc iproute2 util-linux coreutils python3 gdb
-debhelper dpkg-dev lintian"
+debhelper dpkg-dev lintian prometheus"
 fi
 
 sh "$(dirname "$0")/pkg-install.sh" deps.sh $PKGS || exit 1
@@ -35,6 +35,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	    { systemctl is-active --quiet docker-registry 2>/dev/null ||
 	    systemctl is-enabled --quiet docker-registry 2>/dev/null; }; then
 		systemctl disable --now docker-registry >/dev/null 2>&1
+	fi
+	# Likewise Prometheus on 9090: the metrics tests run their own.
+	if [ -d /run/systemd/system ] &&
+	    { systemctl is-active --quiet prometheus 2>/dev/null ||
+	    systemctl is-enabled --quiet prometheus 2>/dev/null; }; then
+		systemctl disable --now prometheus >/dev/null 2>&1
 	fi
 	if [ -x /etc/init.d/docker-registry ] &&
 	    /etc/init.d/docker-registry status >/dev/null 2>&1; then

@@ -60,6 +60,22 @@ $srv"
 bad 1 "prefork \$undefined
 $srv"
 
+# "storage shared" takes yes or no, nothing else.
+bad 2 "storage \"$T/s\"
+storage shared maybe
+$srv"
+bad 2 "storage \"$T/s\"
+storage shared
+$srv"
+bad 2 "storage \"$T/s\"
+storage shared 1
+$srv"
+printf '%s\n' "storage \"$T/s\"" "storage shared yes" "$srv" > "$T/shared.conf"
+out=$("$REGD" -nv -f "$T/shared.conf" 2>&1) ||
+    fail "regd -nv with storage shared yes: $out"
+echo "$out" | grep -qx 'storage shared yes' ||
+    fail "storage shared yes not in the dump: $out"
+
 # Several errors are all reported, each with its line.
 printf '%s\n' "prefork 0" "bogus" "$srv" "prefork 1000" > "$T/multi.conf"
 out=$("$REGD" -n -f "$T/multi.conf" 2>&1)

@@ -209,6 +209,39 @@ t_uploads(void)
 	be->repo_remove("lib/up", NULL, NULL);
 }
 
+/* Leases: put-if-absent, read back with an mtime, replaced, deleted. */
+static void
+t_leases(void)
+{
+	struct be_stat	 bs;
+	char		 buf[64];
+	time_t		 now = time(NULL);
+	ssize_t		 n;
+
+	check(be->lease_get("gc", buf, sizeof(buf), &bs) == -1 &&
+	    errno == ENOENT, "lease_get of no lease: ENOENT");
+	check(be->lease_del("gc") == 0, "lease_del of no lease: 0");
+	check(be->lease_put("gc", "owner a", 7, 1) == 0,
+	    "lease_put excl: taken");
+	check(be->lease_put("gc", "owner b", 7, 1) == -1 && errno == EEXIST,
+	    "lease_put excl over a lease: EEXIST");
+	n = be->lease_get("gc", buf, sizeof(buf), &bs);
+	check(n == 7 && memcmp(buf, "owner a", 7) == 0 &&
+	    bs.mtime >= now - 1 && bs.mtime <= time(NULL) + 1,
+	    "lease_get: the holder's bytes, mtime now");
+	check(be->lease_put("gc", "owner a, renewed", 16, 0) == 0 &&
+	    be->lease_get("gc", buf, sizeof(buf), NULL) == 16 &&
+	    memcmp(buf, "owner a, renewed", 16) == 0,
+	    "lease_put not excl: replaced");
+	check(be->lease_put("Bad/name", "x", 1, 0) == -1,
+	    "lease_put of a bad name refused");
+	check(be->lease_del("gc") == 0 && be->lease_get("gc", buf,
+	    sizeof(buf), NULL) == -1 && errno == ENOENT &&
+	    be->lease_put("gc", "owner b", 7, 1) == 0,
+	    "lease_del, then put excl again");
+	be->lease_del("gc");
+}
+
 /* Aborted while open (a cancel during a write): the handle still works. */
 static void
 t_upload_abort_open(void)
@@ -334,6 +367,7 @@ conformance(const char *name, const struct store_backend *b, int fs,
 	t_links_tags();
 	t_uploads();
 	t_upload_abort_open();
+	t_leases();
 	t_walks();
 	t_link_check(fs, withindex);
 }

@@ -1,0 +1,63 @@
+# Two regd on one shared store ("storage shared yes"): a chunked upload
+# whose PATCHes alternate between the instances (each PATCH sent
+# straight to the other one, its Location rewritten), then the closing
+# PUT on the other again; the blob is whole on both.  A GET of the
+# session's status on the instance that did not take the last PATCH
+# gives the right offset.  Also: a session started on one and idle there
+# past "upload timeout" while the other goes on writing to it is not
+# removed by the first.
+. regress/lib.sh
+. regress/authlib.sh
+. regress/replicas.sh
+
+replica_start 1 "upload timeout 2s"
+replica_start 2 "upload timeout 2s"
+
+make_blob $((8 * 700000 - 4321)) "$T/blob"
+d=$(sha "$T/blob")
+split -b 700000 -d -a 2 "$T/blob" "$T/part."
+# Which instance takes each PATCH: alternating, then instance 2 alone
+# for longer than instance 1's "upload timeout", then instance 1 again.
+order=(1 2 1 2 2 2 2 1)
+nparts=$(ls "$T"/part.* | wc -l)
+
+URL=${RURL[1]}
+upload_start lib/alt
+path=${LOC#http://127.0.0.1:*/}
+i=0
+off=0
+for p in "$T"/part.*; do
+	n=${order[$i]}
+	[ $i -ge 4 ] && [ $i -le 6 ] && sleep 1
+	# The other instance answers the status: where the last PATCH ended.
+	if [ $i -gt 0 ]; then
+		http GET "${RURL[$n]}/$path"
+		check_eq "$STATUS" 204 "status of the session on instance $n before PATCH $i"
+		check_eq "$(hdr Range)" "0-$((off - 1))" "Range on instance $n"
+	fi
+	size=$(stat -c %s "$p")
+	http PATCH "${RURL[$n]}/$path" \
+	    -H 'Content-Type: application/octet-stream' \
+	    -H "Content-Range: $off-$((off + size - 1))" --data-binary "@$p"
+	check_eq "$STATUS" 202 "PATCH $i on instance $n: $(head -c 300 "$BODY")"
+	off=$((off + size))
+	loc=$(hdr Location)
+	path=${loc#http://127.0.0.1:*/}
+	path=${path#/}
+	i=$((i + 1))
+done
+n=2
+http PUT "$(add_query "${RURL[$n]}/$path" "digest=$d")" -H 'Content-Length: 0'
+check_eq "$STATUS" 201 "closing PUT on instance $n: $(head -c 300 "$BODY")"
+for n in 1 2; do
+	http GET "${RURL[$n]}/v2/lib/alt/blobs/$d"
+	check_eq "$STATUS" 200 "GET of the blob on instance $n"
+	cmp -s "$BODY" "$T/blob" || fail "blob differs on instance $n"
+done
+# Each instance took some of the PATCHes.
+for n in 1 2; do
+	c=$(replicas_logged $n '"PATCH /v2/lib/alt/blobs/uploads/')
+	[ "$c" -ge 2 ] || fail "instance $n logged $c PATCHes"
+done
+note "$nparts PATCHes alternating over two instances, PUT on the other: blob whole on both"
+exit 0

@@ -1,0 +1,189 @@
+# Two regd on one shared store: online gc runs back to back on instance 1
+# for 30 s (the issue asks for a minute; 30 s keeps make test short)
+# while 3 clients push images through instance 2, each checking the
+# image before whole on instance 1 and then deleting it; the layers of
+# each client's images are drawn from its own small pool, so a pool
+# layer is garbage at times, old enough to sweep, and then pushed and
+# referenced again.
+# Instance 1's write barrier sees none of instance 2's pushes: the lease,
+# the sweep phase and the writers' wait (regd(8), Housekeeping)
+# must keep every acknowledged image whole.  A manifest PUT that lost
+# the race is refused (MANIFEST_BLOB_UNKNOWN) and pushed again, as a
+# client does.  Afterwards every image still tagged pulls back byte for
+# byte from both instances, and gc really swept meanwhile.  Prints the
+# gc run times.
+. regress/lib.sh
+. regress/authlib.sh
+. regress/replicas.sh
+
+GRACE=2
+SECS=${REPLICAS_GC_SECS:-30}
+replica_start 1 "gc grace $GRACE"
+replica_start 2 "gc grace $GRACE"
+REGCTL1="$REGCTL_BIN -s $T/r1/regd.sock"
+REPO=gc/replicas
+mtype=application/vnd.oci.image.manifest.v1+json
+
+# A slower mark phase, a wider window for the race this test looks for:
+# 400 more repositories, each holding one small image (written straight
+# into the filesystem layout; skipped for other backends).
+if [ "${REGD_BACKEND:-fs}" = fs ]; then
+	v2=$T/storage/docker/registry/v2
+	printf '{"os":"linux"}' > "$T/seedcfg"
+	sc=$(sha "$T/seedcfg")
+	jq -cn --arg c "$sc" --arg mt "$mtype" '{ schemaVersion: 2,
+	    mediaType: $mt, config: { mediaType:
+	    "application/vnd.oci.image.config.v1+json", digest: $c, size: 14 },
+	    layers: [] }' > "$T/seedman"
+	sm=$(sha "$T/seedman")
+	for f in seedcfg seedman; do
+		h=$(sha "$T/$f" | cut -c8-)
+		mkdir -p "$v2/blobs/sha256/${h:0:2}/$h"
+		cp "$T/$f" "$v2/blobs/sha256/${h:0:2}/$h/data"
+	done
+	for r in $(seq 1 400); do
+		l=$v2/repositories/seed/r$r/_manifests/revisions/sha256/${sm#sha256:}
+		mkdir -p "$l"
+		printf '%s' "$sm" > "$l/link"
+	done
+	[ "$REGD_ROOT" -eq 1 ] && chown -R _regd "$T/storage"
+fi
+
+mkdir -p "$T/pool"
+for p in $(seq 0 23); do
+	make_blob $((2000 + p * 100)) "$T/pool/$p"
+done
+
+desc()
+{
+	jq -cn --arg d "$(sha "$1")" --argjson s "$(stat -c %s "$1")" \
+	    '{ mediaType: "application/vnd.oci.image.layer.v1.tar",
+	    digest: $d, size: $s }'
+}
+
+# put_image DIR TAG: blobs then manifest, again while the manifest is
+# refused for a blob gc took meanwhile; the number of retries is counted.
+put_image()
+{
+	local try f
+
+	for try in 1 2 3 4 5; do
+		for f in config own pa pb; do
+			push_blob "$REPO" "$1/$f"
+		done
+		http PUT "$URL/v2/$REPO/manifests/$2" -H "Content-Type: $mtype" \
+		    --data-binary "@$1/manifest"
+		[ "$STATUS" = 201 ] && return 0
+		grep -q MANIFEST_BLOB_UNKNOWN "$BODY" ||
+		    fail "PUT $2: $STATUS: $(head -c 300 "$BODY")"
+		echo retry >> "$T/retries"
+	done
+	fail "PUT $2: refused 5 times"
+}
+
+# check_image DIR URL: the image's manifest and blobs are all there.
+check_image()
+{
+	local f
+
+	http GET "$2/v2/$REPO/manifests/$(sha "$1/manifest")" \
+	    -H "Accept: $mtype"
+	check_eq "$STATUS" 200 "manifest of $1 on $2"
+	for f in config own pa pb; do
+		http HEAD "$2/v2/$REPO/blobs/$(sha "$1/$f")"
+		check_eq "$STATUS" 200 "blob $f of acknowledged image $1 on $2"
+	done
+	echo checked >> "$T/checked"
+}
+
+client()
+{
+	local c=$1 i=0 d prev= a b end=$((SECONDS + SECS))
+
+	BODY=$T/body.$c
+	HDRS=$T/hdrs.$c
+	URL=${RURL[2]}
+	while [ "$SECONDS" -lt "$end" ]; do
+		i=$((i + 1))
+		d=$T/c$c/$i
+		mkdir -p "$d"
+		printf '{"os":"linux","client":%d,"n":%d}' "$c" "$i" > "$d/config"
+		make_blob $((100 + RANDOM % 500)) "$d/own"
+		a=$((c * 6 + RANDOM % 6))
+		b=$((c * 6 + (a - c * 6 + 1 + RANDOM % 5) % 6))
+		cp "$T/pool/$a" "$d/pa"
+		cp "$T/pool/$b" "$d/pb"
+		jq -cn --arg c "$(sha "$d/config")" \
+		    --argjson cs "$(stat -c %s "$d/config")" \
+		    --argjson l1 "$(desc "$d/own")" --argjson l2 "$(desc "$d/pa")" \
+		    --argjson l3 "$(desc "$d/pb")" --arg mt "$mtype" \
+		    '{ schemaVersion: 2, mediaType: $mt,
+		    config: { mediaType: "application/vnd.oci.image.config.v1+json",
+			digest: $c, size: $cs },
+		    layers: [ $l1, $l2, $l3 ] }' > "$d/manifest"
+		# The image before, whole on instance 1 after gc ran (nothing
+		# of this client touched it since), then deleted: its pool
+		# layers may become garbage.
+		if [ -n "$prev" ]; then
+			sleep 0.5
+			check_image "$prev" "${RURL[1]}"
+			http DELETE "$URL/v2/$REPO/manifests/$(sha "$prev/manifest")"
+			[ "$STATUS" = 202 ] || fail "client $c: DELETE: $STATUS"
+			touch "$prev/deleted"
+		fi
+		put_image "$d" "c$c-$i"
+		prev=$d
+		# Now and then a pause: pool layers age past the grace.
+		[ $((i % 4)) -eq 0 ] && sleep $((GRACE + 1))
+	done
+	echo "$i" > "$T/c$c.count"
+}
+
+for c in 1 2 3; do
+	client $c > "$T/client.$c.log" 2>&1 &
+	eval "pid$c=\$!"
+done
+runs=0
+end=$((SECONDS + SECS))
+while [ "$SECONDS" -lt "$end" ]; do
+	t0=$(date +%s%3N)
+	$REGCTL1 gc >> "$T/gc.out" 2>&1 || fail "regctl gc: $(tail -3 "$T/gc.out")"
+	echo $(( $(date +%s%3N) - t0 )) >> "$T/gc.ms"
+	runs=$((runs + 1))
+	sleep 0.2
+done
+for c in 1 2 3; do
+	eval "p=\$pid$c"
+	wait "$p" || fail "client $c failed: $(tail -5 "$T/client.$c.log")"
+done
+swept=$(awk '$1 == "removed" { s += $2 } END { print s + 0 }' "$T/gc.out")
+pushed=$(cat "$T"/c?.count | awk '{ s += $1 } END { print s }')
+retries=$(cat "$T/retries" 2>/dev/null | wc -l)
+note "$pushed images pushed through instance 2, $runs gc runs on instance 1, $swept blobs swept, $retries manifest PUTs refused and pushed again"
+note "gc run time (regctl gc, ms): $(sort -n "$T/gc.ms" | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d", v[1], v[int((NR + 1) / 2)], v[NR] }')"
+[ "$runs" -ge 10 ] || fail "only $runs gc runs in $SECS s"
+[ "$pushed" -ge 15 ] || fail "only $pushed images pushed in $SECS s"
+[ "$swept" -gt 0 ] || fail "gc never swept anything"
+
+checked=0
+for d in "$T"/c?/*; do
+	[ -f "$d/manifest" ] || continue
+	[ -e "$d/deleted" ] && continue
+	c=${d#$T/c}
+	c=${c%%/*}
+	i=${d##*/}
+	for n in 1 2; do
+		http GET "${RURL[$n]}/v2/$REPO/manifests/c$c-$i" -H "Accept: $mtype"
+		check_eq "$STATUS" 200 "manifest c$c-$i on instance $n"
+		cmp -s "$BODY" "$d/manifest" || fail "manifest c$c-$i differs"
+		for f in config own pa pb; do
+			http GET "${RURL[$n]}/v2/$REPO/blobs/$(sha "$d/$f")"
+			check_eq "$STATUS" 200 "blob $f of c$c-$i on instance $n"
+			cmp -s "$BODY" "$d/$f" || fail "blob $f of c$c-$i differs"
+		done
+	done
+	checked=$((checked + 1))
+done
+[ "$checked" -ge 3 ] || fail "only $checked images left to check"
+note "$(wc -l < "$T/checked") images checked whole before their delete, the last $checked pulled back byte for byte from both instances"
+exit 0

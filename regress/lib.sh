@@ -162,10 +162,23 @@ storage s3 {
 	path style yes
 	access key "$S3_ACCESS_KEY"
 	secret file "$T/s3.secret"
-	cache "$T/storage" size ${S3_CACHE_SIZE:-256M}
+	cache "${S3_CACHE_DIR:-$T/storage}" size ${S3_CACHE_SIZE:-256M}
 	redirect ${S3_REDIRECT:-no}
 }
 EOF
+}
+
+# replica_storage_s3 (regress/replicas.sh, inside replica_start, whose
+# $d is the instance's directory): the bucket's block, with a cache of
+# the instance's own.
+replica_storage_s3()
+{
+	mkdir -p "$d/cache"
+	if [ "$REGD_ROOT" -eq 1 ]; then
+		chown -R _regd "$d/cache" || fail "chown _regd $d/cache"
+	fi
+	printf 'storage "%s"\n' "$d/cache"
+	S3_CACHE_DIR=$d/cache regd_conf_s3
 }
 
 regd_conf()

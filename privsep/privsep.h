@@ -189,6 +189,7 @@ void	 proc_title(const char *, ...)
 enum sandbox_kind {
 	SANDBOX_FRONTEND,
 	SANDBOX_STORAGE,
+	SANDBOX_STORAGE_NET,	/* storage on S3: outbound TCP too */
 	SANDBOX_LOGGER,
 	SANDBOX_NOTIFY,
 	SANDBOX_TEST_OPEN,	/* regress: like frontend, used to prove kills */

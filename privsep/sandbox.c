@@ -143,6 +143,16 @@ static const int sc_fetcher[] = {
 	SCMP_SYS(bind), SCMP_SYS(ioctl), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
 };
 
+/*
+ * Storage on an object store: outbound TCP connections (socket(2) of
+ * AF_INET and AF_INET6 only, sc_sockets), and what libcurl waits with.
+ */
+static const int sc_net[] = {
+	SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
+	SCMP_SYS(socketpair), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+	SCMP_SYS(select), SCMP_SYS(pselect6), SCMP_SYS(ioctl),
+};
+
 static int
 sc_sockets(scmp_filter_ctx ctx)
 {
@@ -221,7 +231,8 @@ sandbox_seccomp(enum sandbox_kind kind)
 	    sc_self(ctx) == -1)
 		goto done;
 	/* fstat(2) is newfstatat with an empty path in glibc. */
-	if (kind != SANDBOX_STORAGE && seccomp_rule_add_array(ctx,
+	if (kind != SANDBOX_STORAGE && kind != SANDBOX_STORAGE_NET &&
+	    seccomp_rule_add_array(ctx,
 	    SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1, &empty_path) < 0)
 		goto done;
 	switch (kind) {
@@ -234,6 +245,13 @@ sandbox_seccomp(enum sandbox_kind kind)
 	case SANDBOX_STORAGE:
 		if (sc_add(ctx, sc_storage,
 		    sizeof(sc_storage) / sizeof(int)) == -1)
+			goto done;
+		break;
+	case SANDBOX_STORAGE_NET:
+		if (sc_add(ctx, sc_storage,
+		    sizeof(sc_storage) / sizeof(int)) == -1 ||
+		    sc_add(ctx, sc_net, sizeof(sc_net) / sizeof(int)) == -1 ||
+		    sc_sockets(ctx) == -1)
 			goto done;
 		break;
 	case SANDBOX_LOGGER:

@@ -897,6 +897,17 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 
 	switch (r->st_type) {
 	case ST_BLOB_GET:
+		if (res->status == 307 && body != NULL && blen > 0 &&
+		    fd == -1) {
+			/* The object store serves it: its presigned URL. */
+			http_start_response(c, 307, NULL, 0);
+			http_header(c, "Location", "%.*s", (int)blen,
+			    (const char *)body);
+			http_header(c, "Docker-Content-Digest", "%s",
+			    res->digest);
+			http_end_headers(c);
+			break;
+		}
 		respond_blob(c, res, fd);
 		break;
 	case ST_MANIFEST_GET:

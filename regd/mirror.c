@@ -188,7 +188,7 @@ answer_store(struct mwait *w)
 	if (w->mf->kind == MIRK_MANIFEST)
 		store_manifest_get(&w->req, &res, &fd, &body);
 	else
-		store_blob_get(&w->req, &res, &fd);
+		store_blob_get(&w->req, &res, &fd, &body);
 	store_resume(w->token, &res, fd, body);
 }
 
@@ -298,7 +298,7 @@ mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
 	if (strchr(req->ref, ':') != NULL) {
 		/* By digest: immutable, cached for good. */
 		if (kind == MIRK_BLOB)
-			store_blob_get(req, res, fdp);
+			store_blob_get(req, res, fdp, bodyp);
 		else
 			store_manifest_get(req, res, fdp, bodyp);
 		if (res->status == 200) {

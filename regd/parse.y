@@ -117,6 +117,9 @@ static void	 set_string(char *, size_t, char *, const char *, int);
 static void	 set_path(char *, size_t, char *, const char *);
 static void	 set_file(char *, size_t, char *, const char *, int *);
 static int	 check_range(int64_t, int64_t, int64_t, const char *);
+static void	 s3_secret(char *);
+static void	 s3_check(void);
+static void	 dump_s3(const struct regd_conf *);
 static struct regd_conf	*conf_new(void);
 static struct server_conf *server_new(struct regd_conf *, const char *);
 static void	 server_end(struct server_conf *, int);
@@ -158,6 +161,8 @@ static struct mirror_up		*cur_up;	/* upstream being defined */
 %token	METRICS HEALTH FREE SPACE REPOSITORY LABELS
 %token	NOTIFY QUEUE URL BACKOFF EVENTS
 %token	UPSTREAM CREDENTIALS CA FILE TAG TTL CACHE MIRROR PREFIX NS
+%token	S3 ENDPOINT REGION BUCKET ROOT PATH STYLE SECRET
+%token	REDIRECT PRESIGN EXPIRY
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
@@ -207,6 +212,15 @@ main		: USER STRING {
 		| STORAGE STRING {
 			set_path(conf->storage, sizeof(conf->storage), $2,
 			    "storage");
+		}
+		| STORAGE S3 {
+			memset(&conf->s3, 0, sizeof(conf->s3));
+			conf->s3.on = 1;
+			conf->s3.path_style = 1;
+			conf->s3.presign_expiry = DEF_PRESIGN_EXPIRY;
+			conf->s3.cache_size = DEF_S3_CACHE_SIZE;
+		} '{' optnl s3lines s3last '}' {
+			s3_check();
 		}
 		| STORAGE MODE NUMBER {
 			int64_t	 m = 0, d, v = $3, bit = 1;
@@ -744,6 +758,78 @@ size		: NUMBER {
 		}
 		;
 
+s3lines		: /* empty */
+		| s3lines s3opt '\n' optnl
+		;
+
+s3last		: /* empty */
+		| s3opt
+		;
+
+s3opt		: ENDPOINT STRING {
+			if (strncmp($2, "https://", 8) != 0 &&
+			    strncmp($2, "http://", 7) != 0)
+				yyerror("endpoint \"%s\": not an http:// or "
+				    "https:// URL", $2);
+			set_string(conf->s3.endpoint,
+			    sizeof(conf->s3.endpoint), $2, "endpoint", 0);
+		}
+		| REGION STRING {
+			set_string(conf->s3.region, sizeof(conf->s3.region),
+			    $2, "region", 0);
+		}
+		| BUCKET STRING {
+			if ($2[0] == '\0' || strspn($2,
+			    "abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+			    strlen($2) || strlen($2) < 3)
+				yyerror("bucket \"%s\": not a bucket name "
+				    "(3 to 63 of a-z, 0-9, '.' and '-')", $2);
+			set_string(conf->s3.bucket, sizeof(conf->s3.bucket),
+			    $2, "bucket", 0);
+		}
+		| ROOT STRING {
+			if (strstr($2, "..") != NULL || strchr($2, '\\') !=
+			    NULL)
+				yyerror("root \"%s\": no \"..\" or '\\' "
+				    "in it", $2);
+			set_string(conf->s3.root, sizeof(conf->s3.root), $2,
+			    "root", 1);
+		}
+		| PATH STYLE yesno {
+			conf->s3.path_style = $3;
+		}
+		| ACCESS KEY STRING {
+			set_string(conf->s3.access_key,
+			    sizeof(conf->s3.access_key), $3, "access key", 0);
+		}
+		| SECRET FILE STRING {
+			s3_secret($3);
+		}
+		| CA FILE STRING {
+			int	 line;
+
+			set_file(conf->s3.ca_file, sizeof(conf->s3.ca_file),
+			    $3, "ca file", &line);
+		}
+		| CACHE STRING SIZE size {
+			set_path(conf->storage, sizeof(conf->storage), $2,
+			    "cache");
+			if ($4 >= 0 && $4 < 1024 * 1024)
+				yyerror("cache size %lld: at least 1M",
+				    (long long)$4);
+			else if ($4 >= 0)
+				conf->s3.cache_size = $4;
+		}
+		| REDIRECT yesno {
+			conf->s3.redirect = $2;
+		}
+		| PRESIGN EXPIRY duration {
+			if ($3 >= 0 && check_range($3, 1, 7 * 86400,
+			    "presign expiry") == 0)
+				conf->s3.presign_expiry = $3;
+		}
+		;
+
 retlines	: /* empty */
 		| retlines retopt '\n' optnl
 		;
@@ -855,6 +941,7 @@ static const struct keyword keywords[] = {
 	{ "backoff",		BACKOFF },
 	{ "block",		BLOCK },
 	{ "body",		BODY },
+	{ "bucket",		BUCKET },
 	{ "ca",			CA },
 	{ "cache",		CACHE },
 	{ "certificate",	CERTIFICATE },
@@ -867,7 +954,9 @@ static const struct keyword keywords[] = {
 	{ "delete",		DELETE },
 	{ "deny",		DENY },
 	{ "drain",		DRAIN },
+	{ "endpoint",		ENDPOINT },
 	{ "events",		EVENTS },
+	{ "expiry",		EXPIRY },
 	{ "failures",		FAILURES },
 	{ "file",		FILE },
 	{ "free",		FREE },
@@ -901,10 +990,12 @@ static const struct keyword keywords[] = {
 	{ "off",		OFF },
 	{ "older",		OLDER },
 	{ "on",			ON },
+	{ "path",		PATH },
 	{ "per",		PER },
 	{ "port",		PORT },
 	{ "prefix",		PREFIX },
 	{ "prefork",		PREFORK },
+	{ "presign",		PRESIGN },
 	{ "protocols",		PROTOCOLS },
 	{ "proxy",		PROXY },
 	{ "pull",		PULL },
@@ -912,10 +1003,15 @@ static const struct keyword keywords[] = {
 	{ "queue",		QUEUE },
 	{ "quota",		QUOTA },
 	{ "realm",		REALM },
+	{ "redirect",		REDIRECT },
+	{ "region",		REGION },
 	{ "repository",		REPOSITORY },
 	{ "request",		REQUEST },
 	{ "retention",		RETENTION },
+	{ "root",		ROOT },
+	{ "s3",			S3 },
 	{ "schedule",		SCHEDULE },
+	{ "secret",		SECRET },
 	{ "server",		SERVER },
 	{ "service",		SERVICE },
 	{ "shared",		SHARED },
@@ -923,6 +1019,7 @@ static const struct keyword keywords[] = {
 	{ "socket",		SOCKET },
 	{ "space",		SPACE },
 	{ "storage",		STORAGE },
+	{ "style",		STYLE },
 	{ "syslog",		SYSLOG },
 	{ "tag",		TAG },
 	{ "tags",		TAGS },
@@ -1387,6 +1484,73 @@ set_file(char *dst, size_t len, char *s, const char *what, int *line)
 	}
 	close(fd);
 	set_string(dst, len, s, what, 0);
+}
+
+/*
+ * The S3 secret key, read now by the parent from a file only its owner
+ * (root, or the user regd runs as) may read; kept for storage alone.
+ */
+static void
+s3_secret(char *path)
+{
+	struct stat	 st;
+	char		 buf[sizeof(conf->s3.secret) + 1];
+	ssize_t		 n;
+	int		 fd;
+
+	if (path[0] != '/') {
+		yyerror("secret file \"%s\": not an absolute path", path);
+		goto done;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		yyerror("secret file \"%s\": %s", path, strerror(errno));
+		goto done;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		yyerror("secret file \"%s\": not a regular file", path);
+	else if ((st.st_mode & 077) != 0)
+		yyerror("secret file \"%s\": group or others may read it "
+		    "(mode %03o): chmod 600", path, st.st_mode & 0777);
+	else if (st.st_uid != 0 && st.st_uid != geteuid())
+		yyerror("secret file \"%s\": owned by uid %u, not root",
+		    path, (unsigned)st.st_uid);
+	else if ((n = read(fd, buf, sizeof(buf))) == -1)
+		yyerror("secret file \"%s\": %s", path, strerror(errno));
+	else {
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+		    buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			yyerror("secret file \"%s\": empty", path);
+		else if ((size_t)n >= sizeof(conf->s3.secret) ||
+		    memchr(buf, '\n', n) != NULL)
+			yyerror("secret file \"%s\": not one line of at most "
+			    "%zu bytes", path, sizeof(conf->s3.secret) - 1);
+		else {
+			memcpy(conf->s3.secret, buf, n);
+			conf->s3.secret[n] = '\0';
+			strlcpy(conf->s3.secret_file, path,
+			    sizeof(conf->s3.secret_file));
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+done:
+	free(path);
+}
+
+/* At the end of "storage s3 { }": what it cannot do without. */
+static void
+s3_check(void)
+{
+	if (conf->s3.endpoint[0] == '\0')
+		yyerror("storage s3: no endpoint");
+	else if (conf->s3.bucket[0] == '\0')
+		yyerror("storage s3: no bucket");
+	else if (conf->s3.access_key[0] == '\0')
+		yyerror("storage s3: no access key");
+	else if (conf->s3.secret[0] == '\0')
+		yyerror("storage s3: no secret file");
 }
 
 static int
@@ -1934,6 +2098,39 @@ dump_size(size_t n)
 }
 
 /* The effective configuration, written so that it parses back the same. */
+/* The bucket; never the secret, only the file it came from. */
+static void
+dump_s3(const struct regd_conf *c)
+{
+	const struct s3_store_conf	*s3 = &c->s3;
+
+	printf("storage s3 {\n\tendpoint ");
+	dump_string(s3->endpoint);
+	if (s3->region[0] != '\0') {
+		printf("\n\tregion ");
+		dump_string(s3->region);
+	}
+	printf("\n\tbucket ");
+	dump_string(s3->bucket);
+	printf("\n\troot ");
+	dump_string(s3->root);
+	printf("\n\tpath style %s\n\taccess key ", s3->path_style ? "yes" :
+	    "no");
+	dump_string(s3->access_key);
+	printf("\n\tsecret file ");
+	dump_string(s3->secret_file);
+	if (s3->ca_file[0] != '\0') {
+		printf("\n\tca file ");
+		dump_string(s3->ca_file);
+	}
+	printf("\n\tcache ");
+	dump_string(c->storage);
+	printf(" size %lld\n\tredirect %s\n\tpresign expiry ",
+	    (long long)s3->cache_size, s3->redirect ? "yes" : "no");
+	dump_duration(s3->presign_expiry);
+	printf("\n}\n");
+}
+
 /* Storage housekeeping: GC, uploads, quotas and retention rules. */
 static void
 dump_store(const struct store_conf *sc)
@@ -2019,6 +2216,8 @@ config_dump(struct regd_conf *c)
 	printf("\n");
 	auth_dump(c, NULL);
 	dump_store(&c->store);
+	if (c->s3.on)
+		dump_s3(c);
 	dump_mirrors(c, NULL);
 	dump_metrics(c);
 	notify_conf_dump(c);

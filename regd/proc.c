@@ -348,6 +348,10 @@ child_prepare(const struct proc_type *t, int instance)
 	proc_title("%s", t->title);
 	log_procname(t->title);
 	env->slot = t->many ? instance : -1;
+	/* The object store's secret is storage's alone. */
+	if (t->kind != PROC_STORAGE && env->conf != NULL)
+		explicit_bzero(env->conf->s3.secret,
+		    sizeof(env->conf->s3.secret));
 	env->base = event_init();
 	chan_base(env->base);
 }

@@ -423,6 +423,26 @@ struct store_conf {
 	struct retain_rule	 retains[MAX_RETAINS];
 };
 
+#define DEF_PRESIGN_EXPIRY	300		/* s, a redirect's URL */
+#define DEF_S3_CACHE_SIZE	(1024LL * 1024 * 1024)	/* blob cache */
+
+/* storage s3 { ... }: the bucket, and the secret read from its file. */
+struct s3_store_conf {
+	int			 on;
+	char			 endpoint[256];
+	char			 region[64];
+	char			 bucket[64];
+	char			 root[256];
+	char			 access_key[128];
+	char			 secret_file[PATH_MAX];
+	char			 secret[256];	/* storage's only */
+	char			 ca_file[PATH_MAX];
+	int			 path_style;
+	int			 redirect;
+	int			 presign_expiry;	/* seconds */
+	int64_t			 cache_size;		/* bytes */
+};
+
 struct regd_conf {
 	char			 user[64];
 	char			 chroot[PATH_MAX];
@@ -440,6 +460,7 @@ struct regd_conf {
 	struct store_conf	 store;		/* store_gc.c */
 	struct mirror_up	 upstreams[MAX_UPSTREAMS];
 	int			 nupstreams;
+	struct s3_store_conf	 s3;		/* storage s3, or off */
 	struct server_conf	*metrics;	/* in servers too; or NULL */
 	int64_t			 health_timeout;	/* seconds */
 	int64_t			 health_free;	/* bytes free at least */

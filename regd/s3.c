@@ -53,6 +53,9 @@ struct s3_conn {
 	char		*secret_key;
 	char		*token;
 	char		*ca_file;
+	char		*ca_pem;	/* the CAs, loaded before a chroot */
+	size_t		 ca_pemlen;
+	struct curl_slist *resolve;	/* "host:port:addr", pinned */
 	int		 vhost;
 	long		 connect_ms, low_speed_s, timeout_ms;
 	int		 retries;
@@ -197,6 +200,13 @@ s3_conn_new(const struct s3_config *cfg, struct s3_err *err)
 	c->secret_key = xstrdup(cfg->secret_key);
 	c->token = xstrdup(cfg->token);
 	c->ca_file = xstrdup(cfg->ca_file);
+	if (cfg->ca_pem != NULL && (c->ca_pem = malloc(cfg->ca_pemlen +
+	    1)) != NULL) {
+		memcpy(c->ca_pem, cfg->ca_pem, cfg->ca_pemlen);
+		c->ca_pemlen = cfg->ca_pemlen;
+	}
+	if (cfg->resolve != NULL)
+		c->resolve = curl_slist_append(NULL, cfg->resolve);
 	c->vhost = cfg->virtual_host;
 	c->connect_ms = cfg->connect_timeout_ms > 0 ?
 	    cfg->connect_timeout_ms : S3_DEF_CONNECT_MS;
@@ -238,6 +248,8 @@ s3_conn_free(struct s3_conn *c)
 	free(c->region);
 	free(c->access_key);
 	free(c->ca_file);
+	free(c->ca_pem);
+	curl_slist_free_all(c->resolve);
 	free(c->xml);
 	free(c);
 }
@@ -599,8 +611,17 @@ setopts(struct req *r, const char *url, struct curl_slist *hl)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
 	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
-	if (c->ca_file != NULL)
+	if (c->ca_pem != NULL) {
+		struct curl_blob	 blob;
+
+		blob.data = c->ca_pem;
+		blob.len = c->ca_pemlen;
+		blob.flags = CURL_BLOB_COPY;
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	} else if (c->ca_file != NULL)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->resolve != NULL)
+		curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
 	if (r->src != SRC_NONE || strcmp(r->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 		curl_easy_setopt(h, CURLOPT_READDATA, r);
@@ -871,6 +892,39 @@ s3_get(struct s3_conn *c, const char *key, void *buf, size_t max,
 	if (perform(&r, err) == -1)
 		return (-1);
 	*len = r.outlen;
+	return (0);
+}
+
+/*
+ * len bytes at off into buf (a short read at the end is no error), and
+ * the object's mtime when mtime is not NULL.
+ */
+int
+s3_get_range(struct s3_conn *c, const char *key, off_t off, size_t len,
+    void *buf, size_t *got, time_t *mtime, struct s3_err *err)
+{
+	struct req	 r;
+	char		 range[64];
+
+	if (!key_ok(key))
+		return (bad_key(err));
+	if (off < 0 || len == 0) {
+		seterr(err, 0, "BadRange", "bad offset or length", 0, EINVAL);
+		return (-1);
+	}
+	req_init(&r, c, "GET", key);
+	r.sink = SINK_BUF;
+	r.out = buf;
+	r.outmax = len;
+	(void)snprintf(range, sizeof(range), "bytes=%lld-%lld",
+	    (long long)off, (long long)(off + len - 1));
+	req_hdr(&r, "Range", range);
+	r.range = 1;
+	if (perform(&r, err) == -1)
+		return (-1);
+	*got = r.outlen;
+	if (mtime != NULL)
+		*mtime = r.mtime;
 	return (0);
 }
 

@@ -48,6 +48,9 @@ struct s3_config {
 	const char	*secret_key;
 	const char	*token;		/* session token, or NULL */
 	const char	*ca_file;	/* NULL: the system's CAs */
+	const char	*ca_pem;	/* else these CAs (PEM), if not NULL */
+	size_t		 ca_pemlen;
+	const char	*resolve;	/* "host:port:addr" for curl, or NULL */
 	int		 virtual_host;	/* bucket.host/key, not host/bucket */
 	long		 connect_timeout_ms;	/* default 5 s */
 	long		 low_speed_time;	/* s under 1 KiB/s; 30 */
@@ -111,6 +114,8 @@ int	 s3_head(struct s3_conn *, const char *, struct s3_obj *,
 	    struct s3_err *);
 int	 s3_get(struct s3_conn *, const char *, void *, size_t, size_t *,
 	    struct s3_err *);
+int	 s3_get_range(struct s3_conn *, const char *, off_t, size_t, void *,
+	    size_t *, time_t *, struct s3_err *);
 int	 s3_get_range_fd(struct s3_conn *, const char *, off_t, off_t, int,
 	    off_t *, struct s3_err *);
 int	 s3_put(struct s3_conn *, const char *, const void *, size_t,

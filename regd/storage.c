@@ -332,7 +332,7 @@ front_request(struct peer *p, struct msg *m)
 			answer(p, id, &res, -1, NULL);
 		return;
 	case ST_BLOB_GET:
-		store_blob_get(&req, &res, &fd);
+		store_blob_get(&req, &res, &fd, &body);
 		break;
 	case ST_BLOB_DELETE:
 		store_blob_delete(&req, &res, &fd);
@@ -691,9 +691,20 @@ storage_main(struct proc_boot *boot)
 	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	mallopt(M_ARENA_MAX, 2);
 
+	/*
+	 * On S3: libcurl, the CAs and the endpoint's address before the
+	 * chroot (the cache directory), and a filter that lets it connect.
+	 */
+	if (env->conf->s3.on) {
+		be = &store_s3_backend;
+		store_s3_conf(&env->conf->s3);
+		if (store_s3_prepare() == -1)
+			fatalx("storage: cannot set up the S3 client");
+		boot->sandbox = SANDBOX_STORAGE_NET;
+	}
 	proc_sandbox(boot, env->conf->user);
 	if (store_init() == -1)
-		fatal("storage: cannot create %s", ST_V2);
+		fatal("storage: cannot start the %s backend", be->name);
 
 	proc_listen(boot, storage_rules, sizeof(storage_rules) /
 	    sizeof(storage_rules[0]), storage_peer);

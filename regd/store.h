@@ -94,8 +94,10 @@ void	 store_err(struct st_res *, int, const char *, const char *, ...)
 	    __attribute__((__format__ (printf, 4, 5)));
 void	 store_err_errno(struct st_res *, int, const char *, const char *,
 	    const char *);
+int	 store_link_state(const char *, enum be_link, const char *);
 int	 store_linked(const char *, enum be_link, const char *);
-void	 store_blob_get(const struct st_req *, struct st_res *, int *);
+void	 store_blob_get(const struct st_req *, struct st_res *, int *,
+	    const void **);
 void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
 void	 store_manifest_get(const struct st_req *, struct st_res *, int *,
 	    const void **);
@@ -202,6 +204,8 @@ void	 store_stats_fill(struct store_stats *);
 /* store_gc.c */
 void	 gc_init(struct chan *);
 void	 gc_conf(const struct store_conf *);
+void	 store_s3_conf(const struct s3_store_conf *);	/* store_s3.c */
+int	 store_s3_prepare(void);		/* before the sandbox */
 const struct store_conf *gc_store_conf(void);
 int	 store_shared(void);
 int	 gc_shared_settle(void);

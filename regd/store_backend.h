@@ -14,6 +14,7 @@
  *   ---------------------------- this interface ----------------------------
  *   store_fs.c     the filesystem, in CNCF Distribution's layout
  *   store_mem.c    memory only, for unit tests of the layers above
+ *   store_s3.c     an S3 bucket, in the keys of Distribution's s3 driver
  *
  * A backend stores what it is told and reports what it holds.  It never
  * validates a manifest, counts a quota, marks for GC, drops a cache or
@@ -87,6 +88,12 @@ typedef int	(*be_linkfn)(void *, const char *, const char *, const char *,
 
 struct store_backend {
 	const char	*name;
+	/*
+	 * 1: blob_open may wait on the network (a cache filled from an
+	 * object store); it is then a "worker" call, which the layers
+	 * above make from a job while the request is parked.
+	 */
+	int		 open_slow;
 	int	(*init)(void);			/* before the sandbox */
 
 	/* Blobs: content-addressed, immutable once there. */
@@ -117,6 +124,12 @@ struct store_backend {
 	 */
 	int	(*upload_commit)(struct be_upload *, const char *);
 	void	(*upload_close)(struct be_upload *);
+	/*
+	 * Optional (NULL: upload_append made it durable): what the
+	 * handle received made durable, before it is acknowledged.  On
+	 * failure the upload is as it was before this handle's appends.
+	 */
+	int	(*upload_sync)(struct be_upload *);
 	int	(*upload_abort)(const char *, const char *);
 	int	(*upload_stat)(const char *, const char *, struct be_stat *);
 	/*
@@ -185,7 +198,8 @@ struct store_backend {
 	unsigned	 flags;			/* BE_SHARED */
 };
 
-extern const struct store_backend	 store_fs_backend, store_mem_backend;
+extern const struct store_backend	 store_fs_backend, store_mem_backend,
+					 store_s3_backend;
 extern const struct store_backend	*be;	/* the one in use */
 const struct store_backend *store_backend_find(const char *);
 

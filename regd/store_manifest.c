@@ -63,6 +63,28 @@ desc_digest(json_t *desc)
 	return (d);
 }
 
+/*
+ * Is d linked in repo?  0 yes, -1 with res filled: 400 when it is not,
+ * the store's error (a 503 when it is away) when that cannot be told.
+ */
+static int
+ref_linked(const char *repo, enum be_link kind, const char *d,
+    struct st_res *res)
+{
+	switch (store_link_state(repo, kind, d)) {
+	case 1:
+		return (0);
+	case 0:
+		store_err(res, 400, "MANIFEST_BLOB_UNKNOWN", "%s unknown: %s",
+		    kind == BE_LAYER ? "blob" : "manifest", d);
+		return (-1);
+	default:
+		store_err_errno(res, errno, d, "MANIFEST_BLOB_UNKNOWN",
+		    "cannot tell whether it is there");
+		return (-1);
+	}
+}
+
 /* Check what a manifest references; 0 or -1 with res filled. */
 static int
 manifest_refs(const char *repo, json_t *root, enum mkind kind,
@@ -85,11 +107,8 @@ manifest_refs(const char *repo, json_t *root, enum mkind kind,
 				    "manifests[%zu]: invalid descriptor", i);
 				return (-1);
 			}
-			if (!store_linked(repo, BE_REVISION, d)) {
-				store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
-				    "manifest unknown: %s", d);
+			if (ref_linked(repo, BE_REVISION, d, res) == -1)
 				return (-1);
-			}
 		}
 		return (0);
 	}
@@ -98,11 +117,8 @@ manifest_refs(const char *repo, json_t *root, enum mkind kind,
 		    "config: missing or invalid descriptor");
 		return (-1);
 	}
-	if (!store_linked(repo, BE_LAYER, d)) {
-		store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
-		    "blob unknown: %s", d);
+	if (ref_linked(repo, BE_LAYER, d, res) == -1)
 		return (-1);
-	}
 	arr = json_object_get(root, "layers");
 	if (!json_is_array(arr)) {
 		store_err(res, 400, "MANIFEST_INVALID",
@@ -118,11 +134,8 @@ manifest_refs(const char *repo, json_t *root, enum mkind kind,
 		urls = json_object_get(v, "urls");
 		if (json_is_array(urls) && json_array_size(urls) > 0)
 			continue;
-		if (!store_linked(repo, BE_LAYER, d)) {
-			store_err(res, 400, "MANIFEST_BLOB_UNKNOWN",
-			    "blob unknown: %s", d);
+		if (ref_linked(repo, BE_LAYER, d, res) == -1)
 			return (-1);
-		}
 	}
 	return (0);
 }

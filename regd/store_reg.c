@@ -21,7 +21,8 @@
 #include "store.h"
 
 static const struct store_backend *const backends[] = {
-	&store_fs_backend
+	&store_fs_backend,
+	&store_s3_backend
 };
 
 const struct store_backend	*be = &store_fs_backend;
@@ -303,12 +304,100 @@ store_linked(const char *repo, enum be_link kind, const char *digest)
 	return (link_state(repo, kind, digest) == 1);
 }
 
-void
-store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
+/* As store_linked, but -1 (errno) when the store cannot tell. */
+int
+store_link_state(const char *repo, enum be_link kind, const char *digest)
 {
-	struct be_stat	 bs;
+	return (link_state(repo, kind, digest));
+}
+
+/* A blob GET whose blob_open runs in a job, the request parked. */
+struct blob_job {
+	struct st_req	 req;
+	uint64_t	 park;
 	struct be_body	 body;
-	int		 l, err = ENOENT;
+	int		 rv, err;
+};
+
+/* The answer to a blob GET from what blob_open gave (rv, err). */
+static const void *
+blob_answer(const struct st_req *req, struct st_res *res, int rv, int err,
+    struct be_body *body, int *fdp)
+{
+	if (rv == -1) {
+		store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
+		    "blob unknown to registry");
+		return (NULL);
+	}
+	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	if (body->fd == -1 && body->url[0] != '\0') {
+		res->status = 307;
+		res->size = strlen(body->url);
+		return (body->url);
+	}
+	res->status = 200;
+	res->size = body->size;
+	*fdp = body->fd;
+	return (NULL);
+}
+
+static void
+blob_job_work(void *arg)
+{
+	struct blob_job	*bj = arg;
+
+	bj->rv = be->blob_open(bj->req.ref, BE_WANT_FD | BE_WANT_URL,
+	    &bj->body);
+	bj->err = errno;
+}
+
+static void
+blob_job_done(void *arg)
+{
+	struct blob_job	*bj = arg;
+	struct st_res	 res;
+	const void	*url;
+	int		 fd = -1;
+
+	memset(&res, 0, sizeof(res));
+	url = blob_answer(&bj->req, &res, bj->rv, bj->err, &bj->body, &fd);
+	store_resume(bj->park, &res, fd, url);
+	free(bj);
+}
+
+/* From a slow backend: parked while a job opens it.  1 if it did. */
+static int
+blob_get_later(const struct st_req *req)
+{
+	struct blob_job	*bj;
+
+	if (!be->open_slow || !job_ready() ||
+	    (bj = calloc(1, sizeof(*bj))) == NULL)
+		return (0);
+	bj->req = *req;
+	if ((bj->park = store_park()) == 0) {
+		free(bj);
+		return (0);
+	}
+	if (job_run(blob_job_work, blob_job_done, bj) == -1) {
+		/* Parked but no job: done here, answered as the job would. */
+		blob_job_work(bj);
+		blob_job_done(bj);
+	}
+	return (1);
+}
+
+/*
+ * A blob GET: a descriptor, or, from a backend that offers redirects
+ * (S3 with "redirect yes"), a 307 whose inline body is the URL.
+ */
+void
+store_blob_get(const struct st_req *req, struct st_res *res, int *fdp,
+    const void **urlp)
+{
+	static struct be_body	 body;
+	struct be_stat		 bs;
+	int			 l, rv, err = ENOENT;
 
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -330,16 +419,14 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp)
 			goto fail;
 		}
 		res->size = bs.size;
-	} else {
-		if (be->blob_open(req->ref, BE_WANT_FD, &body) == -1) {
-			err = errno;
-			goto fail;
-		}
-		res->size = body.size;
-		*fdp = body.fd;
+		res->status = 200;
+		strlcpy(res->digest, req->ref, sizeof(res->digest));
+		return;
 	}
-	res->status = 200;
-	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	if (blob_get_later(req))
+		return;
+	rv = be->blob_open(req->ref, BE_WANT_FD | BE_WANT_URL, &body);
+	*urlp = blob_answer(req, res, rv, errno, &body, fdp);
 	return;
 fail:
 	store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
@@ -358,7 +445,8 @@ store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
 		return;
 	}
 	if (be->link_get(req->repo, BE_LAYER, req->ref, NULL) == -1) {
-		store_err(res, 404, "BLOB_UNKNOWN", "blob unknown to registry");
+		store_err_errno(res, errno, req->ref, "BLOB_UNKNOWN",
+		    "blob unknown to registry");
 		return;
 	}
 	if (reg_link_del(req->repo, BE_LAYER, req->ref) == -1) {
@@ -503,8 +591,8 @@ store_manifest_delete(const struct st_req *req, struct st_res *res,
 		/* A tag goes alone, even one whose manifest is gone. */
 		if (be->tag_get(req->repo, req->ref, digest, sizeof(digest),
 		    NULL) == -1) {
-			store_err(res, 404, "MANIFEST_UNKNOWN",
-			    "manifest unknown");
+			store_err_errno(res, errno, req->ref,
+			    "MANIFEST_UNKNOWN", "manifest unknown");
 			return;
 		}
 		if (reg_tag_del(req->repo, req->ref) == -1)

@@ -797,8 +797,17 @@ upload_end(struct st_stream *s, struct st_res *res)
 		return;
 	}
 	if (s->werr != 0) {
-		store_err(res, 500, "UNKNOWN", "write failed: %s",
-		    strerror(s->werr));
+		/* A store that is away for now (S3: no answer) is a 503. */
+		store_err(res, s->werr == EAGAIN ? 503 : 500,
+		    s->werr == EAGAIN ? "UNAVAILABLE" : "UNKNOWN",
+		    "write failed: %s", strerror(s->werr));
+		upload_rollback(s);
+		return;
+	}
+	if (!(s->req.flags & STF_FINAL) && be->upload_sync != NULL &&
+	    be->upload_sync(s->bu) == -1) {
+		store_err_errno(res, errno, up->uuid, "BLOB_UPLOAD_UNKNOWN",
+		    "cannot keep the upload");
 		upload_rollback(s);
 		return;
 	}

@@ -143,6 +143,44 @@ free_port()
 
 # regd_conf [extra-global-lines] [extra-server-lines]: write $T/regd.conf.
 # REGD_DELETE=no leaves "delete yes" out of the server block.
+# regd_conf_s3: with REGD_BACKEND=s3 and S3_ENDPOINT, S3_BUCKET,
+# S3_ACCESS_KEY and S3_SECRET_KEY set (as regress/s3/ceph.sh's env), a
+# "storage s3" block on that bucket under a root of this test's own, with
+# $T/storage as its cache; otherwise nothing.
+regd_conf_s3()
+{
+	[ "${REGD_BACKEND:-fs}" = s3 ] || return 0
+	[ -n "${S3_ENDPOINT:-}" ] && [ -n "${S3_BUCKET:-}" ] ||
+	    fail "REGD_BACKEND=s3 without S3_ENDPOINT and S3_BUCKET"
+	(umask 077; printf '%s\n' "$S3_SECRET_KEY" > "$T/s3.secret")
+	cat <<EOF
+storage s3 {
+	endpoint "$S3_ENDPOINT"
+	region "${S3_REGION:-us-east-1}"
+	bucket "$S3_BUCKET"
+	root "${S3_ROOT:-/regress/${T##*/}}"
+	path style yes
+	access key "$S3_ACCESS_KEY"
+	secret file "$T/s3.secret"
+	cache "${S3_CACHE_DIR:-$T/storage}" size ${S3_CACHE_SIZE:-256M}
+	redirect ${S3_REDIRECT:-no}
+}
+EOF
+}
+
+# replica_storage_s3 (regress/replicas.sh, inside replica_start, whose
+# $d is the instance's directory): the bucket's block, with a cache of
+# the instance's own.
+replica_storage_s3()
+{
+	mkdir -p "$d/cache"
+	if [ "$REGD_ROOT" -eq 1 ]; then
+		chown -R _regd "$d/cache" || fail "chown _regd $d/cache"
+	fi
+	printf 'storage "%s"\n' "$d/cache"
+	S3_CACHE_DIR=$d/cache regd_conf_s3
+}
+
 regd_conf()
 {
 	local del="delete yes"
@@ -156,6 +194,7 @@ regd_conf()
 	fi
 	cat > "$T/regd.conf" <<EOF
 storage "$T/storage"
+$(regd_conf_s3)
 socket "$T/regd.sock"
 prefork 2
 log access "$T/access.log"

@@ -1,7 +1,9 @@
 /*
  * Unit test of the storage backends (regd/store_backend.h): one list of
  * cases run against the filesystem backend, in a fresh directory, and
- * against the memory one; then the registry above the memory backend
+ * against the memory one, and against the S3 one when S3_ENDPOINT,
+ * S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET name a bucket (S3_ROOT its
+ * root directory); then the registry above the memory backend
  * (a manifest PUT and GET, the change hooks).  One line per case; exit
  * status 1 if any failed.
  */
@@ -315,7 +317,7 @@ check_each(void *arg, const char *where, const char *dg, const char *expect,
 }
 
 static void
-t_link_check(int fs)
+t_link_check(int fs, int withindex)
 {
 	struct seen	 s;
 	char		 d[MAX_DIGEST + 1], to[PATH_MAX], path[PATH_MAX];
@@ -327,7 +329,7 @@ t_link_check(int fs)
 	memset(&s, 0, sizeof(s));
 	be->link_check(check_each, &s);
 	/* fs: the layer link, the tag's current and index links. */
-	check(s.links == (fs ? 3 : 2) && s.bad == 0,
+	check(s.links == (withindex ? 3 : 2) && s.bad == 0,
 	    "link_check of sound links: %d links, %d bad", s.links, s.bad);
 	if (fs) {
 		/* A link forged with something that is no digest. */
@@ -354,7 +356,8 @@ t_link_check(int fs)
 }
 
 static void
-conformance(const char *name, const struct store_backend *b, int fs)
+conformance(const char *name, const struct store_backend *b, int fs,
+    int withindex)
 {
 	label = name;
 	be = b;
@@ -366,7 +369,278 @@ conformance(const char *name, const struct store_backend *b, int fs)
 	t_upload_abort_open();
 	t_leases();
 	t_walks();
-	t_link_check(fs);
+	t_link_check(fs, withindex);
+}
+
+/* A deterministic byte at offset off of a big upload. */
+static unsigned char
+big_byte(int64_t off)
+{
+	return ((unsigned char)((off * 7 + off / 4093) & 0xff));
+}
+
+static void
+big_fill(unsigned char *buf, size_t len, int64_t off)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = big_byte(off + (int64_t)i);
+}
+
+/* Append len pattern bytes from off in one session, closed after. */
+static int
+big_session(const char *uuid, int64_t off, size_t len, int64_t trunc)
+{
+	struct be_upload	*bu;
+	struct be_stat		 bs;
+	unsigned char		*buf;
+	int			 ok;
+
+	if ((buf = malloc(len)) == NULL)
+		err(2, NULL);
+	big_fill(buf, len, off);
+	ok = be->upload_open("lib/big", uuid, &bu, &bs) == 0 &&
+	    bs.size == off;
+	if (ok) {
+		ok = be->upload_append(bu, buf, len) == 0;
+		if (ok && trunc >= 0)
+			ok = be->upload_truncate(bu, trunc) == 0;
+		be->upload_close(bu);
+	}
+	free(buf);
+	return (ok);
+}
+
+/* The upload, read back through upload_read, is the pattern to size. */
+static int
+big_check(const char *uuid, int64_t size)
+{
+	struct be_upload	*bu;
+	struct be_stat		 bs;
+	unsigned char		*buf, *want;
+	int64_t			 off = 0;
+	ssize_t			 n;
+	int			 ok;
+
+	if (be->upload_open("lib/big", uuid, &bu, &bs) == -1)
+		return (0);
+	ok = bs.size == size;
+	buf = malloc(1024 * 1024);
+	want = malloc(1024 * 1024);
+	if (buf == NULL || want == NULL)
+		err(2, NULL);
+	while (ok && off < size) {
+		if ((n = be->upload_read(bu, buf, 1024 * 1024, off)) <= 0)
+			ok = 0;
+		else {
+			big_fill(want, n, off);
+			ok = memcmp(buf, want, n) == 0;
+			off += n;
+		}
+	}
+	be->upload_close(bu);
+	free(buf);
+	free(want);
+	return (ok && off == size);
+}
+
+/*
+ * S3 only: an upload in sessions as a chunked push makes them, each
+ * closed and found again in the bucket (as another instance would):
+ * parts of 8 MiB, a short last part, a session that goes back
+ * (truncate) across a part it sent, a read of what is in the bucket,
+ * and the commit checked byte for byte through the blob cache.
+ */
+static void
+t_s3_big_upload(void)
+{
+	struct be_body	 body;
+	struct be_stat	 bs;
+	unsigned char	*buf, *want;
+	char		 d[MAX_DIGEST + 1];
+	const size_t	 MiB = 1024 * 1024;
+	int64_t		 size;
+	ssize_t		 n;
+	int		 ok;
+
+	check(be->upload_begin("lib/big", UUID) == 0, "big: begin");
+	check(big_session(UUID, 0, 3 * MiB, -1), "big: 3 MiB, all in memory");
+	check(big_session(UUID, 3 * MiB, 6 * MiB, -1),
+	    "big: +6 MiB onto a small object read back");
+	check(big_session(UUID, 9 * MiB, 9 * MiB, 9 * MiB),
+	    "big: +9 MiB gone back (a failed PATCH)");
+	check(be->upload_stat("lib/big", UUID, &bs) == 0 &&
+	    bs.size == (int64_t)(9 * MiB), "big: the bucket says 9 MiB: %lld",
+	    (long long)bs.size);
+	/* An instance killed in a request: its handle never closes. */
+	{
+		struct be_upload	*lost;
+		unsigned char		*junk;
+
+		if ((junk = calloc(1, 10 * MiB)) == NULL)
+			err(2, NULL);
+		ok = be->upload_open("lib/big", UUID, &lost, &bs) == 0 &&
+		    be->upload_append(lost, junk, 10 * MiB) == 0;
+		free(junk);
+		check(ok, "big: 10 MiB sent by a request that dies");
+	}
+	check(be->upload_stat("lib/big", UUID, &bs) == 0 &&
+	    bs.size == (int64_t)(9 * MiB), "big: what it sent does not count: "
+	    "%lld", (long long)bs.size);
+	check(big_session(UUID, 9 * MiB, 12 * MiB + 5, -1),
+	    "big: +12 MiB and 5 bytes");
+	check(big_session(UUID, 21 * MiB + 5, 1000, -1), "big: +1000 bytes");
+	size = 21 * MiB + 1005;
+	check(big_check(UUID, size), "big: upload_read of the bucket's bytes");
+	check(big_session(UUID, size, 7, -1), "big: +7 bytes after the read");
+	size += 7;
+
+	if ((buf = malloc(size)) == NULL || (want = malloc(MiB)) == NULL)
+		err(2, NULL);
+	big_fill(buf, size, 0);
+	if (store_digest_buf("sha256", buf, size, d, sizeof(d)) == -1)
+		errx(2, "digest");
+	free(buf);
+	{
+		struct be_upload	*bu;
+
+		ok = be->upload_open("lib/big", UUID, &bu, &bs) == 0 &&
+		    bs.size == size;
+		if (ok) {
+			ok = be->upload_commit(bu, d) == 1;
+			be->upload_close(bu);
+		}
+	}
+	check(ok, "big: commit %lld bytes", (long long)size);
+	check(be->blob_stat(d, &bs) == 0 && bs.size == size,
+	    "big: blob_stat %lld", (long long)bs.size);
+	check(be->upload_stat("lib/big", UUID, &bs) == -1 && errno == ENOENT,
+	    "big: the session is gone");
+	ok = 0;
+	if (be->blob_open(d, BE_WANT_FD, &body) == 0) {
+		int64_t	 off = 0;
+
+		ok = body.size == size;
+		while (ok && (n = read(body.fd, want, MiB)) > 0) {
+			unsigned char	*exp = malloc(n);
+
+			big_fill(exp, n, off);
+			ok = memcmp(exp, want, n) == 0;
+			free(exp);
+			off += n;
+		}
+		ok = ok && off == size;
+		close(body.fd);
+	}
+	check(ok, "big: blob_open (bigger than the cache) reads it all");
+	free(want);
+
+	/* A commit with no bytes of its own after a request that died. */
+	check(be->upload_begin("lib/big", UUID2) == 0 &&
+	    big_session(UUID2, 0, 8 * MiB, -1),
+	    "big: 8 MiB again, one whole part");
+	{
+		struct be_upload	*bu;
+		unsigned char		*junk;
+
+		if ((junk = calloc(1, 9 * MiB)) == NULL)
+			err(2, NULL);
+		if (be->upload_open("lib/big", UUID2, &bu, &bs) == 0)
+			be->upload_append(bu, junk, 9 * MiB);	/* lost */
+		big_fill(junk, 8 * MiB, 0);
+		if (store_digest_buf("sha256", junk, 8 * MiB, d,
+		    sizeof(d)) == -1)
+			errx(2, "digest");
+		free(junk);
+		ok = be->upload_open("lib/big", UUID2, &bu, &bs) == 0 &&
+		    bs.size == (int64_t)(8 * MiB) &&
+		    be->upload_commit(bu, d) == 1;
+		if (ok)
+			be->upload_close(bu);
+	}
+	check(ok && be->blob_stat(d, &bs) == 0 &&
+	    bs.size == (int64_t)(8 * MiB),
+	    "big: its commit holds what counted, no more");
+	be->blob_remove(d);
+	be->blob_remove(d);
+	be->repo_remove("lib/big", NULL, NULL);
+}
+
+/* The blob cache: filled, hit, evicted by size, wrong bytes refused. */
+static void
+t_s3_cache(void)
+{
+	struct be_body	 body;
+	struct stat	 st;
+	char		 d1[MAX_DIGEST + 1], d2[MAX_DIGEST + 1], f[PATH_MAX];
+	char		 big[600 * 1024];
+	int		 ok;
+
+	memset(big, 'a', sizeof(big));
+	if (store_digest_buf("sha256", big, sizeof(big), d1, sizeof(d1)) ==
+	    -1)
+		errx(2, "digest");
+	big[0] = 'b';
+	if (store_digest_buf("sha256", big, sizeof(big), d2, sizeof(d2)) ==
+	    -1)
+		errx(2, "digest");
+	be->blob_write(d2, big, sizeof(big));
+	big[0] = 'a';
+	be->blob_write(d1, big, sizeof(big));
+	snprintf(f, sizeof(f), "sha256-%s", d1 + 7);
+	ok = be->blob_open(d1, BE_WANT_FD, &body) == 0;
+	if (ok)
+		close(body.fd);
+	check(ok && stat(f, &st) == 0 && st.st_size == sizeof(big),
+	    "cache: filled as %s", f);
+	ok = be->blob_open(d2, BE_WANT_FD, &body) == 0;
+	if (ok)
+		close(body.fd);
+	check(ok && stat(f, &st) == -1, "cache: 1 MiB holds one: the "
+	    "least recently used went");
+	/* d1 holds d2's bytes under d1's name: never served. */
+	be->blob_remove(d1);
+	be->blob_write(d1, big + 1, sizeof(big) - 1);
+	check(be->blob_open(d1, BE_WANT_FD, &body) == -1 && errno == EIO,
+	    "cache: bytes that are not the digest's are refused");
+	be->blob_remove(d1);
+	be->blob_remove(d2);
+}
+
+/* The S3 backend on the bucket the environment names, if it does. */
+static void
+conformance_s3(void)
+{
+	struct s3_store_conf	 c;
+	const char		*v;
+
+	if (getenv("S3_ENDPOINT") == NULL || getenv("S3_BUCKET") == NULL) {
+		printf("skip s3   S3_ENDPOINT or S3_BUCKET not set\n");
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.on = 1;
+	strlcpy(c.endpoint, getenv("S3_ENDPOINT"), sizeof(c.endpoint));
+	strlcpy(c.bucket, getenv("S3_BUCKET"), sizeof(c.bucket));
+	if ((v = getenv("S3_REGION")) != NULL)
+		strlcpy(c.region, v, sizeof(c.region));
+	if ((v = getenv("S3_ROOT")) != NULL)
+		strlcpy(c.root, v, sizeof(c.root));
+	if ((v = getenv("S3_ACCESS_KEY")) != NULL)
+		strlcpy(c.access_key, v, sizeof(c.access_key));
+	if ((v = getenv("S3_SECRET_KEY")) != NULL)
+		strlcpy(c.secret, v, sizeof(c.secret));
+	c.path_style = 1;
+	c.cache_size = 1024 * 1024;
+	store_s3_conf(&c);
+	if (mkdir("s3cache", 0700) == -1 || chdir("s3cache") == -1)
+		err(2, "s3cache");
+	conformance("s3", &store_s3_backend, 0, 1);
+	t_s3_big_upload();
+	t_s3_cache();
+	if (chdir("..") == -1)
+		err(2, "..");
 }
 
 /* The registry over the memory backend: a PUT, a GET, the hooks. */
@@ -604,8 +878,9 @@ main(void)
 
 	if (mkdtemp(tmpl) == NULL || chdir(tmpl) == -1)
 		err(2, "%s", tmpl);
-	conformance("fs", &store_fs_backend, 1);
-	conformance("mem", &store_mem_backend, 0);
+	conformance("fs", &store_fs_backend, 1, 1);
+	conformance("mem", &store_mem_backend, 0, 0);
+	conformance_s3();
 	t_registry();
 	t_cache_per_repo();
 	t_quota_totals();

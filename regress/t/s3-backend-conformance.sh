@@ -1,0 +1,68 @@
+#!/bin/bash
+#
+# The backend cases of regress/unit/test_backend run on the S3 backend
+# (regd/store_s3.c) against a real radosgw (regress/s3/ceph.sh), after
+# the filesystem and memory backends: blobs, links, tags, walks over
+# hundreds of keys, uploads in sessions that each leave their state in
+# the bucket (8 MiB parts, a short last part, a truncation across a
+# part, a read of what the bucket holds), a commit by server-side copy,
+# the digest-checked blob cache.  Then the keys are Distribution's.
+# Skips only when Ceph is not installed.
+
+. regress/lib.sh
+
+for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
+	command -v "$b" >/dev/null 2>&1 ||
+	    skip "Ceph packages missing ($b): sh regress/s3/deps.sh"
+done
+S3REQ=./regress/s3/s3req
+UNIT=./regress/unit/test_backend
+[ -x "$S3REQ" ] && [ -x "$UNIT" ] || fail "s3req/test_backend not built"
+
+CEPH_DIR=$T/ceph
+ceph_stop()
+{
+	local rc=$?
+
+	bash regress/s3/ceph.sh stop "$CEPH_DIR"
+	return "$rc"
+}
+trap 'ceph_stop; regd_cleanup' EXIT
+
+CEPH_MEM_BYTES=${CEPH_MEM_BYTES:-805306368} \
+    bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
+    fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"
+. "$CEPH_DIR/env"
+S3_BUCKET=conformance
+S3_ROOT=/some/root
+export S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION S3_BUCKET S3_ROOT
+note "Ceph up in ${S3_START_SECONDS} s at $S3_ENDPOINT"
+STATUS=$("$S3REQ" PUT /$S3_BUCKET -- -s -o /dev/null -w '%{http_code}')
+check_eq "$STATUS" 200 "create bucket"
+
+timeout 600 "$UNIT" > "$T/unit.out" 2>&1
+rc=$?
+grep -c '^ok   s3 ' "$T/unit.out" > "$T/n"
+n=$(cat "$T/n")
+[ "$rc" -eq 0 ] || fail "test_backend: $rc: $(grep -v '^ok' "$T/unit.out" |
+    tail -n 20)"
+[ "$n" -ge 60 ] || fail "only $n S3 cases ran: $(tail -n 5 "$T/unit.out")"
+note "$n S3 cases passed"
+
+# What a run leaves (a repository's links and tags) is under
+# Distribution's keys: write one of each and list them.
+"$S3REQ" GET "/$S3_BUCKET?list-type=2&prefix=some/root/" -- -s \
+    -o "$T/list.xml"
+grep -q '<Key>some/root/docker/registry/v2/' "$T/list.xml" ||
+    [ "$(grep -c '<Key>' "$T/list.xml")" -eq 0 ] ||
+    fail "keys outside the root's docker/registry/v2: $(head -c 600 "$T/list.xml")"
+if grep -o '<Key>[^<]*</Key>' "$T/list.xml" |
+    grep -v '<Key>some/root/docker/registry/v2/\(blobs/sha256/[0-9a-f][0-9a-f]/[0-9a-f]*/data\|repositories/.*/\(_layers\|_manifests/revisions\)/sha256/[0-9a-f]*/link\|repositories/.*/_manifests/tags/[^/]*/\(current\|index/sha256/[0-9a-f]*\)/link\|repositories/.*/_uploads/[0-9a-f-]*/\(data\|startedat\|hashstate\)\)</Key>$' \
+    > "$T/odd"; then
+	fail "keys not in Distribution's layout: $(head -n 5 "$T/odd")"
+fi
+# No multipart upload is left behind.
+"$S3REQ" GET "/$S3_BUCKET?uploads" -- -s -o "$T/uploads.xml"
+! grep -q '<UploadId>' "$T/uploads.xml" ||
+    fail "multipart uploads left: $(head -c 600 "$T/uploads.xml")"
+exit 0

@@ -1,0 +1,113 @@
+#!/bin/bash
+#
+# The OCI conformance and real-client tests that run on the filesystem
+# backend, run again on the S3 backend: one throw-away radosgw
+# (regress/s3/ceph.sh) for all of them, each test's regd on its own root
+# in one bucket (regd_conf writes "storage s3" when REGD_BACKEND=s3).
+# podman and skopeo push and pull, a multi-arch index, chunked and
+# streamed uploads, ranges, deletes, mounts, listings.  Fails if any of
+# them fails; skips only when Ceph is not installed.
+
+. regress/lib.sh
+
+TESTS="client-podman-push-pull client-podman-manifest-push-all
+client-skopeo-copy-all-multiplatform client-skopeo-copy-oci-layout
+client-skopeo-list-tags-inspect-delete
+oci-upload-chunked-patch-202 oci-upload-stream-patch-202
+oci-upload-patch-chunked-encoding oci-upload-put-last-chunk-201
+oci-upload-monolithic-post-201 oci-upload-post-put-201
+oci-upload-cancel-204 oci-upload-status-204 oci-upload-wrong-digest-400
+oci-upload-empty-blobs-201 oci-upload-chunk-out-of-order-416
+oci-upload-concurrent-same-blob oci-upload-client-disconnect
+oci-blob-get-head-200 oci-blob-range-206 oci-blob-range-416
+oci-digest-sha512-blob oci-delete-blob-202 oci-delete-manifest-digest-202
+oci-delete-tag-202 oci-mount-from-201 oci-manifest-oci-index-201
+oci-manifest-docker-list-201 oci-manifest-tag-overwrite
+oci-manifest-blob-unknown-400 oci-tags-list-pagination
+oci-catalog-pagination oci-catalog-layers-only-repo oci-referrers-filter"
+
+for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
+	command -v "$b" >/dev/null 2>&1 ||
+	    skip "Ceph packages missing ($b): sh regress/s3/deps.sh"
+done
+S3REQ=./regress/s3/s3req
+
+CEPH_DIR=$T/ceph
+ceph_stop()
+{
+	local rc=$?
+
+	bash regress/s3/ceph.sh stop "$CEPH_DIR"
+	return "$rc"
+}
+trap 'ceph_stop; regd_cleanup' EXIT
+
+CEPH_MEM_BYTES=${CEPH_MEM_BYTES:-1073741824} \
+    bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
+    fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"
+. "$CEPH_DIR/env"
+S3_BUCKET=conformance
+export S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION S3_BUCKET
+export REGD_BACKEND=s3
+note "Ceph up in ${S3_START_SECONDS} s at $S3_ENDPOINT"
+STATUS=$("$S3REQ" PUT /$S3_BUCKET -- -s -o /dev/null -w '%{http_code}')
+check_eq "$STATUS" 200 "create bucket"
+
+failed= n=0 skipped=
+for t in $TESTS; do
+	[ -f "regress/t/$t.sh" ] || fail "no test $t"
+	timeout -k 10 240 bash "regress/t/$t.sh" > "$T/$t.log" 2>&1 \
+	    < /dev/null
+	rc=$?
+	case $rc in
+	0)
+		n=$((n + 1))
+		;;
+	77)
+		skipped="$skipped $t"
+		;;
+	*)
+		failed="$failed $t"
+		echo "--- $t (exit $rc)" >&2
+		tail -n 15 "$T/$t.log" >&2
+		;;
+	esac
+done
+note "$n passed on S3${skipped:+, skipped:$skipped}"
+[ -z "$failed" ] || fail "failed on S3:$failed"
+# With "redirect yes", a blob GET is a 307 to a presigned URL of the
+# bucket that curl follows, Range and all; HEAD stays a 200.
+S3_REDIRECT=yes regd_conf
+regd_launch
+make_blob 300000 "$T/blob"
+push_blob lib/redir "$T/blob"
+D=$(sha "$T/blob")
+http GET "$URL/v2/lib/redir/blobs/$D"
+check_eq "$STATUS" 307 "blob GET with redirect yes"
+loc=$(hdr Location)
+case $loc in
+"$S3_ENDPOINT/$S3_BUCKET/regress/"*X-Amz-Signature=*)
+	;;
+*)
+	fail "not a presigned URL of the bucket: $loc"
+	;;
+esac
+check_eq "$(hdr Docker-Content-Digest)" "$D" "digest of the redirect"
+http GET "$URL/v2/lib/redir/blobs/$D" -L
+check_eq "$STATUS" 200 "the redirect followed"
+cmp -s "$BODY" "$T/blob" || fail "the redirect: other bytes"
+http GET "$URL/v2/lib/redir/blobs/$D" -L -H 'Range: bytes=10-19'
+check_eq "$STATUS" 206 "a Range through the redirect"
+cmp -s "$BODY" <(tail -c +11 "$T/blob" | head -c 10) ||
+    fail "the Range through the redirect: other bytes"
+http HEAD "$URL/v2/lib/redir/blobs/$D"
+check_eq "$STATUS" 200 "HEAD with redirect yes"
+http GET "$URL/v2/lib/redir/blobs/sha256:$(printf '%064d' 0)"
+expect_error 404 BLOB_UNKNOWN
+regd_stop
+
+# Every test's regd wrote under its own root, in Distribution's keys.
+"$S3REQ" GET "/$S3_BUCKET?list-type=2&delimiter=/" -- -s -o "$T/top.xml"
+grep -q '<Prefix>regress/</Prefix>' "$T/top.xml" ||
+    fail "nothing under regress/: $(head -c 600 "$T/top.xml")"
+exit 0

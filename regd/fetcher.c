@@ -100,7 +100,7 @@ static SSL_CTX			*default_ctx;
 static void	 fetch_go(struct fetch *);
 static void	 fetch_error(enum evhttp_request_error, void *);
 static void	 fetch_done(struct evhttp_request *, void *);
-static void	 fetch_end(struct fetch *, int, const char *);
+static void	 fetcher_end(struct fetch *, int, const char *);
 static void	 fetch_next(struct upstream *);
 
 /* A TLS context with the system's CA bundle and the upstream's CA. */
@@ -432,7 +432,7 @@ fetch_go(struct fetch *f)
 	if (f->url != NULL) {
 		if (split_url(f->url, &tls, host, sizeof(host), &port,
 		    &rest) == -1) {
-			fetch_end(f, 502, "bad redirect from upstream");
+			fetcher_end(f, 502, "bad redirect from upstream");
 			return;
 		}
 		strlcpy(path, rest, sizeof(path));
@@ -455,7 +455,7 @@ fetch_go(struct fetch *f)
 		}
 	}
 	if ((f->evcon = conn_new(f, tls, host, port)) == NULL) {
-		fetch_end(f, 502, "cannot connect upstream");
+		fetcher_end(f, 502, "cannot connect upstream");
 		return;
 	}
 	if ((req = evhttp_request_new(fetch_done, f)) == NULL)
@@ -477,7 +477,7 @@ fetch_go(struct fetch *f)
 		evhttp_add_header(h, "Authorization", f->auth);
 	if (evhttp_make_request(f->evcon, req, f->head ? EVHTTP_REQ_HEAD :
 	    EVHTTP_REQ_GET, path) == -1)
-		fetch_end(f, 502, "cannot send to upstream");
+		fetcher_end(f, 502, "cannot send to upstream");
 }
 
 static void
@@ -514,7 +514,7 @@ token_done(struct fetch *f, struct evhttp_request *req)
 	if (evhttp_request_get_response_code(req) != 200 || len > TOKEN_MAX ||
 	    (root = json_loadb((const char *)evbuffer_pullup(in, len), len, 0,
 	    &jerr)) == NULL) {
-		fetch_end(f, 401, "upstream token service refused");
+		fetcher_end(f, 401, "upstream token service refused");
 		return;
 	}
 	if ((v = json_object_get(root, "token")) != NULL && json_is_string(v))
@@ -528,7 +528,7 @@ token_done(struct fetch *f, struct evhttp_request *req)
 	if (tok == NULL || tok[0] == '\0' || strcspn(tok, "\r\n ") !=
 	    strlen(tok)) {
 		json_decref(root);
-		fetch_end(f, 401, "upstream token service gave no token");
+		fetcher_end(f, 401, "upstream token service gave no token");
 		return;
 	}
 	token_put(f->up, f->scope, tok, ttl);
@@ -549,14 +549,14 @@ fetch_auth(struct fetch *f, struct evhttp_request *req)
 	struct evkeyvalq params;
 
 	if (www == NULL || f->authtries++ >= 2 || f->url != NULL) {
-		fetch_end(f, 401, "upstream refused the credentials");
+		fetcher_end(f, 401, "upstream refused the credentials");
 		return;
 	}
 	free(f->auth);
 	f->auth = NULL;
 	if (strncasecmp(www, "Basic", 5) == 0) {
 		if (f->up->c.user[0] == '\0') {
-			fetch_end(f, 401, "upstream asks for credentials and "
+			fetcher_end(f, 401, "upstream asks for credentials and "
 			    "none are configured");
 			return;
 		}
@@ -567,7 +567,7 @@ fetch_auth(struct fetch *f, struct evhttp_request *req)
 	}
 	if (strncasecmp(www, "Bearer ", 7) != 0 ||
 	    challenge_param(www + 7, "realm", realm, sizeof(realm)) == -1) {
-		fetch_end(f, 401, "upstream asks for unknown authentication");
+		fetcher_end(f, 401, "upstream asks for unknown authentication");
 		return;
 	}
 	if (challenge_param(www + 7, "service", service, sizeof(service)) ==
@@ -622,7 +622,7 @@ fetch_done(struct evhttp_request *req, void *arg)
 			evtimer_add(&f->ev_retry, &tv);
 			return;
 		}
-		fetch_end(f, 502, f->timedout ? "upstream timed out" :
+		fetcher_end(f, 502, f->timedout ? "upstream timed out" :
 		    "upstream unreachable");
 		return;
 	}
@@ -643,7 +643,7 @@ fetch_done(struct evhttp_request *req, void *arg)
 		    (strncmp(loc, "https://", 8) != 0 &&
 		    (strncmp(loc, "http://", 7) != 0 || f->up->tls ||
 		    (f->url != NULL && strncmp(f->url, "https:", 6) == 0)))) {
-			fetch_end(f, 502, "bad redirect from upstream");
+			fetcher_end(f, 502, "bad redirect from upstream");
 			return;
 		}
 		free(f->url);
@@ -657,7 +657,7 @@ fetch_done(struct evhttp_request *req, void *arg)
 		    "Docker-Content-Digest");
 		if (code == 200 && d != NULL && strcmp(d, f->f.known) == 0) {
 			send_head(f, 304, -1, d, NULL, NULL);
-			fetch_end(f, 0, NULL);
+			fetcher_end(f, 0, NULL);
 			return;
 		}
 		if (code == 200) {
@@ -668,21 +668,21 @@ fetch_done(struct evhttp_request *req, void *arg)
 	}
 	if (code != 200 || !f->sent_head) {
 		snprintf(msg, sizeof(msg), "upstream answered %d", code);
-		fetch_end(f, code == 200 ? 502 : code, msg);
+		fetcher_end(f, code == 200 ? 502 : code, msg);
 		return;
 	}
 	if ((f->f.max >= 0 && f->got > f->f.max) ||
 	    (f->size >= 0 && f->got != f->size)) {
-		fetch_end(f, 502, "upstream body of the wrong size");
+		fetcher_end(f, 502, "upstream body of the wrong size");
 		return;
 	}
 	fetch_flush(f, 1);
-	fetch_end(f, 0, NULL);
+	fetcher_end(f, 0, NULL);
 }
 
 /* The fetch is over: status 0 a complete body, else why it failed. */
 static void
-fetch_end(struct fetch *f, int status, const char *msg)
+fetcher_end(struct fetch *f, int status, const char *msg)
 {
 	struct mir_end	 e;
 	struct upstream	*u = f->up;

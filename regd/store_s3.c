@@ -209,7 +209,7 @@ blob_key(char *buf, size_t len, const char *digest)
 }
 
 static const char *
-link_kind(enum be_link kind)
+s3_link_kind(enum be_link kind)
 {
 	return (kind == BE_LAYER ? "_layers" : "_manifests/revisions");
 }
@@ -227,7 +227,7 @@ link_key(char *buf, size_t len, const char *repo, enum be_link kind,
 	}
 	digest_split(digest, alg, sizeof(alg), &hex);
 	return (key_fmt(buf, len, "repositories/%s/%s/%s/%s/link", repo,
-	    link_kind(kind), alg, hex));
+	    s3_link_kind(kind), alg, hex));
 }
 
 static int
@@ -1093,7 +1093,7 @@ rec_parts(struct be_upload *bu, const struct rec *r)
 
 /* The upload in the store as its record (or the store) says. */
 static int
-upload_find(struct be_upload *bu, struct be_stat *bs)
+s3_upload_find(struct be_upload *bu, struct be_stat *bs)
 {
 	struct rec	 r;
 	struct s3_obj	 o;
@@ -1158,7 +1158,7 @@ upload_load(const char *repo, const char *uuid, struct be_upload **bup,
 		errno = ENOENT;
 		return (-1);
 	}
-	if (upload_find(bu, bs) == -1)
+	if (s3_upload_find(bu, bs) == -1)
 		goto fail;
 	/* The state saved after the last request, if any. */
 	if (upload_key(o.key, sizeof(o.key), repo, uuid, "hashstate") == 0 &&
@@ -1503,7 +1503,7 @@ s3b_upload_close(struct be_upload *bu)
 }
 
 static int
-upload_remove(const char *repo, const char *uuid)
+s3_upload_remove(const char *repo, const char *uuid)
 {
 	struct s3_conn	*c;
 	struct s3_err	 err;
@@ -1571,7 +1571,7 @@ s3b_upload_commit(struct be_upload *bu, const char *digest)
 	made = 1;
 done:
 	bu->gone = 1;
-	if (upload_remove(bu->repo, bu->uuid) == -1)
+	if (s3_upload_remove(bu->repo, bu->uuid) == -1)
 		s3log("s3: upload %s: cannot remove: %s", bu->uuid,
 		    strerror(errno));
 	return (made);
@@ -1580,7 +1580,7 @@ done:
 static int
 s3b_upload_abort(const char *repo, const char *uuid)
 {
-	return (upload_remove(repo, uuid));
+	return (s3_upload_remove(repo, uuid));
 }
 
 static void
@@ -1750,7 +1750,7 @@ s3b_repo_exists(const char *repo, int withuploads)
 }
 
 static void
-rm_report(const char *key, void (*report)(void *, const char *, int),
+s3_rm_report(const char *key, void (*report)(void *, const char *, int),
     void *arg)
 {
 	if (report != NULL)
@@ -1775,7 +1775,7 @@ s3b_repo_remove(const char *repo, void (*report)(void *, const char *,
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if (key_fmt(key, sizeof(key), "repositories/%s/%s/", repo,
 		    parts[i]) == -1 || s3b_rmtree(key) == -1) {
-			rm_report(key, report, arg);
+			s3_rm_report(key, report, arg);
 			rv = -1;
 		}
 	}
@@ -1783,8 +1783,8 @@ s3b_repo_remove(const char *repo, void (*report)(void *, const char *,
 	if (be->upload_walk(repo, names_each, &ns) == -1)
 		rv = -1;
 	for (i = 0; i < ns.n; i++)
-		if (upload_remove(repo, ns.v[i]) == -1) {
-			rm_report(ns.v[i], report, arg);
+		if (s3_upload_remove(repo, ns.v[i]) == -1) {
+			s3_rm_report(ns.v[i], report, arg);
 			rv = -1;
 		}
 	names_free(&ns);
@@ -1823,7 +1823,7 @@ subdirs(const char *prefix, struct names *ns)
 }
 
 static int
-walk_repos(const char *name, int depth, int any, be_each fn, void *arg)
+s3_walk_repos(const char *name, int depth, int any, be_each fn, void *arg)
 {
 	struct names	 ns;
 	char		 key[S3_KEY_MAX], sub[PATH_MAX];
@@ -1850,7 +1850,7 @@ walk_repos(const char *name, int depth, int any, be_each fn, void *arg)
 		    name, name[0] != '\0' ? "/" : "", ns.v[i]) >=
 		    (int)sizeof(sub) || !valid_name(sub))
 			continue;
-		rv = walk_repos(sub, depth + 1, any, fn, arg);
+		rv = s3_walk_repos(sub, depth + 1, any, fn, arg);
 	}
 	names_free(&ns);
 	return (rv);
@@ -1859,7 +1859,7 @@ walk_repos(const char *name, int depth, int any, be_each fn, void *arg)
 static int
 s3b_repo_walk(int any, be_each fn, void *arg)
 {
-	return (walk_repos("", 0, any, fn, arg));
+	return (s3_walk_repos("", 0, any, fn, arg));
 }
 
 /* Every key under a prefix, "<what>/link" ones told by their <what>. */
@@ -1938,7 +1938,7 @@ s3b_link_walk(const char *repo, enum be_link kind, be_each fn, void *arg)
 	char	 key[S3_KEY_MAX];
 
 	if (!valid_name(repo) || key_fmt(key, sizeof(key),
-	    "repositories/%s/%s/", repo, link_kind(kind)) == -1)
+	    "repositories/%s/%s/", repo, s3_link_kind(kind)) == -1)
 		return (-1);
 	return (walk_keys(key, "/link", 1, fn, arg));
 }

@@ -70,7 +70,9 @@ enum mx_id {
 	MXI_DISK_TOTAL, MXI_GC_RUNS, MXI_GC_BLOBS, MXI_GC_BYTES,
 	MXI_GC_LAST, MXI_FSCK_RUNS, MXI_FSCK_FINDINGS, MXI_QUOTA,
 	MXI_RSS, MXI_CPU, MXI_CPU_KIND, MXI_RESTARTS, MXI_START,
-	MXI_FRONTENDS_REPORTED, MXI_REPO_REQUESTS, MXI_NIDS
+	MXI_FRONTENDS_REPORTED, MXI_REPO_REQUESTS, MXI_MIR_HITS,
+	MXI_MIR_MISSES, MXI_MIR_ERRORS, MXI_MIR_FETCHED, MXI_MIR_SERVED,
+	MXI_MIR_STORED, MXI_NIDS
 };
 static const struct mx_def {
 	enum mx_id	 id;
@@ -141,6 +143,19 @@ static const struct mx_def {
 	{ MXI_REPO_REQUESTS, "regd_http_repository_requests_total", "counter",
 	    "Requests answered by repository and route (per repository "
 	    "labels); _other holds those past the limit." },
+	{ MXI_MIR_HITS, "regd_mirror_hits_total", "counter",
+	    "Mirror mode: requests answered from the store, by upstream." },
+	{ MXI_MIR_MISSES, "regd_mirror_misses_total", "counter",
+	    "Mirror mode: fetches from the upstream begun, by upstream." },
+	{ MXI_MIR_ERRORS, "regd_mirror_errors_total", "counter",
+	    "Mirror mode: fetches failed or refused, by upstream." },
+	{ MXI_MIR_FETCHED, "regd_mirror_fetched_bytes_total", "counter",
+	    "Mirror mode: bytes received from the upstream, by upstream." },
+	{ MXI_MIR_SERVED, "regd_mirror_served_bytes_total", "counter",
+	    "Mirror mode: blob bytes answered from the store, by upstream." },
+	{ MXI_MIR_STORED, "regd_mirror_stored_bytes_total", "counter",
+	    "Mirror mode: blob bytes fetches added to the store, by "
+	    "upstream." },
 };
 
 /* The frontend's side. */
@@ -689,6 +704,65 @@ mx_render_requests(FILE *fp, const struct front_metrics *m)
 	mx_u(fp, MXI_SCRAPES, m->scrapes);
 }
 
+/*
+ * Mirror counters by upstream.  The names come from storage: only those
+ * of an upstream of the parent's configuration become labels.
+ */
+static int
+mx_upstream_known(const char *name)
+{
+	int	 i;
+
+	if (memchr(name, '\0', MIR_NAMELEN) == NULL)
+		return (0);
+	for (i = 0; i < env->conf->nupstreams; i++)
+		if (strcmp(env->conf->upstreams[i].name, name) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+mx_render_mirror(FILE *fp, const struct store_stats *s)
+{
+	const struct mirror_figures	*f;
+	uint64_t			 v;
+	uint32_t			 i;
+	int				 id;
+
+	if (s->nmirror == 0)
+		return;
+	for (id = MXI_MIR_HITS; id <= MXI_MIR_STORED; id++) {
+		mx_head(fp, id);
+		for (i = 0; i < s->nmirror && i < MAX_UPSTREAMS; i++) {
+			f = &s->mirror[i];
+			if (!mx_upstream_known(f->name))
+				continue;
+			switch (id) {
+			case MXI_MIR_HITS:
+				v = f->hits;
+				break;
+			case MXI_MIR_MISSES:
+				v = f->misses;
+				break;
+			case MXI_MIR_ERRORS:
+				v = f->errors;
+				break;
+			case MXI_MIR_FETCHED:
+				v = f->fetched;
+				break;
+			case MXI_MIR_SERVED:
+				v = f->served;
+				break;
+			default:
+				v = f->stored;
+				break;
+			}
+			fprintf(fp, "%s{upstream=\"%s\"} %llu\n",
+			    mx_defs[id].name, f->name, (unsigned long long)v);
+		}
+	}
+}
+
 static void
 mx_render_store(FILE *fp, const struct store_stats *s)
 {
@@ -711,6 +785,7 @@ mx_render_store(FILE *fp, const struct store_stats *s)
 	mx_u(fp, MXI_FSCK_RUNS, s->fsck_runs);
 	mx_i(fp, MXI_FSCK_FINDINGS, s->fsck_findings);
 	mx_u(fp, MXI_QUOTA, s->quota_refusals);
+	mx_render_mirror(fp, s);
 }
 
 /* CPU seconds and resident bytes of pid from /proc/pid/stat. */

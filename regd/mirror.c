@@ -750,6 +750,27 @@ mirror_fetcher_gone(void)
 			fetch_end(mf, 502);
 }
 
+/* The counters for the metrics listener. */
+void
+mirror_stats_fill(struct store_stats *out)
+{
+	struct mirror_figures	*f;
+	int			 i;
+
+	out->nmirror = 0;
+	for (i = 0; i < nstats && i < (int)(sizeof(out->mirror) /
+	    sizeof(out->mirror[0])); i++) {
+		f = &out->mirror[out->nmirror++];
+		strlcpy(f->name, stats[i].name, sizeof(f->name));
+		f->hits = stats[i].hits;
+		f->misses = stats[i].misses;
+		f->errors = stats[i].errors;
+		f->fetched = stats[i].fetched;
+		f->served = stats[i].served;
+		f->stored = stats[i].stored;
+	}
+}
+
 /* The counters as regctl show mirror prints them. */
 char *
 mirror_ctl_text(size_t *lenp)

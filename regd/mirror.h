@@ -13,5 +13,6 @@ int	 mirror_get(uint32_t, const struct st_req *, struct st_res *, int *,
 void	 mirror_dispatch(struct chan *, struct msg *);
 void	 mirror_fetcher_gone(void);
 char	*mirror_ctl_text(size_t *);
+void	 mirror_stats_fill(struct store_stats *);
 
 #endif /* MIRROR_H */

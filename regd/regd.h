@@ -334,6 +334,17 @@ struct store_stats {
 	uint64_t	 fsck_runs;
 	int64_t		 fsck_findings;	/* of the last run, -1: none yet */
 	uint64_t	 quota_refusals;
+	/* mirror mode, per upstream (mirror.c), nmirror of them */
+	uint32_t	 nmirror;
+	struct mirror_figures {
+		char		 name[64];	/* MIR_NAMELEN */
+		uint64_t	 hits;		/* answered from the store */
+		uint64_t	 misses;	/* fetches begun */
+		uint64_t	 errors;	/* fetches failed or refused */
+		uint64_t	 fetched;	/* bytes from the upstream */
+		uint64_t	 served;	/* blob bytes from the store */
+		uint64_t	 stored;	/* blob bytes new in the store */
+	}		 mirror[16];		/* MAX_UPSTREAMS */
 };
 
 /* Configuration. */

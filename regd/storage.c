@@ -523,6 +523,7 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 		return;
 	case ST_STATS_REQ:
 		store_stats_fill(&stats);
+		mirror_stats_fill(&stats);
 		chan_send(&parent.c, ST_STATS, m->hdr.peerid, -1, &stats,
 		    sizeof(stats));
 		return;

@@ -5,7 +5,8 @@
 # index through both with the upstream's digests; manifests and blobs
 # have the upstream's bytes; a warm pull asks the upstream nothing;
 # pushes are refused with 405 UNSUPPORTED; an unknown tag is the spec's
-# 404 MANIFEST_UNKNOWN; regctl show mirror counts it all.
+# 404 MANIFEST_UNKNOWN; regctl show mirror counts it all, and the
+# metrics listener gives the same counters by upstream.
 . regress/lib.sh
 
 printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$T/policy.json"
@@ -29,9 +30,13 @@ top=$(curl -sf -H 'Accept: application/vnd.oci.image.index.v1+json' \
     print $2 }')
 [ -n "$top" ] || fail "no digest from the upstream"
 
+MPORT=$(free_port)
 regd_start "upstream \"up\" {
 	url \"$DREG_URL\"
 	tag ttl 1h
+}
+metrics {
+	listen on 127.0.0.1 port $MPORT
 }" '	mirror "up"
 	mirror "up" prefix "hub"'
 reg=127.0.0.1:$PORT
@@ -85,4 +90,14 @@ set -- $(echo "$out" | awk '$1 == "up"')
 check_eq "$1" up "regctl show mirror names the upstream"
 [ "$2" -gt 0 ] && [ "$3" -gt 0 ] && [ "$4" -eq 2 ] && [ "$5" -gt 0 ] &&
     [ "$6" -gt 0 ] && [ "$7" -gt 0 ] || fail "counters: $out"
+curl -sf -o "$T/metrics" "http://127.0.0.1:$MPORT/metrics" ||
+    fail "no metrics"
+i=2
+for m in hits misses errors fetched_bytes served_bytes stored_bytes; do
+	eval "want=\${$i}"
+	got=$(awk -v n="regd_mirror_${m}_total{upstream=\"up\"}" \
+	    '$1 == n { print $2 }' "$T/metrics")
+	check_eq "$got" "$want" "regd_mirror_${m}_total against show mirror"
+	i=$((i + 1))
+done
 regd_stop

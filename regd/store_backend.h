@@ -6,7 +6,8 @@
  *   storage.c      peers and messages, handed to the handlers below
  *   store_reg.c    registry semantics that do not depend on the medium:
  *    + store_upload.c, store_manifest.c, store_list.c, store_quota.c,
- *      store_gc.c, store_cache.c, store_digest.c, store_io.c: names
+ *      store_gc.c, store_cache.c, store_digest.c, store_io.c,
+ *      store_job.c, store_stats.c, mirror.c: names
  *      and digests checked, manifests validated, upload sessions and
  *      their digests, quotas, GC marks, caches, listings, HTTP statuses
  *      and OCI error codes.  Only store_reg.c calls the backend's changing calls, and

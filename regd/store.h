@@ -210,6 +210,7 @@ const struct store_conf *gc_store_conf(void);
 int	 store_shared(void);
 int	 gc_shared_settle(void);
 int	 gc_shared_sweeping(void);
+int	 gc_touch_due(const char *);
 int	 gc_shared_patience(void);
 #define SETTLE_POLL_MS	20	/* a writer's look at a sweeping lease */
 void	 gc_ctl_gc(uint32_t, int);

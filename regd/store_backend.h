@@ -196,6 +196,23 @@ struct store_backend {
 	int	(*lease_put)(const char *, const void *, size_t, int);
 	int	(*lease_del)(const char *);
 
+	/*
+	 * Shared stores: a blob used now (pushed again, mounted, looked
+	 * up), so that another instance's GC grace counts from this use:
+	 * after blob_touch, the later of blob_stat's mtime and of what
+	 * blob_touched gives is the last use.  blob_touched may be NULL
+	 * when blob_touch moves the blob's own mtime (fs: utimensat); it
+	 * is -1 ENOENT when the blob was never touched.
+	 *
+	 * S3: blob_touch is a PutObject of an empty marker,
+	 * <rootdirectory>/docker/registry/v2/_regd/used/<alg>/<hex>
+	 * (copying a big blob onto itself would cost more), blob_touched
+	 * its HeadObject's LastModified, and blob_remove deletes the
+	 * marker with the blob.
+	 */
+	int	(*blob_touch)(const char *);
+	int	(*blob_touched)(const char *, struct be_stat *);
+
 	unsigned	 flags;			/* BE_SHARED */
 };
 

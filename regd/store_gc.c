@@ -54,6 +54,7 @@ struct dnode {
 	char			 digest[MAX_DIGEST + 1];
 	int64_t			 size;
 	time_t			 when;
+	time_t			 saved;		/* blob_touch made then */
 	int			 nrepos;
 	size_t			 lastrepo;
 };
@@ -561,6 +562,40 @@ gc_touch(const char *digest)
 		ntouched++;
 	}
 	n->when = now;
+}
+
+/*
+ * Shared store: whether a use of digest should be written to the store
+ * (be->blob_touch) for the other instances' GC; at most once in half
+ * the grace per digest, so a busy blob costs a write now and then.
+ */
+int
+gc_touch_due(const char *digest)
+{
+	struct dnode	*n;
+	time_t		 now = time(NULL);
+
+	if ((n = dnode_get(&touched, digest, 0)) == NULL)
+		return (1);
+	if (n->saved != 0 && now - n->saved < sc.gc_grace / 2)
+		return (0);
+	n->saved = now;
+	return (1);
+}
+
+/*
+ * Shared store: the last use of a blob by any instance, its mtime or a
+ * later touch (blob_touched) another instance made.
+ */
+static time_t
+blob_used(const char *digest, time_t mtime)
+{
+	struct be_stat	 bs;
+
+	if (store_shared() && be->blob_touched != NULL &&
+	    be->blob_touched(digest, &bs) == 0 && bs.mtime > mtime)
+		return (bs.mtime);
+	return (mtime);
 }
 
 static int
@@ -1106,7 +1141,8 @@ gc_cand(struct gc_run *r, const char *digest, time_t now)
 		r->nfailed++;
 		return;
 	}
-	if (now - mtime < sc.gc_grace || recently_touched(digest, now))
+	if (now - mtime < sc.gc_grace || recently_touched(digest, now) ||
+	    now - blob_used(digest, mtime) < sc.gc_grace)
 		return;
 	c = &r->cands[r->ncands++];
 	strlcpy(c->digest, digest, sizeof(c->digest));
@@ -1235,7 +1271,8 @@ gc_sweep_one(struct gc_run *r, struct cand *c, time_t now)
 	}
 	if (dnode_get(&r->marks, c->digest, 0) != NULL ||
 	    gc_is_born(r, c->digest) || recently_touched(c->digest, now) ||
-	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace)
+	    blob_size(c->digest, &mtime) == -1 || now - mtime < sc.gc_grace ||
+	    now - blob_used(c->digest, mtime) < sc.gc_grace)
 		return (0);
 	if ((rv = reg_blob_remove(c->digest, c->size)) == -1) {
 		log_warn("gc: cannot remove blob %s", c->digest);

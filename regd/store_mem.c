@@ -140,6 +140,19 @@ mem_blob_stat(const char *digest, struct be_stat *bs)
 	return (0);
 }
 
+static int
+mem_blob_touch(const char *digest)
+{
+	struct mem_blob	*b;
+
+	if ((b = mem_blob_find(digest)) == NULL) {
+		errno = ENOENT;
+		return (-1);
+	}
+	b->mtime = time(NULL);
+	return (0);
+}
+
 /* A descriptor of an anonymous file holding the blob. */
 static int
 mem_blob_open(const char *digest, int want, struct be_body *body)
@@ -898,5 +911,6 @@ const struct store_backend store_mem_backend = {
 	.lease_get = mem_lease_get,
 	.lease_put = mem_lease_put,
 	.lease_del = mem_lease_del,
+	.blob_touch = mem_blob_touch,
 	.flags = 0
 };

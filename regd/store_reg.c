@@ -96,6 +96,11 @@ void
 reg_used(const char *digest)
 {
 	changed(SC_USED, NULL, NULL, digest, BE_LAYER, 0);
+	/* Other instances' GC learn of it from the store (regd(8)). */
+	if (store_shared() && be->blob_touch != NULL &&
+	    gc_touch_due(digest) && be->blob_touch(digest) == -1 &&
+	    errno != ENOENT)
+		log_warn("%s: touch %s", __func__, digest);
 }
 
 int

@@ -208,6 +208,21 @@ blob_key(char *buf, size_t len, const char *digest)
 	return (key_fmt(buf, len, "blobs/%s/%.2s/%s/data", alg, hex, hex));
 }
 
+/* The marker of a blob's last use (blob_touch), beside the tree. */
+static int
+used_key(char *buf, size_t len, const char *digest)
+{
+	char		 alg[16];
+	const char	*hex;
+
+	if (!store_digest_ok(digest)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	digest_split(digest, alg, sizeof(alg), &hex);
+	return (key_fmt(buf, len, "_regd/used/%s/%s", alg, hex));
+}
+
 static const char *
 s3_link_kind(enum be_link kind)
 {
@@ -804,6 +819,9 @@ s3b_blob_remove(const char *digest)
 	if (blob_key(key, sizeof(key), digest) == -1 ||
 	    s3b_head(key, &o) == -1 || s3b_delete(key) == -1)
 		return (-1);
+	/* Its marker of use, if any: best effort. */
+	if (used_key(key, sizeof(key), digest) == 0)
+		(void)s3b_delete(key);
 	cache_name(digest, name, sizeof(name));
 	pthread_mutex_lock(&cache_mtx);
 	if ((ce = cache_find(name)) != NULL)
@@ -2151,6 +2169,33 @@ s3b_link_remove(const char *where)
 	return (s3b_delete(key));
 }
 
+/* A use of a blob: its marker put, so other instances' GC see it. */
+static int
+s3b_blob_touch(const char *digest)
+{
+	char	 key[S3_KEY_MAX];
+
+	if (used_key(key, sizeof(key), digest) == -1)
+		return (-1);
+	return (s3b_put(key, "", 0));
+}
+
+static int
+s3b_blob_touched(const char *digest, struct be_stat *bs)
+{
+	struct s3_obj	 o;
+	char		 key[S3_KEY_MAX];
+
+	if (used_key(key, sizeof(key), digest) == -1 ||
+	    s3b_head(key, &o) == -1)
+		return (-1);
+	if (bs != NULL) {
+		bs->size = 0;
+		bs->mtime = o.mtime;
+	}
+	return (0);
+}
+
 /* Leases (store_backend.h): "_regd/<name>.lease" beside the tree. */
 static int
 lease_key(char *buf, size_t len, const char *name)
@@ -2371,5 +2416,7 @@ const struct store_backend store_s3_backend = {
 	.lease_get = s3b_lease_get,
 	.lease_put = s3b_lease_put,
 	.lease_del = s3b_lease_del,
+	.blob_touch = s3b_blob_touch,
+	.blob_touched = s3b_blob_touched,
 	.flags = BE_SHARED
 };

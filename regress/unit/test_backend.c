@@ -242,6 +242,55 @@ t_leases(void)
 	be->lease_del("gc");
 }
 
+/* The last use of a blob: its mtime, or a later blob_touched. */
+static time_t
+last_use(const char *d)
+{
+	struct be_stat	 bs;
+	time_t		 t = 0;
+
+	if (be->blob_stat(d, &bs) == 0)
+		t = bs.mtime;
+	if (be->blob_touched != NULL && be->blob_touched(d, &bs) == 0 &&
+	    bs.mtime > t)
+		t = bs.mtime;
+	return (t);
+}
+
+/*
+ * blob_touch: a use moves the blob's last use to now (what another
+ * instance's GC grace counts from); a removed blob takes its marks with
+ * it; a missing blob cannot be touched.
+ */
+static void
+t_touch(void)
+{
+	const char	*d = "sha256:"
+	    "5c2ad2a81d7a7e1c0b2f7a1b8a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b";
+	time_t		 before, after;
+
+	if (be->blob_touch == NULL) {
+		check(0, "blob_touch offered");
+		return;
+	}
+	be->blob_remove(d);
+	check(be->blob_write(d, "touched", 7) == 1, "blob_write for touch");
+	before = last_use(d);
+	sleep(2);
+	check(be->blob_touch(d) == 0, "blob_touch");
+	after = last_use(d);
+	check(after >= before + 2 && after <= time(NULL) + 1,
+	    "blob_touch: last use moved to now (%lld -> %lld)",
+	    (long long)before, (long long)after);
+	check(be->blob_remove(d) == 0, "blob_remove of a touched blob");
+	if (be->blob_touched == NULL)
+		check(be->blob_touch(d) == -1 && errno == ENOENT,
+		    "blob_touch of a missing blob: ENOENT");
+	else
+		check(be->blob_touched(d, NULL) == -1 && errno == ENOENT,
+		    "blob_remove takes the mark of use with it");
+}
+
 /* Aborted while open (a cancel during a write): the handle still works. */
 static void
 t_upload_abort_open(void)
@@ -368,6 +417,7 @@ conformance(const char *name, const struct store_backend *b, int fs,
 	t_uploads();
 	t_upload_abort_open();
 	t_leases();
+	t_touch();
 	t_walks();
 	t_link_check(fs, withindex);
 }

@@ -11,34 +11,14 @@
 
 . regress/lib.sh
 
-for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
-	command -v "$b" >/dev/null 2>&1 ||
-	    skip "Ceph packages missing ($b): sh regress/s3/deps.sh"
-done
-S3REQ=./regress/s3/s3req
+. regress/s3/s3lib.sh
+
+s3_need
 UNIT=./regress/unit/test_backend
 [ -x "$S3REQ" ] && [ -x "$UNIT" ] || fail "s3req/test_backend not built"
-
-CEPH_DIR=$T/ceph
-ceph_stop()
-{
-	local rc=$?
-
-	bash regress/s3/ceph.sh stop "$CEPH_DIR"
-	return "$rc"
-}
-trap 'ceph_stop; regd_cleanup' EXIT
-
-CEPH_MEM_BYTES=${CEPH_MEM_BYTES:-805306368} \
-    bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
-    fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"
-. "$CEPH_DIR/env"
-S3_BUCKET=conformance
+s3_up conformance
 S3_ROOT=/some/root
-export S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION S3_BUCKET S3_ROOT
-note "Ceph up in ${S3_START_SECONDS} s at $S3_ENDPOINT"
-STATUS=$("$S3REQ" PUT /$S3_BUCKET -- -s -o /dev/null -w '%{http_code}')
-check_eq "$STATUS" 200 "create bucket"
+export S3_ROOT
 
 timeout 600 "$UNIT" > "$T/unit.out" 2>&1
 rc=$?

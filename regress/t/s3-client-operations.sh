@@ -14,33 +14,16 @@
 
 . regress/lib.sh
 
-for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
-	command -v "$b" >/dev/null 2>&1 ||
-	    skip "Ceph packages missing ($b): sh regress/s3/deps.sh"
-done
-S3REQ=./regress/s3/s3req
+. regress/s3/s3lib.sh
+
+s3_need
 S3T=./regress/s3/s3test
 [ -x "$S3REQ" ] && [ -x "$S3T" ] || fail "s3req/s3test not built (make units)"
-
-CEPH_DIR=$T/ceph
-ceph_stop()
+s3_on_exit()
 {
-	local rc=$?
-
 	[ -z "${RGW_STOPPED:-}" ] || kill -CONT "$RGW_STOPPED" 2>/dev/null
-	bash regress/s3/ceph.sh stop "$CEPH_DIR"
-	return "$rc"
 }
-trap 'ceph_stop; regd_cleanup' EXIT
-
-bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
-    fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"
-. "$CEPH_DIR/env"
-S3_BUCKET=regress
-export S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION S3_BUCKET
-note "Ceph up in ${S3_START_SECONDS} s at $S3_ENDPOINT"
-STATUS=$("$S3REQ" PUT /regress -- -s -o /dev/null -w '%{http_code}')
-check_eq "$STATUS" 200 "create bucket"
+s3_up regress 2147483648
 
 # s3t ARGS...: run s3test; its stdout in $OUT, stderr in $ERR, status $RC.
 OUT=$T/s3t.out

@@ -26,55 +26,13 @@ oci-manifest-docker-list-201 oci-manifest-tag-overwrite
 oci-manifest-blob-unknown-400 oci-tags-list-pagination
 oci-catalog-pagination oci-catalog-layers-only-repo oci-referrers-filter"
 
-for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
-	command -v "$b" >/dev/null 2>&1 ||
-	    skip "Ceph packages missing ($b): sh regress/s3/deps.sh"
-done
-S3REQ=./regress/s3/s3req
+. regress/s3/s3lib.sh
 
-CEPH_DIR=$T/ceph
-ceph_stop()
-{
-	local rc=$?
-
-	bash regress/s3/ceph.sh stop "$CEPH_DIR"
-	return "$rc"
-}
-trap 'ceph_stop; regd_cleanup' EXIT
-
-CEPH_MEM_BYTES=${CEPH_MEM_BYTES:-1073741824} \
-    bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
-    fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"
-. "$CEPH_DIR/env"
-S3_BUCKET=conformance
-export S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION S3_BUCKET
+s3_need
+s3_up conformance 1073741824
 export REGD_BACKEND=s3
-note "Ceph up in ${S3_START_SECONDS} s at $S3_ENDPOINT"
-STATUS=$("$S3REQ" PUT /$S3_BUCKET -- -s -o /dev/null -w '%{http_code}')
-check_eq "$STATUS" 200 "create bucket"
 
-failed= n=0 skipped=
-for t in $TESTS; do
-	[ -f "regress/t/$t.sh" ] || fail "no test $t"
-	timeout -k 10 240 bash "regress/t/$t.sh" > "$T/$t.log" 2>&1 \
-	    < /dev/null
-	rc=$?
-	case $rc in
-	0)
-		n=$((n + 1))
-		;;
-	77)
-		skipped="$skipped $t"
-		;;
-	*)
-		failed="$failed $t"
-		echo "--- $t (exit $rc)" >&2
-		tail -n 15 "$T/$t.log" >&2
-		;;
-	esac
-done
-note "$n passed on S3${skipped:+, skipped:$skipped}"
-[ -z "$failed" ] || fail "failed on S3:$failed"
+s3_run_tests $TESTS
 # With "redirect yes", a blob GET is a 307 to a presigned URL of the
 # bucket that curl follows, Range and all; HEAD stays a 200.
 S3_REDIRECT=yes regd_conf

@@ -11,31 +11,14 @@
 
 . regress/lib.sh
 
-for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool; do
-	command -v "$b" >/dev/null 2>&1 ||
-	    skip "Ceph packages missing ($b): sh regress/s3/deps.sh"
-done
-S3REQ=./regress/s3/s3req
+. regress/s3/s3lib.sh
 
-CEPH_DIR=$T/ceph
-ceph_stop()
+s3_need
+s3_on_exit()
 {
-	local rc=$?
-
 	regd_stop 2>/dev/null
-	bash regress/s3/ceph.sh stop "$CEPH_DIR"
-	return "$rc"
 }
-trap 'ceph_stop; regd_cleanup' EXIT
-
-CEPH_MEM_BYTES=${CEPH_MEM_BYTES:-805306368} \
-    bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
-    fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"
-. "$CEPH_DIR/env"
-S3_BUCKET=outage
-export S3_ENDPOINT S3_ACCESS_KEY S3_SECRET_KEY S3_REGION S3_BUCKET
-STATUS=$("$S3REQ" PUT /$S3_BUCKET -- -s -o /dev/null -w '%{http_code}')
-check_eq "$STATUS" 200 "create bucket"
+s3_up outage
 
 REGD_BACKEND=s3 regd_conf
 regd_launch

@@ -208,6 +208,26 @@ ${2:-}
 EOF
 }
 
+# conf_bad LINE CONTENT [TEXT]: "regd -n" on a file of CONTENT exits 1,
+# names FILE:LINE: (and TEXT, when given) and never says it is OK.
+conf_bad()
+{
+	local want=$1 f=$T/bad.conf out rc
+
+	printf '%s\n' "$2" > "$f"
+	out=$("$REGD" -n -f "$f" 2>&1)
+	rc=$?
+	echo "--- line $want of:" >&2
+	cat -n "$f" >&2
+	echo "$out" | sed -e 's/^/  => /' >&2
+	check_eq "$rc" 1 "exit status"
+	echo "$out" | grep -qF "$f:$want:" || fail "no '$f:$want:' in: $out"
+	[ -z "${3:-}" ] || echo "$out" | grep -qF -- "$3" ||
+	    fail "no '$3' in: $out"
+	echo "$out" | grep -q 'configuration OK' && fail "said OK: $out"
+	return 0
+}
+
 # wait_v2 [seconds]: wait until GET /v2/ answers, 0 if it did.
 wait_v2()
 {

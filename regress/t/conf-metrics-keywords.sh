@@ -4,20 +4,10 @@
 # parses back to the same.
 . regress/lib.sh
 
+# bad LINE CONTENT [TEXT]: CONTENT is a whole file whose error is on LINE.
 bad()
 {
-	local want=$1 f=$T/bad.conf out rc
-
-	printf '%s\n' "$2" > "$f"
-	out=$("$REGD" -n -f "$f" 2>&1)
-	rc=$?
-	echo "--- line $want of:" >&2
-	cat -n "$f" >&2
-	echo "$out" | sed -e 's/^/  => /' >&2
-	check_eq "$rc" 1 "exit status"
-	echo "$out" | grep -qF "$f:$want:" || fail "no '$f:$want:' in: $out"
-	echo "$out" | grep -q 'configuration OK' && fail "said OK: $out"
-	return 0
+	conf_bad "$@"
 }
 
 srv='server "s" {

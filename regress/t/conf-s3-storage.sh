@@ -58,23 +58,11 @@ out2=$("$REGD" -nv -f "$T/dump.conf" 2>&1) || fail "the dump: $out2"
     "$(echo "$out2" | grep -v '^configuration OK')" ] ||
     fail "the dump does not parse back the same"
 
-# bad LINE CONTENT: CONTENT is a whole file whose error is on LINE.
+# bad LINE CONTENT [TEXT]: CONTENT, then a server block; the error on LINE.
 bad()
 {
-	local want=$1 f=$T/bad.conf out rc
-
-	printf '%s\n' "$2" "$srv" > "$f"
-	out=$("$REGD" -n -f "$f" 2>&1)
-	rc=$?
-	echo "--- line $want of:" >&2
-	cat -n "$f" >&2
-	echo "$out" | sed -e 's/^/  => /' >&2
-	check_eq "$rc" 1 "exit status"
-	echo "$out" | grep -qF "$f:$want:" || fail "no '$f:$want:' in: $out"
-	if [ -n "${3:-}" ]; then
-		echo "$out" | grep -qF "$3" || fail "no '$3' in: $out"
-	fi
-	return 0
+	conf_bad "$1" "$2
+$srv" "${3:-}"
 }
 
 # block LINE...: the good block with its lines replaced by those given

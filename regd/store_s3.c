@@ -194,8 +194,9 @@ toolong:
 	return (-1);
 }
 
+/* The key of a blob's data, or of the marker of its last use. */
 static int
-blob_key(char *buf, size_t len, const char *digest)
+digest_key(char *buf, size_t len, const char *digest, int used)
 {
 	char		 alg[16];
 	const char	*hex;
@@ -205,23 +206,12 @@ blob_key(char *buf, size_t len, const char *digest)
 		return (-1);
 	}
 	digest_split(digest, alg, sizeof(alg), &hex);
+	if (used)
+		return (key_fmt(buf, len, "_regd/used/%s/%s", alg, hex));
 	return (key_fmt(buf, len, "blobs/%s/%.2s/%s/data", alg, hex, hex));
 }
-
-/* The marker of a blob's last use (blob_touch), beside the tree. */
-static int
-used_key(char *buf, size_t len, const char *digest)
-{
-	char		 alg[16];
-	const char	*hex;
-
-	if (!store_digest_ok(digest)) {
-		errno = EINVAL;
-		return (-1);
-	}
-	digest_split(digest, alg, sizeof(alg), &hex);
-	return (key_fmt(buf, len, "_regd/used/%s/%s", alg, hex));
-}
+#define blob_key(b, l, d)	digest_key((b), (l), (d), 0)
+#define used_key(b, l, d)	digest_key((b), (l), (d), 1)
 
 static const char *
 s3_link_kind(enum be_link kind)

@@ -72,7 +72,8 @@ enum mx_id {
 	MXI_RSS, MXI_CPU, MXI_CPU_KIND, MXI_RESTARTS, MXI_START,
 	MXI_FRONTENDS_REPORTED, MXI_REPO_REQUESTS, MXI_MIR_HITS,
 	MXI_MIR_MISSES, MXI_MIR_ERRORS, MXI_MIR_FETCHED, MXI_MIR_SERVED,
-	MXI_MIR_STORED, MXI_NIDS
+	MXI_MIR_STORED, MXI_BE_REQUESTS, MXI_BE_ERRORS, MXI_BE_HITS,
+	MXI_BE_MISSES, MXI_BE_CACHE, MXI_NIDS
 };
 static const struct mx_def {
 	enum mx_id	 id;
@@ -156,6 +157,16 @@ static const struct mx_def {
 	{ MXI_MIR_STORED, "regd_mirror_stored_bytes_total", "counter",
 	    "Mirror mode: blob bytes fetches added to the store, by "
 	    "upstream." },
+	{ MXI_BE_REQUESTS, "regd_s3_requests_total", "counter",
+	    "S3 backend: requests made to the object store." },
+	{ MXI_BE_ERRORS, "regd_s3_errors_total", "counter",
+	    "S3 backend: requests that failed after their retries." },
+	{ MXI_BE_HITS, "regd_s3_cache_hits_total", "counter",
+	    "S3 backend: blob GETs served from the local cache." },
+	{ MXI_BE_MISSES, "regd_s3_cache_misses_total", "counter",
+	    "S3 backend: blob GETs that filled the local cache first." },
+	{ MXI_BE_CACHE, "regd_s3_cache_bytes", "gauge",
+	    "S3 backend: bytes in the local blob cache." },
 };
 
 /* The frontend's side. */
@@ -785,6 +796,13 @@ mx_render_store(FILE *fp, const struct store_stats *s)
 	mx_u(fp, MXI_FSCK_RUNS, s->fsck_runs);
 	mx_i(fp, MXI_FSCK_FINDINGS, s->fsck_findings);
 	mx_u(fp, MXI_QUOTA, s->quota_refusals);
+	if (s->backend.valid) {
+		mx_u(fp, MXI_BE_REQUESTS, s->backend.requests);
+		mx_u(fp, MXI_BE_ERRORS, s->backend.errors);
+		mx_u(fp, MXI_BE_HITS, s->backend.cache_hits);
+		mx_u(fp, MXI_BE_MISSES, s->backend.cache_misses);
+		mx_i(fp, MXI_BE_CACHE, s->backend.cache_bytes);
+	}
 	mx_render_mirror(fp, s);
 }
 

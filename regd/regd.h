@@ -334,6 +334,15 @@ struct store_stats {
 	uint64_t	 fsck_runs;
 	int64_t		 fsck_findings;	/* of the last run, -1: none yet */
 	uint64_t	 quota_refusals;
+	/* the backend's own (be->figures), when it keeps any */
+	struct backend_figures {
+		int32_t		 valid;		/* 0: none kept */
+		uint64_t	 requests;	/* to the medium (S3 requests) */
+		uint64_t	 errors;	/* of those, failed */
+		uint64_t	 cache_hits;	/* blob GETs from the cache */
+		uint64_t	 cache_misses;	/* ... filled from the medium */
+		int64_t		 cache_bytes;	/* in the cache now */
+	}		 backend;
 	/* mirror mode, per upstream (mirror.c), nmirror of them */
 	uint32_t	 nmirror;
 	struct mirror_figures {

@@ -213,6 +213,9 @@ struct store_backend {
 	int	(*blob_touch)(const char *);
 	int	(*blob_touched)(const char *, struct be_stat *);
 
+	/* Its own counters for the metrics (regd.h), or NULL. */
+	void	(*figures)(struct backend_figures *);
+
 	unsigned	 flags;			/* BE_SHARED */
 };
 

@@ -105,6 +105,8 @@ static __thread struct s3_conn	*tconn;
 static struct cache_ent		*cache;
 static size_t			 ncache;
 static int64_t			 cache_bytes;
+/* For the metrics (s3b_figures); threads add to them, hence atomics. */
+static uint64_t			 fig_requests, fig_errors, fig_hits, fig_misses;
 static uint64_t			 cache_clock;
 /* blob_open runs in jobs: the cache's table is shared. */
 static pthread_mutex_t		 cache_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -268,6 +270,8 @@ conn(void)
 	if (s3log_n > 0 && s3log_have_main &&
 	    pthread_equal(pthread_self(), s3log_main))
 		s3log_flush();
+	/* Every operation takes its connection here: one count each. */
+	__atomic_fetch_add(&fig_requests, 1, __ATOMIC_RELAXED);
 	if (tconn == NULL && (tconn = s3_conn_new(&cfg, &err)) == NULL)
 		s3log("s3: %s: %s", err.code, err.message);
 	return (tconn);
@@ -277,9 +281,11 @@ conn(void)
 static int
 s3fail(const char *what, const char *key, struct s3_err *err)
 {
-	if (err->errnum != ENOENT && err->errnum != EEXIST)
+	if (err->errnum != ENOENT && err->errnum != EEXIST) {
+		__atomic_fetch_add(&fig_errors, 1, __ATOMIC_RELAXED);
 		s3log("s3: %s %s: %d %s %s", what, key, err->http_status,
 		    err->code, err->message);
+	}
 	errno = err->errnum != 0 ? err->errnum : EIO;
 	/*
 	 * No answer from the store, or one that says to try later: the
@@ -787,6 +793,7 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 		    fstat(fd, &st) == 0 && st.st_size == ce->size) {
 			ce->used = ++cache_clock;
 			pthread_mutex_unlock(&cache_mtx);
+			__atomic_fetch_add(&fig_hits, 1, __ATOMIC_RELAXED);
 			body->fd = fd;
 			body->size = st.st_size;
 			return (0);
@@ -796,6 +803,7 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 		cache_drop(ce);
 	}
 	pthread_mutex_unlock(&cache_mtx);
+	__atomic_fetch_add(&fig_misses, 1, __ATOMIC_RELAXED);
 	return (cache_fill(digest, key, name, body));
 }
 
@@ -2186,6 +2194,19 @@ s3b_blob_touched(const char *digest, struct be_stat *bs)
 	return (0);
 }
 
+static void
+s3b_figures(struct backend_figures *f)
+{
+	f->valid = 1;
+	f->requests = __atomic_load_n(&fig_requests, __ATOMIC_RELAXED);
+	f->errors = __atomic_load_n(&fig_errors, __ATOMIC_RELAXED);
+	f->cache_hits = __atomic_load_n(&fig_hits, __ATOMIC_RELAXED);
+	f->cache_misses = __atomic_load_n(&fig_misses, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&cache_mtx);
+	f->cache_bytes = cache_bytes;
+	pthread_mutex_unlock(&cache_mtx);
+}
+
 /* Leases (store_backend.h): "_regd/<name>.lease" beside the tree. */
 static int
 lease_key(char *buf, size_t len, const char *name)
@@ -2408,5 +2429,6 @@ const struct store_backend store_s3_backend = {
 	.lease_del = s3b_lease_del,
 	.blob_touch = s3b_blob_touch,
 	.blob_touched = s3b_blob_touched,
+	.figures = s3b_figures,
 	.flags = BE_SHARED
 };

@@ -63,4 +63,7 @@ store_stats_fill(struct store_stats *out)
 	out->disk_used = quota_disk_known();
 	if (store_stats_space(&out->disk_free, &out->disk_total) == -1)
 		out->disk_free = out->disk_total = -1;
+	memset(&out->backend, 0, sizeof(out->backend));
+	if (be->figures != NULL)
+		be->figures(&out->backend);
 }

@@ -6,7 +6,8 @@
 # in one bucket (regd_conf writes "storage s3" when REGD_BACKEND=s3).
 # podman and skopeo push and pull, a multi-arch index, chunked and
 # streamed uploads, ranges, deletes, mounts, listings.  Fails if any of
-# them fails; skips only when Ceph is not installed.
+# them fails; skips only when Ceph is not installed.  Then redirect
+# mode, and the S3 figures on the metrics listener.
 
 . regress/lib.sh
 
@@ -62,6 +63,32 @@ http HEAD "$URL/v2/lib/redir/blobs/$D"
 check_eq "$STATUS" 200 "HEAD with redirect yes"
 http GET "$URL/v2/lib/redir/blobs/sha256:$(printf '%064d' 0)"
 expect_error 404 BLOB_UNKNOWN
+regd_stop
+
+# The metrics listener counts the object store's requests and the blob
+# cache: the first stream-mode GET fills the cache, the second hits it.
+MPORT=$(free_port)
+regd_conf "metrics {
+	listen on 127.0.0.1 port $MPORT
+}"
+regd_launch
+for i in 1 2; do
+	http GET "$URL/v2/lib/redir/blobs/$D"
+	check_eq "$STATUS" 200 "stream-mode GET $i"
+	cmp -s "$BODY" "$T/blob" || fail "stream-mode GET $i: other bytes"
+done
+curl -sf -o "$T/metrics" "http://127.0.0.1:$MPORT/metrics" ||
+    fail "no metrics"
+metric()
+{
+	awk -v n="$1" '$1 == n { print $2 }' "$T/metrics"
+}
+check_eq "$(metric regd_s3_cache_misses_total)" 1 "cache misses"
+check_eq "$(metric regd_s3_cache_hits_total)" 1 "cache hits"
+check_eq "$(metric regd_s3_cache_bytes)" 300000 "cache bytes"
+check_eq "$(metric regd_s3_errors_total)" 0 "S3 errors"
+[ "$(metric regd_s3_requests_total)" -gt 2 ] ||
+    fail "S3 requests: $(metric regd_s3_requests_total)"
 regd_stop
 
 # Every test's regd wrote under its own root, in Distribution's keys.

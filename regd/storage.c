@@ -109,10 +109,11 @@ peer_gc(int fd, short event, void *arg)
 	struct peer	*p = arg;
 
 	p->gcset = 0;
-	if (p->kind == PEER_FRONT)
-		front_free(p);
-	else
-		chan_clear(&p->c);
+	if (p->kind == PEER_FRONT) {
+		front_free(p);		/* p is gone */
+		return;
+	}
+	chan_clear(&p->c);
 	if (p->kind == PEER_FETCHER)
 		memset(&p->c, 0, sizeof(p->c));
 }

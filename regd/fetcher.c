@@ -737,12 +737,8 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 		fatal("%s", __func__);
 	MSG_COPY(m, &f->f);
 	f->id = m->hdr.peerid;
-	if ((f->pending = evbuffer_new()) == NULL)
-		fatal("%s", __func__);
-	if (memchr(f->f.upstream, '\0', sizeof(f->f.upstream)) == NULL ||
-	    memchr(f->f.ref, '\0', sizeof(f->f.ref)) == NULL ||
-	    memchr(f->f.known, '\0', sizeof(f->f.known)) == NULL ||
-	    memchr(f->f.repo, '\0', sizeof(f->f.repo)) == NULL ||
+	if (!MSG_STR_OK(f->f.upstream) || !MSG_STR_OK(f->f.ref) ||
+	    !MSG_STR_OK(f->f.known) || !MSG_STR_OK(f->f.repo) ||
 	    !valid_name(f->f.repo) || (!valid_digest(f->f.ref) &&
 	    (f->f.kind != MIRK_MANIFEST || !valid_tag(f->f.ref))) ||
 	    (f->f.kind != MIRK_MANIFEST && f->f.kind != MIRK_BLOB)) {
@@ -750,6 +746,8 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 		proc_peer_fail(c, m, "bad fetch");
 		return;
 	}
+	if ((f->pending = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
 	if ((u = upstream_find(f->f.upstream)) == NULL) {
 		chan_send(&storage_chan, MIR_HEAD, f->id, -1,
 		    &(struct mir_head){ .status = 502, .size = -1,

@@ -496,20 +496,29 @@ done:
 }
 
 /* Blobs. */
+/* An object's size and mtime, as a backend's stat gives them. */
 static int
-s3b_blob_stat(const char *digest, struct be_stat *bs)
+s3b_stat(const char *key, struct be_stat *bs)
 {
 	struct s3_obj	 o;
-	char		 key[S3_KEY_MAX];
 
-	if (blob_key(key, sizeof(key), digest) == -1 ||
-	    s3b_head(key, &o) == -1)
+	if (s3b_head(key, &o) == -1)
 		return (-1);
 	if (bs != NULL) {
 		bs->size = o.size;
 		bs->mtime = o.mtime;
 	}
 	return (0);
+}
+
+static int
+s3b_blob_stat(const char *digest, struct be_stat *bs)
+{
+	char	 key[S3_KEY_MAX];
+
+	if (blob_key(key, sizeof(key), digest) == -1)
+		return (-1);
+	return (s3b_stat(key, bs));
 }
 
 /* An object of at most max bytes, whole, NUL-terminated. */
@@ -1632,17 +1641,11 @@ static int
 s3b_link_get(const char *repo, enum be_link kind, const char *digest,
     struct be_stat *bs)
 {
-	struct s3_obj	 o;
-	char		 key[S3_KEY_MAX];
+	char	 key[S3_KEY_MAX];
 
-	if (link_key(key, sizeof(key), repo, kind, digest) == -1 ||
-	    s3b_head(key, &o) == -1)
+	if (link_key(key, sizeof(key), repo, kind, digest) == -1)
 		return (-1);
-	if (bs != NULL) {
-		bs->size = o.size;
-		bs->mtime = o.mtime;
-	}
-	return (0);
+	return (s3b_stat(key, bs));
 }
 
 static int
@@ -2181,17 +2184,11 @@ s3b_blob_touch(const char *digest)
 static int
 s3b_blob_touched(const char *digest, struct be_stat *bs)
 {
-	struct s3_obj	 o;
-	char		 key[S3_KEY_MAX];
+	char	 key[S3_KEY_MAX];
 
-	if (used_key(key, sizeof(key), digest) == -1 ||
-	    s3b_head(key, &o) == -1)
+	if (used_key(key, sizeof(key), digest) == -1)
 		return (-1);
-	if (bs != NULL) {
-		bs->size = 0;
-		bs->mtime = o.mtime;
-	}
-	return (0);
+	return (s3b_stat(key, bs));
 }
 
 static void

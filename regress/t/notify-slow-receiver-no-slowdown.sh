@@ -1,9 +1,9 @@
 #!/bin/bash
 # A receiver that takes 3 s to answer each delivery does not slow pushes
 # or pulls: every request is answered as fast as with no endpoint at all
-# (each under 1 s here; the receiver alone would hold the first for 3 s),
-# the events wait in the queue (regctl show notify counts them) and all
-# arrive later, in order.
+# (each pair under 2.5 s, room for a loaded machine; the receiver alone
+# would hold the first for 3 s), the events wait in the queue (regctl
+# show notify counts them) and all arrive later, in order.
 . regress/lib.sh
 . regress/notifylib.sh
 
@@ -29,7 +29,7 @@ for i in $(seq 1 "$N"); do
 	printf 'push %s\npull %s\n' "$(sha "$T/b$i")" "$(sha "$T/b$i")" >> "$T/sent"
 done
 note "$N pushes and pulls against a 3 s receiver: slowest pair $worst ms"
-[ "$worst" -lt 1000 ] || fail "a push and pull took $worst ms"
+[ "$worst" -lt 2500 ] || fail "a push and pull took $worst ms"
 q=$(notify_col slow 2)
 note "queued right after: $q"
 [ "$q" -gt 0 ] || fail "nothing queued while the receiver is slow"

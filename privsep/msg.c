@@ -366,6 +366,20 @@ msg_rule_find(const struct msg_rule *rules, size_t n, uint32_t type)
 	return (NULL);
 }
 
+/* Does every string field the rule names end inside its array? */
+static int
+msg_strs_ok(const struct msg_str *strs, const struct msg *m)
+{
+	const struct msg_str	*s;
+
+	for (s = strs; s != NULL && s->len > 0; s++)
+		if (s->off + s->len > m->len ||
+		    memchr((const char *)m->data + s->off, '\0', s->len) ==
+		    NULL)
+			return (0);
+	return (1);
+}
+
 /*
  * Does m, read from c, keep to rule r (NULL: its type has none)?  0 if
  * so, else -1 with *why saying what is wrong.
@@ -385,6 +399,8 @@ msg_rule_check(const struct msg_rule *r, const struct chan *c,
 		*why = "unexpected descriptor";
 	else if (r->fd == MR_MUST && m->fd == -1)
 		*why = "descriptor missing";
+	else if (!msg_strs_ok(r->strs, m))
+		*why = "unterminated string";
 	else
 		return (0);
 	return (-1);

@@ -101,24 +101,41 @@ struct chan {
 #define MR_NONE		0		/* no descriptor */
 #define MR_MUST		1		/* exactly one descriptor */
 #define MR_MAY		2		/* one or none */
+/*
+ * A string field of a fixed-size payload: it must end inside its array
+ * (MSG_STR_OK).  A rule's list of them ends with MSG_STR_END.
+ */
+struct msg_str {
+	size_t		 off;
+	size_t		 len;
+};
+#define MSG_STR(s, f)	{ offsetof(s, f), sizeof(((s *)NULL)->f) }
+#define MSG_STR_END	{ 0, 0 }
 struct msg_rule {
 	uint32_t	 type;
 	uint32_t	 from;
 	size_t		 min, max;
 	int		 fd;
 	chan_dispatch_cb fn;
+	const struct msg_str *strs;	/* NULL: no strings to check */
 };
 #define MR_FIXED(t, from, s, fd, fn) \
-	{ (t), (from), sizeof(s), sizeof(s), (fd), (fn) }
+	{ (t), (from), sizeof(s), sizeof(s), (fd), (fn), NULL }
 #define MR_EMPTY(t, from, fn) \
-	{ (t), (from), 0, 0, MR_NONE, (fn) }
+	{ (t), (from), 0, 0, MR_NONE, (fn), NULL }
 #define MR_RANGE(t, from, lo, hi, fd, fn) \
-	{ (t), (from), (lo), (hi), (fd), (fn) }
+	{ (t), (from), (lo), (hi), (fd), (fn), NULL }
+/* A fixed-size payload with strings, each checked as MSG_STR_OK. */
+#define MR_STRS(t, from, s, strs, fd, fn) \
+	{ (t), (from), sizeof(s), sizeof(s), (fd), (fn), (strs) }
 /* A fixed-size payload into *p; -1 if the size is not that of *p. */
 #define MSG_SIZE_CHECK(m, p)	((m)->len == sizeof(*(p)))
 #define MSG_GET(m, p)		(MSG_SIZE_CHECK(m, p) ?			\
 	(memcpy((p), (m)->data, sizeof(*(p))), 0) : -1)
-/* The same once a rule checked the size. */
+/*
+ * The same once a rule checked the size (and the strings): a copy, as
+ * the payload in the read buffer need not be aligned for its type.
+ */
 #define MSG_COPY(m, p)		memcpy((p), (m)->data, sizeof(*(p)))
 /* A string field ends inside its array. */
 #define MSG_STR_OK(a)		(memchr((a), '\0', sizeof(a)) != NULL)

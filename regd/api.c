@@ -24,6 +24,17 @@
 #define MT_JSON		"application/json"
 #define MT_OCI_INDEX	"application/vnd.oci.image.index.v1+json"
 
+/*
+ * What every storage request of a client names: the repository here (a
+ * mirror's local name), who asks and, for a mirrored read, where from.
+ */
+struct api_req {
+	char		 repo[MAX_NAME + 1];
+	char		 client[MAX_CLIENT + 1];
+	uint32_t	 flags;		/* STF_MIRROR */
+	struct st_mirror mirror;
+};
+
 static int	 api_route(struct conn *);
 static int	 api_authorize(struct conn *, const char *);
 static void	 api_start(struct conn *);
@@ -239,15 +250,25 @@ query_has(const char *query, const char *key)
  * repositories the client may not pull.
  */
 static void
-mount_start(struct conn *c, struct st_req *sr)
+upload_start_init(struct st_upload_start *q, const struct api_req *ar)
 {
-	struct req	*r = &c->req;
-	char		 mount[MAX_REF + 2], from[MAX_NAME + 2];
-	char		*src = from;
+	memset(q, 0, sizeof(*q));
+	strlcpy(q->repo, ar->repo, sizeof(q->repo));
+	strlcpy(q->client, ar->client, sizeof(q->client));
+}
 
+static void
+mount_start(struct conn *c, const struct api_req *ar)
+{
+	struct req		*r = &c->req;
+	struct st_upload_start	 q;
+	char			 mount[MAX_REF + 2], from[MAX_NAME + 2];
+	char			*src = from;
+
+	upload_start_init(&q, ar);
 	if (http_query_get(r->query, "mount", mount, sizeof(mount)) == NULL ||
 	    !valid_digest(mount)) {
-		conn_request(c, ST_UPLOAD_START, sr);
+		conn_request(c, ST_UPLOAD_START, &q, sizeof(q));
 		return;
 	}
 	if (query_has(r->query, "from")) {
@@ -255,43 +276,41 @@ mount_start(struct conn *c, struct st_req *sr)
 		if (http_query_get(r->query, "from", from,
 		    sizeof(from)) != NULL && valid_name(from) &&
 		    auth_pick_pullable(c, &src, 1) == 0) {
-			strlcpy(sr->arg, mount, sizeof(sr->arg));
-			strlcpy(sr->arg2, from, sizeof(sr->arg2));
+			strlcpy(q.mount_digest, mount,
+			    sizeof(q.mount_digest));
+			strlcpy(q.from_repo, from, sizeof(q.from_repo));
 			strlcpy(r->mountfrom, from, sizeof(r->mountfrom));
 		}
-		conn_request(c, ST_UPLOAD_START, sr);
+		conn_request(c, ST_UPLOAD_START, &q, sizeof(q));
 		return;
 	}
 	if (c->srv->mount_nofrom) {
-		strlcpy(sr->arg, mount, sizeof(sr->arg));
-		sr->flags |= STF_MOUNT_WHERE;
+		strlcpy(q.mount_digest, mount, sizeof(q.mount_digest));
+		q.flags |= STF_MOUNT_WHERE;
 		r->mountwhere = 1;
 	}
-	conn_request(c, ST_UPLOAD_START, sr);
+	conn_request(c, ST_UPLOAD_START, &q, sizeof(q));
 }
 
 /* Storage said which repositories link the blob: mount from one, or not. */
 static void
 mount_found(struct conn *c, struct st_res *res, int fd)
 {
-	struct req	*r = &c->req;
-	struct st_req	 sr;
-	char		 src[MAX_NAME + 1], mount[MAX_REF + 2];
+	struct req		*r = &c->req;
+	struct st_upload_start	 q;
+	char			 src[MAX_NAME + 1], mount[MAX_REF + 2];
 
-	memset(&sr, 0, sizeof(sr));
-	strlcpy(sr.repo, r->name, sizeof(sr.repo));
-	sr.off = -1;
-	sr.len = -1;
-	sr.n = -1;
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.repo, r->name, sizeof(q.repo));
 	if (res->status == 200 && auth_mount_source(c, fd, res->size, src,
 	    sizeof(src)) == 0 && http_query_get(r->query, "mount", mount,
 	    sizeof(mount)) != NULL) {
-		strlcpy(sr.arg, mount, sizeof(sr.arg));
-		strlcpy(sr.arg2, src, sizeof(sr.arg2));
+		strlcpy(q.mount_digest, mount, sizeof(q.mount_digest));
+		strlcpy(q.from_repo, src, sizeof(q.from_repo));
 		strlcpy(r->mountfrom, src, sizeof(r->mountfrom));
 	} else if (res->status != 200 && fd != -1)
 		close(fd);
-	conn_request(c, ST_UPLOAD_START, &sr);
+	conn_request(c, ST_UPLOAD_START, &q, sizeof(q));
 }
 
 /*
@@ -313,18 +332,41 @@ tag_unknown(struct conn *c, uint32_t type)
 
 /* GET or HEAD of a blob or manifest. */
 static void
-api_read(struct conn *c, uint32_t type, struct st_req *sr)
+api_read(struct conn *c, uint32_t type, const struct api_req *ar)
 {
+	struct req		*r = &c->req;
+	struct st_blob_get	 bq;
+	struct st_manifest_get	 mq;
+	uint32_t		 flags = ar->flags;
+
 	if (api_authorize(c, "pull") == -1 || tag_unknown(c, type))
 		return;
-	if (is_method(&c->req, "HEAD"))
-		sr->flags |= STF_HEAD;
-	conn_request(c, type, sr);
+	if (is_method(r, "HEAD"))
+		flags |= STF_HEAD;
+	if (type == ST_BLOB_GET) {
+		memset(&bq, 0, sizeof(bq));
+		strlcpy(bq.repo, ar->repo, sizeof(bq.repo));
+		strlcpy(bq.digest, r->ref, sizeof(bq.digest));
+		bq.flags = flags;
+		bq.mirror = ar->mirror;
+		conn_request(c, type, &bq, sizeof(bq));
+		return;
+	}
+	memset(&mq, 0, sizeof(mq));
+	strlcpy(mq.repo, ar->repo, sizeof(mq.repo));
+	strlcpy(mq.ref, r->ref, sizeof(mq.ref));
+	mq.flags = flags;
+	mq.mirror = ar->mirror;
+	conn_request(c, type, &mq, sizeof(mq));
 }
 
 static void
-api_delete(struct conn *c, uint32_t type, struct st_req *sr)
+api_delete(struct conn *c, uint32_t type, const struct api_req *ar)
 {
+	struct req			*r = &c->req;
+	struct st_blob_delete		 bq;
+	struct st_manifest_delete	 mq;
+
 	if (api_authorize(c, "delete") == -1)
 		return;
 	if (!c->srv->delete_enabled) {
@@ -334,26 +376,39 @@ api_delete(struct conn *c, uint32_t type, struct st_req *sr)
 	}
 	if (tag_unknown(c, type))
 		return;
-	conn_request(c, type, sr);
+	if (type == ST_BLOB_DELETE) {
+		memset(&bq, 0, sizeof(bq));
+		strlcpy(bq.repo, ar->repo, sizeof(bq.repo));
+		strlcpy(bq.digest, r->ref, sizeof(bq.digest));
+		conn_request(c, type, &bq, sizeof(bq));
+		return;
+	}
+	memset(&mq, 0, sizeof(mq));
+	strlcpy(mq.repo, ar->repo, sizeof(mq.repo));
+	strlcpy(mq.ref, r->ref, sizeof(mq.ref));
+	conn_request(c, type, &mq, sizeof(mq));
 }
 
 /* Tag list or catalog: a page of n entries after "last". */
 static void
 api_list(struct conn *c, const char *action, uint32_t type,
-    struct st_req *sr)
+    const struct api_req *ar)
 {
-	char	 buf[MAX_NAME + 2];
+	struct st_list	 q;
+	char		 buf[MAX_NAME + 2];
 
 	if (api_authorize(c, action) == -1 || query_n(c) == -1)
 		return;
-	sr->n = c->req.n;
+	memset(&q, 0, sizeof(q));
+	strlcpy(q.repo, ar->repo, sizeof(q.repo));
+	q.limit = c->req.n;
 	/* A catalog to filter is paged after filtering (respond_list). */
 	if (type == ST_CATALOG && c->srv->auth != NULL &&
 	    c->srv->auth->type != AUTH_TOKEN)
-		sr->n = -1;
+		q.limit = -1;
 	if (http_query_get(c->req.query, "last", buf, sizeof(buf)) != NULL)
-		strlcpy(sr->arg, buf, sizeof(sr->arg));
-	conn_request(c, type, sr);
+		strlcpy(q.last, buf, sizeof(q.last));
+	conn_request(c, type, &q, sizeof(q));
 }
 
 /* Called with a complete request head. */
@@ -395,12 +450,13 @@ api_dispatch(struct conn *c)
 
 /* A manifest: GET, HEAD, PUT with its body, DELETE. */
 static void
-api_manifest(struct conn *c, struct st_req *sr)
+api_manifest(struct conn *c, const struct api_req *ar)
 {
-	struct req	*r = &c->req;
+	struct req		*r = &c->req;
+	struct st_manifest_put	 q;
 
 	if (is_method(r, "GET") || is_method(r, "HEAD"))
-		api_read(c, ST_MANIFEST_GET, sr);
+		api_read(c, ST_MANIFEST_GET, ar);
 	else if (is_method(r, "PUT")) {
 		if (api_authorize(c, "push") == -1)
 			return;
@@ -410,24 +466,38 @@ api_manifest(struct conn *c, struct st_req *sr)
 			    "manifest too large");
 			return;
 		}
+		memset(&q, 0, sizeof(q));
+		strlcpy(q.repo, ar->repo, sizeof(q.repo));
+		strlcpy(q.ref, r->ref, sizeof(q.ref));
 		if (r->ctype != NULL)
-			strlcpy(sr->mediatype, r->ctype,
-			    sizeof(sr->mediatype));
+			strlcpy(q.mediatype, r->ctype, sizeof(q.mediatype));
+		q.len = r->chunked ? -1 : r->clen;
 		/* Storage counts a chunked body against it too. */
-		sr->n = c->srv->max_manifest;
-		conn_stream_request(c, ST_MANIFEST_PUT, sr);
+		q.limit = c->srv->max_manifest;
+		conn_stream_request(c, ST_MANIFEST_PUT, &q, sizeof(q));
 	} else if (is_method(r, "DELETE"))
-		api_delete(c, ST_MANIFEST_DELETE, sr);
+		api_delete(c, ST_MANIFEST_DELETE, ar);
 	else
 		method_not_allowed(c);
 }
 
+static void
+upload_write_init(struct st_upload_write *q, const struct api_req *ar)
+{
+	memset(q, 0, sizeof(*q));
+	strlcpy(q->repo, ar->repo, sizeof(q->repo));
+	strlcpy(q->client, ar->client, sizeof(q->client));
+	q->off = -1;
+}
+
 /* POST of a new upload: a mount, a monolithic upload or a session. */
 static void
-api_uploads(struct conn *c, struct st_req *sr)
+api_uploads(struct conn *c, const struct api_req *ar)
 {
-	struct req	*r = &c->req;
-	char		 digest[MAX_REF + 2];
+	struct req		*r = &c->req;
+	struct st_upload_start	 sq;
+	struct st_upload_write	 wq;
+	char			 digest[MAX_REF + 2];
 
 	if (!is_method(r, "POST"))
 		method_not_allowed(c);
@@ -440,7 +510,7 @@ api_uploads(struct conn *c, struct st_req *sr)
 			r->query = NULL;
 			return;
 		}
-		mount_start(c, sr);
+		mount_start(c, ar);
 	} else if (http_query_get(r->query, "digest", digest,
 	    sizeof(digest)) != NULL) {
 		if (!valid_digest(digest)) {
@@ -449,36 +519,43 @@ api_uploads(struct conn *c, struct st_req *sr)
 			    "invalid digest");
 			return;
 		}
-		strlcpy(sr->ref, digest, sizeof(sr->ref));
-		sr->flags = STF_NEWSESSION | STF_FINAL;
-		conn_stream_request(c, ST_UPLOAD_WRITE, sr);
+		upload_write_init(&wq, ar);
+		strlcpy(wq.digest, digest, sizeof(wq.digest));
+		wq.flags = STF_NEWSESSION | STF_FINAL;
+		conn_stream_request(c, ST_UPLOAD_WRITE, &wq, sizeof(wq));
 	} else {
 		if (has_body(r)) {
 			conn_discard_body(c);
 			return;
 		}
-		conn_request(c, ST_UPLOAD_START, sr);
+		upload_start_init(&sq, ar);
+		conn_request(c, ST_UPLOAD_START, &sq, sizeof(sq));
 	}
 }
 
 /* An upload session: status, cancel, a chunk or the last one. */
 static void
-api_upload(struct conn *c, struct st_req *sr)
+api_upload(struct conn *c, const struct api_req *ar)
 {
-	struct req	*r = &c->req;
-	char		 digest[MAX_REF + 2];
-	int64_t		 start, end;
+	struct req		*r = &c->req;
+	struct st_upload	 uq;
+	struct st_upload_write	 q;
+	char			 digest[MAX_REF + 2];
+	int64_t			 start, end;
 
-	strlcpy(sr->arg, r->ref, sizeof(sr->arg));
-	sr->ref[0] = '\0';
+	memset(&uq, 0, sizeof(uq));
+	strlcpy(uq.repo, ar->repo, sizeof(uq.repo));
+	strlcpy(uq.uuid, r->ref, sizeof(uq.uuid));
+	upload_write_init(&q, ar);
+	strlcpy(q.uuid, r->ref, sizeof(q.uuid));
 	if (is_method(r, "GET")) {
 		if (api_authorize(c, "push") == -1)
 			return;
-		conn_request(c, ST_UPLOAD_STATUS, sr);
+		conn_request(c, ST_UPLOAD_STATUS, &uq, sizeof(uq));
 	} else if (is_method(r, "DELETE")) {
 		if (api_authorize(c, "push") == -1)
 			return;
-		conn_request(c, ST_UPLOAD_CANCEL, sr);
+		conn_request(c, ST_UPLOAD_CANCEL, &uq, sizeof(uq));
 	} else if (is_method(r, "PATCH") || is_method(r, "PUT")) {
 		if (api_authorize(c, "push") == -1)
 			return;
@@ -501,8 +578,8 @@ api_upload(struct conn *c, struct st_req *sr)
 				    "Content-Length");
 				return;
 			}
-			sr->off = start;
-			sr->flags |= STF_HAVE_OFF;
+			q.off = start;
+			q.flags |= STF_HAVE_OFF;
 		}
 		if (is_method(r, "PUT")) {
 			if (http_query_get(r->query, "digest", digest,
@@ -514,10 +591,10 @@ api_upload(struct conn *c, struct st_req *sr)
 				    "missing or invalid digest");
 				return;
 			}
-			strlcpy(sr->ref, digest, sizeof(sr->ref));
-			sr->flags |= STF_FINAL;
+			strlcpy(q.digest, digest, sizeof(q.digest));
+			q.flags |= STF_FINAL;
 		}
-		conn_stream_request(c, ST_UPLOAD_WRITE, sr);
+		conn_stream_request(c, ST_UPLOAD_WRITE, &q, sizeof(q));
 	} else
 		method_not_allowed(c);
 }
@@ -581,7 +658,7 @@ api_mirror(struct conn *c, char *local, size_t llen, char *remote,
  * when the request is answered here.
  */
 static int
-api_mirror_req(struct conn *c, struct st_req *sr)
+api_mirror_req(struct conn *c, struct api_req *ar)
 {
 	const struct mirror_map	*m;
 	const struct mirror_up	*u;
@@ -598,36 +675,34 @@ api_mirror_req(struct conn *c, struct st_req *sr)
 		    "read-only mirror");
 		return (-1);
 	}
-	strlcpy(sr->repo, local, sizeof(sr->repo));
+	strlcpy(ar->repo, local, sizeof(ar->repo));
 	if (!read || (r->route != RT_MANIFEST && r->route != RT_BLOB))
 		return (0);
 	u = &env->conf->upstreams[m->up];
-	sr->flags |= STF_MIRROR;
-	strlcpy(sr->arg, u->name, sizeof(sr->arg));
-	strlcpy(sr->arg2, remote, sizeof(sr->arg2));
-	sr->n = u->tag_ttl;
+	ar->flags |= STF_MIRROR;
+	strlcpy(ar->mirror.upstream, u->name, sizeof(ar->mirror.upstream));
+	strlcpy(ar->mirror.upstream_name, remote,
+	    sizeof(ar->mirror.upstream_name));
+	ar->mirror.tag_ttl = u->tag_ttl;
 	return (0);
 }
 
 static void
 api_start(struct conn *c)
 {
-	struct req	*r = &c->req;
-	struct st_req	 sr;
-	char		 buf[MAX_NAME + 2];
+	struct req		*r = &c->req;
+	struct api_req		 ar;
+	struct st_referrers	 rq;
+	char			 buf[MAX_NAME + 2];
 
-	memset(&sr, 0, sizeof(sr));
-	strlcpy(sr.repo, r->name, sizeof(sr.repo));
-	strlcpy(sr.ref, r->ref, sizeof(sr.ref));
-	sr.off = -1;
-	sr.len = r->chunked ? -1 : r->clen;
-	sr.n = -1;
+	memset(&ar, 0, sizeof(ar));
+	strlcpy(ar.repo, r->name, sizeof(ar.repo));
 	/* Who starts upload sessions: storage bounds them per client. */
 	if (r->user[0] != '\0')
-		snprintf(sr.client, sizeof(sr.client), "u:%s", r->user);
+		snprintf(ar.client, sizeof(ar.client), "u:%s", r->user);
 	else
-		snprintf(sr.client, sizeof(sr.client), "a:%s", c->addr);
-	if (api_mirror_req(c, &sr) == -1)
+		snprintf(ar.client, sizeof(ar.client), "a:%s", c->addr);
+	if (api_mirror_req(c, &ar) == -1)
 		return;
 
 	switch (r->route) {
@@ -647,39 +722,43 @@ api_start(struct conn *c)
 	case RT_CATALOG:
 		if (!is_method(r, "GET"))
 			goto notallowed;
-		api_list(c, "catalog", ST_CATALOG, &sr);
+		api_list(c, "catalog", ST_CATALOG, &ar);
 		break;
 	case RT_TAGS:
 		if (!is_method(r, "GET"))
 			goto notallowed;
-		api_list(c, "pull", ST_TAGS_LIST, &sr);
+		api_list(c, "pull", ST_TAGS_LIST, &ar);
 		break;
 	case RT_MANIFEST:
-		api_manifest(c, &sr);
+		api_manifest(c, &ar);
 		break;
 	case RT_BLOB:
 		if (is_method(r, "GET") || is_method(r, "HEAD"))
-			api_read(c, ST_BLOB_GET, &sr);
+			api_read(c, ST_BLOB_GET, &ar);
 		else if (is_method(r, "DELETE"))
-			api_delete(c, ST_BLOB_DELETE, &sr);
+			api_delete(c, ST_BLOB_DELETE, &ar);
 		else
 			goto notallowed;
 		break;
 	case RT_UPLOADS:
-		api_uploads(c, &sr);
+		api_uploads(c, &ar);
 		break;
 	case RT_UPLOAD:
-		api_upload(c, &sr);
+		api_upload(c, &ar);
 		break;
 	case RT_REFERRERS:
 		if (!is_method(r, "GET"))
 			goto notallowed;
 		if (api_authorize(c, "pull") == -1)
 			return;
+		memset(&rq, 0, sizeof(rq));
+		strlcpy(rq.repo, ar.repo, sizeof(rq.repo));
+		strlcpy(rq.digest, r->ref, sizeof(rq.digest));
 		if (http_query_get(r->query, "artifactType", buf,
 		    sizeof(buf)) != NULL)
-			strlcpy(sr.mediatype, buf, sizeof(sr.mediatype));
-		conn_request(c, ST_REFERRERS, &sr);
+			strlcpy(rq.artifact_type, buf,
+			    sizeof(rq.artifact_type));
+		conn_request(c, ST_REFERRERS, &rq, sizeof(rq));
 		break;
 	default:
 		http_error(c, 404, "NOT_FOUND", "no such endpoint");

@@ -338,13 +338,13 @@ static void
 control_store_req(struct ctl_conn *cc, struct msg *m)
 {
 	struct proc		*storage;
-	struct st_req		 sr;
+	struct st_ctl_repo	 cr;
 	struct st_ctl_flags	 fl;
-	const void		*data = &sr;
-	size_t			 len = sizeof(sr);
+	const void		*data = &cr;
+	size_t			 len = sizeof(cr);
 	uint32_t		 type;
 
-	memset(&sr, 0, sizeof(sr));
+	memset(&cr, 0, sizeof(cr));
 	switch (m->hdr.type) {
 	case CTL_GC:
 	case CTL_FSCK:
@@ -355,8 +355,8 @@ control_store_req(struct ctl_conn *cc, struct msg *m)
 		break;
 	default:
 		if (m->len > 0)
-			memcpy(sr.repo, m->data, m->len);
-		sr.repo[m->len] = '\0';
+			memcpy(cr.repo, m->data, m->len);
+		cr.repo[m->len] = '\0';
 		type = m->hdr.type == CTL_RM ? ST_CTL_RM : ST_CTL_USAGE;
 		break;
 	case CTL_SHOW_MIRROR:
@@ -376,7 +376,7 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 {
 	struct ctl_conn		*cc = arg;
 	struct proc		*storage;
-	struct st_req		 sr;
+	struct st_ctl_repo	 cr;
 	struct msg_verbose	 mv;
 	const char		*why;
 	char			 errbuf[4096], name[MAX_NAME + 1];
@@ -401,16 +401,16 @@ control_dispatch(struct chan *c, struct msg *m, void *arg)
 		break;
 	case CTL_SHOW_REPOS:
 	case CTL_SHOW_TAGS:
-		memset(&sr, 0, sizeof(sr));
+		memset(&cr, 0, sizeof(cr));
 		if (m->hdr.type == CTL_SHOW_TAGS) {
 			memcpy(name, m->data, m->len);
 			name[m->len] = '\0';
-			strlcpy(sr.repo, name, sizeof(sr.repo));
+			strlcpy(cr.repo, name, sizeof(cr.repo));
 		}
 		if ((storage = proc_find(PROC_STORAGE)) == NULL ||
 		    chan_send(&storage->chan, m->hdr.type == CTL_SHOW_REPOS ?
-		    ST_CTL_REPOS : ST_CTL_TAGS, cc->id, -1, &sr,
-		    sizeof(sr)) == -1) {
+		    ST_CTL_REPOS : ST_CTL_TAGS, cc->id, -1, &cr,
+		    m->hdr.type == CTL_SHOW_REPOS ? 0 : sizeof(cr)) == -1) {
 			control_text(cc, "storage is unavailable\n", 23);
 			control_end(cc, 1);
 		}

@@ -549,13 +549,13 @@ conn_pending(struct conn *c, uint32_t reqid)
 
 /* Send a request to storage on behalf of c; storage answers by id. */
 static int
-st_send(struct conn *c, uint32_t type, struct st_req *sr)
+st_send(struct conn *c, uint32_t type, const void *q, size_t len)
 {
 	if (++next_reqid == 0)
 		next_reqid = 1;
 	conn_pending(c, next_reqid);
 	c->req.st_type = type;
-	if (chan_send(&st_chan, type, next_reqid, -1, sr, sizeof(*sr)) == -1) {
+	if (chan_send(&st_chan, type, next_reqid, -1, q, len) == -1) {
 		pend_remove(c);
 		c->req.reqid = 0;
 		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
@@ -571,9 +571,9 @@ st_send(struct conn *c, uint32_t type, struct st_req *sr)
 
 /* A request without a body: c waits for storage's answer. */
 int
-conn_request(struct conn *c, uint32_t type, struct st_req *sr)
+conn_request(struct conn *c, uint32_t type, const void *q, size_t len)
 {
-	if (st_send(c, type, sr) == -1)
+	if (st_send(c, type, q, len) == -1)
 		return (-1);
 	c->state = CS_WAIT;
 	return (0);
@@ -581,12 +581,13 @@ conn_request(struct conn *c, uint32_t type, struct st_req *sr)
 
 /* A request whose body follows it to storage, as the client sends it. */
 int
-conn_stream_request(struct conn *c, uint32_t type, struct st_req *sr)
+conn_stream_request(struct conn *c, uint32_t type, const void *q,
+    size_t len)
 {
 	struct req	*r = &c->req;
 
 	r->streaming = 1;
-	if (st_send(c, type, sr) == -1)
+	if (st_send(c, type, q, len) == -1)
 		return (-1);
 	c->state = CS_BODY;
 	if (r->expect100) {

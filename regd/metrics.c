@@ -353,7 +353,6 @@ void
 metrics_dispatch(struct conn *c)
 {
 	struct req	*r = &c->req;
-	struct st_req	 sr;
 
 	r->route = RT_NONE;
 	if (!auth_metrics_allowed(c)) {
@@ -382,8 +381,7 @@ metrics_dispatch(struct conn *c)
 		mx_health(c, "this frontend is draining after a reload", 0, 0);
 		return;
 	}
-	memset(&sr, 0, sizeof(sr));
-	if (conn_request(c, ST_HEALTH, &sr) == -1)
+	if (conn_request(c, ST_HEALTH, NULL, 0) == -1)
 		return;		/* answered 503 already */
 	conn_set_timer(c, env->conf->health_timeout);
 }
@@ -407,7 +405,7 @@ metrics_timeout(struct conn *c)
 	return (0);
 }
 
-/* Storage's answer to ST_HEALTH: free bytes in size, total in off. */
+/* Storage's answer to ST_HEALTH: the space free and the total. */
 void
 metrics_storage_res(struct conn *c, struct st_res *res)
 {
@@ -421,14 +419,14 @@ metrics_storage_res(struct conn *c, struct st_res *res)
 		mx_health(c, why, 0, 0);
 		return;
 	}
-	if (res->size < env->conf->health_free) {
+	if (res->space_free < env->conf->health_free) {
 		snprintf(why, sizeof(why), "free space %lld bytes is below "
-		    "the floor of %lld bytes", (long long)res->size,
+		    "the floor of %lld bytes", (long long)res->space_free,
 		    (long long)env->conf->health_free);
-		mx_health(c, why, res->size, res->off);
+		mx_health(c, why, res->space_free, res->space_total);
 		return;
 	}
-	mx_health(c, NULL, res->size, res->off);
+	mx_health(c, NULL, res->space_free, res->space_total);
 }
 
 /* The parent's exposition text for a scrape of c. */

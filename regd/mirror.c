@@ -40,11 +40,20 @@
 #define MIR_PIPE_SIZE		(1024 * 1024)
 #define MIR_PUMP		(256 * 1024)
 
+/* A GET of a mirrored repository, blob or manifest. */
+struct mread {
+	int			 kind;		/* MIRK_* */
+	char			 repo[MAX_NAME + 1];	/* here */
+	char			 ref[MAX_REF + 1];	/* blob: digest */
+	uint32_t		 flags;		/* STF_HEAD */
+	struct st_mirror	 mirror;
+};
+
 struct mwait {
 	TAILQ_ENTRY(mwait)	 entry;
 	struct mfetch		*mf;
 	uint64_t		 token;		/* store_park's */
-	struct st_req		 req;
+	struct mread		 req;
 	int			 pfd;		/* pipe's write end */
 	int64_t			 off;		/* bytes written */
 	struct event		 ev;
@@ -176,6 +185,29 @@ answer_err(struct mwait *w, int status, const char *code, const char *msg)
 	store_resume(w->token, &res, -1, NULL);
 }
 
+/* A read answered by the store, as if it were no mirror's. */
+static void
+mread_local(const struct mread *r, struct st_res *res, int *fdp,
+    const void **bodyp)
+{
+	struct st_blob_get	 bq;
+	struct st_manifest_get	 mq;
+
+	if (r->kind == MIRK_MANIFEST) {
+		memset(&mq, 0, sizeof(mq));
+		strlcpy(mq.repo, r->repo, sizeof(mq.repo));
+		strlcpy(mq.ref, r->ref, sizeof(mq.ref));
+		mq.flags = r->flags;
+		store_manifest_get(&mq, res, fdp, bodyp);
+	} else {
+		memset(&bq, 0, sizeof(bq));
+		strlcpy(bq.repo, r->repo, sizeof(bq.repo));
+		strlcpy(bq.digest, r->ref, sizeof(bq.digest));
+		bq.flags = r->flags;
+		store_blob_get(&bq, res, fdp, bodyp);
+	}
+}
+
 /* A parked request answered from the store, as if it came now. */
 static void
 answer_store(struct mwait *w)
@@ -185,10 +217,7 @@ answer_store(struct mwait *w)
 	int		 fd = -1;
 
 	memset(&res, 0, sizeof(res));
-	if (w->mf->kind == MIRK_MANIFEST)
-		store_manifest_get(&w->req, &res, &fd, &body);
-	else
-		store_blob_get(&w->req, &res, &fd, &body);
+	mread_local(&w->req, &res, &fd, &body);
 	store_resume(w->token, &res, fd, body);
 }
 
@@ -206,7 +235,7 @@ fetch_find(int kind, const char *repo, const char *ref)
 }
 
 static struct mfetch *
-fetch_new(int kind, const struct st_req *req, const char *known)
+fetch_new(int kind, const struct mread *req, const char *known)
 {
 	struct mir_fetch	 f;
 	struct mfetch		*mf;
@@ -220,14 +249,14 @@ fetch_new(int kind, const struct st_req *req, const char *known)
 	mf->bfd = -1;
 	strlcpy(mf->repo, req->repo, sizeof(mf->repo));
 	strlcpy(mf->ref, req->ref, sizeof(mf->ref));
-	strlcpy(mf->upstream, req->arg, sizeof(mf->upstream));
+	strlcpy(mf->upstream, req->mirror.upstream, sizeof(mf->upstream));
 	strlcpy(mf->known, known, sizeof(mf->known));
-	mf->ttl = req->n;
+	mf->ttl = req->mirror.tag_ttl;
 	TAILQ_INIT(&mf->waiters);
 	memset(&f, 0, sizeof(f));
 	f.kind = kind;
-	strlcpy(f.upstream, req->arg, sizeof(f.upstream));
-	strlcpy(f.repo, req->arg2, sizeof(f.repo));
+	strlcpy(f.upstream, req->mirror.upstream, sizeof(f.upstream));
+	strlcpy(f.repo, req->mirror.upstream_name, sizeof(f.repo));
 	strlcpy(f.ref, req->ref, sizeof(f.ref));
 	strlcpy(f.known, known, sizeof(f.known));
 	f.max = kind == MIRK_MANIFEST ? MIR_MAX_MANIFEST : -1;
@@ -236,10 +265,10 @@ fetch_new(int kind, const struct st_req *req, const char *known)
 		return (NULL);
 	}
 	TAILQ_INSERT_TAIL(&fetches, mf, entry);
-	mstats(req->arg)->misses++;
+	mstats(req->mirror.upstream)->misses++;
 	log_debug("mirror: fetch %u %s %s@%s from %s", mf->id,
-	    kind == MIRK_BLOB ? "blob" : "manifest", req->arg2, req->ref,
-	    req->arg);
+	    kind == MIRK_BLOB ? "blob" : "manifest",
+	    req->mirror.upstream_name, req->ref, req->mirror.upstream);
 	return (mf);
 }
 
@@ -278,33 +307,32 @@ blob_attach(struct mwait *w)
  * and park_end: 1 when it is answered (res, fdp and bodyp set) or
  * parked here, 0 when the store answers it as usual.
  */
-int
-mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
-    int *fdp, const void **bodyp)
+static int
+mirror_get(const struct mread *req, struct st_res *res, int *fdp,
+    const void **bodyp)
 {
 	struct mfetch	*mf;
 	struct mwait	*w;
 	struct seen	*s;
+	const char	*up = req->mirror.upstream;
 	char		 known[MAX_DIGEST + 1];
 	int		 kind;
 	uint64_t	 token;
 
 	known[0] = '\0';
-	kind = type == ST_BLOB_GET ? MIRK_BLOB : MIRK_MANIFEST;
-	if (!valid_name(req->repo) || !valid_name(req->arg2) ||
+	kind = req->kind;
+	if (!valid_name(req->repo) ||
+	    !valid_name(req->mirror.upstream_name) ||
 	    (!store_digest_ok(req->ref) && (kind == MIRK_BLOB ||
 	    !valid_tag(req->ref))))
 		return (0);
 	if (strchr(req->ref, ':') != NULL) {
 		/* By digest: immutable, cached for good. */
-		if (kind == MIRK_BLOB)
-			store_blob_get(req, res, fdp, bodyp);
-		else
-			store_manifest_get(req, res, fdp, bodyp);
+		mread_local(req, res, fdp, bodyp);
 		if (res->status == 200) {
-			mstats(req->arg)->hits++;
+			mstats(up)->hits++;
 			if (kind == MIRK_BLOB && !(req->flags & STF_HEAD))
-				mstats(req->arg)->served += res->size;
+				mstats(up)->served += res->size;
 		}
 		if (res->status != 404)
 			return (1);
@@ -313,8 +341,8 @@ mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
 	} else if (be->tag_get(req->repo, req->ref, known, sizeof(known),
 	    NULL) == 0 && store_linked(req->repo, BE_REVISION, known)) {
 		s = seen_get(&validated, req->repo, req->ref, 0);
-		if (s != NULL && time(NULL) - s->when < req->n) {
-			mstats(req->arg)->hits++;
+		if (s != NULL && time(NULL) - s->when < req->mirror.tag_ttl) {
+			mstats(up)->hits++;
 			return (0);
 		}
 	} else
@@ -343,6 +371,36 @@ mirror_get(uint32_t type, const struct st_req *req, struct st_res *res,
 	if (kind == MIRK_BLOB && mf->bu != NULL)
 		blob_attach(w);
 	return (1);
+}
+
+int
+mirror_blob_get(const struct st_blob_get *q, struct st_res *res, int *fdp,
+    const void **bodyp)
+{
+	struct mread	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = MIRK_BLOB;
+	strlcpy(r.repo, q->repo, sizeof(r.repo));
+	strlcpy(r.ref, q->digest, sizeof(r.ref));
+	r.flags = q->flags;
+	r.mirror = q->mirror;
+	return (mirror_get(&r, res, fdp, bodyp));
+}
+
+int
+mirror_manifest_get(const struct st_manifest_get *q, struct st_res *res,
+    int *fdp, const void **bodyp)
+{
+	struct mread	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = MIRK_MANIFEST;
+	strlcpy(r.repo, q->repo, sizeof(r.repo));
+	strlcpy(r.ref, q->ref, sizeof(r.ref));
+	r.flags = q->flags;
+	r.mirror = q->mirror;
+	return (mirror_get(&r, res, fdp, bodyp));
 }
 
 static void
@@ -598,11 +656,11 @@ blob_end(struct mfetch *mf, int status)
 static void
 manifest_end(struct mfetch *mf, int status)
 {
-	struct mwait	*w, *next;
-	struct st_req	 r;
-	struct st_res	 res;
-	struct seen	*s;
-	int		 ok = 0, local;
+	struct mwait		*w, *next;
+	struct st_manifest_put	 r;
+	struct st_res		 res;
+	struct seen		*s;
+	int			 ok = 0, local;
 
 	memset(&res, 0, sizeof(res));
 	if (mf->head.status == 304)
@@ -613,7 +671,7 @@ manifest_end(struct mfetch *mf, int status)
 		strlcpy(r.ref, mf->ref, sizeof(r.ref));
 		strlcpy(r.mediatype, mf->head.mediatype, sizeof(r.mediatype));
 		r.flags = STF_MIRROR;
-		r.n = MIR_MAX_MANIFEST;
+		r.limit = MIR_MAX_MANIFEST;
 		manifest_commit(&r, mf->buf, mf->blen, &res);
 		if (res.status == 201)
 			ok = 1;

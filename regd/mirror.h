@@ -8,8 +8,10 @@
 
 /* mirror.c */
 void	 mirror_set_fetcher(struct chan *);
-int	 mirror_get(uint32_t, const struct st_req *, struct st_res *, int *,
+int	 mirror_blob_get(const struct st_blob_get *, struct st_res *, int *,
 	    const void **);
+int	 mirror_manifest_get(const struct st_manifest_get *, struct st_res *,
+	    int *, const void **);
 void	 mirror_dispatch(struct chan *, struct msg *);
 void	 mirror_fetcher_gone(void);
 char	*mirror_ctl_text(size_t *);

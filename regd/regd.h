@@ -89,36 +89,35 @@ enum msg_type {
 	MSG_STATS_REPOS,	/* frontend -> parent, before MSG_STATS of a
 				   scrape: struct mx_repo[] */
 	/* 0x200: frontend -> storage requests; peerid = request id */
-	ST_BLOB_GET = 0x200,	/* struct st_req: repo, ref=digest; HEAD flag */
-	ST_BLOB_DELETE,		/* repo, ref=digest */
-	ST_MANIFEST_GET,	/* repo, ref=tag or digest; HEAD flag */
-	ST_MANIFEST_PUT,	/* repo, ref, mediatype, len; then ST_DATA* */
-	ST_MANIFEST_DELETE,	/* repo, ref */
-	ST_UPLOAD_START,	/* repo; arg=mount digest, arg2=from repo */
-	ST_UPLOAD_WRITE,	/* repo, arg=uuid (empty: new upload), off,
-				   ref=final digest or empty; then ST_DATA* */
-	ST_UPLOAD_STATUS,	/* repo, arg=uuid */
-	ST_UPLOAD_CANCEL,	/* repo, arg=uuid */
-	ST_TAGS_LIST,		/* repo, n, arg=last */
-	ST_CATALOG,		/* n, arg=last */
-	ST_REFERRERS,		/* repo, ref=digest, mediatype=artifactType
-				   filter or empty */
+	ST_BLOB_GET = 0x200,	/* struct st_blob_get */
+	ST_BLOB_DELETE,		/* struct st_blob_delete */
+	ST_MANIFEST_GET,	/* struct st_manifest_get */
+	ST_MANIFEST_PUT,	/* struct st_manifest_put; then ST_DATA* */
+	ST_MANIFEST_DELETE,	/* struct st_manifest_delete */
+	ST_UPLOAD_START,	/* struct st_upload_start */
+	ST_UPLOAD_WRITE,	/* struct st_upload_write; then ST_DATA* */
+	ST_UPLOAD_STATUS,	/* struct st_upload */
+	ST_UPLOAD_CANCEL,	/* struct st_upload */
+	ST_TAGS_LIST,		/* struct st_list */
+	ST_CATALOG,		/* struct st_list, repo empty */
+	ST_REFERRERS,		/* struct st_referrers */
 	ST_DATA,		/* raw body bytes of the stream peerid */
 	ST_DATA_END,		/* body complete: storage answers now */
 	ST_DATA_ABORT,		/* client went away: undo this request */
-	ST_HEALTH,		/* metrics listener: answer with the free
-				   space (res.size) and total (res.off) */
+	ST_HEALTH,		/* metrics listener, no payload: answer with
+				   the file system's space_free and
+				   space_total */
 	/* 0x280: storage -> frontend */
 	ST_RES = 0x280,		/* struct st_res, maybe an fd with the body */
 	/* 0x300: parent <-> storage for the control socket; peerid = ctl
 	   conn; store_gc.c and store_list.c do the work */
-	ST_CTL_REPOS = 0x300,	/* -> text lines back in ST_CTL_RES */
-	ST_CTL_TAGS,		/* struct st_req with repo */
+	ST_CTL_REPOS = 0x300,	/* no payload -> text lines in ST_CTL_RES */
+	ST_CTL_TAGS,		/* struct st_ctl_repo */
 	ST_CTL_RES,		/* text chunk; ST_CTL_END ends the answer */
 	ST_CTL_GC,		/* struct st_ctl_flags: GCF_* */
 	ST_CTL_FSCK,		/* struct st_ctl_flags: 1 = repair */
-	ST_CTL_RM,		/* struct st_req with repo */
-	ST_CTL_USAGE,		/* struct st_req, repo may be empty */
+	ST_CTL_RM,		/* struct st_ctl_repo */
+	ST_CTL_USAGE,		/* struct st_ctl_repo, repo may be empty */
 	ST_CTL_END,		/* storage -> parent: struct st_ctl_end */
 	ST_STATS_REQ,		/* parent -> storage: figures for metrics */
 	ST_STATS,		/* storage -> parent: struct store_stats */
@@ -156,29 +155,91 @@ enum msg_type {
 				   ST_CTL_RES text, then ST_CTL_END */
 };
 
-/* struct st_req flags */
-#define STF_HEAD	0x01	/* no descriptor wanted */
-#define STF_FINAL	0x02	/* upload write ends with a digest check */
-#define STF_HAVE_OFF	0x04	/* off is a Content-Range start to check */
+/*
+ * Frontend -> storage requests: one payload per message type (see enum
+ * msg_type), its size and its strings checked by storage's rule for the
+ * type (MR_STRS) before it is read.  repo is the repository here, a
+ * mirror's local name included.
+ */
+
+/* Flags of the requests, each valid where its comment says. */
+#define STF_HEAD	0x01	/* blob, manifest get: no descriptor */
+#define STF_FINAL	0x02	/* upload write: ends with a digest check */
+#define STF_HAVE_OFF	0x04	/* upload write: off is a Content-Range
+				   start to check */
 #define STF_NEWSESSION	0x08	/* upload write: create the session first */
 #define STF_MOUNT_WHERE	0x10	/* upload start: list the repositories
-				   linking blob arg, mount nothing */
-#define STF_MIRROR	0x20	/* manifest or blob get of a mirrored
-				   repository: arg = upstream, arg2 = its
-				   name there, n = tag TTL in seconds */
+				   linking mount_digest, mount nothing */
+#define STF_MIRROR	0x20	/* blob, manifest get of a mirrored
+				   repository: mirror says where from;
+				   manifest put: storage's own, of a
+				   fetched manifest */
 
-struct st_req {
+struct st_mirror {			/* where a mirrored read goes */
+	char		 upstream[MAX_NAME + 1];	/* its name */
+	char		 upstream_name[MAX_NAME + 1];	/* repo there */
+	int64_t		 tag_ttl;	/* seconds a tag is fresh */
+};
+struct st_blob_get {			/* ST_BLOB_GET */
 	char		 repo[MAX_NAME + 1];
-	char		 ref[MAX_REF + 1];
-	char		 arg[MAX_NAME + 1];
-	char		 arg2[MAX_NAME + 1];
-	char		 mediatype[MAX_MEDIATYPE + 1];
-	int64_t		 off;
+	char		 digest[MAX_REF + 1];
+	uint32_t	 flags;		/* STF_HEAD, STF_MIRROR */
+	struct st_mirror mirror;	/* with STF_MIRROR */
+};
+struct st_blob_delete {			/* ST_BLOB_DELETE */
+	char		 repo[MAX_NAME + 1];
+	char		 digest[MAX_REF + 1];
+};
+struct st_manifest_get {		/* ST_MANIFEST_GET */
+	char		 repo[MAX_NAME + 1];
+	char		 ref[MAX_REF + 1];	/* tag or digest */
+	uint32_t	 flags;		/* STF_HEAD, STF_MIRROR */
+	struct st_mirror mirror;	/* with STF_MIRROR */
+};
+struct st_manifest_put {		/* ST_MANIFEST_PUT */
+	char		 repo[MAX_NAME + 1];
+	char		 ref[MAX_REF + 1];	/* tag or digest */
+	char		 mediatype[MAX_MEDIATYPE + 1];	/* Content-Type */
 	int64_t		 len;		/* Content-Length, -1 if unknown */
-	int64_t		 n;		/* pagination count, -1 if none;
-					   manifest put: size limit */
-	uint32_t	 flags;
-	char		 client[MAX_CLIENT + 1];	/* "u:user" or "a:addr" */
+	int64_t		 limit;		/* the server's max manifest size */
+	uint32_t	 flags;		/* STF_MIRROR, from storage only */
+};
+struct st_manifest_delete {		/* ST_MANIFEST_DELETE */
+	char		 repo[MAX_NAME + 1];
+	char		 ref[MAX_REF + 1];	/* tag or digest */
+};
+struct st_upload_start {		/* ST_UPLOAD_START */
+	char		 repo[MAX_NAME + 1];
+	char		 mount_digest[MAX_REF + 1];	/* or empty */
+	char		 from_repo[MAX_NAME + 1];	/* mount from */
+	uint32_t	 flags;		/* STF_MOUNT_WHERE */
+	char		 client[MAX_CLIENT + 1];	/* u:user, a:addr */
+};
+struct st_upload_write {		/* ST_UPLOAD_WRITE */
+	char		 repo[MAX_NAME + 1];
+	char		 uuid[MAX_NAME + 1];	/* as sent; empty: new */
+	char		 digest[MAX_REF + 1];	/* with STF_FINAL */
+	int64_t		 off;		/* with STF_HAVE_OFF */
+	uint32_t	 flags;		/* STF_FINAL, STF_HAVE_OFF,
+					   STF_NEWSESSION */
+	char		 client[MAX_CLIENT + 1];	/* u:user, a:addr */
+};
+struct st_upload {			/* ST_UPLOAD_STATUS, _CANCEL */
+	char		 repo[MAX_NAME + 1];
+	char		 uuid[MAX_NAME + 1];	/* as sent */
+};
+struct st_list {			/* ST_TAGS_LIST, ST_CATALOG */
+	char		 repo[MAX_NAME + 1];	/* catalog: empty */
+	char		 last[MAX_NAME + 1];	/* page after this */
+	int64_t		 limit;		/* entries, -1 if no limit */
+};
+struct st_referrers {			/* ST_REFERRERS */
+	char		 repo[MAX_NAME + 1];
+	char		 digest[MAX_REF + 1];	/* the subject */
+	char		 artifact_type[MAX_MEDIATYPE + 1];	/* or empty */
+};
+struct st_ctl_repo {			/* ST_CTL_TAGS, _RM, _USAGE */
+	char		 repo[MAX_NAME + 1];
 };
 
 /* struct st_res flags */
@@ -201,6 +262,8 @@ struct st_res {
 	char		 last[MAX_NAME + 1];	/* last list entry returned */
 	int64_t		 size;		/* body or blob size */
 	int64_t		 off;		/* upload: bytes received so far */
+	int64_t		 space_free;	/* ST_HEALTH: bytes free */
+	int64_t		 space_total;	/* ST_HEALTH: file system size */
 	uint32_t	 flags;
 };
 
@@ -804,8 +867,8 @@ struct conn {
 
 /* frontend.c */
 void	 conn_close(struct conn *);
-int	 conn_request(struct conn *, uint32_t, struct st_req *);
-int	 conn_stream_request(struct conn *, uint32_t, struct st_req *);
+int	 conn_request(struct conn *, uint32_t, const void *, size_t);
+int	 conn_stream_request(struct conn *, uint32_t, const void *, size_t);
 void	 conn_body_done(struct conn *);
 void	 conn_cut_body(struct conn *);
 void	 conn_discard_body(struct conn *);

@@ -229,18 +229,6 @@ storage_peer(enum proc_kind k, int instance, int fd)
 	}
 }
 
-/* Every string of a request must end inside its array. */
-static int
-req_strings_ok(const struct st_req *req)
-{
-	return (memchr(req->repo, '\0', sizeof(req->repo)) != NULL &&
-	    memchr(req->ref, '\0', sizeof(req->ref)) != NULL &&
-	    memchr(req->arg, '\0', sizeof(req->arg)) != NULL &&
-	    memchr(req->arg2, '\0', sizeof(req->arg2)) != NULL &&
-	    memchr(req->mediatype, '\0', sizeof(req->mediatype)) != NULL &&
-	    memchr(req->client, '\0', sizeof(req->client)) != NULL);
-}
-
 /* An answer, with a descriptor or followed by a small body of res->size. */
 static void
 answer(struct peer *p, uint32_t id, struct st_res *res, int fd,
@@ -277,94 +265,120 @@ park_answer(int slot, uint64_t gen, uint32_t id, struct st_res *res, int fd,
 	return (0);
 }
 
+/* A request whose body follows, in ST_DATA messages. */
+static void
+front_stream(struct peer *p, struct msg *m, struct st_res *res)
+{
+	struct st_manifest_put	 mq;
+	struct st_upload_write	 uq;
+	struct stream		*s;
+	uint32_t		 id = m->hdr.peerid;
+	int			 now;
+
+	if ((s = stream_find(p->slot, id)) != NULL) {
+		log_warnx("frontend %d: request %u reused", p->slot, id);
+		stream_drop(s, 1);
+	}
+	if ((s = calloc(1, sizeof(*s))) != NULL) {
+		if (m->hdr.type == ST_MANIFEST_PUT) {
+			MSG_COPY(m, &mq);
+			/* A frontend's manifest is checked in full. */
+			mq.flags &= ~STF_MIRROR;
+			s->st = store_manifest_put_begin(&mq, res, &now);
+		} else {
+			MSG_COPY(m, &uq);
+			s->st = store_upload_write_begin(&uq, res, &now);
+		}
+	}
+	if (s == NULL || s->st == NULL) {
+		free(s);
+		park_end();
+		store_err(res, 500, "UNKNOWN", "out of memory");
+		answer(p, id, res, -1, NULL);
+		return;
+	}
+	s->slot = p->slot;
+	s->id = id;
+	RB_INSERT(st_stream_tree, &streams, s);
+	if (!park_end() && now)
+		answer(p, id, res, -1, NULL);
+}
+
+/* A request, its size and strings checked by its rule (storage_rules). */
 static void
 front_request(struct peer *p, struct msg *m)
 {
-	struct st_req	 req;
+	union {
+		struct st_blob_get	 blob_get;
+		struct st_blob_delete	 blob_delete;
+		struct st_manifest_get	 manifest_get;
+		struct st_manifest_delete manifest_delete;
+		struct st_upload_start	 upload_start;
+		struct st_upload	 upload;
+		struct st_list		 list;
+		struct st_referrers	 referrers;
+	}		 q;
 	struct st_res	 res;
-	struct stream	*s;
 	const void	*body = NULL;
 	uint32_t	 id = m->hdr.peerid;
-	int		 fd = -1, now;
+	int		 fd = -1;
 
-	if (m->len != sizeof(req)) {
-		proc_peer_fail(&p->c, m, "wrong request size");
-		return;
-	}
-	memcpy(&req, m->data, sizeof(req));
-	if (!req_strings_ok(&req)) {
-		proc_peer_fail(&p->c, m, "unterminated string");
-		return;
-	}
 	memset(&res, 0, sizeof(res));
 	park_begin(p->slot, p->gen, id);
-	/* Only a read may be a mirror's, and go upstream. */
-	if ((req.flags & STF_MIRROR) && m->hdr.type != ST_BLOB_GET &&
-	    m->hdr.type != ST_MANIFEST_GET)
-		req.flags &= ~STF_MIRROR;
-	if ((req.flags & STF_MIRROR) && mirror_get(m->hdr.type, &req, &res,
-	    &fd, &body)) {
-		if (!park_end())
-			answer(p, id, &res, fd, body);
-		return;
-	}
-
 	switch (m->hdr.type) {
 	case ST_MANIFEST_PUT:
 	case ST_UPLOAD_WRITE:
-		if ((s = stream_find(p->slot, id)) != NULL) {
-			log_warnx("frontend %d: request %u reused", p->slot,
-			    id);
-			stream_drop(s, 1);
-		}
-		if ((s = calloc(1, sizeof(*s))) == NULL ||
-		    (s->st = store_stream_begin(m->hdr.type, &req, &res,
-		    &now)) == NULL) {
-			free(s);
-			park_end();
-			store_err(&res, 500, "UNKNOWN", "out of memory");
-			answer(p, id, &res, -1, NULL);
-			return;
-		}
-		s->slot = p->slot;
-		s->id = id;
-		RB_INSERT(st_stream_tree, &streams, s);
-		if (!park_end() && now)
-			answer(p, id, &res, -1, NULL);
+		front_stream(p, m, &res);
 		return;
 	case ST_BLOB_GET:
-		store_blob_get(&req, &res, &fd, &body);
+		MSG_COPY(m, &q.blob_get);
+		/* A mirror's may go upstream, else the store answers. */
+		if (!(q.blob_get.flags & STF_MIRROR) ||
+		    !mirror_blob_get(&q.blob_get, &res, &fd, &body))
+			store_blob_get(&q.blob_get, &res, &fd, &body);
 		break;
 	case ST_BLOB_DELETE:
-		store_blob_delete(&req, &res, &fd);
+		MSG_COPY(m, &q.blob_delete);
+		store_blob_delete(&q.blob_delete, &res, &fd);
 		break;
 	case ST_MANIFEST_GET:
-		store_manifest_get(&req, &res, &fd, &body);
+		MSG_COPY(m, &q.manifest_get);
+		if (!(q.manifest_get.flags & STF_MIRROR) ||
+		    !mirror_manifest_get(&q.manifest_get, &res, &fd, &body))
+			store_manifest_get(&q.manifest_get, &res, &fd, &body);
 		break;
 	case ST_MANIFEST_DELETE:
-		store_manifest_delete(&req, &res, &fd);
+		MSG_COPY(m, &q.manifest_delete);
+		store_manifest_delete(&q.manifest_delete, &res, &fd);
 		break;
 	case ST_UPLOAD_START:
-		store_upload_start(&req, &res, &fd);
+		MSG_COPY(m, &q.upload_start);
+		store_upload_start(&q.upload_start, &res, &fd);
 		break;
 	case ST_UPLOAD_STATUS:
-		store_upload_status(&req, &res, &fd);
-		break;
 	case ST_UPLOAD_CANCEL:
-		store_upload_cancel(&req, &res, &fd);
+		MSG_COPY(m, &q.upload);
+		if (m->hdr.type == ST_UPLOAD_STATUS)
+			store_upload_status(&q.upload, &res, &fd);
+		else
+			store_upload_cancel(&q.upload, &res, &fd);
 		break;
 	case ST_TAGS_LIST:
-		store_tags_list(&req, &res, &fd);
-		break;
 	case ST_CATALOG:
-		store_catalog(&req, &res, &fd);
+		MSG_COPY(m, &q.list);
+		if (m->hdr.type == ST_TAGS_LIST)
+			store_tags_list(&q.list, &res, &fd);
+		else
+			store_catalog(&q.list, &res, &fd);
 		break;
 	case ST_REFERRERS:
-		store_referrers(&req, &res, &fd);
+		MSG_COPY(m, &q.referrers);
+		store_referrers(&q.referrers, &res, &fd);
 		break;
 	case ST_HEALTH:
 		/* An answer at all says this loop runs; the space, how full. */
-		if (store_stats_space(&res.size, &res.off) == -1)
+		if (store_stats_space(&res.space_free, &res.space_total) ==
+		    -1)
 			store_err(&res, 500, "UNKNOWN", "cannot read the file "
 			    "system");
 		else
@@ -475,25 +489,19 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 {
 	struct store_conf	*scp;
 	struct store_stats	 stats;
-	struct st_req	 req;
+	struct st_ctl_repo	 cr;
 	char		*text;
 	size_t		 len = 0;
 	int32_t		 v;
 
 	switch (m->hdr.type) {
 	case ST_CTL_REPOS:
-		if (m->len != 0 && m->len != sizeof(req))
-			break;
 		text = store_ctl_repos(&len);
 		ctl_send(m->hdr.peerid, text, len);
 		return;
 	case ST_CTL_TAGS:
-		if (m->len != sizeof(req))
-			break;
-		memcpy(&req, m->data, sizeof(req));
-		if (!req_strings_ok(&req))
-			break;
-		text = store_ctl_tags(req.repo, &len);
+		MSG_COPY(m, &cr);
+		text = store_ctl_tags(cr.repo, &len);
 		ctl_send(m->hdr.peerid, text, len);
 		return;
 	case ST_CTL_GC:
@@ -508,15 +516,11 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 		return;
 	case ST_CTL_RM:
 	case ST_CTL_USAGE:
-		if (m->len != sizeof(req))
-			break;
-		memcpy(&req, m->data, sizeof(req));
-		if (!req_strings_ok(&req))
-			break;
+		MSG_COPY(m, &cr);
 		if (m->hdr.type == ST_CTL_RM)
-			gc_ctl_rm(m->hdr.peerid, req.repo);
+			gc_ctl_rm(m->hdr.peerid, cr.repo);
 		else
-			gc_ctl_usage(m->hdr.peerid, req.repo);
+			gc_ctl_usage(m->hdr.peerid, cr.repo);
 		return;
 	case ST_CTL_MIRROR:
 		text = mirror_ctl_text(&len);
@@ -563,36 +567,90 @@ peer_dispatch(struct chan *c, struct msg *m, void *arg)
 	}
 }
 
-#define FRONT_REQ(t) \
-	MR_FIXED((t), PEER(PROC_FRONTEND), struct st_req, MR_NONE, \
+/* The strings of each request, which must end inside their arrays. */
+#define STR(s, f)	MSG_STR(struct s, f)
+static const struct msg_str	 blob_get_strs[] = {
+	STR(st_blob_get, repo), STR(st_blob_get, digest),
+	STR(st_blob_get, mirror.upstream),
+	STR(st_blob_get, mirror.upstream_name), MSG_STR_END
+};
+static const struct msg_str	 blob_delete_strs[] = {
+	STR(st_blob_delete, repo), STR(st_blob_delete, digest), MSG_STR_END
+};
+static const struct msg_str	 manifest_get_strs[] = {
+	STR(st_manifest_get, repo), STR(st_manifest_get, ref),
+	STR(st_manifest_get, mirror.upstream),
+	STR(st_manifest_get, mirror.upstream_name), MSG_STR_END
+};
+static const struct msg_str	 manifest_put_strs[] = {
+	STR(st_manifest_put, repo), STR(st_manifest_put, ref),
+	STR(st_manifest_put, mediatype), MSG_STR_END
+};
+static const struct msg_str	 manifest_delete_strs[] = {
+	STR(st_manifest_delete, repo), STR(st_manifest_delete, ref),
+	MSG_STR_END
+};
+static const struct msg_str	 upload_start_strs[] = {
+	STR(st_upload_start, repo), STR(st_upload_start, mount_digest),
+	STR(st_upload_start, from_repo), STR(st_upload_start, client),
+	MSG_STR_END
+};
+static const struct msg_str	 upload_write_strs[] = {
+	STR(st_upload_write, repo), STR(st_upload_write, uuid),
+	STR(st_upload_write, digest), STR(st_upload_write, client),
+	MSG_STR_END
+};
+static const struct msg_str	 upload_strs[] = {
+	STR(st_upload, repo), STR(st_upload, uuid), MSG_STR_END
+};
+static const struct msg_str	 list_strs[] = {
+	STR(st_list, repo), STR(st_list, last), MSG_STR_END
+};
+static const struct msg_str	 referrers_strs[] = {
+	STR(st_referrers, repo), STR(st_referrers, digest),
+	STR(st_referrers, artifact_type), MSG_STR_END
+};
+static const struct msg_str	 ctl_repo_strs[] = {
+	STR(st_ctl_repo, repo), MSG_STR_END
+};
+#undef STR
+
+#define FRONT_REQ(t, s, strs) \
+	MR_STRS((t), PEER(PROC_FRONTEND), struct s, (strs), MR_NONE, \
 	    peer_dispatch)
 #define CTL_REQ(t, s) \
 	MR_FIXED((t), PEER(PROC_PARENT), s, MR_NONE, peer_dispatch)
 
-/* Requests and bodies from the frontends, housekeeping from the parent. */
+/*
+ * Requests and bodies from the frontends, housekeeping from the parent:
+ * the one place where the size of each message type is checked.
+ */
 static const struct msg_rule	 storage_rules[] = {
-	FRONT_REQ(ST_BLOB_GET),
-	FRONT_REQ(ST_BLOB_DELETE),
-	FRONT_REQ(ST_MANIFEST_GET),
-	FRONT_REQ(ST_MANIFEST_PUT),
-	FRONT_REQ(ST_MANIFEST_DELETE),
-	FRONT_REQ(ST_UPLOAD_START),
-	FRONT_REQ(ST_UPLOAD_WRITE),
-	FRONT_REQ(ST_UPLOAD_STATUS),
-	FRONT_REQ(ST_UPLOAD_CANCEL),
-	FRONT_REQ(ST_TAGS_LIST),
-	FRONT_REQ(ST_CATALOG),
-	FRONT_REQ(ST_REFERRERS),
-	FRONT_REQ(ST_HEALTH),
+	FRONT_REQ(ST_BLOB_GET, st_blob_get, blob_get_strs),
+	FRONT_REQ(ST_BLOB_DELETE, st_blob_delete, blob_delete_strs),
+	FRONT_REQ(ST_MANIFEST_GET, st_manifest_get, manifest_get_strs),
+	FRONT_REQ(ST_MANIFEST_PUT, st_manifest_put, manifest_put_strs),
+	FRONT_REQ(ST_MANIFEST_DELETE, st_manifest_delete,
+	    manifest_delete_strs),
+	FRONT_REQ(ST_UPLOAD_START, st_upload_start, upload_start_strs),
+	FRONT_REQ(ST_UPLOAD_WRITE, st_upload_write, upload_write_strs),
+	FRONT_REQ(ST_UPLOAD_STATUS, st_upload, upload_strs),
+	FRONT_REQ(ST_UPLOAD_CANCEL, st_upload, upload_strs),
+	FRONT_REQ(ST_TAGS_LIST, st_list, list_strs),
+	FRONT_REQ(ST_CATALOG, st_list, list_strs),
+	FRONT_REQ(ST_REFERRERS, st_referrers, referrers_strs),
+	MR_EMPTY(ST_HEALTH, PEER(PROC_FRONTEND), peer_dispatch),
 	MR_RANGE(ST_DATA, PEER(PROC_FRONTEND), 0, MSG_MAXPAYLOAD, MR_NONE,
 	    peer_dispatch),
 	MR_EMPTY(ST_DATA_END, PEER(PROC_FRONTEND), peer_dispatch),
 	MR_EMPTY(ST_DATA_ABORT, PEER(PROC_FRONTEND), peer_dispatch),
-	MR_RANGE(ST_CTL_REPOS, PEER(PROC_PARENT), 0, sizeof(struct st_req),
-	    MR_NONE, peer_dispatch),
-	CTL_REQ(ST_CTL_TAGS, struct st_req),
-	CTL_REQ(ST_CTL_RM, struct st_req),
-	CTL_REQ(ST_CTL_USAGE, struct st_req),
+	MR_EMPTY(ST_CTL_REPOS, PEER(PROC_PARENT), peer_dispatch),
+	MR_STRS(ST_CTL_TAGS, PEER(PROC_PARENT), struct st_ctl_repo,
+	    ctl_repo_strs, MR_NONE, peer_dispatch),
+	MR_STRS(ST_CTL_RM, PEER(PROC_PARENT), struct st_ctl_repo,
+	    ctl_repo_strs, MR_NONE, peer_dispatch),
+	MR_STRS(ST_CTL_USAGE, PEER(PROC_PARENT), struct st_ctl_repo,
+	    ctl_repo_strs, MR_NONE, peer_dispatch),
 	CTL_REQ(ST_CTL_GC, struct st_ctl_flags),
 	CTL_REQ(ST_CTL_FSCK, struct st_ctl_flags),
 	CTL_REQ(ST_CONF, struct store_conf),

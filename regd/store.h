@@ -82,8 +82,8 @@ const void *manifest_body(const char *, size_t *);
 
 /* store_manifest.c */
 const char *guess_mediatype(struct json_t *);
-int	 manifest_check(const struct st_req *, const unsigned char *, size_t,
-	    struct mfst *, struct st_res *);
+int	 manifest_check(const struct st_manifest_put *, const unsigned char *,
+	    size_t, struct mfst *, struct st_res *);
 int	 manifest_refs_all(const unsigned char *, size_t, struct names *,
 	    char *, size_t);
 
@@ -96,15 +96,17 @@ void	 store_err_errno(struct st_res *, int, const char *, const char *,
 	    const char *);
 int	 store_link_state(const char *, enum be_link, const char *);
 int	 store_linked(const char *, enum be_link, const char *);
-void	 store_blob_get(const struct st_req *, struct st_res *, int *,
+void	 store_blob_get(const struct st_blob_get *, struct st_res *, int *,
 	    const void **);
-void	 store_blob_delete(const struct st_req *, struct st_res *, int *);
-void	 store_manifest_get(const struct st_req *, struct st_res *, int *,
-	    const void **);
-void	 store_manifest_delete(const struct st_req *, struct st_res *, int *);
-void	 manifest_commit(const struct st_req *, const unsigned char *, size_t,
-	    struct st_res *);
-int	 mount_blob(const struct st_req *, struct st_res *);
+void	 store_blob_delete(const struct st_blob_delete *, struct st_res *,
+	    int *);
+void	 store_manifest_get(const struct st_manifest_get *, struct st_res *,
+	    int *, const void **);
+void	 store_manifest_delete(const struct st_manifest_delete *,
+	    struct st_res *, int *);
+void	 manifest_commit(const struct st_manifest_put *,
+	    const unsigned char *, size_t, struct st_res *);
+int	 mount_blob(const struct st_upload_start *, struct st_res *);
 int	 store_hook_add(st_hook, void *);
 void	 reg_used(const char *);
 int	 reg_blob_write(const char *, const void *, size_t);
@@ -124,10 +126,15 @@ int	 reg_upload_commit(struct be_upload *, const char *, const char *,
 	    const char *, int64_t);
 
 /* store_upload.c */
-void	 store_upload_start(const struct st_req *, struct st_res *, int *);
-void	 store_upload_status(const struct st_req *, struct st_res *, int *);
-void	 store_upload_cancel(const struct st_req *, struct st_res *, int *);
-struct st_stream *store_stream_begin(uint32_t, const struct st_req *,
+void	 store_upload_start(const struct st_upload_start *, struct st_res *,
+	    int *);
+void	 store_upload_status(const struct st_upload *, struct st_res *,
+	    int *);
+void	 store_upload_cancel(const struct st_upload *, struct st_res *,
+	    int *);
+struct st_stream *store_upload_write_begin(const struct st_upload_write *,
+	    struct st_res *, int *);
+struct st_stream *store_manifest_put_begin(const struct st_manifest_put *,
 	    struct st_res *, int *);
 int	 store_stream_data(struct st_stream *, const void *, size_t,
 	    struct st_res *);
@@ -176,10 +183,11 @@ int	 store_resume(uint64_t, struct st_res *, int, const void *);
 /* store_list.c */
 int	 store_all_repos(struct names *, int);
 int	 store_repo_digests(const char *, enum be_link, struct names *);
-void	 store_tags_list(const struct st_req *, struct st_res *, int *);
-void	 store_catalog(const struct st_req *, struct st_res *, int *);
-void	 store_mount_sources(const struct st_req *, struct st_res *, int *);
-void	 store_referrers(const struct st_req *, struct st_res *, int *);
+void	 store_tags_list(const struct st_list *, struct st_res *, int *);
+void	 store_catalog(const struct st_list *, struct st_res *, int *);
+void	 store_mount_sources(const struct st_upload_start *, struct st_res *,
+	    int *);
+void	 store_referrers(const struct st_referrers *, struct st_res *, int *);
 char	*store_ctl_repos(size_t *);
 char	*store_ctl_tags(const char *, size_t *);
 

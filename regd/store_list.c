@@ -225,11 +225,11 @@ page(struct names *ns, const char *last, int64_t count, struct st_res *res)
 /* A 200 answer: root with one page of ns as the array key. */
 static int
 list_answer(json_t *root, const char *key, struct names *ns,
-    const struct st_req *req, struct st_res *res, int *fdp)
+    const struct st_list *req, struct st_res *res, int *fdp)
 {
 	json_t	*arr;
 
-	if ((arr = page(ns, req->arg, req->n, res)) == NULL ||
+	if ((arr = page(ns, req->last, req->limit, res)) == NULL ||
 	    json_object_set_new(root, key, arr) == -1 ||
 	    body_fd(root, res, fdp) == -1)
 		return (-1);
@@ -239,7 +239,7 @@ list_answer(json_t *root, const char *key, struct names *ns,
 }
 
 void
-store_tags_list(const struct st_req *req, struct st_res *res, int *fdp)
+store_tags_list(const struct st_list *req, struct st_res *res, int *fdp)
 {
 	struct names	 ns;
 	json_t		*root = NULL;
@@ -270,7 +270,7 @@ done:
 }
 
 void
-store_catalog(const struct st_req *req, struct st_res *res, int *fdp)
+store_catalog(const struct st_list *req, struct st_res *res, int *fdp)
 {
 	struct names	 ns;
 	json_t		*root = NULL;
@@ -291,12 +291,13 @@ done:
 }
 
 /*
- * Where a mount without "from" could take blob arg from: the repositories
+ * Where a mount without "from" could take its blob from: the repositories
  * that link it as a layer, for the frontend to choose one its client may
  * pull.  Nothing is mounted here.
  */
 void
-store_mount_sources(const struct st_req *req, struct st_res *res, int *fdp)
+store_mount_sources(const struct st_upload_start *req, struct st_res *res,
+    int *fdp)
 {
 	struct names	 all, ns;
 	json_t		*root = NULL, *arr;
@@ -304,10 +305,12 @@ store_mount_sources(const struct st_req *req, struct st_res *res, int *fdp)
 
 	memset(&all, 0, sizeof(all));
 	memset(&ns, 0, sizeof(ns));
-	if (store_digest_ok(req->arg) && store_all_repos(&all, 1) == -1)
+	if (store_digest_ok(req->mount_digest) &&
+	    store_all_repos(&all, 1) == -1)
 		goto fail;
 	for (i = 0; i < all.n; i++)
-		if (be->link_get(all.v[i], BE_LAYER, req->arg, NULL) == 0 &&
+		if (be->link_get(all.v[i], BE_LAYER, req->mount_digest,
+		    NULL) == 0 &&
 		    names_add(&ns, all.v[i]) == -1)
 			goto fail;
 	if ((root = json_object()) == NULL ||
@@ -339,7 +342,7 @@ store_repo_digests(const char *repo, enum be_link kind, struct names *ns)
 }
 
 void
-store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
+store_referrers(const struct st_referrers *req, struct st_res *res, int *fdp)
 {
 	struct names	 ns;
 	struct st_meta	*m;
@@ -352,11 +355,11 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if (!store_digest_ok(req->ref)) {
+	if (!store_digest_ok(req->digest)) {
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	filter = req->mediatype[0] != '\0';
+	filter = req->artifact_type[0] != '\0';
 	if (store_repo_digests(req->repo, BE_REVISION, &ns) == -1)
 		goto fail;
 	names_sort(&ns);
@@ -367,9 +370,10 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 	arr = json_object_get(root, "manifests");
 	for (i = 0; i < ns.n; i++) {
 		if ((m = store_meta(ns.v[i])) == NULL ||
-		    strcmp(m->subject, req->ref) != 0)
+		    strcmp(m->subject, req->digest) != 0)
 			continue;
-		if (filter && strcmp(m->artifacttype, req->mediatype) != 0)
+		if (filter && strcmp(m->artifacttype, req->artifact_type) !=
+		    0)
 			continue;
 		if ((desc = json_pack("{s:s, s:s, s:I}", "mediaType",
 		    m->mediatype, "digest", ns.v[i], "size",
@@ -389,7 +393,7 @@ store_referrers(const struct st_req *req, struct st_res *res, int *fdp)
 	if (filter)
 		res->flags |= STR_FILTERED;
 	strlcpy(res->mediatype, MT_OCI_INDEX, sizeof(res->mediatype));
-	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	strlcpy(res->digest, req->digest, sizeof(res->digest));
 	goto done;
 fail:
 	log_warn("%s: %s", __func__, req->repo);

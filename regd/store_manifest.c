@@ -161,7 +161,7 @@ content_type(const char *in, char *out, size_t len)
  * way the caller json_decrefs m->root.
  */
 int
-manifest_check(const struct st_req *req, const unsigned char *buf,
+manifest_check(const struct st_manifest_put *req, const unsigned char *buf,
     size_t len, struct mfst *m, struct st_res *res)
 {
 	json_error_t	 jerr;

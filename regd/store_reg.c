@@ -318,7 +318,7 @@ store_link_state(const char *repo, enum be_link kind, const char *digest)
 
 /* A blob GET whose blob_open runs in a job, the request parked. */
 struct blob_job {
-	struct st_req	 req;
+	struct st_blob_get req;
 	uint64_t	 park;
 	struct be_body	 body;
 	int		 rv, err;
@@ -326,15 +326,15 @@ struct blob_job {
 
 /* The answer to a blob GET from what blob_open gave (rv, err). */
 static const void *
-blob_answer(const struct st_req *req, struct st_res *res, int rv, int err,
-    struct be_body *body, int *fdp)
+blob_answer(const struct st_blob_get *req, struct st_res *res, int rv,
+    int err, struct be_body *body, int *fdp)
 {
 	if (rv == -1) {
-		store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
+		store_err_errno(res, err, req->digest, "BLOB_UNKNOWN",
 		    "blob unknown to registry");
 		return (NULL);
 	}
-	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	strlcpy(res->digest, req->digest, sizeof(res->digest));
 	if (body->fd == -1 && body->url[0] != '\0') {
 		res->status = 307;
 		res->size = strlen(body->url);
@@ -351,7 +351,7 @@ blob_job_work(void *arg)
 {
 	struct blob_job	*bj = arg;
 
-	bj->rv = be->blob_open(bj->req.ref, BE_WANT_FD | BE_WANT_URL,
+	bj->rv = be->blob_open(bj->req.digest, BE_WANT_FD | BE_WANT_URL,
 	    &bj->body);
 	bj->err = errno;
 }
@@ -372,7 +372,7 @@ blob_job_done(void *arg)
 
 /* From a slow backend: parked while a job opens it.  1 if it did. */
 static int
-blob_get_later(const struct st_req *req)
+blob_get_later(const struct st_blob_get *req)
 {
 	struct blob_job	*bj;
 
@@ -397,7 +397,7 @@ blob_get_later(const struct st_req *req)
  * (S3 with "redirect yes"), a 307 whose inline body is the URL.
  */
 void
-store_blob_get(const struct st_req *req, struct st_res *res, int *fdp,
+store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
     const void **urlp)
 {
 	static struct be_body	 body;
@@ -408,102 +408,103 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp,
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if (!store_digest_ok(req->ref)) {
+	if (!store_digest_ok(req->digest)) {
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if ((l = link_state(req->repo, BE_LAYER, req->ref)) == 0)
-		l = link_state(req->repo, BE_REVISION, req->ref);
+	if ((l = link_state(req->repo, BE_LAYER, req->digest)) == 0)
+		l = link_state(req->repo, BE_REVISION, req->digest);
 	if (l != 1) {
 		err = l == 0 ? ENOENT : errno;
 		goto fail;
 	}
 	if (req->flags & STF_HEAD) {
-		if (be->blob_stat(req->ref, &bs) == -1) {
+		if (be->blob_stat(req->digest, &bs) == -1) {
 			err = errno;
 			goto fail;
 		}
 		res->size = bs.size;
 		res->status = 200;
-		strlcpy(res->digest, req->ref, sizeof(res->digest));
+		strlcpy(res->digest, req->digest, sizeof(res->digest));
 		return;
 	}
 	if (blob_get_later(req))
 		return;
-	rv = be->blob_open(req->ref, BE_WANT_FD | BE_WANT_URL, &body);
+	rv = be->blob_open(req->digest, BE_WANT_FD | BE_WANT_URL, &body);
 	*urlp = blob_answer(req, res, rv, errno, &body, fdp);
 	return;
 fail:
-	store_err_errno(res, err, req->ref, "BLOB_UNKNOWN",
+	store_err_errno(res, err, req->digest, "BLOB_UNKNOWN",
 	    "blob unknown to registry");
 }
 
 void
-store_blob_delete(const struct st_req *req, struct st_res *res, int *fdp)
+store_blob_delete(const struct st_blob_delete *req, struct st_res *res,
+    int *fdp)
 {
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return;
 	}
-	if (!store_digest_ok(req->ref)) {
+	if (!store_digest_ok(req->digest)) {
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if (be->link_get(req->repo, BE_LAYER, req->ref, NULL) == -1) {
-		store_err_errno(res, errno, req->ref, "BLOB_UNKNOWN",
+	if (be->link_get(req->repo, BE_LAYER, req->digest, NULL) == -1) {
+		store_err_errno(res, errno, req->digest, "BLOB_UNKNOWN",
 		    "blob unknown to registry");
 		return;
 	}
-	if (reg_link_del(req->repo, BE_LAYER, req->ref) == -1) {
-		log_warn("%s: remove %s@%s", __func__, req->repo, req->ref);
+	if (reg_link_del(req->repo, BE_LAYER, req->digest) == -1) {
+		log_warn("%s: remove %s@%s", __func__, req->repo, req->digest);
 		store_err(res, 500, "UNKNOWN", "cannot remove link");
 		return;
 	}
 	res->status = 202;
-	strlcpy(res->digest, req->ref, sizeof(res->digest));
+	strlcpy(res->digest, req->digest, sizeof(res->digest));
 }
 
 /*
  * Resolve a manifest reference to a digest: 0 found, -1 with res filled.
  */
 static int
-manifest_resolve(const struct st_req *req, struct st_res *res,
+manifest_resolve(const char *repo, const char *ref, struct st_res *res,
     char *digest, size_t len)
 {
 	struct tagcache	*tc = NULL;
 
-	if (!valid_name(req->repo)) {
+	if (!valid_name(repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return (-1);
 	}
-	if (strchr(req->ref, ':') != NULL) {
-		if (!store_digest_ok(req->ref)) {
+	if (strchr(ref, ':') != NULL) {
+		if (!store_digest_ok(ref)) {
 			store_err(res, 400, "DIGEST_INVALID",
 			    "invalid digest");
 			return (-1);
 		}
-		strlcpy(digest, req->ref, len);
+		strlcpy(digest, ref, len);
 	} else {
-		if (!valid_tag(req->ref)) {
+		if (!valid_tag(ref)) {
 			store_err(res, 400, "TAG_INVALID", "invalid tag");
 			return (-1);
 		}
-		tc = tagcache_slot(req->repo, req->ref);
-		if (tc->gen == cache_gen(req->repo) &&
-		    strcmp(tc->repo, req->repo) == 0 &&
-		    strcmp(tc->tag, req->ref) == 0) {
+		tc = tagcache_slot(repo, ref);
+		if (tc->gen == cache_gen(repo) &&
+		    strcmp(tc->repo, repo) == 0 &&
+		    strcmp(tc->tag, ref) == 0) {
 			/* Nothing changed since this tag was resolved. */
 			strlcpy(digest, tc->digest, len);
 			return (0);
 		}
-		if (be->tag_get(req->repo, req->ref, digest, len, NULL) ==
+		if (be->tag_get(repo, ref, digest, len, NULL) ==
 		    -1) {
-			store_err_errno(res, errno, req->ref,
+			store_err_errno(res, errno, ref,
 			    "MANIFEST_UNKNOWN", "manifest unknown");
 			return (-1);
 		}
 	}
-	switch (link_state(req->repo, BE_REVISION, digest)) {
+	switch (link_state(repo, BE_REVISION, digest)) {
 	case 1:
 		break;
 	case 0:
@@ -514,9 +515,9 @@ manifest_resolve(const struct st_req *req, struct st_res *res,
 		return (-1);
 	}
 	if (tc != NULL) {
-		tc->gen = cache_gen(req->repo);
-		strlcpy(tc->repo, req->repo, sizeof(tc->repo));
-		strlcpy(tc->tag, req->ref, sizeof(tc->tag));
+		tc->gen = cache_gen(repo);
+		strlcpy(tc->repo, repo, sizeof(tc->repo));
+		strlcpy(tc->tag, ref, sizeof(tc->tag));
 		strlcpy(tc->digest, digest, sizeof(tc->digest));
 	}
 	return (0);
@@ -526,8 +527,8 @@ unknown:
 }
 
 void
-store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
-    const void **bodyp)
+store_manifest_get(const struct st_manifest_get *req, struct st_res *res,
+    int *fdp, const void **bodyp)
 {
 	struct be_stat	 bs;
 	struct be_body	 body;
@@ -538,7 +539,8 @@ store_manifest_get(const struct st_req *req, struct st_res *res, int *fdp,
 	int		 fd = -1, err = ENOENT;
 
 	*bodyp = NULL;
-	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+	if (manifest_resolve(req->repo, req->ref, res, digest,
+	    sizeof(digest)) == -1)
 		return;
 	if (!(req->flags & STF_HEAD) &&
 	    (inline_body = manifest_body(digest, &len)) != NULL) {
@@ -584,8 +586,8 @@ unknown:
 }
 
 void
-store_manifest_delete(const struct st_req *req, struct st_res *res,
-    int *fdp)
+store_manifest_delete(const struct st_manifest_delete *req,
+    struct st_res *res, int *fdp)
 {
 	struct names	 tags;
 	char		 digest[MAX_DIGEST + 1], cur[MAX_DIGEST + 1];
@@ -604,7 +606,8 @@ store_manifest_delete(const struct st_req *req, struct st_res *res,
 			goto fail;
 		goto done;
 	}
-	if (manifest_resolve(req, res, digest, sizeof(digest)) == -1)
+	if (manifest_resolve(req->repo, req->ref, res, digest,
+	    sizeof(digest)) == -1)
 		return;
 	if (reg_link_del(req->repo, BE_REVISION, digest) == -1)
 		goto fail;
@@ -672,7 +675,7 @@ undo:
 
 /* The manifest is stored and settled: its tag, its cache, the answer. */
 static void
-manifest_finish(const struct st_req *req, struct mfst *m, size_t len,
+manifest_finish(const struct st_manifest_put *req, struct mfst *m, size_t len,
     struct st_res *res)
 {
 	if (strchr(req->ref, ':') == NULL &&
@@ -694,7 +697,7 @@ manifest_finish(const struct st_req *req, struct mfst *m, size_t len,
  * end (shared store): the lease is looked at every SETTLE_POLL_MS.
  */
 struct settle {
-	struct st_req	 req;
+	struct st_manifest_put req;
 	struct mfst	 m;
 	unsigned char	*buf;
 	size_t		 len;
@@ -736,7 +739,7 @@ settle_poll(int fd, short event, void *arg)
 
 /* Park the PUT until the sweep ends: 1 parked, 0 settle now. */
 static int
-manifest_park(const struct st_req *req, struct mfst *m,
+manifest_park(const struct st_manifest_put *req, struct mfst *m,
     const unsigned char *buf, size_t len, int made)
 {
 	struct settle	*st;
@@ -765,7 +768,7 @@ manifest_park(const struct st_req *req, struct mfst *m,
 
 /* A checked manifest stored: quota, blob, revision link, tag. */
 void
-manifest_commit(const struct st_req *req, const unsigned char *buf,
+manifest_commit(const struct st_manifest_put *req, const unsigned char *buf,
     size_t len, struct st_res *res)
 {
 	struct mfst	 m;
@@ -795,31 +798,32 @@ done:
 }
 
 int
-mount_blob(const struct st_req *req, struct st_res *res)
+mount_blob(const struct st_upload_start *req, struct st_res *res)
 {
+	const char	*digest = req->mount_digest;
 	struct be_stat	 bs;
 	struct st_res	 qres;
 
-	if (req->arg[0] == '\0' || !store_digest_ok(req->arg))
+	if (digest[0] == '\0' || !store_digest_ok(digest))
 		return (-1);
 	/* The frontend names a source its client may pull, or none. */
-	if (req->arg2[0] == '\0' || !valid_name(req->arg2) ||
-	    !store_linked(req->arg2, BE_LAYER, req->arg))
+	if (req->from_repo[0] == '\0' || !valid_name(req->from_repo) ||
+	    !store_linked(req->from_repo, BE_LAYER, digest))
 		return (-1);
-	if (be->blob_stat(req->arg, &bs) == -1)
+	if (be->blob_stat(digest, &bs) == -1)
 		return (-1);
-	reg_used(req->arg);
+	reg_used(digest);
 	memset(&qres, 0, sizeof(qres));
-	if (quota_check(req->repo, req->arg, bs.size, &qres) == -1)
+	if (quota_check(req->repo, digest, bs.size, &qres) == -1)
 		return (-1);
-	if (be->link_get(req->repo, BE_LAYER, req->arg, NULL) == -1 &&
-	    reg_link_put(req->repo, BE_LAYER, req->arg, bs.size) == -1) {
-		log_warn("%s: %s@%s", __func__, req->repo, req->arg);
+	if (be->link_get(req->repo, BE_LAYER, digest, NULL) == -1 &&
+	    reg_link_put(req->repo, BE_LAYER, digest, bs.size) == -1) {
+		log_warn("%s: %s@%s", __func__, req->repo, digest);
 		return (-1);
 	}
 	res->status = 201;
 	res->flags |= STR_MOUNTED;
 	res->size = bs.size;
-	strlcpy(res->digest, req->arg, sizeof(res->digest));
+	strlcpy(res->digest, digest, sizeof(res->digest));
 	return (0);
 }

@@ -46,14 +46,15 @@ RB_HEAD(st_upload_tree, upload);
 struct st_stream {
 	uint32_t		 type;
 	int			 ignore;	/* answered already */
-	struct st_req		 req;
 	/* manifest put */
+	struct st_manifest_put	 mreq;
 	unsigned char		*buf;
 	size_t			 len;
 	size_t			 size;
 	size_t			 limit;		/* max manifest size */
 	size_t			 held;		/* counted in buffered */
 	/* upload write */
+	struct st_upload_write	 ureq;
 	struct upload		*up;
 	struct be_upload	*bu;
 	int64_t			 start;
@@ -452,7 +453,8 @@ upload_stat(const char *repo, const char *uuid, struct be_stat *bs)
 }
 
 void
-store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
+store_upload_start(const struct st_upload_start *req, struct st_res *res,
+    int *fdp)
 {
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -475,14 +477,15 @@ store_upload_start(const struct st_req *req, struct st_res *res, int *fdp)
 
 /* The session a status or cancel request names, or the error answer. */
 static int
-upload_known(const struct st_req *req, struct st_res *res, struct be_stat *bs)
+upload_known(const struct st_upload *req, struct st_res *res,
+    struct be_stat *bs)
 {
 	if (!valid_name(req->repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return (-1);
 	}
-	if (upload_stat(req->repo, req->arg, bs) == -1) {
-		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
+	if (upload_stat(req->repo, req->uuid, bs) == -1) {
+		store_err_errno(res, errno, req->uuid, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		return (-1);
 	}
@@ -490,31 +493,33 @@ upload_known(const struct st_req *req, struct st_res *res, struct be_stat *bs)
 }
 
 void
-store_upload_status(const struct st_req *req, struct st_res *res, int *fdp)
+store_upload_status(const struct st_upload *req, struct st_res *res,
+    int *fdp)
 {
 	struct upload	*up;
 	struct be_stat	 bs;
 
 	if (upload_known(req, res, &bs) == -1)
 		return;
-	if ((up = upload_find(req->repo, req->arg)) != NULL)
+	if ((up = upload_find(req->repo, req->uuid)) != NULL)
 		up->active = now_mono();
 	res->status = 204;
 	res->off = bs.size;
-	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+	strlcpy(res->uuid, req->uuid, sizeof(res->uuid));
 }
 
 void
-store_upload_cancel(const struct st_req *req, struct st_res *res, int *fdp)
+store_upload_cancel(const struct st_upload *req, struct st_res *res,
+    int *fdp)
 {
 	struct be_stat	 bs;
 
 	if (upload_known(req, res, &bs) == -1)
 		return;
-	upload_remove(req->repo, req->arg);
-	upload_forget(req->repo, req->arg);
+	upload_remove(req->repo, req->uuid);
+	upload_forget(req->repo, req->uuid);
 	res->status = 204;
-	strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+	strlcpy(res->uuid, req->uuid, sizeof(res->uuid));
 }
 
 /*
@@ -573,13 +578,13 @@ upload_room(struct st_stream *s)
 	int64_t	 all, inrepo;
 
 	/* A blob the repository has already costs nothing more. */
-	if ((s->req.flags & STF_FINAL) && store_digest_ok(s->req.ref) &&
-	    store_linked(s->req.repo, BE_LAYER, s->req.ref)) {
+	if ((s->ureq.flags & STF_FINAL) && store_digest_ok(s->ureq.digest) &&
+	    store_linked(s->ureq.repo, BE_LAYER, s->ureq.digest)) {
 		s->room = INT64_MAX;
 		return;
 	}
-	upload_pending(s->req.repo, &all, &inrepo);
-	s->room = quota_room(s->req.repo, all, inrepo, s->qmsg,
+	upload_pending(s->ureq.repo, &all, &inrepo);
+	s->room = quota_room(s->ureq.repo, all, inrepo, s->qmsg,
 	    sizeof(s->qmsg));
 }
 
@@ -591,7 +596,7 @@ upload_room(struct st_stream *s)
 static int
 upload_begin(struct st_stream *s, struct st_res *res)
 {
-	struct st_req	*req = &s->req;
+	struct st_upload_write *req = &s->ureq;
 	struct upload	*up;
 	struct be_stat	 st;
 
@@ -599,28 +604,28 @@ upload_begin(struct st_stream *s, struct st_res *res)
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 		return (-1);
 	}
-	if ((req->flags & STF_FINAL) && !store_digest_ok(req->ref)) {
+	if ((req->flags & STF_FINAL) && !store_digest_ok(req->digest)) {
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return (-1);
 	}
-	if ((req->flags & STF_NEWSESSION) || req->arg[0] == '\0') {
-		if (upload_create(req->repo, req->client, req->arg,
-		    sizeof(req->arg), res) == -1)
+	if ((req->flags & STF_NEWSESSION) || req->uuid[0] == '\0') {
+		if (upload_create(req->repo, req->client, req->uuid,
+		    sizeof(req->uuid), res) == -1)
 			return (-1);
 		s->created = 1;
 	}
-	if (!valid_uuid(req->arg)) {
+	if (!valid_uuid(req->uuid)) {
 		store_err(res, 404, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		goto fail;
 	}
-	if (be->upload_open(req->repo, req->arg, &s->bu, &st) == -1) {
-		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
+	if (be->upload_open(req->repo, req->uuid, &s->bu, &st) == -1) {
+		store_err_errno(res, errno, req->uuid, "BLOB_UPLOAD_UNKNOWN",
 		    "blob upload unknown to registry");
 		goto fail;
 	}
-	if ((up = upload_get(req->repo, req->arg)) == NULL) {
-		store_err_errno(res, errno, req->arg, "BLOB_UPLOAD_UNKNOWN",
+	if ((up = upload_get(req->repo, req->uuid)) == NULL) {
+		store_err_errno(res, errno, req->uuid, "BLOB_UPLOAD_UNKNOWN",
 		    "cannot track upload");
 		goto fail;
 	}
@@ -630,14 +635,14 @@ upload_begin(struct st_stream *s, struct st_res *res)
 		store_err(res, 416, "BLOB_UPLOAD_INVALID",
 		    "another write to this upload is in progress");
 		res->off = st.size;
-		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+		strlcpy(res->uuid, req->uuid, sizeof(res->uuid));
 		goto fail;
 	}
 	if ((req->flags & STF_HAVE_OFF) && req->off != st.size) {
 		store_err(res, 416, "BLOB_UPLOAD_INVALID",
 		    "upload is at offset %lld", (long long)st.size);
 		res->off = st.size;
-		strlcpy(res->uuid, req->arg, sizeof(res->uuid));
+		strlcpy(res->uuid, req->uuid, sizeof(res->uuid));
 		goto fail;
 	}
 	if (upload_hash_ready(up, s->bu, st.size) == -1) {
@@ -658,8 +663,8 @@ fail:
 	be->upload_close(s->bu);
 	s->bu = NULL;
 	if (s->created) {
-		upload_remove(req->repo, req->arg);
-		upload_forget(req->repo, req->arg);
+		upload_remove(req->repo, req->uuid);
+		upload_forget(req->repo, req->uuid);
 		s->created = 0;
 	}
 	return (-1);
@@ -720,7 +725,7 @@ upload_verify(struct st_stream *s, char *digest, size_t len)
 	int64_t		 n;
 	int		 rv = -1;
 
-	if (strncmp(s->req.ref, "sha256:", 7) == 0) {
+	if (strncmp(s->ureq.digest, "sha256:", 7) == 0) {
 		c = s->up->ctx;
 		SHA256_Final(md, &c);
 		digest_hex(md, sizeof(md), hex);
@@ -729,7 +734,7 @@ upload_verify(struct st_stream *s, char *digest, size_t len)
 	}
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return (-1);
-	if (hash_upload(s->bu, ctx, digest_md(s->req.ref), &n) == 0 &&
+	if (hash_upload(s->bu, ctx, digest_md(s->ureq.digest), &n) == 0 &&
 	    n == s->up->off)
 		rv = digest_final(ctx, "sha512", digest, len);
 	EVP_MD_CTX_free(ctx);
@@ -769,7 +774,7 @@ upload_verify_later(struct st_stream *s)
 {
 	struct st_res	 res;
 
-	if (strncmp(s->req.ref, "sha256:", 7) == 0 || !job_ready() ||
+	if (strncmp(s->ureq.digest, "sha256:", 7) == 0 || !job_ready() ||
 	    (s->park = store_park()) == 0)
 		return (0);
 	if (job_run(verify_work, verify_done, s) == 0) {
@@ -804,14 +809,14 @@ upload_end(struct st_stream *s, struct st_res *res)
 		upload_rollback(s);
 		return;
 	}
-	if (!(s->req.flags & STF_FINAL) && be->upload_sync != NULL &&
+	if (!(s->ureq.flags & STF_FINAL) && be->upload_sync != NULL &&
 	    be->upload_sync(s->bu) == -1) {
 		store_err_errno(res, errno, up->uuid, "BLOB_UPLOAD_UNKNOWN",
 		    "cannot keep the upload");
 		upload_rollback(s);
 		return;
 	}
-	if (!(s->req.flags & STF_FINAL)) {
+	if (!(s->ureq.flags & STF_FINAL)) {
 		res->status = 202;
 		res->off = up->off;
 		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
@@ -845,9 +850,9 @@ upload_verified(struct st_stream *s, struct st_res *res)
 		upload_rollback(s);
 		return;
 	}
-	if (strcmp(digest, s->req.ref) != 0) {
+	if (strcmp(digest, s->ureq.digest) != 0) {
 		store_err(res, 400, "DIGEST_INVALID",
-		    "upload digest does not match %s", s->req.ref);
+		    "upload digest does not match %s", s->ureq.digest);
 		upload_rollback(s);
 		return;
 	}
@@ -889,7 +894,7 @@ fail:
  * swallows its data and answers nothing more).
  */
 struct st_stream *
-store_stream_begin(uint32_t type, const struct st_req *req,
+store_upload_write_begin(const struct st_upload_write *req,
     struct st_res *res, int *answer)
 {
 	struct st_stream	*s;
@@ -897,19 +902,30 @@ store_stream_begin(uint32_t type, const struct st_req *req,
 	*answer = 0;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (NULL);
-	s->type = type;
-	memcpy(&s->req, req, sizeof(s->req));
-	if (type == ST_UPLOAD_WRITE) {
-		if (upload_begin(s, res) == -1) {
-			s->ignore = 1;
-			*answer = 1;
-		}
-		return (s);
+	s->type = ST_UPLOAD_WRITE;
+	s->ureq = *req;
+	if (upload_begin(s, res) == -1) {
+		s->ignore = 1;
+		*answer = 1;
 	}
+	return (s);
+}
+
+struct st_stream *
+store_manifest_put_begin(const struct st_manifest_put *req,
+    struct st_res *res, int *answer)
+{
+	struct st_stream	*s;
+
+	*answer = 0;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (NULL);
+	s->type = ST_MANIFEST_PUT;
+	s->mreq = *req;
 	/* The server's "max manifest size", never above storage's own. */
 	s->limit = MAX_MANIFEST_SIZE;
-	if (req->n > 0 && req->n < MAX_MANIFEST_SIZE)
-		s->limit = req->n;
+	if (req->limit > 0 && req->limit < MAX_MANIFEST_SIZE)
+		s->limit = req->limit;
 	if (!valid_name(req->repo))
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
 	else if (strchr(req->ref, ':') != NULL && !store_digest_ok(req->ref))
@@ -1045,11 +1061,11 @@ store_stream_end(struct st_stream *s, struct st_res *res)
 		upload_end(s, res);
 		if (s->parked)
 			return (0);	/* verify_done answers and frees */
-	} else if (s->req.len >= 0 && (uint64_t)s->req.len != s->len)
+	} else if (s->mreq.len >= 0 && (uint64_t)s->mreq.len != s->len)
 		store_err(res, 400, "SIZE_INVALID",
 		    "body length does not match Content-Length");
 	else
-		manifest_commit(&s->req, s->buf != NULL ? s->buf :
+		manifest_commit(&s->mreq, s->buf != NULL ? s->buf :
 		    (const unsigned char *)"", s->len, res);
 	stream_free(s);
 	return (answer);

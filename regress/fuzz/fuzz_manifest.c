@@ -1,7 +1,7 @@
 /*
  * Fuzz target: manifest and index validation as the storage process does
  * it, through the same calls storage.c makes for a manifest PUT
- * (store_stream_begin, store_stream_data, store_stream_end) in a
+ * (store_manifest_put_begin, store_stream_data, store_stream_end) in a
  * temporary storage root that holds one repository with a few blobs and
  * one manifest to refer to.
  *
@@ -96,7 +96,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct st_req	 req;
+	struct st_manifest_put req;
 	struct st_res	 res;
 	struct st_stream *s;
 	char		 digest[MAX_DIGEST + 1];
@@ -133,10 +133,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	req.len = (mode & 0x20) ? -1 : (int64_t)size;
-	req.n = -1;
+	req.limit = -1;
 	step = (mode & 0x40) ? 1 + size / 3 : size;
 
-	if ((s = store_stream_begin(ST_MANIFEST_PUT, &req, &res,
+	if ((s = store_manifest_put_begin(&req, &res,
 	    &answer)) == NULL)
 		return (0);
 	if (answer)

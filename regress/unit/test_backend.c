@@ -706,7 +706,7 @@ static void
 put_manifest(const char *body, const char *ref, struct st_res *res)
 {
 	struct st_stream	*s;
-	struct st_req		 req;
+	struct st_manifest_put	 req;
 	int			 answer;
 
 	memset(&req, 0, sizeof(req));
@@ -715,8 +715,8 @@ put_manifest(const char *body, const char *ref, struct st_res *res)
 	strlcpy(req.ref, ref, sizeof(req.ref));
 	strlcpy(req.mediatype, MT_OCI_MANIFEST, sizeof(req.mediatype));
 	req.len = strlen(body);
-	if ((s = store_stream_begin(ST_MANIFEST_PUT, &req, res,
-	    &answer)) == NULL || answer)
+	if ((s = store_manifest_put_begin(&req, res, &answer)) == NULL ||
+	    answer)
 		return;
 	store_stream_data(s, body, strlen(body), res);
 	store_stream_end(s, res);
@@ -725,7 +725,8 @@ put_manifest(const char *body, const char *ref, struct st_res *res)
 static void
 t_registry(void)
 {
-	struct st_req	 req;
+	struct st_manifest_get	 req;
+	struct st_manifest_delete dreq;
 	struct st_res	 res;
 	const void	*inl = NULL;
 	char		 cfg[MAX_DIGEST + 1], lay[MAX_DIGEST + 1];
@@ -777,9 +778,11 @@ t_registry(void)
 	    "a bad manifest: 400 %s, and no change told", res.code);
 
 	memset(&res, 0, sizeof(res));
-	strlcpy(req.ref, "v1", sizeof(req.ref));
+	memset(&dreq, 0, sizeof(dreq));
+	strlcpy(dreq.repo, REPO, sizeof(dreq.repo));
+	strlcpy(dreq.ref, "v1", sizeof(dreq.ref));
 	memset(nevents, 0, sizeof(nevents));
-	store_manifest_delete(&req, &res, &fd);
+	store_manifest_delete(&dreq, &res, &fd);
 	check(res.status == 202 && nevents[SC_UNTAGGED] == 1,
 	    "tag DELETE: %d, untagged told", res.status);
 	memset(&res, 0, sizeof(res));
@@ -795,7 +798,7 @@ static const char *
 tags_of(const char *repo)
 {
 	static char	 buf[4096];
-	struct st_req	 req;
+	struct st_list	 req;
 	struct st_res	 res;
 	ssize_t		 n = 0;
 	int		 fd = -1;
@@ -803,7 +806,7 @@ tags_of(const char *repo)
 	memset(&req, 0, sizeof(req));
 	memset(&res, 0, sizeof(res));
 	strlcpy(req.repo, repo, sizeof(req.repo));
-	req.n = -1;
+	req.limit = -1;
 	store_tags_list(&req, &res, &fd);
 	buf[0] = '\0';
 	if (fd != -1) {

@@ -991,11 +991,22 @@ nop_cb(struct chan *c, struct msg *m, void *arg)
 {
 }
 
+/* Type 5: a fixed payload with two strings around a number. */
+struct two_strs {
+	char		 a[8];
+	int32_t		 v;
+	char		 b[4];
+};
+static const struct msg_str	 two_strs_strs[] = {
+	MSG_STR(struct two_strs, a), MSG_STR(struct two_strs, b), MSG_STR_END
+};
+
 static const struct msg_rule	 test_rules[] = {
 	MR_RANGE(1, PEER(1), 8, 8, MR_NONE, nop_cb),
 	MR_RANGE(2, PEER(1) | PEER(2), 0, 100, MR_MUST, nop_cb),
 	MR_EMPTY(3, PEER(0), nop_cb),
 	MR_RANGE(4, PEER(1), 4, 200, MR_MAY, nop_cb),
+	MR_STRS(5, PEER(1), struct two_strs, two_strs_strs, MR_NONE, nop_cb),
 };
 
 /*
@@ -1070,6 +1081,10 @@ t_rules(void)
 		{ "rule: allowed sender", 0, 3, 0, 0, NULL },
 		{ "rule: type without a rule", 1, 9, 0, 0,
 		    "unexpected message" },
+		{ "rule: strings, one byte short", 1, 5,
+		    sizeof(struct two_strs) - 1, 0, "wrong size" },
+		{ "rule: strings unterminated", 1, 5,
+		    sizeof(struct two_strs), 0, "unterminated string" },
 	};
 	const char	*got;
 	size_t		 i;
@@ -1078,7 +1093,10 @@ t_rules(void)
 		char	 s[4];
 		int32_t	 v;
 	}		 st;
+	struct two_strs	 two;
+	struct chan	 ch;
 	struct msg	 m;
+	const char	*rwhy;
 
 	before = count_fds();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1113,6 +1131,28 @@ t_rules(void)
 	if (!MSG_STR_OK(st.s))
 		setwhy("MSG_STR_OK refused a terminated string");
 	result("rule: MSG_GET and MSG_STR_OK", why[0] == '\0');
+
+	/* MR_STRS: every string it names must end inside its array. */
+	memset(&ch, 0, sizeof(ch));
+	ch.kind = 1;
+	memset(&two, 'a', sizeof(two));
+	two.a[7] = '\0';
+	two.b[0] = '\0';
+	memset(&m, 0, sizeof(m));
+	m.fd = -1;
+	m.data = &two;
+	m.len = sizeof(two);
+	if (msg_rule_check(&test_rules[4], &ch, &m, &rwhy) != 0)
+		setwhy("terminated strings refused: %s", rwhy);
+	two.b[0] = 'b';
+	if (msg_rule_check(&test_rules[4], &ch, &m, &rwhy) != -1 ||
+	    strcmp(rwhy, "unterminated string") != 0)
+		setwhy("an unterminated second string passed");
+	two.b[3] = '\0';
+	two.a[7] = 'a';
+	if (msg_rule_check(&test_rules[4], &ch, &m, &rwhy) != -1)
+		setwhy("an unterminated first string passed");
+	result("rule: MR_STRS checks each string", why[0] == '\0');
 }
 
 /* A peer that breaks the framing: broken is told why, then closed. */

@@ -110,22 +110,136 @@ fill(unsigned char *buf, size_t len, unsigned int seed)
 	}
 }
 
+/*
+ * A request as the cases write it, one set of fields for every type;
+ * encode makes the payload of its type from it: arg is the upload's
+ * uuid, the digest to mount or a list's "last", arg2 the repository to
+ * mount from, mediatype a manifest's Content-Type or the artifactType
+ * filter, n a list's limit.
+ */
+struct treq {
+	char		 repo[MAX_NAME + 1];
+	char		 ref[MAX_REF + 1];
+	char		 arg[MAX_NAME + 1];
+	char		 arg2[MAX_NAME + 1];
+	char		 mediatype[MAX_MEDIATYPE + 1];
+	int64_t		 off;
+	int64_t		 len;
+	int64_t		 n;
+	uint32_t	 flags;
+};
+
+union payload {
+	struct st_blob_get		 blob_get;
+	struct st_blob_delete		 blob_delete;
+	struct st_manifest_get		 manifest_get;
+	struct st_manifest_put		 manifest_put;
+	struct st_manifest_delete	 manifest_delete;
+	struct st_upload_start		 upload_start;
+	struct st_upload_write		 upload_write;
+	struct st_upload		 upload;
+	struct st_list			 list;
+	struct st_referrers		 referrers;
+};
+
+#define CP(d, s)	strlcpy((d), (s), sizeof(d))
+
 static void
-mkreq(struct st_req *r, const char *repo, const char *ref)
+mkreq(struct treq *r, const char *repo, const char *ref)
 {
 	memset(r, 0, sizeof(*r));
-	strlcpy(r->repo, repo, sizeof(r->repo));
-	strlcpy(r->ref, ref, sizeof(r->ref));
+	CP(r->repo, repo);
+	CP(r->ref, ref);
 	r->len = -1;
 	r->n = -1;
 }
 
-static uint32_t
-send_req(struct chan *c, uint32_t type, const struct st_req *r)
+static size_t
+encode_upload(uint32_t type, const struct treq *r, union payload *p)
 {
+	switch (type) {
+	case ST_UPLOAD_START:
+		CP(p->upload_start.repo, r->repo);
+		CP(p->upload_start.mount_digest, r->arg);
+		CP(p->upload_start.from_repo, r->arg2);
+		p->upload_start.flags = r->flags;
+		return (sizeof(p->upload_start));
+	case ST_UPLOAD_WRITE:
+		CP(p->upload_write.repo, r->repo);
+		CP(p->upload_write.uuid, r->arg);
+		CP(p->upload_write.digest, r->ref);
+		p->upload_write.off = r->off;
+		p->upload_write.flags = r->flags;
+		return (sizeof(p->upload_write));
+	default:
+		CP(p->upload.repo, r->repo);
+		CP(p->upload.uuid, r->arg);
+		return (sizeof(p->upload));
+	}
+}
+
+/* The payload of a request of type, its length. */
+static size_t
+encode(uint32_t type, const struct treq *r, union payload *p)
+{
+	memset(p, 0, sizeof(*p));
+	switch (type) {
+	case ST_BLOB_GET:
+		CP(p->blob_get.repo, r->repo);
+		CP(p->blob_get.digest, r->ref);
+		p->blob_get.flags = r->flags;
+		return (sizeof(p->blob_get));
+	case ST_BLOB_DELETE:
+		CP(p->blob_delete.repo, r->repo);
+		CP(p->blob_delete.digest, r->ref);
+		return (sizeof(p->blob_delete));
+	case ST_MANIFEST_GET:
+		CP(p->manifest_get.repo, r->repo);
+		CP(p->manifest_get.ref, r->ref);
+		p->manifest_get.flags = r->flags;
+		return (sizeof(p->manifest_get));
+	case ST_MANIFEST_PUT:
+		CP(p->manifest_put.repo, r->repo);
+		CP(p->manifest_put.ref, r->ref);
+		CP(p->manifest_put.mediatype, r->mediatype);
+		p->manifest_put.len = r->len;
+		p->manifest_put.limit = r->n;
+		p->manifest_put.flags = r->flags;
+		return (sizeof(p->manifest_put));
+	case ST_MANIFEST_DELETE:
+		CP(p->manifest_delete.repo, r->repo);
+		CP(p->manifest_delete.ref, r->ref);
+		return (sizeof(p->manifest_delete));
+	case ST_UPLOAD_START:
+	case ST_UPLOAD_WRITE:
+	case ST_UPLOAD_STATUS:
+	case ST_UPLOAD_CANCEL:
+		return (encode_upload(type, r, p));
+	case ST_TAGS_LIST:
+	case ST_CATALOG:
+		CP(p->list.repo, r->repo);
+		CP(p->list.last, r->arg);
+		p->list.limit = r->n;
+		return (sizeof(p->list));
+	case ST_REFERRERS:
+		CP(p->referrers.repo, r->repo);
+		CP(p->referrers.digest, r->ref);
+		CP(p->referrers.artifact_type, r->mediatype);
+		return (sizeof(p->referrers));
+	default:
+		return (0);
+	}
+}
+
+static uint32_t
+send_req(struct chan *c, uint32_t type, const struct treq *r)
+{
+	union payload	 p;
+	size_t		 len;
 	uint32_t	 id = nextid++;
 
-	if (chan_compose(c, type, id, -1, r, sizeof(*r)) == -1 ||
+	len = encode(type, r, &p);
+	if (chan_compose(c, type, id, -1, &p, len) == -1 ||
 	    chan_flush(c) == -1)
 		fail("send request: %s", strerror(errno));
 	return (id);
@@ -208,7 +322,7 @@ recv_res(struct chan *c, uint32_t id, struct st_res *res, int *fdp)
 
 /* One request without a body, answered. */
 static int
-call(struct chan *c, uint32_t type, const struct st_req *r,
+call(struct chan *c, uint32_t type, const struct treq *r,
     struct st_res *res, int *fdp)
 {
 	uint32_t	 id;
@@ -219,7 +333,7 @@ call(struct chan *c, uint32_t type, const struct st_req *r,
 
 /* One request with a body, answered at its end. */
 static int
-call_body(struct chan *c, uint32_t type, const struct st_req *r,
+call_body(struct chan *c, uint32_t type, const struct treq *r,
     const void *body, size_t len, struct st_res *res)
 {
 	uint32_t	 id;
@@ -463,14 +577,19 @@ wait_closed(struct chan *c)
 
 /* Run a control request on the parent channel and collect its text. */
 static char *
-ctl_text(uint32_t type, const struct st_req *r, size_t rlen)
+ctl_text(uint32_t type, const char *repo)
 {
-	struct msg	 m;
-	char		*text = NULL, *nt;
-	size_t		 len = 0;
-	uint32_t	 id = nextid++;
+	struct st_ctl_repo	 cr;
+	struct msg		 m;
+	char			*text = NULL, *nt;
+	size_t			 len = 0;
+	uint32_t		 id = nextid++;
 
-	if (chan_compose(&pc, type, id, -1, r, rlen) == -1 ||
+	memset(&cr, 0, sizeof(cr));
+	if (repo != NULL)
+		CP(cr.repo, repo);
+	if (chan_compose(&pc, type, id, -1, &cr, repo != NULL ?
+	    sizeof(cr) : 0) == -1 ||
 	    chan_flush(&pc) == -1) {
 		fail("send ctl: %s", strerror(errno));
 		return (NULL);
@@ -510,7 +629,7 @@ static void
 push_blob(const char *repo, const void *buf, size_t len, char *digest,
     size_t dlen)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 
 	sha("sha256", buf, len, digest, dlen);
@@ -526,7 +645,7 @@ static void
 push_manifest(const char *repo, const char *ref, const char *ctype,
     const char *body, struct st_res *res)
 {
-	struct st_req	 r;
+	struct treq	 r;
 
 	mkreq(&r, repo, ref);
 	strlcpy(r.mediatype, ctype, sizeof(r.mediatype));
@@ -564,7 +683,7 @@ static char		 cfgdigest[MAX_DIGEST + 1];
 static void
 t_chunked_upload(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		 uuid[MAX_UUID + 1], bad[MAX_DIGEST + 1];
 	uint32_t	 id;
@@ -683,7 +802,7 @@ t_chunked_upload(void)
 static void
 t_blob_get(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		*buf;
 	size_t		 len;
@@ -752,7 +871,7 @@ t_blob_get(void)
 static void
 t_small_blobs(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		 d[MAX_DIGEST + 1], rel[PATH_MAX];
 	int		 fd;
@@ -802,7 +921,7 @@ t_small_blobs(void)
 static void
 t_resume(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	unsigned char	 b[3000];
 	char		 d[MAX_DIGEST + 1], uuid[MAX_UUID + 1];
@@ -868,7 +987,7 @@ t_resume(void)
 static void
 t_concurrent(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		 uuid[MAX_UUID + 1];
 	uint32_t	 ida, idb;
@@ -918,7 +1037,7 @@ t_concurrent(void)
 static void
 t_cancel_during_write(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	uint32_t	 id;
 
@@ -945,7 +1064,7 @@ t_cancel_during_write(void)
 static void
 t_write_error(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	unsigned char	*big;
 	size_t		 len = 1536 * 1024;
@@ -981,7 +1100,7 @@ t_write_error(void)
 static void
 t_manifests(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		 bad[4096], rel[PATH_MAX], d[MAX_DIGEST + 1];
 	int		 fd;
@@ -1142,7 +1261,7 @@ t_manifests(void)
 static void
 t_index_referrers(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		 idx[2048], art[2048], want[4096];
 	char		 idxdigest[MAX_DIGEST + 1], artdigest[MAX_DIGEST + 1];
@@ -1257,7 +1376,7 @@ t_index_referrers(void)
 static void
 t_tags_catalog(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	char		*body = NULL;
 	size_t		 blen;
@@ -1391,10 +1510,10 @@ t_tags_catalog(void)
 static void
 t_ctl(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	char		*text, want[512];
 
-	text = ctl_text(ST_CTL_REPOS, NULL, 0);
+	text = ctl_text(ST_CTL_REPOS, NULL);
 	snprintf(want, sizeof(want), "test/app\t6\t%zu\n",
 	    tracked_bytes(REPO));
 	if (text != NULL && strstr(text, want) == NULL)
@@ -1409,13 +1528,13 @@ t_ctl(void)
 	result("control: repositories with tag counts and sizes");
 
 	mkreq(&r, REPO2, "");
-	text = ctl_text(ST_CTL_TAGS, &r, sizeof(r));
+	text = ctl_text(ST_CTL_TAGS, r.repo);
 	snprintf(want, sizeof(want), "latest\t%s\n", mdigest);
 	if (text != NULL && strcmp(text, want) != 0)
 		fail("tags: %s", text);
 	free(text);
 	mkreq(&r, "no/such", "");
-	text = ctl_text(ST_CTL_TAGS, &r, sizeof(r));
+	text = ctl_text(ST_CTL_TAGS, r.repo);
 	if (text != NULL && strcmp(text, "error: no such repository\n") != 0)
 		fail("unknown repository: %s", text);
 	free(text);
@@ -1425,7 +1544,7 @@ t_ctl(void)
 static void
 t_deletes(void)
 {
-	struct st_req	 r;
+	struct treq	 r;
 	struct st_res	 res;
 	int		 fd;
 
@@ -1576,7 +1695,8 @@ static void
 t_housekeeping(void)
 {
 	struct store_conf	*sc;
-	struct st_req		 r;
+	struct treq		 r;
+	struct st_ctl_repo	 cr;
 	struct st_res		 res;
 	unsigned char		 buf[600];
 	char			 loose[MAX_DIGEST + 1], big[MAX_DIGEST + 1];
@@ -1660,18 +1780,19 @@ t_housekeeping(void)
 		want_status(&res, 201, NULL);
 	result("quota: over it DENIED, nothing stored; per repository");
 
-	mkreq(&r, "quota/r", "");
-	text = ctl_run(ST_CTL_USAGE, &r, sizeof(r), &status);
+	memset(&cr, 0, sizeof(cr));
+	CP(cr.repo, "quota/r");
+	text = ctl_run(ST_CTL_USAGE, &cr, sizeof(cr), &status);
 	snprintf(want, sizeof(want), "\nquota/r ");
 	if (status != 0 || text == NULL || strstr(text, want) == NULL ||
 	    strstr(text, " 600             600\n") == NULL)
 		fail("usage of quota/r: %s", text);
 	free(text);
-	text = ctl_run(ST_CTL_RM, &r, sizeof(r), &status);
+	text = ctl_run(ST_CTL_RM, &cr, sizeof(cr), &status);
 	if (status != 0)
 		fail("rm quota/r: %s", text);
 	free(text);
-	text = ctl_run(ST_CTL_RM, &r, sizeof(r), &status);
+	text = ctl_run(ST_CTL_RM, &cr, sizeof(cr), &status);
 	if (status != 1)
 		fail("second rm of quota/r: status %d, %s", status, text);
 	free(text);
@@ -1729,7 +1850,7 @@ static void
 t_gc_steps(void)
 {
 	struct store_conf	*sc;
-	struct st_req		 r;
+	struct treq		 r;
 	struct st_res		 res;
 	struct pollfd		 pfd;
 	struct timespec		 ts = { 0, 1000000 };
@@ -1772,13 +1893,91 @@ t_gc_steps(void)
 	result("gc: a tags list is answered between the steps of a run");
 }
 
+/* Every string field of every request from a frontend. */
+#define FIELD(t, s, f)	{ (t), offsetof(struct s, f),			\
+	sizeof(((struct s *)NULL)->f), #t " " #f }
+static const struct {
+	uint32_t	 type;
+	size_t		 off, len;
+	const char	*name;
+} strfields[] = {
+	FIELD(ST_BLOB_GET, st_blob_get, repo),
+	FIELD(ST_BLOB_GET, st_blob_get, digest),
+	FIELD(ST_BLOB_GET, st_blob_get, mirror.upstream),
+	FIELD(ST_BLOB_GET, st_blob_get, mirror.upstream_name),
+	FIELD(ST_BLOB_DELETE, st_blob_delete, repo),
+	FIELD(ST_BLOB_DELETE, st_blob_delete, digest),
+	FIELD(ST_MANIFEST_GET, st_manifest_get, repo),
+	FIELD(ST_MANIFEST_GET, st_manifest_get, ref),
+	FIELD(ST_MANIFEST_GET, st_manifest_get, mirror.upstream),
+	FIELD(ST_MANIFEST_GET, st_manifest_get, mirror.upstream_name),
+	FIELD(ST_MANIFEST_PUT, st_manifest_put, repo),
+	FIELD(ST_MANIFEST_PUT, st_manifest_put, ref),
+	FIELD(ST_MANIFEST_PUT, st_manifest_put, mediatype),
+	FIELD(ST_MANIFEST_DELETE, st_manifest_delete, repo),
+	FIELD(ST_MANIFEST_DELETE, st_manifest_delete, ref),
+	FIELD(ST_UPLOAD_START, st_upload_start, repo),
+	FIELD(ST_UPLOAD_START, st_upload_start, mount_digest),
+	FIELD(ST_UPLOAD_START, st_upload_start, from_repo),
+	FIELD(ST_UPLOAD_START, st_upload_start, client),
+	FIELD(ST_UPLOAD_WRITE, st_upload_write, repo),
+	FIELD(ST_UPLOAD_WRITE, st_upload_write, uuid),
+	FIELD(ST_UPLOAD_WRITE, st_upload_write, digest),
+	FIELD(ST_UPLOAD_WRITE, st_upload_write, client),
+	FIELD(ST_UPLOAD_STATUS, st_upload, repo),
+	FIELD(ST_UPLOAD_STATUS, st_upload, uuid),
+	FIELD(ST_UPLOAD_CANCEL, st_upload, repo),
+	FIELD(ST_UPLOAD_CANCEL, st_upload, uuid),
+	FIELD(ST_TAGS_LIST, st_list, repo),
+	FIELD(ST_TAGS_LIST, st_list, last),
+	FIELD(ST_CATALOG, st_list, repo),
+	FIELD(ST_CATALOG, st_list, last),
+	FIELD(ST_REFERRERS, st_referrers, repo),
+	FIELD(ST_REFERRERS, st_referrers, digest),
+	FIELD(ST_REFERRERS, st_referrers, artifact_type),
+};
+
+/*
+ * A request of the right size whose one string does not end inside its
+ * array closes the frontend, unanswered: for each string of each type.
+ */
+static void
+t_unterminated(void)
+{
+	struct treq	 r;
+	union payload	 p;
+	size_t		 i, len;
+
+	mkreq(&r, REPO2, "latest");
+	for (i = 0; i < sizeof(strfields) / sizeof(strfields[0]); i++) {
+		new_frontend(0);
+		len = encode(strfields[i].type, &r, &p);
+		if (strfields[i].off + strfields[i].len > len) {
+			fail("%s: outside the payload", strfields[i].name);
+			break;
+		}
+		memset((char *)&p + strfields[i].off, 'a', strfields[i].len);
+		chan_compose(&fc[0], strfields[i].type, nextid++, -1, &p, len);
+		chan_flush(&fc[0]);
+		if (!wait_closed(&fc[0])) {
+			fail("%s unterminated: frontend not closed",
+			    strfields[i].name);
+			break;
+		}
+	}
+	new_frontend(0);
+	result("unterminated string in each field of each request: "
+	    "frontend closed");
+}
+
 static void
 t_hostile(void)
 {
-	struct st_req	 r;
-	struct st_res	 res;
-	char		 junk[64], *text;
-	uint32_t	 id;
+	struct treq		 r;
+	struct st_ctl_repo	 cr;
+	struct st_res		 res;
+	char			 junk[64], *text;
+	uint32_t		 id;
 
 	/* A bad name in a body request: answered at once, body swallowed. */
 	mkreq(&r, "../../etc", "v1");
@@ -1803,15 +2002,7 @@ t_hostile(void)
 		want_status(&res, 200, NULL);
 	result("request of the wrong size: that frontend closed, others go on");
 
-	/* Unterminated strings. */
-	new_frontend(0);
-	memset(&r, 'a', sizeof(r));
-	r.flags = 0;
-	chan_compose(&fc[0], ST_TAGS_LIST, nextid++, -1, &r, sizeof(r));
-	chan_flush(&fc[0]);
-	if (!wait_closed(&fc[0]))
-		fail("frontend channel not closed");
-	result("unterminated string: frontend closed");
+	t_unterminated();
 
 	/* A message type a frontend may not send, then raw garbage. */
 	new_frontend(0);
@@ -1821,12 +2012,13 @@ t_hostile(void)
 		fail("frontend channel not closed");
 	/* The parent's own request, well formed, from a frontend. */
 	new_frontend(0);
-	mkreq(&r, REPO2, "");
-	chan_compose(&fc[0], ST_CTL_RM, nextid++, -1, &r, sizeof(r));
+	memset(&cr, 0, sizeof(cr));
+	CP(cr.repo, REPO2);
+	chan_compose(&fc[0], ST_CTL_RM, nextid++, -1, &cr, sizeof(cr));
 	chan_flush(&fc[0]);
 	if (!wait_closed(&fc[0]))
 		fail("frontend channel not closed after ST_CTL_RM");
-	if ((text = ctl_text(ST_CTL_TAGS, &r, sizeof(r))) == NULL ||
+	if ((text = ctl_text(ST_CTL_TAGS, cr.repo)) == NULL ||
 	    strstr(text, "latest") == NULL)
 		fail("the repository went after a frontend's ST_CTL_RM");
 	free(text);
@@ -1839,7 +2031,7 @@ t_hostile(void)
 	result("foreign message type and garbage bytes: frontend closed");
 
 	/* The parent is still served, and so is a fresh frontend. */
-	free(ctl_text(ST_CTL_REPOS, NULL, 0));
+	free(ctl_text(ST_CTL_REPOS, NULL));
 	new_frontend(0);
 	mkreq(&r, REPO2, "latest");
 	if (call(&fc[0], ST_MANIFEST_GET, &r, &res, NULL) == 0)

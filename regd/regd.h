@@ -441,6 +441,12 @@ struct store_conf {
 	struct quota_rule	 quotas[MAX_QUOTAS];
 	int32_t			 nretains;
 	struct retain_rule	 retains[MAX_RETAINS];
+	/* Mirror mode: each upstream's cache size (mirror_cache.c). */
+	int32_t			 nmircaches;
+	struct mircache_limit {
+		char		 upstream[MIR_NAMELEN];
+		int64_t		 size;		/* bytes, 0: no bound */
+	}			 mircaches[MAX_UPSTREAMS];
 };
 
 #define DEF_PRESIGN_EXPIRY	300		/* s, a redirect's URL */

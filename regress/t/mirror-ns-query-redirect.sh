@@ -4,7 +4,8 @@
 # HOST/NAME here.  The second upstream sends blobs elsewhere with a 307
 # (as Docker Hub does to its CDN), to another host name; the mirror
 # follows it.  Without ?ns= (and no other mirror line) the name is an
-# ordinary local repository.
+# ordinary local repository.  Tag lists and the catalog of the mirrors
+# say in a Regd-Mirror header that they show the cache.
 . regress/lib.sh
 . regress/authlib.sh
 
@@ -79,12 +80,27 @@ done
 http GET "$URL/v2/_catalog"
 check_eq "$(json_get '.repositories | join(" ")')" \
     "docker.io/library/alpine quay.io/library/alpine" "catalog"
+# Listings say they show the cache: a header per mirror line.
+mirror_hdrs()
+{
+	tr -d '\r' < "$HDRS" | awk -F': ' 'tolower($1) == "regd-mirror" {
+	    print $2 }' | sort | paste -sd '|'
+}
+check_eq "$(mirror_hdrs)" \
+    'dockerhub; cached; prefix="docker.io/"|quay; cached; prefix="quay.io/"' \
+    "the catalog's Regd-Mirror headers"
+http GET "$URL/v2/library/alpine/tags/list?ns=quay.io"
+check_eq "$STATUS" 200 "tag list ns=quay.io"
+check_eq "$(json_get '.tags | join(" ")')" "3.20" "tags cached from quay"
+check_eq "$(mirror_hdrs)" "quay; cached" "the tag list's Regd-Mirror header"
 # The redirect was taken: nginx answered 307s, Distribution the GETs.
 n=$(grep -c '/blobs/sha256:.* 307 ' "$T/nginx/access.log")
 check_eq "$n" 2 "307s from the first upstream"
 # No ?ns=: an ordinary (empty) repository.
 http GET "$URL/v2/library/alpine/manifests/3.20"
 expect_error 404 MANIFEST_UNKNOWN
+http GET "$URL/v2/library/alpine/tags/list"
+check_eq "$(mirror_hdrs)" "" "Regd-Mirror on a local repository"
 http GET "$URL/v2/library/alpine/manifests/3.20?ns=ghcr.io"
 expect_error 404 MANIFEST_UNKNOWN
 regd_stop

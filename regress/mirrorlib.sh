@@ -22,7 +22,7 @@
 #   skopeo_setup		sk ARGS: skopeo with an accept-all policy,
 #				fails the test with its output
 
-# The upstream's own URL and curl arguments (TLS, login) for seeding.
+# curl's options for the upstream (TLS, login) when seeding it.
 UP_CURL=
 
 up_blob()
@@ -89,45 +89,19 @@ ${4:-}" "$2"
 
 up_tls_start()
 {
-	local port n
-
 	make_certs
 	htpasswd_add "$2" "$3"
 	printf '%s:%s\n' "$2" "$3" > "$T/up.cred"
 	chmod 600 "$T/up.cred"
-	port=$(free_port)
 	mkdir -p "$1"
-	cat > "$T/dreg.yml" <<EOD
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $1
+	dreg_start "$1" "  tls:
+    certificate: $T/server.crt
+    key: $T/server.key
 auth:
   htpasswd:
     realm: upstream
-    path: $T/htpasswd
-http:
-  addr: 127.0.0.1:$port
-  tls:
-    certificate: $T/server.crt
-    key: $T/server.key
-EOD
-	env $(env | awk -F= '/^REGISTRY_/ { printf "-u %s ", $1 }') \
-	    docker-registry serve "$T/dreg.yml" >> "$T/dreg.log" 2>&1 &
-	DREG_PID=$!
-	DREG_URL=https://127.0.0.1:$port
-	UP_CURL="--cacert $T/ca.crt -u $2:$3"
-	trap dreg_cleanup EXIT
-	n=100
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' \
-	    --cacert "$T/ca.crt" "$DREG_URL/v2/")" = 401 ]; do
-		n=$((n - 1))
-		[ $n -gt 0 ] && alive "$DREG_PID" ||
-		    fail "docker-registry did not start: $(tail -5 "$T/dreg.log")"
-		sleep 0.1
-	done
+    path: $T/htpasswd"
+	UP_CURL="$DREG_CURL -u $2:$3"
 }
 
 up_throttled()

@@ -70,12 +70,7 @@ pull a
 pull b
 pull a
 pull c
-n=50
-while [ -e "$(rev b)" ]; do
-	n=$((n - 1))
-	[ $n -gt 0 ] || fail "b was not evicted: $($REGCTL show mirror)"
-	sleep 0.1
-done
+wait_for "b was not evicted" test ! -e "$(rev b)"
 [ -e "$(rev a)" ] || fail "a, pulled again after b, was evicted"
 [ -e "$(rev c)" ] || fail "c, the last pulled, was evicted"
 [ -e "$v2/repositories/hub/lib/b/_manifests/tags/1" ] &&

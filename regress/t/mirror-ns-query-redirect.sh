@@ -8,6 +8,7 @@
 # say in a Regd-Mirror header that they show the cache.
 . regress/lib.sh
 . regress/authlib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
@@ -26,23 +27,10 @@ nginx_start "
 	}"
 trap 'dreg_stop; nginx_stop' EXIT
 
-MIRROR=
-URL=$DREG_URL
-push_blob_dist()
-{
-	local loc d
-
-	d=$(sha "$2")
-	http POST "$URL/v2/$1/blobs/uploads/"
-	loc=$(loc_url "$(hdr Location)")
-	http PUT "$(add_query "$loc" "digest=$d")" \
-	    -H 'Content-Type: application/octet-stream' --data-binary "@$2"
-	check_eq "$STATUS" 201 "seeding $1"
-}
 printf '{"architecture":"amd64","os":"linux"}' > "$T/config"
 make_blob 300000 "$T/layer"
-push_blob_dist library/alpine "$T/config"
-push_blob_dist library/alpine "$T/layer"
+up_blob library/alpine "$T/config"
+up_blob library/alpine "$T/layer"
 jq -cn --arg c "$(sha "$T/config")" --arg l "$(sha "$T/layer")" \
     --argjson cs "$(stat -c %s "$T/config")" \
     --argjson ls "$(stat -c %s "$T/layer")" '{schemaVersion: 2,
@@ -51,10 +39,7 @@ jq -cn --arg c "$(sha "$T/config")" --arg l "$(sha "$T/layer")" \
     digest: $c, size: $cs}, layers: [{mediaType:
     "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l,
     size: $ls}]}' > "$T/manifest"
-http PUT "$URL/v2/library/alpine/manifests/3.20" --data-binary "@$T/manifest" \
-    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json'
-check_eq "$STATUS" 201 "seeding the manifest"
-URL=
+up_manifest library/alpine 3.20 "$T/manifest"
 
 regd_start "upstream \"dockerhub\" {
 	url \"http://127.0.0.1:$NPORT\"

@@ -8,15 +8,9 @@
 # 404 MANIFEST_UNKNOWN; regctl show mirror counts it all, and the
 # metrics listener gives the same counters by upstream.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
-printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$T/policy.json"
-export REGISTRY_AUTH_FILE=$T/auth.json
-echo "{}" > "$REGISTRY_AUTH_FILE"
-sk()
-{
-	skopeo --policy "$T/policy.json" "$@" > "$T/sk.out" 2>&1 ||
-	    fail "skopeo $*: $(tail -5 "$T/sk.out")"
-}
+skopeo_setup
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
@@ -31,14 +25,10 @@ top=$(curl -sf -H 'Accept: application/vnd.oci.image.index.v1+json' \
 [ -n "$top" ] || fail "no digest from the upstream"
 
 MPORT=$(free_port)
-regd_start "upstream \"up\" {
-	url \"$DREG_URL\"
-	tag ttl 1h
-}
-metrics {
+mirror_start "$DREG_URL" '	mirror "up"
+	mirror "up" prefix "hub"' '	tag ttl 1h' "metrics {
 	listen on 127.0.0.1 port $MPORT
-}" '	mirror "up"
-	mirror "up" prefix "hub"'
+}"
 reg=127.0.0.1:$PORT
 
 for name in library/alpine hub/library/alpine; do

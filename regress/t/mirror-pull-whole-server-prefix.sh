@@ -5,7 +5,8 @@
 # index through both with the upstream's digests; manifests and blobs
 # have the upstream's bytes; a warm pull asks the upstream nothing;
 # pushes are refused with 405 UNSUPPORTED; an unknown tag is the spec's
-# 404 MANIFEST_UNKNOWN; regctl show mirror counts it all, and the
+# 404 MANIFEST_UNKNOWN; the catalog's Regd-Mirror headers say it shows
+# the cache of both lines; regctl show mirror counts it all, and the
 # metrics listener gives the same counters by upstream.
 . regress/lib.sh
 . regress/mirrorlib.sh
@@ -68,6 +69,14 @@ expect_error 405 UNSUPPORTED
 # A name beside the prefix is the whole-server mirror's: hubx upstream.
 http GET "$URL/v2/hubx/manifests/1"
 expect_error 404 MANIFEST_UNKNOWN
+
+# Listings say they show the cache: the catalog for both mirror lines.
+http GET "$URL/v2/_catalog"
+check_eq "$(json_get '.repositories | join(" ")')" \
+    "hub/library/alpine library/alpine" "catalog"
+check_eq "$(tr -d '\r' < "$HDRS" | awk -F': ' '
+    tolower($1) == "regd-mirror" { print $2 }' | sort | paste -sd '|')" \
+    'up; cached|up; cached; prefix="hub/"' "the catalog's Regd-Mirror headers"
 
 # Unknown upstream tag: the spec's error, not a hang.
 http GET "$URL/v2/library/alpine/manifests/nope" --max-time 10

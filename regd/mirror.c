@@ -762,8 +762,12 @@ void
 mirror_stats_fill(struct store_stats *out)
 {
 	struct mirror_figures	*f;
+	const char		*name;
+	int64_t			 cached, max;
 	int			 i;
 
+	for (i = 0; (name = mirror_cache_upstream(i)) != NULL; i++)
+		mstats(name);
 	out->nmirror = 0;
 	for (i = 0; i < nstats && i < (int)(sizeof(out->mirror) /
 	    sizeof(out->mirror[0])); i++) {
@@ -775,6 +779,11 @@ mirror_stats_fill(struct store_stats *out)
 		f->fetched = stats[i].fetched;
 		f->served = stats[i].served;
 		f->stored = stats[i].stored;
+		if (mirror_cache_figures(f->name, &cached, &max,
+		    &f->evicted) == 0) {
+			f->cached = cached;
+			f->limit = max;
+		}
 	}
 }
 

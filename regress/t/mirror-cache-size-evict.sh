@@ -8,8 +8,8 @@
 # the upstream again (its access log counts a second GET), its layer
 # does not.  regctl show mirror reports a cache size within the limit
 # (the rule: evict the least recently pulled manifest while the bytes
-# counted are over it, keeping the last one pulled), the same after a
-# restart.  Checks go through the API and the logs, so the test also
+# counted are over it, keeping the last one pulled), as the metrics do,
+# the same after a restart.  Checks go through the API and the logs, so the test also
 # runs on the S3 backend (REGD_BACKEND=s3).
 . regress/lib.sh
 . regress/mirrorlib.sh
@@ -26,8 +26,12 @@ for i in a b c; do
 	cfg[$i]=$UP_CONFIG
 done
 
+MPORT=$(free_port)
 mirror_start "$DREG_URL" '	mirror "up" prefix "hub"' '	cache size 25000' \
-    'gc grace 0'
+    "gc grace 0
+metrics {
+	listen on 127.0.0.1 port $MPORT
+}"
 # A local image with b's layer.
 printf '{"architecture":"amd64","os":"linux"}' > "$T/lconfig"
 push_blob local/x "$T/lconfig"
@@ -89,6 +93,12 @@ set -- $(echo "$out" | awk '$1 == "up"')
 check_eq "$9" 25000 "cache limit shown"
 [ "$8" -gt 0 ] && [ "$8" -le 25000 ] || fail "cache size $8 over 25000"
 check_eq "${10}" 1 "evictions shown"
+curl -sf -o "$T/metrics" "http://127.0.0.1:$MPORT/metrics" || fail "no metrics"
+for m in "cache_bytes $8" "cache_limit_bytes 25000" "evictions_total 1"; do
+	set -- $m
+	check_eq "$(awk -v n="regd_mirror_$1{upstream=\"up\"}" \
+	    '$1 == n { print $2 }' "$T/metrics")" "$2" "regd_mirror_$1"
+done
 
 # GC: b's manifest and config go, its layer (local/x's too) stays.
 $REGCTL gc > "$T/gc.out" || fail "regctl gc: $(cat "$T/gc.out")"

@@ -58,7 +58,13 @@ on_usr1(int sig)
 }
 
 static const char *const kind_names[] = {
-	"frontend", "storage", "logger", "test_open", "fetcher"
+	[SANDBOX_FRONTEND] = "frontend",
+	[SANDBOX_STORAGE] = "storage",
+	[SANDBOX_STORAGE_NET] = "storage_net",
+	[SANDBOX_LOGGER] = "logger",
+	[SANDBOX_NOTIFY] = "notify",
+	[SANDBOX_TEST_OPEN] = "test_open",
+	[SANDBOX_FETCHER] = "fetcher"
 };
 
 static int	 nfail;

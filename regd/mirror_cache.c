@@ -17,12 +17,13 @@
  * stays even when alone it is over the size.  A manifest pushed here
  * (allow push) is not in the index and is never evicted.
  *
- * Evictions run from a timer, a few per step, after a fetch added a
- * manifest and after a reload; a GC run evicts what is due first, so
- * that it removes the blobs at once.  The index is the backend's note
- * "mirrorcache" (store_backend.h), written when it changed at most
- * every MC_SYNC seconds, after evictions and when storage exits, and
- * read when storage starts.
+ * Evictions run from a timer between requests, a few per step (one on
+ * S3, where each is a few requests), after a fetch added a manifest and
+ * after a reload; a GC run evicts what is due first, so that it removes
+ * the blobs at once.  The index is the backend's note "mirrorcache"
+ * (store_backend.h), written when it changed at most every MC_SYNC
+ * seconds, after evictions and when storage exits, and read when
+ * storage starts.
  */
 
 #include <sys/types.h>
@@ -45,7 +46,7 @@
 #define MC_NOTE_MAX	(64 * 1024 * 1024)
 #define MC_MAGIC	"regd-mirror-cache 1"
 #define MC_SYNC		10		/* s: the index written at most */
-#define MC_STEP		8		/* evictions per step */
+#define MC_STEP		8		/* evictions per step (fs) */
 #define MC_MAXREFS	4096		/* blobs of one manifest */
 
 /* A blob of an upstream's cache, with how many of its manifests use it. */
@@ -389,7 +390,8 @@ mc_step(int fd, short event, void *arg)
 	struct timeval	 tv = { 0, 0 };
 
 	step_set = 0;
-	if (evict_some(MC_STEP)) {
+	/* Each is a few synchronous requests on a slow medium: one a step. */
+	if (evict_some(be->open_slow ? 1 : MC_STEP)) {
 		evtimer_add(&ev_step, &tv);
 		step_set = 1;
 		return;

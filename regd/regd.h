@@ -353,7 +353,7 @@ struct store_stats {
 		uint64_t	 fetched;	/* bytes from the upstream */
 		uint64_t	 served;	/* blob bytes from the store */
 		uint64_t	 stored;	/* blob bytes new in the store */
-		uint64_t	 cached;	/* bytes its cache size counts */
+		uint64_t	 cached;	/* counted against cache size */
 		uint64_t	 limit;		/* its cache size, 0: none */
 		uint64_t	 evicted;	/* manifests evicted */
 	}		 mirror[16];		/* MAX_UPSTREAMS */

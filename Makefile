@@ -25,7 +25,8 @@ REGD_SRCS=	regd/regd.c regd/parse.c regd/frontend.c regd/http.c \
 		regd/logger.c regd/control.c regd/util.c \
 		regd/tls.c regd/auth.c regd/authconf.c regd/jwt.c \
 		regd/sdnotify.c regd/proc.c regd/metrics.c regd/store_stats.c \
-		regd/fetcher.c regd/mirror.c regd/store_s3.c regd/s3.c \
+		regd/fetcher.c regd/mirror.c regd/mirror_cache.c \
+		regd/store_s3.c regd/s3.c \
 		regd/s3xml.c regd/sigv4.c
 REGD_SRCS+=	regd/notify.c regd/notify_conf.c regd/front_notify.c
 REGCTL_SRCS=	regctl/regctl.c
@@ -83,7 +84,7 @@ STORAGE_OBJS=	regd/storage.o regd/store_fs.o regd/store_io.o regd/store_job.o \
 		regd/store_digest.o regd/store_cache.o regd/store_manifest.o \
 		regd/store_upload.o regd/store_quota.o regd/util.o \
 		regd/store_s3.o regd/s3.o regd/s3xml.o regd/sigv4.o \
-		regd/store_stats.o
+		regd/store_stats.o regd/mirror_cache.o
 
 # After STORAGE_OBJS is set: the objects follow the interface's changes.
 ${STORAGE_OBJS} regd/store_mem.o: regd/store.h regd/store_backend.h

@@ -829,6 +829,40 @@ respond_upload(struct conn *c, int status, struct st_res *res)
 	http_end_headers(c);
 }
 
+/*
+ * A listing of mirrored repositories says it is a cache: a tag list
+ * "Regd-Mirror: UPSTREAM; cached", the catalog one such header per
+ * mirror line of the server, with the names it covers (prefix="P/";
+ * none for a whole server).
+ */
+static void
+respond_mirror_headers(struct conn *c)
+{
+	const struct mirror_map	*m;
+	char			 local[MAX_NAME + 1], remote[MAX_NAME + 1];
+	int			 i;
+
+	if (c->req.route == RT_TAGS) {
+		if ((m = api_mirror(c, local, sizeof(local), remote,
+		    sizeof(remote))) != NULL)
+			http_header(c, "Regd-Mirror", "%s; cached",
+			    env->conf->upstreams[m->up].name);
+		return;
+	}
+	if (c->req.route != RT_CATALOG)
+		return;
+	for (i = 0; i < c->srv->nmirrors; i++) {
+		m = &c->srv->mirrors[i];
+		if (m->mode == MIRM_SERVER)
+			http_header(c, "Regd-Mirror", "%s; cached",
+			    env->conf->upstreams[m->up].name);
+		else
+			http_header(c, "Regd-Mirror", "%s; cached; "
+			    "prefix=\"%s/\"", env->conf->upstreams[m->up].name,
+			    m->key);
+	}
+}
+
 static void
 respond_list(struct conn *c, struct st_res *res, int fd)
 {
@@ -866,6 +900,7 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 	}
 	if (res->flags & STR_FILTERED)
 		http_header(c, "OCI-Filters-Applied", "artifactType");
+	respond_mirror_headers(c);
 	http_end_headers(c);
 	if (fd != -1)
 		send_body_fd(c, fd, 0, res->size);

@@ -72,7 +72,8 @@ enum mx_id {
 	MXI_RSS, MXI_CPU, MXI_CPU_KIND, MXI_RESTARTS, MXI_START,
 	MXI_FRONTENDS_REPORTED, MXI_REPO_REQUESTS, MXI_MIR_HITS,
 	MXI_MIR_MISSES, MXI_MIR_ERRORS, MXI_MIR_FETCHED, MXI_MIR_SERVED,
-	MXI_MIR_STORED, MXI_BE_REQUESTS, MXI_BE_ERRORS, MXI_BE_HITS,
+	MXI_MIR_STORED, MXI_MIR_CACHED, MXI_MIR_LIMIT, MXI_MIR_EVICTED,
+	MXI_BE_REQUESTS, MXI_BE_ERRORS, MXI_BE_HITS,
 	MXI_BE_MISSES, MXI_BE_CACHE, MXI_NIDS
 };
 static const struct mx_def {
@@ -157,6 +158,14 @@ static const struct mx_def {
 	{ MXI_MIR_STORED, "regd_mirror_stored_bytes_total", "counter",
 	    "Mirror mode: blob bytes fetches added to the store, by "
 	    "upstream." },
+	{ MXI_MIR_CACHED, "regd_mirror_cache_bytes", "gauge",
+	    "Mirror mode: bytes in the cache as its cache size counts them, "
+	    "by upstream." },
+	{ MXI_MIR_LIMIT, "regd_mirror_cache_limit_bytes", "gauge",
+	    "Mirror mode: the cache size, 0 for none, by upstream." },
+	{ MXI_MIR_EVICTED, "regd_mirror_evictions_total", "counter",
+	    "Mirror mode: manifests evicted to keep the cache within its "
+	    "size, by upstream." },
 	{ MXI_BE_REQUESTS, "regd_s3_requests_total", "counter",
 	    "S3 backend: requests made to the object store." },
 	{ MXI_BE_ERRORS, "regd_s3_errors_total", "counter",
@@ -740,7 +749,7 @@ mx_render_mirror(FILE *fp, const struct store_stats *s)
 
 	if (s->nmirror == 0)
 		return;
-	for (id = MXI_MIR_HITS; id <= MXI_MIR_STORED; id++) {
+	for (id = MXI_MIR_HITS; id <= MXI_MIR_EVICTED; id++) {
 		mx_head(fp, id);
 		for (i = 0; i < s->nmirror && i < MAX_UPSTREAMS; i++) {
 			f = &s->mirror[i];
@@ -762,8 +771,17 @@ mx_render_mirror(FILE *fp, const struct store_stats *s)
 			case MXI_MIR_SERVED:
 				v = f->served;
 				break;
-			default:
+			case MXI_MIR_STORED:
 				v = f->stored;
+				break;
+			case MXI_MIR_CACHED:
+				v = f->cached;
+				break;
+			case MXI_MIR_LIMIT:
+				v = f->limit;
+				break;
+			default:
+				v = f->evicted;
 				break;
 			}
 			fprintf(fp, "%s{upstream=\"%s\"} %llu\n",

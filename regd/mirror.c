@@ -333,6 +333,8 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 			mstats(up)->hits++;
 			if (kind == MIRK_BLOB && !(req->flags & STF_HEAD))
 				mstats(up)->served += res->size;
+			else if (kind == MIRK_MANIFEST)
+				mirror_cache_pulled(req->repo, req->ref);
 		}
 		if (res->status != 404)
 			return (1);
@@ -343,6 +345,7 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 		s = seen_get(&validated, req->repo, req->ref, 0);
 		if (s != NULL && time(NULL) - s->when < req->mirror.tag_ttl) {
 			mstats(up)->hits++;
+			mirror_cache_pulled(req->repo, known);
 			return (0);
 		}
 	} else
@@ -673,9 +676,11 @@ manifest_end(struct mfetch *mf, int status)
 		r.flags = STF_MIRROR;
 		r.limit = MIR_MAX_MANIFEST;
 		manifest_commit(&r, mf->buf, mf->blen, &res);
-		if (res.status == 201)
+		if (res.status == 201) {
 			ok = 1;
-		else
+			mirror_cache_add(mf->upstream, mf->repo, res.digest,
+			    mf->buf, mf->blen);
+		} else
 			log_warnx("mirror: upstream %s: manifest %s:%s "
 			    "refused: %s", mf->upstream, mf->repo, mf->ref,
 			    res.message);
@@ -690,6 +695,8 @@ manifest_end(struct mfetch *mf, int status)
 	else if (!local)
 		mstats(mf->upstream)->errors++;
 	if (ok || mf->known[0] != '\0') {
+		if (mf->head.status != 200 && mf->known[0] != '\0')
+			mirror_cache_pulled(mf->repo, mf->known);
 		if (!ok && !local && seen_get(&stale_logged, mf->upstream,
 		    mf->repo, 0) == NULL) {
 			log_warnx("mirror: upstream %s: %s (%d): serving the "
@@ -813,8 +820,12 @@ void
 mirror_stats_fill(struct store_stats *out)
 {
 	struct mirror_figures	*f;
+	const char		*name;
+	int64_t			 cached, max;
 	int			 i;
 
+	for (i = 0; (name = mirror_cache_upstream(i)) != NULL; i++)
+		mstats(name);
 	out->nmirror = 0;
 	for (i = 0; i < nstats && i < (int)(sizeof(out->mirror) /
 	    sizeof(out->mirror[0])); i++) {
@@ -826,6 +837,11 @@ mirror_stats_fill(struct store_stats *out)
 		f->fetched = stats[i].fetched;
 		f->served = stats[i].served;
 		f->stored = stats[i].stored;
+		if (mirror_cache_figures(f->name, &cached, &max,
+		    &f->evicted) == 0) {
+			f->cached = cached;
+			f->limit = max;
+		}
 	}
 }
 
@@ -834,25 +850,43 @@ char *
 mirror_ctl_text(size_t *lenp)
 {
 	struct mstats	*m;
-	char		*text = NULL;
+	const char	*name;
+	char		*text = NULL, limit[32];
 	size_t		 size = 0;
 	FILE		*fp;
+	int64_t		 cached, max;
+	uint64_t	 evicted;
 	int		 i;
 
+	/* Every upstream with a cache, counted or not yet. */
+	for (i = 0; (name = mirror_cache_upstream(i)) != NULL; i++)
+		mstats(name);
 	if ((fp = open_memstream(&text, &size)) == NULL)
 		return (NULL);
-	fprintf(fp, "%-16s %10s %10s %8s %14s %14s %14s\n", "upstream",
-	    "hits", "misses", "errors", "bytes fetched", "bytes served",
-	    "bytes stored");
+	fprintf(fp, "%-16s %10s %10s %8s %14s %14s %14s %14s %14s %8s\n",
+	    "upstream", "hits", "misses", "errors", "bytes fetched",
+	    "bytes served", "bytes stored", "cache size", "cache limit",
+	    "evicted");
 	for (i = 0; i < nstats; i++) {
 		m = &stats[i];
-		fprintf(fp, "%-16s %10llu %10llu %8llu %14llu %14llu %14llu\n",
+		if (mirror_cache_figures(m->name, &cached, &max,
+		    &evicted) == -1) {
+			cached = max = 0;
+			evicted = 0;
+		}
+		if (max > 0)
+			snprintf(limit, sizeof(limit), "%lld", (long long)max);
+		else
+			strlcpy(limit, "-", sizeof(limit));
+		fprintf(fp, "%-16s %10llu %10llu %8llu %14llu %14llu %14llu "
+		    "%14lld %14s %8llu\n",
 		    m->name, (unsigned long long)m->hits,
 		    (unsigned long long)m->misses,
 		    (unsigned long long)m->errors,
 		    (unsigned long long)m->fetched,
 		    (unsigned long long)m->served,
-		    (unsigned long long)m->stored);
+		    (unsigned long long)m->stored, (long long)cached, limit,
+		    (unsigned long long)evicted);
 	}
 	if (fclose(fp) != 0) {
 		free(text);

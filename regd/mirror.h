@@ -17,4 +17,16 @@ void	 mirror_fetcher_gone(void);
 char	*mirror_ctl_text(size_t *);
 void	 mirror_stats_fill(struct store_stats *);
 
+/* mirror_cache.c */
+void	 mirror_cache_init(void);
+void	 mirror_cache_conf(const struct store_conf *);
+void	 mirror_cache_add(const char *, const char *, const char *,
+	    const unsigned char *, size_t);
+void	 mirror_cache_pulled(const char *, const char *);
+void	 mirror_cache_evict_all(void);
+void	 mirror_cache_flush(void);
+int	 mirror_cache_figures(const char *, int64_t *, int64_t *,
+	    uint64_t *);
+const char *mirror_cache_upstream(int);
+
 #endif /* MIRROR_H */

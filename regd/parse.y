@@ -140,6 +140,8 @@ static void	 notify_err(int);
 static void	 dump_string(const char *);
 static void	 dump_size(size_t);
 static struct mirror_up *upstream_new(struct regd_conf *, const char *);
+static void	 mircache_limit(struct regd_conf *,
+		    const struct mirror_up *);
 static void	 upstream_end(struct mirror_up *, int);
 static void	 upstream_url(struct mirror_up *, char *);
 static void	 upstream_creds(struct mirror_up *, char *);
@@ -493,8 +495,10 @@ upopt		: URL STRING {
 				cur_up->tag_ttl = $3;
 		}
 		| CACHE SIZE size {
-			if ($3 >= 0 && cur_up != NULL)
+			if ($3 >= 0 && cur_up != NULL) {
 				cur_up->cache_size = $3;
+				mircache_limit(conf, cur_up);
+			}
 		}
 		| MAX CONNECTIONS NUMBER {
 			if (check_range($3, 1, 256, "max connections") == 0 &&
@@ -2307,7 +2311,27 @@ upstream_new(struct regd_conf *c, const char *name)
 	u->tag_ttl = DEF_TAG_TTL;
 	u->max_conns = DEF_UP_CONNS;
 	u->timeout = DEF_UP_TIMEOUT;
+	mircache_limit(c, u);
 	return (u);
+}
+
+/* Storage bounds each upstream's cache (mirror_cache.c): it gets them. */
+static void
+mircache_limit(struct regd_conf *c, const struct mirror_up *u)
+{
+	struct store_conf	*sc = &c->store;
+	int			 i;
+
+	for (i = 0; i < sc->nmircaches; i++)
+		if (strcmp(sc->mircaches[i].upstream, u->name) == 0)
+			break;
+	if (i == MAX_UPSTREAMS)
+		return;
+	if (i == sc->nmircaches)
+		sc->nmircaches++;
+	strlcpy(sc->mircaches[i].upstream, u->name,
+	    sizeof(sc->mircaches[i].upstream));
+	sc->mircaches[i].size = u->cache_size;
 }
 
 static void

@@ -416,6 +416,9 @@ struct store_stats {
 		uint64_t	 fetched;	/* bytes from the upstream */
 		uint64_t	 served;	/* blob bytes from the store */
 		uint64_t	 stored;	/* blob bytes new in the store */
+		uint64_t	 cached;	/* counted against cache size */
+		uint64_t	 limit;		/* its cache size, 0: none */
+		uint64_t	 evicted;	/* manifests evicted */
 	}		 mirror[16];		/* MAX_UPSTREAMS */
 };
 
@@ -504,6 +507,12 @@ struct store_conf {
 	struct quota_rule	 quotas[MAX_QUOTAS];
 	int32_t			 nretains;
 	struct retain_rule	 retains[MAX_RETAINS];
+	/* Mirror mode: each upstream's cache size (mirror_cache.c). */
+	int32_t			 nmircaches;
+	struct mircache_limit {
+		char		 upstream[MIR_NAMELEN];
+		int64_t		 size;		/* bytes, 0: no bound */
+	}			 mircaches[MAX_UPSTREAMS];
 };
 
 #define DEF_PRESIGN_EXPIRY	300		/* s, a redirect's URL */

@@ -538,6 +538,7 @@ st_parent_dispatch(struct peer *p, struct msg *m)
 			break;
 		memcpy(scp, m->data, sizeof(*scp));
 		gc_conf(scp);
+		mirror_cache_conf(gc_store_conf());
 		free(scp);
 		return;
 	default:
@@ -667,6 +668,7 @@ static const struct msg_rule	 storage_rules[] = {
 static void
 storage_sig(int sig, short event, void *arg)
 {
+	mirror_cache_flush();
 	exit(0);
 }
 
@@ -769,6 +771,7 @@ storage_main(struct proc_boot *boot)
 	proc_listen(boot, storage_rules, sizeof(storage_rules) /
 	    sizeof(storage_rules[0]), storage_peer);
 	gc_init(&parent.c);
+	mirror_cache_init();
 	store_stats_init();
 
 	log_debug("storage ready");

@@ -213,6 +213,21 @@ struct store_backend {
 	int	(*blob_touch)(const char *);
 	int	(*blob_touched)(const char *, struct be_stat *);
 
+	/*
+	 * Optional (NULL: nothing is kept across restarts): notes, named
+	 * objects of the layers above (name: [a-z]+), larger than a lease
+	 * and written seldom: the mirror's cache index (mirror_cache.c).
+	 * note_get: the whole object, at most max bytes (else EFBIG), in
+	 * a buffer to free; -1 ENOENT when there is none.  note_put:
+	 * written whole, atomically.
+	 *
+	 * fs: <root>/docker/registry/v2/_regd/<name>.note; S3: the key
+	 * <rootdirectory>/docker/registry/v2/_regd/<name>.note, beside
+	 * the leases, never listed by Distribution.
+	 */
+	int	(*note_get)(const char *, size_t, unsigned char **, size_t *);
+	int	(*note_put)(const char *, const void *, size_t);
+
 	/* Its own counters for the metrics (regd.h), or NULL. */
 	void	(*figures)(struct backend_figures *);
 

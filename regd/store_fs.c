@@ -1329,6 +1329,39 @@ fs_lease_del(const char *name)
 	return (0);
 }
 
+/* Notes (store_backend.h): "_regd/<name>.note" beside the tree. */
+static int
+note_path(char *buf, size_t len, const char *name)
+{
+	if (name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz") !=
+	    strlen(name)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (store_path(buf, len, "%s/_regd/%s.note", ST_V2, name));
+}
+
+static int
+fs_note_get(const char *name, size_t max, unsigned char **bufp,
+    size_t *lenp)
+{
+	char	 path[PATH_MAX];
+
+	if (note_path(path, sizeof(path), name) == -1)
+		return (-1);
+	return (read_stored(path, bufp, lenp, max));
+}
+
+static int
+fs_note_put(const char *name, const void *buf, size_t len)
+{
+	char	 path[PATH_MAX];
+
+	if (note_path(path, sizeof(path), name) == -1)
+		return (-1);
+	return (store_write_file(path, buf, len));
+}
+
 const struct store_backend store_fs_backend = {
 	.name = "fs",
 	.init = fs_init,
@@ -1368,6 +1401,8 @@ const struct store_backend store_fs_backend = {
 	.lease_get = fs_lease_get,
 	.lease_put = fs_lease_put,
 	.lease_del = fs_lease_del,
+	.note_get = fs_note_get,
+	.note_put = fs_note_put,
 	.blob_touch = fs_blob_touch,
 	.flags = 0
 };

@@ -34,6 +34,7 @@
 
 #include "regd.h"
 #include "store.h"
+#include "mirror.h"
 
 #define HASH_BUDGET	(8 * 1024 * 1024)	/* fsck bytes per tick */
 #define TOUCH_MAX	(64 * 1024)	/* digests remembered as used */
@@ -1386,6 +1387,9 @@ gc_start(uint32_t id, int ctl, int flags)
 		gc_finish(r, 1);
 		return;
 	}
+	/* Mirrored manifests over their cache size go first. */
+	if (!(flags & GCF_DRYRUN))
+		mirror_cache_evict_all();
 	gcrun = r;
 	evtimer_set(&r->ev, gc_step, r);
 	evtimer_add(&r->ev, &tv);

@@ -635,7 +635,8 @@ fail:
  * and the answer, wait out another instance's GC sweep and check that
  * the manifest, what it references and its link are still there (see
  * regd(8), Housekeeping).  0, or -1 with res filled; a link this
- * request made is taken back then.
+ * request made is taken back then.  buf NULL: what it references is
+ * not looked at (a mirror stores a manifest before its blobs).
  */
 static int
 manifest_settle(const char *repo, const char *digest, int made,
@@ -653,7 +654,8 @@ manifest_settle(const char *repo, const char *digest, int made,
 		goto undo;
 	}
 	memset(&refs, 0, sizeof(refs));
-	manifest_refs_all(buf, len, &refs, NULL, 0);
+	if (buf != NULL)
+		manifest_refs_all(buf, len, &refs, NULL, 0);
 	if (be->blob_stat(digest, NULL) == -1 ||
 	    be->link_get(repo, BE_REVISION, digest, NULL) == -1)
 		gone = digest;
@@ -729,7 +731,8 @@ settle_poll(int fd, short event, void *arg)
 			log_warn("%s: %s@%s", __func__, st->req.repo,
 			    st->m.digest);
 	} else if (manifest_settle(st->req.repo, st->m.digest, st->made,
-	    st->buf, st->len, &res) == 0)
+	    (st->req.flags & STF_MIRROR) ? NULL : st->buf, st->len,
+	    &res) == 0)
 		manifest_finish(&st->req, &st->m, st->len, &res);
 	store_resume(st->park, &res, -1, NULL);
 	json_decref(st->m.root);
@@ -786,7 +789,8 @@ manifest_commit(const struct st_manifest_put *req, const unsigned char *buf,
 		goto fail;
 	if (store_shared() && manifest_park(req, &m, buf, len, made))
 		goto done;
-	if (manifest_settle(req->repo, m.digest, made, buf, len, res) == -1)
+	if (manifest_settle(req->repo, m.digest, made,
+	    (req->flags & STF_MIRROR) ? NULL : buf, len, res) == -1)
 		goto done;
 	manifest_finish(req, &m, len, res);
 	goto done;

@@ -2275,6 +2275,39 @@ s3b_lease_del(const char *name)
 	return (s3b_delete(key));
 }
 
+/* Notes (store_backend.h): "_regd/<name>.note" beside the leases. */
+static int
+note_key(char *buf, size_t len, const char *name)
+{
+	if (name[0] == '\0' || strspn(name, "abcdefghijklmnopqrstuvwxyz") !=
+	    strlen(name)) {
+		errno = EINVAL;
+		return (-1);
+	}
+	return (key_fmt(buf, len, "_regd/%s.note", name));
+}
+
+static int
+s3b_note_get(const char *name, size_t max, unsigned char **bufp,
+    size_t *lenp)
+{
+	char	 key[S3_KEY_MAX];
+
+	if (note_key(key, sizeof(key), name) == -1)
+		return (-1);
+	return (s3b_read(key, max, bufp, lenp, NULL));
+}
+
+static int
+s3b_note_put(const char *name, const void *buf, size_t len)
+{
+	char	 key[S3_KEY_MAX];
+
+	if (note_key(key, sizeof(key), name) == -1)
+		return (-1);
+	return (s3b_put(key, buf, len));
+}
+
 /*
  * Before the sandbox: the CAs read, the endpoint's host resolved and
  * pinned, the first connection made, the cache scanned.
@@ -2424,6 +2457,8 @@ const struct store_backend store_s3_backend = {
 	.lease_get = s3b_lease_get,
 	.lease_put = s3b_lease_put,
 	.lease_del = s3b_lease_del,
+	.note_get = s3b_note_get,
+	.note_put = s3b_note_put,
 	.blob_touch = s3b_blob_touch,
 	.blob_touched = s3b_blob_touched,
 	.figures = s3b_figures,

@@ -56,6 +56,20 @@ check_eq()
 	fi
 }
 
+# wait_for WHAT CMD...: run CMD every 0.1 s until it succeeds; after 5 s
+# fail with WHAT.
+wait_for()
+{
+	local n=50 what=$1
+
+	shift
+	until "$@"; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || fail "$what"
+		sleep 0.1
+	done
+}
+
 # check_match got extended-regex what
 check_match()
 {
@@ -783,12 +797,15 @@ put_manifest_ok()
 	    "Location of PUT $1 $2"
 }
 
-# dreg_start ROOT: serve the storage directory ROOT with Debian's
+# dreg_start ROOT [YAML]: serve the storage directory ROOT with Debian's
 # docker-registry (CNCF Distribution) on a free port, deletes enabled.
-# Sets DREG_PID and DREG_URL; the test's exit stops it.
+# YAML ends its configuration, after the http section's addr: its tls
+# lines (then DREG_URL is https and DREG_CURL has make_certs's CA), an
+# auth section.  Sets DREG_PID, DREG_URL and DREG_CURL (curl options);
+# the test's exit stops it.
 dreg_start()
 {
-	local port
+	local port scheme=http
 
 	command -v docker-registry >/dev/null 2>&1 ||
 	    fail "docker-registry is not installed (regress/deps.sh)"
@@ -807,16 +824,26 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:$port
+${2:-}
 EOD
+	DREG_CURL=
+	case ${2:-} in
+	*tls:*)
+		scheme=https
+		DREG_CURL="--cacert $T/ca.crt"
+		;;
+	esac
 	# Distribution reads REGISTRY_* variables as configuration
 	# (REGISTRY_AUTH_FILE, for skopeo, would be its "auth" section).
 	env $(env | awk -F= '/^REGISTRY_/ { printf "-u %s ", $1 }') \
 	    docker-registry serve "$T/dreg.yml" >> "$T/dreg.log" 2>&1 &
 	DREG_PID=$!
-	DREG_URL=http://127.0.0.1:$port
+	DREG_URL=$scheme://127.0.0.1:$port
 	trap dreg_cleanup EXIT
 	local n=100
-	while ! curl -sf -o /dev/null --max-time 2 "$DREG_URL/v2/"; do
+	# With an auth section it answers 401.
+	until curl -s $DREG_CURL -o /dev/null -w '%{http_code}' --max-time 2 \
+	    "$DREG_URL/v2/" | grep -Eq '^(200|401)$'; do
 		n=$((n - 1))
 		if [ $n -le 0 ] || ! alive "$DREG_PID"; then
 			tail -n 20 "$T/dreg.log" >&2

@@ -9,6 +9,7 @@
 # a manifest naming it is accepted.
 
 . ./regress/lib.sh
+. ./regress/gclib.sh
 
 # Under ASan every step is about 3 times slower: a client under load can
 # take more than 5 s between a blob and its manifest, and GC then rightly
@@ -18,20 +19,7 @@ GRACE=5
 SECS=16
 regd_start "gc grace $GRACE"
 REPO=gc/shared
-mtype=application/vnd.oci.image.manifest.v1+json
-
-mkdir -p "$T/pool"
-for p in 0 1 2 3 4 5 6 7 8 9 10 11; do
-	make_blob $((2000 + p * 100)) "$T/pool/$p"
-done
-
-# desc FILE: an OCI layer descriptor of FILE.
-desc()
-{
-	jq -cn --arg d "$(sha "$1")" --argjson s "$(stat -c %s "$1")" \
-	    '{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-	    digest: $d, size: $s }'
-}
+gc_pool 12
 
 # client N: push images until the time is up; each image has its own
 # config and layer and two pool layers, is pushed again under a second
@@ -45,24 +33,12 @@ client()
 	while [ "$SECONDS" -lt "$end" ]; do
 		i=$((i + 1))
 		d=$T/c$c/$i
-		mkdir -p "$d"
-		printf '{"os":"linux","client":%d,"n":%d}' "$c" "$i" > "$d/config"
-		make_blob $((100 + RANDOM % 500)) "$d/own"
 		a=$((RANDOM % 12))
 		b=$(((a + 1 + RANDOM % 11) % 12))
-		cp "$T/pool/$a" "$d/pa"
-		cp "$T/pool/$b" "$d/pb"
+		gc_image "$d" "$c" "$i" "$a" "$b"
 		for f in config own pa pb; do
 			push_blob "$REPO" "$d/$f"
 		done
-		jq -cn --arg c "$(sha "$d/config")" \
-		    --argjson cs "$(stat -c %s "$d/config")" \
-		    --argjson l1 "$(desc "$d/own")" --argjson l2 "$(desc "$d/pa")" \
-		    --argjson l3 "$(desc "$d/pb")" --arg mt "$mtype" \
-		    '{ schemaVersion: 2, mediaType: $mt,
-		    config: { mediaType: "application/vnd.oci.image.config.v1+json",
-			digest: $c, size: $cs },
-		    layers: [ $l1, $l2, $l3 ] }' > "$d/manifest"
 		push_manifest "$REPO" "c$c-$i" "$d/manifest" "$mtype"
 		# The re-push: blobs again (they exist), then the manifest.
 		for f in pa pb own; do
@@ -81,10 +57,7 @@ client()
 	echo "$i" > "$T/c$c.count"
 }
 
-for c in 1 2 3 4; do
-	client $c > "$T/client.$c.log" 2>&1 &
-	eval "pid$c=\$!"
-done
+gc_clients 4 client
 runs=0
 end=$((SECONDS + SECS))
 while [ "$SECONDS" -lt "$end" ]; do
@@ -97,44 +70,26 @@ while [ "$SECONDS" -lt "$end" ]; do
 	runs=$((runs + 1))
 	sleep 0.3
 done
-for c in 1 2 3 4; do
-	eval "p=\$pid$c"
-	wait "$p" || fail "client $c failed: $(tail -5 "$T/client.$c.log")"
-done
+gc_clients_wait
 sleep $((GRACE + 1))
 $REGCTL gc --untagged >> "$T/gc.out" 2>&1 || fail "last regctl gc failed"
-swept=$(awk '$1 == "removed" { s += $2 } END { print s + 0 }' "$T/gc.out")
-pushed=$(cat "$T"/c?.count | awk '{ s += $1 } END { print s }')
-note "$pushed images pushed by 4 clients, $runs gc runs, $swept blobs swept"
+gc_totals
+note "$PUSHED images pushed by 4 clients, $runs gc runs, $SWEPT blobs swept"
 [ "$runs" -ge 10 ] || fail "only $runs gc runs in $SECS s"
-[ "$pushed" -ge 20 ] || fail "only $pushed images pushed in $SECS s"
-[ "$swept" -gt 0 ] || fail "gc never swept anything"
+[ "$PUSHED" -ge 20 ] || fail "only $PUSHED images pushed in $SECS s"
+[ "$SWEPT" -gt 0 ] || fail "gc never swept anything"
 # The sweeps must have happened while clients were pushing, not only last.
 early=$(head -n -1 "$T/gc.out" | awk '$1 == "removed" { s += $2 } END { print s + 0 }')
 [ "$early" -gt 0 ] || fail "no blob swept while the clients pushed"
 
 # Every image still tagged pulls back identical.
-checked=0
-for d in "$T"/c?/*; do
-	[ -f "$d/manifest" ] || continue
-	[ -e "$d/deleted" ] && continue
-	c=${d#$T/c}
-	c=${c%%/*}
-	i=${d##*/}
-	for tag in "c$c-$i" "c$c-$i-re"; do
-		http GET "$URL/v2/$REPO/manifests/$tag" -H "Accept: $mtype"
-		check_eq "$STATUS" 200 "manifest $tag"
-		cmp -s "$BODY" "$d/manifest" || fail "manifest $tag differs"
-	done
-	for f in config own pa pb; do
-		http GET "$URL/v2/$REPO/blobs/$(sha "$d/$f")"
-		check_eq "$STATUS" 200 "blob $f of c$c-$i"
-		cmp -s "$BODY" "$d/$f" || fail "blob $f of c$c-$i differs"
-	done
-	checked=$((checked + 1))
-done
-[ "$checked" -ge 10 ] || fail "only $checked images left to check"
-note "$checked images pulled back byte for byte"
+both_tags()
+{
+	gc_pull_back "$URL" "$1" "c$2-$3" "c$2-$3-re"
+}
+gc_kept both_tags
+[ "$CHECKED" -ge 10 ] || fail "only $CHECKED images left to check"
+note "$CHECKED images pulled back byte for byte"
 
 # A layer of a deleted image was swept: unknown now, and pushable again.
 gone=

@@ -5,22 +5,15 @@
 # image beside it still works, also after a reload that moves the
 # upstream to another address (the fetcher takes the new list).
 . regress/lib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
 printf '{"architecture":"amd64","os":"linux"}' > "$T/config"
 d=$(sha "$T/config")
-http POST "$DREG_URL/v2/lib/up/blobs/uploads/"
-loc=$(hdr Location)
-case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
-http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/config" \
-    -H 'Content-Type: application/octet-stream'
-check_eq "$STATUS" 201 "seeding the upstream"
+up_blob lib/up "$T/config"
 
-regd_start "upstream \"up\" {
-	url \"$DREG_URL\"
-	tag ttl 0
-}" '	mirror "up" prefix "hub" allow push'
+mirror_start "$DREG_URL" '	mirror "up" prefix "hub" allow push' '	tag ttl 0'
 push_image hub/mine v1
 for i in 1 2; do
 	http GET "$URL/v2/hub/mine/manifests/v1" \

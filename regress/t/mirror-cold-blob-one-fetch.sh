@@ -6,34 +6,17 @@
 # long before the fetch ends (streamed through, not fetched first).
 . regress/lib.sh
 . regress/authlib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
-NPORT=$(free_port)
-nginx_start "
-	server {
-		listen 127.0.0.1:$NPORT;
-		client_max_body_size 0;
-		location / {
-			proxy_pass $DREG_URL;
-			limit_rate 16m;
-		}
-	}"
-trap 'dreg_stop; nginx_stop' EXIT
+up_throttled 16m
 
 make_blob $((48 * 1024 * 1024)) "$T/big"
 d=$(sha "$T/big")
-loc=$(curl -sf -X POST -D - -o /dev/null "$DREG_URL/v2/lib/big/blobs/uploads/" |
-    tr -d '\r' | awk -F': ' 'tolower($1) == "location" { print $2 }')
-[ -n "$loc" ] || fail "no upload location from the upstream"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
-    -H 'Content-Type: application/octet-stream' --data-binary "@$T/big" \
-    "$(add_query "$(loc_url "$loc")" "digest=$d")")
-check_eq "$code" 201 "seeding the upstream"
+up_blob lib/big "$T/big"
 
-regd_start "upstream \"up\" {
-	url \"http://127.0.0.1:$NPORT\"
-}" '	mirror "up"'
+mirror_start "http://127.0.0.1:$NPORT" '	mirror "up"'
 
 curl -s -o "$T/a" -w '%{http_code} %{time_starttransfer} %{time_total}\n' \
     "$URL/v2/lib/big/blobs/$d" > "$T/a.out" &

@@ -4,23 +4,16 @@
 # plain HTTP stops writing between answers and must start again when
 # the pipe has bytes.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
 args=
 for i in 1 2 3 4; do
 	make_blob $((3000 + i)) "$T/b$i"
-	d=$(sha "$T/b$i")
-	http POST "$DREG_URL/v2/lib/a/blobs/uploads/"
-	loc=$(hdr Location)
-	case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
-	http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/b$i" \
-	    -H 'Content-Type: application/octet-stream'
-	check_eq "$STATUS" 201 "seeding blob $i"
+	up_blob lib/a "$T/b$i"
 done
-regd_start "upstream \"up\" {
-	url \"$DREG_URL\"
-}" '	mirror "up"'
+mirror_start "$DREG_URL" '	mirror "up"'
 for i in 1 2 3 4; do
 	args="$args -o $T/o$i $URL/v2/lib/a/blobs/$(sha "$T/b$i")"
 done

@@ -6,18 +6,12 @@
 # so everything came through regd; the digest ctr records is the
 # upstream's.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
 command -v containerd >/dev/null && command -v ctr >/dev/null ||
     skip "containerd is not installed"
 [ "$REGD_ROOT" -eq 1 ] || skip "containerd needs root"
-printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$T/policy.json"
-export REGISTRY_AUTH_FILE=$T/auth.json
-echo "{}" > "$REGISTRY_AUTH_FILE"
-sk()
-{
-	skopeo --policy "$T/policy.json" "$@" > "$T/sk.out" 2>&1 ||
-	    fail "skopeo $*: $(tail -5 "$T/sk.out")"
-}
+skopeo_setup
 
 mkdir -p "$T/up"
 dreg_start "$T/up"

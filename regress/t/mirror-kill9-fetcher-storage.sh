@@ -7,33 +7,17 @@
 # first fetch is served.
 . regress/lib.sh
 . regress/authlib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
-NPORT=$(free_port)
-nginx_start "
-	server {
-		listen 127.0.0.1:$NPORT;
-		client_max_body_size 0;
-		location / {
-			proxy_pass $DREG_URL;
-			limit_rate 8m;
-		}
-	}"
-trap 'dreg_stop; nginx_stop' EXIT
+up_throttled 8m
 
 make_blob $((24 * 1024 * 1024)) "$T/big"
 d=$(sha "$T/big")
-http POST "$DREG_URL/v2/lib/big/blobs/uploads/"
-loc=$(hdr Location)
-case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
-http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/big" \
-    -H 'Content-Type: application/octet-stream'
-check_eq "$STATUS" 201 "seeding the upstream"
+up_blob lib/big "$T/big"
 
-regd_start "upstream \"up\" {
-	url \"http://127.0.0.1:$NPORT\"
-}" '	mirror "up"'
+mirror_start "http://127.0.0.1:$NPORT" '	mirror "up"'
 uploads=$T/storage/docker/registry/v2/repositories/lib/big/_uploads
 blobdir=$T/storage/docker/registry/v2/blobs/sha256/${d:7:2}/${d#sha256:}
 
@@ -53,12 +37,11 @@ pull_cut()
 }
 
 pull_cut fetcher
-n=50
-until [ -n "$(pids_titled fetcher)" ]; do
-	n=$((n - 1))
-	[ $n -gt 0 ] || fail "no new fetcher"
-	sleep 0.1
-done
+has_fetcher()
+{
+	[ -n "$(pids_titled fetcher)" ]
+}
+wait_for "no new fetcher" has_fetcher
 [ ! -e "$blobdir" ] || fail "a half-fetched blob was stored"
 [ -z "$(ls -A "$uploads" 2>/dev/null)" ] ||
     fail "the upload of the killed fetch is still there: $(ls "$uploads")"
@@ -70,12 +53,7 @@ check_eq "$(sha "$BODY")" "$d" "bytes after the fetcher's restart"
 make_blob $((24 * 1024 * 1024)) "$T/big"
 d=$(sha "$T/big")
 blobdir=$T/storage/docker/registry/v2/blobs/sha256/${d:7:2}/${d#sha256:}
-http POST "$DREG_URL/v2/lib/big/blobs/uploads/"
-loc=$(hdr Location)
-case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
-http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/big" \
-    -H 'Content-Type: application/octet-stream'
-check_eq "$STATUS" 201 "seeding the upstream again"
+up_blob lib/big "$T/big"
 pull_cut storage
 regd_wait_gone 10 "$REGD_PID" || fail "regd still running without storage"
 wait "$REGD_PID" 2>/dev/null

@@ -4,9 +4,11 @@
 # HOST/NAME here.  The second upstream sends blobs elsewhere with a 307
 # (as Docker Hub does to its CDN), to another host name; the mirror
 # follows it.  Without ?ns= (and no other mirror line) the name is an
-# ordinary local repository.
+# ordinary local repository.  Tag lists and the catalog of the mirrors
+# say in a Regd-Mirror header that they show the cache.
 . regress/lib.sh
 . regress/authlib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
@@ -25,23 +27,10 @@ nginx_start "
 	}"
 trap 'dreg_stop; nginx_stop' EXIT
 
-MIRROR=
-URL=$DREG_URL
-push_blob_dist()
-{
-	local loc d
-
-	d=$(sha "$2")
-	http POST "$URL/v2/$1/blobs/uploads/"
-	loc=$(loc_url "$(hdr Location)")
-	http PUT "$(add_query "$loc" "digest=$d")" \
-	    -H 'Content-Type: application/octet-stream' --data-binary "@$2"
-	check_eq "$STATUS" 201 "seeding $1"
-}
 printf '{"architecture":"amd64","os":"linux"}' > "$T/config"
 make_blob 300000 "$T/layer"
-push_blob_dist library/alpine "$T/config"
-push_blob_dist library/alpine "$T/layer"
+up_blob library/alpine "$T/config"
+up_blob library/alpine "$T/layer"
 jq -cn --arg c "$(sha "$T/config")" --arg l "$(sha "$T/layer")" \
     --argjson cs "$(stat -c %s "$T/config")" \
     --argjson ls "$(stat -c %s "$T/layer")" '{schemaVersion: 2,
@@ -50,10 +39,7 @@ jq -cn --arg c "$(sha "$T/config")" --arg l "$(sha "$T/layer")" \
     digest: $c, size: $cs}, layers: [{mediaType:
     "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l,
     size: $ls}]}' > "$T/manifest"
-http PUT "$URL/v2/library/alpine/manifests/3.20" --data-binary "@$T/manifest" \
-    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json'
-check_eq "$STATUS" 201 "seeding the manifest"
-URL=
+up_manifest library/alpine 3.20 "$T/manifest"
 
 regd_start "upstream \"dockerhub\" {
 	url \"http://127.0.0.1:$NPORT\"
@@ -79,12 +65,27 @@ done
 http GET "$URL/v2/_catalog"
 check_eq "$(json_get '.repositories | join(" ")')" \
     "docker.io/library/alpine quay.io/library/alpine" "catalog"
+# Listings say they show the cache: a header per mirror line.
+mirror_hdrs()
+{
+	tr -d '\r' < "$HDRS" | awk -F': ' 'tolower($1) == "regd-mirror" {
+	    print $2 }' | sort | paste -sd '|'
+}
+check_eq "$(mirror_hdrs)" \
+    'dockerhub; cached; prefix="docker.io/"|quay; cached; prefix="quay.io/"' \
+    "the catalog's Regd-Mirror headers"
+http GET "$URL/v2/library/alpine/tags/list?ns=quay.io"
+check_eq "$STATUS" 200 "tag list ns=quay.io"
+check_eq "$(json_get '.tags | join(" ")')" "3.20" "tags cached from quay"
+check_eq "$(mirror_hdrs)" "quay; cached" "the tag list's Regd-Mirror header"
 # The redirect was taken: nginx answered 307s, Distribution the GETs.
 n=$(grep -c '/blobs/sha256:.* 307 ' "$T/nginx/access.log")
 check_eq "$n" 2 "307s from the first upstream"
 # No ?ns=: an ordinary (empty) repository.
 http GET "$URL/v2/library/alpine/manifests/3.20"
 expect_error 404 MANIFEST_UNKNOWN
+http GET "$URL/v2/library/alpine/tags/list"
+check_eq "$(mirror_hdrs)" "" "Regd-Mirror on a local repository"
 http GET "$URL/v2/library/alpine/manifests/3.20?ns=ghcr.io"
 expect_error 404 MANIFEST_UNKNOWN
 regd_stop

@@ -8,9 +8,9 @@
 # gets a 503 UNAVAILABLE, not the upstream's bytes.
 . regress/lib.sh
 . regress/authlib.sh
+. regress/mirrorlib.sh
 
-export REGISTRY_AUTH_FILE=$T/auth.json
-echo "{}" > "$REGISTRY_AUTH_FILE"
+skopeo_setup
 export TMPDIR=$T/vtmp
 mkdir -p "$TMPDIR"
 pm()
@@ -20,48 +20,9 @@ pm()
 	    --cgroup-manager=cgroupfs --events-backend=none "$@" \
 	    2>"$T/podman.err" || fail "podman $*: $(tail -5 "$T/podman.err")"
 }
-printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$T/policy.json"
-sk()
-{
-	skopeo --policy "$T/policy.json" "$@" > "$T/sk.out" 2>&1 ||
-	    fail "skopeo $*: $(tail -5 "$T/sk.out")"
-}
 
-make_certs
-htpasswd_add mirror 'up-secret'
-printf 'mirror:up-secret\n' > "$T/up.cred"
-chmod 600 "$T/up.cred"
-dport=$(free_port)
-mkdir -p "$T/up"
-cat > "$T/dreg.yml" <<EOD
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $T/up
-auth:
-  htpasswd:
-    realm: upstream
-    path: $T/htpasswd
-http:
-  addr: 127.0.0.1:$dport
-  tls:
-    certificate: $T/server.crt
-    key: $T/server.key
-EOD
-env $(env | awk -F= '/^REGISTRY_/ { printf "-u %s ", $1 }') \
-    docker-registry serve "$T/dreg.yml" >> "$T/dreg.log" 2>&1 &
-DREG_PID=$!
-trap dreg_cleanup EXIT
-n=100
-until [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/ca.crt" \
-    "https://127.0.0.1:$dport/v2/")" = 401 ]; do
-	n=$((n - 1))
-	[ $n -gt 0 ] && alive "$DREG_PID" ||
-	    fail "docker-registry did not start: $(tail -5 "$T/dreg.log")"
-	sleep 0.1
-done
+up_tls_start "$T/up" mirror 'up-secret'
+dport=${DREG_URL##*:}
 
 make_oci_layout "$T/multi" multi amd64 arm64
 sk copy --all --dest-creds mirror:up-secret --dest-cert-dir "$T/certs.d" \

@@ -5,18 +5,13 @@
 # index through both with the upstream's digests; manifests and blobs
 # have the upstream's bytes; a warm pull asks the upstream nothing;
 # pushes are refused with 405 UNSUPPORTED; an unknown tag is the spec's
-# 404 MANIFEST_UNKNOWN; regctl show mirror counts it all, and the
+# 404 MANIFEST_UNKNOWN; the catalog's Regd-Mirror headers say it shows
+# the cache of both lines; regctl show mirror counts it all, and the
 # metrics listener gives the same counters by upstream.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
-printf '{"default":[{"type":"insecureAcceptAnything"}]}' > "$T/policy.json"
-export REGISTRY_AUTH_FILE=$T/auth.json
-echo "{}" > "$REGISTRY_AUTH_FILE"
-sk()
-{
-	skopeo --policy "$T/policy.json" "$@" > "$T/sk.out" 2>&1 ||
-	    fail "skopeo $*: $(tail -5 "$T/sk.out")"
-}
+skopeo_setup
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
@@ -31,14 +26,10 @@ top=$(curl -sf -H 'Accept: application/vnd.oci.image.index.v1+json' \
 [ -n "$top" ] || fail "no digest from the upstream"
 
 MPORT=$(free_port)
-regd_start "upstream \"up\" {
-	url \"$DREG_URL\"
-	tag ttl 1h
-}
-metrics {
+mirror_start "$DREG_URL" '	mirror "up"
+	mirror "up" prefix "hub"' '	tag ttl 1h' "metrics {
 	listen on 127.0.0.1 port $MPORT
-}" '	mirror "up"
-	mirror "up" prefix "hub"'
+}"
 reg=127.0.0.1:$PORT
 
 for name in library/alpine hub/library/alpine; do
@@ -78,6 +69,14 @@ expect_error 405 UNSUPPORTED
 # A name beside the prefix is the whole-server mirror's: hubx upstream.
 http GET "$URL/v2/hubx/manifests/1"
 expect_error 404 MANIFEST_UNKNOWN
+
+# Listings say they show the cache: the catalog for both mirror lines.
+http GET "$URL/v2/_catalog"
+check_eq "$(json_get '.repositories | join(" ")')" \
+    "hub/library/alpine library/alpine" "catalog"
+check_eq "$(tr -d '\r' < "$HDRS" | awk -F': ' '
+    tolower($1) == "regd-mirror" { print $2 }' | sort | paste -sd '|')" \
+    'up; cached|up; cached; prefix="hub/"' "the catalog's Regd-Mirror headers"
 
 # Unknown upstream tag: the spec's error, not a hang.
 http GET "$URL/v2/library/alpine/manifests/nope" --max-time 10

@@ -3,17 +3,13 @@
 # network sockets; a reload that adds an upstream and a mirror line
 # starts it, and a pull through the new mirror works.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
 printf '{"architecture":"amd64","os":"linux"}' > "$T/config"
 d=$(sha "$T/config")
-http POST "$DREG_URL/v2/lib/up/blobs/uploads/"
-loc=$(hdr Location)
-case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
-http PUT "$(add_query "$loc" "digest=$d")" --data-binary "@$T/config" \
-    -H 'Content-Type: application/octet-stream'
-check_eq "$STATUS" 201 "seeding the upstream"
+up_blob lib/up "$T/config"
 
 regd_start
 check_eq "$(pids_titled fetcher | wc -l)" 0 "fetchers without upstreams"

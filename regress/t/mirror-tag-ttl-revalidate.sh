@@ -4,15 +4,10 @@
 # digest: unchanged, nothing more is fetched; moved, the new manifest is
 # fetched and served.  A manifest by digest never goes upstream again.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
-up_put()
-{
-	http PUT "$DREG_URL/v2/lib/app/manifests/$1" --data-binary "@$2" \
-	    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json'
-	check_eq "$STATUS" 201 "seeding lib/app:$1"
-}
 mk()
 {
 	jq -cn --arg n "$1" '{schemaVersion: 2,
@@ -22,20 +17,12 @@ mk()
 	    size: 2}, layers: [], annotations: {n: $n}}' > "$2"
 }
 printf '{}' > "$T/empty"
-http POST "$DREG_URL/v2/lib/app/blobs/uploads/"
-loc=$(hdr Location)
-case $loc in http*) ;; *) loc=$DREG_URL$loc ;; esac
-http PUT "$(add_query "$loc" "digest=$(sha "$T/empty")")" \
-    --data-binary "@$T/empty" -H 'Content-Type: application/octet-stream'
-check_eq "$STATUS" 201 "seeding the empty config"
+up_blob lib/app "$T/empty"
 mk one "$T/m1"
 mk two "$T/m2"
-up_put v1 "$T/m1"
+up_manifest lib/app v1 "$T/m1"
 
-regd_start "upstream \"up\" {
-	url \"$DREG_URL\"
-	tag ttl 2
-}" '	mirror "up"'
+mirror_start "$DREG_URL" '	mirror "up"' '	tag ttl 2'
 ups()
 {
 	grep -c "\"$1 /v2/lib/app/manifests/$2 " "$T/dreg.log"
@@ -49,7 +36,7 @@ get()
 
 get v1
 check_eq "$(hdr Docker-Content-Digest)" "$(sha "$T/m1")" "first pull"
-up_put v1 "$T/m2"
+up_manifest lib/app v1 "$T/m2"
 get v1
 check_eq "$(hdr Docker-Content-Digest)" "$(sha "$T/m1")" "within the ttl"
 check_eq "$(ups GET v1)" 1 "upstream GETs within the ttl"

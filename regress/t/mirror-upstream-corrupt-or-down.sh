@@ -7,61 +7,20 @@
 # pull, logged once per repository; uncached ones get the spec's JSON
 # error at once, not a hang.
 . regress/lib.sh
+. regress/mirrorlib.sh
 
 mkdir -p "$T/up"
 dreg_start "$T/up"
-DURL=$DREG_URL
-MIRROR_URL=
-up_blob()
-{
-	local loc code d
-
-	d=$(sha "$2")
-	loc=$(curl -sf -X POST -D - -o /dev/null \
-	    "$DURL/v2/$1/blobs/uploads/" | tr -d '\r' |
-	    awk -F': ' 'tolower($1) == "location" { print $2 }')
-	[ -n "$loc" ] || fail "no upload location from the upstream"
-	case $loc in
-	http*) ;;
-	*) loc=$DURL$loc ;;
-	esac
-	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
-	    -H 'Content-Type: application/octet-stream' \
-	    --data-binary "@$2" "$(add_query "$loc" "digest=$d")")
-	check_eq "$code" 201 "seeding $1 with $2"
-}
-up_manifest()
-{
-	local code
-
-	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT \
-	    -H "Content-Type: application/vnd.oci.image.manifest.v1+json" \
-	    --data-binary "@$3" "$DURL/v2/$1/manifests/$2")
-	check_eq "$code" 201 "seeding $1:$2"
-}
 # image REPO TAG: config + a 3 MiB layer + manifest upstream.
 image()
 {
-	local d=$T/img.$1.$2
+	local f=$T/layer.${1//\//_}.$2
 
-	mkdir -p "$d"
-	printf '{"architecture":"amd64","os":"linux","n":%d}' $RANDOM \
-	    > "$d/config"
-	make_blob $((3 * 1024 * 1024)) "$d/layer"
-	up_blob "$1" "$d/config"
-	up_blob "$1" "$d/layer"
-	jq -cn --arg c "$(sha "$d/config")" --arg l "$(sha "$d/layer")" \
-	    --argjson cs "$(stat -c %s "$d/config")" \
-	    --argjson ls "$(stat -c %s "$d/layer")" '{schemaVersion: 2,
-	    mediaType: "application/vnd.oci.image.manifest.v1+json",
-	    config: {mediaType: "application/vnd.oci.image.config.v1+json",
-	    digest: $c, size: $cs}, layers: [{mediaType:
-	    "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l,
-	    size: $ls}]}' > "$d/manifest"
-	up_manifest "$1" "$2" "$d/manifest"
-	LAYER=$(sha "$d/layer")
-	LAYER_FILE=$d/layer
-	MDIGEST=$(sha "$d/manifest")
+	make_blob $((3 * 1024 * 1024)) "$f"
+	up_image "$1" "$2" "$f"
+	LAYER=$(sha "$f")
+	LAYER_FILE=$f
+	MDIGEST=$UP_DIGEST
 }
 
 image lib/good v1
@@ -78,10 +37,7 @@ printf '\xff' | dd of="$f" bs=1 seek=$((BAD_SIZE / 2)) conv=notrunc \
     status=none
 image lib/cold v1
 
-regd_start "upstream \"up\" {
-	url \"$DURL\"
-	tag ttl 0
-}" '	mirror "up"'
+mirror_start "$DREG_URL" '	mirror "up"' '	tag ttl 0'
 
 # The corrupted blob: cut short, never stored, fetched again next time.
 for i in 1 2; do

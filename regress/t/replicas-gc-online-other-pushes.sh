@@ -15,6 +15,7 @@
 . regress/lib.sh
 . regress/authlib.sh
 . regress/replicas.sh
+. regress/gclib.sh
 
 # On S3 a push takes seconds: s3-replicas sets a grace longer than that.
 GRACE=${REPLICAS_GC_GRACE:-2}
@@ -23,7 +24,6 @@ replica_start 1 "gc grace $GRACE"
 replica_start 2 "gc grace $GRACE"
 REGCTL1="$REGCTL_BIN -s $T/r1/regd.sock"
 REPO=gc/replicas
-mtype=application/vnd.oci.image.manifest.v1+json
 
 # A slower mark phase, a wider window for the race this test looks for:
 # 400 more repositories, each holding one small image (written straight
@@ -50,17 +50,7 @@ if [ "${REGD_BACKEND:-fs}" = fs ]; then
 	[ "$REGD_ROOT" -eq 1 ] && chown -R _regd "$T/storage"
 fi
 
-mkdir -p "$T/pool"
-for p in $(seq 0 23); do
-	make_blob $((2000 + p * 100)) "$T/pool/$p"
-done
-
-desc()
-{
-	jq -cn --arg d "$(sha "$1")" --argjson s "$(stat -c %s "$1")" \
-	    '{ mediaType: "application/vnd.oci.image.layer.v1.tar",
-	    digest: $d, size: $s }'
-}
+gc_pool 24
 
 # put_image DIR TAG: blobs then manifest, again while the manifest is
 # refused for a blob gc took meanwhile; the number of retries is counted.
@@ -107,21 +97,9 @@ client()
 	while [ "$SECONDS" -lt "$end" ]; do
 		i=$((i + 1))
 		d=$T/c$c/$i
-		mkdir -p "$d"
-		printf '{"os":"linux","client":%d,"n":%d}' "$c" "$i" > "$d/config"
-		make_blob $((100 + RANDOM % 500)) "$d/own"
 		a=$((c * 6 + RANDOM % 6))
 		b=$((c * 6 + (a - c * 6 + 1 + RANDOM % 5) % 6))
-		cp "$T/pool/$a" "$d/pa"
-		cp "$T/pool/$b" "$d/pb"
-		jq -cn --arg c "$(sha "$d/config")" \
-		    --argjson cs "$(stat -c %s "$d/config")" \
-		    --argjson l1 "$(desc "$d/own")" --argjson l2 "$(desc "$d/pa")" \
-		    --argjson l3 "$(desc "$d/pb")" --arg mt "$mtype" \
-		    '{ schemaVersion: 2, mediaType: $mt,
-		    config: { mediaType: "application/vnd.oci.image.config.v1+json",
-			digest: $c, size: $cs },
-		    layers: [ $l1, $l2, $l3 ] }' > "$d/manifest"
+		gc_image "$d" "$c" "$i" "$a" "$b"
 		# The image before, whole on instance 1 after gc ran (nothing
 		# of this client touched it since), then deleted: its pool
 		# layers may become garbage.
@@ -140,10 +118,7 @@ client()
 	echo "$i" > "$T/c$c.count"
 }
 
-for c in 1 2 3; do
-	client $c > "$T/client.$c.log" 2>&1 &
-	eval "pid$c=\$!"
-done
+gc_clients 3 client
 runs=0
 end=$((SECONDS + SECS))
 while [ "$SECONDS" -lt "$end" ]; do
@@ -153,38 +128,21 @@ while [ "$SECONDS" -lt "$end" ]; do
 	runs=$((runs + 1))
 	sleep 0.2
 done
-for c in 1 2 3; do
-	eval "p=\$pid$c"
-	wait "$p" || fail "client $c failed: $(tail -5 "$T/client.$c.log")"
-done
-swept=$(awk '$1 == "removed" { s += $2 } END { print s + 0 }' "$T/gc.out")
-pushed=$(cat "$T"/c?.count | awk '{ s += $1 } END { print s }')
+gc_clients_wait
+gc_totals
 retries=$(cat "$T/retries" 2>/dev/null | wc -l)
-note "$pushed images pushed through instance 2, $runs gc runs on instance 1, $swept blobs swept, $retries manifest PUTs refused and pushed again"
+note "$PUSHED images pushed through instance 2, $runs gc runs on instance 1, $SWEPT blobs swept, $retries manifest PUTs refused and pushed again"
 note "gc run time (regctl gc, ms): $(sort -n "$T/gc.ms" | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d", v[1], v[int((NR + 1) / 2)], v[NR] }')"
 [ "$runs" -ge 10 ] || fail "only $runs gc runs in $SECS s"
-[ "$pushed" -ge 15 ] || fail "only $pushed images pushed in $SECS s"
-[ "$swept" -gt 0 ] || fail "gc never swept anything"
+[ "$PUSHED" -ge 15 ] || fail "only $PUSHED images pushed in $SECS s"
+[ "$SWEPT" -gt 0 ] || fail "gc never swept anything"
 
-checked=0
-for d in "$T"/c?/*; do
-	[ -f "$d/manifest" ] || continue
-	[ -e "$d/deleted" ] && continue
-	c=${d#$T/c}
-	c=${c%%/*}
-	i=${d##*/}
-	for n in 1 2; do
-		http GET "${RURL[$n]}/v2/$REPO/manifests/c$c-$i" -H "Accept: $mtype"
-		check_eq "$STATUS" 200 "manifest c$c-$i on instance $n"
-		cmp -s "$BODY" "$d/manifest" || fail "manifest c$c-$i differs"
-		for f in config own pa pb; do
-			http GET "${RURL[$n]}/v2/$REPO/blobs/$(sha "$d/$f")"
-			check_eq "$STATUS" 200 "blob $f of c$c-$i on instance $n"
-			cmp -s "$BODY" "$d/$f" || fail "blob $f of c$c-$i differs"
-		done
-	done
-	checked=$((checked + 1))
-done
-[ "$checked" -ge 3 ] || fail "only $checked images left to check"
-note "$(wc -l < "$T/checked") images checked whole before their delete, the last $checked pulled back byte for byte from both instances"
+on_both()
+{
+	gc_pull_back "${RURL[1]}" "$1" "c$2-$3"
+	gc_pull_back "${RURL[2]}" "$1" "c$2-$3"
+}
+gc_kept on_both
+[ "$CHECKED" -ge 3 ] || fail "only $CHECKED images left to check"
+note "$(wc -l < "$T/checked") images checked whole before their delete, the last $CHECKED pulled back byte for byte from both instances"
 exit 0

@@ -319,6 +319,8 @@ api_read(struct conn *c, uint32_t type, struct st_req *sr)
 		return;
 	if (is_method(&c->req, "HEAD"))
 		sr->flags |= STF_HEAD;
+	else if (type == ST_BLOB_GET && c->req.range == NULL)
+		sr->flags |= STF_WHOLE;
 	conn_request(c, type, sr);
 }
 

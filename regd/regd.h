@@ -166,6 +166,8 @@ enum msg_type {
 #define STF_MIRROR	0x20	/* manifest or blob get of a mirrored
 				   repository: arg = upstream, arg2 = its
 				   name there, n = tag TTL in seconds */
+#define STF_WHOLE	0x40	/* blob get of all of it (no Range): a
+				   pipe (STR_PIPE) will do */
 
 struct st_req {
 	char		 repo[MAX_NAME + 1];

@@ -14,7 +14,9 @@
  * it: its bytes are the parts of an unfinished multipart upload of the
  * "data" key (found again by listing the multipart uploads), or the
  * "data" object itself.  A request's bytes gather in a tail in memory
- * and go out as parts of PART_SIZE; when the handle closes, a shorter
+ * and go out as parts of PART_SIZE, up to PARTS_FLY at once from the
+ * job threads (part_job) while more bytes come; every one is back
+ * before the handle records anything or ends.  When it closes, a shorter
  * tail goes out as a last, short part.  The next request that appends
  * finds that short part and, as Distribution does, completes the
  * multipart upload and starts another whose first part is a server-side
@@ -27,7 +29,8 @@
  * threads).  Blob descriptors come from a bounded cache in the current
  * directory (storage's chroot): filled from the bucket into a temporary
  * file, checked against the digest, renamed, least recently used first
- * out.
+ * out; a whole GET of a blob the cache lacks gets a pipe fed as the
+ * file fills (cold_get).
  */
 
 #include <sys/types.h>

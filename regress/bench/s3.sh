@@ -184,10 +184,11 @@ get_times()
 
 bench_get()
 {
-	local i t
+	local i t b new=$REGD
 
 	: > "$T/get.direct"
 	: > "$T/get.regd"
+	: > "$T/get.base"
 	http HEAD "$URL/v2/bench/r1/blobs/$D"
 	[ "$STATUS" = 200 ] || regd_push r1 > /dev/null
 	for i in $(seq "$REPS"); do
@@ -199,7 +200,16 @@ bench_get()
 		rm -f "$T/storage/sha256-$H"
 		t=$(get_times "$URL/v2/bench/r1/blobs/$D")
 		echo "$t" >> "$T/get.regd"
-		note "get round $i: direct $(tail -n 1 "$T/get.direct"), regd $t"
+		b=
+		if [ -n "$BASE" ]; then
+			regd_swap "$BASE"
+			rm -f "$T/storage/sha256-$H"
+			b=$(get_times "$URL/v2/bench/r1/blobs/$D")
+			echo "$b" >> "$T/get.base"
+			regd_swap "$new"
+		fi
+		note "get round $i: direct $(tail -n 1 "$T/get.direct")," \
+		    "regd $t${b:+, base $b}"
 	done
 	dt=$(awk '{ print $1 }' "$T/get.direct" | median)
 	ds=$(awk '{ print $2 }' "$T/get.direct" | median)
@@ -208,6 +218,13 @@ bench_get()
 	echo "cold GET ${MIB} MiB: direct first byte ${dt} s, all ${ds} s" \
 	    "($(mibs "$ds") MiB/s); regd first byte ${rt} s, all ${rs} s" \
 	    "($(mibs "$rs") MiB/s); rate ratio $(ratio "$ds" "$rs")"
+	if [ -n "$BASE" ]; then
+		rt=$(awk '{ print $1 }' "$T/get.base" | median)
+		rs=$(awk '{ print $2 }' "$T/get.base" | median)
+		echo "cold GET ${MIB} MiB through BASE: first byte ${rt} s," \
+		    "all ${rs} s ($(mibs "$rs") MiB/s), rate ratio to direct" \
+		    "$(ratio "$ds" "$rs")"
+	fi
 	t=$(get_times "$URL/v2/bench/r1/blobs/$D")
 	echo "warm GET ${MIB} MiB through regd: first byte, all: $t"
 }

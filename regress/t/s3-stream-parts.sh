@@ -62,19 +62,19 @@ parts_at_once()
 	}'
 }
 
-# A 64 MiB push in one PUT: 8 parts of 8 MiB.
-make_blob $((64 * 1048576)) "$T/big"
+# A 40 MiB push in one PUT: 5 parts of 8 MiB.
+make_blob $((40 * 1048576)) "$T/big"
 D=$(sha "$T/big")
 upload_start lib/big
 UUID=${LOC##*/uploads/}
 UUID=${UUID%%\?*}
 http PUT "$(add_query "$LOC" "digest=$D")" \
     -H 'Content-Type: application/octet-stream' --data-binary "@$T/big"
-check_eq "$STATUS" 201 "64 MiB push"
+check_eq "$STATUS" 201 "40 MiB push"
 DATAKEY=/$S3_BUCKET/streams/docker/registry/v2/repositories/lib/big/_uploads/$UUID/data
 n=0
 while [ "$n" -lt 50 ] && ! grep -F "\"PUT $DATAKEY?" "$RGWLOG" |
-    grep -q 'partNumber=8[ &]'; do
+    grep -q 'partNumber=5[ &]'; do
 	sleep 0.1
 	n=$((n + 1))
 done
@@ -134,7 +134,7 @@ http GET "$URL/v2/lib/chunked/blobs/$DC"
 check_eq "$STATUS" 200 "GET of the chunked blob"
 cmp -s "$BODY" "$T/chunked" || fail "the chunked blob: other bytes"
 
-# A cold GET of the 64 MiB blob by a client that stops after 256 KiB:
+# A cold GET of the 40 MiB blob by a client that stops after 256 KiB:
 # it has them while the cache has no file of the blob.
 CACHED=$T/storage/sha256-${D#sha256:}
 [ ! -e "$CACHED" ] || fail "the blob is in the cache before any GET"

@@ -284,7 +284,13 @@ bench-metrics: deps all
 	@sh regress/bench/deps.sh
 	timeout 600 bash regress/bench/metrics.sh
 
-.PHONY: bench bench-smoke bench-stall bench-mirror bench-metrics
+# regd's S3 backend against radosgw itself: push, cold GET, redirect,
+# two instances behind nginx (regress/bench/README).
+bench-s3: deps all units
+	@sh regress/bench/deps.sh
+	timeout 1500 bash regress/bench/s3.sh
+
+.PHONY: bench bench-smoke bench-stall bench-mirror bench-metrics bench-s3
 
 # The unit and rc script run ${SBINDIR}/regd; the example configuration
 # goes to /etc/regd.conf only when there is none.

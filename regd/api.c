@@ -343,6 +343,8 @@ api_read(struct conn *c, uint32_t type, const struct api_req *ar)
 		return;
 	if (is_method(r, "HEAD"))
 		flags |= STF_HEAD;
+	else if (type == ST_BLOB_GET && r->range == NULL)
+		flags |= STF_WHOLE;
 	if (type == ST_BLOB_GET) {
 		memset(&bq, 0, sizeof(bq));
 		strlcpy(bq.repo, ar->repo, sizeof(bq.repo));

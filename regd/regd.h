@@ -174,6 +174,8 @@ enum msg_type {
 				   repository: mirror says where from;
 				   manifest put: storage's own, of a
 				   fetched manifest */
+#define STF_WHOLE	0x40	/* blob get of all of it (no Range): a
+				   pipe (STR_PIPE) will do */
 
 struct st_mirror {			/* where a mirrored read goes */
 	char		 upstream[MAX_NAME + 1];	/* its name */
@@ -183,7 +185,8 @@ struct st_mirror {			/* where a mirrored read goes */
 struct st_blob_get {			/* ST_BLOB_GET */
 	char		 repo[MAX_NAME + 1];
 	char		 digest[MAX_REF + 1];
-	uint32_t	 flags;		/* STF_HEAD, STF_MIRROR */
+	uint32_t	 flags;		/* STF_HEAD, STF_MIRROR,
+					   STF_WHOLE */
 	struct st_mirror mirror;	/* with STF_MIRROR */
 };
 struct st_blob_delete {			/* ST_BLOB_DELETE */

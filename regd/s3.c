@@ -40,7 +40,8 @@ enum src {
 enum sink {
 	SINK_XML,		/* the connection's buffer, for the XML */
 	SINK_BUF,		/* the caller's buffer */
-	SINK_FD			/* the caller's descriptor */
+	SINK_FD,		/* the caller's descriptor */
+	SINK_CB			/* the caller's function */
 };
 
 struct s3_conn {
@@ -86,6 +87,8 @@ struct req {
 	char			*out;
 	size_t			 outmax, outlen;
 	int			 outfd;
+	s3_data_cb		 outcb;
+	void			*outarg;
 	off_t			 written;
 	int			 range;		/* a 200 to a Range is wrong */
 	int			 may_err200;	/* a 200 may hold an <Error> */
@@ -458,6 +461,14 @@ write_cb(char *p, size_t size, size_t n, void *arg)
 			}
 			memcpy(r->out + r->outlen, p, len);
 			r->outlen += len;
+			return (len);
+		}
+		if (r->sink == SINK_CB) {
+			if (r->outcb(r->outarg, p, len) == -1) {
+				r->ioerr = errno != 0 ? errno : EIO;
+				return (0);
+			}
+			r->written += len;
 			return (len);
 		}
 		if (fd_write_wait(r->outfd, p, len,
@@ -926,6 +937,32 @@ s3_get_range(struct s3_conn *c, const char *key, off_t off, size_t len,
 	if (mtime != NULL)
 		*mtime = r.mtime;
 	return (0);
+}
+
+/*
+ * A whole object handed to fn as it comes (fn's -1 ends it, its errno
+ * kept).  Tried again only while nothing was handed on; *written says
+ * how much was.
+ */
+int
+s3_get_cb(struct s3_conn *c, const char *key, s3_data_cb fn, void *arg,
+    off_t *written, struct s3_err *err)
+{
+	struct req	 r;
+	int		 rc;
+
+	if (written != NULL)
+		*written = 0;
+	if (!key_ok(key))
+		return (bad_key(err));
+	req_init(&r, c, "GET", key);
+	r.sink = SINK_CB;
+	r.outcb = fn;
+	r.outarg = arg;
+	rc = perform(&r, err);
+	if (written != NULL)
+		*written = r.written;
+	return (rc);
 }
 
 /*

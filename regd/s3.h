@@ -102,6 +102,7 @@ struct s3_upload {
 typedef int	(*s3_obj_cb)(void *, const struct s3_obj *);
 typedef int	(*s3_part_cb)(void *, const struct s3_part *);
 typedef int	(*s3_upload_cb)(void *, const struct s3_upload *);
+typedef int	(*s3_data_cb)(void *, const void *, size_t);
 
 struct s3_conn;
 
@@ -117,6 +118,8 @@ int	 s3_get(struct s3_conn *, const char *, void *, size_t, size_t *,
 int	 s3_get_range(struct s3_conn *, const char *, off_t, size_t, void *,
 	    size_t *, time_t *, struct s3_err *);
 int	 s3_get_range_fd(struct s3_conn *, const char *, off_t, off_t, int,
+	    off_t *, struct s3_err *);
+int	 s3_get_cb(struct s3_conn *, const char *, s3_data_cb, void *,
 	    off_t *, struct s3_err *);
 int	 s3_put(struct s3_conn *, const char *, const void *, size_t,
 	    struct s3_err *);

@@ -160,6 +160,7 @@ typedef void	(*job_done)(void *);
 int	 job_start(int);
 int	 job_ready(void);
 int	 job_run(job_fn, job_done, void *);
+int	 job_post(job_fn, void *);
 
 /*
  * Parked requests (store_job.c): a request answered later.  A handler

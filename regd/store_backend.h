@@ -54,6 +54,8 @@
 
 #define BE_WANT_FD	0x01		/* blob_open: a descriptor */
 #define BE_WANT_URL	0x02		/* blob_open: a redirect will do */
+#define BE_WANT_PIPE	0x04		/* blob_open: a pipe fed as the
+					   bytes come will do (body.pipe) */
 
 #define BE_SHARED	0x01		/* flags: other instances write too */
 
@@ -71,6 +73,9 @@ struct be_body {			/* how a blob's bytes leave storage */
 	int		 fd;		/* read-only at offset 0, or -1 */
 	char		 url[2048];	/* else where the client is sent */
 	int64_t		 size;
+	int		 pipe;		/* fd is a pipe of size bytes, its
+					   last held until they are proven:
+					   EOF early, they were not */
 };
 
 struct be_upload;			/* an open upload, the backend's own */

@@ -69,6 +69,12 @@ job_thread(void *unused)
 		job_ntodo--;
 		pthread_mutex_unlock(&job_mtx);
 		j->fn(j->arg);
+		if (j->done == NULL) {
+			/* job_post's: no completion. */
+			free(j);
+			pthread_mutex_lock(&job_mtx);
+			continue;
+		}
 		pthread_mutex_lock(&job_mtx);
 		TAILQ_INSERT_TAIL(&job_fin, j, entry);
 		/* A full pipe already holds a wake-up: the byte may go. */
@@ -140,27 +146,11 @@ job_ready(void)
 	return (job_nthreads > 0);
 }
 
-/*
- * Queue fn(arg) for a thread; done(arg) runs later on the main thread,
- * never inside this call.  -1 with errno: ENOSYS no threads, EAGAIN too
- * many jobs waiting, ENOMEM.
- */
-int
-job_run(job_fn fn, job_done done, void *arg)
+static int
+job_queue(job_fn fn, job_done done, void *arg)
 {
 	struct job	*j;
 
-	if (job_nthreads == 0) {
-		errno = ENOSYS;
-		return (-1);
-	}
-	if (!job_evset) {
-		event_set(&job_ev, job_wake[0], EV_READ | EV_PERSIST,
-		    job_finished, NULL);
-		if (event_add(&job_ev, NULL) == -1)
-			return (-1);
-		job_evset = 1;
-	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return (-1);
 	j->fn = fn;
@@ -178,6 +168,43 @@ job_run(job_fn fn, job_done done, void *arg)
 	pthread_cond_signal(&job_cv);
 	pthread_mutex_unlock(&job_mtx);
 	return (0);
+}
+
+/*
+ * Queue fn(arg) for a thread; done(arg) runs later on the main thread,
+ * never inside this call.  -1 with errno: ENOSYS no threads, EAGAIN too
+ * many jobs waiting, ENOMEM.
+ */
+int
+job_run(job_fn fn, job_done done, void *arg)
+{
+	if (job_nthreads == 0) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	if (!job_evset) {
+		event_set(&job_ev, job_wake[0], EV_READ | EV_PERSIST,
+		    job_finished, NULL);
+		if (event_add(&job_ev, NULL) == -1)
+			return (-1);
+		job_evset = 1;
+	}
+	return (job_queue(fn, done, arg));
+}
+
+/*
+ * Queue fn(arg) for a thread, with no completion on the main thread:
+ * any thread may call it (a backend's upload thread sends a part).
+ * fn must itself tell whoever waits for it.  -1 as job_run.
+ */
+int
+job_post(job_fn fn, void *arg)
+{
+	if (job_nthreads == 0) {
+		errno = ENOSYS;
+		return (-1);
+	}
+	return (job_queue(fn, NULL, arg));
 }
 
 /* Parked requests, by token. */

@@ -342,6 +342,8 @@ blob_answer(const struct st_blob_get *req, struct st_res *res, int rv,
 	}
 	res->status = 200;
 	res->size = body->size;
+	if (body->pipe)
+		res->flags |= STR_PIPE;
 	*fdp = body->fd;
 	return (NULL);
 }
@@ -351,8 +353,8 @@ blob_job_work(void *arg)
 {
 	struct blob_job	*bj = arg;
 
-	bj->rv = be->blob_open(bj->req.digest, BE_WANT_FD | BE_WANT_URL,
-	    &bj->body);
+	bj->rv = be->blob_open(bj->req.digest, BE_WANT_FD | BE_WANT_URL |
+	    (bj->req.flags & STF_WHOLE ? BE_WANT_PIPE : 0), &bj->body);
 	bj->err = errno;
 }
 
@@ -430,7 +432,9 @@ store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
 	}
 	if (blob_get_later(req))
 		return;
-	rv = be->blob_open(req->digest, BE_WANT_FD | BE_WANT_URL, &body);
+	memset(&body, 0, sizeof(body));
+	rv = be->blob_open(req->digest, BE_WANT_FD | BE_WANT_URL |
+	    (req->flags & STF_WHOLE ? BE_WANT_PIPE : 0), &body);
 	*urlp = blob_answer(req, res, rv, errno, &body, fdp);
 	return;
 fail:

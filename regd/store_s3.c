@@ -14,7 +14,9 @@
  * it: its bytes are the parts of an unfinished multipart upload of the
  * "data" key (found again by listing the multipart uploads), or the
  * "data" object itself.  A request's bytes gather in a tail in memory
- * and go out as parts of PART_SIZE; when the handle closes, a shorter
+ * and go out as parts of PART_SIZE, up to PARTS_FLY at once from the
+ * job threads (part_job) while more bytes come; every one is back
+ * before the handle records anything or ends.  When it closes, a shorter
  * tail goes out as a last, short part.  The next request that appends
  * finds that short part and, as Distribution does, completes the
  * multipart upload and starts another whose first part is a server-side
@@ -27,7 +29,8 @@
  * threads).  Blob descriptors come from a bounded cache in the current
  * directory (storage's chroot): filled from the bucket into a temporary
  * file, checked against the digest, renamed, least recently used first
- * out.
+ * out; a whole GET of a blob the cache lacks gets a pipe fed as the
+ * file fills (cold_get).
  */
 
 #include <sys/types.h>
@@ -38,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,11 +68,37 @@
 #define S3_RETRIES	2			/* after the first try */
 #define REC_MAX		(64 + S3_UPLOAD_ID_MAX + S3_PARTS_MAX * 64)
 #define REC_EMPTY	"regd upload 1\nsize 0\nid -\n"
+#define STREAM_MAX	2		/* cold GETs fed as they come */
+#define STREAM_MIN	(1024 * 1024)	/* smaller ones: filled, then sent */
+#define STREAM_PIPE	(1024 * 1024)	/* the pipe to the frontend */
+#define STREAM_WAIT_MS	30000		/* a frontend taking nothing: cut */
+#define PARTS_FLY	4		/* parts of an upload sent at once */
+#define PARTS_ALL	8		/* in all uploads (their buffers) */
 
 struct s3b_part {
 	int		 number;
 	char		 etag[S3_ETAG_MAX + 1];
 	int64_t		 size;
+};
+
+/*
+ * A part on its way, sent by a job thread (job_post) while the upload
+ * goes on taking bytes.  Two references: the job's and the upload's;
+ * the upload may take back a part no thread has begun and send it
+ * itself (it waits for it, and the pool may be busy).
+ */
+enum { PJ_QUEUED, PJ_RUNNING, PJ_DONE };
+
+struct part_job {
+	char		 key[S3_KEY_MAX + 1];
+	char		 id[S3_UPLOAD_ID_MAX + 1];
+	int		 number;
+	unsigned char	*buf;
+	size_t		 len;
+	int		 state;
+	int		 refs;
+	int		 err;			/* errno of a failure */
+	char		 etag[S3_ETAG_MAX + 1];
 };
 
 struct be_upload {
@@ -84,6 +114,10 @@ struct be_upload {
 	int64_t		 oreal;			/* data's own, >= osize */
 	unsigned char	*tail;			/* bytes after those */
 	size_t		 tlen;
+	struct part_job	*fly[PARTS_FLY];	/* sent, oldest first */
+	int		 nfly;
+	int		 ferr;		/* a part sent failed: errno */
+	unsigned char	*spare;		/* a part's buffer for reuse */
 	int		 ready;		/* set up for appending */
 	int		 dirty;		/* changed since open */
 	int		 gone;		/* ended: nothing more is kept */
@@ -110,6 +144,12 @@ static uint64_t			 fig_requests, fig_errors, fig_hits, fig_misses;
 static uint64_t			 cache_clock;
 /* blob_open runs in jobs: the cache's table is shared. */
 static pthread_mutex_t		 cache_mtx = PTHREAD_MUTEX_INITIALIZER;
+/* Cold GETs being fed to a pipe and the cache (struct cold_get). */
+static int			 streams;
+/* The parts being sent (struct part_job), in all uploads. */
+static pthread_mutex_t		 part_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 part_cv = PTHREAD_COND_INITIALIZER;
+static int			 parts_all;
 
 static int	upload_exact(struct be_upload *);
 static int	key_fmt(char *, size_t, const char *, ...)
@@ -766,6 +806,224 @@ fail:
 	return (-1);
 }
 
+/*
+ * A cold GET, as it comes: a job thread reads the object once, into a
+ * temporary file of the cache (when it fits) and into the pipe the
+ * frontend sends from, all but the last byte, while it runs the
+ * digest.  Only when the digest holds is the file kept in the cache
+ * and the last byte sent; else the pipe closes short (the frontend
+ * then cuts its client) and the file goes.  A frontend that takes
+ * nothing for STREAM_WAIT_MS loses its pipe; the cache still fills.
+ */
+struct cold_get {
+	char		 digest[MAX_DIGEST + 1];
+	char		 key[S3_KEY_MAX];
+	char		 name[MAX_DIGEST + 1];
+	char		 tmp[64];
+	int		 fd;		/* the temporary file, or -1 */
+	int		 pfd;		/* the pipe's write end, or -1 */
+	int64_t		 size, got, sent;
+	unsigned char	 lastb;		/* the object's last byte */
+	EVP_MD_CTX	*md;
+};
+
+/* Into the pipe, waiting while it is full; on failure it is dropped. */
+static void
+cold_pipe(struct cold_get *cg, const unsigned char *p, size_t len)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+
+	while (cg->pfd != -1 && len > 0) {
+		if ((n = write(cg->pfd, p, len)) > 0) {
+			p += n;
+			len -= n;
+			cg->sent += n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			pfd.fd = cg->pfd;
+			pfd.events = POLLOUT;
+			if (poll(&pfd, 1, STREAM_WAIT_MS) > 0 &&
+			    !(pfd.revents & (POLLERR | POLLNVAL)))
+				continue;
+		}
+		close(cg->pfd);
+		cg->pfd = -1;
+	}
+}
+
+static int
+cold_data(void *arg, const void *buf, size_t len)
+{
+	struct cold_get		*cg = arg;
+	const unsigned char	*p = buf;
+	size_t			 n, off;
+	ssize_t			 w;
+
+	if ((int64_t)len > cg->size - cg->got) {
+		errno = EIO;		/* more than its HEAD said */
+		return (-1);
+	}
+	if (EVP_DigestUpdate(cg->md, p, len) != 1) {
+		errno = EIO;
+		return (-1);
+	}
+	for (off = 0; cg->fd != -1 && off < len; off += w)
+		if ((w = write(cg->fd, p + off, len - off)) == -1) {
+			if (errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			s3log("s3 cache: %s: %s", cg->tmp, strerror(errno));
+			close(cg->fd);
+			(void)unlink(cg->tmp);
+			cg->fd = -1;
+		}
+	cg->got += len;
+	if (len > 0)
+		cg->lastb = p[len - 1];
+	/* All but the last byte, held until the digest is proven. */
+	n = cg->size - 1 - cg->sent;
+	cold_pipe(cg, p, n < len ? n : len);
+	if (cg->pfd == -1 && cg->fd == -1) {
+		errno = EPIPE;		/* nobody wants the rest */
+		return (-1);
+	}
+	return (0);
+}
+
+/* The file joins the cache, unless it is there already or has no room. */
+static void
+cold_keep(struct cold_get *cg)
+{
+	pthread_mutex_lock(&cache_mtx);
+	if (cache_find(cg->name) == NULL && cache_add(cg->name,
+	    cg->size) == 0) {
+		if (rename(cg->tmp, cg->name) == -1) {
+			s3log("s3 cache: rename %s: %s", cg->tmp,
+			    strerror(errno));
+			cache_drop(cache_find(cg->name));
+			(void)unlink(cg->tmp);
+		}
+	} else
+		(void)unlink(cg->tmp);
+	pthread_mutex_unlock(&cache_mtx);
+}
+
+static void
+cold_run(void *arg)
+{
+	struct cold_get	*cg = arg;
+	struct s3_conn	*c;
+	struct s3_err	 err;
+	char		 got[MAX_DIGEST + 1], alg[16];
+	const char	*hex;
+	unsigned char	 last;
+	int		 ok = 0;
+
+	digest_split(cg->digest, alg, sizeof(alg), &hex);
+	if ((c = conn()) != NULL) {
+		if (s3_get_cb(c, cg->key, cold_data, cg, NULL, &err) == -1) {
+			if (err.errnum != EPIPE)
+				s3fail("GET", cg->key, &err);
+		} else if (cg->got != cg->size ||
+		    digest_final(cg->md, alg, got, sizeof(got)) == -1 ||
+		    strcmp(got, cg->digest) != 0)
+			s3log("s3: %s does not hold %s: not served", cg->key,
+			    cg->digest);
+		else
+			ok = 1;
+	}
+	if (cg->fd != -1) {
+		close(cg->fd);
+		if (ok)
+			cold_keep(cg);
+		else
+			(void)unlink(cg->tmp);
+	}
+	/* The last byte, now that the digest proved it. */
+	if (ok && cg->pfd != -1) {
+		last = cg->lastb;
+		cold_pipe(cg, &last, 1);
+	}
+	if (cg->pfd != -1)
+		close(cg->pfd);
+	EVP_MD_CTX_free(cg->md);
+	free(cg);
+	__atomic_fetch_sub(&streams, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * A cache miss as a pipe (cold_get): 0 and body set, 1 when it is not
+ * for a pipe (filled first), -1 with errno (none such, no store).
+ */
+static int
+cold_start(const char *digest, const char *key, const char *name,
+    struct be_body *body)
+{
+	struct cold_get	*cg;
+	struct s3_obj	 o;
+	int		 p[2] = { -1, -1 };
+
+	if (!job_ready())
+		return (1);
+	if (__atomic_add_fetch(&streams, 1, __ATOMIC_RELAXED) > STREAM_MAX) {
+		__atomic_fetch_sub(&streams, 1, __ATOMIC_RELAXED);
+		return (1);
+	}
+	if (s3b_head(key, &o) == -1)
+		goto fail;
+	if (o.size < STREAM_MIN) {
+		__atomic_fetch_sub(&streams, 1, __ATOMIC_RELAXED);
+		return (1);
+	}
+	if ((cg = calloc(1, sizeof(*cg))) == NULL)
+		goto fail;
+	strlcpy(cg->digest, digest, sizeof(cg->digest));
+	strlcpy(cg->key, key, sizeof(cg->key));
+	strlcpy(cg->name, name, sizeof(cg->name));
+	cg->size = o.size;
+	cg->fd = -1;
+	if (o.size <= s3c.cache_size) {
+		snprintf(cg->tmp, sizeof(cg->tmp), "tmp.%08x%08x",
+		    arc4random(), arc4random());
+		cg->fd = open(cg->tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_CLOEXEC, 0600);
+	}
+	if ((cg->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(cg->md, digest_md(digest), NULL) != 1 ||
+	    pipe2(p, O_CLOEXEC) == -1 ||
+	    fcntl(p[1], F_SETFL, O_NONBLOCK) == -1)
+		goto undo;
+	(void)fcntl(p[1], F_SETPIPE_SZ, STREAM_PIPE);
+	cg->pfd = p[1];
+	if (job_post(cold_run, cg) == -1)
+		goto undo;
+	body->fd = p[0];
+	body->size = o.size;
+	body->pipe = 1;
+	return (0);
+undo:
+	if (p[0] != -1) {
+		close(p[0]);
+		close(p[1]);
+	}
+	if (cg->fd != -1) {
+		close(cg->fd);
+		(void)unlink(cg->tmp);
+	}
+	EVP_MD_CTX_free(cg->md);
+	free(cg);
+	__atomic_fetch_sub(&streams, 1, __ATOMIC_RELAXED);
+	return (1);
+fail:
+	__atomic_fetch_sub(&streams, 1, __ATOMIC_RELAXED);
+	return (-1);
+}
+
 static int
 s3b_blob_open(const char *digest, int want, struct be_body *body)
 {
@@ -775,10 +1033,11 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 	struct s3_obj		 o;
 	struct stat		 st;
 	char			 key[S3_KEY_MAX], name[MAX_DIGEST + 1];
-	int			 fd;
+	int			 fd, rv;
 
 	body->fd = -1;
 	body->url[0] = '\0';
+	body->pipe = 0;
 	if (blob_key(key, sizeof(key), digest) == -1)
 		return (-1);
 	if ((want & BE_WANT_URL) && s3c.redirect) {
@@ -813,6 +1072,9 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 	}
 	pthread_mutex_unlock(&cache_mtx);
 	__atomic_fetch_add(&fig_misses, 1, __ATOMIC_RELAXED);
+	if ((want & BE_WANT_PIPE) && (rv = cold_start(digest, key, name,
+	    body)) != 1)
+		return (rv);
 	return (cache_fill(digest, key, name, body));
 }
 
@@ -992,7 +1254,9 @@ parts_load(struct be_upload *bu)
 			break;
 		bu->psize += bu->parts[i].size;
 	}
-	bu->nparts = bu->nlisted = i;
+	/* Those after a gap (parts sent at once) are listed, not counted. */
+	bu->nlisted = bu->nparts;
+	bu->nparts = i;
 	return (0);
 }
 
@@ -1331,7 +1595,137 @@ upload_ready(struct be_upload *bu)
 	bu->ready = 1;
 	return (0);
 }
-/* The tail goes out as the next part. */
+/* A part's PUT, by whichever thread runs it. */
+static void
+part_send(struct part_job *pj)
+{
+	struct s3_conn	*c;
+	struct s3_err	 err;
+	struct s3_part	 p;
+
+	memset(&p, 0, sizeof(p));
+	if ((c = conn()) == NULL)
+		pj->err = EIO;
+	else if (s3_mp_put_part(c, pj->key, pj->id, pj->number, pj->buf,
+	    pj->len, &p, &err) == -1) {
+		s3fail("PUT PART", pj->key, &err);
+		pj->err = errno;
+	} else
+		strlcpy(pj->etag, p.etag, sizeof(pj->etag));
+}
+
+/* With part_mtx held: one reference less. */
+static void
+part_unref(struct part_job *pj)
+{
+	if (--pj->refs > 0)
+		return;
+	free(pj->buf);
+	free(pj);
+}
+
+/* A job thread's work: nothing when the upload took the part back. */
+static void
+part_job_run(void *arg)
+{
+	struct part_job	*pj = arg;
+
+	pthread_mutex_lock(&part_mtx);
+	if (pj->state != PJ_QUEUED) {
+		part_unref(pj);
+		pthread_mutex_unlock(&part_mtx);
+		return;
+	}
+	pj->state = PJ_RUNNING;
+	pthread_mutex_unlock(&part_mtx);
+	part_send(pj);
+	pthread_mutex_lock(&part_mtx);
+	pj->state = PJ_DONE;
+	part_unref(pj);
+	pthread_cond_broadcast(&part_cv);
+	pthread_mutex_unlock(&part_mtx);
+}
+
+/*
+ * A part that came back joins the list: it counts unless one sent
+ * before it failed, then it is only listed (it is in the store).
+ */
+static void
+part_count(struct be_upload *bu, struct part_job *pj)
+{
+	struct s3b_part	*np;
+	struct s3_part	 p;
+
+	if (pj->err != 0) {
+		if (bu->ferr == 0)
+			bu->ferr = pj->err;
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.number = pj->number;
+	strlcpy(p.etag, pj->etag, sizeof(p.etag));
+	p.size = pj->len;
+	if (bu->ferr == 0 && bu->nlisted == bu->nparts) {
+		if (part_add(bu, &p) == -1)
+			bu->ferr = ENOMEM;
+		else
+			bu->psize += pj->len;
+		return;
+	}
+	if ((np = reallocarray(bu->parts, bu->nlisted + 1,
+	    sizeof(*np))) == NULL) {
+		bu->ferr = ENOMEM;
+		return;
+	}
+	bu->parts = np;
+	np[bu->nlisted].number = p.number;
+	strlcpy(np[bu->nlisted].etag, p.etag, sizeof(np[0].etag));
+	np[bu->nlisted++].size = p.size;
+}
+
+/*
+ * The oldest parts sent, in their order, until no more than keep are
+ * on their way: each waited for (or sent here when no thread has begun
+ * it), then listed.  -1 with the errno of the first that failed.
+ */
+static int
+parts_collect(struct be_upload *bu, int keep)
+{
+	struct part_job	*pj;
+
+	pthread_mutex_lock(&part_mtx);
+	while (bu->nfly > keep) {
+		pj = bu->fly[0];
+		if (pj->state == PJ_QUEUED) {
+			pj->state = PJ_RUNNING;
+			pthread_mutex_unlock(&part_mtx);
+			part_send(pj);
+			pthread_mutex_lock(&part_mtx);
+			pj->state = PJ_DONE;
+		}
+		while (pj->state != PJ_DONE)
+			pthread_cond_wait(&part_cv, &part_mtx);
+		bu->nfly--;
+		memmove(bu->fly, bu->fly + 1, bu->nfly * sizeof(bu->fly[0]));
+		parts_all--;
+		pthread_mutex_unlock(&part_mtx);
+		part_count(bu, pj);
+		pthread_mutex_lock(&part_mtx);
+		if (bu->spare == NULL) {
+			bu->spare = pj->buf;
+			pj->buf = NULL;
+		}
+		part_unref(pj);
+	}
+	pthread_mutex_unlock(&part_mtx);
+	if (bu->ferr != 0) {
+		errno = bu->ferr;
+		return (-1);
+	}
+	return (0);
+}
+
+/* The tail goes out as the next part, once those sent are back. */
 static int
 tail_flush(struct be_upload *bu)
 {
@@ -1341,6 +1735,8 @@ tail_flush(struct be_upload *bu)
 	int		 n;
 
 	C_OR_FAIL(c);
+	if (parts_collect(bu, 0) == -1)
+		return (-1);
 	if (bu->id[0] == '\0' && mp_start(bu) == -1)
 		return (-1);
 	n = bu->nparts + 1;
@@ -1354,6 +1750,57 @@ tail_flush(struct be_upload *bu)
 	bu->parts[n - 1].size = bu->tlen;
 	bu->psize += bu->tlen;
 	bu->tlen = 0;
+	return (0);
+}
+
+/*
+ * A full tail goes out as the next part, sent by a job thread while
+ * the upload takes more bytes: up to PARTS_FLY of an upload at once
+ * (PARTS_ALL in all), the next full tail waits for the oldest.
+ */
+static int
+tail_send(struct be_upload *bu)
+{
+	struct part_job	*pj = NULL;
+	unsigned char	*nb;
+	int		 room;
+
+	if (bu->id[0] == '\0' && mp_start(bu) == -1)
+		return (-1);
+	if (parts_collect(bu, PARTS_FLY - 1) == -1)
+		return (-1);
+	pthread_mutex_lock(&part_mtx);
+	if ((room = parts_all < PARTS_ALL && job_ready()))
+		parts_all++;
+	pthread_mutex_unlock(&part_mtx);
+	if (!room)
+		return (tail_flush(bu));
+	nb = bu->spare;
+	bu->spare = NULL;
+	if ((nb == NULL && (nb = malloc(PART_SIZE)) == NULL) ||
+	    (pj = calloc(1, sizeof(*pj))) == NULL) {
+		free(nb);
+		pthread_mutex_lock(&part_mtx);
+		parts_all--;
+		pthread_mutex_unlock(&part_mtx);
+		return (tail_flush(bu));
+	}
+	strlcpy(pj->key, bu->key, sizeof(pj->key));
+	strlcpy(pj->id, bu->id, sizeof(pj->id));
+	pj->number = bu->nparts + bu->nfly + 1;
+	pj->buf = bu->tail;
+	pj->len = bu->tlen;
+	pj->refs = 2;
+	pj->state = PJ_QUEUED;
+	bu->tail = nb;
+	bu->tlen = 0;
+	bu->fly[bu->nfly++] = pj;
+	if (job_post(part_job_run, pj) == -1) {
+		/* No thread will: parts_collect sends it. */
+		pthread_mutex_lock(&part_mtx);
+		pj->refs--;
+		pthread_mutex_unlock(&part_mtx);
+	}
 	return (0);
 }
 
@@ -1376,7 +1823,7 @@ s3b_upload_append(struct be_upload *bu, const void *buf, size_t len)
 		bu->tlen += n;
 		p += n;
 		len -= n;
-		if (bu->tlen == PART_SIZE && tail_flush(bu) == -1)
+		if (bu->tlen == PART_SIZE && tail_send(bu) == -1)
 			return (-1);
 	}
 	return (0);
@@ -1391,6 +1838,8 @@ s3b_upload_read(struct be_upload *bu, void *buf, size_t len, int64_t off)
 	size_t		 got;
 
 	C_OR_FAIL(c);
+	if (parts_collect(bu, 0) == -1)
+		return (-1);
 	base = bu->id[0] != '\0' ? bu->psize : bu->osize;
 	if (off < 0 || off >= base + (int64_t)bu->tlen || len == 0)
 		return (0);
@@ -1418,6 +1867,16 @@ s3b_upload_truncate(struct be_upload *bu, int64_t off)
 {
 	int64_t	 base;
 
+	/*
+	 * After a part that failed, those that did not count become the
+	 * object with the rest (its first bytes count): a known state.
+	 */
+	if (parts_collect(bu, 0) == -1) {
+		bu->ferr = 0;
+		if (bu->id[0] != '\0' && bu->nlisted > bu->nparts &&
+		    mp_finish(bu) == -1)
+			return (-1);
+	}
 	base = bu->id[0] != '\0' ? bu->psize : bu->osize;
 	if (off < 0 || off >= base + (int64_t)bu->tlen)
 		return (0);
@@ -1463,10 +1922,14 @@ static int
 upload_save(struct be_upload *bu)
 {
 	struct s3_err	 err;
-	int		 alive;
+	int		 alive, failed;
 
+	/* The parts on their way first: a PATCH counts once all are in. */
+	failed = parts_collect(bu, 0) == -1;
 	if (bu->gone || !bu->dirty)
 		return (0);
+	if (failed)
+		return (-1);
 	if ((alive = upload_alive(bu)) == -1)
 		return (-1);
 	if (alive == 0) {
@@ -1522,8 +1985,10 @@ s3b_upload_close(struct be_upload *bu)
 		return;
 	if (upload_save(bu) == -1)
 		s3log("s3: upload %s: cannot save its state", bu->uuid);
+	(void)parts_collect(bu, 0);
 	free(bu->parts);
 	free(bu->tail);
+	free(bu->spare);
 	free(bu);
 }
 
@@ -1558,6 +2023,8 @@ s3b_upload_commit(struct be_upload *bu, const char *digest)
 	int64_t		 size;
 	int		 made = 0;
 
+	if (parts_collect(bu, 0) == -1)
+		return (-1);
 	if (bu->gone || !upload_alive(bu)) {
 		errno = ENOENT;
 		return (-1);

@@ -110,6 +110,7 @@ void	 reg_used(const char *);
 int	 reg_blob_write(const char *, const void *, size_t);
 int	 reg_blob_remove(const char *, int64_t);
 int	 reg_blob_quarantine(const char *, const char *, char *, size_t);
+int	 reg_touch_del(const char *);
 int	 reg_link_put(const char *, enum be_link, const char *, int64_t);
 int	 reg_link_del(const char *, enum be_link, const char *);
 int	 reg_link_quarantine(const char *, const char *, char *, size_t);

@@ -209,9 +209,17 @@ struct store_backend {
 	 * (copying a big blob onto itself would cost more), blob_touched
 	 * its HeadObject's LastModified, and blob_remove deletes the
 	 * marker with the blob.
+	 *
+	 * touch_walk and touch_del (both NULL when blob_touched is):
+	 * every marker, as digest and its stat, and one removed (0 also
+	 * when there was none).  A marker outlives its blob when a touch
+	 * comes after the blob's removal; GC removes those (regd(8)).
+	 * S3: a ListObjectsV2 of _regd/used/, a DeleteObject.
 	 */
 	int	(*blob_touch)(const char *);
 	int	(*blob_touched)(const char *, struct be_stat *);
+	int	(*touch_walk)(be_each, void *);
+	int	(*touch_del)(const char *);
 
 	/* Its own counters for the metrics (regd.h), or NULL. */
 	void	(*figures)(struct backend_figures *);

@@ -137,6 +137,17 @@ reg_blob_quarantine(const char *digest, const char *dir, char *to,
 	return (rv);
 }
 
+/* A marker of use whose blob is gone (GC's tidy phase): no event. */
+int
+reg_touch_del(const char *digest)
+{
+	if (be->touch_del == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	return (be->touch_del(digest));
+}
+
 /* 1 a new link, 0 it was there, -1 error. */
 int
 reg_link_put(const char *repo, enum be_link kind, const char *digest,

@@ -364,11 +364,7 @@ front_request(struct peer *p, struct msg *m)
 		break;
 	case ST_HEALTH:
 		/* An answer at all says this loop runs; the space, how full. */
-		if (store_stats_space(&res.size, &res.off) == -1)
-			store_err(&res, 500, "UNKNOWN", "cannot read the file "
-			    "system");
-		else
-			res.status = 200;
+		store_health(&res);
 		break;
 	default:
 		park_end();

@@ -200,6 +200,7 @@ int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
 extern struct store_stats	 store_stats;
 void	 store_stats_init(void);
 int	 store_stats_space(int64_t *, int64_t *);
+void	 store_health(struct st_res *);
 void	 store_stats_fill(struct store_stats *);
 
 /* store_gc.c */

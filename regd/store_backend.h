@@ -221,6 +221,13 @@ struct store_backend {
 	int	(*touch_walk)(be_each, void *);
 	int	(*touch_del)(const char *);
 
+	/*
+	 * Optional, "worker": whether the store answers at all, for
+	 * /health: 0, or -1 with errno.  S3: a HeadObject of the GC lease's
+	 * key (404 is an answer too).
+	 */
+	int	(*probe)(void);
+
 	/* Its own counters for the metrics (regd.h), or NULL. */
 	void	(*figures)(struct backend_figures *);
 

@@ -2324,6 +2324,20 @@ s3b_lease_del(const char *name)
 	return (s3b_delete(key));
 }
 
+/* /health: the bucket answers (any answer but an error of the store). */
+static int
+s3b_probe(void)
+{
+	struct s3_obj	 o;
+	char		 key[S3_KEY_MAX];
+
+	if (lease_key(key, sizeof(key), "gc") == -1)
+		return (-1);
+	if (s3b_head(key, &o) == -1 && errno != ENOENT)
+		return (-1);
+	return (0);
+}
+
 /*
  * Before the sandbox: the CAs read, the endpoint's host resolved and
  * pinned, the first connection made, the cache scanned.
@@ -2477,6 +2491,7 @@ const struct store_backend store_s3_backend = {
 	.blob_touched = s3b_blob_touched,
 	.touch_walk = s3b_touch_walk,
 	.touch_del = s3b_touch_del,
+	.probe = s3b_probe,
 	.figures = s3b_figures,
 	.flags = BE_SHARED
 };

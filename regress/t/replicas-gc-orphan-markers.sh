@@ -15,8 +15,8 @@
 [ "${REGD_BACKEND:-fs}" = s3 ] || skip "markers of use are S3 objects"
 S3REQ=${S3REQ:-./regress/s3/s3req}
 [ -x "$S3REQ" ] || fail "$S3REQ is not built (make units)"
-replica_start 1 "gc grace 3"
-replica_start 2 "gc grace 3"
+replica_start 1 "gc grace 8"
+replica_start 2 "gc grace 8"
 REGCTL1="$REGCTL_BIN -s $T/r1/regd.sock"
 used=/$S3_BUCKET${S3_ROOT:-/regress/${T##*/}}/docker/registry/v2/_regd/used
 
@@ -41,14 +41,16 @@ make_blob 100 "$T/gone2"
 OLD=$(sha "$T/gone1")
 NEW=$(sha "$T/gone2")
 check_eq "$(marker PUT "$OLD")" 200 "an orphan marker written"
-sleep 4		# older than the grace
-check_eq "$(marker PUT "$NEW")" 200 "a young orphan marker written"
+sleep 9		# older than the grace
 
 $REGCTL1 gc -n > "$T/dry.out" 2>&1 ||
     fail "gc -n: $(cat "$T/dry.out")"
 grep -q "^marker $OLD (its blob is gone)" "$T/dry.out" ||
     fail "gc -n does not list the orphan: $(cat "$T/dry.out")"
 check_eq "$(marker HEAD "$OLD")" 200 "the orphan after gc -n"
+
+# Younger than the grace (8 s) while the run below lasts.
+check_eq "$(marker PUT "$NEW")" 200 "a young orphan marker written"
 
 $REGCTL1 gc > "$T/gc.out" 2>&1 || fail "gc: $(cat "$T/gc.out")"
 note "$(tail -n 2 "$T/gc.out" | tr '\n' ' ')"

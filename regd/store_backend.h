@@ -92,7 +92,8 @@ struct store_backend {
 	/*
 	 * 1: blob_open may wait on the network (a cache filled from an
 	 * object store); it is then a "worker" call, which the layers
-	 * above make from a job while the request is parked.
+	 * above make from a job while the request is parked, and so is
+	 * link_get (a manifest GET by digest looks up its revision link).
 	 */
 	int		 open_slow;
 	int	(*init)(void);			/* before the sandbox */

@@ -332,7 +332,8 @@ mx_plain(struct conn *c, int status, const char *text)
 
 /* The answer of /health and /ready: 200, or 503 and why. */
 static void
-mx_health(struct conn *c, const char *why, int64_t avail, int64_t total)
+mx_health(struct conn *c, const char *why, int64_t avail, int64_t total,
+    int probed)
 {
 	char	 body[512];
 	int	 n;
@@ -340,8 +341,9 @@ mx_health(struct conn *c, const char *why, int64_t avail, int64_t total)
 	if (why == NULL)
 		n = snprintf(body, sizeof(body), "{\"status\":\"ok\","
 		    "\"free_bytes\":%lld,\"size_bytes\":%lld,"
-		    "\"free_floor_bytes\":%lld}\n", (long long)avail,
-		    (long long)total, (long long)env->conf->health_free);
+		    "\"free_floor_bytes\":%lld%s}\n", (long long)avail,
+		    (long long)total, (long long)env->conf->health_free,
+		    probed ? ",\"store\":\"answers\"" : "");
 	else
 		n = snprintf(body, sizeof(body), "{\"status\":\"unavailable\","
 		    "\"reason\":\"%s\"}\n", why);
@@ -387,7 +389,8 @@ metrics_dispatch(struct conn *c)
 		return;
 	}
 	if (mx_is_ready(c) && front_draining()) {
-		mx_health(c, "this frontend is draining after a reload", 0, 0);
+		mx_health(c, "this frontend is draining after a reload", 0, 0,
+		    0);
 		return;
 	}
 	if (conn_request(c, ST_HEALTH, NULL, 0) == -1)
@@ -404,7 +407,7 @@ metrics_timeout(struct conn *c)
 	if (c->req.st_type == ST_HEALTH) {
 		snprintf(why, sizeof(why), "storage did not answer within "
 		    "%lld s", (long long)env->conf->health_timeout);
-		mx_health(c, why, 0, 0);
+		mx_health(c, why, 0, 0, 0);
 		return (1);
 	}
 	if (c->req.st_type == MSG_METRICS_REQ) {
@@ -422,20 +425,26 @@ metrics_storage_res(struct conn *c, struct st_res *res)
 
 	if (c->req.st_type != ST_HEALTH)
 		return;
+	if (res->status == 503 && res->message[0] != '\0' &&
+	    strpbrk(res->message, "\"\\") == NULL) {
+		mx_health(c, res->message, 0, 0, 0);
+		return;
+	}
 	if (res->status != 200) {
 		snprintf(why, sizeof(why), "storage cannot read its file "
 		    "system (status %d)", res->status);
-		mx_health(c, why, 0, 0);
+		mx_health(c, why, 0, 0, 0);
 		return;
 	}
 	if (res->space_free < env->conf->health_free) {
 		snprintf(why, sizeof(why), "free space %lld bytes is below "
 		    "the floor of %lld bytes", (long long)res->space_free,
 		    (long long)env->conf->health_free);
-		mx_health(c, why, res->space_free, res->space_total);
+		mx_health(c, why, res->space_free, res->space_total, 0);
 		return;
 	}
-	mx_health(c, NULL, res->space_free, res->space_total);
+	mx_health(c, NULL, res->space_free, res->space_total,
+	    (res->flags & STR_PROBED) != 0);
 }
 
 /* The parent's exposition text for a scrape of c. */

@@ -253,6 +253,7 @@ struct st_ctl_repo {			/* ST_CTL_TAGS, _RM, _USAGE */
 #define STR_PIPE	0x10	/* the fd is a pipe of size bytes, fed
 				   while a mirror fetches: EOF early means
 				   the bytes failed their digest */
+#define STR_PROBED	0x20	/* health: the backend's store answered */
 
 struct st_res {
 	int32_t		 status;	/* HTTP status to answer */

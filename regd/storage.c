@@ -377,12 +377,7 @@ front_request(struct peer *p, struct msg *m)
 		break;
 	case ST_HEALTH:
 		/* An answer at all says this loop runs; the space, how full. */
-		if (store_stats_space(&res.space_free, &res.space_total) ==
-		    -1)
-			store_err(&res, 500, "UNKNOWN", "cannot read the file "
-			    "system");
-		else
-			res.status = 200;
+		store_health(&res);
 		break;
 	default:
 		park_end();

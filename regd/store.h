@@ -112,6 +112,7 @@ void	 reg_used(const char *);
 int	 reg_blob_write(const char *, const void *, size_t);
 int	 reg_blob_remove(const char *, int64_t);
 int	 reg_blob_quarantine(const char *, const char *, char *, size_t);
+int	 reg_touch_del(const char *);
 int	 reg_link_put(const char *, enum be_link, const char *, int64_t);
 int	 reg_link_del(const char *, enum be_link, const char *);
 int	 reg_link_quarantine(const char *, const char *, char *, size_t);
@@ -208,6 +209,7 @@ int64_t	 quota_room(const char *, int64_t, int64_t, char *, size_t);
 extern struct store_stats	 store_stats;
 void	 store_stats_init(void);
 int	 store_stats_space(int64_t *, int64_t *);
+void	 store_health(struct st_res *);
 void	 store_stats_fill(struct store_stats *);
 
 /* store_gc.c */

@@ -97,7 +97,8 @@ struct store_backend {
 	/*
 	 * 1: blob_open may wait on the network (a cache filled from an
 	 * object store); it is then a "worker" call, which the layers
-	 * above make from a job while the request is parked.
+	 * above make from a job while the request is parked, and so is
+	 * link_get (a manifest GET by digest looks up its revision link).
 	 */
 	int		 open_slow;
 	int	(*init)(void);			/* before the sandbox */
@@ -214,9 +215,24 @@ struct store_backend {
 	 * (copying a big blob onto itself would cost more), blob_touched
 	 * its HeadObject's LastModified, and blob_remove deletes the
 	 * marker with the blob.
+	 *
+	 * touch_walk and touch_del (both NULL when blob_touched is):
+	 * every marker, as digest and its stat, and one removed (0 also
+	 * when there was none).  A marker outlives its blob when a touch
+	 * comes after the blob's removal; GC removes those (regd(8)).
+	 * S3: a ListObjectsV2 of _regd/used/, a DeleteObject.
 	 */
 	int	(*blob_touch)(const char *);
 	int	(*blob_touched)(const char *, struct be_stat *);
+	int	(*touch_walk)(be_each, void *);
+	int	(*touch_del)(const char *);
+
+	/*
+	 * Optional, "worker": whether the store answers at all, for
+	 * /health: 0, or -1 with errno.  S3: a HeadObject of the GC lease's
+	 * key (404 is an answer too).
+	 */
+	int	(*probe)(void);
 
 	/*
 	 * Optional (NULL: nothing is kept across restarts): notes, named

@@ -50,6 +50,21 @@
 #define LEASE_MARGIN	10	/* s: no removal this close to its expiry */
 #define SWEEP_MAX	3	/* s: the longest a sweep phase may last */
 
+/* A maintenance job's hold on the lease; no nonce: none held. */
+struct lease_hold {
+	char		 nonce[33];
+	time_t		 renewed;	/* last written by its holder */
+};
+
+/* The lease as read: its holder, as far as it says. */
+struct lease_info {
+	char		 nonce[64];
+	char		 phase[16];
+	char		 pid[16];
+	char		 host[64];
+	time_t		 mtime;		/* its last write */
+};
+
 struct dnode {
 	RB_ENTRY(dnode)		 entry;
 	char			 digest[MAX_DIGEST + 1];
@@ -86,7 +101,8 @@ enum gc_state {
 	GS_REPO,			/* uploads, retention, marks of one */
 	GS_BLOBS,			/* list the blobs */
 	GS_CANDS,			/* the unmarked ones, stat'ed */
-	GS_SWEEP			/* remove the candidates */
+	GS_SWEEP,			/* remove the candidates */
+	GS_TIDY				/* markers of use of gone blobs */
 };
 
 struct gc_run {
@@ -115,11 +131,14 @@ struct gc_run {
 	int64_t		 nfailed;	/* removals that failed */
 	struct event	 ev;
 	/* A shared store (regd(8), Housekeeping): the lease. */
-	char		 nonce[33];	/* this run's, in the lease */
-	time_t		 renewed;	/* last written by this run */
+	struct lease_hold lh;		/* this run's */
 	time_t		 sweep_since;
 	struct names	 drops;		/* repo@digest, left for the sweep */
 	int64_t		 nleft;		/* candidates left for a next run */
+	struct names	 orphans;	/* GS_TIDY: markers, no blob listed */
+	size_t		 norphan;
+	int		 tidy_listed;
+	int64_t		 nmarkers;	/* markers removed */
 };
 
 struct fsck_run {
@@ -140,6 +159,7 @@ struct fsck_run {
 	int64_t		 nstale;	/* layer links to removed blobs */
 	int64_t		 nremoved;
 	int64_t		 nfailed;	/* moves and removals that failed */
+	struct lease_hold lh;		/* -r on a shared store */
 	struct event	 ev;
 };
 
@@ -156,6 +176,7 @@ static struct fsck_run		*fsckrun;
 static struct event		 ev_sched;
 static int			 sched_set;
 static struct chan		*ctl_chan;	/* to the parent */
+static char			 lease_host[64] = "?";	/* in the lease */
 
 static void	 gc_start(uint32_t, int, int);
 static void	 gc_touch(const char *);
@@ -253,33 +274,36 @@ store_shared(void)
 }
 
 /*
- * The GC lease of a shared store: "regd-gc <nonce> <phase> <pid>", its
- * mtime the time of its last write.  Only the run whose nonce it holds
- * may remove anything; writers wait while it says "sweep".
+ * The maintenance lease of a shared store: "regd-gc <nonce> <phase>
+ * <pid> <host>", its mtime the time of its last write.  GC (phases
+ * mark, sweep, tidy), fsck -r (fsck) and rm (rm) take it; only the
+ * holder whose nonce it holds may remove anything, and writers wait
+ * while it says "sweep".
  */
 static int
-lease_write(struct gc_run *r, const char *phase, int excl)
+lease_write(struct lease_hold *lh, const char *phase, int excl)
 {
-	char	 buf[128];
+	char	 buf[160];
 	int	 n;
 
-	n = snprintf(buf, sizeof(buf), "regd-gc %s %s %ld\n", r->nonce,
-	    phase, (long)getpid());
+	n = snprintf(buf, sizeof(buf), "regd-gc %s %s %ld %s\n", lh->nonce,
+	    phase, (long)getpid(), lease_host);
 	if (n < 0 || (size_t)n >= sizeof(buf) ||
 	    be->lease_put(LEASE_NAME, buf, n, excl) == -1)
 		return (-1);
-	r->renewed = time(NULL);
+	lh->renewed = time(NULL);
 	return (0);
 }
 
-/* What the lease holds: 1 and its phase, 0 none or expired, -1 error. */
+/* What the lease holds: 1 and li filled, 0 none or expired, -1 error. */
 static int
-lease_read(char *nonce, size_t nlen, char *phase, size_t plen)
+lease_read(struct lease_info *li)
 {
 	struct be_stat	 bs;
-	char		 buf[128], *p, *q;
+	char		 buf[160];
 	ssize_t		 n;
 
+	memset(li, 0, sizeof(*li));
 	if (be->lease_get == NULL) {
 		errno = ENOTSUP;
 		return (-1);
@@ -290,59 +314,136 @@ lease_read(char *nonce, size_t nlen, char *phase, size_t plen)
 	if (time(NULL) - bs.mtime >= LEASE_TTL)
 		return (0);
 	buf[n] = '\0';
-	nonce[0] = phase[0] = '\0';
-	if (strncmp(buf, "regd-gc ", 8) != 0)
-		return (1);	/* held, by something unknown */
-	p = buf + 8;
-	if ((q = strchr(p, ' ')) == NULL)
-		return (1);
-	*q++ = '\0';
-	strlcpy(nonce, p, nlen);
-	q[strcspn(q, " \n")] = '\0';
-	strlcpy(phase, q, plen);
+	li->mtime = bs.mtime;
+	/* Held, by something unknown when it is not ours. */
+	if (strncmp(buf, "regd-gc ", 8) == 0)
+		(void)sscanf(buf + 8, "%63s %15s %15s %63s", li->nonce,
+		    li->phase, li->pid, li->host);
 	return (1);
 }
 
 static int
-lease_ours(struct gc_run *r)
+lease_ours(struct lease_hold *lh)
 {
-	char	 nonce[64], phase[16];
+	struct lease_info	 li;
 
-	return (lease_read(nonce, sizeof(nonce), phase, sizeof(phase)) == 1 &&
-	    strcmp(nonce, r->nonce) == 0);
+	return (lease_read(&li) == 1 && strcmp(li.nonce, lh->nonce) == 0);
+}
+
+/* Who holds the lease, for an operator: into why. */
+static void
+lease_holder(const struct lease_info *li, const char *refused, char *why,
+    size_t len)
+{
+	struct tm	 tm;
+	time_t		 until = li->mtime + LEASE_TTL;
+	char		 when[32];
+	const char	*what = "gc", *where = "another instance";
+
+	if (strcmp(li->phase, "fsck") == 0)
+		what = "fsck -r";
+	else if (strcmp(li->phase, "rm") == 0)
+		what = "rm";
+	if (strcmp(li->host, lease_host) == 0 &&
+	    strtol(li->pid, NULL, 10) == (long)getpid())
+		where = "this instance";
+	gmtime_r(&until, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(why, len, "error: no %s: %s is running on %s (host %s, "
+	    "pid %s, phase %s), which holds the maintenance lease until %s "
+	    "(renewed while it runs); try again later\n", refused, what,
+	    where, li->host[0] != '\0' ? li->host : "?",
+	    li->pid[0] != '\0' ? li->pid : "?",
+	    li->phase[0] != '\0' ? li->phase : "?", when);
+}
+
+/*
+ * Take the lease for a maintenance job (phase its first phase, refused
+ * its name in a refusal): 0, or -1 with why (a line for the operator).
+ */
+static int
+lease_take(struct lease_hold *lh, const char *phase, const char *refused,
+    char *why, size_t len)
+{
+	struct lease_info	 li;
+	unsigned char		 b[16];
+	int			 i, held;
+
+	memset(lh, 0, sizeof(*lh));
+	if (!store_shared())
+		return (0);
+	if (be->lease_get == NULL || be->lease_put == NULL ||
+	    be->lease_del == NULL) {
+		snprintf(why, len, "error: no %s: the %s backend has no "
+		    "leases\n", refused, be->name);
+		return (-1);
+	}
+	if ((held = lease_read(&li)) == 1) {
+		lease_holder(&li, refused, why, len);
+		return (-1);
+	}
+	arc4random_buf(b, sizeof(b));
+	for (i = 0; i < 16; i++)
+		snprintf(lh->nonce + 2 * i, 3, "%02x", b[i]);
+	/* None, or expired: its holder stopped removing long ago. */
+	if ((held == 0 && be->lease_del(LEASE_NAME) == -1) ||
+	    lease_write(lh, phase, 1) == -1 || !lease_ours(lh)) {
+		if (errno == EEXIST && lease_read(&li) == 1)
+			lease_holder(&li, refused, why, len);
+		else
+			snprintf(why, len, "error: no %s: cannot take the "
+			    "maintenance lease: %s\n", refused,
+			    strerror(errno));
+		lh->nonce[0] = '\0';
+		return (-1);
+	}
+	return (0);
+}
+
+/* Write the lease again, with phase: 0, or -1 when it is not ours. */
+static int
+lease_renew(struct lease_hold *lh, const char *phase)
+{
+	if (!store_shared() || lh->nonce[0] == '\0')
+		return (0);
+	if (!lease_ours(lh) || lease_write(lh, phase, 0) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Renewed when due (LEASE_RENEW): 0, or -1 when it is lost. */
+static int
+lease_keep(struct lease_hold *lh, const char *phase)
+{
+	if (lh->nonce[0] == '\0' || time(NULL) - lh->renewed < LEASE_RENEW)
+		return (0);
+	return (lease_renew(lh, phase));
+}
+
+/* Whether the holder may still remove: not near its lease's expiry. */
+static int
+lease_fresh(struct lease_hold *lh)
+{
+	return (lh->nonce[0] == '\0' ||
+	    time(NULL) - lh->renewed < LEASE_TTL - LEASE_MARGIN);
+}
+
+static void
+lease_drop(struct lease_hold *lh)
+{
+	if (store_shared() && lh->nonce[0] != '\0' && lease_ours(lh))
+		be->lease_del(LEASE_NAME);
+	lh->nonce[0] = '\0';
 }
 
 /* Take the lease for run r: 0, or -1 with why written to r->out. */
 static int
 gc_lease_take(struct gc_run *r)
 {
-	unsigned char	 b[16];
-	char		 nonce[64], phase[16];
-	int		 i, held;
+	char	 why[512];
 
-	if (!store_shared())
-		return (0);
-	if (be->lease_get == NULL || be->lease_put == NULL ||
-	    be->lease_del == NULL) {
-		fprintf(r->out, "error: the %s backend has no leases: no gc "
-		    "in a shared store\n", be->name);
-		return (-1);
-	}
-	arc4random_buf(b, sizeof(b));
-	for (i = 0; i < 16; i++)
-		snprintf(r->nonce + 2 * i, 3, "%02x", b[i]);
-	if ((held = lease_read(nonce, sizeof(nonce), phase,
-	    sizeof(phase))) == 1) {
-		fprintf(r->out, "error: gc is running on another instance "
-		    "(lease %s, %s)\n", nonce, phase);
-		return (-1);
-	}
-	/* None, or expired: its holder stopped removing long ago. */
-	if ((held == 0 && be->lease_del(LEASE_NAME) == -1) ||
-	    lease_write(r, "mark", 1) == -1 || !lease_ours(r)) {
-		fprintf(r->out, "error: cannot take the gc lease: %s\n",
-		    errno == EEXIST ? "another instance took it" :
-		    strerror(errno));
+	if (lease_take(&r->lh, "mark", "gc", why, sizeof(why)) == -1) {
+		fputs(why, r->out);
 		return (-1);
 	}
 	return (0);
@@ -352,22 +453,13 @@ gc_lease_take(struct gc_run *r)
 static int
 gc_lease_renew(struct gc_run *r, const char *phase)
 {
-	if (!store_shared())
-		return (0);
-	if (!lease_ours(r) || lease_write(r, phase, 0) == -1) {
+	if (lease_renew(&r->lh, phase) == -1) {
 		fprintf(r->out, "error: lost the gc lease, nothing more "
 		    "removed\n");
 		log_warnx("gc: lost the lease, stopped");
 		return (-1);
 	}
 	return (0);
-}
-
-static void
-gc_lease_drop(struct gc_run *r)
-{
-	if (store_shared() && r->nonce[0] != '\0' && lease_ours(r))
-		be->lease_del(LEASE_NAME);
 }
 
 /*
@@ -377,19 +469,18 @@ gc_lease_drop(struct gc_run *r)
 int
 gc_shared_sweeping(void)
 {
-	char		 nonce[64], phase[16];
-	int		 held;
+	struct lease_info	 li;
+	int			 held;
 
 	/* Without leases no instance collects garbage: nothing to wait. */
 	if (!store_shared() || be->lease_get == NULL)
 		return (0);
-	if ((held = lease_read(nonce, sizeof(nonce), phase,
-	    sizeof(phase))) == -1)
+	if ((held = lease_read(&li)) == -1)
 		return (-1);
-	if (held == 0 || strcmp(phase, "sweep") != 0)
+	if (held == 0 || strcmp(li.phase, "sweep") != 0)
 		return (0);
 	/* This process's own sweep: its write barrier covers it. */
-	if (gcrun != NULL && strcmp(nonce, gcrun->nonce) == 0)
+	if (gcrun != NULL && strcmp(li.nonce, gcrun->lh.nonce) == 0)
 		return (0);
 	return (1);
 }
@@ -498,7 +589,16 @@ gc_changed(const struct st_event *ev, void *arg)
 void
 gc_init(struct chan *parent)
 {
+	char	 host[256];
+
 	ctl_chan = parent;
+	/* One word in the lease, so an operator knows where it runs. */
+	if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		host[strcspn(host, " \t\n")] = '\0';
+		if (host[0] != '\0')
+			strlcpy(lease_host, host, sizeof(lease_host));
+	}
 	store_hook_add(gc_changed, NULL);
 	evtimer_set(&ev_sched, gc_sched, NULL);
 	gc_conf(&env->conf->store);
@@ -967,8 +1067,7 @@ gc_sweep_open(struct gc_run *r)
 
 	if (!store_shared())
 		return (1);
-	return (now - r->renewed < LEASE_TTL - LEASE_MARGIN &&
-	    now - r->sweep_since < SWEEP_MAX);
+	return (lease_fresh(&r->lh) && now - r->sweep_since < SWEEP_MAX);
 }
 
 /*
@@ -1199,7 +1298,8 @@ gc_mark_step(struct gc_run *r, const struct timespec *t0)
 			if (gc_step_over(t0, n))
 				return (0);
 		}
-		names_free(&r->blobs);
+		if (!store_shared())
+			names_free(&r->blobs);
 		if (gc_sweep_begin(r) == -1)
 			return (-1);
 		if (!store_shared())
@@ -1207,6 +1307,7 @@ gc_mark_step(struct gc_run *r, const struct timespec *t0)
 		r->state = GS_SWEEP;
 		return (1);
 	case GS_SWEEP:
+	case GS_TIDY:
 		break;
 	}
 	return (1);
@@ -1229,11 +1330,17 @@ gc_finish(struct gc_run *r, int status)
 	    (r->flags & GCF_DRYRUN) ? "dry run: " : "removed ",
 	    (long long)r->nblobs, (long long)r->bytes,
 	    (r->flags & GCF_DRYRUN) ? " would be freed" : " freed");
+	if (r->nmarkers > 0)
+		fprintf(r->out, "%s%lld markers of use of removed blobs%s\n",
+		    (r->flags & GCF_DRYRUN) ? "dry run: " : "removed ",
+		    (long long)r->nmarkers,
+		    (r->flags & GCF_DRYRUN) ? " would be removed" : "");
 	if (r->nleft > 0)
 		fprintf(r->out, "%lld candidates left for the next run (the "
 		    "sweep phase is bounded)\n", (long long)r->nleft);
-	gc_lease_drop(r);
+	lease_drop(&r->lh);
 	names_free(&r->drops);
+	names_free(&r->orphans);
 	if (r->nfailed > 0) {
 		fprintf(r->out, "error: %lld removals failed\n",
 		    (long long)r->nfailed);
@@ -1319,6 +1426,119 @@ gc_sweep_step(struct gc_run *r, const struct timespec *t0)
 	return (1);
 }
 
+/*
+ * Shared store: the markers of use (blob_touch) whose blob is gone, a
+ * touch that came after the blob's removal or an fsck -r that moved the
+ * blob aside.  Nothing else removes them.  Only those older than the
+ * grace, with no blob in the listing of GS_BLOBS, are looked at; one
+ * goes when its blob is still not there (a push that brings the blob
+ * back gives it a new mtime, which its grace counts from).  The lease
+ * says "tidy": writers need not wait for this.
+ */
+static const char *
+gc_phase(struct gc_run *r)
+{
+	if (r->state == GS_TIDY)
+		return ("tidy");
+	return (r->state == GS_SWEEP ? "sweep" : "mark");
+}
+
+/* 0 the run goes on to GS_TIDY, 1 it has nothing to tidy, -1 failed. */
+static int
+gc_tidy_begin(struct gc_run *r)
+{
+	if (!store_shared() || be->touch_walk == NULL ||
+	    be->touch_del == NULL)
+		return (1);
+	if (!(r->flags & GCF_DRYRUN) && gc_lease_renew(r, "tidy") == -1)
+		return (-1);
+	r->state = GS_TIDY;
+	return (0);
+}
+
+/* Whether s is in the sorted list ns. */
+static int
+sorted_has(const struct names *ns, const char *s)
+{
+	size_t	 lo = 0, hi = ns->n, mid;
+	int	 c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(s, ns->v[mid])) == 0)
+			return (1);
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (0);
+}
+
+static int
+gc_marker_each(void *arg, const char *digest, const struct be_stat *bs)
+{
+	struct gc_run	*r = arg;
+
+	if (bs == NULL || time(NULL) - bs->mtime < sc.gc_grace ||
+	    sorted_has(&r->blobs, digest))
+		return (0);
+	return (names_add(&r->orphans, digest) == -1 ? -1 : 0);
+}
+
+static void
+gc_tidy_one(struct gc_run *r, const char *digest, time_t now)
+{
+	if (dnode_get(&r->marks, digest, 0) != NULL ||
+	    gc_is_born(r, digest) || recently_touched(digest, now))
+		return;
+	/* The blob there, or no telling: the marker stays. */
+	if (be->blob_stat(digest, NULL) == 0 || errno != ENOENT)
+		return;
+	if (r->flags & GCF_DRYRUN) {
+		fprintf(r->out, "marker %s (its blob is gone)\n", digest);
+		r->nmarkers++;
+		return;
+	}
+	if (reg_touch_del(digest) == -1) {
+		log_warn("gc: cannot remove the marker of %s", digest);
+		fprintf(r->out, "error: cannot remove the marker of use of "
+		    "%s: %s\n", digest, strerror(errno));
+		r->nfailed++;
+		return;
+	}
+	fprintf(r->out, "marker %s\n", digest);
+	r->nmarkers++;
+}
+
+/* GS_TIDY: 1 when every marker was seen. */
+static int
+gc_tidy_step(struct gc_run *r, const struct timespec *t0)
+{
+	time_t	 now = time(NULL);
+	size_t	 n;
+
+	if (!r->tidy_listed) {
+		r->tidy_listed = 1;
+		if (be->touch_walk(gc_marker_each, r) == -1) {
+			fprintf(r->out, "error: cannot list the markers of "
+			    "use: %s\n", strerror(errno));
+			r->nfailed++;
+			return (1);
+		}
+		return (0);
+	}
+	for (n = 1; r->norphan < r->orphans.n; n++) {
+		/* Near the lease's expiry: the rest for a next run. */
+		if (!lease_fresh(&r->lh))
+			return (1);
+		gc_tidy_one(r, r->orphans.v[r->norphan++], now);
+		if (gc_step_over(t0, n * STEP_CLOCK / 4))
+			return (0);
+	}
+	return (1);
+}
+
 /* A step of the run, from the timer; the next is armed unless it ended. */
 static void
 gc_step(int fd, short event, void *arg)
@@ -1329,9 +1549,8 @@ gc_step(int fd, short event, void *arg)
 	int		 rv;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (store_shared() && time(NULL) - r->renewed >= LEASE_RENEW &&
-	    gc_lease_renew(r, r->state == GS_SWEEP ? "sweep" : "mark") ==
-	    -1) {
+	if (store_shared() && time(NULL) - r->lh.renewed >= LEASE_RENEW &&
+	    gc_lease_renew(r, gc_phase(r)) == -1) {
 		gc_finish(r, 1);
 		return;
 	}
@@ -1344,7 +1563,9 @@ gc_step(int fd, short event, void *arg)
 			gc_finish(r, 1);
 			return;
 		}
-		if (r->state != GS_SWEEP)
+		if (r->state == GS_TIDY)
+			rv = gc_tidy_step(r, &t0);
+		else if (r->state != GS_SWEEP)
 			rv = gc_mark_step(r, &t0);
 		else
 			rv = gc_sweep_step(r, &t0);
@@ -1353,6 +1574,11 @@ gc_step(int fd, short event, void *arg)
 			return;
 		}
 		if (rv == 1 && r->state == GS_SWEEP && r->next >= r->ncands) {
+			if ((rv = gc_tidy_begin(r)) != 0) {
+				gc_finish(r, rv == -1);
+				return;
+			}
+		} else if (rv == 1 && r->state == GS_TIDY) {
 			gc_finish(r, 0);
 			return;
 		}
@@ -1422,17 +1648,24 @@ rm_report(void *arg, const char *where, int err)
 void
 gc_ctl_rm(uint32_t id, const char *repo)
 {
-	char	 msg[PATH_MAX + 128];
-	int	 status = 0;
+	struct lease_hold	 lh;
+	char			 msg[PATH_MAX + 512];
+	int			 status = 0;
 
 	if (!valid_name(repo) || !be->repo_exists(repo, 1)) {
 		snprintf(msg, sizeof(msg), "error: no such repository\n");
 		status = 1;
 		goto done;
 	}
+	/* A shared store: no other instance's GC or repair meanwhile. */
+	if (lease_take(&lh, "rm", "rm", msg, sizeof(msg)) == -1) {
+		status = 1;
+		goto done;
+	}
 	store_upload_forget_repo(repo);
 	if (reg_repo_remove(repo, rm_report, &id) == -1)
 		status = 1;
+	lease_drop(&lh);
 	if (status == 0) {
 		log_info("repository %s removed", repo);
 		snprintf(msg, sizeof(msg), "removed %s; its blobs go at the "
@@ -1638,6 +1871,26 @@ fsck_move_link(struct fsck_run *f, const char *where)
 	fsck_moved(f, where, rv, to);
 }
 
+/*
+ * Whether fsck may move or remove now: with -r, and on a shared store
+ * while it holds the maintenance lease (renewed here when due).
+ */
+static int
+fsck_may_repair(struct fsck_run *f)
+{
+	if (!f->repair)
+		return (0);
+	if (lease_keep(&f->lh, "fsck") == -1) {
+		fprintf(f->out, "error: lost the maintenance lease, nothing "
+		    "more repaired\n");
+		log_warnx("fsck: lost the maintenance lease");
+		f->repair = 0;
+		f->nfailed++;
+		return (0);
+	}
+	return (1);
+}
+
 /* A stale layer link goes with -r: "where" less its "/link". */
 static void
 fsck_unlink(struct fsck_run *f, const char *where)
@@ -1667,7 +1920,7 @@ fsck_link(void *arg, const char *where, const char *dg, const char *expect,
 	if (dg == NULL || (expect != NULL && strcmp(dg, expect) != 0)) {
 		fprintf(f->out, "bad link %s\n", where);
 		f->nproblems++;
-		if (f->repair)
+		if (fsck_may_repair(f))
 			fsck_move_link(f, where);
 		return (0);
 	}
@@ -1679,7 +1932,7 @@ fsck_link(void *arg, const char *where, const char *dg, const char *expect,
 	    dnode_get(&f->bad, dg, 0) == NULL) {
 		fprintf(f->out, "stale layer link %s -> %s\n", where, dg);
 		f->nstale++;
-		if (f->repair)
+		if (fsck_may_repair(f))
 			fsck_unlink(f, where);
 		return (0);
 	}
@@ -1687,7 +1940,7 @@ fsck_link(void *arg, const char *where, const char *dg, const char *expect,
 	    dnode_get(&f->bad, dg, 0) != NULL)) {
 		fprintf(f->out, "dangling link %s -> %s\n", where, dg);
 		f->nproblems++;
-		if (f->repair)
+		if (fsck_may_repair(f))
 			fsck_move_link(f, where);
 	}
 	return (0);
@@ -1725,6 +1978,7 @@ fsck_finish(struct fsck_run *f)
 	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)
 		quota_forget_disk();
+	lease_drop(&f->lh);
 	free(f->outbuf);
 	names_free(&f->blobs);
 	dtree_free(&f->bad);
@@ -1758,7 +2012,7 @@ fsck_judge(struct fsck_run *f, const char *digest)
 		return;
 	fprintf(f->out, "corrupt blob %s (content is %s)\n", digest, got);
 	f->nproblems++;
-	if (f->repair) {
+	if (fsck_may_repair(f)) {
 		dnode_get(&f->bad, digest, 1);
 		rv = reg_blob_quarantine(digest, f->qdir, path, sizeof(path));
 		fsck_moved(f, digest, rv, path);
@@ -1780,6 +2034,9 @@ fsck_step(int fd, short event, void *arg)
 		evtimer_add(&f->ev, &tv);
 		return;
 	}
+	/* Kept while the blobs are hashed, though nothing moves yet. */
+	if (f->repair)
+		(void)fsck_may_repair(f);
 	while (f->next < f->blobs.n && budget < HASH_BUDGET) {
 		dg = f->blobs.v[f->next];
 		if (f->fd == -1) {
@@ -1829,13 +2086,23 @@ fsck_step(int fd, short event, void *arg)
 void
 gc_ctl_fsck(uint32_t id, int repair)
 {
-	struct fsck_run	*f;
-	struct timeval	 tv = { 0, 0 };
-	struct tm	 tm;
-	time_t		 now = time(NULL);
+	struct fsck_run		*f;
+	struct lease_hold	 lh;
+	struct timeval		 tv = { 0, 0 };
+	struct tm		 tm;
+	time_t			 now = time(NULL);
+	char			 why[512];
 
 	if (fsckrun != NULL) {
 		gc_ctl_text(id, "error: fsck is running already\n", 31);
+		gc_ctl_end(id, 1);
+		return;
+	}
+	/* A shared store: -r only under the maintenance lease. */
+	memset(&lh, 0, sizeof(lh));
+	if (repair && lease_take(&lh, "fsck", "fsck -r", why, sizeof(why)) ==
+	    -1) {
+		gc_ctl_text(id, why, strlen(why));
 		gc_ctl_end(id, 1);
 		return;
 	}
@@ -1845,10 +2112,12 @@ gc_ctl_fsck(uint32_t id, int repair)
 		if (f != NULL)
 			EVP_MD_CTX_free(f->ctx);
 		free(f);
+		lease_drop(&lh);
 		gc_ctl_text(id, "error: out of memory\n", 21);
 		gc_ctl_end(id, 1);
 		return;
 	}
+	f->lh = lh;
 	f->id = id;
 	f->fd = -1;
 	f->repair = repair;

@@ -137,6 +137,17 @@ reg_blob_quarantine(const char *digest, const char *dir, char *to,
 	return (rv);
 }
 
+/* A marker of use whose blob is gone (GC's tidy phase): no event. */
+int
+reg_touch_del(const char *digest)
+{
+	if (be->touch_del == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	return (be->touch_del(digest));
+}
+
 /* 1 a new link, 0 it was there, -1 error. */
 int
 reg_link_put(const char *repo, enum be_link kind, const char *digest,
@@ -530,22 +541,18 @@ unknown:
 	return (-1);
 }
 
-void
-store_manifest_get(const struct st_manifest_get *req, struct st_res *res,
-    int *fdp, const void **bodyp)
+/* A manifest resolved to digest: its body, inline or a descriptor. */
+static void
+manifest_answer(const struct st_manifest_get *req, struct st_res *res,
+    const char *digest, int *fdp, const void **bodyp)
 {
 	struct be_stat	 bs;
 	struct be_body	 body;
 	struct st_meta	*m;
 	const void	*inline_body;
-	char		 digest[MAX_DIGEST + 1];
 	size_t		 len;
 	int		 fd = -1, err = ENOENT;
 
-	*bodyp = NULL;
-	if (manifest_resolve(req->repo, req->ref, res, digest,
-	    sizeof(digest)) == -1)
-		return;
 	if (!(req->flags & STF_HEAD) &&
 	    (inline_body = manifest_body(digest, &len)) != NULL) {
 		if ((m = store_meta(digest)) == NULL) {
@@ -587,6 +594,91 @@ unknown:
 		close(fd);
 	store_err_errno(res, err, digest, "MANIFEST_UNKNOWN",
 	    "manifest unknown");
+}
+
+/*
+ * A slow backend (S3): a manifest GET or HEAD by digest looks up its
+ * revision link in the store each time, made by a job while the
+ * request is parked, so that one slow answer of the store does not hold
+ * every other client.  The rest (reg_used, the body from the manifest
+ * cache) on the main thread.  By tag it stays on the main thread: the
+ * tag cache answers most, and parked misses would all look the tag up
+ * at once when an entry expires (measured: p99 doubled).
+ */
+struct mget_job {
+	struct st_manifest_get	 req;
+	uint64_t		 park;
+	int			 rv, err;
+};
+
+static void
+mget_work(void *arg)
+{
+	struct mget_job	*mj = arg;
+
+	mj->rv = be->link_get(mj->req.repo, BE_REVISION, mj->req.ref, NULL);
+	mj->err = errno;
+}
+
+static void
+mget_done(void *arg)
+{
+	struct mget_job	*mj = arg;
+	struct st_res	 res;
+	const void	*body = NULL;
+	int		 fd = -1;
+
+	memset(&res, 0, sizeof(res));
+	if (mj->rv == -1)
+		store_err_errno(&res, mj->err, mj->req.ref,
+		    "MANIFEST_UNKNOWN", "manifest unknown");
+	else {
+		reg_used(mj->req.ref);
+		manifest_answer(&mj->req, &res, mj->req.ref, &fd, &body);
+	}
+	store_resume(mj->park, &res, fd, body);
+	free(mj);
+}
+
+/* 1 when the request was parked for a job (mget_done answers it). */
+static int
+manifest_get_later(const struct st_manifest_get *req)
+{
+	struct mget_job	*mj;
+
+	/* Invalid names, a tag, a mirror's request: the usual way. */
+	if (!be->open_slow || !job_ready() || (req->flags & STF_MIRROR) ||
+	    !valid_name(req->repo) || strchr(req->ref, ':') == NULL ||
+	    !store_digest_ok(req->ref))
+		return (0);
+	if ((mj = calloc(1, sizeof(*mj))) == NULL)
+		return (0);
+	mj->req = *req;
+	if ((mj->park = store_park()) == 0) {
+		free(mj);
+		return (0);
+	}
+	if (job_run(mget_work, mget_done, mj) == -1) {
+		/* Parked but no job: done here, answered as the job would. */
+		mget_work(mj);
+		mget_done(mj);
+	}
+	return (1);
+}
+
+void
+store_manifest_get(const struct st_manifest_get *req, struct st_res *res,
+    int *fdp, const void **bodyp)
+{
+	char	 digest[MAX_DIGEST + 1];
+
+	*bodyp = NULL;
+	if (manifest_get_later(req))
+		return;
+	if (manifest_resolve(req->repo, req->ref, res, digest,
+	    sizeof(digest)) == -1)
+		return;
+	manifest_answer(req, res, digest, fdp, bodyp);
 }
 
 void

@@ -2658,6 +2658,55 @@ s3b_blob_touched(const char *digest, struct be_stat *bs)
 	return (s3b_stat(key, bs));
 }
 
+/* Every marker of use: "<alg>/<hex>" under _regd/used/. */
+static int
+marker_each(void *arg, const struct s3_obj *o)
+{
+	struct linkwalk	*lw = arg;
+	struct be_stat	 bs;
+	char		 dg[MAX_DIGEST + 1], *slash;
+
+	if (o->is_prefix || strlen(o->key) <= lw->plen ||
+	    strlcpy(dg, o->key + lw->plen, sizeof(dg)) >= sizeof(dg) ||
+	    (slash = strchr(dg, '/')) == NULL)
+		return (0);
+	*slash = ':';
+	if (!store_digest_ok(dg))
+		return (0);
+	bs.size = o->size;
+	bs.mtime = o->mtime;
+	if (lw->fn(lw->arg, dg, &bs) != 0) {
+		lw->stopped = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+s3b_touch_walk(be_each fn, void *arg)
+{
+	struct linkwalk	 lw;
+	char		 key[S3_KEY_MAX];
+
+	if (key_fmt(key, sizeof(key), "_regd/used/") == -1)
+		return (-1);
+	memset(&lw, 0, sizeof(lw));
+	lw.plen = strlen(key);
+	lw.fn = fn;
+	lw.arg = arg;
+	return (s3b_list(key, NULL, marker_each, &lw));
+}
+
+static int
+s3b_touch_del(const char *digest)
+{
+	char	 key[S3_KEY_MAX];
+
+	if (used_key(key, sizeof(key), digest) == -1)
+		return (-1);
+	return (s3b_delete(key));
+}
+
 static void
 s3b_figures(struct backend_figures *f)
 {
@@ -2773,6 +2822,20 @@ s3b_note_put(const char *name, const void *buf, size_t len)
 	if (note_key(key, sizeof(key), name) == -1)
 		return (-1);
 	return (s3b_put(key, buf, len));
+}
+
+/* /health: the bucket answers (any answer but an error of the store). */
+static int
+s3b_probe(void)
+{
+	struct s3_obj	 o;
+	char		 key[S3_KEY_MAX];
+
+	if (lease_key(key, sizeof(key), "gc") == -1)
+		return (-1);
+	if (s3b_head(key, &o) == -1 && errno != ENOENT)
+		return (-1);
+	return (0);
 }
 
 /*
@@ -2928,6 +2991,9 @@ const struct store_backend store_s3_backend = {
 	.note_put = s3b_note_put,
 	.blob_touch = s3b_blob_touch,
 	.blob_touched = s3b_blob_touched,
+	.touch_walk = s3b_touch_walk,
+	.touch_del = s3b_touch_del,
+	.probe = s3b_probe,
 	.figures = s3b_figures,
 	.flags = BE_SHARED
 };

@@ -6,8 +6,10 @@
 # or a 400 that would make them give up, never a 500), nothing of what
 # failed is visible afterwards (no tag, no blob, the upload still at its
 # last acknowledged offset), and regd serves again once radosgw is back,
-# without a restart: the upload goes on to the right digest.  Skips only
-# when Ceph is not installed.
+# without a restart: the upload goes on to the right digest.  /health
+# says 503 within the health timeout while radosgw is gone (killed, then
+# stopped with SIGSTOP so that it hangs), 200 once it is back.  Skips
+# only when Ceph is not installed.
 
 . regress/lib.sh
 
@@ -16,12 +18,47 @@
 s3_need
 s3_on_exit()
 {
+	[ -z "${RGW_STOPPED:-}" ] || kill -CONT "$RGW_STOPPED" 2>/dev/null
 	regd_stop 2>/dev/null
 }
 s3_up outage
 
-REGD_BACKEND=s3 regd_conf
+MPORT=$(free_port)
+MURL=http://127.0.0.1:$MPORT
+REGD_BACKEND=s3 regd_conf "$(printf 'metrics {\n\tlisten on 127.0.0.1 port %s\n\thealth timeout 2\n}' "$MPORT")"
 regd_launch
+
+# health STATUS WHAT: GET /health, its status and JSON body checked; it
+# must come within the health timeout (2 s) and a second of slack.
+health()
+{
+	local t0 t1
+
+	t0=$(date +%s%N)
+	http GET "$MURL/health"
+	t1=$(date +%s%N)
+	check_eq "$STATUS" "$1" "/health $2: $(head -c 300 "$BODY")"
+	jq -e . < "$BODY" > /dev/null 2>&1 ||
+	    fail "/health $2: not JSON: $(head -c 300 "$BODY")"
+	[ $(( (t1 - t0) / 1000000 )) -le 3000 ] ||
+	    fail "/health $2 took $(( (t1 - t0) / 1000000 )) ms"
+}
+# health_back WHAT: 200 within 15 s (radosgw starting again).
+health_back()
+{
+	local n=150
+
+	while [ $n -gt 0 ]; do
+		http GET "$MURL/health"
+		[ "$STATUS" = 200 ] && break
+		n=$((n - 1))
+		sleep 0.1
+	done
+	health 200 "$1"
+	check_eq "$(json_get .store)" answers "/health $1: the store"
+}
+health 200 "with radosgw up"
+check_eq "$(json_get .store)" answers "/health: the store"
 
 push_image lib/app v1
 V1=$IMG_DIGEST
@@ -82,7 +119,10 @@ cp "$T/mid.hdrs" "$HDRS"
 expect_error 503 UNAVAILABLE
 note "PATCH cut off by the outage: $STATUS $(head -c 200 "$BODY")"
 
-# While it is gone: reads of what is not cached and every write.
+# While it is gone: /health, reads of what is not cached, every write.
+health 503 "with radosgw gone"
+check_match "$(json_get .reason)" '^the s3 store does not answer' \
+    "/health's reason with radosgw gone"
 http GET "$URL/v2/lib/app/blobs/$LAYER"
 expect_error 503 UNAVAILABLE
 http POST "$URL/v2/lib/app/blobs/uploads/" -H 'Content-Length: 0'
@@ -102,6 +142,7 @@ bash regress/s3/ceph.sh restart-rgw "$CEPH_DIR" > "$T/restart.out" 2>&1 ||
     fail "restart-rgw: $(tail -n 5 "$T/restart.out")"
 
 # Back: nothing of the failed requests, everything from before.
+health_back "with radosgw back"
 http GET "$URL/v2/lib/app/manifests/v2"
 check_eq "$STATUS" 404 "the tag whose PUT failed"
 http GET "$URL/v2/lib/app/tags/list"
@@ -132,4 +173,17 @@ cmp -s "$BODY" "$T/all" || fail "the blob: other bytes"
 "$S3REQ" GET "/$S3_BUCKET?uploads" -- -s -o "$T/uploads.xml"
 ! grep -q '<UploadId>' "$T/uploads.xml" ||
     fail "multipart uploads left: $(head -c 600 "$T/uploads.xml")"
+
+# radosgw hangs (SIGSTOP): /health within its timeout, and checks that
+# come meanwhile share one probe; 200 again once it goes on.
+RGW_STOPPED=$(rgw)
+[ -n "$RGW_STOPPED" ] || fail "no radosgw pid"
+kill -STOP "$RGW_STOPPED"
+for i in 1 2 3; do
+	health 503 "with radosgw stopped ($i)"
+done
+note "with radosgw stopped: $(json_get .reason)"
+kill -CONT "$RGW_STOPPED"
+RGW_STOPPED=
+health_back "with radosgw going on"
 exit 0

@@ -9,15 +9,17 @@
 # through the balancer, quota recounts, per-instance upload caps, and
 # online GC on one instance while the other pushes (the uses of blobs an
 # S3 push makes are written to the bucket, blob_touch, so the other
-# instance's GC counts its grace from them).  Skips only when Ceph is
-# not installed.
+# instance's GC counts its grace from them), fsck -r and rm refused
+# under another's maintenance lease, and GC removing the markers of use
+# of gone blobs.  Skips only when Ceph is not installed.
 
 . regress/lib.sh
 
 TESTS="replicas-chunked-upload-alternating replicas-kill9-retry-other
 replicas-tag-propagation replicas-skopeo-multiarch-balanced
 replicas-quota-recount replicas-upload-caps-per-instance
-replicas-gc-online-other-pushes"
+replicas-gc-online-other-pushes replicas-maintenance-lease
+replicas-gc-orphan-markers"
 
 . regress/s3/s3lib.sh
 

@@ -19,7 +19,6 @@ nginx_start "
 			limit_rate 16m;
 		}
 	}"
-trap 'dreg_stop; nginx_stop' EXIT
 
 make_blob $((48 * 1024 * 1024)) "$T/big"
 d=$(sha "$T/big")

@@ -20,7 +20,6 @@ nginx_start "
 			limit_rate 8m;
 		}
 	}"
-trap 'dreg_stop; nginx_stop' EXIT
 
 make_blob $((24 * 1024 * 1024)) "$T/big"
 d=$(sha "$T/big")

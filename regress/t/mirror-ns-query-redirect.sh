@@ -23,7 +23,6 @@ nginx_start "
 			proxy_pass $DREG_URL;
 		}
 	}"
-trap 'dreg_stop; nginx_stop' EXIT
 
 MIRROR=
 URL=$DREG_URL

@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -45,6 +46,13 @@
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
+/* Address classes a redirect may not lead to (addr_class). */
+#define NET_PUBLIC	0x00
+#define NET_LOOPBACK	0x01	/* 127/8, ::1 */
+#define NET_PRIVATE	0x02	/* RFC 1918, 100.64/10, fc00::/7 */
+#define NET_LINKLOCAL	0x04	/* 169.254/16 (cloud metadata), fe80::/10 */
+#define NET_OTHER	0x08	/* 0/8, ::, multicast, reserved */
+
 struct token {
 	char		*scope;
 	char		*value;
@@ -62,6 +70,7 @@ struct upstream {
 	struct token		 tokens[NTOKENS];
 	int			 ntok;
 	int			 basic;		/* it takes Basic */
+	int			 nets;		/* NET_* its url resolved to */
 };
 
 struct fetch {
@@ -82,6 +91,10 @@ struct fetch {
 	char			*scope;		/* of the token */
 	int			 tokenreq;	/* getting a token */
 	struct evhttp_connection *evcon;
+	struct evdns_getaddrinfo_request *dnsreq;
+	int			 tls, port;	/* of the request f is at */
+	char			 host[256];
+	char			 path[1024];
 	struct evbuffer		*pending;	/* body not sent yet */
 	int64_t			 size;
 	int64_t			 got;
@@ -142,7 +155,9 @@ split_url(const char *url, int *tls, char *host, size_t hlen, int *port,
 	h = evhttp_uri_get_host(u);
 	if (s != NULL && h != NULL && h[0] != '\0' &&
 	    (strcmp(s, "https") == 0 || strcmp(s, "http") == 0) &&
-	    strlcpy(host, h, hlen) < hlen) {
+	    strlcpy(host, h + (h[0] == '['), hlen) < hlen) {
+		if (h[0] == '[')
+			host[strcspn(host, "]")] = '\0';	/* IPv6 */
 		*tls = strcmp(s, "https") == 0;
 		*port = evhttp_uri_get_port(u);
 		if (*port <= 0)
@@ -177,6 +192,8 @@ upstreams_set(void)
 			u = &ups[nups++];
 			TAILQ_INIT(&u->queue);
 		}
+		if (strcmp(u->c.url, confs_new[i].url) != 0)
+			u->nets = 0;
 		u->c = confs_new[i];
 		explicit_bzero(&confs_new[i], sizeof(confs_new[i]));
 		if (split_url(u->c.url, &u->tls, u->host, sizeof(u->host),
@@ -372,7 +389,7 @@ fetch_header(struct evhttp_request *req, void *arg)
 }
 
 static struct evhttp_connection *
-conn_new(struct fetch *f, int tls, const char *host, int port)
+conn_new(struct fetch *f, const char *addr)
 {
 	struct evhttp_connection *evcon;
 	struct bufferevent	*bev;
@@ -382,17 +399,18 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 				    default_ctx;
 	int			 ip;
 
-	if (tls) {
+	if (f->tls) {
 		if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL)
 			return (NULL);
-		ip = inet_pton(AF_INET, host, &a) == 1 ||
-		    inet_pton(AF_INET6, host, &a) == 1;
+		/* The certificate names the host, not the address. */
+		ip = inet_pton(AF_INET, f->host, &a) == 1 ||
+		    inet_pton(AF_INET6, f->host, &a) == 1;
 		if (ip)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-			    host);
+			    f->host);
 		else {
-			SSL_set_tlsext_host_name(ssl, host);
-			SSL_set1_host(ssl, host);
+			SSL_set_tlsext_host_name(ssl, f->host);
+			SSL_set1_host(ssl, f->host);
 		}
 		bev = bufferevent_openssl_socket_new(env->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
@@ -404,8 +422,9 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		return (NULL);
+	/* An address already checked: evdns has nothing left to look up. */
 	if ((evcon = evhttp_connection_base_bufferevent_new(env->base, dns,
-	    bev, host, port)) == NULL)
+	    bev, addr, f->port)) == NULL)
 		return (NULL);
 	evhttp_connection_set_timeout(evcon, f->up->c.timeout);
 	bufferevent_set_max_single_read(bev, FETCH_READ);
@@ -416,31 +435,132 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 	return (evcon);
 }
 
-/* Send (or send again) the request f is at. */
+/* The NET_* class of an address; IPv4 in IPv6 (mapped, NAT64) as IPv4. */
+static int
+addr_class(const struct sockaddr *sa)
+{
+	const uint8_t	*b;
+	uint32_t	 v4;
+
+	if (sa->sa_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if ((b[0] & 0xfe) == 0xfc)
+			return (NET_PRIVATE);
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return (NET_LINKLOCAL);
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+			return (NET_PRIVATE);	/* site-local, deprecated */
+		if (b[0] == 0xff)
+			return (NET_OTHER);
+		if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 ||
+		    memcmp(b, "\0\x64\xff\x9b\0\0\0\0\0\0\0\0", 12) == 0)
+			memcpy(&v4, b + 12, 4);
+		else if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) ==
+		    0)
+			return (b[15] == 1 ? NET_LOOPBACK : NET_OTHER);
+		else if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0)
+			return (NET_OTHER);	/* IPv4-compatible */
+		else
+			return (NET_PUBLIC);
+	} else if (sa->sa_family == AF_INET)
+		v4 = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+	else
+		return (NET_OTHER);
+	v4 = ntohl(v4);
+	if ((v4 >> 24) == 127)
+		return (NET_LOOPBACK);
+	if ((v4 >> 24) == 10 || (v4 >> 20) == (172 << 4 | 1) ||
+	    (v4 >> 16) == (192 << 8 | 168) || (v4 >> 22) == (100 << 2 | 1))
+		return (NET_PRIVATE);
+	if ((v4 >> 16) == (169 << 8 | 254))
+		return (NET_LINKLOCAL);
+	if ((v4 >> 24) == 0 || (v4 >> 28) >= 14)
+		return (NET_OTHER);	/* this network, multicast, reserved */
+	return (NET_PUBLIC);
+}
+
+static void	 fetch_send(struct fetch *, const char *);
+
+/*
+ * The request's host resolved.  The upstream's own url may be anywhere
+ * (the operator chose it); a host that the upstream chose (a redirect,
+ * a token service) may not be on an internal network (loopback,
+ * private, link-local, ...) unless the upstream's url is itself on one
+ * of the same class, or the upstream allows it ("redirect private
+ * yes").  The address checked is the one connected to.
+ */
+static void
+fetch_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+{
+	struct fetch		*f = arg;
+	struct upstream		*u = f->up;
+	struct evutil_addrinfo	*a;
+	char			 addr[INET6_ADDRSTRLEN], msg[512];
+	int			 c, refused = 0;
+
+	if (err == EVUTIL_EAI_CANCEL)
+		return;		/* fetcher_end cancelled it, f is gone */
+	f->dnsreq = NULL;
+	if (err != 0) {
+		if (ai != NULL)
+			evutil_freeaddrinfo(ai);
+		snprintf(msg, sizeof(msg), "cannot resolve %s: %s", f->host,
+		    evutil_gai_strerror(err));
+		fetcher_end(f, 502, msg);
+		return;
+	}
+	for (a = ai; a != NULL; a = a->ai_next) {
+		c = addr_class(a->ai_addr);
+		if (f->url == NULL)
+			u->nets |= c;
+		else if (c != NET_PUBLIC && (c & u->nets) == 0 &&
+		    !u->c.redirect_private) {
+			refused = 1;
+			continue;
+		}
+		/* Not getnameinfo: no interface names in the sandbox. */
+		if ((a->ai_family == AF_INET && inet_ntop(AF_INET,
+		    &((struct sockaddr_in *)a->ai_addr)->sin_addr, addr,
+		    sizeof(addr)) != NULL) || (a->ai_family == AF_INET6 &&
+		    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+		    a->ai_addr)->sin6_addr, addr, sizeof(addr)) != NULL))
+			break;
+	}
+	evutil_freeaddrinfo(ai);
+	if (a == NULL) {
+		if (refused)
+			log_warnx("upstream %s: a redirect to %s, an internal "
+			    "address, refused", u->c.name, f->host);
+		fetcher_end(f, 502, refused ? "upstream redirected to an "
+		    "internal address" : "upstream unreachable");
+		return;
+	}
+	fetch_send(f, addr);
+}
+
+/* Send (or send again) the request f is at: its host resolved first. */
 static void
 fetch_go(struct fetch *f)
 {
-	struct evhttp_request	*req;
-	struct evkeyvalq	*h;
+	struct evutil_addrinfo	 hints;
 	struct upstream		*u = f->up;
 	struct token		*t;
-	char			 path[1024], host[256], hosthdr[300];
 	const char		*rest;
-	int			 tls, port;
+	char			 port[8];
 
 	f->paused = 0;
 	if (f->url != NULL) {
-		if (split_url(f->url, &tls, host, sizeof(host), &port,
-		    &rest) == -1) {
+		if (split_url(f->url, &f->tls, f->host, sizeof(f->host),
+		    &f->port, &rest) == -1) {
 			fetcher_end(f, 502, "bad redirect from upstream");
 			return;
 		}
-		strlcpy(path, rest, sizeof(path));
+		strlcpy(f->path, rest, sizeof(f->path));
 	} else {
-		tls = u->tls;
-		strlcpy(host, u->host, sizeof(host));
-		port = u->port;
-		snprintf(path, sizeof(path), "/v2/%s/%s/%s", f->f.repo,
+		f->tls = u->tls;
+		strlcpy(f->host, u->host, sizeof(f->host));
+		f->port = u->port;
+		snprintf(f->path, sizeof(f->path), "/v2/%s/%s/%s", f->f.repo,
 		    f->f.kind == MIRK_BLOB ? "blobs" : "manifests", f->f.ref);
 		if (f->auth == NULL && u->basic && u->c.user[0] != '\0')
 			f->auth = basic_auth(u);
@@ -454,7 +574,31 @@ fetch_go(struct fetch *f)
 				fatal("%s", __func__);
 		}
 	}
-	if ((f->evcon = conn_new(f, tls, host, port)) == NULL) {
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	snprintf(port, sizeof(port), "%d", f->port);
+	/* NULL: answered already (f may be gone), or failed (called). */
+	f->dnsreq = NULL;
+	{
+		struct evdns_getaddrinfo_request *r;
+
+		r = evdns_getaddrinfo(dns, f->host, port, &hints,
+		    fetch_resolved, f);
+		if (r != NULL)
+			f->dnsreq = r;
+	}
+}
+
+static void
+fetch_send(struct fetch *f, const char *addr)
+{
+	struct evhttp_request	*req;
+	struct evkeyvalq	*h;
+	char			 hosthdr[300];
+
+	if ((f->evcon = conn_new(f, addr)) == NULL) {
 		fetcher_end(f, 502, "cannot connect upstream");
 		return;
 	}
@@ -463,10 +607,13 @@ fetch_go(struct fetch *f)
 	evhttp_request_set_header_cb(req, fetch_header);
 	evhttp_request_set_error_cb(req, fetch_error);
 	h = evhttp_request_get_output_headers(req);
-	if ((tls && port == 443) || (!tls && port == 80))
-		strlcpy(hosthdr, host, sizeof(hosthdr));
+	if ((f->tls && f->port == 443) || (!f->tls && f->port == 80))
+		strlcpy(hosthdr, f->host, sizeof(hosthdr));
+	else if (strchr(f->host, ':') != NULL)
+		snprintf(hosthdr, sizeof(hosthdr), "[%s]:%d", f->host,
+		    f->port);
 	else
-		snprintf(hosthdr, sizeof(hosthdr), "%s:%d", host, port);
+		snprintf(hosthdr, sizeof(hosthdr), "%s:%d", f->host, f->port);
 	evhttp_add_header(h, "Host", hosthdr);
 	evhttp_add_header(h, "User-Agent", "regd-mirror");
 	if (f->f.kind == MIRK_MANIFEST && !f->tokenreq)
@@ -476,7 +623,7 @@ fetch_go(struct fetch *f)
 	if (f->auth != NULL && (f->url == NULL || f->tokenreq))
 		evhttp_add_header(h, "Authorization", f->auth);
 	if (evhttp_make_request(f->evcon, req, f->head ? EVHTTP_REQ_HEAD :
-	    EVHTTP_REQ_GET, path) == -1)
+	    EVHTTP_REQ_GET, f->path) == -1)
 		fetcher_end(f, 502, "cannot send to upstream");
 }
 
@@ -696,6 +843,8 @@ fetcher_end(struct fetch *f, int status, const char *msg)
 	chan_send(&storage_chan, MIR_END, f->id, -1, &e, sizeof(e));
 	if (f->evcon != NULL)
 		evhttp_connection_free(f->evcon);
+	if (f->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(f->dnsreq);
 	if (evtimer_initialized(&f->ev_retry))
 		evtimer_del(&f->ev_retry);
 	if (f->running) {

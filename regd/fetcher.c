@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,9 @@
 #define FETCH_LOWAT	(1024 * 1024)
 #define FETCH_MAXHEADERS	(64 * 1024)
 #define FETCH_READ	(512 * 1024)	/* bytes per read of a body */
+#define FETCH_IOV	16		/* pieces of one MIR_DATA */
+#define FETCH_RCVLOWAT	(256 * 1024)	/* bytes a wakeup waits for */
+#define FETCH_MARGIN	(64 * 1024)	/* over what TLS may hold back */
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
@@ -86,6 +90,11 @@ struct fetch {
 	int			 timedout;	/* no retry then */
 	int			 sent_head;	/* MIR_HEAD went out */
 	int			 paused;
+	int			 lowat;		/* SO_RCVLOWAT set */
+	int			 raw;		/* body read here, not by evhttp */
+	int			 rawfd;		/* its socket, or -1 */
+	struct evhttp_request	*req;		/* in flight */
+	struct event		 ev_raw;
 	char			*auth;		/* Authorization */
 	char			*url;		/* after a redirect */
 	char			*scope;		/* of the token */
@@ -115,6 +124,8 @@ static void	 fetch_error(enum evhttp_request_error, void *);
 static void	 fetch_done(struct evhttp_request *, void *);
 static void	 fetcher_end(struct fetch *, int, const char *);
 static void	 fetch_next(struct upstream *);
+static void	 raw_start(int, short, void *);
+static unsigned char		 rawbuf[MSG_MAXPAYLOAD];
 
 /* A TLS context with the system's CA bundle and the upstream's CA. */
 static SSL_CTX *
@@ -314,20 +325,63 @@ send_head(struct fetch *f, int status, int64_t size, const char *digest,
 	chan_send(&storage_chan, MIR_HEAD, f->id, -1, &h, sizeof(h));
 }
 
-/* Body bytes to storage in DATA_CHUNK pieces; all that is left at end. */
+/*
+ * Body bytes to storage in messages as large as a message may be, all
+ * that is left at the end.  Sent from the evbuffer's own chains: no copy
+ * here when the channel is not behind.
+ */
 static void
 fetch_flush(struct fetch *f, int all)
 {
-	unsigned char	 buf[DATA_CHUNK];
-	size_t		 n;
+	struct evbuffer_iovec	 v[FETCH_IOV];
+	struct iovec		 iov[FETCH_IOV];
+	size_t			 n, len;
+	int			 i, cnt;
 
-	while ((n = evbuffer_get_length(f->pending)) >= DATA_CHUNK ||
+	while ((n = evbuffer_get_length(f->pending)) >= MSG_MAXPAYLOAD ||
 	    (all && n > 0)) {
-		if (n > sizeof(buf))
-			n = sizeof(buf);
-		evbuffer_remove(f->pending, buf, n);
-		chan_send(&storage_chan, MIR_DATA, f->id, -1, buf, n);
+		if (n > MSG_MAXPAYLOAD)
+			n = MSG_MAXPAYLOAD;
+		cnt = evbuffer_peek(f->pending, n, NULL, v, FETCH_IOV);
+		if (cnt > FETCH_IOV)
+			cnt = FETCH_IOV;
+		for (i = 0, len = 0; i < cnt && len < n; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+			if (len + iov[i].iov_len > n)
+				iov[i].iov_len = n - len;
+			len += iov[i].iov_len;
+		}
+		chan_sendv(&storage_chan, MIR_DATA, f->id, -1, iov, i);
+		evbuffer_drain(f->pending, len);
 	}
+}
+
+/*
+ * Wake up for a body's bytes in large reads, not for each segment: the
+ * socket is readable once FETCH_RCVLOWAT bytes wait, less near the end (a
+ * kept-alive connection sends no end).  The margin covers what a TLS
+ * layer may have read ahead of what it handed on.
+ */
+static void
+fetch_lowat(struct fetch *f)
+{
+	int64_t	 left;
+	int	 lw, fd;
+
+	if (f->size < 0)
+		return;
+	left = f->size - f->got - FETCH_MARGIN;
+	lw = left > FETCH_RCVLOWAT ? FETCH_RCVLOWAT : left > 1 ? left : 1;
+	if (lw == f->lowat)
+		return;
+	if (f->rawfd != -1)
+		fd = f->rawfd;
+	else if (f->evcon == NULL || (fd = bufferevent_getfd(
+	    evhttp_connection_get_bufferevent(f->evcon))) == -1)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lw, sizeof(lw)) == 0)
+		f->lowat = lw;
 }
 
 /* A 200 GET: its body as it comes (libevent drains what we leave). */
@@ -344,6 +398,7 @@ fetch_body(struct evhttp_request *req, void *arg)
 	else
 		evbuffer_remove_buffer(in, f->pending, n);
 	fetch_flush(f, 0);
+	fetch_lowat(f);
 	if (storage_chan.queued > FETCH_HIWAT && !f->paused &&
 	    f->evcon != NULL) {
 		f->paused = 1;
@@ -365,6 +420,7 @@ fetch_header(struct evhttp_request *req, void *arg)
 {
 	struct fetch	*f = arg;
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct timeval	 tv = { 0, 0 };
 	const char	*cl, *errstr;
 
 	if (f->tokenreq)
@@ -385,7 +441,114 @@ fetch_header(struct evhttp_request *req, void *arg)
 	    "Docker-Content-Digest"), evhttp_find_header(h, "Content-Type"),
 	    NULL);
 	evhttp_request_set_chunked_cb(req, fetch_body);
+	/*
+	 * A blob's plain body of a known length is read here, once evhttp
+	 * is out of its callbacks: libevent 2.1 reads 4K at a time.
+	 */
+	if (f->f.kind == MIRK_BLOB && !f->tls && f->size > 0 &&
+	    evhttp_find_header(h, "Transfer-Encoding") == NULL) {
+		f->raw = 1;
+		f->req = req;
+		evtimer_set(&f->ev_raw, raw_start, f);
+		evtimer_add(&f->ev_raw, &tv);
+	}
 	return (0);
+}
+
+/* The body's bytes straight from the socket, in large reads. */
+static void
+raw_read(int fd, short ev, void *arg)
+{
+	struct fetch	*f = arg;
+	ssize_t		 n;
+	size_t		 want;
+	int64_t		 left = f->size - f->got;
+	struct iovec	 iov;
+
+	if (ev & EV_TIMEOUT) {
+		fetcher_end(f, 502, "upstream timed out");
+		return;
+	}
+	while (left > 0) {
+		want = left > MSG_MAXPAYLOAD ? MSG_MAXPAYLOAD : left;
+		if ((n = read(fd, rawbuf, want)) == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			fetcher_end(f, 502, "upstream body of the wrong size");
+			return;
+		}
+		f->got += n;
+		left -= n;
+		iov.iov_base = rawbuf;
+		iov.iov_len = n;
+		chan_sendv(&storage_chan, MIR_DATA, f->id, -1, &iov, 1);
+		if (storage_chan.queued > FETCH_HIWAT) {
+			f->paused = 1;
+			event_del(&f->ev_raw);
+			return;
+		}
+		if ((size_t)n < want)
+			break;	/* level-triggered: called again for more */
+	}
+	if (left == 0) {
+		fetcher_end(f, 0, NULL);
+		return;
+	}
+	fetch_lowat(f);
+}
+
+static void
+raw_arm(struct fetch *f)
+{
+	struct timeval	 tv = { f->up->c.timeout, 0 };
+
+	event_set(&f->ev_raw, f->rawfd, EV_READ | EV_PERSIST, raw_read, f);
+	event_add(&f->ev_raw, &tv);
+}
+
+/*
+ * Out of evhttp's callbacks: take what evhttp read already, then read
+ * its socket here.  The connection stays evhttp's, idle, and is freed
+ * with the fetch (freeing it now would shut the socket down for writing,
+ * and a proxy upstream would take that for a client gone).
+ */
+static void
+raw_start(int fd, short ev, void *arg)
+{
+	struct fetch	*f = arg;
+	struct bufferevent *bev;
+	struct evbuffer	*in;
+	size_t		 n;
+
+	if (f->evcon == NULL || f->req == NULL)
+		return;
+	bev = evhttp_connection_get_bufferevent(f->evcon);
+	bufferevent_disable(bev, EV_READ);
+	f->rawfd = bufferevent_getfd(bev);
+	in = evhttp_request_get_input_buffer(f->req);
+	f->got += (n = evbuffer_get_length(in));
+	evbuffer_remove_buffer(in, f->pending, n);
+	in = bufferevent_get_input(bev);
+	f->got += (n = evbuffer_get_length(in));
+	evbuffer_remove_buffer(in, f->pending, n);
+	f->req = NULL;
+	if (f->rawfd == -1 || f->got > f->size) {
+		fetcher_end(f, 502, "upstream body of the wrong size");
+		return;
+	}
+	fetch_flush(f, 1);
+	f->lowat = 0;
+	fetch_lowat(f);
+	if (f->got == f->size) {
+		fetcher_end(f, 0, NULL);
+		return;
+	}
+	if (storage_chan.queued > FETCH_HIWAT)
+		f->paused = 1;
+	else
+		raw_arm(f);
 }
 
 static struct evhttp_connection *
@@ -549,6 +712,7 @@ fetch_go(struct fetch *f)
 	char			 port[8];
 
 	f->paused = 0;
+	f->lowat = 0;
 	if (f->url != NULL) {
 		if (split_url(f->url, &f->tls, f->host, sizeof(f->host),
 		    &f->port, &rest) == -1) {
@@ -845,6 +1009,8 @@ fetcher_end(struct fetch *f, int status, const char *msg)
 		evhttp_connection_free(f->evcon);
 	if (f->dnsreq != NULL)
 		evdns_getaddrinfo_cancel(f->dnsreq);
+	if (f->raw)
+		event_del(&f->ev_raw);	/* rawfd is evhttp's */
 	if (evtimer_initialized(&f->ev_retry))
 		evtimer_del(&f->ev_retry);
 	if (f->running) {
@@ -886,6 +1052,7 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 		fatal("%s", __func__);
 	MSG_COPY(m, &f->f);
 	f->id = m->hdr.peerid;
+	f->rawfd = -1;
 	if (!MSG_STR_OK(f->f.upstream) || !MSG_STR_OK(f->f.ref) ||
 	    !MSG_STR_OK(f->f.known) || !MSG_STR_OK(f->f.repo) ||
 	    !valid_name(f->f.repo) || (!valid_digest(f->f.ref) &&
@@ -919,7 +1086,10 @@ storage_drained(struct chan *c, void *arg)
 	struct fetch	*f;
 
 	TAILQ_FOREACH(f, &running, entry)
-		if (f->paused && f->evcon != NULL) {
+		if (f->paused && f->rawfd != -1) {
+			f->paused = 0;
+			raw_arm(f);
+		} else if (f->paused && f->evcon != NULL) {
 			f->paused = 0;
 			bufferevent_enable(evhttp_connection_get_bufferevent(
 			    f->evcon), EV_READ);
@@ -1022,6 +1192,9 @@ fetcher_main(struct proc_boot *boot)
 	}
 	nups = i;
 	signal(SIGPIPE, SIG_IGN);
+	/* Bodies pass in 512K reads: heap reused, not mmap'ed each time. */
+	mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 	signal_set(&ev_term, SIGTERM, fetcher_sig, NULL);
 	signal_set(&ev_int, SIGINT, fetcher_sig, NULL);
 	signal_add(&ev_term, NULL);

@@ -54,7 +54,7 @@
 #define NET_PUBLIC	0x00
 #define NET_LOOPBACK	0x01	/* 127/8, ::1 */
 #define NET_PRIVATE	0x02	/* RFC 1918, 100.64/10, fc00::/7 */
-#define NET_LINKLOCAL	0x04	/* 169.254/16 (cloud metadata), fe80::/10 */
+#define NET_LINKLOCAL	0x04	/* 169.254/16 (metadata), fe80::/10 */
 #define NET_OTHER	0x08	/* 0/8, ::, multicast, reserved */
 
 struct token {
@@ -74,7 +74,7 @@ struct upstream {
 	struct token		 tokens[NTOKENS];
 	int			 ntok;
 	int			 basic;		/* it takes Basic */
-	int			 nets;		/* NET_* its url resolved to */
+	int			 nets;	/* NET_* its url resolved to */
 };
 
 struct fetch {
@@ -91,8 +91,8 @@ struct fetch {
 	int			 sent_head;	/* MIR_HEAD went out */
 	int			 paused;
 	int			 lowat;		/* SO_RCVLOWAT set */
-	int			 raw;		/* body read here, not by evhttp */
-	int			 rawfd;		/* its socket, or -1 */
+	int			 raw;		/* body read here */
+	int			 rawfd;		/* evhttp's socket */
 	struct evhttp_request	*req;		/* in flight */
 	struct event		 ev_raw;
 	char			*auth;		/* Authorization */
@@ -101,7 +101,7 @@ struct fetch {
 	int			 tokenreq;	/* getting a token */
 	struct evhttp_connection *evcon;
 	struct evdns_getaddrinfo_request *dnsreq;
-	int			 tls, port;	/* of the request f is at */
+	int			 tls, port;	/* of this request */
 	char			 host[256];
 	char			 path[1024];
 	struct evbuffer		*pending;	/* body not sent yet */
@@ -490,7 +490,7 @@ raw_read(int fd, short ev, void *arg)
 			return;
 		}
 		if ((size_t)n < want)
-			break;	/* level-triggered: called again for more */
+			break;	/* level-triggered: called again */
 	}
 	if (left == 0) {
 		fetcher_end(f, 0, NULL);
@@ -612,7 +612,7 @@ addr_class(const struct sockaddr *sa)
 		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
 			return (NET_LINKLOCAL);
 		if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
-			return (NET_PRIVATE);	/* site-local, deprecated */
+			return (NET_PRIVATE);	/* site-local */
 		if (b[0] == 0xff)
 			return (NET_OTHER);
 		if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 ||
@@ -638,7 +638,7 @@ addr_class(const struct sockaddr *sa)
 	if ((v4 >> 16) == (169 << 8 | 254))
 		return (NET_LINKLOCAL);
 	if ((v4 >> 24) == 0 || (v4 >> 28) >= 14)
-		return (NET_OTHER);	/* this network, multicast, reserved */
+		return (NET_OTHER);	/* 0/8, multicast, reserved */
 	return (NET_PUBLIC);
 }
 

@@ -13,9 +13,11 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +44,18 @@
 #define FETCH_LOWAT	(1024 * 1024)
 #define FETCH_MAXHEADERS	(64 * 1024)
 #define FETCH_READ	(512 * 1024)	/* bytes per read of a body */
+#define FETCH_IOV	16		/* pieces of one MIR_DATA */
+#define FETCH_RCVLOWAT	(256 * 1024)	/* bytes a wakeup waits for */
+#define FETCH_MARGIN	(64 * 1024)	/* over what TLS may hold back */
 #define NTOKENS		8
 #define TOKEN_MAX	16384
+
+/* Address classes a redirect may not lead to (addr_class). */
+#define NET_PUBLIC	0x00
+#define NET_LOOPBACK	0x01	/* 127/8, ::1 */
+#define NET_PRIVATE	0x02	/* RFC 1918, 100.64/10, fc00::/7 */
+#define NET_LINKLOCAL	0x04	/* 169.254/16 (metadata), fe80::/10 */
+#define NET_OTHER	0x08	/* 0/8, ::, multicast, reserved */
 
 struct token {
 	char		*scope;
@@ -62,6 +74,7 @@ struct upstream {
 	struct token		 tokens[NTOKENS];
 	int			 ntok;
 	int			 basic;		/* it takes Basic */
+	int			 nets;	/* NET_* its url resolved to */
 };
 
 struct fetch {
@@ -77,11 +90,20 @@ struct fetch {
 	int			 timedout;	/* no retry then */
 	int			 sent_head;	/* MIR_HEAD went out */
 	int			 paused;
+	int			 lowat;		/* SO_RCVLOWAT set */
+	int			 raw;		/* body read here */
+	int			 rawfd;		/* evhttp's socket */
+	struct evhttp_request	*req;		/* in flight */
+	struct event		 ev_raw;
 	char			*auth;		/* Authorization */
 	char			*url;		/* after a redirect */
 	char			*scope;		/* of the token */
 	int			 tokenreq;	/* getting a token */
 	struct evhttp_connection *evcon;
+	struct evdns_getaddrinfo_request *dnsreq;
+	int			 tls, port;	/* of this request */
+	char			 host[256];
+	char			 path[1024];
 	struct evbuffer		*pending;	/* body not sent yet */
 	int64_t			 size;
 	int64_t			 got;
@@ -102,6 +124,8 @@ static void	 fetch_error(enum evhttp_request_error, void *);
 static void	 fetch_done(struct evhttp_request *, void *);
 static void	 fetcher_end(struct fetch *, int, const char *);
 static void	 fetch_next(struct upstream *);
+static void	 raw_start(int, short, void *);
+static unsigned char		 rawbuf[MSG_MAXPAYLOAD];
 
 /* A TLS context with the system's CA bundle and the upstream's CA. */
 static SSL_CTX *
@@ -142,7 +166,9 @@ split_url(const char *url, int *tls, char *host, size_t hlen, int *port,
 	h = evhttp_uri_get_host(u);
 	if (s != NULL && h != NULL && h[0] != '\0' &&
 	    (strcmp(s, "https") == 0 || strcmp(s, "http") == 0) &&
-	    strlcpy(host, h, hlen) < hlen) {
+	    strlcpy(host, h + (h[0] == '['), hlen) < hlen) {
+		if (h[0] == '[')
+			host[strcspn(host, "]")] = '\0';	/* IPv6 */
 		*tls = strcmp(s, "https") == 0;
 		*port = evhttp_uri_get_port(u);
 		if (*port <= 0)
@@ -177,6 +203,8 @@ upstreams_set(void)
 			u = &ups[nups++];
 			TAILQ_INIT(&u->queue);
 		}
+		if (strcmp(u->c.url, confs_new[i].url) != 0)
+			u->nets = 0;
 		u->c = confs_new[i];
 		explicit_bzero(&confs_new[i], sizeof(confs_new[i]));
 		if (split_url(u->c.url, &u->tls, u->host, sizeof(u->host),
@@ -297,20 +325,63 @@ send_head(struct fetch *f, int status, int64_t size, const char *digest,
 	chan_send(&storage_chan, MIR_HEAD, f->id, -1, &h, sizeof(h));
 }
 
-/* Body bytes to storage in DATA_CHUNK pieces; all that is left at end. */
+/*
+ * Body bytes to storage in messages as large as a message may be, all
+ * that is left at the end.  Sent from the evbuffer's own chains: no copy
+ * here when the channel is not behind.
+ */
 static void
 fetch_flush(struct fetch *f, int all)
 {
-	unsigned char	 buf[DATA_CHUNK];
-	size_t		 n;
+	struct evbuffer_iovec	 v[FETCH_IOV];
+	struct iovec		 iov[FETCH_IOV];
+	size_t			 n, len;
+	int			 i, cnt;
 
-	while ((n = evbuffer_get_length(f->pending)) >= DATA_CHUNK ||
+	while ((n = evbuffer_get_length(f->pending)) >= MSG_MAXPAYLOAD ||
 	    (all && n > 0)) {
-		if (n > sizeof(buf))
-			n = sizeof(buf);
-		evbuffer_remove(f->pending, buf, n);
-		chan_send(&storage_chan, MIR_DATA, f->id, -1, buf, n);
+		if (n > MSG_MAXPAYLOAD)
+			n = MSG_MAXPAYLOAD;
+		cnt = evbuffer_peek(f->pending, n, NULL, v, FETCH_IOV);
+		if (cnt > FETCH_IOV)
+			cnt = FETCH_IOV;
+		for (i = 0, len = 0; i < cnt && len < n; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+			if (len + iov[i].iov_len > n)
+				iov[i].iov_len = n - len;
+			len += iov[i].iov_len;
+		}
+		chan_sendv(&storage_chan, MIR_DATA, f->id, -1, iov, i);
+		evbuffer_drain(f->pending, len);
 	}
+}
+
+/*
+ * Wake up for a body's bytes in large reads, not for each segment: the
+ * socket is readable once FETCH_RCVLOWAT bytes wait, less near the end (a
+ * kept-alive connection sends no end).  The margin covers what a TLS
+ * layer may have read ahead of what it handed on.
+ */
+static void
+fetch_lowat(struct fetch *f)
+{
+	int64_t	 left;
+	int	 lw, fd;
+
+	if (f->size < 0)
+		return;
+	left = f->size - f->got - FETCH_MARGIN;
+	lw = left > FETCH_RCVLOWAT ? FETCH_RCVLOWAT : left > 1 ? left : 1;
+	if (lw == f->lowat)
+		return;
+	if (f->rawfd != -1)
+		fd = f->rawfd;
+	else if (f->evcon == NULL || (fd = bufferevent_getfd(
+	    evhttp_connection_get_bufferevent(f->evcon))) == -1)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lw, sizeof(lw)) == 0)
+		f->lowat = lw;
 }
 
 /* A 200 GET: its body as it comes (libevent drains what we leave). */
@@ -327,6 +398,7 @@ fetch_body(struct evhttp_request *req, void *arg)
 	else
 		evbuffer_remove_buffer(in, f->pending, n);
 	fetch_flush(f, 0);
+	fetch_lowat(f);
 	if (storage_chan.queued > FETCH_HIWAT && !f->paused &&
 	    f->evcon != NULL) {
 		f->paused = 1;
@@ -348,6 +420,7 @@ fetch_header(struct evhttp_request *req, void *arg)
 {
 	struct fetch	*f = arg;
 	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct timeval	 tv = { 0, 0 };
 	const char	*cl, *errstr;
 
 	if (f->tokenreq)
@@ -368,11 +441,118 @@ fetch_header(struct evhttp_request *req, void *arg)
 	    "Docker-Content-Digest"), evhttp_find_header(h, "Content-Type"),
 	    NULL);
 	evhttp_request_set_chunked_cb(req, fetch_body);
+	/*
+	 * A blob's plain body of a known length is read here, once evhttp
+	 * is out of its callbacks: libevent 2.1 reads 4K at a time.
+	 */
+	if (f->f.kind == MIRK_BLOB && !f->tls && f->size > 0 &&
+	    evhttp_find_header(h, "Transfer-Encoding") == NULL) {
+		f->raw = 1;
+		f->req = req;
+		evtimer_set(&f->ev_raw, raw_start, f);
+		evtimer_add(&f->ev_raw, &tv);
+	}
 	return (0);
 }
 
+/* The body's bytes straight from the socket, in large reads. */
+static void
+raw_read(int fd, short ev, void *arg)
+{
+	struct fetch	*f = arg;
+	ssize_t		 n;
+	size_t		 want;
+	int64_t		 left = f->size - f->got;
+	struct iovec	 iov;
+
+	if (ev & EV_TIMEOUT) {
+		fetcher_end(f, 502, "upstream timed out");
+		return;
+	}
+	while (left > 0) {
+		want = left > MSG_MAXPAYLOAD ? MSG_MAXPAYLOAD : left;
+		if ((n = read(fd, rawbuf, want)) == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			fetcher_end(f, 502, "upstream body of the wrong size");
+			return;
+		}
+		f->got += n;
+		left -= n;
+		iov.iov_base = rawbuf;
+		iov.iov_len = n;
+		chan_sendv(&storage_chan, MIR_DATA, f->id, -1, &iov, 1);
+		if (storage_chan.queued > FETCH_HIWAT) {
+			f->paused = 1;
+			event_del(&f->ev_raw);
+			return;
+		}
+		if ((size_t)n < want)
+			break;	/* level-triggered: called again */
+	}
+	if (left == 0) {
+		fetcher_end(f, 0, NULL);
+		return;
+	}
+	fetch_lowat(f);
+}
+
+static void
+raw_arm(struct fetch *f)
+{
+	struct timeval	 tv = { f->up->c.timeout, 0 };
+
+	event_set(&f->ev_raw, f->rawfd, EV_READ | EV_PERSIST, raw_read, f);
+	event_add(&f->ev_raw, &tv);
+}
+
+/*
+ * Out of evhttp's callbacks: take what evhttp read already, then read
+ * its socket here.  The connection stays evhttp's, idle, and is freed
+ * with the fetch (freeing it now would shut the socket down for writing,
+ * and a proxy upstream would take that for a client gone).
+ */
+static void
+raw_start(int fd, short ev, void *arg)
+{
+	struct fetch	*f = arg;
+	struct bufferevent *bev;
+	struct evbuffer	*in;
+	size_t		 n;
+
+	if (f->evcon == NULL || f->req == NULL)
+		return;
+	bev = evhttp_connection_get_bufferevent(f->evcon);
+	bufferevent_disable(bev, EV_READ);
+	f->rawfd = bufferevent_getfd(bev);
+	in = evhttp_request_get_input_buffer(f->req);
+	f->got += (n = evbuffer_get_length(in));
+	evbuffer_remove_buffer(in, f->pending, n);
+	in = bufferevent_get_input(bev);
+	f->got += (n = evbuffer_get_length(in));
+	evbuffer_remove_buffer(in, f->pending, n);
+	f->req = NULL;
+	if (f->rawfd == -1 || f->got > f->size) {
+		fetcher_end(f, 502, "upstream body of the wrong size");
+		return;
+	}
+	fetch_flush(f, 1);
+	f->lowat = 0;
+	fetch_lowat(f);
+	if (f->got == f->size) {
+		fetcher_end(f, 0, NULL);
+		return;
+	}
+	if (storage_chan.queued > FETCH_HIWAT)
+		f->paused = 1;
+	else
+		raw_arm(f);
+}
+
 static struct evhttp_connection *
-conn_new(struct fetch *f, int tls, const char *host, int port)
+conn_new(struct fetch *f, const char *addr)
 {
 	struct evhttp_connection *evcon;
 	struct bufferevent	*bev;
@@ -382,17 +562,18 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 				    default_ctx;
 	int			 ip;
 
-	if (tls) {
+	if (f->tls) {
 		if (ctx == NULL || (ssl = SSL_new(ctx)) == NULL)
 			return (NULL);
-		ip = inet_pton(AF_INET, host, &a) == 1 ||
-		    inet_pton(AF_INET6, host, &a) == 1;
+		/* The certificate names the host, not the address. */
+		ip = inet_pton(AF_INET, f->host, &a) == 1 ||
+		    inet_pton(AF_INET6, f->host, &a) == 1;
 		if (ip)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-			    host);
+			    f->host);
 		else {
-			SSL_set_tlsext_host_name(ssl, host);
-			SSL_set1_host(ssl, host);
+			SSL_set_tlsext_host_name(ssl, f->host);
+			SSL_set1_host(ssl, f->host);
 		}
 		bev = bufferevent_openssl_socket_new(env->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE |
@@ -404,8 +585,9 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL)
 		return (NULL);
+	/* An address already checked: evdns has nothing left to look up. */
 	if ((evcon = evhttp_connection_base_bufferevent_new(env->base, dns,
-	    bev, host, port)) == NULL)
+	    bev, addr, f->port)) == NULL)
 		return (NULL);
 	evhttp_connection_set_timeout(evcon, f->up->c.timeout);
 	bufferevent_set_max_single_read(bev, FETCH_READ);
@@ -416,31 +598,133 @@ conn_new(struct fetch *f, int tls, const char *host, int port)
 	return (evcon);
 }
 
-/* Send (or send again) the request f is at. */
+/* The NET_* class of an address; IPv4 in IPv6 (mapped, NAT64) as IPv4. */
+static int
+addr_class(const struct sockaddr *sa)
+{
+	const uint8_t	*b;
+	uint32_t	 v4;
+
+	if (sa->sa_family == AF_INET6) {
+		b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+		if ((b[0] & 0xfe) == 0xfc)
+			return (NET_PRIVATE);
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			return (NET_LINKLOCAL);
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+			return (NET_PRIVATE);	/* site-local */
+		if (b[0] == 0xff)
+			return (NET_OTHER);
+		if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 ||
+		    memcmp(b, "\0\x64\xff\x9b\0\0\0\0\0\0\0\0", 12) == 0)
+			memcpy(&v4, b + 12, 4);
+		else if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 15) ==
+		    0)
+			return (b[15] == 1 ? NET_LOOPBACK : NET_OTHER);
+		else if (memcmp(b, "\0\0\0\0\0\0\0\0\0\0\0\0", 12) == 0)
+			return (NET_OTHER);	/* IPv4-compatible */
+		else
+			return (NET_PUBLIC);
+	} else if (sa->sa_family == AF_INET)
+		v4 = ((const struct sockaddr_in *)sa)->sin_addr.s_addr;
+	else
+		return (NET_OTHER);
+	v4 = ntohl(v4);
+	if ((v4 >> 24) == 127)
+		return (NET_LOOPBACK);
+	if ((v4 >> 24) == 10 || (v4 >> 20) == (172 << 4 | 1) ||
+	    (v4 >> 16) == (192 << 8 | 168) || (v4 >> 22) == (100 << 2 | 1))
+		return (NET_PRIVATE);
+	if ((v4 >> 16) == (169 << 8 | 254))
+		return (NET_LINKLOCAL);
+	if ((v4 >> 24) == 0 || (v4 >> 28) >= 14)
+		return (NET_OTHER);	/* 0/8, multicast, reserved */
+	return (NET_PUBLIC);
+}
+
+static void	 fetch_send(struct fetch *, const char *);
+
+/*
+ * The request's host resolved.  The upstream's own url may be anywhere
+ * (the operator chose it); a host that the upstream chose (a redirect,
+ * a token service) may not be on an internal network (loopback,
+ * private, link-local, ...) unless the upstream's url is itself on one
+ * of the same class, or the upstream allows it ("redirect private
+ * yes").  The address checked is the one connected to.
+ */
+static void
+fetch_resolved(int err, struct evutil_addrinfo *ai, void *arg)
+{
+	struct fetch		*f = arg;
+	struct upstream		*u = f->up;
+	struct evutil_addrinfo	*a;
+	char			 addr[INET6_ADDRSTRLEN], msg[512];
+	int			 c, refused = 0;
+
+	if (err == EVUTIL_EAI_CANCEL)
+		return;		/* fetcher_end cancelled it, f is gone */
+	f->dnsreq = NULL;
+	if (err != 0) {
+		if (ai != NULL)
+			evutil_freeaddrinfo(ai);
+		snprintf(msg, sizeof(msg), "cannot resolve %s: %s", f->host,
+		    evutil_gai_strerror(err));
+		fetcher_end(f, 502, msg);
+		return;
+	}
+	for (a = ai; a != NULL; a = a->ai_next) {
+		c = addr_class(a->ai_addr);
+		if (f->url == NULL)
+			u->nets |= c;
+		else if (c != NET_PUBLIC && (c & u->nets) == 0 &&
+		    !u->c.redirect_private) {
+			refused = 1;
+			continue;
+		}
+		/* Not getnameinfo: no interface names in the sandbox. */
+		if ((a->ai_family == AF_INET && inet_ntop(AF_INET,
+		    &((struct sockaddr_in *)a->ai_addr)->sin_addr, addr,
+		    sizeof(addr)) != NULL) || (a->ai_family == AF_INET6 &&
+		    inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+		    a->ai_addr)->sin6_addr, addr, sizeof(addr)) != NULL))
+			break;
+	}
+	evutil_freeaddrinfo(ai);
+	if (a == NULL) {
+		if (refused)
+			log_warnx("upstream %s: a redirect to %s, an internal "
+			    "address, refused", u->c.name, f->host);
+		fetcher_end(f, 502, refused ? "upstream redirected to an "
+		    "internal address" : "upstream unreachable");
+		return;
+	}
+	fetch_send(f, addr);
+}
+
+/* Send (or send again) the request f is at: its host resolved first. */
 static void
 fetch_go(struct fetch *f)
 {
-	struct evhttp_request	*req;
-	struct evkeyvalq	*h;
+	struct evutil_addrinfo	 hints;
 	struct upstream		*u = f->up;
 	struct token		*t;
-	char			 path[1024], host[256], hosthdr[300];
 	const char		*rest;
-	int			 tls, port;
+	char			 port[8];
 
 	f->paused = 0;
+	f->lowat = 0;
 	if (f->url != NULL) {
-		if (split_url(f->url, &tls, host, sizeof(host), &port,
-		    &rest) == -1) {
+		if (split_url(f->url, &f->tls, f->host, sizeof(f->host),
+		    &f->port, &rest) == -1) {
 			fetcher_end(f, 502, "bad redirect from upstream");
 			return;
 		}
-		strlcpy(path, rest, sizeof(path));
+		strlcpy(f->path, rest, sizeof(f->path));
 	} else {
-		tls = u->tls;
-		strlcpy(host, u->host, sizeof(host));
-		port = u->port;
-		snprintf(path, sizeof(path), "/v2/%s/%s/%s", f->f.repo,
+		f->tls = u->tls;
+		strlcpy(f->host, u->host, sizeof(f->host));
+		f->port = u->port;
+		snprintf(f->path, sizeof(f->path), "/v2/%s/%s/%s", f->f.repo,
 		    f->f.kind == MIRK_BLOB ? "blobs" : "manifests", f->f.ref);
 		if (f->auth == NULL && u->basic && u->c.user[0] != '\0')
 			f->auth = basic_auth(u);
@@ -454,7 +738,31 @@ fetch_go(struct fetch *f)
 				fatal("%s", __func__);
 		}
 	}
-	if ((f->evcon = conn_new(f, tls, host, port)) == NULL) {
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	snprintf(port, sizeof(port), "%d", f->port);
+	/* NULL: answered already (f may be gone), or failed (called). */
+	f->dnsreq = NULL;
+	{
+		struct evdns_getaddrinfo_request *r;
+
+		r = evdns_getaddrinfo(dns, f->host, port, &hints,
+		    fetch_resolved, f);
+		if (r != NULL)
+			f->dnsreq = r;
+	}
+}
+
+static void
+fetch_send(struct fetch *f, const char *addr)
+{
+	struct evhttp_request	*req;
+	struct evkeyvalq	*h;
+	char			 hosthdr[300];
+
+	if ((f->evcon = conn_new(f, addr)) == NULL) {
 		fetcher_end(f, 502, "cannot connect upstream");
 		return;
 	}
@@ -463,10 +771,13 @@ fetch_go(struct fetch *f)
 	evhttp_request_set_header_cb(req, fetch_header);
 	evhttp_request_set_error_cb(req, fetch_error);
 	h = evhttp_request_get_output_headers(req);
-	if ((tls && port == 443) || (!tls && port == 80))
-		strlcpy(hosthdr, host, sizeof(hosthdr));
+	if ((f->tls && f->port == 443) || (!f->tls && f->port == 80))
+		strlcpy(hosthdr, f->host, sizeof(hosthdr));
+	else if (strchr(f->host, ':') != NULL)
+		snprintf(hosthdr, sizeof(hosthdr), "[%s]:%d", f->host,
+		    f->port);
 	else
-		snprintf(hosthdr, sizeof(hosthdr), "%s:%d", host, port);
+		snprintf(hosthdr, sizeof(hosthdr), "%s:%d", f->host, f->port);
 	evhttp_add_header(h, "Host", hosthdr);
 	evhttp_add_header(h, "User-Agent", "regd-mirror");
 	if (f->f.kind == MIRK_MANIFEST && !f->tokenreq)
@@ -476,7 +787,7 @@ fetch_go(struct fetch *f)
 	if (f->auth != NULL && (f->url == NULL || f->tokenreq))
 		evhttp_add_header(h, "Authorization", f->auth);
 	if (evhttp_make_request(f->evcon, req, f->head ? EVHTTP_REQ_HEAD :
-	    EVHTTP_REQ_GET, path) == -1)
+	    EVHTTP_REQ_GET, f->path) == -1)
 		fetcher_end(f, 502, "cannot send to upstream");
 }
 
@@ -696,6 +1007,10 @@ fetcher_end(struct fetch *f, int status, const char *msg)
 	chan_send(&storage_chan, MIR_END, f->id, -1, &e, sizeof(e));
 	if (f->evcon != NULL)
 		evhttp_connection_free(f->evcon);
+	if (f->dnsreq != NULL)
+		evdns_getaddrinfo_cancel(f->dnsreq);
+	if (f->raw)
+		event_del(&f->ev_raw);	/* rawfd is evhttp's */
 	if (evtimer_initialized(&f->ev_retry))
 		evtimer_del(&f->ev_retry);
 	if (f->running) {
@@ -737,6 +1052,7 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 		fatal("%s", __func__);
 	MSG_COPY(m, &f->f);
 	f->id = m->hdr.peerid;
+	f->rawfd = -1;
 	if (!MSG_STR_OK(f->f.upstream) || !MSG_STR_OK(f->f.ref) ||
 	    !MSG_STR_OK(f->f.known) || !MSG_STR_OK(f->f.repo) ||
 	    !valid_name(f->f.repo) || (!valid_digest(f->f.ref) &&
@@ -770,7 +1086,10 @@ storage_drained(struct chan *c, void *arg)
 	struct fetch	*f;
 
 	TAILQ_FOREACH(f, &running, entry)
-		if (f->paused && f->evcon != NULL) {
+		if (f->paused && f->rawfd != -1) {
+			f->paused = 0;
+			raw_arm(f);
+		} else if (f->paused && f->evcon != NULL) {
 			f->paused = 0;
 			bufferevent_enable(evhttp_connection_get_bufferevent(
 			    f->evcon), EV_READ);
@@ -873,6 +1192,9 @@ fetcher_main(struct proc_boot *boot)
 	}
 	nups = i;
 	signal(SIGPIPE, SIG_IGN);
+	/* Bodies pass in 512K reads: heap reused, not mmap'ed each time. */
+	mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 	signal_set(&ev_term, SIGTERM, fetcher_sig, NULL);
 	signal_set(&ev_int, SIGINT, fetcher_sig, NULL);
 	signal_add(&ev_term, NULL);

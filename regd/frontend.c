@@ -179,6 +179,13 @@ frontend_main(struct proc_boot *boot)
 
 	sandbox_rlimits(0);
 	proc_sandbox(boot, env->conf->user);
+	/*
+	 * Streamed bodies come and go in 128K pieces: from the heap, kept
+	 * while the body streams (trim_cb gives it back afterwards), not
+	 * mapped, faulted in and unmapped piece by piece.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
 
 	signal_set(&ev_sigterm, SIGTERM, front_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, front_sig, NULL);

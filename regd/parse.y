@@ -164,7 +164,7 @@ static struct mirror_up		*cur_up;	/* upstream being defined */
 %token	NOTIFY QUEUE URL BACKOFF EVENTS
 %token	UPSTREAM CREDENTIALS CA FILE TAG TTL CACHE MIRROR PREFIX NS
 %token	S3 ENDPOINT REGION BUCKET ROOT PATH STYLE SECRET
-%token	REDIRECT PRESIGN EXPIRY
+%token	REDIRECT PRESIGN EXPIRY PRIVATE
 %token	<v.string>	STRING VARNAME
 %token	<v.number>	NUMBER
 %type	<v.number>	duration optuntagged
@@ -509,6 +509,10 @@ upopt		: URL STRING {
 			if ($2 >= 0 && check_range($2, 1, MAX_TIMEOUT,
 			    "timeout") == 0 && cur_up != NULL)
 				cur_up->timeout = $2;
+		}
+		| REDIRECT PRIVATE yesno {
+			if (cur_up != NULL)
+				cur_up->redirect_private = $3;
 		}
 		;
 
@@ -1000,6 +1004,7 @@ static const struct keyword keywords[] = {
 	{ "prefix",		PREFIX },
 	{ "prefork",		PREFORK },
 	{ "presign",		PRESIGN },
+	{ "private",		PRIVATE },
 	{ "protocols",		PROTOCOLS },
 	{ "proxy",		PROXY },
 	{ "pull",		PULL },
@@ -2513,6 +2518,7 @@ dump_mirrors(struct regd_conf *c, struct server_conf *s)
 		}
 		printf("\tmax connections %d\n\ttimeout ", u->max_conns);
 		dump_duration(u->timeout);
-		printf("\n}\n");
+		printf("\n%s}\n", u->redirect_private ?
+		    "\tredirect private yes\n" : "");
 	}
 }

@@ -313,6 +313,8 @@ struct mirror_up {			/* MIR_CONF */
 	int64_t		 cache_size;	/* bytes, 0: no bound */
 	int32_t		 max_conns;
 	int32_t		 timeout;
+	int32_t		 redirect_private;	/* redirects to internal
+						   addresses allowed */
 };
 #define MIRM_SERVER	0		/* the whole server, names kept */
 #define MIRM_PREFIX	1		/* /v2/PREFIX/name -> name */

@@ -187,9 +187,15 @@ NGEOF
 	done
 }
 
+# nginx_stop: the EXIT trap of nginx_start; stops a docker-registry of
+# dreg_start too, and exits with the test's status.
 nginx_stop()
 {
+	local rc=$?
+
 	[ -f "$T/nginx/nginx.pid" ] &&
 	    kill "$(cat "$T/nginx/nginx.pid")" 2>/dev/null
+	dreg_stop
+	(exit "$rc")
 	regd_cleanup
 }

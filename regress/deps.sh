@@ -10,7 +10,8 @@ ca-certificates"
 if [ "${1:-}" != run ]; then
 	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
 openssl procps psmisc iproute2 util-linux coreutils python3 gdb
-debhelper dpkg-dev lintian prometheus containerd python3-cryptography"
+debhelper dpkg-dev lintian prometheus containerd python3-cryptography
+docker.io"
 fi
 
 sh "$(dirname "$0")/pkg-install.sh" deps.sh $PKGS || exit 1
@@ -41,6 +42,13 @@ if [ "$(id -u)" -eq 0 ]; then
 	    { systemctl is-active --quiet prometheus 2>/dev/null ||
 	    systemctl is-enabled --quiet prometheus 2>/dev/null; }; then
 		systemctl disable --now prometheus >/dev/null 2>&1
+	fi
+	# docker.io starts a dockerd where systemd runs; the mirror test
+	# starts a throw-away one of its own.
+	if [ -d /run/systemd/system ] &&
+	    { systemctl is-active --quiet docker 2>/dev/null ||
+	    systemctl is-enabled --quiet docker 2>/dev/null; }; then
+		systemctl disable --now docker.socket docker >/dev/null 2>&1
 	fi
 	if [ -x /etc/init.d/docker-registry ] &&
 	    /etc/init.d/docker-registry status >/dev/null 2>&1; then

@@ -116,7 +116,6 @@ up_throttled()
 			limit_rate $1;
 		}
 	}"
-	trap 'dreg_stop; nginx_stop' EXIT
 }
 
 skopeo_setup()

@@ -25,7 +25,6 @@ nginx_start "
 			proxy_pass $DREG_URL;
 		}
 	}"
-trap 'dreg_stop; nginx_stop' EXIT
 
 printf '{"architecture":"amd64","os":"linux"}' > "$T/config"
 make_blob 300000 "$T/layer"

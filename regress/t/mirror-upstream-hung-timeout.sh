@@ -19,8 +19,15 @@ while True:
     print("accepted", flush=True)
 ' "$hport" > "$T/hung.log" 2>&1 &
 HUNG=$!
-trap 'kill $HUNG 2>/dev/null; regd_cleanup' EXIT
-sleep 0.3
+trap 'st=$?; kill $HUNG 2>/dev/null; (exit $st); regd_cleanup' EXIT
+# Listening (not connected to: that would count), however slow python
+# starts on a loaded machine.
+n=100
+until [ -n "$(ss -Htln "sport = :$hport")" ]; do
+	n=$((n - 1))
+	[ $n -gt 0 ] || fail "the hung upstream does not listen"
+	sleep 0.1
+done
 
 regd_start "upstream \"hung\" {
 	url \"http://127.0.0.1:$hport\"

@@ -23,7 +23,7 @@ ceph_stop()
 	bash regress/s3/ceph.sh stop "$CEPH_DIR"
 	return "$rc"
 }
-trap 'ceph_stop; regd_cleanup' EXIT
+trap 'st=$?; ceph_stop; (exit $st); regd_cleanup' EXIT
 
 bash regress/s3/ceph.sh start "$CEPH_DIR" > "$T/ceph.out" 2>&1 ||
     fail "ceph.sh start: $(tail -n 20 "$T/ceph.out")"

@@ -2358,11 +2358,41 @@ struct linkwalk {
 	int		 stopped;
 };
 
+/* One key found: told to the walk's function, which may stop it. */
+static int
+walk_emit(struct linkwalk *lw, const char *name, const struct s3_obj *o)
+{
+	struct be_stat	 bs;
+
+	bs.size = o->size;
+	bs.mtime = o->mtime;
+	if (lw->fn(lw->arg, name, &bs) != 0) {
+		lw->stopped = 1;
+		return (-1);
+	}
+	return (0);
+}
+
+/* Every key under prefix to each, with a linkwalk for fn. */
+static int
+walk_list(const char *prefix, s3_obj_cb each, const char *suffix,
+    int digests, be_each fn, void *arg)
+{
+	struct linkwalk	 lw;
+
+	memset(&lw, 0, sizeof(lw));
+	lw.plen = strlen(prefix);
+	lw.suffix = suffix;
+	lw.digests = digests;
+	lw.fn = fn;
+	lw.arg = arg;
+	return (s3b_list(prefix, NULL, each, &lw));
+}
+
 static int
 link_each(void *arg, const struct s3_obj *o)
 {
 	struct linkwalk	*lw = arg;
-	struct be_stat	 bs;
 	char		 name[S3_KEY_MAX + 1], *slash;
 	size_t		 n, sl;
 
@@ -2381,28 +2411,14 @@ link_each(void *arg, const struct s3_obj *o)
 			return (0);
 	} else if (!valid_tag(name))
 		return (0);
-	bs.size = o->size;
-	bs.mtime = o->mtime;
-	if (lw->fn(lw->arg, name, &bs) != 0) {
-		lw->stopped = 1;
-		return (-1);
-	}
-	return (0);
+	return (walk_emit(lw, name, o));
 }
 
 static int
 walk_keys(const char *prefix, const char *suffix, int digests, be_each fn,
     void *arg)
 {
-	struct linkwalk	 lw;
-
-	memset(&lw, 0, sizeof(lw));
-	lw.plen = strlen(prefix);
-	lw.suffix = suffix;
-	lw.digests = digests;
-	lw.fn = fn;
-	lw.arg = arg;
-	if (s3b_list(prefix, NULL, link_each, &lw) == -1)
+	if (walk_list(prefix, link_each, suffix, digests, fn, arg) == -1)
 		return (-1);
 	return (0);
 }
@@ -2466,7 +2482,6 @@ static int
 blob_each(void *arg, const struct s3_obj *o)
 {
 	struct linkwalk	*lw = arg;
-	struct be_stat	 bs;
 	char		 name[S3_KEY_MAX + 1], dg[MAX_DIGEST + 1];
 	char		*a, *two, *hex, *file;
 
@@ -2488,28 +2503,17 @@ blob_each(void *arg, const struct s3_obj *o)
 	    snprintf(dg, sizeof(dg), "%s:%s", a, hex) >= (int)sizeof(dg) ||
 	    !store_digest_ok(dg))
 		return (0);
-	bs.size = o->size;
-	bs.mtime = o->mtime;
-	if (lw->fn(lw->arg, dg, &bs) != 0) {
-		lw->stopped = 1;
-		return (-1);
-	}
-	return (0);
+	return (walk_emit(lw, dg, o));
 }
 
 static int
 s3b_blob_walk(be_each fn, void *arg)
 {
-	struct linkwalk	 lw;
-	char		 key[S3_KEY_MAX];
+	char	 key[S3_KEY_MAX];
 
 	if (key_fmt(key, sizeof(key), "blobs/") == -1)
 		return (-1);
-	memset(&lw, 0, sizeof(lw));
-	lw.plen = strlen(key);
-	lw.fn = fn;
-	lw.arg = arg;
-	return (s3b_list(key, NULL, blob_each, &lw));
+	return (walk_list(key, blob_each, NULL, 0, fn, arg));
 }
 
 /* fsck: every link object of every repository, read and checked. */
@@ -2663,7 +2667,6 @@ static int
 marker_each(void *arg, const struct s3_obj *o)
 {
 	struct linkwalk	*lw = arg;
-	struct be_stat	 bs;
 	char		 dg[MAX_DIGEST + 1], *slash;
 
 	if (o->is_prefix || strlen(o->key) <= lw->plen ||
@@ -2673,28 +2676,17 @@ marker_each(void *arg, const struct s3_obj *o)
 	*slash = ':';
 	if (!store_digest_ok(dg))
 		return (0);
-	bs.size = o->size;
-	bs.mtime = o->mtime;
-	if (lw->fn(lw->arg, dg, &bs) != 0) {
-		lw->stopped = 1;
-		return (-1);
-	}
-	return (0);
+	return (walk_emit(lw, dg, o));
 }
 
 static int
 s3b_touch_walk(be_each fn, void *arg)
 {
-	struct linkwalk	 lw;
-	char		 key[S3_KEY_MAX];
+	char	 key[S3_KEY_MAX];
 
 	if (key_fmt(key, sizeof(key), "_regd/used/") == -1)
 		return (-1);
-	memset(&lw, 0, sizeof(lw));
-	lw.plen = strlen(key);
-	lw.fn = fn;
-	lw.arg = arg;
-	return (s3b_list(key, NULL, marker_each, &lw));
+	return (walk_list(key, marker_each, NULL, 0, fn, arg));
 }
 
 static int

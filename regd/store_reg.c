@@ -402,6 +402,7 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp,
 {
 	static struct be_body	 body;
 	struct be_stat		 bs;
+	int64_t			 size;
 	int			 l, rv, err = ENOENT;
 
 	if (!valid_name(req->repo)) {
@@ -412,18 +413,27 @@ store_blob_get(const struct st_req *req, struct st_res *res, int *fdp,
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if ((l = link_state(req->repo, BE_LAYER, req->ref)) == 0)
-		l = link_state(req->repo, BE_REVISION, req->ref);
-	if (l != 1) {
-		err = l == 0 ? ENOENT : errno;
-		goto fail;
-	}
-	if (req->flags & STF_HEAD) {
-		if (be->blob_stat(req->ref, &bs) == -1) {
-			err = errno;
+	/* A link seen at this generation, its blob's size too for a HEAD. */
+	if (linked_get(req->repo, req->ref, &size))
+		reg_used(req->ref);
+	else {
+		if ((l = link_state(req->repo, BE_LAYER, req->ref)) == 0)
+			l = link_state(req->repo, BE_REVISION, req->ref);
+		if (l != 1) {
+			err = l == 0 ? ENOENT : errno;
 			goto fail;
 		}
-		res->size = bs.size;
+		linked_put(req->repo, req->ref, size = -1);
+	}
+	if (req->flags & STF_HEAD) {
+		if (size == -1) {
+			if (be->blob_stat(req->ref, &bs) == -1) {
+				err = errno;
+				goto fail;
+			}
+			linked_put(req->repo, req->ref, size = bs.size);
+		}
+		res->size = size;
 		res->status = 200;
 		strlcpy(res->digest, req->ref, sizeof(res->digest));
 		return;

@@ -716,7 +716,7 @@ api_start(struct conn *c)
 		http_start_response(c, 200, MT_JSON, 2);
 		http_end_headers(c);
 		if (is_method(r, "GET")) {
-			evbuffer_add(bufferevent_get_output(c->bev), "{}", 2);
+			evbuffer_add(conn_output(c), "{}", 2);
 			r->bytes_out = 2;
 		}
 		conn_respond_done(c);
@@ -774,7 +774,7 @@ notallowed:
 static void
 send_body_fd(struct conn *c, int fd, int64_t off, int64_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = conn_output(c);
 
 	char		 small[INLINE_BODY];
 	ssize_t		 n;
@@ -908,7 +908,7 @@ respond_list(struct conn *c, struct st_res *res, int fd)
 		send_body_fd(c, fd, 0, res->size);
 	if (fb != NULL) {
 		r->bytes_out += evbuffer_get_length(fb);
-		evbuffer_add_buffer(bufferevent_get_output(c->bev), fb);
+		evbuffer_add_buffer(conn_output(c), fb);
 		evbuffer_free(fb);
 	}
 }
@@ -1032,7 +1032,7 @@ api_storage_res(struct conn *c, struct st_res *res, int fd,
 		http_header(c, "ETag", "\"%s\"", res->digest);
 		http_end_headers(c);
 		if (body != NULL) {
-			evbuffer_add(bufferevent_get_output(c->bev), body,
+			evbuffer_add(conn_output(c), body,
 			    blen);
 			r->bytes_out += blen;
 		} else if (fd != -1)

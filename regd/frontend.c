@@ -349,9 +349,13 @@ accept_cb(int fd, short event, void *arg)
 		else
 			c->bev = bufferevent_socket_new(env->base, s,
 			    BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev == NULL) {
+		if (c->bev == NULL || (fl->la->tls &&
+		    (c->tout = evbuffer_new()) == NULL)) {
+			if (c->bev != NULL)
+				bufferevent_free(c->bev);
+			else
+				close(s);
 			auth_conn_closed(c);
-			close(s);
 			free(c);
 			continue;
 		}
@@ -526,6 +530,8 @@ conn_close(struct conn *c)
 		close(c->sfd);
 	auth_conn_closed(c);
 	bufferevent_free(c->bev);
+	if (c->tout != NULL)
+		evbuffer_free(c->tout);
 	TAILQ_REMOVE(&conns, c, entry);
 	http_reset(&c->req);
 	free(c);
@@ -598,7 +604,7 @@ conn_stream_request(struct conn *c, uint32_t type, const void *q,
 		return (-1);
 	c->state = CS_BODY;
 	if (r->expect100) {
-		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		evbuffer_add_printf(conn_output(c),
 		    "HTTP/1.1 100 Continue\r\n\r\n");
 		conn_write_now(c);
 	}
@@ -654,46 +660,82 @@ conn_hold(struct conn *c)
 void
 conn_respond_done(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	size_t		 len;
-
-	/*
-	 * bufferevent_openssl makes a TLS record and a write(2) of every
-	 * piece of the output buffer: a response that fits one record is
-	 * made contiguous so that it leaves in one, and the client wakes
-	 * up once.
-	 */
-	len = evbuffer_get_length(out);
-	if (c->la->tls && len > 0 && len <= TLS_RECORD_MAX)
-		evbuffer_pullup(out, -1);
 	c->state = CS_RESPOND;
 	conn_readmode(c, RM_HOLD);
 	conn_timeouts(c, 0, c->srv->body_timeout);
+	pend_remove(c);
 	/*
 	 * A TLS bufferevent stops writing for good when the client goes:
 	 * a watchdog, fed as the answer leaves, ends what would hang.
 	 */
-	if (c->la->tls)
+	if (!conn_write_now(c) && c->la->tls)
 		conn_set_timer(c, c->srv->body_timeout);
-	pend_remove(c);
-	conn_write_now(c);
+}
+
+struct evbuffer *
+conn_output(struct conn *c)
+{
+	return (c->tout != NULL ? c->tout : bufferevent_get_output(c->bev));
 }
 
 /*
- * Plain HTTP: write what is queued now instead of on a writable event
- * (which costs two epoll_ctl calls per answer), and finish the request
- * from the event loop when all of it went.  When the socket is full the
- * bufferevent takes over until the output drains.
+ * TLS: an answer is staged in c->tout, outside the bufferevent's output,
+ * whose callback adds a write event as soon as a byte is queued there and
+ * deletes it once the output drained (two epoll_ctl calls per answer).
+ * When nothing is queued before it, it goes to SSL_write at once; what
+ * the socket does not take goes to the bufferevent, as a whole answer
+ * did before.  Returns 1 when nothing is left to write.
  */
-void
+static int
+conn_tls_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	size_t		 len;
+
+	if (evbuffer_get_length(c->tout) == 0)
+		return (evbuffer_get_length(out) == 0);
+	if (evbuffer_get_length(out) == 0 &&
+	    tls_write_now(c->bev, c->tout) == 0)
+		return (1);
+	evbuffer_add_buffer(out, c->tout);
+	/*
+	 * bufferevent_openssl makes a TLS record and a write(2) of every
+	 * piece of its output: what fits one record is made contiguous so
+	 * that it leaves in one, and the client wakes up once.
+	 */
+	len = evbuffer_get_length(out);
+	if (len <= TLS_RECORD_MAX)
+		evbuffer_pullup(out, -1);
+	return (0);
+}
+
+/* TLS: a file body follows what is staged, through the bufferevent. */
+static void
+conn_unstage(struct conn *c)
+{
+	if (c->tout != NULL && evbuffer_get_length(c->tout) > 0)
+		evbuffer_add_buffer(bufferevent_get_output(c->bev), c->tout);
+}
+
+/*
+ * Write what is queued now instead of on a writable event (which costs
+ * two epoll_ctl calls per answer), and finish the request from the event
+ * loop when all of it went.  When the socket is full the bufferevent
+ * takes over until the output drains.  Returns 1 when all of it went.
+ */
+int
 conn_write_now(struct conn *c)
 {
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	ssize_t		 n;
 	int		 i;
 
-	if (c->la->tls)
-		return;
+	if (c->la->tls) {
+		if (!conn_tls_flush(c))
+			return (0);
+		event_active(&c->ev_done, EV_WRITE, 1);
+		return (1);
+	}
 	/* bufferevent keeps the start of its output frozen. */
 	evbuffer_unfreeze(out, 1);
 	/*
@@ -713,10 +755,12 @@ conn_write_now(struct conn *c)
 		if (evbuffer_write(out, bufferevent_getfd(c->bev)) <= 0)
 			break;
 	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) == 0)
-		event_active(&c->ev_done, EV_WRITE, 1);
-	else
+	if (evbuffer_get_length(out) > 0) {
 		bufferevent_enable(c->bev, EV_WRITE);
+		return (0);
+	}
+	event_active(&c->ev_done, EV_WRITE, 1);
+	return (1);
 }
 
 /*
@@ -794,6 +838,7 @@ conn_stream_fill(struct conn *c)
 void
 conn_stream_file(struct conn *c, int fd, int64_t off, int64_t len)
 {
+	conn_unstage(c);
 	c->spipe = 0;
 	c->sfd = fd;
 	c->soff = off;
@@ -831,6 +876,7 @@ conn_pipe_cb(int fd, short event, void *arg)
 void
 conn_stream_pipe(struct conn *c, int fd, int64_t len)
 {
+	conn_unstage(c);
 	event_del(&c->ev_pipe);
 	event_assign(&c->ev_pipe, env->base, fd, EV_READ, conn_pipe_cb, c);
 	c->spipe = 1;
@@ -853,7 +899,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->state != CS_RESPOND)
 		return;
-	if (c->la->tls)
+	if (c->la->tls && (c->sfd != -1 ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > 0))
 		conn_set_timer(c, c->srv->body_timeout);
 	if (c->sfd != -1) {
 		if (conn_stream_fill(c) == -1) {

@@ -599,7 +599,7 @@ void
 http_start_response(struct conn *c, int status, const char *ctype,
     int64_t clen)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = conn_output(c);
 
 	c->req.status = status;
 	/*
@@ -626,7 +626,7 @@ http_start_response(struct conn *c, int status, const char *ctype,
 void
 http_header(struct conn *c, const char *name, const char *fmt, ...)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = conn_output(c);
 	va_list		 ap;
 
 	evbuffer_add_printf(out, "%s: ", name);
@@ -639,7 +639,7 @@ http_header(struct conn *c, const char *name, const char *fmt, ...)
 void
 http_end_headers(struct conn *c)
 {
-	evbuffer_add(bufferevent_get_output(c->bev), "\r\n", 2);
+	evbuffer_add(conn_output(c), "\r\n", 2);
 }
 
 static void
@@ -666,7 +666,7 @@ void
 http_error_ext(struct conn *c, int status, const char *code, const char *msg,
     const char *extra)
 {
-	struct evbuffer	*body, *out = bufferevent_get_output(c->bev);
+	struct evbuffer	*body, *out = conn_output(c);
 	size_t		 len;
 
 	if ((body = evbuffer_new()) == NULL) {

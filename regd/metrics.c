@@ -312,7 +312,7 @@ static void
 mx_respond(struct conn *c, int status, const char *ctype, const void *body,
     size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = conn_output(c);
 
 	conn_set_timer(c, 0);
 	http_start_response(c, status, ctype, (int64_t)len);

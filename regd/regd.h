@@ -878,6 +878,7 @@ struct conn {
 	int			 shm_idx;	/* auth.c: counted address + 1 */
 	int			 spipe;		/* sfd is a mirror's pipe */
 	struct event		 ev_pipe;	/* waiting for it to fill */
+	struct evbuffer		*tout;		/* TLS: answer staged to write */
 };
 
 /* frontend.c */
@@ -889,7 +890,8 @@ void	 conn_cut_body(struct conn *);
 void	 conn_discard_body(struct conn *);
 void	 conn_hold(struct conn *);
 void	 conn_respond_done(struct conn *);
-void	 conn_write_now(struct conn *);
+int	 conn_write_now(struct conn *);
+struct evbuffer *conn_output(struct conn *);
 void	 conn_cork(struct conn *, int);
 void	 conn_stream_file(struct conn *, int, int64_t, int64_t);
 void	 conn_stream_pipe(struct conn *, int, int64_t);
@@ -941,6 +943,7 @@ int	 tls_ticket_set(const void *, size_t);
 struct bufferevent *tls_bufferevent(struct event_base *, struct server_conf *,
 	    int);
 void	 tls_close_notify(struct bufferevent *);
+int	 tls_write_now(struct bufferevent *, struct evbuffer *);
 
 /* jwt.c */
 void	 auth_json_seed(void);

@@ -79,6 +79,8 @@ struct tagcache *tagcache_slot(const char *, const char *);
 struct st_meta *meta_set(const char *, struct json_t *, int64_t);
 struct st_meta *store_meta(const char *);
 const void *manifest_body(const char *, size_t *);
+int	 linked_get(const char *, const char *, int64_t *);
+void	 linked_put(const char *, const char *, int64_t);
 
 /* store_manifest.c */
 const char *guess_mediatype(struct json_t *);

@@ -340,3 +340,63 @@ manifest_body(const char *digest, size_t *lenp)
 	*lenp = b->len;
 	return (b->data);
 }
+
+/*
+ * Blobs a repository links, with their sizes: what a blob HEAD or GET
+ * found (a link, then the blob's stat) is told again without a system
+ * call while store_gen holds.  Links and blobs only ever appear or go,
+ * never change, and every removal (an unlink, a repository, a swept
+ * blob, a link quarantined by fsck) moves store_gen, so an entry never
+ * outlives what it says; in a shared store it lasts SHARED_TTL_MS at
+ * most, like the other caches.
+ */
+#define LINKED_SLOTS	128
+static struct linked_slot {
+	uint64_t	 gen;
+	char		 repo[MAX_NAME + 1];
+	char		 digest[MAX_DIGEST + 1];
+	int64_t		 size;		/* -1: not known yet */
+} linked[LINKED_SLOTS];
+
+static struct linked_slot *
+linked_slot(const char *repo, const char *digest)
+{
+	uint32_t	 h;
+
+	h = store_hash(store_hash(STORE_HASH_INIT, repo), "@");
+	return (&linked[store_hash(h, digest) % LINKED_SLOTS]);
+}
+
+/*
+ * Whether repo was seen to link digest at this generation: 1 and the
+ * blob's size (-1 when not known), or 0.
+ */
+int
+linked_get(const char *repo, const char *digest, int64_t *sizep)
+{
+	struct linked_slot	*l;
+
+	cache_shared_expire();
+	l = linked_slot(repo, digest);
+	if (l->gen != store_gen || strcmp(l->digest, digest) != 0 ||
+	    strcmp(l->repo, repo) != 0)
+		return (0);
+	*sizep = l->size;
+	return (1);
+}
+
+/* repo links digest, whose blob has size bytes (-1: not known). */
+void
+linked_put(const char *repo, const char *digest, int64_t size)
+{
+	struct linked_slot	*l;
+
+	cache_shared_expire();
+	if (strlen(repo) > MAX_NAME || strlen(digest) > MAX_DIGEST)
+		return;
+	l = linked_slot(repo, digest);
+	l->gen = store_gen;
+	strlcpy(l->repo, repo, sizeof(l->repo));
+	strlcpy(l->digest, digest, sizeof(l->digest));
+	l->size = size;
+}

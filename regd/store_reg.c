@@ -415,6 +415,7 @@ store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
 {
 	static struct be_body	 body;
 	struct be_stat		 bs;
+	int64_t			 size;
 	int			 l, rv, err = ENOENT;
 
 	if (!valid_name(req->repo)) {
@@ -425,18 +426,27 @@ store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
 		store_err(res, 400, "DIGEST_INVALID", "invalid digest");
 		return;
 	}
-	if ((l = link_state(req->repo, BE_LAYER, req->digest)) == 0)
-		l = link_state(req->repo, BE_REVISION, req->digest);
-	if (l != 1) {
-		err = l == 0 ? ENOENT : errno;
-		goto fail;
-	}
-	if (req->flags & STF_HEAD) {
-		if (be->blob_stat(req->digest, &bs) == -1) {
-			err = errno;
+	/* A link seen at this generation, its blob's size too for a HEAD. */
+	if (linked_get(req->repo, req->digest, &size))
+		reg_used(req->digest);
+	else {
+		if ((l = link_state(req->repo, BE_LAYER, req->digest)) == 0)
+			l = link_state(req->repo, BE_REVISION, req->digest);
+		if (l != 1) {
+			err = l == 0 ? ENOENT : errno;
 			goto fail;
 		}
-		res->size = bs.size;
+		linked_put(req->repo, req->digest, size = -1);
+	}
+	if (req->flags & STF_HEAD) {
+		if (size == -1) {
+			if (be->blob_stat(req->digest, &bs) == -1) {
+				err = errno;
+				goto fail;
+			}
+			linked_put(req->repo, req->digest, size = bs.size);
+		}
+		res->size = size;
 		res->status = 200;
 		strlcpy(res->digest, req->digest, sizeof(res->digest));
 		return;

@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 
@@ -591,4 +592,41 @@ tls_close_notify(struct bufferevent *bev)
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		SSL_shutdown(ssl);
 	ERR_clear_error();
+}
+
+/*
+ * Write what buf holds with SSL_write at once, a record of at most
+ * TLS_RECORD_MAX bytes at a time, draining what went.  Returns 0 when
+ * all of it went, -1 when some is left: the socket was full or the write
+ * failed.  The caller hands what is left to the bufferevent, whose
+ * SSL_write then retries the same bytes (libevent sets
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, and the bytes are at least as
+ * many as in the call that did not finish) or meets the error again and
+ * reports it from the event loop.
+ */
+int
+tls_write_now(struct bufferevent *bev, struct evbuffer *buf)
+{
+	SSL		*ssl;
+	unsigned char	*p;
+	size_t		 n;
+	int		 r;
+
+	if ((ssl = bufferevent_openssl_get_ssl(bev)) == NULL ||
+	    !SSL_is_init_finished(ssl))
+		return (-1);
+	while ((n = evbuffer_get_length(buf)) > 0) {
+		if (n > TLS_RECORD_MAX)
+			n = TLS_RECORD_MAX;
+		if ((p = evbuffer_pullup(buf, n)) == NULL)
+			return (-1);
+		ERR_clear_error();
+		r = SSL_write(ssl, p, n);
+		if (r <= 0) {
+			ERR_clear_error();
+			return (-1);
+		}
+		evbuffer_drain(buf, r);
+	}
+	return (0);
 }

@@ -9,7 +9,7 @@ libjansson-dev libseccomp-dev libcrypt-dev libcurl4-openssl-dev curl skopeo
 ca-certificates"
 if [ "${1:-}" != run ]; then
 	PKGS="$PKGS mandoc jq podman docker-registry nginx apache2-utils
-openssl procps psmisc iproute2 util-linux coreutils python3 gdb
+openssl procps psmisc iproute2 util-linux coreutils python3 gdb strace
 debhelper dpkg-dev lintian prometheus containerd python3-cryptography
 docker.io"
 fi

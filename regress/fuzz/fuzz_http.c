@@ -7,8 +7,9 @@
  *
  * The connection's bufferevent has no socket: bytes are added to its
  * input buffer and its output is thrown away.  The frontend.c symbols
- * the parser needs, conn_respond_done() and front_draining(), are
- * provided here; the first only records that an error answer was queued.
+ * the parser needs, conn_respond_done(), conn_output() and
+ * front_draining(), are provided here; the first only records that an
+ * error answer was queued.
  */
 
 #include <sys/types.h>
@@ -36,6 +37,12 @@ conn_respond_done(struct conn *c)
 {
 	c->state = CS_RESPOND;
 	responded = 1;
+}
+
+struct evbuffer *
+conn_output(struct conn *c)
+{
+	return (bufferevent_get_output(c->bev));
 }
 
 int

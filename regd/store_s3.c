@@ -151,6 +151,24 @@ static pthread_mutex_t		 part_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		 part_cv = PTHREAD_COND_INITIALIZER;
 static int			 parts_all;
 
+/*
+ * Redirects: the blobs whose object a HEAD found lately, so that a
+ * burst of GETs of one blob answers its 307s without a HEAD each.  An
+ * entry lasts SEEN_MS: another instance's GC may remove the object
+ * (this instance's removals drop the entry at once), and a blob still
+ * linked is never swept, so a stale entry can only outlive a blob that
+ * was gone from its repository anyway.
+ */
+#define SEEN_SLOTS	64
+#define SEEN_MS		1000
+struct seen_ent {
+	char		 digest[MAX_DIGEST + 1];
+	int64_t		 size;
+	int64_t		 at;		/* ms, CLOCK_MONOTONIC */
+};
+static struct seen_ent		 seen[SEEN_SLOTS];
+static pthread_mutex_t		 seen_mtx = PTHREAD_MUTEX_INITIALIZER;
+
 static int	upload_exact(struct be_upload *);
 static int	key_fmt(char *, size_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
@@ -1024,13 +1042,78 @@ fail:
 	return (-1);
 }
 
+static int64_t
+seen_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static struct seen_ent *
+seen_slot(const char *digest)
+{
+	return (&seen[store_hash(0, digest) % SEEN_SLOTS]);
+}
+
+/* 1 with *size when a HEAD found digest's object within SEEN_MS. */
+static int
+seen_get(const char *digest, int64_t *size)
+{
+	struct seen_ent	*e = seen_slot(digest);
+	int		 hit;
+
+	pthread_mutex_lock(&seen_mtx);
+	hit = strcmp(e->digest, digest) == 0 &&
+	    seen_now() - e->at < SEEN_MS;
+	if (hit)
+		*size = e->size;
+	pthread_mutex_unlock(&seen_mtx);
+	return (hit);
+}
+
+/* size -1: forget digest. */
+static void
+seen_put(const char *digest, int64_t size)
+{
+	struct seen_ent	*e = seen_slot(digest);
+
+	pthread_mutex_lock(&seen_mtx);
+	if (size >= 0) {
+		strlcpy(e->digest, digest, sizeof(e->digest));
+		e->size = size;
+		e->at = seen_now();
+	} else if (strcmp(e->digest, digest) == 0)
+		e->digest[0] = '\0';
+	pthread_mutex_unlock(&seen_mtx);
+}
+
+/* A 307 to a presigned GET of the blob's object. */
+static int
+blob_redirect(const char *digest, const char *key, struct be_body *body)
+{
+	struct s3_conn	*c;
+	struct s3_err	 err;
+	struct s3_obj	 o;
+
+	C_OR_FAIL(c);
+	if (!seen_get(digest, &body->size)) {
+		if (s3_head(c, key, &o, &err) == -1)
+			return (s3fail("HEAD", key, &err));
+		body->size = o.size;
+		seen_put(digest, o.size);
+	}
+	if (s3_presign_get(c, key, s3c.presign_expiry, body->url,
+	    sizeof(body->url), &err) == -1)
+		return (s3fail("PRESIGN", key, &err));
+	return (0);
+}
+
 static int
 s3b_blob_open(const char *digest, int want, struct be_body *body)
 {
 	struct cache_ent	*ce;
-	struct s3_conn		*c;
-	struct s3_err		 err;
-	struct s3_obj		 o;
 	struct stat		 st;
 	char			 key[S3_KEY_MAX], name[MAX_DIGEST + 1];
 	int			 fd, rv;
@@ -1040,16 +1123,8 @@ s3b_blob_open(const char *digest, int want, struct be_body *body)
 	body->pipe = 0;
 	if (blob_key(key, sizeof(key), digest) == -1)
 		return (-1);
-	if ((want & BE_WANT_URL) && s3c.redirect) {
-		C_OR_FAIL(c);
-		if (s3_head(c, key, &o, &err) == -1)
-			return (s3fail("HEAD", key, &err));
-		if (s3_presign_get(c, key, s3c.presign_expiry, body->url,
-		    sizeof(body->url), &err) == -1)
-			return (s3fail("PRESIGN", key, &err));
-		body->size = o.size;
-		return (0);
-	}
+	if ((want & BE_WANT_URL) && s3c.redirect)
+		return (blob_redirect(digest, key, body));
 	if (!(want & BE_WANT_FD)) {
 		errno = ENOTSUP;
 		return (-1);
@@ -1085,6 +1160,7 @@ s3b_blob_remove(const char *digest)
 	struct s3_obj		 o;
 	char			 key[S3_KEY_MAX], name[MAX_DIGEST + 1];
 
+	seen_put(digest, -1);
 	if (blob_key(key, sizeof(key), digest) == -1 ||
 	    s3b_head(key, &o) == -1 || s3b_delete(key) == -1)
 		return (-1);
@@ -1133,6 +1209,7 @@ s3b_blob_quarantine(const char *digest, const char *dir, char *to,
 {
 	char	 key[S3_KEY_MAX];
 
+	seen_put(digest, -1);
 	if (blob_key(key, sizeof(key), digest) == -1)
 		return (-1);
 	return (s3b_move_aside(key, dir, to, len));

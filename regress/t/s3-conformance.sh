@@ -61,6 +61,26 @@ cmp -s "$BODY" <(tail -c +11 "$T/blob" | head -c 10) ||
     fail "the Range through the redirect: other bytes"
 http HEAD "$URL/v2/lib/redir/blobs/$D"
 check_eq "$STATUS" 200 "HEAD with redirect yes"
+# A burst of redirects of one blob: its object is looked up (HEAD) once
+# in a second, not once per GET (radosgw's log counts them).
+H=${D#sha256:}
+heads()
+{
+	grep -c "\"HEAD [^ ]*/blobs/sha256/${H:0:2}/$H/data" \
+	    "$CEPH_DIR/log/client.rgw.a.log"
+}
+sleep 1.1
+before=$(heads)
+args=()
+for i in $(seq 1 20); do
+	args+=("$URL/v2/lib/redir/blobs/$D")
+done
+codes=$(curl -s -o /dev/null -w '%{http_code}\n' "${args[@]}" | sort | uniq -c)
+check_match "$codes" "^ *20 307$" "20 redirects"
+n=$(($(heads) - before))
+note "HEADs of the object for 20 redirects: $n"
+[ "$n" -ge 1 ] || fail "no HEAD of the object in radosgw's log"
+[ "$n" -le 5 ] || fail "$n HEADs of the object for 20 redirects"
 http GET "$URL/v2/lib/redir/blobs/sha256:$(printf '%064d' 0)"
 expect_error 404 BLOB_UNKNOWN
 regd_stop

@@ -79,8 +79,10 @@ struct tagcache *tagcache_slot(const char *, const char *);
 struct st_meta *meta_set(const char *, struct json_t *, int64_t);
 struct st_meta *store_meta(const char *);
 const void *manifest_body(const char *, size_t *);
-int	 linked_get(const char *, const char *, int64_t *);
-void	 linked_put(const char *, const char *, int64_t);
+#define LINKED_ANY	(-1)	/* a layer or a revision link */
+int	 linked_get(const char *, int, const char *, int64_t *);
+void	 linked_put(const char *, int, const char *, int64_t);
+uint64_t linked_gen(void);
 
 /* store_manifest.c */
 const char *guess_mediatype(struct json_t *);

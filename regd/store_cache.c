@@ -353,17 +353,19 @@ manifest_body(const char *digest, size_t *lenp)
 #define LINKED_SLOTS	128
 static struct linked_slot {
 	uint64_t	 gen;
+	int		 kind;		/* enum be_link or LINKED_ANY */
 	char		 repo[MAX_NAME + 1];
 	char		 digest[MAX_DIGEST + 1];
 	int64_t		 size;		/* -1: not known yet */
 } linked[LINKED_SLOTS];
 
 static struct linked_slot *
-linked_slot(const char *repo, const char *digest)
+linked_slot(const char *repo, int kind, const char *digest)
 {
 	uint32_t	 h;
 
-	h = store_hash(store_hash(STORE_HASH_INIT, repo), "@");
+	h = store_hash(store_hash(STORE_HASH_INIT, repo),
+	    kind == BE_REVISION ? "@m" : "@");
 	return (&linked[store_hash(h, digest) % LINKED_SLOTS]);
 }
 
@@ -372,30 +374,40 @@ linked_slot(const char *repo, const char *digest)
  * blob's size (-1 when not known), or 0.
  */
 int
-linked_get(const char *repo, const char *digest, int64_t *sizep)
+linked_get(const char *repo, int kind, const char *digest, int64_t *sizep)
 {
 	struct linked_slot	*l;
 
 	cache_shared_expire();
-	l = linked_slot(repo, digest);
-	if (l->gen != store_gen || strcmp(l->digest, digest) != 0 ||
+	l = linked_slot(repo, kind, digest);
+	if (l->gen != store_gen || l->kind != kind ||
+	    strcmp(l->digest, digest) != 0 ||
 	    strcmp(l->repo, repo) != 0)
 		return (0);
 	*sizep = l->size;
 	return (1);
 }
 
+/* The generation a lookup made off the main thread must still see. */
+uint64_t
+linked_gen(void)
+{
+	cache_shared_expire();
+	return (store_gen);
+}
+
 /* repo links digest, whose blob has size bytes (-1: not known). */
 void
-linked_put(const char *repo, const char *digest, int64_t size)
+linked_put(const char *repo, int kind, const char *digest, int64_t size)
 {
 	struct linked_slot	*l;
 
 	cache_shared_expire();
 	if (strlen(repo) > MAX_NAME || strlen(digest) > MAX_DIGEST)
 		return;
-	l = linked_slot(repo, digest);
+	l = linked_slot(repo, kind, digest);
 	l->gen = store_gen;
+	l->kind = kind;
 	strlcpy(l->repo, repo, sizeof(l->repo));
 	strlcpy(l->digest, digest, sizeof(l->digest));
 	l->size = size;

@@ -427,7 +427,7 @@ store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
 		return;
 	}
 	/* A link seen at this generation, its blob's size too for a HEAD. */
-	if (linked_get(req->repo, req->digest, &size))
+	if (linked_get(req->repo, LINKED_ANY, req->digest, &size))
 		reg_used(req->digest);
 	else {
 		if ((l = link_state(req->repo, BE_LAYER, req->digest)) == 0)
@@ -436,7 +436,7 @@ store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
 			err = l == 0 ? ENOENT : errno;
 			goto fail;
 		}
-		linked_put(req->repo, req->digest, size = -1);
+		linked_put(req->repo, LINKED_ANY, req->digest, size = -1);
 	}
 	if (req->flags & STF_HEAD) {
 		if (size == -1) {
@@ -444,7 +444,8 @@ store_blob_get(const struct st_blob_get *req, struct st_res *res, int *fdp,
 				err = errno;
 				goto fail;
 			}
-			linked_put(req->repo, req->digest, size = bs.size);
+			linked_put(req->repo, LINKED_ANY, req->digest,
+			    size = bs.size);
 		}
 		res->size = size;
 		res->status = 200;
@@ -491,12 +492,15 @@ store_blob_delete(const struct st_blob_delete *req, struct st_res *res,
 
 /*
  * Resolve a manifest reference to a digest: 0 found, -1 with res filled.
+ * A revision link found is remembered (linked_put) while nothing is
+ * removed.
  */
 static int
 manifest_resolve(const char *repo, const char *ref, struct st_res *res,
     char *digest, size_t len)
 {
 	struct tagcache	*tc = NULL;
+	int64_t		 size;
 
 	if (!valid_name(repo)) {
 		store_err(res, 400, "NAME_INVALID", "invalid repository name");
@@ -529,8 +533,11 @@ manifest_resolve(const char *repo, const char *ref, struct st_res *res,
 			return (-1);
 		}
 	}
+	if (linked_get(repo, BE_REVISION, digest, &size))
+		goto found;
 	switch (link_state(repo, BE_REVISION, digest)) {
 	case 1:
+		linked_put(repo, BE_REVISION, digest, -1);
 		break;
 	case 0:
 		goto unknown;
@@ -539,6 +546,7 @@ manifest_resolve(const char *repo, const char *ref, struct st_res *res,
 		    "manifest unknown");
 		return (-1);
 	}
+found:
 	if (tc != NULL) {
 		tc->gen = cache_gen(repo);
 		strlcpy(tc->repo, repo, sizeof(tc->repo));
@@ -618,6 +626,7 @@ unknown:
 struct mget_job {
 	struct st_manifest_get	 req;
 	uint64_t		 park;
+	uint64_t		 gen;		/* linked_gen() when parked */
 	int			 rv, err;
 };
 
@@ -643,6 +652,10 @@ mget_done(void *arg)
 		store_err_errno(&res, mj->err, mj->req.ref,
 		    "MANIFEST_UNKNOWN", "manifest unknown");
 	else {
+		/* Remembered unless something was removed meanwhile. */
+		if (linked_gen() == mj->gen)
+			linked_put(mj->req.repo, BE_REVISION, mj->req.ref,
+			    -1);
 		reg_used(mj->req.ref);
 		manifest_answer(&mj->req, &res, mj->req.ref, &fd, &body);
 	}
@@ -655,15 +668,21 @@ static int
 manifest_get_later(const struct st_manifest_get *req)
 {
 	struct mget_job	*mj;
+	int64_t		 size;
 
-	/* Invalid names, a tag, a mirror's request: the usual way. */
+	/*
+	 * Invalid names, a tag, a mirror's request, a link seen lately:
+	 * the usual way.
+	 */
 	if (!be->open_slow || !job_ready() || (req->flags & STF_MIRROR) ||
 	    !valid_name(req->repo) || strchr(req->ref, ':') == NULL ||
-	    !store_digest_ok(req->ref))
+	    !store_digest_ok(req->ref) ||
+	    linked_get(req->repo, BE_REVISION, req->ref, &size))
 		return (0);
 	if ((mj = calloc(1, sizeof(*mj))) == NULL)
 		return (0);
 	mj->req = *req;
+	mj->gen = linked_gen();
 	if ((mj->park = store_park()) == 0) {
 		free(mj);
 		return (0);

@@ -56,19 +56,53 @@ ctl_connect(const char *sock)
 	return (fd);
 }
 
-int
-main(int argc, char *argv[])
+/*
+ * Send the request, print the text of the answer, and return the status
+ * it ends with.  wait: ms for each part of the answer, -1 for ever.
+ */
+static int
+ctl_request(const char *sock, uint32_t type, const void *data, size_t len,
+    int wait)
 {
 	struct chan		 c;
 	struct msg		 m;
+	struct st_ctl_end	 e;
+	int			 r;
+
+	chan_init(&c, ctl_connect(sock));
+	if (chan_compose(&c, type, 0, -1, data, len) == -1 ||
+	    chan_flush(&c) == -1)
+		err(1, "write to %s", sock);
+	for (;;) {
+		if ((r = chan_recv_one(&c, &m, wait)) == -1)
+			err(1, "read from %s", sock);
+		if (r == 0)
+			errx(1, "regd closed the control connection");
+		if (m.hdr.type == CTL_TEXT)
+			fwrite(m.data, 1, m.len, stdout);
+		else if (m.hdr.type == CTL_END) {
+			if (MSG_GET(&m, &e) == -1)
+				errx(1, "bad answer from regd");
+			break;
+		} else
+			errx(1, "unexpected answer %u from regd", m.hdr.type);
+		if (m.fd != -1)
+			close(m.fd);
+	}
+	chan_clear(&c);
+	return (e.status);
+}
+
+int
+main(int argc, char *argv[])
+{
 	const char		*sock = REGD_SOCKET;
 	const void		*data = NULL;
 	size_t			 len = 0;
 	struct msg_verbose	 mv;
 	struct st_ctl_flags	 fl;
-	struct st_ctl_end	 e;
 	uint32_t		 type;
-	int			 ch, r, i, wait = 30000;
+	int			 ch, i, wait = 30000;
 
 	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
@@ -154,26 +188,5 @@ main(int argc, char *argv[])
 	} else
 		usage();
 
-	chan_init(&c, ctl_connect(sock));
-	if (chan_compose(&c, type, 0, -1, data, len) == -1 ||
-	    chan_flush(&c) == -1)
-		err(1, "write to %s", sock);
-	for (;;) {
-		if ((r = chan_recv_one(&c, &m, wait)) == -1)
-			err(1, "read from %s", sock);
-		if (r == 0)
-			errx(1, "regd closed the control connection");
-		if (m.hdr.type == CTL_TEXT)
-			fwrite(m.data, 1, m.len, stdout);
-		else if (m.hdr.type == CTL_END) {
-			if (MSG_GET(&m, &e) == -1)
-				errx(1, "bad answer from regd");
-			break;
-		} else
-			errx(1, "unexpected answer %u from regd", m.hdr.type);
-		if (m.fd != -1)
-			close(m.fd);
-	}
-	chan_clear(&c);
-	return (e.status);
+	return (ctl_request(sock, type, data, len, wait));
 }

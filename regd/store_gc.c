@@ -1071,6 +1071,84 @@ gc_sweep_open(struct gc_run *r)
 }
 
 /*
+ * Mark what the tags of repo reach (those dropped by retention aside),
+ * then the children and referrers of what is reached, until nothing
+ * more is.
+ */
+static void
+gc_reach(const char *repo, struct rev *revs, size_t n,
+    const struct names *tags, const struct names *dropped)
+{
+	struct rev	*rv;
+	char		 dg[MAX_DIGEST + 1];
+	size_t		 i, j;
+	int		 changed;
+
+	for (i = 0; i < tags->n; i++) {
+		if (names_has(dropped, tags->v[i]) ||
+		    tag_current(repo, tags->v[i], dg, sizeof(dg),
+		    NULL) == -1)
+			continue;
+		if ((rv = rev_find(revs, n, dg)) != NULL)
+			rv->reach = 1;
+	}
+	/* Index children and referrers of what is reachable. */
+	do {
+		changed = 0;
+		for (i = 0; i < n; i++) {
+			if (revs[i].reach) {
+				for (j = 0; j < revs[i].refs.n; j++) {
+					rv = rev_find(revs, n,
+					    revs[i].refs.v[j]);
+					if (rv != NULL && !rv->reach) {
+						rv->reach = 1;
+						changed = 1;
+					}
+				}
+			} else if (revs[i].subject[0] != '\0' &&
+			    (rv = rev_find(revs, n,
+			    revs[i].subject)) != NULL && rv->reach) {
+				revs[i].reach = 1;
+				changed = 1;
+			}
+		}
+	} while (changed);
+}
+
+/* Remove the manifests nothing reaches: orphans, or untagged ones. */
+static void
+gc_drop_unreached(struct gc_run *r, const char *repo, struct rev *revs,
+    size_t n, const struct names *orphans, time_t now)
+{
+	struct be_stat	 bs;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		if (revs[i].reach)
+			continue;
+		if (gc_is_born(r, revs[i].digest))
+			continue;
+		if (!names_has(orphans, revs[i].digest)) {
+			if (!(r->flags & GCF_UNTAGGED) ||
+			    recently_touched(revs[i].digest, now))
+				continue;
+			if (be->link_get(repo, BE_REVISION,
+			    revs[i].digest, &bs) == -1 ||
+			    now - bs.mtime < sc.gc_grace)
+				continue;
+		}
+		revs[i].drop = 1;
+		if (gc_drop_later(r, repo, revs[i].digest))
+			continue;
+		fprintf(r->out, "manifest %s@%s\n", repo,
+		    revs[i].digest);
+		if (!(r->flags & GCF_DRYRUN) && rm_link_dir(r->out,
+		    repo, BE_REVISION, revs[i].digest) == -1)
+			r->nfailed++;
+	}
+}
+
+/*
  * One repository: retention, then untagged manifests, then mark what
  * the remaining revisions reference.
  */
@@ -1079,12 +1157,10 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
     time_t now)
 {
 	struct names	 digests, dropped, orphans, tags;
-	struct rev	*revs = NULL, *rv;
-	struct be_stat	 bs;
+	struct rev	*revs = NULL;
 	const char	*why;
-	char		 dg[MAX_DIGEST + 1];
 	size_t		 i, j, n = 0;
-	int		 changed, collect, rc = 0;
+	int		 collect, rc = 0;
 
 	memset(&digests, 0, sizeof(digests));
 	memset(&dropped, 0, sizeof(dropped));
@@ -1123,58 +1199,8 @@ gc_repo(struct gc_run *r, const char *repo, struct dtree *marks,
 	collect = (r->flags & GCF_UNTAGGED) || orphans.n > 0;
 	if (collect) {
 		repo_tag_names(repo, &tags);
-		for (i = 0; i < tags.n; i++) {
-			if (names_has(&dropped, tags.v[i]) ||
-			    tag_current(repo, tags.v[i], dg, sizeof(dg),
-			    NULL) == -1)
-				continue;
-			if ((rv = rev_find(revs, n, dg)) != NULL)
-				rv->reach = 1;
-		}
-		/* Index children and referrers of what is reachable. */
-		do {
-			changed = 0;
-			for (i = 0; i < n; i++) {
-				if (revs[i].reach) {
-					for (j = 0; j < revs[i].refs.n; j++) {
-						rv = rev_find(revs, n,
-						    revs[i].refs.v[j]);
-						if (rv != NULL && !rv->reach) {
-							rv->reach = 1;
-							changed = 1;
-						}
-					}
-				} else if (revs[i].subject[0] != '\0' &&
-				    (rv = rev_find(revs, n,
-				    revs[i].subject)) != NULL && rv->reach) {
-					revs[i].reach = 1;
-					changed = 1;
-				}
-			}
-		} while (changed);
-		for (i = 0; i < n; i++) {
-			if (revs[i].reach)
-				continue;
-			if (gc_is_born(r, revs[i].digest))
-				continue;
-			if (!names_has(&orphans, revs[i].digest)) {
-				if (!(r->flags & GCF_UNTAGGED) ||
-				    recently_touched(revs[i].digest, now))
-					continue;
-				if (be->link_get(repo, BE_REVISION,
-				    revs[i].digest, &bs) == -1 ||
-				    now - bs.mtime < sc.gc_grace)
-					continue;
-			}
-			revs[i].drop = 1;
-			if (gc_drop_later(r, repo, revs[i].digest))
-				continue;
-			fprintf(r->out, "manifest %s@%s\n", repo,
-			    revs[i].digest);
-			if (!(r->flags & GCF_DRYRUN) && rm_link_dir(r->out,
-			    repo, BE_REVISION, revs[i].digest) == -1)
-				r->nfailed++;
-		}
+		gc_reach(repo, revs, n, &tags, &dropped);
+		gc_drop_unreached(r, repo, revs, n, &orphans, now);
 	}
 
 	for (i = 0; i < n; i++) {

@@ -288,6 +288,9 @@ mount_start(struct conn *c, const struct api_req *ar)
 		strlcpy(q.mount_digest, mount, sizeof(q.mount_digest));
 		q.flags |= STF_MOUNT_WHERE;
 		r->mountwhere = 1;
+		/* The upload mount_found starts: the same repo and client. */
+		strlcpy(r->mountrepo, q.repo, sizeof(r->mountrepo));
+		strlcpy(r->mountclient, q.client, sizeof(r->mountclient));
 	}
 	conn_request(c, ST_UPLOAD_START, &q, sizeof(q));
 }
@@ -301,7 +304,8 @@ mount_found(struct conn *c, struct st_res *res, int fd)
 	char			 src[MAX_NAME + 1], mount[MAX_REF + 2];
 
 	memset(&q, 0, sizeof(q));
-	strlcpy(q.repo, r->name, sizeof(q.repo));
+	strlcpy(q.repo, r->mountrepo, sizeof(q.repo));
+	strlcpy(q.client, r->mountclient, sizeof(q.client));
 	if (res->status == 200 && auth_mount_source(c, fd, res->size, src,
 	    sizeof(src)) == 0 && http_query_get(r->query, "mount", mount,
 	    sizeof(mount)) != NULL) {

@@ -833,6 +833,8 @@ struct req {
 	char		 mountfrom[MAX_NAME + 1];	/* for events */
 	int		 authdelay;	/* auth.c: a slowed failure is pending */
 	int		 mountwhere;	/* api.c: asked where a blob is */
+	char		 mountrepo[MAX_NAME + 1];	/* for that upload */
+	char		 mountclient[MAX_CLIENT + 1];	/* ditto */
 
 	uint32_t	 reqid;
 	uint32_t	 st_type;	/* storage request in flight */

@@ -47,6 +47,11 @@ check_eq "$(json_get '.errors[0].code')" TOOMANYREQUESTS "429 code"
 http POST "$URL/v2/s/e/blobs/uploads/?digest=sha256:$(printf '%064d' 0)" \
     -H 'Content-Type: application/octet-stream' --data-binary x
 check_eq "$STATUS" 429 "monolithic upload past 4 per client"
+# A mount without "from" of a blob nobody has falls back to an upload
+# session of the same client: bounded the same way.
+http POST "$URL/v2/s/f/blobs/uploads/?mount=sha256:$(printf '%064d' 1)" \
+    -H 'Content-Length: 0'
+check_eq "$STATUS" 429 "mount without from past 4 per client"
 
 # Idle sessions end: the slots come back.
 sleep 8

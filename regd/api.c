@@ -505,8 +505,10 @@ api_uploads(struct conn *c, const struct api_req *ar)
 	struct st_upload_write	 wq;
 	char			 digest[MAX_REF + 2];
 
-	if (!is_method(r, "POST"))
+	if (!is_method(r, "POST")) {
 		method_not_allowed(c);
+		return;
+	}
 	if (api_authorize(c, "push") == -1)
 		return;
 	if (query_has(r->query, "mount")) {

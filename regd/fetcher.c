@@ -108,6 +108,7 @@ struct fetch {
 	int64_t			 size;
 	int64_t			 got;
 	struct event		 ev_retry;
+	time_t			 since;		/* held: when it came */
 };
 TAILQ_HEAD(fetchq, fetch);
 
@@ -116,10 +117,20 @@ static struct upstream		 ups[MAX_UPSTREAMS];
 static int			 nups, nups_new;
 static struct mirror_up		 confs_new[MAX_UPSTREAMS];
 static struct fetchq		 running = TAILQ_HEAD_INITIALIZER(running);
+/*
+ * Fetches naming an upstream this process has not been told of yet:
+ * storage's channel and the parent's are read in no set order, so a
+ * fetch may come before the upstream list at start-up or after a
+ * reload.  Held for HELD_SECS, tried again at each list, then refused.
+ */
+#define HELD_SECS	3
+static struct fetchq		 held = TAILQ_HEAD_INITIALIZER(held);
+static struct event		 ev_held;
 static struct evdns_base	*dns;
 static SSL_CTX			*default_ctx;
 
 static void	 fetch_go(struct fetch *);
+static void	 fetch_route(struct fetch *);
 static void	 fetch_error(enum evhttp_request_error, void *);
 static void	 fetch_done(struct evhttp_request *, void *);
 static void	 fetcher_end(struct fetch *, int, const char *);
@@ -215,6 +226,26 @@ upstreams_set(void)
 			    "start-up only; restart regd", u->c.name);
 	}
 	nups_new = 0;
+}
+
+/* The list came: held fetches go on, or wait out their time. */
+static void
+held_retry(void)
+{
+	struct fetchq	 q = TAILQ_HEAD_INITIALIZER(q);
+	struct fetch	*f;
+
+	TAILQ_CONCAT(&q, &held, entry);
+	while ((f = TAILQ_FIRST(&q)) != NULL) {
+		TAILQ_REMOVE(&q, f, entry);
+		fetch_route(f);
+	}
+}
+
+static void
+held_cb(int fd, short event, void *arg)
+{
+	held_retry();
 }
 
 static struct upstream *
@@ -1046,7 +1077,6 @@ static void
 fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 {
 	struct fetch	*f;
-	struct upstream	*u;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		fatal("%s", __func__);
@@ -1064,7 +1094,28 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 	}
 	if ((f->pending = evbuffer_new()) == NULL)
 		fatal("%s", __func__);
-	if ((u = upstream_find(f->f.upstream)) == NULL) {
+	f->since = time(NULL);
+	fetch_route(f);
+}
+
+/* To its upstream's queue, held while the upstream is unknown. */
+static void
+fetch_route(struct fetch *f)
+{
+	struct upstream	*u;
+	struct timeval	 tv = { 1, 0 };
+
+	if ((u = upstream_find(f->f.upstream)) == NULL &&
+	    time(NULL) - f->since < HELD_SECS) {
+		TAILQ_INSERT_TAIL(&held, f, entry);
+		if (!evtimer_pending(&ev_held, NULL))
+			evtimer_add(&ev_held, &tv);
+		return;
+	}
+	if (u == NULL) {
+		log_warnx("fetch %s@%s: no upstream %s", f->f.repo, f->f.ref,
+		    f->f.upstream);
+		evbuffer_free(f->pending);
 		chan_send(&storage_chan, MIR_HEAD, f->id, -1,
 		    &(struct mir_head){ .status = 502, .size = -1,
 		    .message = "no such upstream" }, sizeof(struct mir_head));
@@ -1101,6 +1152,7 @@ fetcher_conf(struct chan *c, struct msg *m, void *arg)
 {
 	if (m->hdr.type == MIR_CONF_END) {
 		upstreams_set();
+		held_retry();
 		return;
 	}
 	if (nups_new == MAX_UPSTREAMS) {
@@ -1195,6 +1247,7 @@ fetcher_main(struct proc_boot *boot)
 	/* Bodies pass in 512K reads: heap reused, not mmap'ed each time. */
 	mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+	evtimer_set(&ev_held, held_cb, NULL);
 	signal_set(&ev_term, SIGTERM, fetcher_sig, NULL);
 	signal_set(&ev_int, SIGINT, fetcher_sig, NULL);
 	signal_add(&ev_term, NULL);

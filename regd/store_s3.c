@@ -1059,7 +1059,7 @@ seen_slot(const char *digest)
 
 /* 1 with *size when a HEAD found digest's object within SEEN_MS. */
 static int
-seen_get(const char *digest, int64_t *size)
+redir_seen_get(const char *digest, int64_t *size)
 {
 	struct seen_ent	*e = seen_slot(digest);
 	int		 hit;
@@ -1075,7 +1075,7 @@ seen_get(const char *digest, int64_t *size)
 
 /* size -1: forget digest. */
 static void
-seen_put(const char *digest, int64_t size)
+redir_seen_put(const char *digest, int64_t size)
 {
 	struct seen_ent	*e = seen_slot(digest);
 
@@ -1098,11 +1098,11 @@ blob_redirect(const char *digest, const char *key, struct be_body *body)
 	struct s3_obj	 o;
 
 	C_OR_FAIL(c);
-	if (!seen_get(digest, &body->size)) {
+	if (!redir_seen_get(digest, &body->size)) {
 		if (s3_head(c, key, &o, &err) == -1)
 			return (s3fail("HEAD", key, &err));
 		body->size = o.size;
-		seen_put(digest, o.size);
+		redir_seen_put(digest, o.size);
 	}
 	if (s3_presign_get(c, key, s3c.presign_expiry, body->url,
 	    sizeof(body->url), &err) == -1)
@@ -1160,7 +1160,7 @@ s3b_blob_remove(const char *digest)
 	struct s3_obj		 o;
 	char			 key[S3_KEY_MAX], name[MAX_DIGEST + 1];
 
-	seen_put(digest, -1);
+	redir_seen_put(digest, -1);
 	if (blob_key(key, sizeof(key), digest) == -1 ||
 	    s3b_head(key, &o) == -1 || s3b_delete(key) == -1)
 		return (-1);
@@ -1209,7 +1209,7 @@ s3b_blob_quarantine(const char *digest, const char *dir, char *to,
 {
 	char	 key[S3_KEY_MAX];
 
-	seen_put(digest, -1);
+	redir_seen_put(digest, -1);
 	if (blob_key(key, sizeof(key), digest) == -1)
 		return (-1);
 	return (s3b_move_aside(key, dir, to, len));

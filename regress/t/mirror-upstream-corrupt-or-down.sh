@@ -44,7 +44,8 @@ for i in 1 2; do
 	code=0
 	curl -s -o "$T/badout" "$URL/v2/lib/bad/blobs/$BAD_LAYER" ||
 	    code=$?
-	[ "$code" -ne 0 ] || fail "corrupted blob: a clean end (try $i)"
+	[ "$code" -ne 0 ] ||
+	    fail "corrupted blob: a clean end (try $i): $(head -c 300 "$T/badout")"
 	got=$(stat -c %s "$T/badout")
 	[ "$got" -lt "$BAD_SIZE" ] ||
 	    fail "corrupted blob: the client got all $got bytes (try $i)"

@@ -134,7 +134,11 @@ retries=$(cat "$T/retries" 2>/dev/null | wc -l)
 note "$PUSHED images pushed through instance 2, $runs gc runs on instance 1, $SWEPT blobs swept, $retries manifest PUTs refused and pushed again"
 note "gc run time (regctl gc, ms): $(sort -n "$T/gc.ms" | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d", v[1], v[int((NR + 1) / 2)], v[NR] }')"
 [ "$runs" -ge 10 ] || fail "only $runs gc runs in $SECS s"
-[ "$PUSHED" -ge 15 ] || fail "only $PUSHED images pushed in $SECS s"
+# Enough pushes to overlap many gc runs: each S3 push is a dozen
+# round trips to radosgw, so fewer fit in the time there.
+least=15
+[ "${REGD_BACKEND:-fs}" = s3 ] && least=9
+[ "$PUSHED" -ge "$least" ] || fail "only $PUSHED images pushed in $SECS s"
 [ "$SWEPT" -gt 0 ] || fail "gc never swept anything"
 
 on_both()

@@ -376,34 +376,37 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 	return (1);
 }
 
-int
-mirror_blob_get(const struct st_blob_get *q, struct st_res *res, int *fdp,
+/* Either read, as mirror_get takes it. */
+static int
+mirror_read(int kind, const char *repo, const char *ref, uint32_t flags,
+    const struct st_mirror *m, struct st_res *res, int *fdp,
     const void **bodyp)
 {
 	struct mread	 r;
 
 	memset(&r, 0, sizeof(r));
-	r.kind = MIRK_BLOB;
-	strlcpy(r.repo, q->repo, sizeof(r.repo));
-	strlcpy(r.ref, q->digest, sizeof(r.ref));
-	r.flags = q->flags;
-	r.mirror = q->mirror;
+	r.kind = kind;
+	strlcpy(r.repo, repo, sizeof(r.repo));
+	strlcpy(r.ref, ref, sizeof(r.ref));
+	r.flags = flags;
+	r.mirror = *m;
 	return (mirror_get(&r, res, fdp, bodyp));
+}
+
+int
+mirror_blob_get(const struct st_blob_get *q, struct st_res *res, int *fdp,
+    const void **bodyp)
+{
+	return (mirror_read(MIRK_BLOB, q->repo, q->digest, q->flags,
+	    &q->mirror, res, fdp, bodyp));
 }
 
 int
 mirror_manifest_get(const struct st_manifest_get *q, struct st_res *res,
     int *fdp, const void **bodyp)
 {
-	struct mread	 r;
-
-	memset(&r, 0, sizeof(r));
-	r.kind = MIRK_MANIFEST;
-	strlcpy(r.repo, q->repo, sizeof(r.repo));
-	strlcpy(r.ref, q->ref, sizeof(r.ref));
-	r.flags = q->flags;
-	r.mirror = q->mirror;
-	return (mirror_get(&r, res, fdp, bodyp));
+	return (mirror_read(MIRK_MANIFEST, q->repo, q->ref, q->flags,
+	    &q->mirror, res, fdp, bodyp));
 }
 
 static void

@@ -428,11 +428,18 @@ lease_fresh(struct lease_hold *lh)
 	    time(NULL) - lh->renewed < LEASE_TTL - LEASE_MARGIN);
 }
 
+/*
+ * Release the lease, before the job's operator is answered: the command
+ * returns once another instance may take it.  A lease that cannot be
+ * removed expires (LEASE_TTL).
+ */
 static void
 lease_drop(struct lease_hold *lh)
 {
-	if (store_shared() && lh->nonce[0] != '\0' && lease_ours(lh))
-		be->lease_del(LEASE_NAME);
+	if (store_shared() && lh->nonce[0] != '\0' && lease_ours(lh) &&
+	    be->lease_del(LEASE_NAME) == -1)
+		log_warn("cannot remove the maintenance lease (it expires "
+		    "in %d s)", LEASE_TTL);
 	lh->nonce[0] = '\0';
 }
 
@@ -1996,6 +2003,8 @@ fsck_finish(struct fsck_run *f)
 		fprintf(f->out, "error: %lld moves or removals failed\n",
 		    (long long)f->nfailed);
 	fclose(f->out);
+	/* Released before regctl is answered, as gc_finish does. */
+	lease_drop(&f->lh);
 	status = (f->nproblems > 0 && f->nmoved < f->nproblems) ||
 	    f->nfailed > 0;
 	store_stats.fsck_runs++;
@@ -2004,7 +2013,6 @@ fsck_finish(struct fsck_run *f)
 	gc_ctl_end(f->id, status);
 	if (f->nmoved > 0)
 		quota_forget_disk();
-	lease_drop(&f->lh);
 	free(f->outbuf);
 	names_free(&f->blobs);
 	dtree_free(&f->bad);

@@ -10,6 +10,16 @@
 #   gc_clients N FUNC		FUNC C in the background for C in 1..N,
 #				its output in $T/client.C.log
 #   gc_clients_wait		each of them must succeed
+#   gc_more I			whether a client that pushed I images
+#				pushes another: until GC_IMAGES, then
+#				until gc_during says enough (at most
+#				GC_IMAGES_MAX, against a hang)
+#   gc_during CMD...		CMD (a gc) again and again, GC_PAUSE
+#				(0.3 s) apart, until every client ended;
+#				RUNS: how many, DURING: how many ended
+#				while every client still pushed, SWEPT_DURING
+#				the blobs those swept; enough once DURING
+#				>= GC_RUNS and SWEPT_DURING > 0
 #   gc_totals			SWEPT: the blobs gc removed ($T/gc.out);
 #				PUSHED: the images ($T/cC.count)
 #   gc_kept FUNC		FUNC DIR C I for each image not deleted
@@ -79,10 +89,59 @@ gc_clients_wait()
 	done
 }
 
+# gc_swept FILE: the blobs the gc runs whose output FILE holds removed
+# (not their markers of use).
+gc_swept()
+{
+	awk '$1 == "removed" && $3 == "blobs," { s += $2 } END { print s + 0 }' \
+	    "$1"
+}
+
+# gc_ended: how many clients ended (their count written, or gone).
+gc_ended()
+{
+	local c n=0
+
+	for c in "${!GC_PIDS[@]}"; do
+		if [ -e "$T/c$c.count" ] || ! kill -0 "${GC_PIDS[$c]}" \
+		    2>/dev/null; then
+			n=$((n + 1))
+		fi
+	done
+	echo "$n"
+}
+
+gc_more()
+{
+	[ "$1" -lt "$GC_IMAGES" ] && return 0
+	[ -e "$T/gc.enough" ] && return 1
+	[ "$1" -lt "$GC_IMAGES_MAX" ]
+}
+
+gc_during()
+{
+	RUNS=0
+	DURING=0
+	SWEPT_DURING=0
+	while [ "$(gc_ended)" -lt "${#GC_PIDS[@]}" ]; do
+		"$@" > "$T/gc.last" 2>&1 ||
+		    fail "$*: $(tail -3 "$T/gc.last")"
+		cat "$T/gc.last" >> "$T/gc.out"
+		RUNS=$((RUNS + 1))
+		if [ "$(gc_ended)" -eq 0 ]; then
+			DURING=$((DURING + 1))
+			SWEPT_DURING=$((SWEPT_DURING + $(gc_swept "$T/gc.last")))
+		fi
+		if [ "$DURING" -ge "$GC_RUNS" ] && [ "$SWEPT_DURING" -gt 0 ]; then
+			touch "$T/gc.enough"
+		fi
+		sleep "${GC_PAUSE:-0.3}"
+	done
+}
+
 gc_totals()
 {
-	SWEPT=$(awk '$1 == "removed" { s += $2 } END { print s + 0 }' \
-	    "$T/gc.out")
+	SWEPT=$(gc_swept "$T/gc.out")
 	PUSHED=$(cat "$T"/c?.count | awk '{ s += $1 } END { print s }')
 }
 

@@ -1,6 +1,8 @@
 # Two regd on one shared store: online gc runs back to back on instance 1
-# for 30 s (the issue asks for a minute; 30 s keeps make test short)
-# while 3 clients push images through instance 2, each checking the
+# while 3 clients push images through instance 2 (6 each, then on until
+# gc ran 10 times while all pushed and swept meanwhile: a count of
+# events, not of seconds, so a slow machine takes longer and proves the
+# same; REPLICAS_GC_IMAGES sets the 6), each checking the
 # image before whole on instance 1 and then deleting it; the layers of
 # each client's images are drawn from its own small pool, so a pool
 # layer is garbage at times, old enough to sweep, and then pushed and
@@ -19,7 +21,10 @@
 
 # On S3 a push takes seconds: s3-replicas sets a grace longer than that.
 GRACE=${REPLICAS_GC_GRACE:-2}
-SECS=${REPLICAS_GC_SECS:-30}
+GC_IMAGES=${REPLICAS_GC_IMAGES:-6}
+GC_IMAGES_MAX=100
+GC_RUNS=10
+GC_PAUSE=0.2
 replica_start 1 "gc grace $GRACE"
 replica_start 2 "gc grace $GRACE"
 REGCTL1="$REGCTL_BIN -s $T/r1/regd.sock"
@@ -89,12 +94,12 @@ check_image()
 
 client()
 {
-	local c=$1 i=0 d prev= a b end=$((SECONDS + SECS))
+	local c=$1 i=0 d prev= a b
 
 	BODY=$T/body.$c
 	HDRS=$T/hdrs.$c
 	URL=${RURL[2]}
-	while [ "$SECONDS" -lt "$end" ]; do
+	while gc_more "$i"; do
 		i=$((i + 1))
 		d=$T/c$c/$i
 		a=$((c * 6 + RANDOM % 6))
@@ -118,28 +123,29 @@ client()
 	echo "$i" > "$T/c$c.count"
 }
 
-gc_clients 3 client
-runs=0
-end=$((SECONDS + SECS))
-while [ "$SECONDS" -lt "$end" ]; do
-	t0=$(date +%s%3N)
-	$REGCTL1 gc >> "$T/gc.out" 2>&1 || fail "regctl gc: $(tail -3 "$T/gc.out")"
+# gc on instance 1, its run time (a figure, not a bound) in gc.ms.
+gc_timed()
+{
+	local t0=$(date +%s%3N) rc
+
+	$REGCTL1 gc
+	rc=$?
 	echo $(( $(date +%s%3N) - t0 )) >> "$T/gc.ms"
-	runs=$((runs + 1))
-	sleep 0.2
-done
+	return $rc
+}
+
+gc_clients 3 client
+gc_during gc_timed
 gc_clients_wait
 gc_totals
 retries=$(cat "$T/retries" 2>/dev/null | wc -l)
-note "$PUSHED images pushed through instance 2, $runs gc runs on instance 1, $SWEPT blobs swept, $retries manifest PUTs refused and pushed again"
+note "$PUSHED images pushed through instance 2, $RUNS gc runs on instance 1 ($DURING while all pushed, sweeping $SWEPT_DURING blobs), $SWEPT blobs swept, $retries manifest PUTs refused and pushed again"
 note "gc run time (regctl gc, ms): $(sort -n "$T/gc.ms" | awk '{ v[NR] = $1 } END { printf "min %d median %d max %d", v[1], v[int((NR + 1) / 2)], v[NR] }')"
-[ "$runs" -ge 10 ] || fail "only $runs gc runs in $SECS s"
-# Enough pushes to overlap many gc runs: each S3 push is a dozen
-# round trips to radosgw, so fewer fit in the time there.
-least=15
-[ "${REGD_BACKEND:-fs}" = s3 ] && least=9
-[ "$PUSHED" -ge "$least" ] || fail "only $PUSHED images pushed in $SECS s"
-[ "$SWEPT" -gt 0 ] || fail "gc never swept anything"
+[ "$DURING" -ge "$GC_RUNS" ] ||
+    fail "only $DURING gc runs while all 3 clients pushed ($PUSHED images)"
+[ "$SWEPT_DURING" -gt 0 ] ||
+    fail "no blob swept while the clients pushed ($PUSHED images)"
+[ "$PUSHED" -ge $((3 * GC_IMAGES)) ] || fail "only $PUSHED images pushed"
 
 on_both()
 {

@@ -28,6 +28,9 @@ s3_up replicas 1073741824
 export REGD_BACKEND=s3
 # The grace must outlast a push (regd(8)): seconds on this radosgw.
 export REPLICAS_GC_GRACE=8
+# Each S3 push is a dozen round trips to radosgw (and a pause of the
+# grace every 4 images): 3 images per client there, not 6.
+export REPLICAS_GC_IMAGES=3
 
 s3_run_tests $TESTS
 # Every test's regd wrote under its own root, in Distribution's keys.

@@ -377,7 +377,8 @@ upload_idle_everywhere(struct upload *up, int64_t timeout)
 		return (1);
 	if (be->upload_stat(up->repo, up->uuid, &bs) == -1)
 		return (errno == ENOENT ? 0 : 1);
-	return (time(NULL) - bs.mtime >= timeout);
+	/* Whole seconds: one more, or data written 0.1 s ago looks old. */
+	return (time(NULL) - bs.mtime > timeout);
 }
 
 /* Idle sessions end after "upload timeout". */
@@ -394,7 +395,8 @@ upload_expire(int fd, short event, void *arg)
 
 	expire_set = 0;
 	RB_FOREACH_SAFE(up, st_upload_tree, &uploads, next) {
-		if (up->busy || now - up->active < c->upload_timeout)
+		/* Whole seconds, as in upload_idle_everywhere. */
+		if (up->busy || now - up->active <= c->upload_timeout)
 			continue;
 		if (!upload_idle_everywhere(up, c->upload_timeout)) {
 			/* Another instance goes on with it: forget it here. */

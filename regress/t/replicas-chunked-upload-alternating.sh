@@ -4,21 +4,24 @@
 # PUT on the other again; the blob is whole on both.  A GET of the
 # session's status on the instance that did not take the last PATCH
 # gives the right offset.  Also: a session started on one and idle there
-# past "upload timeout" while the other goes on writing to it is not
-# removed by the first.
+# well past "upload timeout" (3 s; idle 7 s and more, beyond the whole
+# second the timeout is counted in and the expiry timer's period) while
+# the other goes on writing to it, about once a second, is not removed
+# by the first.
 . regress/lib.sh
 . regress/authlib.sh
 . regress/replicas.sh
 
-replica_start 1 "upload timeout 2s"
-replica_start 2 "upload timeout 2s"
+replica_start 1 "upload timeout 3s"
+replica_start 2 "upload timeout 3s"
 
-make_blob $((8 * 700000 - 4321)) "$T/blob"
+make_blob $((12 * 500000 - 4321)) "$T/blob"
 d=$(sha "$T/blob")
-split -b 700000 -d -a 2 "$T/blob" "$T/part."
+split -b 500000 -d -a 2 "$T/blob" "$T/part."
 # Which instance takes each PATCH: alternating, then instance 2 alone
-# for longer than instance 1's "upload timeout", then instance 1 again.
-order=(1 2 1 2 2 2 2 1)
+# (a second apart) for longer than instance 1's "upload timeout", then
+# instance 1 again.
+order=(1 2 1 2 2 2 2 2 2 2 1 2)
 nparts=$(ls "$T"/part.* | wc -l)
 
 URL=${RURL[1]}
@@ -28,7 +31,7 @@ i=0
 off=0
 for p in "$T"/part.*; do
 	n=${order[$i]}
-	[ $i -ge 4 ] && [ $i -le 6 ] && sleep 1
+	[ $i -ge 3 ] && [ $i -le 9 ] && sleep 1
 	# The other instance answers the status: where the last PATCH ended.
 	if [ $i -gt 0 ]; then
 		http GET "${RURL[$n]}/$path"

@@ -15,7 +15,8 @@
 # says so with a line "# regress: alone" and runs after the others, one
 # at a time.  A test marked "# regress: long N" (N: its seconds on a
 # quiet 2-core machine) starts before the others, longest first, so that
-# it does not run alone at the end.  REGRESS_JOBS=1 runs everything one
+# it does not run alone at the end; it may take twice REGRESS_TIMEOUT
+# (default 300 s) before it is killed.  REGRESS_JOBS=1 runs everything one
 # after the other, in name order.
 
 cd "$(dirname "$0")/.." || exit 1
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.." || exit 1
 LIMIT=${REGRESS_TIMEOUT:-300}
 JOBS=${REGRESS_JOBS:-2}
 OUT=regress/out
-export LIMIT OUT
+export OUT
 mkdir -p "$OUT"
 rm -f "$OUT"/*.rc "$OUT"/.lock
 
@@ -52,7 +53,7 @@ units=$(awk '
 			on = 0
 	}' Makefile)
 
-# Two lists of "name command" lines: those that may share the machine,
+# Two lists of "name path seconds" lines: those that may share the machine,
 # and those that run alone.
 shared=$OUT/.shared
 alone=$OUT/.alone
@@ -63,7 +64,7 @@ long=$OUT/.long
 for prog in $units; do
 	name=${prog##*/}
 	selected "$name" "$@" || continue
-	echo "$name $prog" >> "$shared"
+	echo "$name $prog $LIMIT" >> "$shared"
 done
 for test in regress/t/*.sh; do
 	[ -f "$test" ] || continue
@@ -71,12 +72,12 @@ for test in regress/t/*.sh; do
 	name=${name%.sh}
 	selected "$name" "$@" || continue
 	if grep -q '^# regress: alone' "$test"; then
-		echo "$name $test" >> "$alone"
+		echo "$name $test $LIMIT" >> "$alone"
 	elif grep -q '^# regress: long' "$test"; then
 		echo "$(sed -n 's/^# regress: long \([0-9]*\).*/\1/p' \
-		    "$test" | head -n 1) $name $test" >> "$long"
+		    "$test" | head -n 1) $name $test $((LIMIT * 2))" >> "$long"
 	else
-		echo "$name $test" >> "$shared"
+		echo "$name $test $LIMIT" >> "$shared"
 	fi
 done
 

@@ -1,12 +1,13 @@
 #!/bin/sh
 #
-# regress/run1.sh NAME PATH: run one test for regress/run.sh (a unit
-# program or a regress/t/*.sh), leave its exit status in $OUT/NAME.rc and
+# regress/run1.sh NAME PATH SECONDS: run one test for regress/run.sh (a
+# unit program or a regress/t/*.sh), kill it after SECONDS, leave its exit status in $OUT/NAME.rc and
 # print its PASS, SKIP or FAIL block, under a lock so that blocks of
 # tests running at once do not mix.
 
 name=$1
 path=$2
+LIMIT=$3
 log=$OUT/$name.log
 res=$OUT/$name.res
 

@@ -231,7 +231,8 @@ asan: deps
 	    LDFLAGS="-fsanitize=address,undefined"
 	cd .asan && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    REGD_ASAN=1 sh regress/run.sh
+	    REGD_ASAN=1 REGRESS_TIMEOUT=$${REGRESS_TIMEOUT:-900} \
+	    sh regress/run.sh
 
 # The libFuzzer build is clang with ASan and UBSan in .fuzz/, like asan.
 FUZZ_SECONDS?=	600

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 #
 # A 1 GiB blob pushed in 64 MiB chunked PATCHes and pulled back keeps its
 # digest, while the summed VmRSS of every regd process, sampled every

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 #
 # What skopeo pushed to Debian's docker-registry (CNCF Distribution) --
 # an OCI image under two tags, a two-platform index, a Docker schema 2

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 #
 # What skopeo pushed to regd (an OCI image under two tags, a two-platform
 # index, a Docker schema 2 image, an artifact with a subject) is served

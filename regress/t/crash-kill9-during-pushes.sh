@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 45
 # kill -9 of the storage process, and of the whole process tree, at random
 # moments while four clients push blobs (curl, monolithic POST and
 # POST + PATCH chunks + PUT).  regd is restarted after each kill.  In the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 50
 # "make deb" builds a lintian-clean package (make deb runs lintian when it
 # is installed) whose control data is right (conffiles, dependencies,
 # maintainer scripts that create _regd, remove data only on purge and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 # Found by fuzz-http-mutated-requests: a request with a body on an
 # endpoint that takes none (a POST that opens an upload session, a GET
 # of a tag list or manifest, a DELETE) has its body read and dropped,

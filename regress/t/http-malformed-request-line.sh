@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 25
 # Requests whose first line is not an HTTP/1.x request line get a 400
 # and the connection is closed; the server goes on serving others.
 . regress/lib.sh

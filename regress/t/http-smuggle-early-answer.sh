@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 # An answer given before a request's body was read (unknown endpoint, bad
 # or too long name, too long tag, a method the route does not take) must
 # not leave that body to be parsed as the next request: a DELETE hidden in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 # Debian's nginx with upstream keepalive in front of regd ("trusted proxy
 # 127.0.0.1", deletes allowed only from 127.0.0.1, the proxy itself).  An
 # outside client (127.0.0.2) sends requests regd answers before reading

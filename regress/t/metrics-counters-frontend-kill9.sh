@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 35
 # Counters summed over the frontends never go backwards: scrapes before,
 # during and after a frontend is killed with SIGKILL and restarted, and
 # after a reload replaced every frontend, each see at least what the one

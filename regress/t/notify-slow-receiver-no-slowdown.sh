@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 # A receiver that takes 3 s to answer each delivery does not slow pushes
 # or pulls: every request is answered as fast as with no endpoint at all
 # (each pair under 2.5 s, room for a loaded machine; the receiver alone

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 50
 #
 # Repository names outside the spec's grammar (.., %2e%2e, upper case, an
 # empty component, a leading separator, 256 characters) are refused on

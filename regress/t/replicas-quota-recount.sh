@@ -1,3 +1,4 @@
+# regress: long 30
 # Two regd on one shared store with a quota of 100K on a repository: the
 # running totals of bytes used are per instance, so each counts them
 # again when older than 30 s (regd(8), Shared storage).  Instance 2 counts the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 35
 #
 # The backend cases of regress/unit/test_backend run on the S3 backend
 # (regd/store_s3.c) against a real radosgw (regress/s3/ceph.sh), after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 40
 #
 # regd's S3 client (regd/s3.c, driven by regress/s3/s3test) against a real
 # radosgw (regress/s3/ceph.sh): every operation with its result checked.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 130
 #
 # The OCI conformance and real-client tests that run on the filesystem
 # backend, run again on the S3 backend: one throw-away radosgw

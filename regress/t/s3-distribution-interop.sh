@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 #
 # regd and CNCF Distribution (Debian's docker-registry, its s3-aws
 # driver) on one bucket and root of a throw-away radosgw: an image pushed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 #
 # regd on the S3 backend when radosgw goes away (regress/s3/ceph.sh):
 # killed in the middle of a chunked upload's PATCH, then gone for a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 160
 #
 # The tests of two regd instances on one shared store (regress/t/
 # replicas-*.sh, through regress/replicas.sh) on the S3 backend: both

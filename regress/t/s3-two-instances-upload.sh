@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 40
 #
 # Two regd instances on one bucket and root (no shared disk): a chunked
 # upload begun on one continues on the other after each PATCH, as behind

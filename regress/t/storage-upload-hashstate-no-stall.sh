@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 30
 #
 # A write to a large partial upload never re-hashes it on storage's main
 # thread: the SHA-256 state of a session stays with it (and is saved in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 60
 #
 # "regctl show usage" runs in steps between requests: with 10000
 # repositories, a tag list sent while usage counts answers before the

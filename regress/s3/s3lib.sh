@@ -8,6 +8,8 @@
 #				runs, then Ceph stops, then regd_cleanup
 #   s3_run_tests TEST...	run existing tests with REGD_BACKEND=s3
 #				against that bucket; fails if any fails
+#   s3_replicas TEST...	the replicas-* TESTs (two instances on one
+#				store) on a bucket of their own
 
 S3REQ=./regress/s3/s3req
 CEPH_DIR=$T/ceph
@@ -74,4 +76,23 @@ s3_run_tests()
 	done
 	note "$n passed on S3${skipped:+, skipped:$skipped}"
 	[ -z "$failed" ] || fail "failed on S3:$failed"
+}
+
+s3_replicas()
+{
+	s3_need
+	s3_up replicas 1073741824
+	export REGD_BACKEND=s3
+	# The grace must outlast a push (regd(8)): seconds on this radosgw.
+	export REPLICAS_GC_GRACE=8
+	# Each S3 push is a dozen round trips to radosgw (and a pause of
+	# the grace every 4 images): 3 images per client there, not 6.
+	export REPLICAS_GC_IMAGES=3
+
+	s3_run_tests "$@"
+	# Every test's regd wrote under its own root, in Distribution's keys.
+	"$S3REQ" GET "/$S3_BUCKET?list-type=2&delimiter=/" -- -s \
+	    -o "$T/top.xml"
+	grep -q '<Prefix>regress/</Prefix>' "$T/top.xml" ||
+	    fail "nothing under regress/: $(head -c 600 "$T/top.xml")"
 }

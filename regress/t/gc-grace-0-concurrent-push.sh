@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 25
 #
 # gc with "gc grace 0" while clients finish pushes: 4,000 old loose
 # blobs make the run long, the layers and configs of 40 images are

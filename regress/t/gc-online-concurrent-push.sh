@@ -1,4 +1,5 @@
 #!/bin/bash
+# regress: long 35
 #
 # Online gc while 4 clients push, re-push and delete images in one
 # repository, their layers drawn from a shared pool: every push

@@ -1,3 +1,4 @@
+# regress: long 40
 # Two regd on one shared store: online gc runs back to back on instance 1
 # while 3 clients push images through instance 2 (6 each, then on until
 # gc ran 10 times while all pushed and swept meanwhile: a count of
@@ -19,7 +20,7 @@
 . regress/replicas.sh
 . regress/gclib.sh
 
-# On S3 a push takes seconds: s3-replicas sets a grace longer than that.
+# On S3 a push takes seconds: s3-replicas-gc sets a grace longer than that.
 # On a loaded 2-core machine a push of 4 blobs and a manifest took more
 # than 2 s, and gc rightly swept its first blob each of 5 tries: 5 s.
 GRACE=${REPLICAS_GC_GRACE:-5}

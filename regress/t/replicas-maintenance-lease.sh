@@ -7,7 +7,7 @@
 # and when its lease ends, and change nothing; "fsck" without -r still
 # runs, and "gc" names an fsck -r that holds it.  Once the lease is gone
 # they run and leave no lease behind.  On the filesystem ("storage
-# shared yes") and, through s3-replicas, on S3.
+# shared yes") and, through s3-replicas-gc, on S3.
 . regress/lib.sh
 . regress/replicas.sh
 

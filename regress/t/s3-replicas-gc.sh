@@ -1,5 +1,5 @@
 #!/bin/bash
-# regress: long 80
+# regress: long 120
 #
 # The replicas-* tests of quotas and garbage collection on the S3 backend
 # (see s3-replicas): quota recounts, online GC on one instance while the

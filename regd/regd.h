@@ -881,6 +881,9 @@ struct conn {
 	int			 spipe;		/* sfd is a mirror's pipe */
 	struct event		 ev_pipe;	/* waiting for it to fill */
 	struct evbuffer		*tout;		/* TLS: answer staged to write */
+	int			 bpipe;		/* upload body's pipe to storage */
+	struct event		 ev_bsock;	/* its socket readable */
+	struct event		 ev_bpipe;	/* its pipe writable */
 };
 
 /* frontend.c */

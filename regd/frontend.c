@@ -1248,13 +1248,48 @@ body_pipe_start(struct conn *c)
 	return (0);
 }
 
-/* The socket is readable: splice what it holds into the pipe. */
+/*
+ * Splice what the socket holds into the pipe.  One of them was found
+ * ready (pipe_ready: the pipe has room, else the socket has bytes), so
+ * EAGAIN says which to wait for: the other one.
+ */
+static void
+body_splice(struct conn *c, int pipe_ready)
+{
+	ssize_t		 n;
+	size_t		 want;
+
+	want = c->req.body_left < BODY_PIPE_SIZE ? c->req.body_left :
+	    BODY_PIPE_SIZE;
+	n = splice(bufferevent_getfd(c->bev), NULL, c->bpipe, NULL, want,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == -1 && errno == EINTR)
+		return;
+	if (n == -1 && errno == EAGAIN) {
+		body_pipe_wait(c, !pipe_ready);
+		return;
+	}
+	if (n <= 0) {
+		/* The client went away mid-body: storage undoes it all. */
+		conn_close(c);
+		return;
+	}
+	body_pipe_count(c, n);
+	if (c->req.body_left == 0) {
+		body_pipe_done(c);
+		return;
+	}
+	if (pipe_ready)
+		body_pipe_wait(c, 0);
+	conn_lowat(c, c->req.body_left < DATA_CHUNK ? c->req.body_left :
+	    DATA_CHUNK);
+}
+
+/* The socket is readable, or no body came for the body timeout. */
 static void
 body_sock_cb(int fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	ssize_t		 n;
-	size_t		 want;
 	int		 q;
 
 	if (what & EV_TIMEOUT) {
@@ -1268,32 +1303,10 @@ body_sock_cb(int fd, short what, void *arg)
 		conn_close(c);
 		return;
 	}
-	want = c->req.body_left < BODY_PIPE_SIZE ? c->req.body_left :
-	    BODY_PIPE_SIZE;
-	n = splice(fd, NULL, c->bpipe, NULL, want, SPLICE_F_MOVE |
-	    SPLICE_F_NONBLOCK);
-	if (n == -1 && errno == EINTR)
-		return;
-	if (n == -1 && errno == EAGAIN) {
-		/* The socket is readable, so the pipe is full. */
-		body_pipe_wait(c, 1);
-		return;
-	}
-	if (n <= 0) {
-		/* The client went away mid-body: storage undoes it all. */
-		conn_close(c);
-		return;
-	}
-	body_pipe_count(c, n);
-	if (c->req.body_left == 0) {
-		body_pipe_done(c);
-		return;
-	}
-	conn_lowat(c, c->req.body_left < DATA_CHUNK ? c->req.body_left :
-	    DATA_CHUNK);
+	body_splice(c, 0);
 }
 
-/* Storage took some of the pipe (or never did: the client waits no more). */
+/* Storage took some of the pipe (or none: the client waits no more). */
 static void
 body_pipe_cb(int fd, short what, void *arg)
 {
@@ -1310,7 +1323,7 @@ body_pipe_cb(int fd, short what, void *arg)
 		body_pipe_start(c);
 		return;
 	}
-	body_pipe_wait(c, 0);
+	body_splice(c, 1);
 }
 
 /* Body bytes to storage: 1 to go on with c, 0 to wait for more. */

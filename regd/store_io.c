@@ -38,6 +38,7 @@
 #define IO_TOTAL_MAX	24		/* chunks in flight in all */
 #define IO_KEEP		4		/* idle chunks kept for reuse */
 #define IO_MAXTHREADS	8
+#define IO_READ_MAX	(1024 * 1024)	/* a pipe read without threads */
 
 enum { LANE_WRITE, LANE_HASH, NLANES };
 
@@ -292,11 +293,12 @@ io_data(struct io_stream *st, const void *data, size_t len)
 ssize_t
 io_read(struct io_stream *st, int fd)
 {
-	static unsigned char	 buf[IO_CHUNK];
+	static unsigned char	 buf[IO_READ_MAX];
 	struct io_chunk		*c;
 	ssize_t			 n;
 
 	if (io_nthreads == 0) {
+		/* As much as the pipe holds: fewer reads, writes, wake-ups. */
 		while ((n = read(fd, buf, sizeof(buf))) == -1 &&
 		    errno == EINTR)
 			;

@@ -1139,7 +1139,15 @@ body_pipe_open(struct conn *c, uint32_t type)
 		return (-1);
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
 		return (-1);
-	(void)fcntl(p[1], F_SETPIPE_SZ, BODY_PIPE_SIZE);
+	/*
+	 * Past the user's pipe limits (fs.pipe-user-pages-soft) a pipe
+	 * gets a page or two: messages do better than that.
+	 */
+	if (fcntl(p[1], F_SETPIPE_SZ, BODY_PIPE_SIZE) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return (-1);
+	}
 	c->bpipe = p[1];
 	event_assign(&c->ev_bsock, env->base, bufferevent_getfd(c->bev),
 	    EV_READ | EV_PERSIST, body_sock_cb, c);

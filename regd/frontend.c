@@ -78,6 +78,10 @@ static void	 conn_read_cb(struct bufferevent *, void *);
 static void	 conn_write_cb(struct bufferevent *, void *);
 static void	 conn_done_cb(int, short, void *);
 static void	 conn_pipe_cb(int, short, void *);
+static void	 body_sock_cb(int, short, void *);
+static void	 body_pipe_cb(int, short, void *);
+static void	 body_pipe_close(struct conn *);
+static int	 body_pipe_open(struct conn *, uint32_t);
 static void	 logflush_cb(int, short, void *);
 static void	 logflush_atexit(void);
 static void	 conn_event_cb(struct bufferevent *, short, void *);
@@ -360,6 +364,7 @@ accept_cb(int fd, short event, void *arg)
 			continue;
 		}
 		c->sfd = -1;
+		c->bpipe = -1;
 		conn_readmode(c, RM_HEAD);
 		http_reset(&c->req);
 		bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb,
@@ -373,6 +378,10 @@ accept_cb(int fd, short event, void *arg)
 		event_assign(&c->ev_done, env->base, -1, 0, conn_done_cb, c);
 		event_assign(&c->ev_pipe, env->base, -1, EV_READ, conn_pipe_cb,
 		    c);
+		event_assign(&c->ev_bsock, env->base, -1, EV_READ,
+		    body_sock_cb, c);
+		event_assign(&c->ev_bpipe, env->base, -1, EV_WRITE,
+		    body_pipe_cb, c);
 		evtimer_set(&c->ev_timer, conn_timer_cb, c);
 		c->state = CS_IDLE;
 		conn_set_timer(c, c->srv->idle_timeout);
@@ -521,6 +530,7 @@ conn_close(struct conn *c)
 
 	pend_remove(c);
 	front_notify_forget(c);
+	body_pipe_close(c);
 	if (c->state == CS_BODY && r->streaming && !r->answered)
 		chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	evtimer_del(&c->ev_timer);
@@ -560,15 +570,18 @@ conn_pending(struct conn *c, uint32_t reqid)
 	c->inpend = 1;
 }
 
-/* Send a request to storage on behalf of c; storage answers by id. */
+/*
+ * Send a request to storage on behalf of c; storage answers by id.  fd,
+ * if not -1, goes with it (and is closed here).
+ */
 static int
-st_send(struct conn *c, uint32_t type, const void *q, size_t len)
+st_send(struct conn *c, uint32_t type, int fd, const void *q, size_t len)
 {
 	if (++next_reqid == 0)
 		next_reqid = 1;
 	conn_pending(c, next_reqid);
 	c->req.st_type = type;
-	if (chan_send(&st_chan, type, next_reqid, -1, q, len) == -1) {
+	if (chan_send(&st_chan, type, next_reqid, fd, q, len) == -1) {
 		pend_remove(c);
 		c->req.reqid = 0;
 		http_error(c, 503, "UNAVAILABLE", "storage is unavailable");
@@ -586,7 +599,7 @@ st_send(struct conn *c, uint32_t type, const void *q, size_t len)
 int
 conn_request(struct conn *c, uint32_t type, const void *q, size_t len)
 {
-	if (st_send(c, type, q, len) == -1)
+	if (st_send(c, type, -1, q, len) == -1)
 		return (-1);
 	c->state = CS_WAIT;
 	return (0);
@@ -600,8 +613,10 @@ conn_stream_request(struct conn *c, uint32_t type, const void *q,
 	struct req	*r = &c->req;
 
 	r->streaming = 1;
-	if (st_send(c, type, q, len) == -1)
+	if (st_send(c, type, body_pipe_open(c, type), q, len) == -1) {
+		body_pipe_close(c);
 		return (-1);
+	}
 	c->state = CS_BODY;
 	if (r->expect100) {
 		evbuffer_add_printf(conn_output(c),
@@ -636,6 +651,10 @@ conn_cut_body(struct conn *c)
 
 	if (c->state != CS_BODY)
 		return;
+	if (c->bpipe != -1) {
+		body_pipe_close(c);
+		bufferevent_enable(c->bev, EV_READ);
+	}
 	r->answered = 1;
 	chan_send(&st_chan, ST_DATA_ABORT, r->reqid, -1, NULL, 0);
 	r->keepalive = 0;
@@ -1095,6 +1114,226 @@ conn_fill_body(struct conn *c, size_t want)
 	return (n);
 }
 
+/*
+ * A plain HTTP upload body of known length goes to storage through a
+ * pipe rather than in messages: storage gets the read end with the
+ * request, the frontend writes the body bytes that came with the head,
+ * then splices the rest from the socket, never past Content-Length, so
+ * storage still sees only body bytes.  Storage reads the pipe into its
+ * chunks: one copy in user space instead of three.  The pipe's size is
+ * the back-pressure; the end, an abort and an early answer are still
+ * messages (ST_DATA_END once the write end is closed, ST_DATA_ABORT).
+ */
+#define BODY_PIPE_MIN	(2 * DATA_CHUNK)	/* smaller: messages */
+#define BODY_PIPE_SIZE	(1024 * 1024)
+
+/* The read end of a new body pipe to send with the request, or -1. */
+static int
+body_pipe_open(struct conn *c, uint32_t type)
+{
+	struct req	*r = &c->req;
+	int		 p[2];
+
+	if (type != ST_UPLOAD_WRITE || c->la->tls || r->chunked ||
+	    r->clen < BODY_PIPE_MIN || c->bpipe != -1)
+		return (-1);
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return (-1);
+	/*
+	 * Past the user's pipe limits (fs.pipe-user-pages-soft) a pipe
+	 * gets a page or two: messages do better than that.
+	 */
+	if (fcntl(p[1], F_SETPIPE_SZ, BODY_PIPE_SIZE) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return (-1);
+	}
+	c->bpipe = p[1];
+	event_assign(&c->ev_bsock, env->base, bufferevent_getfd(c->bev),
+	    EV_READ | EV_PERSIST, body_sock_cb, c);
+	event_assign(&c->ev_bpipe, env->base, p[1], EV_WRITE, body_pipe_cb,
+	    c);
+	return (p[0]);
+}
+
+static void
+body_pipe_close(struct conn *c)
+{
+	if (c->bpipe == -1)
+		return;
+	event_del(&c->ev_bsock);
+	event_del(&c->ev_bpipe);
+	close(c->bpipe);
+	c->bpipe = -1;
+}
+
+/* Wait for the socket (more body) or the pipe (storage took some). */
+static void
+body_pipe_wait(struct conn *c, int pipe)
+{
+	struct timeval	 tv = { c->srv->body_timeout, 0 };
+
+	if (pipe) {
+		event_del(&c->ev_bsock);
+		event_add(&c->ev_bpipe, &tv);
+	} else {
+		bufferevent_disable(c->bev, EV_READ);
+		event_add(&c->ev_bsock, &tv);
+	}
+}
+
+static void
+body_pipe_count(struct conn *c, size_t n)
+{
+	c->req.body_left -= n;
+	c->req.body_seen += n;
+	stats.bytes_in += n;
+}
+
+/* All of the body is in the pipe: its end, then ST_DATA_END. */
+static int
+body_pipe_done(struct conn *c)
+{
+	body_pipe_close(c);
+	conn_timeouts(c, 0, 0);
+	bufferevent_enable(c->bev, EV_READ);
+	conn_body_done(c);
+	if (c->state == CS_WAIT)
+		conn_readmode(c, RM_HOLD);
+	return (1);
+}
+
+/*
+ * The body bytes read with the head go into the pipe first (a few KiB at
+ * most: the pipe is empty and far bigger); then the socket is waited
+ * for.  1 to go on with c, 0 to wait.
+ */
+static int
+body_pipe_start(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v[FORWARD_IOV];
+	struct iovec		 iov[FORWARD_IOV];
+	size_t			 n, left;
+	ssize_t			 w;
+	int			 i, cnt;
+
+	n = evbuffer_get_length(in);
+	if ((int64_t)n > c->req.body_left)
+		n = c->req.body_left;
+	if (n > 0) {
+		cnt = evbuffer_peek(in, n, NULL, v, FORWARD_IOV);
+		if (cnt > FORWARD_IOV)
+			cnt = FORWARD_IOV;
+		for (i = 0, left = n; i < cnt && left > 0; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len < left ?
+			    v[i].iov_len : left;
+			left -= iov[i].iov_len;
+		}
+		while ((w = writev(c->bpipe, iov, i)) == -1 && errno == EINTR)
+			;
+		if (w == -1 && errno != EAGAIN) {
+			conn_close(c);
+			return (0);
+		}
+		if (w > 0) {
+			evbuffer_drain(in, w);
+			body_pipe_count(c, w);
+		}
+		if (w == -1 || (size_t)w < n) {
+			/* Storage is behind already: on when it reads. */
+			bufferevent_disable(c->bev, EV_READ);
+			body_pipe_wait(c, 1);
+			return (0);
+		}
+	}
+	if (c->req.body_left == 0)
+		return (body_pipe_done(c));
+	conn_lowat(c, c->req.body_left < DATA_CHUNK ? c->req.body_left :
+	    DATA_CHUNK);
+	body_pipe_wait(c, 0);
+	return (0);
+}
+
+/*
+ * Splice what the socket holds into the pipe.  One of them was found
+ * ready (pipe_ready: the pipe has room, else the socket has bytes), so
+ * EAGAIN says which to wait for: the other one.
+ */
+static void
+body_splice(struct conn *c, int pipe_ready)
+{
+	ssize_t		 n;
+	size_t		 want;
+
+	want = c->req.body_left < BODY_PIPE_SIZE ? c->req.body_left :
+	    BODY_PIPE_SIZE;
+	n = splice(bufferevent_getfd(c->bev), NULL, c->bpipe, NULL, want,
+	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n == -1 && errno == EINTR)
+		return;
+	if (n == -1 && errno == EAGAIN) {
+		body_pipe_wait(c, !pipe_ready);
+		return;
+	}
+	if (n <= 0) {
+		/* The client went away mid-body: storage undoes it all. */
+		conn_close(c);
+		return;
+	}
+	body_pipe_count(c, n);
+	if (c->req.body_left == 0) {
+		body_pipe_done(c);
+		return;
+	}
+	if (pipe_ready)
+		body_pipe_wait(c, 0);
+	conn_lowat(c, c->req.body_left < DATA_CHUNK ? c->req.body_left :
+	    DATA_CHUNK);
+}
+
+/* The socket is readable, or no body came for the body timeout. */
+static void
+body_sock_cb(int fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	int		 q;
+
+	if (what & EV_TIMEOUT) {
+		/* Slower than the low mark: what is there is progress. */
+		if (c->lowat > 1 && ioctl(fd, FIONREAD, &q) == 0 && q > 0) {
+			conn_lowat(c, 1);
+			return;
+		}
+		log_debug("%s: no body in %d seconds", c->addr,
+		    c->srv->body_timeout);
+		conn_close(c);
+		return;
+	}
+	body_splice(c, 0);
+}
+
+/* Storage took some of the pipe (or none: the client waits no more). */
+static void
+body_pipe_cb(int fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & EV_TIMEOUT) {
+		log_debug("%s: storage took no body in %d seconds", c->addr,
+		    c->srv->body_timeout);
+		conn_close(c);
+		return;
+	}
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
+	    c->req.body_left > 0) {
+		body_pipe_start(c);
+		return;
+	}
+	body_splice(c, 1);
+}
+
 /* Body bytes to storage: 1 to go on with c, 0 to wait for more. */
 static int
 conn_read_body(struct conn *c)
@@ -1104,6 +1343,8 @@ conn_read_body(struct conn *c)
 	size_t			 got, avail, want;
 	int			 rv;
 
+	if (c->bpipe != -1)
+		return (body_pipe_start(c));
 	if (c->paused)
 		return (0);
 	/*

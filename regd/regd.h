@@ -95,7 +95,8 @@ enum msg_type {
 	ST_MANIFEST_PUT,	/* struct st_manifest_put; then ST_DATA* */
 	ST_MANIFEST_DELETE,	/* struct st_manifest_delete */
 	ST_UPLOAD_START,	/* struct st_upload_start */
-	ST_UPLOAD_WRITE,	/* struct st_upload_write; then ST_DATA* */
+	ST_UPLOAD_WRITE,	/* struct st_upload_write; then ST_DATA*,
+				   or with an fd: the body in that pipe */
 	ST_UPLOAD_STATUS,	/* struct st_upload */
 	ST_UPLOAD_CANCEL,	/* struct st_upload */
 	ST_TAGS_LIST,		/* struct st_list */
@@ -881,6 +882,9 @@ struct conn {
 	int			 spipe;		/* sfd is a mirror's pipe */
 	struct event		 ev_pipe;	/* waiting for it to fill */
 	struct evbuffer		*tout;		/* TLS: answer staged to write */
+	int			 bpipe;		/* upload body's pipe to storage */
+	struct event		 ev_bsock;	/* its socket readable */
+	struct event		 ev_bpipe;	/* its pipe writable */
 };
 
 /* frontend.c */

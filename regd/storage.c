@@ -9,6 +9,7 @@
 #include <sys/tree.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +46,9 @@ struct stream {
 	int			 slot;
 	uint32_t		 id;
 	struct st_stream	*st;
+	int			 fd;		/* the body's pipe, or -1 */
+	int			 reading;	/* ev is added */
+	struct event		 ev;
 };
 RB_HEAD(st_stream_tree, stream);
 
@@ -59,6 +63,8 @@ static uint64_t			 front_gen;
 
 static void	 peer_dispatch(struct chan *, struct msg *, void *);
 static void	 peer_closed(struct chan *, void *);
+static void	 answer(struct peer *, uint32_t, struct st_res *, int,
+		    const void *);
 static void	 front_add(int, int);
 static void	 front_free(struct peer *);
 static int	 storage_peer(enum proc_kind, int, int);
@@ -87,9 +93,56 @@ static void
 stream_drop(struct stream *s, int abort)
 {
 	RB_REMOVE(st_stream_tree, &streams, s);
+	if (s->fd != -1) {
+		if (s->reading)
+			event_del(&s->ev);
+		close(s->fd);
+	}
 	if (abort)
 		store_stream_abort(s->st);
 	free(s);
+}
+
+/* A piped body is readable: into the upload, an early answer sent. */
+static void
+stream_pipe_cb(int fd, short event, void *arg)
+{
+	struct stream	*s = arg;
+	struct peer	*p = fronts[s->slot];
+	struct st_res	 res;
+	int		 rv;
+
+	memset(&res, 0, sizeof(res));
+	if ((rv = store_stream_read(s->st, fd, 0, &res)) == 0)
+		return;
+	event_del(&s->ev);
+	s->reading = 0;
+	if (rv == 1 && p != NULL && !p->c.dead)
+		answer(p, s->id, &res, -1, NULL);
+}
+
+/*
+ * The end of a piped body: the frontend closed its end of the pipe
+ * before it said so, so what is left there is read without waiting.  A
+ * pipe that is not at its end is a frontend's error: the upload fails.
+ */
+static void
+stream_pipe_end(struct peer *p, struct stream *s)
+{
+	struct st_res	 res;
+	int		 rv;
+
+	if (s->reading) {
+		event_del(&s->ev);
+		s->reading = 0;
+	}
+	memset(&res, 0, sizeof(res));
+	while ((rv = store_stream_read(s->st, s->fd, 1, &res)) == 0)
+		;
+	if (rv == 1)
+		answer(p, s->id, &res, -1, NULL);
+	close(s->fd);
+	s->fd = -1;
 }
 
 /* Undo every unfinished body of a frontend that went away. */
@@ -299,6 +352,16 @@ front_stream(struct peer *p, struct msg *m, struct st_res *res)
 	}
 	s->slot = p->slot;
 	s->id = id;
+	s->fd = -1;
+	if (m->fd != -1) {
+		/* The body comes through this pipe, not in messages. */
+		s->fd = m->fd;
+		m->fd = -1;
+		event_assign(&s->ev, env->base, s->fd, EV_READ | EV_PERSIST,
+		    stream_pipe_cb, s);
+		if (event_add(&s->ev, NULL) == 0)
+			s->reading = 1;
+	}
 	RB_INSERT(st_stream_tree, &streams, s);
 	if (!park_end() && now)
 		answer(p, id, res, -1, NULL);
@@ -391,11 +454,17 @@ static void
 front_dispatch(struct peer *p, struct msg *m)
 {
 	struct st_res	 res;
+	struct stat	 sb;
 	struct stream	*s;
 	uint32_t	 id = m->hdr.peerid;
-	int		 now;
+	int		 now, fl;
 
-	if (m->fd != -1) {
+	/* A descriptor only with an upload's body: its pipe, read
+	   without ever waiting. */
+	if (m->fd != -1 && (m->hdr.type != ST_UPLOAD_WRITE ||
+	    fstat(m->fd, &sb) == -1 || !S_ISFIFO(sb.st_mode) ||
+	    (fl = fcntl(m->fd, F_GETFL)) == -1 ||
+	    fcntl(m->fd, F_SETFL, fl | O_NONBLOCK) == -1)) {
 		proc_peer_fail(&p->c, m, "unexpected descriptor");
 		return;
 	}
@@ -404,6 +473,10 @@ front_dispatch(struct peer *p, struct msg *m)
 		if ((s = stream_find(p->slot, id)) == NULL) {
 			log_debug("frontend %d: data for unknown request %u",
 			    p->slot, id);
+			return;
+		}
+		if (s->fd != -1) {
+			proc_peer_fail(&p->c, m, "data for a piped body");
 			return;
 		}
 		memset(&res, 0, sizeof(res));
@@ -425,6 +498,8 @@ front_dispatch(struct peer *p, struct msg *m)
 			stream_drop(s, 1);
 			return;
 		}
+		if (s->fd != -1)
+			stream_pipe_end(p, s);
 		memset(&res, 0, sizeof(res));
 		park_begin(p->slot, p->gen, id);
 		now = store_stream_end(s->st, &res);
@@ -629,7 +704,9 @@ static const struct msg_rule	 storage_rules[] = {
 	FRONT_REQ(ST_MANIFEST_DELETE, st_manifest_delete,
 	    manifest_delete_strs),
 	FRONT_REQ(ST_UPLOAD_START, st_upload_start, upload_start_strs),
-	FRONT_REQ(ST_UPLOAD_WRITE, st_upload_write, upload_write_strs),
+	/* with the pipe of a plain HTTP body of known length */
+	MR_STRS(ST_UPLOAD_WRITE, PEER(PROC_FRONTEND), struct st_upload_write,
+	    upload_write_strs, MR_MAY, peer_dispatch),
 	FRONT_REQ(ST_UPLOAD_STATUS, st_upload, upload_strs),
 	FRONT_REQ(ST_UPLOAD_CANCEL, st_upload, upload_strs),
 	FRONT_REQ(ST_TAGS_LIST, st_list, list_strs),

@@ -144,6 +144,7 @@ struct st_stream *store_manifest_put_begin(const struct st_manifest_put *,
 int	 store_stream_data(struct st_stream *, const void *, size_t,
 	    struct st_res *);
 int	 store_stream_end(struct st_stream *, struct st_res *);
+int	 store_stream_read(struct st_stream *, int, int, struct st_res *);
 void	 store_stream_abort(struct st_stream *);
 int	 store_upload_purge(const char *, const char *);
 void	 store_upload_forget_repo(const char *);
@@ -155,6 +156,7 @@ int	 store_upload_count(void);
 int	 io_start(int);
 struct io_stream *io_open(struct be_upload *, struct SHA256state_st *);
 int	 io_data(struct io_stream *, const void *, size_t);
+ssize_t	 io_read(struct io_stream *, int);
 int64_t	 io_drain(struct io_stream *, int *);
 void	 io_close(struct io_stream *);
 

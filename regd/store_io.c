@@ -38,6 +38,7 @@
 #define IO_TOTAL_MAX	24		/* chunks in flight in all */
 #define IO_KEEP		4		/* idle chunks kept for reuse */
 #define IO_MAXTHREADS	8
+#define IO_READ_MAX	(1024 * 1024)	/* a pipe read without threads */
 
 enum { LANE_WRITE, LANE_HASH, NLANES };
 
@@ -281,6 +282,52 @@ io_data(struct io_stream *st, const void *data, size_t len)
 		len -= n;
 	}
 	return (0);
+}
+
+/*
+ * Read body bytes from fd (a frontend's pipe) straight into a chunk and
+ * hand it to the lanes: the one user-space copy of a piped body.
+ * Returns the bytes read, 0 at the end of the pipe, -1 with errno
+ * (EAGAIN: nothing there yet; ENOMEM: the bytes could not be taken).
+ */
+ssize_t
+io_read(struct io_stream *st, int fd)
+{
+	static unsigned char	 buf[IO_READ_MAX];
+	struct io_chunk		*c;
+	ssize_t			 n;
+
+	if (io_nthreads == 0) {
+		/* As much as the pipe holds: fewer reads, writes, wake-ups. */
+		while ((n = read(fd, buf, sizeof(buf))) == -1 &&
+		    errno == EINTR)
+			;
+		if (n > 0) {
+			lane_write(st, buf, n);
+			SHA256_Update(st->ctx, buf, n);
+		}
+		return (n);
+	}
+	pthread_mutex_lock(&io_mtx);
+	c = chunk_get(st);
+	pthread_mutex_unlock(&io_mtx);
+	if (c == NULL) {
+		errno = ENOMEM;
+		return (-1);
+	}
+	while ((n = read(fd, c->data, IO_CHUNK)) == -1 && errno == EINTR)
+		;
+	if (n <= 0) {
+		/* Nothing for the lanes: the chunk goes back unused. */
+		pthread_mutex_lock(&io_mtx);
+		c->refs = 1;
+		chunk_release(st, c);
+		pthread_mutex_unlock(&io_mtx);
+		return (n);
+	}
+	c->len = n;
+	io_flush(st, c);
+	return (n);
 }
 
 /*

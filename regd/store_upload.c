@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event.h>
 #include <openssl/evp.h>
@@ -974,6 +975,29 @@ manifest_drop(struct st_stream *s)
 	s->held = s->len = s->size = 0;
 }
 
+/*
+ * Count len more bytes of an upload against the quota: 1 with res
+ * filled when they are over it (nothing of the upload is kept), else 0.
+ */
+static int
+upload_quota(struct st_stream *s, size_t len, struct st_res *res)
+{
+	struct upload	*up = s->up;
+
+	s->got += len;
+	store_stats.upload_bytes += len;
+	if (s->got <= s->room)
+		return (0);
+	store_err(res, 403, "DENIED", "%s", s->qmsg);
+	strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
+	upload_drain(s);
+	upload_remove(up->repo, up->uuid);
+	upload_free(up);
+	s->up = NULL;
+	s->ignore = 1;
+	return (1);
+}
+
 /* Bytes of an upload, counted against the quota as they come. */
 static int
 upload_data(struct st_stream *s, const void *data, size_t len,
@@ -983,21 +1007,58 @@ upload_data(struct st_stream *s, const void *data, size_t len,
 
 	if (s->werr != 0 || up->cancelled)
 		return (0);
-	s->got += len;
-	store_stats.upload_bytes += len;
-	if (s->got > s->room) {
-		/* Over quota: nothing of this upload is kept. */
-		store_err(res, 403, "DENIED", "%s", s->qmsg);
-		strlcpy(res->uuid, up->uuid, sizeof(res->uuid));
-		upload_drain(s);
-		upload_remove(up->repo, up->uuid);
-		upload_free(up);
-		s->up = NULL;
-		s->ignore = 1;
+	if (upload_quota(s, len, res))
 		return (1);
-	}
 	if (io_data(s->io, data, len) == -1)
 		s->werr = ENOMEM;
+	return (0);
+}
+
+#define PIPE_READS	8	/* chunks read from a pipe per call */
+
+/*
+ * An upload's body from a frontend's pipe (plain HTTP bodies of known
+ * length; the frontend splices them from the socket and writes nothing
+ * but body bytes): read into the chunks that are written and hashed, a
+ * few at a time.  Returns 1 when res holds an answer to send now, 0 to
+ * be called again when the pipe is readable, -1 when nothing more is
+ * to be read from it (its end, or a body answered already).  A failed
+ * write still reads the body, so the frontend never stalls: the error
+ * is the answer at the end of it.  With last (the frontend said the
+ * body is complete and closed its end first), an empty pipe that is not
+ * at its end fails the upload.
+ */
+int
+store_stream_read(struct st_stream *s, int fd, int last,
+    struct st_res *res)
+{
+	static unsigned char	 junk[DATA_CHUNK];
+	ssize_t			 n;
+	int			 i;
+
+	if (s->type != ST_UPLOAD_WRITE || s->ignore)
+		return (-1);
+	for (i = 0; i < PIPE_READS; i++) {
+		if (s->werr != 0 || s->up->cancelled) {
+			while ((n = read(fd, junk, sizeof(junk))) == -1 &&
+			    errno == EINTR)
+				;
+		} else if ((n = io_read(s->io, fd)) == -1 &&
+		    errno == ENOMEM) {
+			s->werr = ENOMEM;
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN && !last)
+			return (0);
+		if (n <= 0) {
+			if (n == -1 && s->werr == 0)
+				s->werr = errno;
+			return (-1);
+		}
+		if (s->werr == 0 && !s->up->cancelled &&
+		    upload_quota(s, n, res))
+			return (1);
+	}
 	return (0);
 }
 

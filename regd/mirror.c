@@ -70,6 +70,7 @@ struct mfetch {
 	char			 upstream[MIR_NAMELEN];
 	char			 known[MAX_DIGEST + 1];
 	int64_t			 ttl;
+	int			 push;		/* the mirror takes pushes */
 	TAILQ_HEAD(, mwait)	 waiters;
 	struct mir_head		 head;
 	int			 headed;
@@ -252,6 +253,7 @@ fetch_new(int kind, const struct mread *req, const char *known)
 	strlcpy(mf->upstream, req->mirror.upstream, sizeof(mf->upstream));
 	strlcpy(mf->known, known, sizeof(mf->known));
 	mf->ttl = req->mirror.tag_ttl;
+	mf->push = req->mirror.push;
 	TAILQ_INIT(&mf->waiters);
 	memset(&f, 0, sizeof(f));
 	f.kind = kind;
@@ -334,7 +336,8 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 			if (kind == MIRK_BLOB && !(req->flags & STF_HEAD))
 				mstats(up)->served += res->size;
 			else if (kind == MIRK_MANIFEST)
-				mirror_cache_pulled(req->repo, req->ref);
+				mirror_cache_pulled(up, req->repo, req->ref,
+				    !req->mirror.push);
 		}
 		if (res->status != 404)
 			return (1);
@@ -345,7 +348,8 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 		s = seen_get(&validated, req->repo, req->ref, 0);
 		if (s != NULL && time(NULL) - s->when < req->mirror.tag_ttl) {
 			mstats(up)->hits++;
-			mirror_cache_pulled(req->repo, known);
+			mirror_cache_pulled(up, req->repo, known,
+			    !req->mirror.push);
 			return (0);
 		}
 	} else
@@ -699,7 +703,8 @@ manifest_end(struct mfetch *mf, int status)
 		mstats(mf->upstream)->errors++;
 	if (ok || mf->known[0] != '\0') {
 		if (mf->head.status != 200 && mf->known[0] != '\0')
-			mirror_cache_pulled(mf->repo, mf->known);
+			mirror_cache_pulled(mf->upstream, mf->repo,
+			    mf->known, mf->head.status == 304 || !mf->push);
 		if (!ok && !local && seen_get(&stale_logged, mf->upstream,
 		    mf->repo, 0) == NULL) {
 			log_warnx("mirror: upstream %s: %s (%d): serving the "

@@ -295,14 +295,31 @@ mirror_cache_add(const char *upstream, const char *repo, const char *digest,
 	mc_schedule();
 }
 
-/* A cached manifest pulled again (by tag or digest). */
+/*
+ * A cached manifest pulled again (by tag or digest).  One the index does
+ * not know (stored before there was an index, or the index was lost) is
+ * counted now when adopt says it is the upstream's: its mirror takes no
+ * pushes, or the upstream has just confirmed its digest.
+ */
 void
-mirror_cache_pulled(const char *repo, const char *digest)
+mirror_cache_pulled(const char *upstream, const char *repo,
+    const char *digest, int adopt)
 {
 	struct mcent	*e;
+	unsigned char	*buf;
+	size_t		 len;
 
-	if ((e = ent_find(repo, digest)) == NULL)
+	if ((e = ent_find(repo, digest)) == NULL) {
+		if (!adopt || !store_digest_ok(digest) ||
+		    be->blob_read(digest, DEF_MAX_MANIFEST, &buf, &len) == -1)
+			return;
+		mirror_cache_add(upstream, repo, digest, buf, len);
+		free(buf);
+		if (ent_find(repo, digest) != NULL)
+			log_info("mirror: cache of %s: counted %s@%s, stored "
+			    "before its index", upstream, repo, digest);
 		return;
+	}
 	e->pulled = now_usec();
 	dirty = 1;
 	mc_schedule();

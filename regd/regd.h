@@ -181,6 +181,7 @@ struct st_mirror {			/* where a mirrored read goes */
 	char		 upstream[MAX_NAME + 1];	/* its name */
 	char		 upstream_name[MAX_NAME + 1];	/* repo there */
 	int64_t		 tag_ttl;	/* seconds a tag is fresh */
+	int32_t		 push;		/* clients may push there too */
 };
 struct st_blob_get {			/* ST_BLOB_GET */
 	char		 repo[MAX_NAME + 1];

@@ -31,6 +31,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -47,6 +48,7 @@
 #define FETCH_IOV	16		/* pieces of one MIR_DATA */
 #define FETCH_RCVLOWAT	(256 * 1024)	/* bytes a wakeup waits for */
 #define FETCH_MARGIN	(64 * 1024)	/* over what TLS may hold back */
+#define FETCH_TLSBUF	(256 * 1024)	/* TLS records read at once */
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
@@ -93,6 +95,7 @@ struct fetch {
 	int			 lowat;		/* SO_RCVLOWAT set */
 	int			 raw;		/* body read here */
 	int			 rawfd;		/* evhttp's socket */
+	SSL			*ssl;		/* its TLS, or NULL */
 	struct evhttp_request	*req;		/* in flight */
 	struct event		 ev_raw;
 	char			*auth;		/* Authorization */
@@ -473,10 +476,11 @@ fetch_header(struct evhttp_request *req, void *arg)
 	    NULL);
 	evhttp_request_set_chunked_cb(req, fetch_body);
 	/*
-	 * A blob's plain body of a known length is read here, once evhttp
-	 * is out of its callbacks: libevent 2.1 reads 4K at a time.
+	 * A blob's body of a known length is read here, once evhttp is out
+	 * of its callbacks: libevent 2.1 reads 4K at a time (plain) or a
+	 * TLS record at a time, handing each on through evhttp.
 	 */
-	if (f->f.kind == MIRK_BLOB && !f->tls && f->size > 0 &&
+	if (f->f.kind == MIRK_BLOB && f->size > 0 &&
 	    evhttp_find_header(h, "Transfer-Encoding") == NULL) {
 		f->raw = 1;
 		f->req = req;
@@ -484,6 +488,32 @@ fetch_header(struct evhttp_request *req, void *arg)
 		evtimer_add(&f->ev_raw, &tv);
 	}
 	return (0);
+}
+
+/*
+ * Up to want bytes of a TLS body into rawbuf, record after record until
+ * the socket has no more: what came, or -1 with errno (EAGAIN: nothing
+ * yet, EIO: the stream failed or ended).
+ */
+static ssize_t
+raw_tls(struct fetch *f, size_t want)
+{
+	size_t	 got = 0, n;
+	int	 e;
+
+	ERR_clear_error();
+	while (got < want) {
+		if (SSL_read_ex(f->ssl, rawbuf + got, want - got, &n) == 1) {
+			got += n;
+			continue;
+		}
+		e = SSL_get_error(f->ssl, 0);
+		if (e == SSL_ERROR_WANT_READ && got > 0)
+			break;
+		errno = e == SSL_ERROR_WANT_READ ? EAGAIN : EIO;
+		return (-1);
+	}
+	return (got);
 }
 
 /* The body's bytes straight from the socket, in large reads. */
@@ -502,7 +532,9 @@ raw_read(int fd, short ev, void *arg)
 	}
 	while (left > 0) {
 		want = left > MSG_MAXPAYLOAD ? MSG_MAXPAYLOAD : left;
-		if ((n = read(fd, rawbuf, want)) == -1 && errno == EINTR)
+		if (f->ssl != NULL)
+			n = raw_tls(f, want);
+		else if ((n = read(fd, rawbuf, want)) == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			break;
@@ -520,7 +552,7 @@ raw_read(int fd, short ev, void *arg)
 			event_del(&f->ev_raw);
 			return;
 		}
-		if ((size_t)n < want)
+		if ((size_t)n < want && f->ssl == NULL)
 			break;	/* level-triggered: called again */
 	}
 	if (left == 0) {
@@ -537,6 +569,9 @@ raw_arm(struct fetch *f)
 
 	event_set(&f->ev_raw, f->rawfd, EV_READ | EV_PERSIST, raw_read, f);
 	event_add(&f->ev_raw, &tv);
+	/* Bytes TLS read already leave the socket with nothing to say. */
+	if (f->ssl != NULL && SSL_has_pending(f->ssl))
+		event_active(&f->ev_raw, EV_READ, 1);
 }
 
 /*
@@ -558,6 +593,13 @@ raw_start(int fd, short ev, void *arg)
 	bev = evhttp_connection_get_bufferevent(f->evcon);
 	bufferevent_disable(bev, EV_READ);
 	f->rawfd = bufferevent_getfd(bev);
+	if (f->tls && (f->ssl = bufferevent_openssl_get_ssl(bev)) == NULL) {
+		fetcher_end(f, 502, "upstream TLS lost");
+		return;
+	}
+	/* Records in one read(2) of up to FETCH_TLSBUF (conn_new). */
+	if (f->ssl != NULL)
+		SSL_set_read_ahead(f->ssl, 1);
 	in = evhttp_request_get_input_buffer(f->req);
 	f->got += (n = evbuffer_get_length(in));
 	evbuffer_remove_buffer(in, f->pending, n);
@@ -599,6 +641,7 @@ conn_new(struct fetch *f, const char *addr)
 		/* The certificate names the host, not the address. */
 		ip = inet_pton(AF_INET, f->host, &a) == 1 ||
 		    inet_pton(AF_INET6, f->host, &a) == 1;
+		SSL_set_default_read_buffer_len(ssl, FETCH_TLSBUF);
 		if (ip)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 			    f->host);

@@ -98,6 +98,7 @@ static const int sc_frontend[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendfile),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(pread64),
 	SCMP_SYS(ioctl),
+	SCMP_SYS(splice),	/* frontend.c: a mirror's pipe to a client */
 };
 
 static const int sc_storage[] = {

@@ -142,6 +142,7 @@ static const int sc_notify[] = {
 static const int sc_fetcher[] = {
 	SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(bind), SCMP_SYS(ioctl), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+	SCMP_SYS(splice),	/* a plain body into storage's pipe */
 };
 
 /*

@@ -10,6 +10,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +51,7 @@
 #define FETCH_RCVLOWAT	(256 * 1024)	/* bytes a wakeup waits for */
 #define FETCH_MARGIN	(64 * 1024)	/* over what TLS may hold back */
 #define FETCH_TLSBUF	(256 * 1024)	/* TLS records read at once */
+#define FETCH_PIPE	(1024 * 1024)	/* the pipe to storage holds */
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
@@ -96,6 +99,7 @@ struct fetch {
 	int			 raw;		/* body read here */
 	int			 rawfd;		/* evhttp's socket */
 	SSL			*ssl;		/* its TLS, or NULL */
+	int			 spfd;		/* plain: pipe to storage */
 	struct evhttp_request	*req;		/* in flight */
 	struct event		 ev_raw;
 	char			*auth;		/* Authorization */
@@ -516,6 +520,71 @@ raw_tls(struct fetch *f, size_t want)
 	return (got);
 }
 
+/*
+ * Plain HTTP: the socket's bytes spliced into storage's pipe, never
+ * through this process's memory.  Waits on whichever side is stuck.
+ */
+static void
+raw_splice(int fd, short ev, void *arg)
+{
+	struct fetch	*f = arg;
+	struct timeval	 tv = { f->up->c.timeout, 0 };
+	ssize_t		 n;
+	int64_t		 left;
+	int		 avail;
+
+	if (ev & EV_TIMEOUT) {
+		fetcher_end(f, 502, "upstream timed out");
+		return;
+	}
+	while ((left = f->size - f->got) > 0) {
+		n = splice(f->rawfd, NULL, f->spfd, NULL, left > FETCH_PIPE ?
+		    FETCH_PIPE : left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			/* Bytes in the socket: storage's pipe is the full one. */
+			event_del(&f->ev_raw);
+			if (ioctl(f->rawfd, FIONREAD, &avail) == 0 && avail > 0)
+				event_set(&f->ev_raw, f->spfd, EV_WRITE,
+				    raw_splice, f);
+			else
+				event_set(&f->ev_raw, f->rawfd, EV_READ,
+				    raw_splice, f);
+			event_add(&f->ev_raw, &tv);
+			fetch_lowat(f);
+			return;
+		}
+		if (n <= 0) {
+			fetcher_end(f, 502, n == 0 ? "upstream body of the "
+			    "wrong size" : "cannot pass the body on");
+			return;
+		}
+		f->got += n;
+	}
+	close(f->spfd);
+	f->spfd = -1;
+	fetcher_end(f, 0, NULL);
+}
+
+/* Plain HTTP: a pipe to storage for the rest of the body; 0 or -1. */
+static int
+raw_pipe(struct fetch *f)
+{
+	int	 p[2];
+
+	if (f->ssl != NULL || pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return (-1);
+	(void)fcntl(p[1], F_SETPIPE_SZ, FETCH_PIPE);
+	/* After what evhttp had read, which went as MIR_DATA. */
+	if (chan_send(&storage_chan, MIR_PIPE, f->id, p[0], NULL, 0) == -1) {
+		close(p[1]);
+		return (-1);
+	}
+	f->spfd = p[1];
+	return (0);
+}
+
 /* The body's bytes straight from the socket, in large reads. */
 static void
 raw_read(int fd, short ev, void *arg)
@@ -567,6 +636,10 @@ raw_arm(struct fetch *f)
 {
 	struct timeval	 tv = { f->up->c.timeout, 0 };
 
+	if (f->spfd != -1) {
+		raw_splice(f->rawfd, 0, f);
+		return;
+	}
 	event_set(&f->ev_raw, f->rawfd, EV_READ | EV_PERSIST, raw_read, f);
 	event_add(&f->ev_raw, &tv);
 	/* Bytes TLS read already leave the socket with nothing to say. */
@@ -618,6 +691,9 @@ raw_start(int fd, short ev, void *arg)
 		fetcher_end(f, 0, NULL);
 		return;
 	}
+	if (f->ssl == NULL && raw_pipe(f) == -1)
+		log_debug("fetch %s@%s: no pipe to storage: %s", f->f.repo,
+		    f->f.ref, strerror(errno));
 	if (storage_chan.queued > FETCH_HIWAT)
 		f->paused = 1;
 	else
@@ -1085,6 +1161,8 @@ fetcher_end(struct fetch *f, int status, const char *msg)
 		evdns_getaddrinfo_cancel(f->dnsreq);
 	if (f->raw)
 		event_del(&f->ev_raw);	/* rawfd is evhttp's */
+	if (f->spfd != -1)
+		close(f->spfd);		/* storage sees it end short */
 	if (evtimer_initialized(&f->ev_retry))
 		evtimer_del(&f->ev_retry);
 	if (f->running) {
@@ -1126,6 +1204,7 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 	MSG_COPY(m, &f->f);
 	f->id = m->hdr.peerid;
 	f->rawfd = -1;
+	f->spfd = -1;
 	if (!MSG_STR_OK(f->f.upstream) || !MSG_STR_OK(f->f.ref) ||
 	    !MSG_STR_OK(f->f.known) || !MSG_STR_OK(f->f.repo) ||
 	    !valid_name(f->f.repo) || (!valid_digest(f->f.ref) &&

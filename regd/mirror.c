@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/tree.h>
 
 #include <errno.h>
@@ -82,6 +83,10 @@ struct mfetch {
 	EVP_MD_CTX		*md;
 	int			 committed;
 	int			 bfd;		/* committed blob */
+	int			 dfd;		/* MIR_PIPE's, or -1 */
+	struct event		 dev;		/* dfd readable */
+	int			 ended;		/* MIR_END came, dfd open */
+	int			 endst;		/* its status */
 };
 static TAILQ_HEAD(, mfetch)	 fetches = TAILQ_HEAD_INITIALIZER(fetches);
 
@@ -248,6 +253,7 @@ fetch_new(int kind, const struct mread *req, const char *known)
 	mf->id = ++next_id;
 	mf->kind = kind;
 	mf->bfd = -1;
+	mf->dfd = -1;
 	strlcpy(mf->repo, req->repo, sizeof(mf->repo));
 	strlcpy(mf->ref, req->ref, sizeof(mf->ref));
 	strlcpy(mf->upstream, req->mirror.upstream, sizeof(mf->upstream));
@@ -748,8 +754,19 @@ fetch_by_id(uint32_t id)
 }
 
 static void
+data_close(struct mfetch *mf)
+{
+	if (mf->dfd == -1)
+		return;
+	event_del(&mf->dev);
+	close(mf->dfd);
+	mf->dfd = -1;
+}
+
+static void
 fetch_end(struct mfetch *mf, int status)
 {
+	data_close(mf);
 	mf->done = 1;
 	if (!mf->headed) {
 		mf->head.status = 502;
@@ -763,14 +780,60 @@ fetch_end(struct mfetch *mf, int status)
 	fetch_free_if_idle(mf);
 }
 
-/* MIR_HEAD, MIR_DATA and MIR_END from the fetcher. */
+/*
+ * The body's bytes down the fetcher's pipe (MIR_PIPE): hashed, stored
+ * and shown as MIR_DATA's are.  At its end, what MIR_END said, if it
+ * came already.
+ */
+static void
+data_cb(int fd, short ev, void *arg)
+{
+	static unsigned char	 buf[MIR_PUMP];
+	struct mfetch		*mf = arg;
+	ssize_t			 n;
+	int			 i;
+
+	for (i = 0; i < 4; i++) {
+		if ((n = read(fd, buf, sizeof(buf))) > 0) {
+			blob_data(mf, buf, n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		data_close(mf);
+		if (mf->ended)
+			fetch_end(mf, mf->endst);
+		return;
+	}
+}
+
+static void
+data_pipe(struct mfetch *mf, int fd)
+{
+	struct stat	 st;
+
+	if (mf->kind != MIRK_BLOB || mf->dfd != -1 || fstat(fd, &st) == -1 ||
+	    !S_ISFIFO(st.st_mode) || fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		close(fd);
+		mf->head.status = 502;
+		strlcpy(mf->head.message, "fetcher sent no pipe",
+		    sizeof(mf->head.message));
+		return;
+	}
+	mf->dfd = fd;
+	event_set(&mf->dev, fd, EV_READ | EV_PERSIST, data_cb, mf);
+	event_add(&mf->dev, NULL);
+}
+
+/* MIR_HEAD, MIR_DATA, MIR_PIPE and MIR_END from the fetcher. */
 void
 mirror_dispatch(struct chan *c, struct msg *m)
 {
 	struct mfetch	*mf;
 	struct mir_end	 e;
 
-	if ((mf = fetch_by_id(m->hdr.peerid)) == NULL)
+	/* A descriptor left in m is closed by the caller. */
+	if ((mf = fetch_by_id(m->hdr.peerid)) == NULL || mf->ended)
 		return;
 	switch (m->hdr.type) {
 	case MIR_HEAD:
@@ -804,8 +867,18 @@ mirror_dispatch(struct chan *c, struct msg *m)
 		memcpy(mf->buf + mf->blen, m->data, m->len);
 		mf->blen += m->len;
 		break;
+	case MIR_PIPE:
+		data_pipe(mf, m->fd);
+		m->fd = -1;
+		break;
 	case MIR_END:
 		MSG_COPY(m, &e);
+		if (mf->dfd != -1) {
+			/* The pipe's bytes first. */
+			mf->ended = 1;
+			mf->endst = e.status;
+			break;
+		}
 		fetch_end(mf, e.status);
 		break;
 	}

@@ -151,8 +151,11 @@ enum msg_type {
 	MIR_DATA,		/* fetcher -> storage: body bytes */
 	MIR_END,		/* fetcher -> storage: struct mir_end */
 	CTL_SHOW_MIRROR,	/* regctl -> parent: no payload */
-	ST_CTL_MIRROR		/* parent -> storage: answered in
+	ST_CTL_MIRROR,		/* parent -> storage: answered in
 				   ST_CTL_RES text, then ST_CTL_END */
+	MIR_PIPE		/* fetcher -> storage: no payload, a pipe's
+				   read end: the rest of a blob's body
+				   comes down it, MIR_END after */
 };
 
 /*

@@ -115,6 +115,7 @@ static const int sc_storage[] = {
 	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
 	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
 	SCMP_SYS(pipe2),	/* mirror.c: a blob streamed while fetched */
+	SCMP_SYS(tee),		/* mirror.c: the fetcher's pipe to waiters */
 	SCMP_SYS(link), SCMP_SYS(linkat),	/* store_fs.c: fs_lease_put */
 };
 

@@ -781,6 +781,34 @@ fetch_end(struct mfetch *mf, int status)
 }
 
 /*
+ * Waiters caught up with the fetch get the pipe's next bytes by tee(2),
+ * page references and no copy, up to what may be shown once they are
+ * read (all but the last byte): the read that follows takes at least
+ * as many, and pump_from writes a waiter only what its tee did not.
+ */
+static void
+data_tee(struct mfetch *mf, int fd)
+{
+	struct mwait	*w;
+	int64_t		 limit;
+	ssize_t		 n;
+
+	if (mf->bu == NULL || mf->head.status != 200)
+		return;
+	limit = mf->got + MIR_PUMP;
+	if (limit > mf->head.size - 1)
+		limit = mf->head.size - 1;
+	TAILQ_FOREACH(w, &mf->waiters, entry) {
+		if (w->pfd == -1 || w->evset || w->off != mf->got ||
+		    limit <= w->off)
+			continue;
+		if ((n = tee(fd, w->pfd, limit - w->off,
+		    SPLICE_F_NONBLOCK)) > 0)
+			w->off += n;
+	}
+}
+
+/*
  * The body's bytes down the fetcher's pipe (MIR_PIPE): hashed, stored
  * and shown as MIR_DATA's are.  At its end, what MIR_END said, if it
  * came already.
@@ -794,6 +822,7 @@ data_cb(int fd, short ev, void *arg)
 	int			 i;
 
 	for (i = 0; i < 4; i++) {
+		data_tee(mf, fd);
 		if ((n = read(fd, buf, sizeof(buf))) > 0) {
 			blob_data(mf, buf, n);
 			continue;

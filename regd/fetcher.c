@@ -3,7 +3,8 @@
  * registries.  It parses what hostile upstreams send, so it holds
  * nothing else: no blob directory, no listener, no client; storage asks
  * it for a manifest or a blob (MIR_FETCH) and gets the upstream's
- * status and bytes back (MIR_HEAD, MIR_DATA, MIR_END), which storage
+ * status and bytes back (MIR_HEAD, MIR_DATA, MIR_END; a plain blob
+ * body mostly down a pipe it hands storage, MIR_PIPE), which storage
  * alone hashes and stores.  HTTP/1.1 on libevent's evhttp client, TLS
  * from bufferevent_openssl; names resolve with evdns, its servers and
  * /etc/hosts read before the chroot.

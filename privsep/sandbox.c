@@ -98,7 +98,10 @@ static const int sc_frontend[] = {
 	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(sendfile),
 	SCMP_SYS(getsockname), SCMP_SYS(getpeername), SCMP_SYS(pread64),
 	SCMP_SYS(ioctl),
-	/* frontend.c: an upload's body spliced into a pipe to storage */
+	/*
+	 * frontend.c: an upload's body spliced into a pipe to storage; a
+	 * mirror's pipe spliced to a client.
+	 */
 	SCMP_SYS(pipe2), SCMP_SYS(splice),
 };
 
@@ -116,6 +119,7 @@ static const int sc_storage[] = {
 	SCMP_SYS(getcwd), SCMP_SYS(chdir), SCMP_SYS(fchdir),
 	SCMP_SYS(utimensat), SCMP_SYS(fstatfs), SCMP_SYS(statfs),
 	SCMP_SYS(pipe2),	/* mirror.c: a blob streamed while fetched */
+	SCMP_SYS(tee),		/* mirror.c: the fetcher's pipe to waiters */
 	SCMP_SYS(link), SCMP_SYS(linkat),	/* store_fs.c: fs_lease_put */
 };
 
@@ -143,6 +147,7 @@ static const int sc_notify[] = {
 static const int sc_fetcher[] = {
 	SCMP_SYS(connect), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
 	SCMP_SYS(bind), SCMP_SYS(ioctl), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
+	SCMP_SYS(splice),	/* a plain body into storage's pipe */
 };
 
 /*

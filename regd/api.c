@@ -692,6 +692,7 @@ api_mirror_req(struct conn *c, struct api_req *ar)
 	strlcpy(ar->mirror.upstream_name, remote,
 	    sizeof(ar->mirror.upstream_name));
 	ar->mirror.tag_ttl = u->tag_ttl;
+	ar->mirror.push = m->push;
 	return (0);
 }
 

@@ -3,13 +3,15 @@
  * registries.  It parses what hostile upstreams send, so it holds
  * nothing else: no blob directory, no listener, no client; storage asks
  * it for a manifest or a blob (MIR_FETCH) and gets the upstream's
- * status and bytes back (MIR_HEAD, MIR_DATA, MIR_END), which storage
+ * status and bytes back (MIR_HEAD, MIR_DATA, MIR_END; a plain blob
+ * body mostly down a pipe it hands storage, MIR_PIPE), which storage
  * alone hashes and stores.  HTTP/1.1 on libevent's evhttp client, TLS
  * from bufferevent_openssl; names resolve with evdns, its servers and
  * /etc/hosts read before the chroot.
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -17,6 +19,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +34,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -47,6 +51,8 @@
 #define FETCH_IOV	16		/* pieces of one MIR_DATA */
 #define FETCH_RCVLOWAT	(256 * 1024)	/* bytes a wakeup waits for */
 #define FETCH_MARGIN	(64 * 1024)	/* over what TLS may hold back */
+#define FETCH_TLSBUF	(256 * 1024)	/* TLS records read at once */
+#define FETCH_PIPE	(1024 * 1024)	/* the pipe to storage holds */
 #define NTOKENS		8
 #define TOKEN_MAX	16384
 
@@ -93,6 +99,8 @@ struct fetch {
 	int			 lowat;		/* SO_RCVLOWAT set */
 	int			 raw;		/* body read here */
 	int			 rawfd;		/* evhttp's socket */
+	SSL			*ssl;		/* its TLS, or NULL */
+	int			 spfd;		/* plain: pipe to storage */
 	struct evhttp_request	*req;		/* in flight */
 	struct event		 ev_raw;
 	char			*auth;		/* Authorization */
@@ -473,16 +481,108 @@ fetch_header(struct evhttp_request *req, void *arg)
 	    NULL);
 	evhttp_request_set_chunked_cb(req, fetch_body);
 	/*
-	 * A blob's plain body of a known length is read here, once evhttp
-	 * is out of its callbacks: libevent 2.1 reads 4K at a time.
+	 * A blob's body of a known length is read here, once evhttp is out
+	 * of its callbacks: libevent 2.1 reads 4K at a time (plain) or a
+	 * TLS record at a time, handing each on through evhttp.
 	 */
-	if (f->f.kind == MIRK_BLOB && !f->tls && f->size > 0 &&
+	if (f->f.kind == MIRK_BLOB && f->size > 0 &&
 	    evhttp_find_header(h, "Transfer-Encoding") == NULL) {
 		f->raw = 1;
 		f->req = req;
 		evtimer_set(&f->ev_raw, raw_start, f);
 		evtimer_add(&f->ev_raw, &tv);
 	}
+	return (0);
+}
+
+/*
+ * Up to want bytes of a TLS body into rawbuf, record after record until
+ * the socket has no more: what came, or -1 with errno (EAGAIN: nothing
+ * yet, EIO: the stream failed or ended).
+ */
+static ssize_t
+raw_tls(struct fetch *f, size_t want)
+{
+	size_t	 got = 0, n;
+	int	 e;
+
+	ERR_clear_error();
+	while (got < want) {
+		if (SSL_read_ex(f->ssl, rawbuf + got, want - got, &n) == 1) {
+			got += n;
+			continue;
+		}
+		e = SSL_get_error(f->ssl, 0);
+		if (e == SSL_ERROR_WANT_READ && got > 0)
+			break;
+		errno = e == SSL_ERROR_WANT_READ ? EAGAIN : EIO;
+		return (-1);
+	}
+	return (got);
+}
+
+/*
+ * Plain HTTP: the socket's bytes spliced into storage's pipe, never
+ * through this process's memory.  Waits on whichever side is stuck.
+ */
+static void
+raw_splice(int fd, short ev, void *arg)
+{
+	struct fetch	*f = arg;
+	struct timeval	 tv = { f->up->c.timeout, 0 };
+	ssize_t		 n;
+	int64_t		 left;
+	int		 avail;
+
+	if (ev & EV_TIMEOUT) {
+		fetcher_end(f, 502, "upstream timed out");
+		return;
+	}
+	while ((left = f->size - f->got) > 0) {
+		n = splice(f->rawfd, NULL, f->spfd, NULL, left > FETCH_PIPE ?
+		    FETCH_PIPE : left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			/* Bytes in the socket: storage's pipe is the full one. */
+			event_del(&f->ev_raw);
+			if (ioctl(f->rawfd, FIONREAD, &avail) == 0 && avail > 0)
+				event_set(&f->ev_raw, f->spfd, EV_WRITE,
+				    raw_splice, f);
+			else
+				event_set(&f->ev_raw, f->rawfd, EV_READ,
+				    raw_splice, f);
+			event_add(&f->ev_raw, &tv);
+			fetch_lowat(f);
+			return;
+		}
+		if (n <= 0) {
+			fetcher_end(f, 502, n == 0 ? "upstream body of the "
+			    "wrong size" : "cannot pass the body on");
+			return;
+		}
+		f->got += n;
+	}
+	close(f->spfd);
+	f->spfd = -1;
+	fetcher_end(f, 0, NULL);
+}
+
+/* Plain HTTP: a pipe to storage for the rest of the body; 0 or -1. */
+static int
+raw_pipe(struct fetch *f)
+{
+	int	 p[2];
+
+	if (f->ssl != NULL || pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+		return (-1);
+	(void)fcntl(p[1], F_SETPIPE_SZ, FETCH_PIPE);
+	/* After what evhttp had read, which went as MIR_DATA. */
+	if (chan_send(&storage_chan, MIR_PIPE, f->id, p[0], NULL, 0) == -1) {
+		close(p[1]);
+		return (-1);
+	}
+	f->spfd = p[1];
 	return (0);
 }
 
@@ -502,7 +602,9 @@ raw_read(int fd, short ev, void *arg)
 	}
 	while (left > 0) {
 		want = left > MSG_MAXPAYLOAD ? MSG_MAXPAYLOAD : left;
-		if ((n = read(fd, rawbuf, want)) == -1 && errno == EINTR)
+		if (f->ssl != NULL)
+			n = raw_tls(f, want);
+		else if ((n = read(fd, rawbuf, want)) == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN)
 			break;
@@ -520,7 +622,7 @@ raw_read(int fd, short ev, void *arg)
 			event_del(&f->ev_raw);
 			return;
 		}
-		if ((size_t)n < want)
+		if ((size_t)n < want && f->ssl == NULL)
 			break;	/* level-triggered: called again */
 	}
 	if (left == 0) {
@@ -535,8 +637,15 @@ raw_arm(struct fetch *f)
 {
 	struct timeval	 tv = { f->up->c.timeout, 0 };
 
+	if (f->spfd != -1) {
+		raw_splice(f->rawfd, 0, f);
+		return;
+	}
 	event_set(&f->ev_raw, f->rawfd, EV_READ | EV_PERSIST, raw_read, f);
 	event_add(&f->ev_raw, &tv);
+	/* Bytes TLS read already leave the socket with nothing to say. */
+	if (f->ssl != NULL && SSL_has_pending(f->ssl))
+		event_active(&f->ev_raw, EV_READ, 1);
 }
 
 /*
@@ -558,6 +667,13 @@ raw_start(int fd, short ev, void *arg)
 	bev = evhttp_connection_get_bufferevent(f->evcon);
 	bufferevent_disable(bev, EV_READ);
 	f->rawfd = bufferevent_getfd(bev);
+	if (f->tls && (f->ssl = bufferevent_openssl_get_ssl(bev)) == NULL) {
+		fetcher_end(f, 502, "upstream TLS lost");
+		return;
+	}
+	/* Records in one read(2) of up to FETCH_TLSBUF (conn_new). */
+	if (f->ssl != NULL)
+		SSL_set_read_ahead(f->ssl, 1);
 	in = evhttp_request_get_input_buffer(f->req);
 	f->got += (n = evbuffer_get_length(in));
 	evbuffer_remove_buffer(in, f->pending, n);
@@ -576,6 +692,9 @@ raw_start(int fd, short ev, void *arg)
 		fetcher_end(f, 0, NULL);
 		return;
 	}
+	if (f->ssl == NULL && raw_pipe(f) == -1)
+		log_debug("fetch %s@%s: no pipe to storage: %s", f->f.repo,
+		    f->f.ref, strerror(errno));
 	if (storage_chan.queued > FETCH_HIWAT)
 		f->paused = 1;
 	else
@@ -599,6 +718,7 @@ conn_new(struct fetch *f, const char *addr)
 		/* The certificate names the host, not the address. */
 		ip = inet_pton(AF_INET, f->host, &a) == 1 ||
 		    inet_pton(AF_INET6, f->host, &a) == 1;
+		SSL_set_default_read_buffer_len(ssl, FETCH_TLSBUF);
 		if (ip)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
 			    f->host);
@@ -1042,6 +1162,8 @@ fetcher_end(struct fetch *f, int status, const char *msg)
 		evdns_getaddrinfo_cancel(f->dnsreq);
 	if (f->raw)
 		event_del(&f->ev_raw);	/* rawfd is evhttp's */
+	if (f->spfd != -1)
+		close(f->spfd);		/* storage sees it end short */
 	if (evtimer_initialized(&f->ev_retry))
 		evtimer_del(&f->ev_retry);
 	if (f->running) {
@@ -1083,6 +1205,7 @@ fetcher_fetch(struct chan *c, struct msg *m, void *arg)
 	MSG_COPY(m, &f->f);
 	f->id = m->hdr.peerid;
 	f->rawfd = -1;
+	f->spfd = -1;
 	if (!MSG_STR_OK(f->f.upstream) || !MSG_STR_OK(f->f.ref) ||
 	    !MSG_STR_OK(f->f.known) || !MSG_STR_OK(f->f.repo) ||
 	    !valid_name(f->f.repo) || (!valid_digest(f->f.ref) &&

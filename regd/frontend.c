@@ -811,6 +811,57 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 }
 
 #define STREAM_CHUNK	(128 * 1024)
+#define SPLICE_MAX	(1024 * 1024)	/* a mirror's pipe holds as much */
+
+static void
+conn_splice_wait(struct conn *c, int fd, short what)
+{
+	struct timeval	 tv = { c->wto, 0 };
+
+	event_del(&c->ev_pipe);
+	event_assign(&c->ev_pipe, env->base, fd, what, conn_pipe_cb, c);
+	event_add(&c->ev_pipe, what == EV_WRITE && c->wto > 0 ? &tv : NULL);
+}
+
+/*
+ * Plain HTTP: a mirror's pipe goes to the socket by splice(2), not
+ * through this process's memory, once the head has left (the output
+ * empty: the bufferevent calls back then).  0, or -1 when the pipe ended
+ * short (the bytes failed their digest) or the client went.
+ */
+static int
+conn_splice(struct conn *c)
+{
+	ssize_t	 n;
+	int	 avail;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+		return (0);
+	}
+	while (c->sleft > 0) {
+		n = splice(c->sfd, NULL, c->fd, NULL, c->sleft < SPLICE_MAX ?
+		    c->sleft : SPLICE_MAX, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			/* Bytes in the pipe: the socket is the one full. */
+			if (ioctl(c->sfd, FIONREAD, &avail) == 0 && avail > 0)
+				conn_splice_wait(c, c->fd, EV_WRITE);
+			else
+				conn_splice_wait(c, c->sfd, EV_READ);
+			return (0);
+		}
+		if (n <= 0)
+			return (-1);
+		c->soff += n;
+		c->sleft -= n;
+	}
+	close(c->sfd);
+	c->sfd = -1;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	return (0);
+}
 
 /* Keep a bounded window of the file body in the output buffer. */
 static int
@@ -821,6 +872,8 @@ conn_stream_fill(struct conn *c)
 	ssize_t		 n;
 	size_t		 want;
 
+	if (c->spipe && !c->la->tls)
+		return (conn_splice(c));
 	while (c->sleft > 0 && evbuffer_get_length(out) < 2 * STREAM_CHUNK) {
 		want = c->sleft < STREAM_CHUNK ? c->sleft : STREAM_CHUNK;
 		if (evbuffer_reserve_space(out, want, &vec, 1) < 1)
@@ -879,10 +932,17 @@ conn_pipe_cb(int fd, short event, void *arg)
 
 	if (c->sfd == -1)
 		return;
+	if (event == EV_TIMEOUT) {
+		log_debug("%s: write timeout", c->addr);
+		conn_close(c);
+		return;
+	}
 	if (conn_stream_fill(c) == -1) {
 		conn_close(c);
 		return;
 	}
+	if (c->spipe && !c->la->tls && c->sfd != -1)
+		return;		/* splicing: it waits on its own */
 	/* Plain HTTP stops writing between answers: write this now. */
 	conn_write_now(c);
 }

@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 #include <sys/tree.h>
 
 #include <errno.h>
@@ -70,6 +71,7 @@ struct mfetch {
 	char			 upstream[MIR_NAMELEN];
 	char			 known[MAX_DIGEST + 1];
 	int64_t			 ttl;
+	int			 push;		/* the mirror takes pushes */
 	TAILQ_HEAD(, mwait)	 waiters;
 	struct mir_head		 head;
 	int			 headed;
@@ -81,6 +83,10 @@ struct mfetch {
 	EVP_MD_CTX		*md;
 	int			 committed;
 	int			 bfd;		/* committed blob */
+	int			 dfd;		/* MIR_PIPE's, or -1 */
+	struct event		 dev;		/* dfd readable */
+	int			 ended;		/* MIR_END came, dfd open */
+	int			 endst;		/* its status */
 };
 static TAILQ_HEAD(, mfetch)	 fetches = TAILQ_HEAD_INITIALIZER(fetches);
 
@@ -247,11 +253,13 @@ fetch_new(int kind, const struct mread *req, const char *known)
 	mf->id = ++next_id;
 	mf->kind = kind;
 	mf->bfd = -1;
+	mf->dfd = -1;
 	strlcpy(mf->repo, req->repo, sizeof(mf->repo));
 	strlcpy(mf->ref, req->ref, sizeof(mf->ref));
 	strlcpy(mf->upstream, req->mirror.upstream, sizeof(mf->upstream));
 	strlcpy(mf->known, known, sizeof(mf->known));
 	mf->ttl = req->mirror.tag_ttl;
+	mf->push = req->mirror.push;
 	TAILQ_INIT(&mf->waiters);
 	memset(&f, 0, sizeof(f));
 	f.kind = kind;
@@ -334,7 +342,8 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 			if (kind == MIRK_BLOB && !(req->flags & STF_HEAD))
 				mstats(up)->served += res->size;
 			else if (kind == MIRK_MANIFEST)
-				mirror_cache_pulled(req->repo, req->ref);
+				mirror_cache_pulled(up, req->repo, req->ref,
+				    !req->mirror.push);
 		}
 		if (res->status != 404)
 			return (1);
@@ -345,7 +354,8 @@ mirror_get(const struct mread *req, struct st_res *res, int *fdp,
 		s = seen_get(&validated, req->repo, req->ref, 0);
 		if (s != NULL && time(NULL) - s->when < req->mirror.tag_ttl) {
 			mstats(up)->hits++;
-			mirror_cache_pulled(req->repo, known);
+			mirror_cache_pulled(up, req->repo, known,
+			    !req->mirror.push);
 			return (0);
 		}
 	} else
@@ -699,7 +709,8 @@ manifest_end(struct mfetch *mf, int status)
 		mstats(mf->upstream)->errors++;
 	if (ok || mf->known[0] != '\0') {
 		if (mf->head.status != 200 && mf->known[0] != '\0')
-			mirror_cache_pulled(mf->repo, mf->known);
+			mirror_cache_pulled(mf->upstream, mf->repo,
+			    mf->known, mf->head.status == 304 || !mf->push);
 		if (!ok && !local && seen_get(&stale_logged, mf->upstream,
 		    mf->repo, 0) == NULL) {
 			log_warnx("mirror: upstream %s: %s (%d): serving the "
@@ -743,8 +754,19 @@ fetch_by_id(uint32_t id)
 }
 
 static void
+data_close(struct mfetch *mf)
+{
+	if (mf->dfd == -1)
+		return;
+	event_del(&mf->dev);
+	close(mf->dfd);
+	mf->dfd = -1;
+}
+
+static void
 fetch_end(struct mfetch *mf, int status)
 {
+	data_close(mf);
 	mf->done = 1;
 	if (!mf->headed) {
 		mf->head.status = 502;
@@ -758,14 +780,89 @@ fetch_end(struct mfetch *mf, int status)
 	fetch_free_if_idle(mf);
 }
 
-/* MIR_HEAD, MIR_DATA and MIR_END from the fetcher. */
+/*
+ * Waiters caught up with the fetch get the pipe's next bytes by tee(2),
+ * page references and no copy, up to what may be shown once they are
+ * read (all but the last byte): the read that follows takes at least
+ * as many, and pump_from writes a waiter only what its tee did not.
+ */
+static void
+data_tee(struct mfetch *mf, int fd)
+{
+	struct mwait	*w;
+	int64_t		 limit;
+	ssize_t		 n;
+
+	if (mf->bu == NULL || mf->head.status != 200)
+		return;
+	limit = mf->got + MIR_PUMP;
+	if (limit > mf->head.size - 1)
+		limit = mf->head.size - 1;
+	TAILQ_FOREACH(w, &mf->waiters, entry) {
+		if (w->pfd == -1 || w->evset || w->off != mf->got ||
+		    limit <= w->off)
+			continue;
+		if ((n = tee(fd, w->pfd, limit - w->off,
+		    SPLICE_F_NONBLOCK)) > 0)
+			w->off += n;
+	}
+}
+
+/*
+ * The body's bytes down the fetcher's pipe (MIR_PIPE): hashed, stored
+ * and shown as MIR_DATA's are.  At its end, what MIR_END said, if it
+ * came already.
+ */
+static void
+data_cb(int fd, short ev, void *arg)
+{
+	static unsigned char	 buf[MIR_PUMP];
+	struct mfetch		*mf = arg;
+	ssize_t			 n;
+	int			 i;
+
+	for (i = 0; i < 4; i++) {
+		data_tee(mf, fd);
+		if ((n = read(fd, buf, sizeof(buf))) > 0) {
+			blob_data(mf, buf, n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		data_close(mf);
+		if (mf->ended)
+			fetch_end(mf, mf->endst);
+		return;
+	}
+}
+
+static void
+data_pipe(struct mfetch *mf, int fd)
+{
+	struct stat	 st;
+
+	if (mf->kind != MIRK_BLOB || mf->dfd != -1 || fstat(fd, &st) == -1 ||
+	    !S_ISFIFO(st.st_mode) || fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+		close(fd);
+		mf->head.status = 502;
+		strlcpy(mf->head.message, "fetcher sent no pipe",
+		    sizeof(mf->head.message));
+		return;
+	}
+	mf->dfd = fd;
+	event_set(&mf->dev, fd, EV_READ | EV_PERSIST, data_cb, mf);
+	event_add(&mf->dev, NULL);
+}
+
+/* MIR_HEAD, MIR_DATA, MIR_PIPE and MIR_END from the fetcher. */
 void
 mirror_dispatch(struct chan *c, struct msg *m)
 {
 	struct mfetch	*mf;
 	struct mir_end	 e;
 
-	if ((mf = fetch_by_id(m->hdr.peerid)) == NULL)
+	/* A descriptor left in m is closed by the caller. */
+	if ((mf = fetch_by_id(m->hdr.peerid)) == NULL || mf->ended)
 		return;
 	switch (m->hdr.type) {
 	case MIR_HEAD:
@@ -799,8 +896,18 @@ mirror_dispatch(struct chan *c, struct msg *m)
 		memcpy(mf->buf + mf->blen, m->data, m->len);
 		mf->blen += m->len;
 		break;
+	case MIR_PIPE:
+		data_pipe(mf, m->fd);
+		m->fd = -1;
+		break;
 	case MIR_END:
 		MSG_COPY(m, &e);
+		if (mf->dfd != -1) {
+			/* The pipe's bytes first. */
+			mf->ended = 1;
+			mf->endst = e.status;
+			break;
+		}
 		fetch_end(mf, e.status);
 		break;
 	}

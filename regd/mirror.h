@@ -22,7 +22,7 @@ void	 mirror_cache_init(void);
 void	 mirror_cache_conf(const struct store_conf *);
 void	 mirror_cache_add(const char *, const char *, const char *,
 	    const unsigned char *, size_t);
-void	 mirror_cache_pulled(const char *, const char *);
+void	 mirror_cache_pulled(const char *, const char *, const char *, int);
 void	 mirror_cache_evict_all(void);
 void	 mirror_cache_flush(void);
 int	 mirror_cache_figures(const char *, int64_t *, int64_t *,

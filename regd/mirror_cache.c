@@ -23,7 +23,20 @@
  * the blobs at once.  The index is the backend's note "mirrorcache"
  * (store_backend.h), written when it changed at most every MC_SYNC
  * seconds, after evictions and when storage exits, and read when
- * storage starts.
+ * storage starts.  A manifest the index does not know (stored before
+ * there was one) is counted when it is pulled again and is known to be
+ * the upstream's (mirror_cache_pulled).
+ *
+ * On a shared store (store_shared: S3, "storage shared") every instance
+ * writes the one note, so a write merges: the note is read first and
+ * what it holds joins the index (an entry this instance does not have
+ * is taken, the later pull time of the two kept), then the union is
+ * written.  A manifest evicted or removed leaves a tombstone ("d" line,
+ * kept MC_TOMB_KEEP) so that a merge does not bring it back: an entry
+ * pulled no later than its tombstone goes.  Two instances that write at
+ * once may lose one's changes from the note; each merges again every
+ * MC_MERGE seconds and writes when the note lacks something it has, so
+ * the note converges, and each counts the cache all instances filled.
  */
 
 #include <sys/types.h>
@@ -48,6 +61,8 @@
 #define MC_SYNC		10		/* s: the index written at most */
 #define MC_STEP		8		/* evictions per step (fs) */
 #define MC_MAXREFS	4096		/* blobs of one manifest */
+#define MC_MERGE	60		/* s: a shared note merged at least */
+#define MC_TOMB_KEEP	(7LL * 86400 * 1000000)	/* us: tombstones kept */
 
 /* A blob of an upstream's cache, with how many of its manifests use it. */
 struct mcref {
@@ -79,17 +94,30 @@ struct mcent {
 };
 RB_HEAD(mcent_tree, mcent);
 
+/* A manifest evicted or removed, on a shared store (merges). */
+struct mctomb {
+	RB_ENTRY(mctomb) entry;
+	char		 repo[MAX_NAME + 1];
+	char		 digest[MAX_DIGEST + 1];
+	int64_t		 when;		/* microseconds since the epoch */
+};
+RB_HEAD(mctomb_tree, mctomb);
+
 static int	 mcref_cmp(struct mcref *, struct mcref *);
 static int	 mcent_cmp(struct mcent *, struct mcent *);
+static int	 mctomb_cmp(struct mctomb *, struct mctomb *);
 RB_PROTOTYPE(mcref_tree, mcref, entry, mcref_cmp)
 RB_GENERATE(mcref_tree, mcref, entry, mcref_cmp)
 RB_PROTOTYPE(mcent_tree, mcent, entry, mcent_cmp)
 RB_GENERATE(mcent_tree, mcent, entry, mcent_cmp)
+RB_PROTOTYPE(mctomb_tree, mctomb, entry, mctomb_cmp)
+RB_GENERATE(mctomb_tree, mctomb, entry, mctomb_cmp)
 
 static struct mcup		 ups[MAX_UPSTREAMS];
 static int			 nups;
 static struct mcent_tree	 ents = RB_INITIALIZER(&ents);
-static struct event		 ev_step, ev_sync;
+static struct mctomb_tree	 tombs = RB_INITIALIZER(&tombs);
+static struct event		 ev_step, ev_sync, ev_merge;
 static int			 started, dirty, step_set, sync_set;
 
 static void	 mc_schedule(void);
@@ -102,6 +130,16 @@ mcref_cmp(struct mcref *a, struct mcref *b)
 
 static int
 mcent_cmp(struct mcent *a, struct mcent *b)
+{
+	int	 c;
+
+	if ((c = strcmp(a->repo, b->repo)) != 0)
+		return (c);
+	return (strcmp(a->digest, b->digest));
+}
+
+static int
+mctomb_cmp(struct mctomb *a, struct mctomb *b)
 {
 	int	 c;
 
@@ -195,6 +233,46 @@ ent_del(struct mcent *e)
 	free(e->refs);
 	free(e);
 	dirty = 1;
+}
+
+static struct mctomb *
+tomb_find(const char *repo, const char *digest)
+{
+	struct mctomb	 key;
+
+	if (strlcpy(key.repo, repo, sizeof(key.repo)) >= sizeof(key.repo) ||
+	    strlcpy(key.digest, digest, sizeof(key.digest)) >=
+	    sizeof(key.digest))
+		return (NULL);
+	return (RB_FIND(mctomb_tree, &tombs, &key));
+}
+
+/* repo@digest removed at when (the later of two). */
+static void
+tomb_set(const char *repo, const char *digest, int64_t when)
+{
+	struct mctomb	*t;
+
+	if ((t = tomb_find(repo, digest)) == NULL) {
+		if (!valid_name(repo) || !store_digest_ok(digest) ||
+		    (t = calloc(1, sizeof(*t))) == NULL)
+			return;
+		strlcpy(t->repo, repo, sizeof(t->repo));
+		strlcpy(t->digest, digest, sizeof(t->digest));
+		RB_INSERT(mctomb_tree, &tombs, t);
+	}
+	if (when > t->when)
+		t->when = when;
+	dirty = 1;
+}
+
+/* An entry whose manifest left the store: other instances are told. */
+static void
+ent_gone(struct mcent *e)
+{
+	if (store_shared())
+		tomb_set(e->repo, e->digest, now_usec());
+	ent_del(e);
 }
 
 /* A new entry of upstream u with no blobs yet, or NULL. */
@@ -295,14 +373,31 @@ mirror_cache_add(const char *upstream, const char *repo, const char *digest,
 	mc_schedule();
 }
 
-/* A cached manifest pulled again (by tag or digest). */
+/*
+ * A cached manifest pulled again (by tag or digest).  One the index does
+ * not know (stored before there was an index, or the index was lost) is
+ * counted now when adopt says it is the upstream's: its mirror takes no
+ * pushes, or the upstream has just confirmed its digest.
+ */
 void
-mirror_cache_pulled(const char *repo, const char *digest)
+mirror_cache_pulled(const char *upstream, const char *repo,
+    const char *digest, int adopt)
 {
 	struct mcent	*e;
+	unsigned char	*buf;
+	size_t		 len;
 
-	if ((e = ent_find(repo, digest)) == NULL)
+	if ((e = ent_find(repo, digest)) == NULL) {
+		if (!adopt || !store_digest_ok(digest) ||
+		    be->blob_read(digest, DEF_MAX_MANIFEST, &buf, &len) == -1)
+			return;
+		mirror_cache_add(upstream, repo, digest, buf, len);
+		free(buf);
+		if (ent_find(repo, digest) != NULL)
+			log_info("mirror: cache of %s: counted %s@%s, stored "
+			    "before its index", upstream, repo, digest);
 		return;
+	}
 	e->pulled = now_usec();
 	dirty = 1;
 	mc_schedule();
@@ -344,12 +439,12 @@ evict(struct mcent *e)
 			log_warn("mirror: cache of %s: untag %s:%s", u->name,
 			    repo, tags.v[i]);
 	names_free(&tags);
-	if (reg_link_del(repo, BE_REVISION, digest) == -1)
+	if (reg_link_del(repo, BE_REVISION, digest) == -1 && errno != ENOENT)
 		log_warn("mirror: cache of %s: unlink %s@%s", u->name, repo,
 		    digest);
 	/* Gone from the index however the removal went. */
 	if ((e = ent_find(repo, digest)) != NULL)
-		ent_del(e);
+		ent_gone(e);
 	u->evicted++;
 	log_info("mirror: cache of %s over %lld bytes: evicted %s@%s",
 	    u->name, (long long)u->limit, repo, digest);
@@ -438,11 +533,11 @@ mc_changed(const struct st_event *ev, void *arg)
 	if (ev->what == SC_UNLINKED && ev->kind == BE_REVISION &&
 	    ev->repo != NULL && ev->digest != NULL) {
 		if ((e = ent_find(ev->repo, ev->digest)) != NULL)
-			ent_del(e);
+			ent_gone(e);
 	} else if (ev->what == SC_REPO_REMOVED && ev->repo != NULL) {
 		RB_FOREACH_SAFE(e, mcent_tree, &ents, next)
 			if (strcmp(e->repo, ev->repo) == 0)
-				ent_del(e);
+				ent_gone(e);
 	}
 }
 
@@ -469,36 +564,71 @@ mirror_cache_conf(const struct store_conf *sc)
 	mc_schedule();
 }
 
-/* One line of the index; -1 when it is malformed. */
+/* An "m" line: an entry, or one merged into the same entry here. */
 static int
-load_line(char *line, struct mcent **cur)
+load_entry(char *line, struct mcent **cur)
 {
 	char		 up[MIR_NAMELEN + 1], repo[MAX_NAME + 1];
 	char		 dg[MAX_DIGEST + 1];
 	long long	 v;
 	struct mcup	*u;
+	struct mcent	*e;
+	struct mctomb	*t;
 
-	if (strncmp(line, "m ", 2) == 0) {
-		*cur = NULL;
-		if (sscanf(line, "m %64s %255s %135s %lld", up, repo, dg,
-		    &v) != 4 || (u = up_get(up, 1)) == NULL ||
-		    (*cur = ent_new(u, repo, dg, v)) == NULL)
-			return (-1);
+	*cur = NULL;
+	if (sscanf(line, "m %64s %255s %135s %lld", up, repo, dg, &v) != 4)
+		return (-1);
+	if ((e = ent_find(repo, dg)) != NULL) {
+		/* Known here: the later pull of the two. */
+		if (v > e->pulled)
+			e->pulled = v;
 		return (0);
 	}
+	if ((t = tomb_find(repo, dg)) != NULL && t->when >= v)
+		return (0);	/* removed since */
+	if ((u = up_get(up, 1)) == NULL ||
+	    (*cur = ent_new(u, repo, dg, v)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/* One line of the index; -1 when it is malformed. */
+static int
+load_line(char *line, struct mcent **cur)
+{
+	char		 repo[MAX_NAME + 1], dg[MAX_DIGEST + 1];
+	long long	 v;
+	struct mcent	*e;
+
+	if (strncmp(line, "m ", 2) == 0)
+		return (load_entry(line, cur));
 	if (strncmp(line, "r ", 2) == 0) {
 		if (*cur == NULL)
-			return (0);	/* of an entry skipped */
+			return (0);	/* of an entry skipped or merged */
 		if (sscanf(line, "r %135s %lld", dg, &v) != 2 ||
 		    ent_ref(*cur, dg, v) == -1)
 			return (-1);
 		return (0);
 	}
+	if (strncmp(line, "d ", 2) == 0) {
+		*cur = NULL;
+		if (sscanf(line, "d %255s %135s %lld", repo, dg, &v) != 3 ||
+		    !valid_name(repo) || !store_digest_ok(dg))
+			return (-1);
+		tomb_set(repo, dg, v);
+		if ((e = ent_find(repo, dg)) != NULL && e->pulled <= v)
+			ent_del(e);
+		return (0);
+	}
 	return (-1);
 }
 
+/*
+ * The note read and merged into the index; its bytes as read in *oldp
+ * (to free) when it had any, for mc_write to compare.
+ */
 static void
-mirror_cache_load(void)
+mc_read(unsigned char **oldp, size_t *oldlen)
 {
 	unsigned char	*buf;
 	char		*p, *nl;
@@ -506,6 +636,8 @@ mirror_cache_load(void)
 	size_t		 len;
 	int		 bad = 0;
 
+	*oldp = NULL;
+	*oldlen = 0;
 	if (be->note_get == NULL)
 		return;
 	if (be->note_get(MC_NOTE, MC_NOTE_MAX, &buf, &len) == -1) {
@@ -520,6 +652,10 @@ mirror_cache_load(void)
 		free(buf);
 		return;
 	}
+	if ((*oldp = malloc(len)) != NULL) {
+		memcpy(*oldp, buf, len);
+		*oldlen = len;
+	}
 	for (p = nl + 1; p < (char *)buf + len; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (char *)buf + len - p)) == NULL)
 			break;
@@ -531,23 +667,31 @@ mirror_cache_load(void)
 		log_warnx("mirror: cache index: %d malformed lines skipped",
 		    bad);
 	free(buf);
-	dirty = 0;
 }
 
-/* The index written through the backend, if it changed. */
-void
-mirror_cache_flush(void)
+/* The index as text: tombstones first, then entries and their blobs. */
+static char *
+mc_text(size_t *sizep)
 {
 	struct mcent	*e;
+	struct mctomb	*t, *next;
 	char		*text = NULL;
-	size_t		 size = 0, i;
+	int64_t		 old = now_usec() - MC_TOMB_KEEP;
+	size_t		 i;
 	FILE		*fp;
 
-	if (!dirty || be == NULL || be->note_put == NULL)
-		return;
-	if ((fp = open_memstream(&text, &size)) == NULL)
-		return;
+	if ((fp = open_memstream(&text, sizep)) == NULL)
+		return (NULL);
 	fprintf(fp, "%s\n", MC_MAGIC);
+	RB_FOREACH_SAFE(t, mctomb_tree, &tombs, next) {
+		if (t->when < old) {
+			RB_REMOVE(mctomb_tree, &tombs, t);
+			free(t);
+			continue;
+		}
+		fprintf(fp, "d %s %s %lld\n", t->repo, t->digest,
+		    (long long)t->when);
+	}
 	RB_FOREACH(e, mcent_tree, &ents) {
 		fprintf(fp, "m %s %s %s %lld\n", e->up->name, e->repo,
 		    e->digest, (long long)e->pulled);
@@ -557,23 +701,73 @@ mirror_cache_flush(void)
 	}
 	if (fclose(fp) != 0) {
 		free(text);
+		return (NULL);
+	}
+	return (text);
+}
+
+/* Written through the backend (merged first on a shared store). */
+static void
+mc_write(void)
+{
+	unsigned char	*old = NULL;
+	char		*text;
+	size_t		 size, oldlen = 0;
+
+	if (be == NULL || be->note_put == NULL)
+		return;
+	if (store_shared())
+		mc_read(&old, &oldlen);
+	if ((text = mc_text(&size)) == NULL) {
+		free(old);
 		return;
 	}
-	if (be->note_put(MC_NOTE, text, size) == -1)
+	if (old != NULL && oldlen == size && memcmp(old, text, size) == 0)
+		dirty = 0;	/* the note has it all already */
+	else if (be->note_put(MC_NOTE, text, size) == -1)
 		log_warn("mirror: cannot write the cache index");
 	else
 		dirty = 0;
 	free(text);
+	free(old);
+	mc_schedule();
+}
+
+/* The index written through the backend, if it changed. */
+void
+mirror_cache_flush(void)
+{
+	if (dirty)
+		mc_write();
+}
+
+/* A shared store: what the other instances wrote, and ours if missing. */
+static void
+mc_merge(int fd, short event, void *arg)
+{
+	struct timeval	 tv = { MC_MERGE, 0 };
+
+	mc_write();
+	evtimer_add(&ev_merge, &tv);
 }
 
 /* After store_init: the index read, the limits taken. */
 void
 mirror_cache_init(void)
 {
+	struct timeval	 tv = { MC_MERGE, 0 };
+	unsigned char	*old;
+	size_t		 oldlen;
+
 	evtimer_set(&ev_step, mc_step, NULL);
 	evtimer_set(&ev_sync, mc_sync, NULL);
+	evtimer_set(&ev_merge, mc_merge, NULL);
 	store_hook_add(mc_changed, NULL);
-	mirror_cache_load();
+	mc_read(&old, &oldlen);
+	free(old);
+	dirty = 0;
+	if (store_shared() && be->note_put != NULL)
+		evtimer_add(&ev_merge, &tv);
 	started = 1;
 	mirror_cache_conf(gc_store_conf());
 }

@@ -152,8 +152,11 @@ enum msg_type {
 	MIR_DATA,		/* fetcher -> storage: body bytes */
 	MIR_END,		/* fetcher -> storage: struct mir_end */
 	CTL_SHOW_MIRROR,	/* regctl -> parent: no payload */
-	ST_CTL_MIRROR		/* parent -> storage: answered in
+	ST_CTL_MIRROR,		/* parent -> storage: answered in
 				   ST_CTL_RES text, then ST_CTL_END */
+	MIR_PIPE		/* fetcher -> storage: no payload, a pipe's
+				   read end: the rest of a blob's body
+				   comes down it, MIR_END after */
 };
 
 /*
@@ -182,6 +185,7 @@ struct st_mirror {			/* where a mirrored read goes */
 	char		 upstream[MAX_NAME + 1];	/* its name */
 	char		 upstream_name[MAX_NAME + 1];	/* repo there */
 	int64_t		 tag_ttl;	/* seconds a tag is fresh */
+	int32_t		 push;		/* clients may push there too */
 };
 struct st_blob_get {			/* ST_BLOB_GET */
 	char		 repo[MAX_NAME + 1];

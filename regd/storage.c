@@ -734,6 +734,7 @@ static const struct msg_rule	 storage_rules[] = {
 	    peer_dispatch),
 	MR_FIXED(MIR_END, PEER(PROC_FETCHER), struct mir_end, MR_NONE,
 	    peer_dispatch),
+	MR_RANGE(MIR_PIPE, PEER(PROC_FETCHER), 0, 0, MR_MUST, peer_dispatch),
 	MR_EMPTY(ST_STATS_REQ, PEER(PROC_PARENT), peer_dispatch),
 };
 

@@ -1,5 +1,4 @@
 #!/bin/bash
-# regress: long 40
 # SIGTERM stops every regd process within one second, even with a client
 # connection open, and regd exits 0.
 . regress/lib.sh

@@ -54,5 +54,7 @@ cat "$T/py.out" >&2
 grep -q '^ok [0-9]* failed 0$' "$T/py.out" ||
     fail "requests failed across reloads: $(head -n 1 "$T/py.out")"
 n=$(awk '/^ok/ { print $2 }' "$T/py.out")
-[ "$n" -gt 200 ] || fail "only $n requests served"
+# That the clients went on through the reloads (about 1,500 requests on
+# a quiet machine; a sanitized build under load made 166).
+[ "$n" -ge 48 ] || fail "only $n requests served, fewer than 4 a second"
 regd_stop

@@ -191,7 +191,11 @@ run: deps-run all
 
 # TESTS selects tests by name or glob (regress/run.sh); all by default.
 # ./dev test prints the summary again after make's own error line.
-test: deps all units fuzz-replay-asan
+# The build uses both CPUs of the CI machine, once deps has installed the
+# compilers and libraries.
+test: deps
+	${MAKE} -j2 all units
+	${MAKE} fuzz-replay-asan
 	@set -f; echo sh regress/run.sh ${TESTS}; sh regress/run.sh ${TESTS}
 
 # The S3 backend's tests, each on a throw-away Ceph radosgw (also in
@@ -211,7 +215,7 @@ fuzz-replay-asan:
 	mkdir -p .replay-asan
 	cp -R Makefile privsep regd regctl regress .replay-asan/
 	${MAKE} -s -C .replay-asan clean
-	${MAKE} -s -C .replay-asan ${FUZZ_REPLAYS} COPTS="${ASAN_FLAGS}" \
+	${MAKE} -s -j2 -C .replay-asan ${FUZZ_REPLAYS} COPTS="${ASAN_FLAGS}" \
 	    LDFLAGS="-fsanitize=address,undefined"
 	cd .replay-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

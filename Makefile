@@ -191,11 +191,7 @@ run: deps-run all
 
 # TESTS selects tests by name or glob (regress/run.sh); all by default.
 # ./dev test prints the summary again after make's own error line.
-# The build uses both CPUs of the CI machine, once deps has installed the
-# compilers and libraries.
-test: deps
-	${MAKE} -j2 all units
-	${MAKE} fuzz-replay-asan
+test: deps all units fuzz-replay-asan
 	@set -f; echo sh regress/run.sh ${TESTS}; sh regress/run.sh ${TESTS}
 
 # The S3 backend's tests, each on a throw-away Ceph radosgw (also in

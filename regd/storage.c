@@ -121,28 +121,39 @@ stream_pipe_cb(int fd, short event, void *arg)
 		answer(p, s->id, &res, -1, NULL);
 }
 
+/* Calls of store_stream_read at a body's end: far more than a pipe holds. */
+#define PIPE_END_CALLS	64
+
 /*
  * The end of a piped body: the frontend closed its end of the pipe
  * before it said so, so what is left there is read without waiting.  A
  * pipe that is not at its end is a frontend's error: the upload fails.
+ * One that still fills after more than a pipe holds was kept open by the
+ * frontend, which is failed rather than read forever: -1.
  */
-static void
-stream_pipe_end(struct peer *p, struct stream *s)
+static int
+stream_pipe_end(struct peer *p, struct stream *s, struct msg *m)
 {
 	struct st_res	 res;
-	int		 rv;
+	int		 rv, i;
 
 	if (s->reading) {
 		event_del(&s->ev);
 		s->reading = 0;
 	}
 	memset(&res, 0, sizeof(res));
-	while ((rv = store_stream_read(s->st, s->fd, 1, &res)) == 0)
-		;
+	for (i = 0; (rv = store_stream_read(s->st, s->fd, 1, &res)) == 0;
+	    i++) {
+		if (i == PIPE_END_CALLS) {
+			proc_peer_fail(&p->c, m, "piped body after its end");
+			return (-1);
+		}
+	}
 	if (rv == 1)
 		answer(p, s->id, &res, -1, NULL);
 	close(s->fd);
 	s->fd = -1;
+	return (0);
 }
 
 /* Undo every unfinished body of a frontend that went away. */
@@ -498,8 +509,8 @@ front_dispatch(struct peer *p, struct msg *m)
 			stream_drop(s, 1);
 			return;
 		}
-		if (s->fd != -1)
-			stream_pipe_end(p, s);
+		if (s->fd != -1 && stream_pipe_end(p, s, m) == -1)
+			return;
 		memset(&res, 0, sizeof(res));
 		park_begin(p->slot, p->gen, id);
 		now = store_stream_end(s->st, &res);
